@@ -1,0 +1,5 @@
+"""The SQLite adapter (the embedded default)."""
+
+from futago.store.sqlite.store import SQLiteStore
+
+__all__ = ["SQLiteStore"]

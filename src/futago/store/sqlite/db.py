@@ -14,7 +14,9 @@ from pathlib import Path
 
 
 def _connect(path: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30.0)
+    conn = sqlite3.connect(
+        path, check_same_thread=False, isolation_level=None, timeout=30.0, uri=path.startswith("file:")
+    )
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")

@@ -1,0 +1,162 @@
+"""Telemetry benchmarks that ``futago bench core`` runs; each returns figures, none prints.
+
+ingest_api: 1,000 series × 5,000 timestamps, interleaved by time (every series at t0, then
+every series at t1, ...), fed to ``TelemetryService.append`` in batches of 50,000 rows that
+are generated on the fly, so the process never holds the 5 M readings as Python objects.
+The floor is raw ``sqlite3.executemany`` of the same readings, in the same order and
+batching, into a bare ``(series, ts)`` WITHOUT ROWID table, measured in the same run. Only
+the calls are timed (generating a batch is not), for both.
+
+history_query: a 30-day, 1 Hz series (2.59 M readings); one day at 1-minute buckets.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from futago.core.events import EventBus
+from futago.core.telemetry import SeriesBatch, ValueKind
+from futago.services.telemetry import TelemetryService
+from futago.store.sqlite.db import SQLiteDatabase
+from futago.store.sqlite.telemetry import SQLiteTelemetry
+
+SERIES = 1_000
+TIMESTAMPS = 5_000
+BATCH = 50_000
+T0_US = 1_700_000_000_000_000
+STEP_US = 1_000_000
+
+
+def _twin(i: int) -> str:
+    return f"sensor-{i:04d}"
+
+
+def _batches(series: int = SERIES, timestamps: int = TIMESTAMPS, batch: int = BATCH) -> Iterator[list[Any]]:
+    """Interleaved rows (twin_id, name, ts_us, value, quality), ``batch`` at a time."""
+    twins = [_twin(i) for i in range(series)]
+    per_batch = max(1, batch // series)
+    rng = np.random.default_rng(7)
+    for t_first in range(0, timestamps, per_batch):
+        steps = range(t_first, min(timestamps, t_first + per_batch))
+        values = (20.0 + rng.standard_normal(len(steps) * series)).tolist()
+        rows: list[Any] = []
+        k = 0
+        for step in steps:
+            ts = T0_US + step * STEP_US
+            for twin in twins:
+                rows.append((twin, "temperature", ts, values[k], 1))
+                k += 1
+        yield rows
+
+
+def _kind_of(twin_id: str, name: str) -> ValueKind:
+    return "f8"
+
+
+def _floor(db_path: Path) -> tuple[float, int]:
+    """Raw executemany of the same readings into a bare (series, ts) table; rows/s and count."""
+    db = SQLiteDatabase(db_path)
+    try:
+        db.executescript(
+            "CREATE TABLE IF NOT EXISTS floor (series INTEGER NOT NULL, ts INTEGER NOT NULL, "
+            "value REAL, quality INTEGER, PRIMARY KEY (series, ts)) WITHOUT ROWID"
+        )
+        index = {_twin(i): i for i in range(SERIES)}
+        elapsed, count = 0.0, 0
+        for rows in _batches():
+            params = [(index[twin], ts, value, q) for twin, _name, ts, value, q in rows]
+            t = time.perf_counter()
+            with db.write() as conn:
+                conn.executemany("INSERT INTO floor VALUES (?, ?, ?, ?)", params)
+            elapsed += time.perf_counter() - t
+            count += len(params)
+        return count / elapsed, count
+    finally:
+        db.close()
+
+
+def ingest_api(db_path: str | Path) -> dict[str, float]:
+    """Ingest 5 M interleaved readings through the service; compare with the raw floor."""
+    db_path = Path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    floor_path = db_path.with_name(db_path.stem + "-floor.db")
+    for p in (db_path, floor_path):
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(p) + suffix).unlink(missing_ok=True)
+    floor_rate, _ = _floor(floor_path)
+
+    db = SQLiteDatabase(db_path)
+    try:
+        service = TelemetryService(SQLiteTelemetry(db), EventBus(), _kind_of)
+        elapsed, count = 0.0, 0
+        for rows in _batches():
+            t = time.perf_counter()
+            count += service.append(rows)
+            elapsed += time.perf_counter() - t
+        expected = SERIES * TIMESTAMPS
+        if count != expected:
+            raise RuntimeError(f"ingest stored {count} readings, expected {expected}")
+        stored = service.store.read_series(_twin(SERIES - 1), "temperature", None, None)
+        if len(stored) != TIMESTAMPS:
+            raise RuntimeError(f"series holds {len(stored)} readings, expected {TIMESTAMPS}")
+    finally:
+        db.close()
+    api_rate = count / elapsed
+    return {
+        "ingest_api_rows_per_s": api_rate,
+        "floor_rows_per_s": floor_rate,
+        "ratio_api_to_floor": api_rate / floor_rate,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+DAY_US = 86_400 * 1_000_000
+
+
+def history_query(db_path: str | Path, days: int = 30, queries: int = 40) -> dict[str, float]:
+    """p50 of one-day, 1-minute-bucket queries (avg, then all aggregations) on a 30-day 1 Hz series."""
+    db_path = Path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db_path) + suffix).unlink(missing_ok=True)
+    db = SQLiteDatabase(db_path)
+    try:
+        store = SQLiteTelemetry(db)
+        rng = np.random.default_rng(11)
+        per_call = 3_600  # an hour per append, like a gateway flushing hourly
+        for start in range(0, days * 86_400, per_call):
+            ts = T0_US + (np.arange(start, start + per_call, dtype=np.int64) * 1_000_000)
+            values = 20.0 + np.sin(ts / 3.6e9) + rng.standard_normal(per_call) * 0.1
+            store.append_series(
+                [SeriesBatch("plant-1", "flow", "f8", ts, values, np.ones(per_call, dtype=np.uint8))]
+            )
+        service = TelemetryService(store, EventBus(), _kind_of)
+        timings: list[float] = []
+        for q in range(queries):
+            day = int(rng.integers(0, days))
+            start_ms = (T0_US + day * DAY_US) // 1000
+            aggs = ["avg"] if q % 2 == 0 else ["avg", "min", "max", "sum", "count", "first", "last"]
+            t = time.perf_counter()
+            end_ms = start_ms + 86_400_000
+            result = service.history("plant-1", "flow", start_ms, end_ms, bucket="1m", aggs=aggs)
+            timings.append((time.perf_counter() - t) * 1000)
+            if len(result) not in (1440, 1441):
+                raise RuntimeError(f"expected 1440 buckets, got {len(result)}")
+    finally:
+        db.close()
+    return {"history_query_p50_ms": statistics.median(timings)}
+
+
+if __name__ == "__main__":  # a quick manual run: python benchmarks/telemetry.py /tmp/bench
+    import sys
+
+    where = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/futago-bench")
+    figures = {**ingest_api(where / "ingest.db"), **history_query(where / "history.db")}
+    sys.stdout.write("".join(f"{k}: {v:,.2f}\n" for k, v in figures.items()))

@@ -1,0 +1,141 @@
+"""Every error answer is RFC 9457 problem+json, with a pointer to the offending field.
+
+Bad input never becomes a 500: domain errors, request-validation errors and HTTP errors are
+all mapped here, and anything unexpected is logged and answered as a problem too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from futago.core.errors import FutagoError, PayloadTooLarge
+from futago.core.problems import Problem, join_pointer
+
+log = logging.getLogger(__name__)
+PROBLEM_TYPE_BASE = "https://futago.dev/problems/"
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    428: "Precondition required",
+    500: "Internal server error",
+}
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    problems: Sequence[Problem] = (),
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    title = _TITLES.get(status, "Error")
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + title.lower().replace(" ", "-"),
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if problems:
+        body["pointer"] = problems[0].pointer
+        body["errors"] = [
+            {"pointer": p.pointer, "detail": p.message, **({"id": p.id} if p.id else {})} for p in problems
+        ]
+    return Response(
+        orjson.dumps(body), status_code=status, media_type="application/problem+json", headers=headers
+    )
+
+
+def _validation_problems(exc: RequestValidationError) -> list[Problem]:
+    problems = []
+    for error in exc.errors():
+        location = list(error.get("loc", ()))
+        where = location[0] if location else "body"
+        tokens = [t for t in location[1:] if not (where == "body" and t in ("body",))]
+        if error.get("type") == "json_invalid":
+            tokens = []
+        pointer = join_pointer("", *tokens) if where == "body" else join_pointer("", *tokens[:1])
+        message = str(error.get("msg", "invalid value"))
+        if where != "body":
+            message = f"{where} parameter: {message}"
+        problems.append(Problem(pointer, message))
+    return problems
+
+
+def install_error_handlers(api: FastAPI) -> None:
+    @api.exception_handler(FutagoError)
+    async def domain_error(request: Request, exc: FutagoError) -> Response:
+        return problem_response(exc.status, exc.detail, exc.problems, request.url.path)
+
+    @api.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = _validation_problems(exc)
+        detail = "; ".join(f"{p.pointer or '/'}: {p.message}" for p in problems[:3])
+        return problem_response(422, detail, problems, request.url.path)
+
+    @api.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        headers = dict(exc.headers) if exc.headers else None
+        return problem_response(exc.status_code, str(exc.detail), (), request.url.path, headers)
+
+    @api.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return problem_response(500, "an unexpected error occurred; it has been logged", (), request.url.path)
+
+
+class BodySizeLimit:
+    """Refuse request bodies over a limit, by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_bytes
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await self._refuse(scope, receive, send)
+                return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise PayloadTooLarge(f"the request body is larger than the limit of {limit} bytes")
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            413,
+            f"the request body is larger than the limit of {self.max_bytes} bytes; "
+            "split it into smaller requests",
+            instance=scope.get("path"),
+        )
+        await response(scope, receive, send)

@@ -1,0 +1,100 @@
+"""/events: every change, as Server-Sent Events, filtered by twin id, model and event type."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import StreamingResponse
+
+from futago.api.access import Access, require
+from futago.api.deps import get_app
+from futago.app import App
+from futago.core.events import EVENT_TYPES, Event
+
+router = APIRouter(tags=["events"])
+QUEUE_LIMIT = 10_000
+KEEPALIVE_S = 15.0
+
+
+def _matcher(app: App, twin_ids: set[str], models: set[str], types: set[str]) -> object:
+    def matches(event: Event) -> bool:
+        if twin_ids and event.twin_id not in twin_ids:
+            return False
+        if types and event.type not in types and event.type.split(".")[0] not in types:
+            return False
+        if models:
+            catalog = app.models.models
+            return event.model is not None and any(
+                m in catalog and catalog.is_of_model(event.model, m)
+                if event.model in catalog
+                else event.model == m
+                for m in models
+            )
+        return True
+
+    return matches
+
+
+@router.get(
+    "/events",
+    summary="Server-Sent Events of every change",
+    description="Filters combine with AND; each may be repeated or comma-separated. "
+    f"Event types: {', '.join(EVENT_TYPES)} (or a prefix such as 'twin'). "
+    "A client too slow to keep up gets an 'overflow' event and is disconnected, "
+    "rather than silently missing events.",
+    response_class=StreamingResponse,
+)
+async def events(
+    request: Request,
+    twin_id: Annotated[list[str] | None, Query(alias="twinId")] = None,
+    model: Annotated[list[str] | None, Query()] = None,
+    event_type: Annotated[list[str] | None, Query(alias="type")] = None,
+    app: App = Depends(get_app),
+    access: Access = Depends(require("READ", "events")),
+) -> StreamingResponse:
+    def split(values: list[str] | None) -> set[str]:
+        return {v.strip() for value in values or [] for v in value.split(",") if v.strip()}
+
+    matches = _matcher(app, split(twin_id), split(model), split(event_type))
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=QUEUE_LIMIT)
+
+    def deliver(event: Event) -> None:
+        try:
+            queue.put_nowait(event)
+        except asyncio.QueueFull:
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.get_nowait()
+                queue.put_nowait(None)  # tells the stream it fell behind
+
+    def on_event(event: Event) -> None:
+        if matches(event):  # type: ignore[operator]
+            loop.call_soon_threadsafe(deliver, event)
+
+    unsubscribe = app.bus.subscribe(on_event)
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            yield b"retry: 2000\n: connected\n\n"
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
+                except TimeoutError:
+                    if await request.is_disconnected():
+                        return
+                    yield b": keep-alive\n\n"
+                    continue
+                if event is None:
+                    yield b'event: overflow\ndata: {"detail": "the client fell behind; reconnect"}\n\n'
+                    return
+                data = orjson.dumps(event.to_json())
+                yield b"id: %d\nevent: %s\ndata: %s\n\n" % (event.seq, event.type.encode(), data)
+        finally:
+            unsubscribe()
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

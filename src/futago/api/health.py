@@ -1,0 +1,25 @@
+"""/health: liveness plus a few counts, for load balancers and people."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from starlette.responses import Response
+
+from futago import __version__
+from futago.api.deps import get_app, json_response
+from futago.app import App
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", summary="Liveness and counts")
+def health(app: App = Depends(get_app)) -> Response:
+    return json_response(
+        {
+            "status": "ok",
+            "version": __version__,
+            "store": app.store.url,
+            "models": len(app.models.models),
+            "twins": app.store.count_twins(),
+        }
+    )

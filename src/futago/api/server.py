@@ -1,0 +1,32 @@
+"""The FastAPI application: thin routers over the services of one composed App."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from futago import __version__
+from futago.api import events, health, models, query, telemetry, twins
+from futago.api.errors import BodySizeLimit, install_error_handlers
+from futago.app import App
+
+DESCRIPTION = """futago (双子) digital-twin platform API / デジタルツイン統合基盤 API.
+
+Errors are RFC 9457 problem+json with a JSON Pointer to the offending field.
+"""
+
+
+def create_api(app: App) -> FastAPI:
+    api = FastAPI(title="futago", version=__version__, description=DESCRIPTION, docs_url="/docs")
+    api.state.futago = app
+    api.state.settings = app.settings
+    install_error_handlers(api)
+    for module in (health, models, twins, telemetry, query, events):
+        api.include_router(module.router)
+
+    @api.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    api.add_middleware(BodySizeLimit, max_bytes=app.settings.max_body_bytes)
+    return api

@@ -1,0 +1,357 @@
+"""The ``futago`` command."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
+
+from futago import __version__
+from futago.config import Settings, load_settings
+from futago.core.errors import FutagoError
+
+console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def db_option(func: F) -> F:
+    return click.option(
+        "--db",
+        envvar="FUTAGO_DB",
+        help="Store: a SQLite file path (the default, futago.db) or sqlite:///path. "
+        "Env FUTAGO_DB; TOML [store] db.",
+    )(func)
+
+
+def _settings(ctx: click.Context, **overrides: Any) -> Settings:
+    settings: Settings = ctx.obj["settings"]
+    return settings.with_overrides(**overrides)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Show futago's own errors as a sentence per problem and exit 1, never as a traceback."""
+    try:
+        yield
+    except FutagoError as exc:
+        console.print(f"[red]error:[/red] {exc.detail}")
+        for problem in exc.problems[:20]:
+            console.print(f"  [yellow]{problem.pointer or '/'}[/yellow] {problem.message}")
+        sys.exit(1)
+
+
+def _print_json(value: Any) -> None:
+    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="futago")
+@click.option(
+    "--config", type=click.Path(dir_okay=False), help="A TOML settings file (default ./futago.toml)."
+)
+@click.pass_context
+def main(ctx: click.Context, config: str | None) -> None:
+    """futago (双子): an open digital-twin platform.
+
+    \b
+    Start here:
+      futago demo                      sample twins with live telemetry, API at http://127.0.0.1:8000/docs
+      futago models validate m.json    check DTDL v3 models
+      futago serve --db plant.db       serve your own store
+    Settings come from flags, then FUTAGO_* environment variables, then futago.toml.
+    """
+    ctx.ensure_object(dict)
+    with _errors():
+        ctx.obj["settings"] = load_settings(config)
+
+
+# serve / demo ---------------------------------------------------------------------------------
+@main.command()
+@click.option("--host", help="Address to bind (default 127.0.0.1). Beyond loopback an API token is required.")
+@click.option("--port", type=int, help="Port (default 8000).")
+@db_option
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, db: str | None) -> None:
+    """Serve the REST API (OpenAPI at /docs) and the event stream (/events)."""
+    settings = _settings(ctx, host=host, port=port, db=db)
+    with _errors():
+        settings.check_safe_to_serve()
+        from futago.app import build
+
+        app = build(settings)
+    _run_server(app)
+
+
+def _run_server(app: Any) -> None:
+    import uvicorn
+
+    from futago.api.server import create_api
+
+    settings: Settings = app.settings
+    console.print(
+        f"futago {__version__} serving {app.store.url} at http://{settings.host}:{settings.port}/docs"
+    )
+    try:
+        uvicorn.run(create_api(app), host=settings.host, port=settings.port, log_level="warning")
+    finally:
+        app.close()
+
+
+@main.command()
+@click.option("--host", help="Address to bind (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default 8000).")
+@click.option(
+    "--db", envvar="FUTAGO_DB", default="futago-data/demo.db", show_default=True, help="Demo store."
+)
+@click.option(
+    "--interval", type=float, default=1.0, show_default=True, help="Seconds between simulated readings."
+)
+@click.pass_context
+def demo(ctx: click.Context, host: str | None, port: int | None, db: str, interval: float) -> None:
+    """Serve a small sample district and plant with simulated live telemetry.
+
+    The sample models, twins and readings go through the same services and API a user's data does.
+    """
+    settings = _settings(ctx, host=host, port=port, db=db)
+    with _errors():
+        settings.check_safe_to_serve()
+        from futago.app import build
+        from futago.demo import Simulator, seed
+
+        app = build(settings)
+        summary = seed(app)
+    console.print(
+        f"demo: {summary['models']} models, {summary['twins']} twins, "
+        f"{summary['readings']} readings of history"
+    )
+    simulator = Simulator(app, interval)
+    simulator.start()
+    try:
+        _run_server(app)
+    finally:
+        simulator.stop()
+
+
+# models ---------------------------------------------------------------------------------------
+@main.group()
+def models() -> None:
+    """DTDL v3 models: validate, load, list."""
+
+
+@models.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--json", "as_json", is_flag=True, help='Print {"interfaces": N, "problems": [...]}.')
+def models_validate(paths: tuple[str, ...], as_json: bool) -> None:
+    """Validate DTDL files or folders as one model set; exit 1 on any problem."""
+    from futago.core.dtdl import read_documents, validate
+
+    with _errors():
+        documents, problems = read_documents(*paths)
+        problems = problems or validate(documents)
+    interfaces = sum(1 for d in documents if isinstance(d, dict) and d.get("@type") == "Interface")
+    if as_json:
+        _print_json({"interfaces": interfaces, "problems": [p.to_json() for p in problems]})
+    else:
+        for problem in problems:
+            click.echo(str(problem))
+        click.echo(f"{interfaces} interfaces, {len(problems)} problems")
+    sys.exit(1 if problems else 0)
+
+
+@models.command("load")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@db_option
+@click.pass_context
+def models_load(ctx: click.Context, paths: tuple[str, ...], db: str | None) -> None:
+    """Validate and store DTDL models in the store."""
+    from futago.app import build
+    from futago.core.dtdl import read_documents
+
+    with _errors():
+        documents, problems = read_documents(*paths)
+        if problems:
+            from futago.core.errors import InvalidInput
+
+            raise InvalidInput(problems)
+        app = build(_settings(ctx, db=db))
+        try:
+            ids = app.models.add(documents)
+        finally:
+            app.close()
+    console.print(f"loaded {len(ids)} models")
+
+
+@models.command("list")
+@db_option
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def models_list(ctx: click.Context, db: str | None, as_json: bool) -> None:
+    """List the stored models."""
+    from futago.app import build
+
+    with _errors():
+        app = build(_settings(ctx, db=db))
+        records = app.models.list_models()
+        app.close()
+    if as_json:
+        _print_json(
+            [{"id": r.id, "uploadTime": r.uploaded, "decommissioned": r.decommissioned} for r in records]
+        )
+        return
+    table = Table("model", "uploaded", "decommissioned")
+    for r in records:
+        table.add_row(r.id, r.uploaded, "yes" if r.decommissioned else "")
+    Console().print(table)
+
+
+# twins ----------------------------------------------------------------------------------------
+@main.group()
+def twins() -> None:
+    """Read twins."""
+
+
+@twins.command("get")
+@click.argument("twin_id")
+@db_option
+@click.pass_context
+def twins_get(ctx: click.Context, twin_id: str, db: str | None) -> None:
+    """Print a twin as JSON, with the latest value of each telemetry."""
+    from futago.app import build
+
+    with _errors():
+        app = build(_settings(ctx, db=db))
+        try:
+            _print_json(app.twins.get_json(twin_id))
+        finally:
+            app.close()
+
+
+@twins.command("list")
+@click.option("--model", help="Only twins of this model (sub-models included).")
+@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@db_option
+@click.pass_context
+def twins_list(ctx: click.Context, model: str | None, limit: int, as_json: bool, db: str | None) -> None:
+    """List twins in id order."""
+    from futago.app import build
+
+    with _errors():
+        app = build(_settings(ctx, db=db))
+        try:
+            found = app.twins.list_twins(model=model, limit=limit)
+        finally:
+            app.close()
+    if as_json:
+        _print_json([t.to_json() for t in found])
+        return
+    table = Table("twin", "model", "properties")
+    for t in found:
+        table.add_row(t.id, t.model, json.dumps(t.properties, ensure_ascii=False)[:80])
+    Console().print(table)
+
+
+# query ----------------------------------------------------------------------------------------
+@main.command()
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as one JSON array.")
+@db_option
+@click.pass_context
+def query(ctx: click.Context, text: str, as_json: bool, db: str | None) -> None:
+    """Run a twin query, e.g. futago query "SELECT T FROM DIGITALTWINS T WHERE T.height > 30"."""
+    from futago.app import build
+
+    with _errors():
+        app = build(_settings(ctx, db=db))
+        try:
+            rows: list[dict[str, Any]] = []
+            token = None
+            while True:
+                result = app.twins.query(text, continuation=token)
+                rows += result.items
+                token = result.continuation
+                if not token:
+                    break
+        finally:
+            app.close()
+    if as_json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            click.echo(orjson.dumps(row).decode())
+        console.print(f"{len(rows)} rows")
+
+
+# ingest ---------------------------------------------------------------------------------------
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--format", "fmt", type=click.Choice(["auto", "csv", "ndjson"]), default="auto", show_default=True
+)
+@click.option("--batch", type=int, default=20_000, show_default=True, help="Readings per store write.")
+@db_option
+@click.pass_context
+def ingest(ctx: click.Context, file: str, fmt: str, batch: int, db: str | None) -> None:
+    """Append readings from a CSV (twinId,name,ts,value[,quality]) or NDJSON file, with a progress bar."""
+    from futago.app import build
+    from futago.ingest.files import iter_record_batches
+
+    path = Path(file)
+    kind = fmt if fmt != "auto" else ("csv" if path.suffix.lower() == ".csv" else "ndjson")
+    total = 0
+    with _errors():
+        app = build(_settings(ctx, db=db))
+        try:
+            with Progress(
+                TextColumn("[bold]ingest[/bold] {task.description}"),
+                BarColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=console,
+            ) as progress:
+                task = progress.add_task(path.name, total=path.stat().st_size)
+                for readings, position in iter_record_batches(path, kind, batch):
+                    total += app.telemetry.append(readings)
+                    progress.update(task, completed=position)
+        finally:
+            app.close()
+    console.print(f"ingested {total} readings")
+
+
+# bench ----------------------------------------------------------------------------------------
+@main.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object of figures.")
+@db_option
+def bench(name: str, as_json: bool, db: str | None) -> None:
+    """Run a benchmark from benchmarks/<NAME>.py (e.g. core) and print its figures."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "benchmarks" / f"{name}.py").is_file():
+        raise click.ClickException(
+            f"no benchmark '{name}' in {root / 'benchmarks'} (run from a source checkout)"
+        )
+    sys.path.insert(0, str(root))
+    module = importlib.import_module(f"benchmarks.{name}")
+    with _errors():
+        figures = module.run(db=db, progress=not as_json)
+    if as_json:
+        click.echo(json.dumps(figures))
+    else:
+        table = Table("figure", "value")
+        for key, value in figures.items():
+            table.add_row(key, f"{value:,.3f}" if isinstance(value, float) else str(value))
+        Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

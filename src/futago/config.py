@@ -1,0 +1,104 @@
+"""Settings: built-in defaults, then a TOML file, then FUTAGO_* environment variables, then flags.
+
+The TOML file is ``--config PATH``, else ``$FUTAGO_CONFIG``, else ``./futago.toml`` when present::
+
+    [store]
+    db = "futago.db"            # a path, sqlite:///path, or (later) postgresql://...
+    [server]
+    host = "127.0.0.1"
+    port = 8000
+    api_token = "change-me"     # required once host is not a loopback address
+    max_body_bytes = 67108864
+    [telemetry]
+    retention_days = 365        # unset keeps readings for ever
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from futago.core.errors import InvalidInput
+from futago.core.problems import Problem
+
+# setting name -> (TOML table, TOML key, environment variable)
+_SOURCES = {
+    "db": ("store", "db", "FUTAGO_DB"),
+    "host": ("server", "host", "FUTAGO_HOST"),
+    "port": ("server", "port", "FUTAGO_PORT"),
+    "api_token": ("server", "api_token", "FUTAGO_API_TOKEN"),
+    "max_body_bytes": ("server", "max_body_bytes", "FUTAGO_MAX_BODY_BYTES"),
+    "retention_days": ("telemetry", "retention_days", "FUTAGO_RETENTION_DAYS"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: str = "futago.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_token: str | None = None
+    max_body_bytes: int = 64 * 1024 * 1024
+    retention_days: float | None = None
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    @property
+    def loopback_only(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    def check_safe_to_serve(self) -> None:
+        """Refuse to expose an unauthenticated server beyond this machine."""
+        if not self.loopback_only and not self.api_token:
+            raise InvalidInput(
+                [
+                    Problem(
+                        "/server/api_token",
+                        f"binding to {self.host} exposes futago beyond this machine, so authentication is "
+                        "required: set FUTAGO_API_TOKEN (or [server] api_token), or bind to 127.0.0.1",
+                    )
+                ]
+            )
+
+
+def _coerce(name: str, value: Any, origin: str) -> Any:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    try:
+        if "int" in str(kind):
+            return int(value)
+        if "float" in str(kind):
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput([Problem(f"/{name}", f"{origin}: {value!r} is not a valid {name}")]) from exc
+
+
+def load_settings(config: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = Path(config) if config else Path(env["FUTAGO_CONFIG"]) if env.get("FUTAGO_CONFIG") else None
+    if path is None and Path("futago.toml").is_file():
+        path = Path("futago.toml")
+    if path is not None:
+        try:
+            document = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise InvalidInput([Problem("", f"cannot read configuration {path}: {exc}")]) from exc
+        for name, (table, key, _) in _SOURCES.items():
+            section = document.get(table, {})
+            if isinstance(section, dict) and key in section:
+                values[name] = _coerce(name, section[key], str(path))
+    for name, (_, _, variable) in _SOURCES.items():
+        if env.get(variable):
+            values[name] = _coerce(name, env[variable], variable)
+    return Settings(**values)

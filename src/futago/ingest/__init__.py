@@ -1,0 +1,1 @@
+"""Connectors and payload mapping: every source becomes the same core readings."""

@@ -1,0 +1,90 @@
+"""Model use cases: upload, list, decommission and delete DTDL models.
+
+The service keeps the parsed ModelSet of every stored model in memory, because every twin
+write and every query consults it; the store keeps the documents as given.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from futago.core.dtdl import Interface, ModelSet
+from futago.core.dtdl import load as load_models
+from futago.core.errors import Conflict, InvalidInput, NotFound
+from futago.core.events import MODEL_CREATED, MODEL_DELETED, Event, EventBus
+from futago.core.problems import Problem
+from futago.core.twins import now_iso
+from futago.store.port import ModelRecord, TwinStore
+
+
+class ModelService:
+    def __init__(self, store: TwinStore, bus: EventBus) -> None:
+        self.store = store
+        self.bus = bus
+        self._lock = threading.Lock()
+        records = store.list_models()
+        self._decommissioned = {r.id for r in records if r.decommissioned}
+        self.models: ModelSet = load_models([r.document for r in records])
+
+    def interface(self, model_id: str) -> Interface:
+        if model_id not in self.models:
+            raise NotFound(f"model '{model_id}' does not exist; upload it to /models first")
+        return self.models[model_id]
+
+    def is_decommissioned(self, model_id: str) -> bool:
+        return model_id in self._decommissioned
+
+    def add(self, documents: Sequence[dict[str, Any]]) -> list[str]:
+        """Validate documents against the stored models, then store them as one set."""
+        docs = list(documents)
+        if not docs:
+            raise InvalidInput([Problem("", "send a DTDL Interface or a JSON array of Interfaces")])
+        for i, doc in enumerate(docs):
+            if not isinstance(doc, dict):
+                raise InvalidInput([Problem(f"/{i}", "each model must be a JSON object (a DTDL Interface)")])
+        with self._lock:
+            existing = [str(d.get("@id")) for d in docs if d.get("@id") in self.models.documents]
+            if existing:
+                raise Conflict(
+                    f"model '{existing[0]}' already exists; models are immutable, upload a new version"
+                )
+            extended = self.models.extend(docs)
+            self.store.put_models(docs, now_iso())
+            self.models = extended
+        ids = [str(d["@id"]) for d in docs]
+        for model_id in ids:
+            self.bus.publish(Event(MODEL_CREATED, now_iso(), model=model_id))
+        return ids
+
+    def list_models(self) -> list[ModelRecord]:
+        return self.store.list_models()
+
+    def get(self, model_id: str) -> ModelRecord:
+        record = self.store.get_model(model_id)
+        if record is None:
+            raise NotFound(f"model '{model_id}' does not exist")
+        return record
+
+    def set_decommissioned(self, model_id: str, decommissioned: bool) -> None:
+        with self._lock:
+            self.store.set_model_decommissioned(model_id, decommissioned)
+            if decommissioned:
+                self._decommissioned.add(model_id)
+            else:
+                self._decommissioned.discard(model_id)
+
+    def delete(self, model_id: str) -> None:
+        """Delete a model no twin uses and no other model depends on."""
+        with self._lock:
+            if model_id not in self.models.documents:
+                raise NotFound(f"model '{model_id}' does not exist")
+            users = self.store.count_twins_of_models([model_id])
+            if users:
+                raise Conflict(f"model '{model_id}' is used by {users} twin(s); delete or migrate them first")
+            remaining = self.models.without(model_id)  # raises InvalidInput when others depend on it
+            self.store.delete_model(model_id)
+            self.models = remaining
+            self._decommissioned.discard(model_id)
+        self.bus.publish(Event(MODEL_DELETED, now_iso(), model=model_id))

@@ -1,0 +1,194 @@
+"""Telemetry use cases: ingest readings, read history (raw or bucketed), read latest values.
+
+The service is where readings meet the models: ``kind_of`` (wired by the app from the DTDL
+models) says whether a twin has a telemetry and how its values are held, so the store stays
+free of domain rules. Every append publishes one ``telemetry.appended`` event per series —
+not per reading — so subscribers (rules, behaviours, the live stream) keep up with bulk ingest.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from futago.core.errors import InvalidInput
+from futago.core.events import TELEMETRY_APPENDED, Event, EventBus
+from futago.core.problems import Problem
+from futago.core.telemetry import (
+    AGGREGATIONS,
+    LatestReading,
+    Reading,
+    SeriesBatch,
+    SeriesData,
+    ValueKind,
+    aggregate,
+    format_timestamp,
+    group_readings,
+    parse_duration,
+    parse_timestamp,
+)
+from futago.store.port import TelemetryStore
+
+TimeLike = str | int | float | datetime
+# Most buckets one aggregated query may produce; protects the server from "1 µs over a year".
+MAX_BUCKETS = 100_000
+
+
+@dataclass(slots=True)
+class TelemetryHistory:
+    """What a history query answers: raw readings, or one row per non-empty bucket.
+
+    ``columns`` maps ``"ts"`` (µs) plus ``"value"``/``"quality"`` (raw) or each aggregation
+    (bucketed) to equal-length arrays or lists.
+    """
+
+    twin_id: str
+    name: str
+    kind: ValueKind
+    start_us: int | None
+    end_us: int | None
+    bucket_us: int | None
+    columns: dict[str, Any]
+
+    def __len__(self) -> int:
+        return len(self.columns["ts"])
+
+    def to_json(self) -> dict[str, Any]:
+        """The API's JSON form: ISO timestamps, one object per point."""
+        names = list(self.columns)
+        cols = [_to_list(self.columns[c]) for c in names]
+        points = []
+        for row in zip(*cols, strict=True):
+            point = dict(zip(names, row, strict=True))
+            point["ts"] = format_timestamp(point["ts"])
+            points.append(point)
+        return {
+            "twinId": self.twin_id,
+            "name": self.name,
+            "kind": self.kind,
+            "from": None if self.start_us is None else format_timestamp(self.start_us),
+            "to": None if self.end_us is None else format_timestamp(self.end_us),
+            "bucket": None if self.bucket_us is None else f"{self.bucket_us // 1000}ms",
+            "points": points,
+        }
+
+
+def _at(parse: Callable[[Any], int], value: Any, pointer: str) -> Any:
+    """Parse an optional query value, pointing any problem at the parameter it came from."""
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except InvalidInput as exc:
+        raise InvalidInput([Problem(pointer, p.message) for p in exc.problems]) from exc
+
+
+def _to_list(col: Any) -> list[Any]:
+    if isinstance(col, np.ndarray):
+        if col.dtype.kind == "f":  # NaN is not JSON: report a missing value as null
+            return [None if v != v else v for v in col.tolist()]
+        return list(col.tolist())
+    return list(col)
+
+
+class TelemetryService:
+    def __init__(
+        self, store: TelemetryStore, bus: EventBus, kind_of: Callable[[str, str], ValueKind]
+    ) -> None:
+        self.store = store
+        self.bus = bus
+        self.kind_of = kind_of
+
+    def append(self, rows: Iterable[Reading | tuple[str, str, int, Any, int]]) -> int:
+        """Validate and store readings; returns how many distinct (series, ts) were written.
+
+        Nothing is stored if any row is invalid (InvalidInput names the rows). The event for a
+        series carries the batch's time range and its newest reading, which is what a rule
+        evaluates; a late batch's "latest" is the newest of that batch, not of the series.
+        """
+        batches = group_readings(rows, self.kind_of)
+        if not batches:
+            return 0
+        count = self.store.append_series(batches)
+        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        # Interleaved ingest gives every series the same few timestamps: format each once.
+        fmt = functools.lru_cache(maxsize=4096)(format_timestamp)
+        for batch in batches:
+            self.bus.publish(self._event(batch, now, fmt))
+        return count
+
+    @staticmethod
+    def _event(batch: SeriesBatch, now: str, fmt: Callable[[int], str] = format_timestamp) -> Event:
+        ts = batch.ts
+        newest = int(np.argmax(ts[::-1]))  # the last-given reading among those with the max ts
+        i = len(ts) - 1 - newest
+        value = batch.values[i]
+        if isinstance(value, np.generic):
+            value = value.item()
+        data = {
+            "name": batch.name,
+            "count": len(batch),
+            "first": fmt(int(ts.min())),
+            "last": fmt(int(ts[i])),
+            "latest": {"ts": fmt(int(ts[i])), "value": value, "quality": int(batch.quality[i])},
+        }
+        return Event(TELEMETRY_APPENDED, now, twin_id=batch.twin_id, data=data)
+
+    def history(
+        self,
+        twin_id: str,
+        name: str,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        bucket: str | int | float | None = None,
+        aggs: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> TelemetryHistory:
+        """Readings in [start, end), raw or aggregated into buckets aligned to the epoch (UTC).
+
+        A missing bound is open. Numeric times and buckets are epoch milliseconds (see
+        ``parse_timestamp``). With a bucket, ``aggs`` defaults to ``["avg"]``. ``limit`` keeps
+        the first points from ``start``; page on by asking again from the last point's time + 1 µs.
+        """
+        kind = self.kind_of(twin_id, name)  # raises InvalidInput for an unknown telemetry
+        start_us = _at(parse_timestamp, start, "/from")
+        end_us = _at(parse_timestamp, end, "/to")
+        if start_us is not None and end_us is not None and end_us <= start_us:
+            raise InvalidInput([Problem("/to", "'to' must be after 'from'")])
+        if limit is not None and limit <= 0:
+            raise InvalidInput([Problem("/limit", "limit must be a positive integer")])
+        data = self.store.read_series(twin_id, name, start_us, end_us)
+        if data.kind != kind and len(data) == 0:
+            data = SeriesData(kind, data.ts, [] if kind == "json" else np.asarray(data.values), data.quality)
+        if bucket is None:
+            if aggs:
+                raise InvalidInput([Problem("/agg", "aggregations need a bucket")])
+            columns: dict[str, Any] = {"ts": data.ts, "value": data.values, "quality": data.quality}
+            bucket_us = None
+        else:
+            bucket_us = _at(parse_duration, bucket, "/bucket")
+            if len(data) and (int(data.ts[-1]) - int(data.ts[0])) // bucket_us > MAX_BUCKETS:
+                raise InvalidInput(
+                    [
+                        Problem(
+                            "/bucket",
+                            f"bucket too small: the data would need more than {MAX_BUCKETS} buckets",
+                        )
+                    ]
+                )
+            columns = aggregate(data, bucket_us, list(aggs or ["avg"]), origin_us=0)
+        if limit is not None:
+            columns = {k: v[:limit] for k, v in columns.items()}
+        return TelemetryHistory(twin_id, name, data.kind, start_us, end_us, bucket_us, columns)
+
+    def latest(self, twin_id: str) -> dict[str, LatestReading]:
+        """The newest reading of each telemetry of a twin (a late, older reading never replaces it)."""
+        return self.store.latest(twin_id)
+
+
+__all__ = ["AGGREGATIONS", "TelemetryHistory", "TelemetryService"]

@@ -1,0 +1,268 @@
+"""Twin graph use cases: validate against the model, store with ETag checks, publish events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonpatch
+
+from futago.core.errors import Conflict, InvalidInput, NotFound
+from futago.core.events import (
+    RELATIONSHIP_CREATED,
+    RELATIONSHIP_DELETED,
+    RELATIONSHIP_UPDATED,
+    TWIN_CREATED,
+    TWIN_DELETED,
+    TWIN_UPDATED,
+    Event,
+    EventBus,
+)
+from futago.core.problems import Problem
+from futago.core.query import QueryResult, RowShaper, execute
+from futago.core.telemetry import format_timestamp
+from futago.core.twin_rules import check_relationship, check_twin
+from futago.core.twins import Relationship, Twin, TwinScan, now_iso
+from futago.services.models import ModelService
+from futago.store.port import Store
+
+
+def apply_json_patch(document: dict[str, Any], operations: Any) -> dict[str, Any]:
+    """Apply an RFC 6902 patch; every failure becomes a problem pointing at the operation."""
+    if not isinstance(operations, list):
+        raise InvalidInput([Problem("", "a JSON Patch is a JSON array of operations (RFC 6902)")])
+    for i, op in enumerate(operations):
+        if not isinstance(op, dict) or op.get("op") not in {
+            "add",
+            "remove",
+            "replace",
+            "move",
+            "copy",
+            "test",
+        }:
+            raise InvalidInput(
+                [Problem(f"/{i}/op", "each operation needs 'op': add, remove, replace, move, copy or test")]
+            )
+        path = op.get("path")
+        if not isinstance(path, str) or not (path == "" or path.startswith("/")):
+            raise InvalidInput([Problem(f"/{i}/path", "'path' must be a JSON Pointer such as /temperature")])
+        if path.startswith("/$"):
+            raise InvalidInput([Problem(f"/{i}/path", f"system member {path} cannot be patched")])
+    try:
+        patched = jsonpatch.JsonPatch(operations).apply(document)
+    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
+        index = _failing_operation(document, operations)
+        raise InvalidInput([Problem(f"/{index}", f"the patch cannot be applied: {exc}")]) from exc
+    if not isinstance(patched, dict):
+        raise InvalidInput([Problem("", "the patch must leave a JSON object")])
+    return patched
+
+
+def _failing_operation(document: dict[str, Any], operations: list[Any]) -> int:
+    for i in range(len(operations)):
+        try:
+            jsonpatch.JsonPatch(operations[: i + 1]).apply(document)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException):
+            return i
+    return 0
+
+
+class TwinService:
+    def __init__(self, store: Store, models: ModelService, bus: EventBus) -> None:
+        self.store = store
+        self.models = models
+        self.bus = bus
+
+    # twins --------------------------------------------------------------------------------
+    def get(self, twin_id: str) -> Twin:
+        twin = self.store.get_twin(twin_id)
+        if twin is None:
+            raise NotFound(f"twin '{twin_id}' does not exist")
+        return twin
+
+    def get_json(self, twin_id: str) -> dict[str, Any]:
+        """The twin's JSON plus the latest value of each of its telemetry."""
+        doc = self.get(twin_id).to_json()
+        latest = self.store.latest(twin_id)
+        doc["$telemetry"] = {
+            name: {"ts": format_timestamp(r.ts), "value": r.value, "quality": r.quality}
+            for name, r in sorted(latest.items())
+        }
+        return doc
+
+    def put(
+        self,
+        twin_id: str,
+        document: dict[str, Any],
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> tuple[Twin, bool]:
+        """Create or replace; returns the stored twin and whether it was created."""
+        if not isinstance(document, dict):
+            raise InvalidInput([Problem("", "a twin is a JSON object with $metadata.$model")])
+        if "$dtId" in document and document["$dtId"] != twin_id:
+            raise InvalidInput(
+                [Problem("/$dtId", f"$dtId '{document['$dtId']}' differs from the URL's '{twin_id}'")]
+            )
+        twin = Twin.from_json(document, twin_id)
+        previous = self.store.get_twin(twin_id)
+        if previous is None and self.models.is_decommissioned(twin.model):
+            raise InvalidInput([Problem("/$metadata/$model", f"model '{twin.model}' is decommissioned")])
+        problems = check_twin(twin, self.models.models, previous)
+        if problems:
+            raise InvalidInput(problems)
+        stored = self.store.put_twin(twin, if_match=if_match, if_none_match=if_none_match)
+        if previous is None:
+            self._publish(TWIN_CREATED, stored, {"twin": stored.to_json()})
+        else:
+            patch = jsonpatch.make_patch(_body(previous), _body(stored)).patch
+            self._publish(TWIN_UPDATED, stored, {"patch": patch})
+        return stored, previous is None
+
+    def import_twins(self, documents: list[tuple[str, dict[str, Any]]]) -> list[Twin]:
+        """Validate and create or replace many twins in one transaction: the bulk path for imports.
+
+        Nothing is stored when any twin is invalid; problems point at ``/<index>/...``.
+        """
+        twins = [Twin.from_json(doc, twin_id) for twin_id, doc in documents]
+        previous = self.store.get_twins(t.id for t in twins)
+        problems = [
+            Problem(f"/{i}{p.pointer}", p.message, twin.id)
+            for i, twin in enumerate(twins)
+            for p in check_twin(twin, self.models.models, previous.get(twin.id))
+        ]
+        if problems:
+            raise InvalidInput(problems)
+        stored = self.store.put_twins(twins)
+        for twin in stored:
+            kind = TWIN_UPDATED if twin.id in previous else TWIN_CREATED
+            self._publish(kind, twin, {"twin": twin.to_json()} if kind == TWIN_CREATED else {})
+        return stored
+
+    def patch(self, twin_id: str, operations: Any, if_match: str | None = None) -> Twin:
+        current = self.get(twin_id)
+        patched = apply_json_patch(_body(current), operations)
+        twin = Twin(twin_id, current.model, {k: v for k, v in patched.items() if k != "geometry"})
+        twin.geometry = patched.get("geometry")
+        problems = check_twin(twin, self.models.models, current)
+        if problems:
+            raise InvalidInput(problems)
+        stored = self.store.put_twin(twin, if_match=if_match if if_match is not None else current.etag)
+        self._publish(TWIN_UPDATED, stored, {"patch": operations})
+        return stored
+
+    def delete(self, twin_id: str, if_match: str | None = None) -> None:
+        twin = self.get(twin_id)
+        outgoing = self.store.list_relationships(twin_id)
+        incoming = self.store.list_incoming(twin_id)
+        if outgoing or incoming:
+            raise Conflict(
+                f"twin '{twin_id}' still has {len(outgoing)} outgoing and {len(incoming)} incoming "
+                "relationship(s); delete them first"
+            )
+        self.store.delete_twin(twin_id, if_match=if_match)
+        self.store.delete_series(twin_id)
+        self._publish(TWIN_DELETED, twin, {})
+
+    def list_twins(self, model: str | None = None, after: str | None = None, limit: int = 100) -> list[Twin]:
+        models = self.models.models.descendants(model) if model else None
+        return self.store.scan_twins(TwinScan(model_ids=models, after_id=after, limit=limit))
+
+    # relationships ------------------------------------------------------------------------
+    def get_relationship(self, source_id: str, rel_id: str) -> Relationship:
+        rel = self.store.get_relationship(source_id, rel_id)
+        if rel is None:
+            raise NotFound(f"relationship '{rel_id}' of twin '{source_id}' does not exist")
+        return rel
+
+    def put_relationship(
+        self,
+        source_id: str,
+        rel_id: str,
+        document: dict[str, Any],
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> tuple[Relationship, bool]:
+        if not isinstance(document, dict):
+            raise InvalidInput(
+                [Problem("", "a relationship is a JSON object with $relationshipName and $targetId")]
+            )
+        for key in ("$relationshipName", "$targetId"):
+            if not isinstance(document.get(key), str) or not document[key]:
+                raise InvalidInput([Problem(f"/{key}", f"a relationship needs {key} as a non-empty string")])
+        source = self.get(source_id)
+        rel = Relationship.from_json(document, source_id, rel_id)
+        previous = self.store.get_relationship(source_id, rel_id)
+        if previous is not None and previous.name != rel.name:
+            raise InvalidInput(
+                [Problem("/$relationshipName", "a relationship's name cannot change; delete it first")]
+            )
+        self._validate_relationship(rel, source, previous)
+        stored = self.store.put_relationship(rel, if_match=if_match, if_none_match=if_none_match)
+        kind = RELATIONSHIP_CREATED if previous is None else RELATIONSHIP_UPDATED
+        self._publish(kind, source, {"relationship": stored.to_json()})
+        return stored, previous is None
+
+    def patch_relationship(
+        self, source_id: str, rel_id: str, operations: Any, if_match: str | None = None
+    ) -> Relationship:
+        current = self.get_relationship(source_id, rel_id)
+        patched = apply_json_patch(dict(current.properties), operations)
+        rel = Relationship(source_id, rel_id, current.name, current.target_id, patched)
+        self._validate_relationship(rel, self.get(source_id), current)
+        stored = self.store.put_relationship(rel, if_match=if_match if if_match is not None else current.etag)
+        self._publish(RELATIONSHIP_UPDATED, self.get(source_id), {"relationship": stored.to_json()})
+        return stored
+
+    def _validate_relationship(self, rel: Relationship, source: Twin, previous: Relationship | None) -> None:
+        others = sum(1 for r in self.store.list_relationships(source.id, rel.name) if r.id != rel.id)
+        target = self.store.get_twin(rel.target_id)
+        problems = check_relationship(rel, source, target, self.models.models, others, previous)
+        if problems:
+            raise InvalidInput(problems)
+
+    def delete_relationship(self, source_id: str, rel_id: str, if_match: str | None = None) -> None:
+        rel = self.get_relationship(source_id, rel_id)
+        self.store.delete_relationship(source_id, rel_id, if_match=if_match)
+        source = self.store.get_twin(source_id)
+        self._publish(RELATIONSHIP_DELETED, source, {"relationship": rel.to_json()}, twin_id=source_id)
+
+    def list_relationships(self, source_id: str, name: str | None = None) -> list[Relationship]:
+        self.get(source_id)
+        return self.store.list_relationships(source_id, name)
+
+    def list_incoming(self, target_id: str) -> list[Relationship]:
+        self.get(target_id)
+        return self.store.list_incoming(target_id)
+
+    # query --------------------------------------------------------------------------------
+    def query(
+        self,
+        text: str,
+        continuation: str | None = None,
+        page_size: int = 1000,
+        shape: RowShaper | None = None,
+    ) -> QueryResult:
+        return execute(
+            text, self.store, self.models.models, page_size=page_size, continuation=continuation, shape=shape
+        )
+
+    def _publish(
+        self, kind: str, twin: Twin | None, data: dict[str, Any], twin_id: str | None = None
+    ) -> None:
+        self.bus.publish(
+            Event(
+                kind,
+                now_iso(),
+                twin_id=twin.id if twin else twin_id,
+                model=twin.model if twin else None,
+                data=data,
+            )
+        )
+
+
+def _body(twin: Twin) -> dict[str, Any]:
+    """The patchable part of a twin: its properties and geometry."""
+    body = dict(twin.properties)
+    if twin.geometry is not None:
+        body["geometry"] = twin.geometry
+    return body

@@ -1,0 +1,20 @@
+"""The embedded default store: one SQLite file (WAL) holding the twin graph and telemetry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from futago.store.sqlite.db import SQLiteDatabase
+from futago.store.sqlite.telemetry import SQLiteTelemetry
+from futago.store.sqlite.twins import SQLiteTwins
+
+
+class SQLiteStore(SQLiteTwins, SQLiteTelemetry):
+    def __init__(self, path: str | Path) -> None:
+        db = SQLiteDatabase(path)
+        SQLiteTwins.__init__(self, db)
+        SQLiteTelemetry.__init__(self, db)
+        self.url = f"sqlite:///{path}"
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,74 @@
+"""Fixtures shared by the whole suite: a composed futago App on a temporary store, and servers."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from futago.app import App, build
+from futago.config import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def demo_models() -> list[dict[str, Any]]:
+    documents: list[dict[str, Any]] = orjson.loads(
+        resources.files("futago.samples").joinpath("demo_models.json").read_bytes()
+    )
+    return documents
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[App]:
+    application = build(Settings(db=str(tmp_path / "futago.db")))
+    application.models.add(demo_models())
+    yield application
+    application.close()
+
+
+class LiveServer:
+    def __init__(self, app: App) -> None:
+        import uvicorn
+
+        from futago.api.server import create_api
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_api(app), host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start within 10 s")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app: App) -> Iterator[LiveServer]:
+    with LiveServer(app) as server:
+        yield server
