@@ -21,11 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from futago.core.events import EventBus
-from futago.core.telemetry import SeriesBatch, ValueKind
-from futago.services.telemetry import TelemetryService
+from benchmarks.graph import BENCH, KINDS, build_bench_app
+from futago.core.telemetry import SeriesBatch
 from futago.store.sqlite.db import SQLiteDatabase
-from futago.store.sqlite.telemetry import SQLiteTelemetry
 
 SERIES = 1_000
 TIMESTAMPS = 5_000
@@ -51,13 +49,9 @@ def _batches(series: int = SERIES, timestamps: int = TIMESTAMPS, batch: int = BA
         for step in steps:
             ts = T0_US + step * STEP_US
             for twin in twins:
-                rows.append((twin, "temperature", ts, values[k], 1))
+                rows.append((twin, "value", ts, values[k], 1))
                 k += 1
         yield rows
-
-
-def _kind_of(twin_id: str, name: str) -> ValueKind:
-    return "f8"
 
 
 def _floor(db_path: Path) -> tuple[float, int]:
@@ -92,22 +86,25 @@ def ingest_api(db_path: str | Path) -> dict[str, float]:
             Path(str(p) + suffix).unlink(missing_ok=True)
     floor_rate, _ = _floor(floor_path)
 
-    db = SQLiteDatabase(db_path)
+    app = build_bench_app(str(db_path))
     try:
-        service = TelemetryService(SQLiteTelemetry(db), EventBus(), _kind_of)
+        # Real twins of real models: every reading is checked against its twin's model.
+        app.twins.import_twins(
+            [(_twin(i), {"$metadata": {"$model": f"{BENCH}Kind{i % KINDS};1"}}) for i in range(SERIES)]
+        )
         elapsed, count = 0.0, 0
         for rows in _batches():
             t = time.perf_counter()
-            count += service.append(rows)
+            count += app.telemetry.append(rows)
             elapsed += time.perf_counter() - t
         expected = SERIES * TIMESTAMPS
         if count != expected:
             raise RuntimeError(f"ingest stored {count} readings, expected {expected}")
-        stored = service.store.read_series(_twin(SERIES - 1), "temperature", None, None)
+        stored = app.store.read_series(_twin(SERIES - 1), "value", None, None)
         if len(stored) != TIMESTAMPS:
             raise RuntimeError(f"series holds {len(stored)} readings, expected {TIMESTAMPS}")
     finally:
-        db.close()
+        app.close()
     api_rate = count / elapsed
     return {
         "ingest_api_rows_per_s": api_rate,
@@ -126,18 +123,18 @@ def history_query(db_path: str | Path, days: int = 30, queries: int = 40) -> dic
     db_path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(str(db_path) + suffix).unlink(missing_ok=True)
-    db = SQLiteDatabase(db_path)
+    app = build_bench_app(str(db_path))
     try:
-        store = SQLiteTelemetry(db)
+        app.twins.import_twins([("plant-1", {"$metadata": {"$model": f"{BENCH}Kind0;1"}})])
+        store = app.store
         rng = np.random.default_rng(11)
         per_call = 3_600  # an hour per append, like a gateway flushing hourly
         for start in range(0, days * 86_400, per_call):
             ts = T0_US + (np.arange(start, start + per_call, dtype=np.int64) * 1_000_000)
             values = 20.0 + np.sin(ts / 3.6e9) + rng.standard_normal(per_call) * 0.1
             store.append_series(
-                [SeriesBatch("plant-1", "flow", "f8", ts, values, np.ones(per_call, dtype=np.uint8))]
+                [SeriesBatch("plant-1", "value", "f8", ts, values, np.ones(per_call, dtype=np.uint8))]
             )
-        service = TelemetryService(store, EventBus(), _kind_of)
         timings: list[float] = []
         for q in range(queries):
             day = int(rng.integers(0, days))
@@ -145,12 +142,12 @@ def history_query(db_path: str | Path, days: int = 30, queries: int = 40) -> dic
             aggs = ["avg"] if q % 2 == 0 else ["avg", "min", "max", "sum", "count", "first", "last"]
             t = time.perf_counter()
             end_ms = start_ms + 86_400_000
-            result = service.history("plant-1", "flow", start_ms, end_ms, bucket="1m", aggs=aggs)
+            result = app.telemetry.history("plant-1", "value", start_ms, end_ms, bucket="1m", aggs=aggs)
             timings.append((time.perf_counter() - t) * 1000)
             if len(result) not in (1440, 1441):
                 raise RuntimeError(f"expected 1440 buckets, got {len(result)}")
     finally:
-        db.close()
+        app.close()
     return {"history_query_p50_ms": statistics.median(timings)}
 
 

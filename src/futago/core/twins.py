@@ -95,6 +95,19 @@ class Relationship:
 BBox = tuple[float, float, float, float]  # min_lon, min_lat, max_lon, max_lat (WGS84)
 
 
+class PropertyFilter(NamedTuple):
+    """``properties[path] <op> value`` for a number or a string value.
+
+    A store may use it to narrow a scan (in its own SQL dialect) or ignore it: the query
+    engine re-checks every row exactly. It must never drop a twin for which the comparison
+    holds, and may keep extra ones.
+    """
+
+    path: tuple[str, ...]
+    op: str  # one of = < <= > >=
+    value: float | int | str
+
+
 class TwinScan(NamedTuple):
     """What a query can push down to the store; each ``None`` means "no restriction".
 
@@ -106,3 +119,4 @@ class TwinScan(NamedTuple):
     bbox: BBox | None = None
     after_id: str | None = None
     limit: int | None = None
+    properties: tuple[PropertyFilter, ...] = ()

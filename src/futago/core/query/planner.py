@@ -36,7 +36,7 @@ from futago.core.query.evaluator import (
     compile_path,
 )
 from futago.core.query.source import ModelCatalog
-from futago.core.twins import BBox, TwinScan
+from futago.core.twins import BBox, PropertyFilter, TwinScan
 
 Projector = Callable[[Binding], dict[str, Any]]
 
@@ -155,10 +155,21 @@ class _Pushdown:
         self.model_ids: frozenset[str] | None = None
         self.twin_ids: frozenset[str] | None = None
         self.bbox: BBox | None = None
+        self.properties: list[PropertyFilter] = []
         self.empty = False
 
     def _root_path(self, expr: Expr, *segments: str) -> bool:
         return isinstance(expr, Path) and expr.alias == self.root and expr.segments == segments
+
+    def _property_path(self, expr: Expr) -> bool:
+        """A plain property (or component property) of the root twin, not a system member."""
+        return (
+            isinstance(expr, Path)
+            and expr.alias == self.root
+            and bool(expr.segments)
+            and all(seg.isidentifier() and not seg.startswith("$") for seg in expr.segments)
+            and expr.segments != ("geometry",)
+        )
 
     def _models(self, ids: frozenset[str]) -> None:
         self.model_ids = ids if self.model_ids is None else self.model_ids & ids
@@ -194,6 +205,11 @@ class _Pushdown:
             op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)  # type: ignore[assignment]
         if not isinstance(right, LiteralValue):
             return
+        if self._property_path(left) and op in ("=", "<", "<=", ">", ">="):
+            value = right.value
+            if isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool)):
+                assert isinstance(left, Path)
+                self.properties.append(PropertyFilter(left.segments, op, value))
         if op == "=" and self._root_path(left, "$dtId"):
             self._ids(frozenset([right.value]) if isinstance(right.value, str) else frozenset())
         elif op == "=" and self._root_path(left, "$metadata", "$model"):
@@ -211,7 +227,13 @@ class _Pushdown:
 
     def result(self) -> tuple[TwinScan, bool]:
         empty = self.empty or self.model_ids == frozenset() or self.twin_ids == frozenset()
-        return TwinScan(model_ids=self.model_ids, twin_ids=self.twin_ids, bbox=self.bbox), empty
+        scan = TwinScan(
+            model_ids=self.model_ids,
+            twin_ids=self.twin_ids,
+            bbox=self.bbox,
+            properties=tuple(self.properties),
+        )
+        return scan, empty
 
 
 def _const(expr: Expr) -> Any:

@@ -226,6 +226,11 @@ class SQLiteTwins:
                 "WHERE max_lon >= ? AND min_lon <= ? AND max_lat >= ? AND min_lat <= ?)"
             )
             params.extend((min_lon, max_lon, min_lat, max_lat))
+        for condition in scan.properties:
+            # JSON1's json_extract: SQLite orders numbers before text, so a number compared with a
+            # string (or the reverse) can only keep extra rows, which the query engine drops.
+            where.append(f"json_extract(properties, ?) {condition.op} ?")
+            params.extend(("$." + ".".join(f'"{seg}"' for seg in condition.path), condition.value))
         if scan.after_id is not None:
             where.append("id > ?")
             params.append(scan.after_id)
@@ -236,7 +241,11 @@ class SQLiteTwins:
         if scan.limit is not None:
             sql += " LIMIT ?"
             params.append(scan.limit)
-        return [_twin(row) for row in self.db.read().execute(sql, params)]
+        loads = _loads
+        return [  # inlined _twin: this is the query engine's hot loop
+            Twin(r[0], r[1], loads(r[4]), loads(r[5]) if r[5] is not None else None, r[2], r[3])
+            for r in self.db.read().execute(sql, params)
+        ]
 
     def count_twins(self) -> int:
         return int(self.db.read().execute("SELECT COUNT(*) FROM twins").fetchone()[0])
