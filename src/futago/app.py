@@ -5,7 +5,9 @@ This is the only module that knows every concrete class.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from futago.services.models import ModelService
 from futago.services.telemetry import TelemetryService
 from futago.services.twins import TwinService
 from futago.store.port import Store
+
+log = logging.getLogger(__name__)
 
 _NUMERIC_KINDS: dict[str, ValueKind] = {
     "double": "f8",
@@ -95,6 +99,31 @@ class App:
     models: ModelService
     twins: TwinService
     telemetry: TelemetryService
+
+    def apply_retention(self, now_us: int | None = None) -> int:
+        """Drop readings older than the configured retention; returns how many went."""
+        if self.settings.retention_days is None:
+            return 0
+        now_us = now_us if now_us is not None else time.time_ns() // 1000
+        return self.store.apply_retention(now_us - int(self.settings.retention_days * 86_400e6))
+
+    def start_maintenance(self, every_s: float = 3600.0) -> threading.Event:
+        """Apply the retention policy now and then every ``every_s``; set the event to stop."""
+        stop = threading.Event()
+
+        def loop() -> None:
+            while True:
+                try:
+                    removed = self.apply_retention()
+                    if removed:
+                        log.info("retention removed %d readings", removed)
+                except Exception:  # keep the server up; the next pass tries again
+                    log.exception("retention pass failed")
+                if stop.wait(every_s):
+                    return
+
+        threading.Thread(target=loop, name="futago-maintenance", daemon=True).start()
+        return stop
 
     def close(self) -> None:
         self.store.close()

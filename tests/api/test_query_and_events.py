@@ -89,7 +89,11 @@ def test_sse_disconnect_unsubscribes(app: App) -> None:
     before = len(app.bus._handlers)
     with LiveServer(app) as server:
         with httpx.stream("GET", f"{server.url}/events", timeout=5) as response:
-            next(response.iter_lines())
+            first = next(response.iter_lines())
+            assert response.status_code == 200, first
+            deadline = time.monotonic() + 5
+            while len(app.bus._handlers) != before + 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
             assert len(app.bus._handlers) == before + 1
         app.twins.put("bx", building())  # wakes the stream so it notices the disconnect
         deadline = time.monotonic() + 20
@@ -97,3 +101,15 @@ def test_sse_disconnect_unsubscribes(app: App) -> None:
             time.sleep(0.1)
             app.twins.patch("bx", [{"op": "replace", "path": "/height", "value": time.time()}])
     assert len(app.bus._handlers) == before
+
+
+def test_retention_policy_drops_old_readings(app: App) -> None:
+    app.twins.put("rs", {"$metadata": {"$model": M + "RiverStation;1"}})
+    day_ms = 86_400_000
+    now_ms = 1_800_000_000_000
+    app.telemetry.append([("rs", "waterLevel", (now_ms - d * day_ms) * 1000, float(d), 2) for d in range(10)])
+    assert app.apply_retention(now_ms * 1000) == 0  # no policy configured: keep for ever
+    app.settings = app.settings.with_overrides(retention_days=3.5)
+    assert app.apply_retention(now_ms * 1000) == 6
+    kept = app.telemetry.history("rs", "waterLevel")
+    assert sorted(kept.columns["value"].tolist()) == [0.0, 1.0, 2.0, 3.0]

@@ -191,3 +191,35 @@ def test_list_twins_by_model_includes_sub_models(client: TestClient) -> None:
     client.put("/twins/bb", json=building())
     sensors = client.get("/twins", params={"model": M + "Sensor;1"}).json()["value"]
     assert sorted(t["$dtId"] for t in sensors) == ["rg", "rs"]
+
+
+def test_components_are_validated_against_their_interface(client: TestClient) -> None:
+    documents = [
+        {
+            "@context": "dtmi:dtdl:context;3",
+            "@id": "dtmi:x:Motor;1",
+            "@type": "Interface",
+            "contents": [{"@type": "Property", "name": "rpm", "schema": "integer", "writable": True}],
+        },
+        {
+            "@context": "dtmi:dtdl:context;3",
+            "@id": "dtmi:x:Fan;1",
+            "@type": "Interface",
+            "contents": [
+                {"@type": "Component", "name": "motor", "schema": "dtmi:x:Motor;1"},
+                {"@type": "Property", "name": "label", "schema": "string", "writable": True},
+            ],
+        },
+    ]
+    assert client.post("/models", json=documents).status_code == 201
+    good = {"$metadata": {"$model": "dtmi:x:Fan;1"}, "label": "F1", "motor": {"$metadata": {}, "rpm": 1200}}
+    assert client.put("/twins/fan", json=good).status_code == 201
+    assert client.get("/twins/fan").json()["motor"]["rpm"] == 1200
+    bad = {**good, "motor": {"$metadata": {}, "rpm": "fast"}}
+    assert_problem(client.put("/twins/fan", json=bad), 422, "/motor/rpm")
+    unknown = {**good, "motor": {"$metadata": {}, "torque": 3}}
+    assert_problem(client.put("/twins/fan", json=unknown), 422, "/motor/torque")
+    rows = client.post(
+        "/query", json={"query": "SELECT T.motor.rpm FROM DIGITALTWINS T WHERE T.motor.rpm > 1000"}
+    )
+    assert rows.json()["value"] == [{"rpm": 1200}]

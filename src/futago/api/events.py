@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 import orjson
@@ -21,21 +21,23 @@ QUEUE_LIMIT = 10_000
 KEEPALIVE_S = 15.0
 
 
-def _matcher(app: App, twin_ids: set[str], models: set[str], types: set[str]) -> object:
+def _matcher(app: App, twin_ids: set[str], models: set[str], types: set[str]) -> Callable[[Event], bool]:
+    """A predicate over events; a model filter matches its sub-models too."""
+
+    def of_model(event_model: str | None) -> bool:
+        if event_model is None:
+            return False
+        catalog = app.models.models
+        if event_model not in catalog:
+            return event_model in models
+        return any(m in catalog and catalog.is_of_model(event_model, m) for m in models)
+
     def matches(event: Event) -> bool:
         if twin_ids and event.twin_id not in twin_ids:
             return False
         if types and event.type not in types and event.type.split(".")[0] not in types:
             return False
-        if models:
-            catalog = app.models.models
-            return event.model is not None and any(
-                m in catalog and catalog.is_of_model(event.model, m)
-                if event.model in catalog
-                else event.model == m
-                for m in models
-            )
-        return True
+        return not models or of_model(event.model)
 
     return matches
 
@@ -73,7 +75,7 @@ async def events(
                 queue.put_nowait(None)  # tells the stream it fell behind
 
     def on_event(event: Event) -> None:
-        if matches(event):  # type: ignore[operator]
+        if matches(event):
             loop.call_soon_threadsafe(deliver, event)
 
     unsubscribe = app.bus.subscribe(on_event)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from futago import __version__
+from futago.api.access import Access, require
 from futago.api.deps import get_app, json_response
 from futago.app import App
 
@@ -13,7 +14,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", summary="Liveness and counts")
-def health(app: App = Depends(get_app)) -> Response:
+def health(app: App = Depends(get_app), access: Access = Depends(require("READ", "health"))) -> Response:
     return json_response(
         {
             "status": "ok",

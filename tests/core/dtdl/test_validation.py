@@ -132,7 +132,7 @@ def _qt(*contents: dict[str, Any]) -> dict[str, Any]:
 
 INVALID: list[tuple[str, Any, str, str]] = [
     ("no context", {"@id": ID, "@type": "Interface"}, "", "@context"),
-    ("v2 context", {"@context": "dtmi:dtdl:context;2", "@id": ID, "@type": "Interface"}, "/@context", "v2"),
+    ("v4 context", {"@context": "dtmi:dtdl:context;4", "@id": ID, "@type": "Interface"}, "/@context", "v2"),
     ("bad context order", {"@context": [QT, CTX], "@id": ID, "@type": "Interface"}, "/@context/1", "before"),
     (
         "unknown extension",

@@ -16,7 +16,20 @@ from . import vocabulary as v
 from .dtmi import DTMI_PATTERN, deversioned, has_version, id_problem, is_dtmi
 from .literals import LiteralError, literal, localizable
 from .raw import RawComplex, RawContent, RawField, RawInterface, RawPayload, RawRef, SchemaSpec, Where
-from .units import ALL_UNITS, SEMANTIC_HOSTS, SEMANTIC_TYPES, UNIT_TYPE_BY_SEMANTIC_TYPE, units_for
+from .units import (
+    ALL_UNITS,
+    SEMANTIC_HOSTS,
+    SEMANTIC_TYPES,
+    UNIT_TYPE_BY_SEMANTIC_TYPE,
+    V2_ALL_UNITS,
+    V2_RESERVED_SEMANTICS,
+    V2_SEMANTIC_BY_DTMI,
+    V2_SEMANTIC_HOSTS,
+    V2_SEMANTIC_TYPES,
+    V2_UNIT_BY_DTMI,
+    V2_UNITS_BY_SEMANTIC_TYPE,
+    units_for,
+)
 
 _NAME = re.compile(v.NAME_PATTERN)
 _COMMON = frozenset({"comment", "description", "displayName"})
@@ -27,6 +40,7 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "Command": _COMMON | {"commandType", "name", "request", "response"},
     "CommandRequest": _COMMON | {"name", "schema"},
     "CommandResponse": _COMMON | {"name", "schema"},
+    "CommandPayload": _COMMON | {"name", "schema"},
     "Relationship": _COMMON
     | {"name", "maxMultiplicity", "minMultiplicity", "properties", "target", "writable"},
     "Component": _COMMON | {"name", "schema"},
@@ -45,6 +59,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "Command": ("name",),
     "CommandRequest": ("name", "schema"),
     "CommandResponse": ("name", "schema"),
+    "CommandPayload": ("name", "schema"),
     "Relationship": ("name",),
     "Component": ("name", "schema"),
     "Array": ("elementSchema",),
@@ -69,7 +84,11 @@ _AT_MOST_ONE = frozenset(
         "writable",
     }
 )
-_OPTIONAL_TYPE = frozenset({"CommandRequest", "CommandResponse", "EnumValue", "MapKey", "MapValue", "Field"})
+_OPTIONAL_TYPE = frozenset(
+    {"CommandRequest", "CommandResponse", "CommandPayload", "EnumValue", "MapKey", "MapValue", "Field"}
+)
+# Words a DTDL v2 element may not use as an undefined co-type (the v2 "Reserved strings").
+_V2_RESERVED = v.RESERVED | v.V2_CLASSES | V2_RESERVED_SEMANTICS | {"unit"}
 _CONTENT_KINDS = ("Telemetry", "Property", "Command", "Relationship", "Component")
 _COMPLEX_KINDS = ("Array", "Enum", "Map", "Object")
 Members = dict[str, tuple[object, str]]
@@ -79,6 +98,12 @@ def _ptr(base: str, token: str | int) -> str:
     return f"{base}/{escape_pointer_token(token)}"
 
 
+def _class_term(value: str, context: frozenset[str]) -> str:
+    """The short class term for ``value``, folding the DTMI spelling of the active DTDL version."""
+    table = v.V2_CLASS_BY_DTMI if v.is_v2(context) else v.CLASS_BY_DTMI
+    return table.get(value, value)
+
+
 @dataclass(slots=True)
 class _Element:
     members: Members
@@ -86,6 +111,11 @@ class _Element:
     extensions: frozenset[str]
     id: str | None
     where: Where
+    informal: bool = False
+
+    @property
+    def v2(self) -> bool:
+        return v.is_v2(self.extensions)
 
 
 class Parser:
@@ -149,19 +179,35 @@ class Parser:
                 seen_other = True
             active[deversioned(item)] = item
         dtdl = active.get("dtmi:dtdl:context")
-        if top_level and v.DTDL_V3_CONTEXT not in values:
-            if v.DTDL_V2_CONTEXT in values:
+        if top_level and v.DTDL_V3_CONTEXT not in values and v.DTDL_V2_CONTEXT not in values:
+            self._add(
+                where,
+                pointer,
+                '@context must include "dtmi:dtdl:context;3" (DTDL v3) or '
+                '"dtmi:dtdl:context;2" (DTDL v2) first.',
+            )
+            return None
+        if dtdl is not None and dtdl not in (v.DTDL_V3_CONTEXT, v.DTDL_V2_CONTEXT):
+            self._add(
+                where,
+                pointer,
+                f'{dtdl!r} is not supported; only DTDL v3 ("dtmi:dtdl:context;3") and DTDL v2 '
+                '("dtmi:dtdl:context;2") are.',
+            )
+            return None
+        if dtdl == v.DTDL_V2_CONTEXT:
+            # DTDL v2 has no quantitativeTypes extension (its semantic types are built in), and
+            # extensions inherited from an enclosing v3 context do not carry over to v2.
+            listed = {e for e in values if isinstance(e, str) and not e.startswith(v.DTDL_CONTEXT_PREFIX)}
+            for ext in sorted(listed):
                 self._add(
                     where,
                     pointer,
-                    'DTDL v2 documents are not accepted; use "@context": "dtmi:dtdl:context;3".',
+                    f"extension context {ext!r} is not supported with DTDL v2; DTDL v2 semantic types "
+                    "need no extension.",
                 )
-            else:
-                self._add(where, pointer, '@context must include "dtmi:dtdl:context;3" (DTDL v3) first.')
-            return None
-        if dtdl is not None and dtdl != v.DTDL_V3_CONTEXT:
-            self._add(where, pointer, f'{dtdl!r} is not supported; only DTDL v3 ("dtmi:dtdl:context;3") is.')
-            return None
+                return None
+            return frozenset({dtdl})
         extensions = {e for e in active.values() if not e.startswith(v.DTDL_CONTEXT_PREFIX)}
         for ext in sorted(extensions - v.SUPPORTED_EXTENSIONS):
             self._add(
@@ -171,7 +217,7 @@ class Parser:
                 f"{v.QUANTITATIVE_TYPES_CONTEXT!r}.",
             )
             return None
-        return frozenset(extensions)
+        return frozenset(extensions | ({dtdl} if dtdl is not None else set()))
 
     # -- generic element -------------------------------------------------------------------
     def _element(
@@ -192,9 +238,11 @@ class Parser:
             if nested is None:
                 return None
             extensions = nested
-        semantic = self._types(node, where, cls, extensions)
-        if semantic is None:
+        typed = self._types(node, where, cls, extensions)
+        if typed is None:
             return None
+        semantic, informal = typed
+        v2 = v.is_v2(extensions)
         element_id: str | None = None
         if "@id" in node:
             element_id = self._register_id(node["@id"], where, interface=interface)
@@ -204,19 +252,24 @@ class Parser:
             ok = False
         allowed = _ALLOWED[cls] | ({"unit"} if semantic else set())
         members: Members = {}
+        member_by_dtmi = v.V2_MEMBER_BY_DTMI if v2 else v.MEMBER_BY_DTMI
         for key, value in node.items():
             sub = _ptr(where.pointer, key)
             if key.startswith("@"):
-                if key not in ("@id", "@type", "@context"):
+                # DTDL v2 forbids only @graph; other keywords are merely discouraged there.
+                if key not in ("@id", "@type", "@context") and (key == "@graph" or not v2):
                     self._add(
                         where, sub, f"keyword {key!r} is not allowed; only @context, @id and @type are."
                     )
                     ok = False
                 continue
-            term = v.MEMBER_BY_DTMI.get(key, key)
+            term = member_by_dtmi.get(key, key)
             if term in members:
                 self._add(where, sub, f"member {term!r} is given twice (as a term and as its DTMI).")
                 ok = False
+            elif term not in allowed and informal:
+                # DTDL v2: an element with an undefined co-type may carry undefined members.
+                continue
             elif term not in allowed:
                 self._add(where, sub, self._unknown_member(cls, key, allowed, extensions))
                 ok = False
@@ -231,8 +284,8 @@ class Parser:
         if not ok:
             return None
         for member, limit in (
-            ("displayName", v.MAX_DISPLAY_NAME_LENGTH),
-            ("description", v.MAX_DESCRIPTION_LENGTH),
+            ("displayName", v.V2_MAX_DISPLAY_NAME_LENGTH if v2 else v.MAX_DISPLAY_NAME_LENGTH),
+            ("description", v.V2_MAX_DESCRIPTION_LENGTH if v2 else v.MAX_DESCRIPTION_LENGTH),
         ):
             if member in members:
                 try:
@@ -242,7 +295,7 @@ class Parser:
                     ok = False
         if "comment" in members:
             ok = self._comment(members["comment"], where) and ok
-        return _Element(members, semantic, extensions, element_id, where) if ok else None
+        return _Element(members, semantic, extensions, element_id, where, informal) if ok else None
 
     def _comment(self, member: tuple[object, str], where: Where) -> bool:
         value, pointer = member
@@ -264,6 +317,11 @@ class Parser:
         cls: str, key: str, allowed: frozenset[str] | set[str], extensions: frozenset[str]
     ) -> str:
         listed = ", ".join(sorted(allowed))
+        if key == "unit" and v.is_v2(extensions):
+            return (
+                f"'unit' is allowed only on a Property or Telemetry co-typed with a semantic type; "
+                f"allowed members of {cls}: {listed}."
+            )
         if key == "unit":
             return (
                 f"'unit' is allowed only on an element co-typed with a semantic type (and the context "
@@ -275,11 +333,12 @@ class Parser:
 
     def _types(
         self, node: dict[str, object], where: Where, cls: str, extensions: frozenset[str]
-    ) -> tuple[str, ...] | None:
+    ) -> tuple[tuple[str, ...], bool] | None:
+        """The semantic co-types of an element and whether it is informally co-typed (v2)."""
         pointer = _ptr(where.pointer, "@type")
         if "@type" not in node:
             if cls in _OPTIONAL_TYPE:
-                return ()
+                return (), False
             self._add(where, where.pointer, f'a {cls} needs "@type": "{cls}".')
             return None
         raw = node["@type"]
@@ -287,16 +346,40 @@ class Parser:
         if not items or not all(isinstance(t, str) for t in items):
             self._add(where, pointer, f"@type must be a string or an array of strings including {cls!r}.")
             return None
-        terms: list[str] = [v.CLASS_BY_DTMI.get(str(t), str(t)) for t in items]
+        v2 = v.is_v2(extensions)
+        terms: list[str] = [_class_term(str(t), extensions) for t in items]
+        if v2:
+            terms = [V2_SEMANTIC_BY_DTMI.get(t, t) for t in terms]
         if cls not in terms:
             self._add(where, pointer, f"@type must include {cls!r} here; got {raw!r}.")
             return None
         semantic: list[str] = []
+        informal = False
         for i, term in enumerate(terms):
             sub = _ptr(pointer, i) if isinstance(raw, list) else pointer
             if term == cls:
                 continue
-            if term in SEMANTIC_TYPES and cls in SEMANTIC_HOSTS:
+            if v2:
+                if term in V2_SEMANTIC_TYPES and cls in V2_SEMANTIC_HOSTS:
+                    semantic.append(term)
+                    continue
+                if ":" in term and not term.startswith("dtmi:"):
+                    informal = True
+                    continue
+                if ":" not in term and term not in _V2_RESERVED:
+                    # DTDL v2 permits undefined co-types ("open world"); they make the element
+                    # informally co-typed, which also permits undefined members.
+                    informal = True
+                    continue
+                if term in V2_SEMANTIC_TYPES:
+                    self._add(
+                        where,
+                        sub,
+                        f"semantic type {term!r} cannot co-type a {cls}; in DTDL v2 only "
+                        f"{', '.join(sorted(V2_SEMANTIC_HOSTS))} can.",
+                    )
+                    return None
+            if term in SEMANTIC_TYPES and cls in SEMANTIC_HOSTS and not v2:
                 if v.QUANTITATIVE_TYPES_CONTEXT not in extensions:
                     self._add(
                         where,
@@ -307,25 +390,28 @@ class Parser:
                     return None
                 semantic.append(term)
                 continue
-            if term in SEMANTIC_TYPES:
+            if term in SEMANTIC_TYPES and not v2:
                 self._add(
                     where,
                     sub,
                     f"semantic type {term!r} cannot co-type a {cls}; only "
                     f"{', '.join(sorted(SEMANTIC_HOSTS))} can.",
                 )
-            elif term in v.RESERVED:
+            elif term in v.RESERVED or (v2 and term in _V2_RESERVED):
                 self._add(where, sub, f"{term!r} cannot be combined with {cls!r} in @type.")
             elif ":" in term and not term.startswith("dtmi:"):
                 self._add(where, sub, f"@type value {term!r} is neither a DTDL term nor a DTMI.")
             elif term.startswith("dtmi:") and not DTMI_PATTERN.match(term):
                 self._add(where, sub, f"@type value {term!r} is not a valid DTMI.")
             else:
+                version = "v2" if v2 else "v3"
                 self._add(
-                    where, sub, f"@type value {term!r} is not defined by DTDL v3 or a supported extension."
+                    where,
+                    sub,
+                    f"@type value {term!r} is not defined by DTDL {version} or a supported extension.",
                 )
             return None
-        return tuple(semantic)
+        return tuple(semantic), informal
 
     def _register_id(self, value: object, where: Where, *, interface: bool) -> str | None:
         pointer = _ptr(where.pointer, "@id")
@@ -356,12 +442,9 @@ class Parser:
         if not isinstance(name, str):
             return None
         pointer = el.members["name"][1]
-        if len(name) > v.MAX_NAME_LENGTH:
-            self._add(
-                el.where,
-                pointer,
-                f"name may have at most {v.MAX_NAME_LENGTH} characters; it has {len(name)}.",
-            )
+        limit = v.V2_MAX_NAME_LENGTH if el.v2 else v.MAX_NAME_LENGTH
+        if len(name) > limit:
+            self._add(el.where, pointer, f"name may have at most {limit} characters; it has {len(name)}.")
             return None
         if not _NAME.match(name):
             self._add(
@@ -386,7 +469,7 @@ class Parser:
         el = self._element(node, where, "Interface", extensions, interface=True)
         if el is None or el.id is None:
             return None
-        iface = RawInterface(id=el.id, where=where, top_level=top_level)
+        iface = RawInterface(id=el.id, where=where, top_level=top_level, v2=el.v2)
         if "displayName" in el.members:
             iface.display_name = localizable(el.members["displayName"][0], "", 10**9)
         if "description" in el.members:
@@ -403,7 +486,15 @@ class Parser:
     def _interface_members(self, el: _Element, iface: RawInterface) -> None:
         ext = el.extensions
         if "extends" in el.members:
-            for item, pointer in self._items(*el.members["extends"]):
+            extends = self._items(*el.members["extends"])
+            if el.v2 and len(extends) > v.V2_MAX_EXTENDS_COUNT:
+                self._add(
+                    el.where,
+                    el.members["extends"][1],
+                    f"extends names {len(extends)} Interfaces; "
+                    f"DTDL v2 allows at most {v.V2_MAX_EXTENDS_COUNT}.",
+                )
+            for item, pointer in extends:
                 ref = self._interface_ref(item, Where(el.where.doc_id, pointer), ext, "extends")
                 if ref is not None:
                     iface.extends.append(ref)
@@ -471,7 +562,7 @@ class Parser:
             return None
         raw_type = node.get("@type")
         types = raw_type if isinstance(raw_type, list) else [raw_type]
-        kinds = [v.CLASS_BY_DTMI.get(t, t) for t in types if isinstance(t, str)]
+        kinds = [_class_term(t, self._context_of(node, ext)) for t in types if isinstance(t, str)]
         kind = next((k for k in kinds if k in _CONTENT_KINDS), None)
         if kind is None:
             self._add(
@@ -486,7 +577,7 @@ class Parser:
         name = self._name(el)
         if name is None:
             return None
-        content = RawContent(kind=kind, name=name, where=where, semantic_types=el.semantic_types)
+        content = RawContent(kind=kind, name=name, where=where, semantic_types=el.semantic_types, v2=el.v2)
         handler = {
             "Telemetry": self._fill_schema_content,
             "Property": self._fill_schema_content,
@@ -524,6 +615,8 @@ class Parser:
                 "(double, float, integer or long).",
             )
             return False
+        if el.v2:
+            return self._v2_unit(el)
         if "unit" not in el.members:
             return None
         unit = self._literal(el, "unit", str)
@@ -542,6 +635,44 @@ class Parser:
                 return False
         return unit
 
+    def _v2_unit(self, el: _Element) -> str | bool:
+        """DTDL v2: a semantically typed element MUST have a unit from its semantic type's row."""
+        if "unit" not in el.members:
+            self._add(
+                el.where,
+                el.where.pointer,
+                f"an element co-typed with semantic type {el.semantic_types[0]!r} needs a 'unit' member "
+                "in DTDL v2.",
+            )
+            return False
+        unit = self._literal(el, "unit", str)
+        if not isinstance(unit, str):
+            return False
+        unit = V2_UNIT_BY_DTMI.get(unit, unit)
+        for semantic in el.semantic_types:
+            allowed = V2_UNITS_BY_SEMANTIC_TYPE[semantic]
+            if unit not in allowed:
+                known = "is not a DTDL v2 unit" if unit not in V2_ALL_UNITS else "does not fit"
+                self._add(
+                    el.where,
+                    el.members["unit"][1],
+                    f"unit {unit!r} {known} for semantic type {semantic!r}; allowed: "
+                    f"{', '.join(sorted(allowed))}.",
+                )
+                return False
+        return unit
+
+    def _context_of(self, node: dict[str, object], ext: frozenset[str]) -> frozenset[str]:
+        """The DTDL version marker an element's own @context selects, for reading its @type early."""
+        own = node.get("@context")
+        values = own if isinstance(own, list) else [own]
+        for item in reversed(values):
+            if item == v.DTDL_V2_CONTEXT:
+                return frozenset({v.DTDL_V2_CONTEXT})
+            if item == v.DTDL_V3_CONTEXT:
+                return frozenset()
+        return ext
+
     def _fill_command(self, el: _Element, content: RawContent) -> bool:
         ok = True
         if "commandType" in el.members:
@@ -549,7 +680,9 @@ class Parser:
             command_type = self._literal(el, "commandType", str)
             if command_type is None:
                 ok = False
-            elif v.COMMAND_TYPE_BY_DTMI.get(str(command_type), command_type) not in v.COMMAND_TYPES:
+            elif (v.V2_COMMAND_TYPE_BY_DTMI if el.v2 else v.COMMAND_TYPE_BY_DTMI).get(
+                str(command_type), command_type
+            ) not in v.COMMAND_TYPES:
                 self._add(
                     el.where,
                     el.members["commandType"][1],
@@ -558,6 +691,8 @@ class Parser:
                 )
                 ok = False
         for member, cls in (("request", "CommandRequest"), ("response", "CommandResponse")):
+            if el.v2:
+                cls = "CommandPayload"  # DTDL v2 has one payload class for both
             if member not in el.members:
                 continue
             value, pointer = el.members[member]
@@ -606,7 +741,9 @@ class Parser:
             if low != 0:
                 if low is not None:
                     self._add(
-                        el.where, el.members["minMultiplicity"][1], "minMultiplicity must be 0 in DTDL v3."
+                        el.where,
+                        el.members["minMultiplicity"][1],
+                        f"minMultiplicity must be 0 in DTDL {'v2' if el.v2 else 'v3'}.",
                     )
                 ok = False
         if "maxMultiplicity" in el.members:
@@ -617,6 +754,13 @@ class Parser:
                         el.where, el.members["maxMultiplicity"][1], "maxMultiplicity must be an integer >= 1."
                     )
                 ok = False
+            elif el.v2 and high > v.V2_MAX_MULTIPLICITY:
+                self._add(
+                    el.where,
+                    el.members["maxMultiplicity"][1],
+                    f"maxMultiplicity may be at most {v.V2_MAX_MULTIPLICITY} in DTDL v2; it is {high}.",
+                )
+                ok = False
             else:
                 content.max_multiplicity = high
         if "writable" in el.members:
@@ -625,7 +769,17 @@ class Parser:
             content.writable = bool(writable)
         if "properties" in el.members:
             names: set[str] = set()
-            for item, pointer in self._items(*el.members["properties"]):
+            items = self._items(*el.members["properties"])
+            if el.v2 and len(items) > v.V2_MAX_RELATIONSHIP_PROPERTIES:
+                self._add(
+                    el.where,
+                    el.members["properties"][1],
+                    f"a Relationship may have at most {v.V2_MAX_RELATIONSHIP_PROPERTIES} properties "
+                    "in DTDL v2; "
+                    f"this one has {len(items)}.",
+                )
+                ok = False
+            for item, pointer in items:
                 sub = Where(el.where.doc_id, pointer)
                 prop = self._relationship_property(item, sub, el.extensions)
                 if prop is None:
@@ -650,7 +804,7 @@ class Parser:
         name = self._name(el)
         if name is None:
             return None
-        prop = RawContent(kind="Property", name=name, where=where, semantic_types=el.semantic_types)
+        prop = RawContent(kind="Property", name=name, where=where, semantic_types=el.semantic_types, v2=el.v2)
         return prop if self._fill_schema_content(el, prop) else None
 
     def _fill_component(self, el: _Element, content: RawContent) -> bool:
@@ -677,7 +831,7 @@ class Parser:
 
     def _schema_value(self, value: object, where: Where, ext: frozenset[str]) -> SchemaSpec | None:
         if isinstance(value, str):
-            term = v.SCHEMA_BY_DTMI.get(value, value)
+            term = (v.V2_SCHEMA_BY_DTMI if v.is_v2(ext) else v.SCHEMA_BY_DTMI).get(value, value)
             if term in v.PRIMITIVE_SCHEMAS or term in v.GEOSPATIAL_SCHEMAS:
                 return term
             if value.startswith("dtmi:"):
@@ -685,7 +839,11 @@ class Parser:
                     self._add(where, where.pointer, f"schema {value!r} is not a valid DTMI.")
                     return None
                 return RawRef(value, where, self._owner)
-            extra = " (it is a DTDL v4 schema, not defined in v3)" if value in v.V4_PRIMITIVE_SCHEMAS else ""
+            extra = (
+                f" (it is a DTDL v4 schema, not defined in {'v2' if v.is_v2(ext) else 'v3'})"
+                if value in v.V4_PRIMITIVE_SCHEMAS
+                else ""
+            )
             self._add(
                 where,
                 where.pointer,
@@ -702,7 +860,7 @@ class Parser:
     def _complex(self, node: dict[str, object], where: Where, ext: frozenset[str]) -> RawComplex | None:
         raw_type = node.get("@type")
         types = raw_type if isinstance(raw_type, list) else [raw_type]
-        kinds = [v.CLASS_BY_DTMI.get(t, t) for t in types if isinstance(t, str)]
+        kinds = [_class_term(t, self._context_of(node, ext)) for t in types if isinstance(t, str)]
         kind = next((k for k in kinds if k in _COMPLEX_KINDS), None)
         if kind is None:
             pointer = _ptr(where.pointer, "@type") if "@type" in node else where.pointer

@@ -73,6 +73,7 @@ class RawContent:
     max_multiplicity: int | None = None
     properties: list[RawContent] = field(default_factory=list)
     component: RawRef | None = None
+    v2: bool = False  # defined under "dtmi:dtdl:context;2", so DTDL v2 rules apply
 
 
 @dataclass(eq=False, slots=True)
@@ -86,3 +87,4 @@ class RawInterface:
     display_name: str | dict[str, str] | None = None
     description: str | dict[str, str] | None = None
     own_count: int = 0
+    v2: bool = False  # defined under "dtmi:dtdl:context;2", so DTDL v2 rules apply

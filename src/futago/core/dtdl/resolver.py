@@ -20,6 +20,19 @@ _Content = Property | Telemetry | Command | Relationship | Component
 _PRIMITIVES = {name: PrimitiveSchema(name) for name in v.PRIMITIVE_SCHEMAS | set(v.GEOSPATIAL_SCHEMAS)}
 
 
+def _array_in(schema: Schema) -> str | None:
+    """What makes ``schema`` array-like (an Array or a geospatial schema), or None."""
+    if isinstance(schema, ArraySchema):
+        return "an Array"
+    if isinstance(schema, PrimitiveSchema):
+        return f"the geospatial schema {schema.name!r}" if schema.name in v.GEOSPATIAL_SCHEMAS else None
+    if isinstance(schema, ObjectSchema):
+        return next((found for s in schema.fields.values() if (found := _array_in(s))), None)
+    if isinstance(schema, MapSchema):
+        return _array_in(schema.value_schema)
+    return None
+
+
 class Resolver:
     """Resolves the Interfaces of ``raw`` on demand; ``done`` holds ones resolved earlier."""
 
@@ -205,6 +218,14 @@ class Resolver:
                 local[sid] = schema
         if ok and not self._count_ok(raw):
             ok = False
+        total = len(props) + len(tele) + len(cmds) + len(rels) + len(comps)
+        if ok and raw.v2 and total > v.V2_MAX_CONTENTS_COUNT:
+            self._add(
+                raw.where,
+                f"the Interface has {total} contents including inherited ones; DTDL v2 allows at most "
+                f"{v.V2_MAX_CONTENTS_COUNT}.",
+            )
+            ok = False
         if not ok:
             return None
         return Interface(
@@ -238,6 +259,13 @@ class Resolver:
             assert c.schema is not None
             schema = self._root_schema(c.schema)
             if schema is None:
+                return None
+            if c.kind == "Property" and c.v2 and (found := _array_in(schema)):
+                self._add(
+                    Where(c.where.doc_id, c.where.pointer + "/schema"),
+                    f"a DTDL v2 Property may not have {found} anywhere in its schema "
+                    "(Arrays and geospatial schemas are allowed in Telemetry and Commands only).",
+                )
                 return None
             if c.kind == "Property":
                 return Property(c.name, schema, c.writable, c.semantic_types, c.unit)

@@ -141,3 +141,74 @@ SEMANTIC_HOSTS = frozenset(
 
 def units_for(semantic_type: str) -> frozenset[str]:
     return UNITS_BY_UNIT_TYPE[UNIT_TYPE_BY_SEMANTIC_TYPE[semantic_type]]
+
+
+# -- DTDL v2 -----------------------------------------------------------------------------
+# DTDL v2 builds semantic types in (no extension context) with its own, smaller table
+# ("Semantic types" in DTDL.Specification.v2.md); only Property and Telemetry may carry one,
+# and an element that does MUST have a unit from the semantic type's row.
+_V2_ANGLE = _ANGLE
+_V2_LENGTH = _LENGTH
+_V2_POWER = "gigawatt horsepower kilowatt kilowattHourPerYear megawatt microwatt milliwatt watt"
+_V2_FORCE = _FORCE
+_V2_DENSITY = "gramPerCubicMetre kilogramPerCubicMetre"
+_V2_SEMANTIC: dict[str, str] = {
+    "Acceleration": "centimetrePerSecondSquared gForce metrePerSecondSquared",
+    "Angle": _V2_ANGLE,
+    "AngularAcceleration": "radianPerSecondSquared",
+    "AngularVelocity": "degreePerSecond radianPerSecond revolutionPerMinute revolutionPerSecond",
+    "Area": "acre hectare squareCentimetre squareFoot squareInch squareKilometre squareMetre "
+    "squareMillimetre",
+    "Capacitance": "farad microfarad millifarad nanofarad picofarad",
+    "Current": "ampere microampere milliampere",
+    "DataRate": " ".join(u + "PerSecond" for u in _DATA.split()),
+    "DataSize": _DATA,
+    "Density": _V2_DENSITY,
+    "Distance": _V2_LENGTH,
+    "ElectricCharge": "coulomb",
+    "Energy": "electronvolt gigajoule joule kilojoule kilowattHour megaelectronvolt megajoule",
+    "Force": _V2_FORCE,
+    "Frequency": "gigahertz hertz kilohertz megahertz",
+    "Humidity": _V2_DENSITY,
+    "Illuminance": "footcandle lux",
+    "Inductance": "henry microhenry millihenry",
+    "Latitude": _V2_ANGLE,
+    "Length": _V2_LENGTH,
+    "Longitude": _V2_ANGLE,
+    "Luminance": "candelaPerSquareMetre",
+    "Luminosity": _V2_POWER,
+    "LuminousFlux": "lumen",
+    "LuminousIntensity": "candela",
+    "MagneticFlux": "maxwell weber",
+    "MagneticInduction": "tesla",
+    "Mass": "gram kilogram microgram milligram slug tonne",
+    "MassFlowRate": "gramPerHour gramPerSecond kilogramPerHour kilogramPerSecond",
+    "Power": _V2_POWER,
+    "Pressure": "bar inchesOfMercury inchesOfWater kilopascal millibar millimetresOfMercury pascal "
+    "poundPerSquareInch",
+    "RelativeHumidity": "percent unity",
+    "Resistance": "kiloohm megaohm milliohm ohm",
+    "SoundPressure": "bel decibel",
+    "Temperature": "degreeCelsius degreeFahrenheit kelvin",
+    "Thrust": _V2_FORCE,
+    "TimeSpan": "day hour microsecond millisecond minute nanosecond second year",
+    "Torque": "newtonMetre",
+    "Velocity": "centimetrePerSecond kilometrePerHour kilometrePerSecond knot metrePerHour metrePerSecond "
+    "milePerHour milePerSecond",
+    "Voltage": "kilovolt megavolt microvolt millivolt volt",
+    "Volume": "cubicCentimetre cubicFoot cubicInch cubicMetre fluidOunce gallon litre millilitre",
+    "VolumeFlowRate": "litrePerHour litrePerSecond millilitrePerHour millilitrePerSecond",
+}
+V2_UNITS_BY_SEMANTIC_TYPE: dict[str, frozenset[str]] = {
+    k: frozenset(u.split()) for k, u in _V2_SEMANTIC.items()
+}
+V2_SEMANTIC_TYPES = frozenset(_V2_SEMANTIC)
+V2_ALL_UNITS = frozenset().union(*V2_UNITS_BY_SEMANTIC_TYPE.values())
+V2_SEMANTIC_HOSTS = frozenset({"Property", "Telemetry"})
+V2_SEMANTIC_BY_DTMI = {f"dtmi:standard:class:{s};2": s for s in V2_SEMANTIC_TYPES}
+V2_UNIT_BY_DTMI = {f"dtmi:standard:unit:{u};2": u for u in V2_ALL_UNITS}
+# Words the v2 "Reserved strings" table adds beyond the element vocabulary: an undefined
+# co-type may not be one of these.
+V2_RESERVED_SEMANTICS = (
+    V2_SEMANTIC_TYPES | V2_ALL_UNITS | frozenset(UNITS_BY_UNIT_TYPE) | {"QuantitativeType"}
+)

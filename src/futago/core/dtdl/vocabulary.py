@@ -161,3 +161,32 @@ MAX_EXTENDS_DEPTH = 10
 MAX_EXTENDS_COUNT = 1024
 MAX_CONTENTS_COUNT = 100_000
 MAX_INTERFACE_BYTES = 1024 * 1024
+
+# -- DTDL v2 -----------------------------------------------------------------------------
+# Documents whose @context is "dtmi:dtdl:context;2" follow the DTDL v2 rules
+# (DTDL.Specification.v2.md): the same element classes, with CommandPayload instead of
+# CommandRequest/CommandResponse, shorter display strings, tighter Interface limits, and
+# semantic types built into the language rather than an extension.
+V2_CLASSES = (CLASSES - {"CommandRequest", "CommandResponse"}) | {"CommandPayload"}
+V2_MAX_NAME_LENGTH = 64
+V2_MAX_DISPLAY_NAME_LENGTH = 64
+V2_MAX_DESCRIPTION_LENGTH = 512
+V2_MAX_CONTENTS_COUNT = 300  # per Interface, including contents inherited through extends
+V2_MAX_EXTENDS_COUNT = 2  # Interfaces named directly in one extends member
+V2_MAX_MULTIPLICITY = 500
+V2_MAX_RELATIONSHIP_PROPERTIES = 300
+V2_CLASS_BY_DTMI = {
+    f"dtmi:dtdl:class:{c};2": c for c in V2_CLASSES | {c for c in OTHER_RESERVED if c[0].isupper()}
+}
+V2_MEMBER_BY_DTMI = {
+    f"dtmi:dtdl:property:{m};2": m for m in MEMBERS | {"unit"} | {m for m in OTHER_RESERVED if m[0].islower()}
+}
+V2_SCHEMA_BY_DTMI = {f"dtmi:dtdl:instance:Schema:{p};2": p for p in PRIMITIVE_SCHEMAS} | {
+    f"dtmi:standard:schema:geospatial:{g};2": g for g in GEOSPATIAL_SCHEMAS
+}
+V2_COMMAND_TYPE_BY_DTMI = {f"dtmi:dtdl:instance:CommandType:{t};2": t for t in COMMAND_TYPES}
+
+
+def is_v2(context: frozenset[str]) -> bool:
+    """Whether the active context of an element is DTDL v2."""
+    return DTDL_V2_CONTEXT in context
