@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck install clean bench
+.PHONY: demo test lint typecheck install clean bench system-deps
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -26,7 +26,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: lint typecheck
+system-deps:
+	bash scripts/install-system-deps.sh
+
+test: lint typecheck system-deps
 	$(BIN)/pytest -q
 
 bench: install

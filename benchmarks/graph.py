@@ -79,9 +79,7 @@ def graph_query(db: str | None = None, twins: int = 100_000, runs: int = 15) -> 
         try:
             if app.store.count_twins() < twins:
                 create_twins(app, twins)
-            text = (
-                f"SELECT T FROM DIGITALTWINS T WHERE IS_OF_MODEL(T, '{BENCH}Kind3;1') AND T.temperature > 25"
-            )
+            text = f"SELECT T FROM DIGITALTWINS T WHERE IS_OF_MODEL(T, '{BENCH}Kind3;1') AND T.temperature > 25"
             gc.freeze()  # as `futago serve` does after start-up
             timings = []
             rows = 0
@@ -132,9 +130,7 @@ def running_server(db: str) -> Iterator[str]:
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"futago serve did not start: {process.stderr.read() if process.stderr else ''}"
-                )
+                raise RuntimeError(f"futago serve did not start: {process.stderr.read() if process.stderr else ''}")
             time.sleep(0.1)
         yield url
     finally:
@@ -153,9 +149,7 @@ def http_ingest(series: int = 1000, timestamps: int = 300, batch_rows: int = 50_
         app.close()
         start_ms = 1_767_225_600_000
         lines = (
-            orjson.dumps(
-                {"twinId": f"s-{s:04d}", "name": "value", "ts": start_ms + t * 1000, "value": s + t / 10}
-            )
+            orjson.dumps({"twinId": f"s-{s:04d}", "name": "value", "ts": start_ms + t * 1000, "value": s + t / 10})
             for t in range(timestamps)
             for s in range(series)
         )
@@ -173,9 +167,7 @@ def http_ingest(series: int = 1000, timestamps: int = 300, batch_rows: int = 50_
             started = time.perf_counter()
             accepted = 0
             for body in bodies:
-                response = client.post(
-                    "/telemetry", content=body, headers={"content-type": "application/x-ndjson"}
-                )
+                response = client.post("/telemetry", content=body, headers={"content-type": "application/x-ndjson"})
                 response.raise_for_status()
                 accepted += response.json()["accepted"]
             elapsed = time.perf_counter() - started

@@ -132,9 +132,7 @@ def history_query(db_path: str | Path, days: int = 30, queries: int = 40) -> dic
         for start in range(0, days * 86_400, per_call):
             ts = T0_US + (np.arange(start, start + per_call, dtype=np.int64) * 1_000_000)
             values = 20.0 + np.sin(ts / 3.6e9) + rng.standard_normal(per_call) * 0.1
-            store.append_series(
-                [SeriesBatch("plant-1", "value", "f8", ts, values, np.ones(per_call, dtype=np.uint8))]
-            )
+            store.append_series([SeriesBatch("plant-1", "value", "f8", ts, values, np.ones(per_call, dtype=np.uint8))])
         timings: list[float] = []
         for q in range(queries):
             day = int(rng.integers(0, days))

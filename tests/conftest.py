@@ -48,9 +48,8 @@ class LiveServer:
 
         from futago.api.server import create_api
 
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_api(app), host="127.0.0.1", port=self.port, log_level="warning")
+        # Port 0: the OS picks a free port at bind time, so two servers can never race for one.
+        config = uvicorn.Config(create_api(app), host="127.0.0.1", port=0, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -61,6 +60,8 @@ class LiveServer:
             if time.monotonic() > deadline:
                 raise RuntimeError("the test server did not start within 10 s")
             time.sleep(0.02)
+        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -81,16 +81,14 @@ def test_load_twins_query_and_ingest(tmp_path: Path) -> None:
 
     csv_file = tmp_path / "levels.csv"
     csv_file.write_text(
-        "twinId,name,ts,value\n"
-        + "".join(f"rs-1,waterLevel,2026-01-01T00:{m:02d}:00Z,{m / 10}\n" for m in range(30))
+        "twinId,name,ts,value\n" + "".join(f"rs-1,waterLevel,2026-01-01T00:{m:02d}:00Z,{m / 10}\n" for m in range(30))
     )
     result = runner.invoke(main, ["ingest", str(csv_file), "--db", db])
     assert result.exit_code == 0, result.output
     ndjson_file = tmp_path / "levels.ndjson"
     ndjson_file.write_bytes(
         b"\n".join(
-            orjson.dumps({"twinId": "rs-2", "name": "waterLevel", "ts": i * 1000, "value": i})
-            for i in range(50)
+            orjson.dumps({"twinId": "rs-2", "name": "waterLevel", "ts": i * 1000, "value": i}) for i in range(50)
         )
     )
     assert runner.invoke(main, ["ingest", str(ndjson_file), "--db", db, "--batch", "7"]).exit_code == 0
@@ -100,9 +98,7 @@ def test_load_twins_query_and_ingest(tmp_path: Path) -> None:
     assert twin2["$telemetry"]["waterLevel"]["value"] == 49.0
 
     bad = tmp_path / "bad.ndjson"
-    bad.write_text(
-        '{"twinId": "rs-1", "name": "waterLevel", "ts": 0, "value": 1}\n{"twinId": "rs-1", "ts": 0}\n'
-    )
+    bad.write_text('{"twinId": "rs-1", "name": "waterLevel", "ts": 0, "value": 1}\n{"twinId": "rs-1", "ts": 0}\n')
     result = runner.invoke(main, ["ingest", str(bad), "--db", db])
     assert result.exit_code == 1 and "line 2" in result.output
 

@@ -49,3 +49,18 @@ def test_bad_values_are_reported(tmp_path: Path) -> None:
     broken.write_text("[server\n")
     with pytest.raises(InvalidInput, match=r"broken\.toml"):
         load_settings(broken, environ={})
+
+
+def test_connections_come_from_toml(tmp_path: Path) -> None:
+    config = tmp_path / "futago.toml"
+    config.write_text(
+        '[connections.river]\ntype = "mqtt"\noptions = { host = "127.0.0.1", port = 1883 }\n'
+        'mappings = [{ source = "city/river/{station}/level", twin = "river-{station}",'
+        ' telemetry = "waterLevel" }]\n'
+    )
+    settings = load_settings(config, environ={})
+    assert settings.connections["river"]["options"] == {"host": "127.0.0.1", "port": 1883}
+    assert settings.connections["river"]["mappings"][0]["twin"] == "river-{station}"
+    config.write_text('connections = "mqtt"\n')
+    with pytest.raises(InvalidInput, match="connections"):
+        load_settings(config, environ={})

@@ -8,15 +8,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from futago.config import Settings
-from futago.core.errors import InvalidInput, NotFound
+from futago.core.dtdl import Telemetry
+from futago.core.errors import FutagoError, InvalidInput, NotFound
 from futago.core.events import TWIN_DELETED, TWIN_UPDATED, Event, EventBus
 from futago.core.problems import Problem
 from futago.core.telemetry import ValueKind
+from futago.ingest.connections import ConnectionManager, ConnectionSpec, Connector, ConnectorFactory, Sink
+from futago.ingest.mapping import MappingError
+from futago.ingest.pipeline import IngestPipeline
+from futago.ingest.units import convert as convert_unit
+from futago.services.calibration import CalibrationService
+from futago.services.drift import DriftService
 from futago.services.models import ModelService
+from futago.services.quality import QualityService
 from futago.services.telemetry import TelemetryService
 from futago.services.twins import TwinService
 from futago.store.port import Store
@@ -42,9 +52,7 @@ _NUMERIC_KINDS: dict[str, ValueKind] = {
 def open_store(url: str) -> Store:
     """Pick the adapter for a store URL: a path or sqlite:///path (the default)."""
     if url.startswith(("postgresql://", "postgres://")):
-        raise InvalidInput(
-            [Problem("/store/db", "the PostgreSQL adapter is not available in this version yet")]
-        )
+        raise InvalidInput([Problem("/store/db", "the PostgreSQL adapter is not available in this version yet")])
     path = url.removeprefix("sqlite:///").removeprefix("sqlite://")
     from futago.store.sqlite import SQLiteStore
 
@@ -67,16 +75,11 @@ class TelemetryKinds:
                 self._twin_models.pop(event.twin_id, None)
 
     def __call__(self, twin_id: str, name: str) -> ValueKind:
-        model = self._twin_models.get(twin_id)
-        if model is None:
-            twin = self.store.get_twin(twin_id)
-            if twin is None:
-                raise NotFound(f"twin '{twin_id}' does not exist")
-            model = twin.model
-            with self._lock:
-                if len(self._twin_models) > 200_000:
-                    self._twin_models.clear()
-                self._twin_models[twin_id] = model
+        return _NUMERIC_KINDS.get(self.telemetry(twin_id, name).schema.kind, "json")
+
+    def telemetry(self, twin_id: str, name: str) -> Telemetry:
+        """The DTDL Telemetry a twin's model declares under ``name``; NotFound/InvalidInput otherwise."""
+        model = self._model_of(twin_id)
         telemetry = self.models.interface(model).telemetry.get(name)
         if telemetry is None:
             declared = ", ".join(sorted(self.models.interface(model).telemetry)) or "none"
@@ -88,7 +91,71 @@ class TelemetryKinds:
                     )
                 ]
             )
-        return _NUMERIC_KINDS.get(telemetry.schema.kind, "json")
+        return telemetry
+
+    def models_of(self, twin_id: str) -> list[str]:
+        """The twin's model and every model it extends, nearest first (for per-model settings)."""
+        model = self._model_of(twin_id)
+        catalog = self.models.models
+        ancestors = [m for m in catalog.interfaces if m != model and catalog.is_of_model(model, m)]
+        return [model, *ancestors]
+
+    def _model_of(self, twin_id: str) -> str:
+        model = self._twin_models.get(twin_id)
+        if model is None:
+            twin = self.store.get_twin(twin_id)
+            if twin is None:
+                raise NotFound(f"twin '{twin_id}' does not exist")
+            model = twin.model
+            with self._lock:
+                if len(self._twin_models) > 200_000:
+                    self._twin_models.clear()
+                self._twin_models[twin_id] = model
+        return model
+
+    def convert_unit(self, twin_id: str, name: str, unit: str, value: Any) -> Any:
+        """The ingest pipeline's unit hook: express ``value`` in the unit the model declares."""
+        try:
+            declared = self.telemetry(twin_id, name).unit
+        except FutagoError as exc:
+            raise MappingError(exc.problems[0].message if exc.problems else exc.detail) from None
+        return value if declared is None else convert_unit(value, unit, declared)
+
+
+def _connector_factories() -> dict[str, ConnectorFactory]:
+    """Connector types by name; each module is imported only when a connection of its type is made."""
+
+    def mqtt(spec: ConnectionSpec, sink: Sink) -> Connector:
+        from futago.ingest.mqtt import mqtt_connector
+
+        return mqtt_connector(spec, sink)
+
+    def opcua(spec: ConnectionSpec, sink: Sink) -> Connector:
+        from futago.ingest.opcua import opcua_connector
+
+        return opcua_connector(spec, sink)
+
+    def replay(spec: ConnectionSpec, sink: Sink) -> Connector:
+        from futago.ingest.replay import replay_connector
+
+        return replay_connector(spec, sink)
+
+    return {"mqtt": mqtt, "opcua": opcua, "replay": replay}
+
+
+def _provisioner(twins: TwinService) -> Callable[[Sequence[str], str], None]:
+    """Auto-provisioning: an unknown device id becomes a twin of the connection's template model."""
+
+    def provision(twin_ids: Sequence[str], model: str) -> None:
+        existing = twins.store.get_twins(twin_ids)
+        for twin_id in twin_ids:
+            if twin_id not in existing:
+                try:
+                    twins.put(twin_id, {"$metadata": {"$model": model}}, if_none_match="*")
+                except FutagoError as exc:  # e.g. a bad id: its readings become dead letters
+                    log.warning("could not provision twin %s: %s", twin_id, exc.detail)
+
+    return provision
 
 
 @dataclass
@@ -99,6 +166,9 @@ class App:
     models: ModelService
     twins: TwinService
     telemetry: TelemetryService
+    ingest: IngestPipeline
+    connections: ConnectionManager
+    drift: DriftService
 
     def apply_retention(self, now_us: int | None = None) -> int:
         """Drop readings older than the configured retention; returns how many went."""
@@ -107,25 +177,31 @@ class App:
         now_us = now_us if now_us is not None else time.time_ns() // 1000
         return self.store.apply_retention(now_us - int(self.settings.retention_days * 86_400e6))
 
-    def start_maintenance(self, every_s: float = 3600.0) -> threading.Event:
-        """Apply the retention policy now and then every ``every_s``; set the event to stop."""
+    def start_maintenance(self, retention_every_s: float = 3600.0, sweep_every_s: float = 5.0) -> threading.Event:
+        """Background upkeep until the returned event is set: the retention policy (hourly) and
+        the QARTOD timing check, which marks overdue readings MISSING (every few seconds)."""
         stop = threading.Event()
 
         def loop() -> None:
+            next_retention = 0.0
             while True:
                 try:
-                    removed = self.apply_retention()
-                    if removed:
-                        log.info("retention removed %d readings", removed)
+                    if time.monotonic() >= next_retention:
+                        next_retention = time.monotonic() + retention_every_s
+                        removed = self.apply_retention()
+                        if removed:
+                            log.info("retention removed %d readings", removed)
+                    self.telemetry.mark_missing(time.time_ns() // 1000)
                 except Exception:  # keep the server up; the next pass tries again
-                    log.exception("retention pass failed")
-                if stop.wait(every_s):
+                    log.exception("maintenance pass failed")
+                if stop.wait(sweep_every_s):
                     return
 
         threading.Thread(target=loop, name="futago-maintenance", daemon=True).start()
         return stop
 
     def close(self) -> None:
+        self.connections.close()
         self.store.close()
 
 
@@ -134,5 +210,12 @@ def build(settings: Settings) -> App:
     bus = EventBus()
     models = ModelService(store, bus)
     twins = TwinService(store, models, bus)
-    telemetry = TelemetryService(store, bus, TelemetryKinds(store, models, bus))
-    return App(settings, store, bus, models, twins, telemetry)
+    kinds = TelemetryKinds(store, models, bus)
+    quality = QualityService(kinds.models_of)
+    quality.load(settings.quality)
+    telemetry = TelemetryService(store, bus, kinds, quality, CalibrationService(store))
+    drift = DriftService(store, bus)
+    drift.load(settings.drift)
+    ingest = IngestPipeline(telemetry, store, convert_unit=kinds.convert_unit, provision=_provisioner(twins))
+    connections = ConnectionManager(ingest, store, _connector_factories())
+    return App(settings, store, bus, models, twins, telemetry, ingest, connections, drift)

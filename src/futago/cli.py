@@ -28,8 +28,7 @@ def db_option(func: F) -> F:
     return click.option(
         "--db",
         envvar="FUTAGO_DB",
-        help="Store: a SQLite file path (the default, futago.db) or sqlite:///path. "
-        "Env FUTAGO_DB; TOML [store] db.",
+        help="Store: a SQLite file path (the default, futago.db) or sqlite:///path. Env FUTAGO_DB; TOML [store] db.",
     )(func)
 
 
@@ -56,9 +55,7 @@ def _print_json(value: Any) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="futago")
-@click.option(
-    "--config", type=click.Path(dir_okay=False), help="A TOML settings file (default ./futago.toml)."
-)
+@click.option("--config", type=click.Path(dir_okay=False), help="A TOML settings file (default ./futago.toml).")
 @click.pass_context
 def main(ctx: click.Context, config: str | None) -> None:
     """futago (双子): an open digital-twin platform.
@@ -98,9 +95,7 @@ def _run_server(app: Any) -> None:
     from futago.api.server import create_api
 
     settings: Settings = app.settings
-    console.print(
-        f"futago {__version__} serving {app.store.url} at http://{settings.host}:{settings.port}/docs"
-    )
+    console.print(f"futago {__version__} serving {app.store.url} at http://{settings.host}:{settings.port}/docs")
     try:
         uvicorn.run(create_api(app), host=settings.host, port=settings.port, log_level="warning")
     finally:
@@ -110,12 +105,8 @@ def _run_server(app: Any) -> None:
 @main.command()
 @click.option("--host", help="Address to bind (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default 8000).")
-@click.option(
-    "--db", envvar="FUTAGO_DB", default="futago-data/demo.db", show_default=True, help="Demo store."
-)
-@click.option(
-    "--interval", type=float, default=1.0, show_default=True, help="Seconds between simulated readings."
-)
+@click.option("--db", envvar="FUTAGO_DB", default="futago-data/demo.db", show_default=True, help="Demo store.")
+@click.option("--interval", type=float, default=1.0, show_default=True, help="Seconds between simulated readings.")
 @click.pass_context
 def demo(ctx: click.Context, host: str | None, port: int | None, db: str, interval: float) -> None:
     """Serve a small sample district and plant with simulated live telemetry.
@@ -131,8 +122,7 @@ def demo(ctx: click.Context, host: str | None, port: int | None, db: str, interv
         app = build(settings)
         summary = seed(app)
     console.print(
-        f"demo: {summary['models']} models, {summary['twins']} twins, "
-        f"{summary['readings']} readings of history"
+        f"demo: {summary['models']} models, {summary['twins']} twins, {summary['readings']} readings of history"
     )
     simulator = Simulator(app, interval)
     simulator.start()
@@ -204,9 +194,7 @@ def models_list(ctx: click.Context, db: str | None, as_json: bool) -> None:
         records = app.models.list_models()
         app.close()
     if as_json:
-        _print_json(
-            [{"id": r.id, "uploadTime": r.uploaded, "decommissioned": r.decommissioned} for r in records]
-        )
+        _print_json([{"id": r.id, "uploadTime": r.uploaded, "decommissioned": r.decommissioned} for r in records])
         return
     table = Table("model", "uploaded", "decommissioned")
     for r in records:
@@ -295,9 +283,7 @@ def query(ctx: click.Context, text: str, as_json: bool, db: str | None) -> None:
 # ingest ---------------------------------------------------------------------------------------
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--format", "fmt", type=click.Choice(["auto", "csv", "ndjson"]), default="auto", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(["auto", "csv", "ndjson"]), default="auto", show_default=True)
 @click.option("--batch", type=int, default=20_000, show_default=True, help="Readings per store write.")
 @db_option
 @click.pass_context
@@ -337,9 +323,7 @@ def bench(name: str, as_json: bool, db: str | None) -> None:
     """Run a benchmark from benchmarks/<NAME>.py (e.g. core) and print its figures."""
     root = Path(__file__).resolve().parents[2]
     if not (root / "benchmarks" / f"{name}.py").is_file():
-        raise click.ClickException(
-            f"no benchmark '{name}' in {root / 'benchmarks'} (run from a source checkout)"
-        )
+        raise click.ClickException(f"no benchmark '{name}' in {root / 'benchmarks'} (run from a source checkout)")
     sys.path.insert(0, str(root))
     module = importlib.import_module(f"benchmarks.{name}")
     with _errors():

@@ -11,6 +11,10 @@ The TOML file is ``--config PATH``, else ``$FUTAGO_CONFIG``, else ``./futago.tom
     max_body_bytes = 67108864
     [telemetry]
     retention_days = 365        # unset keeps readings for ever
+    [connections.river]         # one table per connection, started with the server
+    type = "mqtt"
+    options = { host = "127.0.0.1", port = 1883 }
+    mappings = [{ source = "city/river/{station}/level", twin = "river-{station}", telemetry = "waterLevel" }]
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +48,9 @@ class Settings:
     api_token: str | None = None
     max_body_bytes: int = 64 * 1024 * 1024
     retention_days: float | None = None
+    connections: dict[str, Any] = field(default_factory=dict)  # name -> connection config
+    quality: dict[str, Any] = field(default_factory=dict)  # model -> telemetry -> QARTOD config
+    drift: dict[str, Any] = field(default_factory=dict)  # twin -> telemetry -> drift watch
 
     def with_overrides(self, **overrides: Any) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -98,6 +105,18 @@ def load_settings(config: str | Path | None = None, environ: dict[str, str] | No
             section = document.get(table, {})
             if isinstance(section, dict) and key in section:
                 values[name] = _coerce(name, section[key], str(path))
+        connections = document.get("connections", {})
+        if not isinstance(connections, dict) or not all(isinstance(c, dict) for c in connections.values()):
+            raise InvalidInput([Problem("/connections", f"{path}: [connections.<name>] tables describe connections")])
+        values["connections"] = connections
+        quality = document.get("quality", {})
+        if not isinstance(quality, dict):
+            raise InvalidInput([Problem("/quality", f'{path}: [quality."<model>".<telemetry>] tables configure QC')])
+        values["quality"] = quality
+        drift = document.get("drift", {})
+        if not isinstance(drift, dict):
+            raise InvalidInput([Problem("/drift", f'{path}: [drift."<twin>".<telemetry>] tables watch for drift')])
+        values["drift"] = drift
     for name, (_, _, variable) in _SOURCES.items():
         if env.get(variable):
             values[name] = _coerce(name, env[variable], variable)

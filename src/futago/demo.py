@@ -106,9 +106,7 @@ def _relationships(twin_ids: list[str]) -> list[tuple[str, str, dict[str, Any]]]
     rels: list[tuple[str, str, dict[str, Any]]] = []
     for twin_id in twin_ids:
         if twin_id.startswith("bldg-"):
-            rels.append(
-                (twin_id, "locatedIn", {"$relationshipName": "locatedIn", "$targetId": "district-kano"})
-            )
+            rels.append((twin_id, "locatedIn", {"$relationshipName": "locatedIn", "$targetId": "district-kano"}))
         elif twin_id.startswith(("river-", "rain-")):
             rels.append(
                 (

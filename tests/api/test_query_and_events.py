@@ -66,9 +66,7 @@ def test_events_stream_filters_by_twin_and_type(app: App) -> None:
         with httpx.Client(base_url=server.url) as http:
             http.put("/twins/b2", json=building())  # another twin: filtered out
             http.put("/twins/b1", json=building(1.0))
-            http.post(
-                "/twins/b1/telemetry", json=[{"name": "energyUse", "ts": 0, "value": 1.0}]
-            )  # other type
+            http.post("/twins/b1/telemetry", json=[{"name": "energyUse", "ts": 0, "value": 1.0}])  # other type
             http.patch("/twins/b1", json=[{"op": "replace", "path": "/height", "value": 2.0}])
         thread.join(5)
     assert [(e["type"], e["twinId"]) for e in received] == [("twin.created", "b1"), ("twin.updated", "b1")]
@@ -89,7 +87,8 @@ def test_sse_disconnect_unsubscribes(app: App) -> None:
     before = len(app.bus._handlers)
     with LiveServer(app) as server:
         with httpx.stream("GET", f"{server.url}/events", timeout=5) as response:
-            first = next(response.iter_lines())
+            lines = response.iter_lines()  # keep it referenced: a collected iterator closes the stream
+            first = next(lines)
             assert response.status_code == 200, first
             deadline = time.monotonic() + 5
             while len(app.bus._handlers) != before + 1 and time.monotonic() < deadline:

@@ -37,13 +37,9 @@ def test_ndjson_multi_twin_and_redelivery_is_idempotent(client: TestClient) -> N
     _station(client)
     client.put("/twins/rg", json={"$metadata": {"$model": M + "RainGauge;1"}})
     lines = [
-        {"twinId": "rs", "name": "waterLevel", "ts": 1_767_225_600_000 + i * 1000, "value": 1.0 + i}
-        for i in range(100)
+        {"twinId": "rs", "name": "waterLevel", "ts": 1_767_225_600_000 + i * 1000, "value": 1.0 + i} for i in range(100)
     ]
-    lines += [
-        {"twinId": "rg", "ts": 1_767_225_600_000 + i * 1000, "values": {"rainfall": 0.5 * i}}
-        for i in range(100)
-    ]
+    lines += [{"twinId": "rg", "ts": 1_767_225_600_000 + i * 1000, "values": {"rainfall": 0.5 * i}} for i in range(100)]
     body = b"\n".join(orjson.dumps(line) for line in lines)
     headers = {"content-type": "application/x-ndjson"}
     assert client.post("/telemetry", content=body, headers=headers).json() == {"accepted": 200}
@@ -51,9 +47,7 @@ def test_ndjson_multi_twin_and_redelivery_is_idempotent(client: TestClient) -> N
     raw = client.get("/twins/rs/telemetry", params={"name": "waterLevel"}).json()["points"]
     assert len(raw) == 100 and raw[5]["value"] == 6.0
     rain = client.get("/twins/rg/telemetry", params={"name": "rainfall", "bucket": "1h", "agg": "sum,count"})
-    assert rain.json()["points"] == [
-        {"ts": "2026-01-01T00:00:00.000Z", "sum": 0.5 * sum(range(100)), "count": 100}
-    ]
+    assert rain.json()["points"] == [{"ts": "2026-01-01T00:00:00.000Z", "sum": 0.5 * sum(range(100)), "count": 100}]
 
 
 def test_bad_readings_are_problems_and_store_nothing(client: TestClient) -> None:
@@ -65,9 +59,7 @@ def test_bad_readings_are_problems_and_store_nothing(client: TestClient) -> None
     response = client.post("/twins/rs/telemetry", json=bad_value)
     assert response.status_code == 422
     assert response.json()["errors"][0]["pointer"].startswith("/1")
-    unknown = client.post(
-        "/twins/rs/telemetry", json=[{"name": "speed", "ts": "2026-01-01T00:00:00Z", "value": 1}]
-    )
+    unknown = client.post("/twins/rs/telemetry", json=[{"name": "speed", "ts": "2026-01-01T00:00:00Z", "value": 1}])
     assert unknown.status_code == 422
     bad_ts = client.post("/twins/rs/telemetry", json=[{"name": "waterLevel", "ts": "yesterday", "value": 1}])
     assert bad_ts.status_code == 422 and bad_ts.json()["pointer"] == "/0/ts"
@@ -86,8 +78,6 @@ def test_bad_readings_are_problems_and_store_nothing(client: TestClient) -> None
 
 def test_body_size_limit(client: TestClient) -> None:
     limit = client.app.state.settings.max_body_bytes  # type: ignore[attr-defined]
-    response = client.post(
-        "/telemetry", content=b" " * (limit + 1), headers={"content-type": "application/json"}
-    )
+    response = client.post("/telemetry", content=b" " * (limit + 1), headers={"content-type": "application/json"})
     assert response.status_code == 413
     assert response.headers["content-type"].startswith("application/problem+json")

@@ -71,9 +71,7 @@ def test_json_patch(client: TestClient) -> None:
     )
     assert patched.status_code == 200, patched.text
     assert client.get("/twins/b3").json()["storeys"] == 6
-    assert_problem(
-        client.patch("/twins/b3", json=[{"op": "replace", "path": "/height", "value": "x"}]), 422, "/height"
-    )
+    assert_problem(client.patch("/twins/b3", json=[{"op": "replace", "path": "/height", "value": "x"}]), 422, "/height")
     assert_problem(client.patch("/twins/b3", json=[{"op": "remove", "path": "/nothing"}]), 422, "/0")
     assert_problem(client.patch("/twins/b3", json=[{"op": "jump", "path": "/height"}]), 422, "/0/op")
     stale = client.patch(
@@ -88,27 +86,17 @@ def test_json_patch(client: TestClient) -> None:
 def test_relationships_follow_the_model(client: TestClient, district: str) -> None:
     client.put("/twins/b4", json=building())
     client.put("/twins/b5", json=building())
-    ok = client.put(
-        "/twins/b4/relationships/r1", json={"$relationshipName": "locatedIn", "$targetId": district}
-    )
+    ok = client.put("/twins/b4/relationships/r1", json={"$relationshipName": "locatedIn", "$targetId": district})
     assert ok.status_code == 201, ok.text
     # maxMultiplicity 1
-    second = client.put(
-        "/twins/b4/relationships/r2", json={"$relationshipName": "locatedIn", "$targetId": district}
-    )
+    second = client.put("/twins/b4/relationships/r2", json={"$relationshipName": "locatedIn", "$targetId": district})
     assert_problem(second, 422, "/$relationshipName")
     # target must be a District
-    wrong = client.put(
-        "/twins/b5/relationships/r1", json={"$relationshipName": "locatedIn", "$targetId": "b4"}
-    )
+    wrong = client.put("/twins/b5/relationships/r1", json={"$relationshipName": "locatedIn", "$targetId": "b4"})
     assert_problem(wrong, 422, "/$targetId")
-    undeclared = client.put(
-        "/twins/b5/relationships/r1", json={"$relationshipName": "owns", "$targetId": "b4"}
-    )
+    undeclared = client.put("/twins/b5/relationships/r1", json={"$relationshipName": "owns", "$targetId": "b4"})
     assert_problem(undeclared, 422, "/$relationshipName")
-    missing = client.put(
-        "/twins/b5/relationships/r1", json={"$relationshipName": "locatedIn", "$targetId": "zz"}
-    )
+    missing = client.put("/twins/b5/relationships/r1", json={"$relationshipName": "locatedIn", "$targetId": "zz"})
     assert_problem(missing, 422, "/$targetId")
 
     listed = client.get("/twins/b4/relationships").json()["value"]
@@ -172,9 +160,7 @@ def test_models_api(client: TestClient) -> None:
 
 def test_errors_are_problems_never_500(client: TestClient) -> None:
     not_json = client.put("/twins/x", content=b"{nope", headers={"content-type": "application/json"})
-    assert not_json.status_code == 422 and not_json.headers["content-type"].startswith(
-        "application/problem+json"
-    )
+    assert not_json.status_code == 422 and not_json.headers["content-type"].startswith("application/problem+json")
     array = client.put("/twins/x", json=[1, 2])
     assert array.status_code == 422
     unknown_route = client.get("/nowhere")
@@ -219,7 +205,5 @@ def test_components_are_validated_against_their_interface(client: TestClient) ->
     assert_problem(client.put("/twins/fan", json=bad), 422, "/motor/rpm")
     unknown = {**good, "motor": {"$metadata": {}, "torque": 3}}
     assert_problem(client.put("/twins/fan", json=unknown), 422, "/motor/torque")
-    rows = client.post(
-        "/query", json={"query": "SELECT T.motor.rpm FROM DIGITALTWINS T WHERE T.motor.rpm > 1000"}
-    )
+    rows = client.post("/query", json={"query": "SELECT T.motor.rpm FROM DIGITALTWINS T WHERE T.motor.rpm > 1000"})
     assert rows.json()["value"] == [{"rpm": 1200}]

@@ -159,9 +159,7 @@ def reference(ts: list[int], values: list[float], bucket: int, origin: int) -> d
     origin=st.integers(-5_000, 5_000),
     as_float=st.booleans(),
 )
-def test_aggregate_matches_reference(
-    points: dict[int, int], bucket: int, origin: int, as_float: bool
-) -> None:
+def test_aggregate_matches_reference(points: dict[int, int], bucket: int, origin: int, as_float: bool) -> None:
     ts = sorted(points)
     values: list[Any] = [points[t] / 4 if as_float else points[t] for t in ts]
     kind: ValueKind = "f8" if as_float else "i8"
@@ -241,9 +239,7 @@ def test_normalize_and_merge_last_write_wins() -> None:
 
 def test_split_bounds_chunk_size() -> None:
     n = chunks.CHUNK_MAX * 2 + 1
-    data = SeriesData(
-        "f8", np.arange(n, dtype=np.int64), np.arange(n, dtype=np.float64), np.ones(n, np.uint8)
-    )
+    data = SeriesData("f8", np.arange(n, dtype=np.int64), np.arange(n, dtype=np.float64), np.ones(n, np.uint8))
     pieces = chunks.split(data)
     assert len(pieces) == 3 and all(len(p) <= chunks.CHUNK_MAX for p in pieces)
     assert np.concatenate([p.ts for p in pieces]).tolist() == list(range(n))
@@ -278,10 +274,42 @@ def test_compaction_bounds_chunks_and_keeps_results(tmp_path: Path) -> None:
     # a second instance on the same file (a restart) continues correctly without a cache
     db.close()
     again = SQLiteTelemetry(SQLiteDatabase(tmp_path / "c.db"))
-    again.append_series(
-        [SeriesBatch("p1", "flow", "f8", np.array([T0 + 5]), np.array([-1.0]), np.ones(1, np.uint8))]
-    )
+    again.append_series([SeriesBatch("p1", "flow", "f8", np.array([T0 + 5]), np.array([-1.0]), np.ones(1, np.uint8))])
     data = again.read_series("p1", "flow", T0 + 5, T0 + 6)
     assert np.asarray(data.values).tolist() == [-1.0]
     assert len(again.read_series("p1", "flow", None, None)) == len(expected)
     again.db.close()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [1.797693134862316e305, 10**20, "-99999999999999999", "0001-01-01T00:00:00+01:00", "²", "--5", "٣"],
+)
+def test_parse_timestamp_refuses_what_cannot_be_written_back(value: Any) -> None:
+    """Out of datetime's years 1 to 9999 a timestamp used to be stored and then fail to format."""
+    with pytest.raises(InvalidInput):
+        parse_timestamp(value)
+
+
+def test_parse_timestamp_keeps_the_edges_of_the_writable_years() -> None:
+    first = parse_timestamp("0001-01-01T00:00:00Z")
+    assert format_timestamp(first) == "0001-01-01T00:00:00.000Z"
+    last = parse_timestamp("9999-12-31T23:59:59.999998Z")
+    assert format_timestamp(last + 1) == "9999-12-31T23:59:59.999999Z"  # the next page's start
+    with pytest.raises(InvalidInput):
+        parse_timestamp("9999-12-31T23:59:59.999999Z")
+
+
+@pytest.mark.parametrize("value", ["999999999999999999h", "P" + "9" * 400 + "D", "²", math.nan, math.inf])
+def test_parse_duration_refuses_lengths_beyond_the_writable_years(value: Any) -> None:
+    with pytest.raises(InvalidInput):
+        parse_duration(value)
+
+
+def test_aggregate_refuses_a_first_window_before_the_year_1() -> None:
+    ts = np.array([parse_timestamp("0001-01-01T00:00:01Z")], dtype=np.int64)
+    data = SeriesData("f8", ts, np.array([1.0]), np.array([1], dtype=np.uint8))
+    with pytest.raises(InvalidInput) as raised:
+        aggregate(data, parse_duration("365d"), ["avg"])
+    assert raised.value.problems[0].pointer == "/bucket"
+    assert aggregate(data, parse_duration("1h"), ["avg"])["avg"].tolist() == [1.0]

@@ -43,9 +43,7 @@ def _authenticate(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
-        raise Unauthorized(
-            "send 'Authorization: Bearer <token>' with the API token configured for this server"
-        )
+        raise Unauthorized("send 'Authorization: Bearer <token>' with the API token configured for this server")
     return "token"
 
 

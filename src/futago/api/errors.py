@@ -59,9 +59,7 @@ def problem_response(
         body["errors"] = [
             {"pointer": p.pointer, "detail": p.message, **({"id": p.id} if p.id else {})} for p in problems
         ]
-    return Response(
-        orjson.dumps(body), status_code=status, media_type="application/problem+json", headers=headers
-    )
+    return Response(orjson.dumps(body), status_code=status, media_type="application/problem+json", headers=headers)
 
 
 def _validation_problems(exc: RequestValidationError) -> list[Problem]:
@@ -70,10 +68,13 @@ def _validation_problems(exc: RequestValidationError) -> list[Problem]:
         location = list(error.get("loc", ()))
         where = location[0] if location else "body"
         tokens = [t for t in location[1:] if not (where == "body" and t in ("body",))]
-        if error.get("type") == "json_invalid":
-            tokens = []
-        pointer = join_pointer("", *tokens) if where == "body" else join_pointer("", *tokens[:1])
         message = str(error.get("msg", "invalid value"))
+        if error.get("type") == "json_invalid":
+            tokens = []  # the location is a character offset, not a field
+            # Say why, e.g. NaN or a lone surrogate, which the orjson parser refuses (JSONRoute).
+            reason = (error.get("ctx") or {}).get("error")
+            message = f"the body is not valid JSON: {reason}" if reason else message
+        pointer = join_pointer("", *tokens) if where == "body" else join_pointer("", *tokens[:1])
         if where != "body":
             message = f"{where} parameter: {message}"
         problems.append(Problem(pointer, message))
@@ -134,8 +135,7 @@ class BodySizeLimit:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(
             413,
-            f"the request body is larger than the limit of {self.max_bytes} bytes; "
-            "split it into smaller requests",
+            f"the request body is larger than the limit of {self.max_bytes} bytes; split it into smaller requests",
             instance=scope.get("path"),
         )
         await response(scope, receive, send)

@@ -12,11 +12,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import StreamingResponse
 
 from futago.api.access import Access, require
-from futago.api.deps import get_app
+from futago.api.deps import JSONRoute, get_app
 from futago.app import App
 from futago.core.events import EVENT_TYPES, Event
 
-router = APIRouter(tags=["events"])
+router = APIRouter(tags=["events"], route_class=JSONRoute)
 QUEUE_LIMIT = 10_000
 KEEPALIVE_S = 15.0
 

@@ -7,10 +7,10 @@ from starlette.responses import Response
 
 from futago import __version__
 from futago.api.access import Access, require
-from futago.api.deps import get_app, json_response
+from futago.api.deps import JSONRoute, get_app, json_response
 from futago.app import App
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=JSONRoute)
 
 
 @router.get("/health", summary="Liveness and counts")

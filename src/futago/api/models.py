@@ -8,14 +8,14 @@ from fastapi import APIRouter, Body, Depends, Query
 from starlette.responses import Response
 
 from futago.api.access import Access, require
-from futago.api.deps import get_app, json_response
+from futago.api.deps import JSONRoute, get_app, json_response
 from futago.app import App
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
 from futago.services.twins import apply_json_patch
 from futago.store.port import ModelRecord
 
-router = APIRouter(prefix="/models", tags=["models"])
+router = APIRouter(prefix="/models", tags=["models"], route_class=JSONRoute)
 
 
 def _model_json(record: ModelRecord, include_definition: bool) -> dict[str, Any]:
@@ -38,9 +38,7 @@ def list_models(
     app: App = Depends(get_app),
     access: Access = Depends(require("READ", "models")),
 ) -> Response:
-    return json_response(
-        {"value": [_model_json(r, include_model_definition) for r in app.models.list_models()]}
-    )
+    return json_response({"value": [_model_json(r, include_model_definition) for r in app.models.list_models()]})
 
 
 @router.post("", status_code=201, summary="Upload models (one Interface or a JSON array of Interfaces)")
@@ -77,9 +75,7 @@ def patch_model(
     patched = apply_json_patch({"decommissioned": record.decommissioned}, operations)
     value = patched.get("decommissioned")
     if set(patched) != {"decommissioned"} or not isinstance(value, bool):
-        raise InvalidInput(
-            [Problem("/0/path", "only /decommissioned (true or false) can be patched on a model")]
-        )
+        raise InvalidInput([Problem("/0/path", "only /decommissioned (true or false) can be patched on a model")])
     app.models.set_decommissioned(model_id, value)
     return Response(status_code=204)
 

@@ -9,10 +9,10 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from futago.api.access import Access, require
-from futago.api.deps import get_app, json_response
+from futago.api.deps import JSONRoute, get_app, json_response
 from futago.app import App
 
-router = APIRouter(tags=["query"])
+router = APIRouter(tags=["query"], route_class=JSONRoute)
 
 
 class QueryRequest(BaseModel):

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from futago.api.access import Access, require
-from futago.api.deps import get_app, json_response
+from futago.api.deps import JSONRoute, get_app, json_response
 from futago.app import App
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
 from futago.core.telemetry import AGGREGATIONS, format_timestamp
 from futago.ingest.records import parse_json_body, parse_ndjson, records_to_readings
+from futago.services.calibration import CalibrationService
 
-router = APIRouter(tags=["telemetry"])
+router = APIRouter(tags=["telemetry"], route_class=JSONRoute)
 _BODY_DOC = {
     "requestBody": {
         "required": True,
@@ -36,9 +37,7 @@ async def _append_body(request: Request, app: App, twin_id: str | None) -> int:
     body = await request.body()
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if content_type not in (*_NDJSON_TYPES, "application/json", "text/json", ""):
-        raise InvalidInput(
-            [Problem("", f"send application/json or application/x-ndjson, not {content_type}")]
-        )
+        raise InvalidInput([Problem("", f"send application/json or application/x-ndjson, not {content_type}")])
 
     def parse_and_append() -> int:
         records: Any = parse_ndjson(body) if content_type in _NDJSON_TYPES else parse_json_body(body)
@@ -81,6 +80,14 @@ def get_twin_telemetry(
     bucket: Annotated[str | None, Query(description="bucket size, e.g. 1m, 15min, 1h, PT5M")] = None,
     agg: Annotated[str | None, Query(description="with a bucket: avg,min,max,sum,count,first,last")] = None,
     limit: Annotated[int, Query(ge=1, le=1_000_000)] = 10_000,
+    min_quality: Annotated[
+        int | None,
+        Query(
+            alias="minQuality",
+            description="keep readings at least this good: 1 pass, 2 not evaluated, 3 suspect, 4 fail",
+        ),
+    ] = None,
+    raw: Annotated[bool, Query(description="the raw values, before calibration")] = False,
     app: App = Depends(get_app),
     access: Access = Depends(require("READ", "twins/{twin_id}/telemetry")),
 ) -> Response:
@@ -96,9 +103,100 @@ def get_twin_telemetry(
     unknown = [a for a in aggs or [] if a not in AGGREGATIONS]
     if unknown:
         raise InvalidInput([Problem("/agg", f"unknown aggregate {unknown}; use {', '.join(AGGREGATIONS)}")])
-    history = app.telemetry.history(twin_id, name, start, end, bucket, aggs, limit)
+    history = app.telemetry.history(twin_id, name, start, end, bucket, aggs, limit, min_quality, raw)
     body = history.to_json()
     body["bucket"] = bucket
     if bucket is None and len(history) == limit:
         body["next"] = format_timestamp(int(history.columns["ts"][-1]) + 1)
     return json_response(body)
+
+
+@router.get("/twins/{twin_id}/quality", summary="Quality flags of a telemetry: the stored flag and each QARTOD test")
+def get_twin_quality(
+    twin_id: str,
+    name: str,
+    start: Annotated[str | None, Query(alias="from")] = None,
+    end: Annotated[str | None, Query(alias="to")] = None,
+    app: App = Depends(get_app),
+    access: Access = Depends(require("READ", "twins/{twin_id}/telemetry")),
+) -> Response:
+    app.twins.get(twin_id)
+    return json_response(app.telemetry.quality(twin_id, name, start, end))
+
+
+def _calibration_service(app: App) -> CalibrationService:
+    service = app.telemetry.calibration
+    assert service is not None  # always wired by futago.app
+    return service
+
+
+@router.get("/twins/{twin_id}/telemetry/{name}/calibrations", summary="Calibrations of a sensor, and their history")
+def list_calibrations(
+    twin_id: str,
+    name: str,
+    app: App = Depends(get_app),
+    access: Access = Depends(require("READ", "twins/{twin_id}/telemetry")),
+) -> Response:
+    app.telemetry.kind_of(twin_id, name)
+    book = _calibration_service(app).book(twin_id, name)
+    return json_response(
+        {
+            "value": [c.to_json() for c in book.records],
+            "changes": app.store.list_calibration_changes(twin_id, name),
+        }
+    )
+
+
+@router.post(
+    "/twins/{twin_id}/telemetry/{name}/calibrations",
+    status_code=201,
+    summary="Add a calibration (or correct one with 'supersedes'); stored values in its window are recomputed",
+)
+def add_calibration(
+    twin_id: str,
+    name: str,
+    body: Annotated[
+        dict[str, Any],
+        Body(
+            examples=[
+                {
+                    "kind": "linear",
+                    "gain": 1.02,
+                    "offset": -0.05,
+                    "validFrom": "2026-01-01T00:00:00Z",
+                    "certificate": "JCSS-2026-0113",
+                    "why": "annual calibration",
+                }
+            ]
+        ),
+    ],
+    app: App = Depends(get_app),
+    access: Access = Depends(require("WRITE", "twins/{twin_id}/telemetry")),
+) -> Response:
+    app.telemetry.kind_of(twin_id, name)
+    record = {k: v for k, v in body.items() if k not in ("why", "supersedes")}
+    supersedes = body.get("supersedes")
+    action = "correct" if supersedes is not None else "add"
+    if supersedes is not None:
+        record["id"] = supersedes
+    change = _calibration_service(app).change(twin_id, name, action, access.caller, body.get("why", ""), record)
+    return json_response(change.to_json(), status_code=201)
+
+
+@router.delete(
+    "/twins/{twin_id}/telemetry/{name}/calibrations/{calibration_id}",
+    summary="Retire a calibration entered in error; its readings go back to their raw values",
+)
+def retire_calibration(
+    twin_id: str,
+    name: str,
+    calibration_id: str,
+    why: Annotated[str, Query(min_length=1, description="why it is retired")],
+    app: App = Depends(get_app),
+    access: Access = Depends(require("WRITE", "twins/{twin_id}/telemetry")),
+) -> Response:
+    app.telemetry.kind_of(twin_id, name)
+    change = _calibration_service(app).change(
+        twin_id, name, "retire", access.caller, why, calibration_id=calibration_id
+    )
+    return json_response(change.to_json())

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Body, Depends, Header, Query
 from starlette.responses import Response
 
 from futago.api.access import Access, require
-from futago.api.deps import get_app, json_response
+from futago.api.deps import JSONRoute, get_app, json_response
 from futago.app import App
 
-router = APIRouter(prefix="/twins", tags=["twins"])
+router = APIRouter(prefix="/twins", tags=["twins"], route_class=JSONRoute)
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
 
@@ -128,9 +128,7 @@ def put_relationship(
     app: App = Depends(get_app),
     access: Access = Depends(require("WRITE", "twins/{twin_id}")),
 ) -> Response:
-    rel, created = app.twins.put_relationship(
-        twin_id, rel_id, document, if_match=if_match, if_none_match=if_none_match
-    )
+    rel, created = app.twins.put_relationship(twin_id, rel_id, document, if_match=if_match, if_none_match=if_none_match)
     return json_response(rel.to_json(), status_code=201 if created else 200, headers={"ETag": rel.etag})
 
 

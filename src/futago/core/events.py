@@ -26,6 +26,7 @@ RELATIONSHIP_DELETED = "relationship.deleted"
 TELEMETRY_APPENDED = "telemetry.appended"
 MODEL_CREATED = "model.created"
 MODEL_DELETED = "model.deleted"
+DRIFT_SUSPECTED = "quality.drift_suspected"
 EVENT_TYPES = (
     TWIN_CREATED,
     TWIN_UPDATED,
@@ -36,6 +37,7 @@ EVENT_TYPES = (
     TELEMETRY_APPENDED,
     MODEL_CREATED,
     MODEL_DELETED,
+    DRIFT_SUSPECTED,
 )
 
 _sequence = itertools.count(1)

@@ -45,9 +45,7 @@ def _check_coordinates(coords: Any, depth: int, pointer: str) -> list[Problem]:
     if depth == 0:
         return _check_position(coords, pointer)
     if not isinstance(coords, list) or not coords:
-        return [
-            Problem(pointer, "coordinates must be a non-empty array nested as the geometry type requires")
-        ]
+        return [Problem(pointer, "coordinates must be a non-empty array nested as the geometry type requires")]
     problems: list[Problem] = []
     for i, item in enumerate(coords):
         problems += _check_coordinates(item, depth - 1, f"{pointer}/{i}")

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -81,6 +81,7 @@ class LatestReading(NamedTuple):
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
+_N = TypeVar("_N", int, float)
 
 
 def parse_timestamp(value: str | int | float | datetime) -> int:
@@ -94,17 +95,17 @@ def parse_timestamp(value: str | int | float | datetime) -> int:
     if isinstance(value, bool):
         raise InvalidInput([Problem("", "a timestamp must be an ISO 8601 string or epoch milliseconds")])
     if isinstance(value, int | np.integer):
-        return int(value) * 1000
+        return _in_range(int(value) * 1000, value)
     if isinstance(value, float | np.floating):
         if not math.isfinite(value):
             raise InvalidInput([Problem("", f"timestamp {value!r} is not a finite number")])
-        return round(float(value) * 1000)
+        return round(_in_range(float(value) * 1000, value))
     if isinstance(value, datetime):
         dt = value
     elif isinstance(value, str):
         text = value.strip()
-        if text.lstrip("-").isdigit():
-            return int(text) * 1000
+        if _EPOCH_MS.fullmatch(text):
+            return _in_range(int(text) * 1000, value)
         try:
             dt = datetime.fromisoformat(text)
         except ValueError:
@@ -115,7 +116,22 @@ def parse_timestamp(value: str | int | float | datetime) -> int:
         raise InvalidInput([Problem("", "a timestamp must be an ISO 8601 string or epoch milliseconds")])
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return (dt - _EPOCH) // _ONE_US
+    return _in_range((dt - _EPOCH) // _ONE_US, value)
+
+
+# ASCII digits only: str.isdigit() also accepts '²' and the like, which int() refuses (a 500).
+_EPOCH_MS = re.compile(r"-?[0-9]+")
+# The instants that format_timestamp can write (datetime's years 1 to 9999). The last
+# microsecond of 9999 is left out, so that "the next microsecond" (history paging) is writable.
+_MIN_US = (datetime.min.replace(tzinfo=UTC) - _EPOCH) // _ONE_US
+_MAX_US = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // _ONE_US
+
+
+def _in_range(us: _N, given: object) -> _N:
+    """Refuse a timestamp that could be stored but never written back (year 0, year 10000...)."""
+    if not _MIN_US <= us < _MAX_US:
+        raise InvalidInput([Problem("", f"timestamp {given!r} is outside the years 1 to 9999")])
+    return us
 
 
 def format_timestamp(us: int) -> str:
@@ -158,12 +174,14 @@ def parse_duration(value: str | int | float | timedelta) -> int:
             us = float(short["n"]) * _DURATION_UNITS_US[short["unit"]]
         elif iso is not None and any(iso.groupdict().values()):
             us = sum(float(iso[u] or 0) * _DURATION_UNITS_US[u.lower()] for u in ("d", "h", "m", "s"))
-        elif text.isdigit():
+        elif text.isdecimal():  # not isdigit(): int() refuses '²', which isdigit() accepts
             us = int(text) * 1000
         else:
-            raise InvalidInput(
-                [Problem("", f"{value!r} is not a duration; write e.g. 30s, 1m, 15min, 1h, 1d or PT5M")]
-            )
+            raise InvalidInput([Problem("", f"{value!r} is not a duration; write e.g. 30s, 1m, 15min, 1h, 1d or PT5M")])
+    # Longer than every writable timestamp is meaningless, and beyond int64 (or inf, or NaN)
+    # it broke the arithmetic that uses it; the comparison also refuses NaN.
+    if not us <= _MAX_US - _MIN_US:
+        raise InvalidInput([Problem("", f"duration {value!r} is not a length of time up to 9999 years")])
     result = round(us)
     if result <= 0:
         raise InvalidInput([Problem("", f"duration {value!r} must be positive")])
@@ -226,9 +244,7 @@ def _row_problem(index: int, row: Any) -> Problem | None:
     return None
 
 
-def group_readings(
-    rows: Iterable[Reading | tuple[str, str, int, Any, int]], kind_of: KindOf
-) -> list[SeriesBatch]:
+def group_readings(rows: Iterable[Reading | tuple[str, str, int, Any, int]], kind_of: KindOf) -> list[SeriesBatch]:
     """Split readings into one columnar batch per series, validating each value against its kind.
 
     This is the per-reading Python cost of ingest, so it works column-wise: ``zip(*rows)``,
@@ -363,6 +379,9 @@ def aggregate(data: SeriesData, bucket_us: int, aggs: Sequence[str], origin_us: 
         raise InvalidInput([Problem("/aggs", "a JSON-valued telemetry supports only count, first and last")])
     ts = np.asarray(data.ts, dtype=np.int64)
     buckets = (ts - origin_us) // bucket_us
+    if len(ts) and int(buckets[0]) * bucket_us + origin_us < _MIN_US:
+        # The window of the earliest reading would start before the year 1: not writable.
+        raise InvalidInput([Problem("/bucket", "the bucket is too large for readings this early")])
     if len(ts):
         starts = np.flatnonzero(np.concatenate(([True], buckets[1:] != buckets[:-1])))
     else:

@@ -23,9 +23,7 @@ def check_id(value: str, pointer: str, what: str) -> list[Problem]:
     if not value:
         return [Problem(pointer, f"a {what} id must not be empty")]
     if len(value) > MAX_ID_LENGTH:
-        return [
-            Problem(pointer, f"a {what} id may have at most {MAX_ID_LENGTH} characters, not {len(value)}")
-        ]
+        return [Problem(pointer, f"a {what} id may have at most {MAX_ID_LENGTH} characters, not {len(value)}")]
     if _ID_FORBIDDEN.search(value):
         return [Problem(pointer, f"a {what} id may not contain '/', '\\', '?', '#' or control characters")]
     return []
@@ -48,9 +46,7 @@ def _check_properties(
         where = join_pointer(pointer, name)
         prop = declared.get(name)
         if prop is None:
-            problems.append(
-                Problem(where, f"'{name}' is not a property of {owner}; it declares {_names(declared)}")
-            )
+            problems.append(Problem(where, f"'{name}' is not a property of {owner}; it declares {_names(declared)}"))
             continue
         problems += prop.schema.check(value, where)
         changed = previous is None or previous.get(name, _MISSING) != value
@@ -93,9 +89,7 @@ def check_twin(twin: Twin, models: ModelSet, previous: Twin | None = None) -> li
     return problems
 
 
-def _check_component(
-    value: Any, interface: Interface, old: Mapping[str, Any] | None, name: str
-) -> list[Problem]:
+def _check_component(value: Any, interface: Interface, old: Mapping[str, Any] | None, name: str) -> list[Problem]:
     pointer = join_pointer("", name)
     if not isinstance(value, dict):
         return [Problem(pointer, f"component '{name}' must be a JSON object of its properties")]
@@ -127,8 +121,7 @@ def check_relationship(
             *problems,
             Problem(
                 "/$relationshipName",
-                f"'{rel.name}' is not a relationship of {source.model}; "
-                f"it declares {_names(interface.relationships)}",
+                f"'{rel.name}' is not a relationship of {source.model}; it declares {_names(interface.relationships)}",
             ),
         ]
     if target is None:
@@ -137,8 +130,7 @@ def check_relationship(
         problems.append(
             Problem(
                 "/$targetId",
-                f"relationship '{rel.name}' must target a twin of {declared.target}; "
-                f"'{target.id}' is a {target.model}",
+                f"relationship '{rel.name}' must target a twin of {declared.target}; '{target.id}' is a {target.model}",
             )
         )
     if declared.max_multiplicity is not None and existing_of_name + 1 > declared.max_multiplicity:

@@ -23,17 +23,13 @@ def iter_record_batches(path: Path, kind: str, batch: int) -> Iterator[tuple[lis
                 return
             chunk = b"".join(lines)
             records: Any = (
-                parse_csv((header + chunk).decode("utf-8-sig"))
-                if kind == "csv"
-                else parse_ndjson(chunk, index)
+                parse_csv((header + chunk).decode("utf-8-sig")) if kind == "csv" else parse_ndjson(chunk, index)
             )
             try:
                 readings = records_to_readings(records, first_index=index)
             except InvalidInput as exc:
                 pointer = exc.problems[0].pointer if exc.problems else "/0"
                 line = int(pointer.split("/")[1]) + 1 + header_lines
-                raise InvalidInput(
-                    f"{path.name} line {line}: {exc.problems[0].message}", exc.problems
-                ) from exc
+                raise InvalidInput(f"{path.name} line {line}: {exc.problems[0].message}", exc.problems) from exc
             index += len(lines)
             yield readings, handle.tell()

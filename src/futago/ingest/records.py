@@ -25,9 +25,7 @@ def _bad(index: int, field: str, message: str) -> InvalidInput:
     return InvalidInput([Problem(f"/{index}/{field}" if field else f"/{index}", message)])
 
 
-def records_to_readings(
-    records: Iterable[Any], twin_id: str | None = None, first_index: int = 0
-) -> list[Reading]:
+def records_to_readings(records: Iterable[Any], twin_id: str | None = None, first_index: int = 0) -> list[Reading]:
     """Turn records into readings; the first bad record raises with a pointer to it."""
     readings: list[Reading] = []
     append = readings.append
@@ -45,7 +43,9 @@ def records_to_readings(
         try:
             ts = parse_timestamp(raw_ts)
         except InvalidInput as exc:
-            raise _bad(index, "ts", f"'ts' must be ISO 8601 or epoch milliseconds, not {raw_ts!r}") from exc
+            raise _bad(
+                index, "ts", f"'ts' must be ISO 8601 or epoch milliseconds (years 1 to 9999), not {raw_ts!r}"
+            ) from exc
         quality = record.get("quality", QUALITY_NOT_EVALUATED)
         if not isinstance(quality, int) or isinstance(quality, bool) or quality not in (1, 2, 3, 4, 9):
             raise _bad(index, "quality", "'quality' is a QARTOD flag: 1, 2, 3, 4 or 9")
@@ -72,9 +72,7 @@ def parse_ndjson(body: bytes, first_index: int = 0) -> Iterator[Any]:
             try:
                 yield orjson.loads(line)
             except orjson.JSONDecodeError as exc:
-                raise InvalidInput(
-                    [Problem(f"/{index}", f"line {index + 1} is not valid JSON: {exc}")]
-                ) from exc
+                raise InvalidInput([Problem(f"/{index}", f"line {index + 1} is not valid JSON: {exc}")]) from exc
 
 
 def parse_json_body(body: bytes) -> list[Any]:

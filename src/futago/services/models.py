@@ -45,11 +45,11 @@ class ModelService:
             if not isinstance(doc, dict):
                 raise InvalidInput([Problem(f"/{i}", "each model must be a JSON object (a DTDL Interface)")])
         with self._lock:
-            existing = [str(d.get("@id")) for d in docs if d.get("@id") in self.models.documents]
+            # Only a string can name a stored model; any other @id (a list, an object: unhashable)
+            # is left for the DTDL validator to point at, rather than failing the lookup with a 500.
+            existing = [d["@id"] for d in docs if isinstance(d.get("@id"), str) and d["@id"] in self.models.documents]
             if existing:
-                raise Conflict(
-                    f"model '{existing[0]}' already exists; models are immutable, upload a new version"
-                )
+                raise Conflict(f"model '{existing[0]}' already exists; models are immutable, upload a new version")
             extended = self.models.extend(docs)
             self.store.put_models(docs, now_iso())
             self.models = extended

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from futago.core.errors import InvalidInput
+from futago.core.errors import FutagoError, InvalidInput
 from futago.core.events import TELEMETRY_APPENDED, Event, EventBus
 from futago.core.problems import Problem
 from futago.core.telemetry import (
@@ -32,6 +32,8 @@ from futago.core.telemetry import (
     parse_duration,
     parse_timestamp,
 )
+from futago.services.calibration import CalibrationService
+from futago.services.quality import QC_SEPARATOR, QualityService, qc_series_name
 from futago.store.port import TelemetryStore
 
 TimeLike = str | int | float | datetime
@@ -88,6 +90,25 @@ def _at(parse: Callable[[Any], int], value: Any, pointer: str) -> Any:
         raise InvalidInput([Problem(pointer, p.message) for p in exc.problems]) from exc
 
 
+# QARTOD flags from best to worst: a "minimum quality" keeps the flags at or before it.
+_FLAG_RANK = {1: 0, 2: 1, 3: 2, 4: 3, 9: 4}
+
+
+def _at_least(data: SeriesData, min_quality: int) -> SeriesData:
+    if min_quality not in _FLAG_RANK:
+        raise InvalidInput([Problem("/minQuality", "minQuality is a QARTOD flag: 1, 2, 3, 4 or 9")])
+    ranks = np.zeros(256, dtype=np.uint8) + 255
+    for flag, rank in _FLAG_RANK.items():
+        ranks[flag] = rank
+    keep = ranks[data.quality] <= _FLAG_RANK[min_quality]
+    values = (
+        np.asarray(data.values)[keep]
+        if data.kind != "json"
+        else [v for v, k in zip(data.values, keep, strict=True) if k]
+    )
+    return SeriesData(data.kind, data.ts[keep], values, data.quality[keep])
+
+
 def _to_list(col: Any) -> list[Any]:
     if isinstance(col, np.ndarray):
         if col.dtype.kind == "f":  # NaN is not JSON: report a missing value as null
@@ -98,11 +119,18 @@ def _to_list(col: Any) -> list[Any]:
 
 class TelemetryService:
     def __init__(
-        self, store: TelemetryStore, bus: EventBus, kind_of: Callable[[str, str], ValueKind]
+        self,
+        store: TelemetryStore,
+        bus: EventBus,
+        kind_of: Callable[[str, str], ValueKind],
+        quality: QualityService | None = None,
+        calibration: CalibrationService | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
         self.kind_of = kind_of
+        self.checks = quality
+        self.calibration = calibration
 
     def append(self, rows: Iterable[Reading | tuple[str, str, int, Any, int]]) -> int:
         """Validate and store readings; returns how many distinct (series, ts) were written.
@@ -114,13 +142,53 @@ class TelemetryService:
         batches = group_readings(rows, self.kind_of)
         if not batches:
             return 0
+        # calibrate first, so the quality tests judge the calibrated values
+        raw = self.calibration.apply(batches) if self.calibration is not None else []
+        checked = self.checks.check(batches) if self.checks is not None else []
         count = self.store.append_series(batches)
+        if raw or checked:  # raw values; per-test flags; earlier readings whose flags became final
+            self.store.append_series(raw + checked)
         now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         # Interleaved ingest gives every series the same few timestamps: format each once.
         fmt = functools.lru_cache(maxsize=4096)(format_timestamp)
         for batch in batches:
             self.bus.publish(self._event(batch, now, fmt))
         return count
+
+    def mark_missing(self, now_us: int) -> int:
+        """Store MISSING marks for overdue expected readings (the background timing check)."""
+        if self.checks is None:
+            return 0
+        marks = [m for m in self.checks.missing(now_us) if self.kind_of(m.twin_id, m.name) == "f8"]
+        if not marks:
+            return 0
+        count = self.store.append_series(marks)
+        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        for batch in marks:
+            self.bus.publish(self._event(batch, now))
+        return count
+
+    def append_valid(
+        self, rows: Sequence[Reading | tuple[str, str, int, Any, int]]
+    ) -> tuple[int, list[tuple[int, str]]]:
+        """Store the valid rows and return (stored, [(row index, reason)] of the rejected ones).
+
+        Connectors use this: one bad reading must not hold back the good ones beside it, and
+        each rejected row goes to the dead letters with its reason.
+        """
+        try:
+            return self.append(rows), []
+        except FutagoError:
+            pass
+        good: list[Reading | tuple[str, str, int, Any, int]] = []
+        rejected: list[tuple[int, str]] = []
+        for index, row in enumerate(rows):  # the slow path runs only for a batch with a bad row
+            try:
+                group_readings([row], self.kind_of)
+                good.append(row)
+            except FutagoError as exc:
+                rejected.append((index, exc.problems[0].message if exc.problems else exc.detail))
+        return (self.append(good) if good else 0), rejected
 
     @staticmethod
     def _event(batch: SeriesBatch, now: str, fmt: Callable[[int], str] = format_timestamp) -> Event:
@@ -148,6 +216,8 @@ class TelemetryService:
         bucket: str | int | float | None = None,
         aggs: Sequence[str] | None = None,
         limit: int | None = None,
+        min_quality: int | None = None,
+        raw: bool = False,
     ) -> TelemetryHistory:
         """Readings in [start, end), raw or aggregated into buckets aligned to the epoch (UTC).
 
@@ -163,6 +233,10 @@ class TelemetryService:
         if limit is not None and limit <= 0:
             raise InvalidInput([Problem("/limit", "limit must be a positive integer")])
         data = self.store.read_series(twin_id, name, start_us, end_us)
+        if raw and self.calibration is not None:
+            data = self.calibration.raw_values(data, twin_id, name, start_us, end_us)
+        if min_quality is not None:
+            data = _at_least(data, min_quality)
         if data.kind != kind and len(data) == 0:
             data = SeriesData(kind, data.ts, [] if kind == "json" else np.asarray(data.values), data.quality)
         if bucket is None:
@@ -186,9 +260,31 @@ class TelemetryService:
             columns = {k: v[:limit] for k, v in columns.items()}
         return TelemetryHistory(twin_id, name, data.kind, start_us, end_us, bucket_us, columns)
 
+    def quality(
+        self, twin_id: str, name: str, start: TimeLike | None = None, end: TimeLike | None = None
+    ) -> dict[str, Any]:
+        """The stored (aggregate) flag of each reading, and the flag of each QARTOD test that ran."""
+        self.kind_of(twin_id, name)
+        start_us, end_us = _at(parse_timestamp, start, "/from"), _at(parse_timestamp, end, "/to")
+        data = self.store.read_series(twin_id, name, start_us, end_us)
+        tests: dict[str, list[int | None]] = {}
+        prefix = qc_series_name(name, "")
+        for series in self.store.series_names(twin_id):
+            if series.startswith(prefix):
+                flags = self.store.read_series(twin_id, series, start_us, end_us)
+                by_ts = dict(zip(flags.ts.tolist(), np.asarray(flags.values).tolist(), strict=True))
+                tests[series[len(prefix) :]] = [by_ts.get(t) for t in data.ts.tolist()]
+        return {
+            "twinId": twin_id,
+            "name": name,
+            "ts": [format_timestamp(t) for t in data.ts.tolist()],
+            "quality": data.quality.tolist(),
+            "tests": tests,
+        }
+
     def latest(self, twin_id: str) -> dict[str, LatestReading]:
         """The newest reading of each telemetry of a twin (a late, older reading never replaces it)."""
-        return self.store.latest(twin_id)
+        return {name: r for name, r in self.store.latest(twin_id).items() if QC_SEPARATOR not in name}
 
 
 __all__ = ["AGGREGATIONS", "TelemetryHistory", "TelemetryService"]

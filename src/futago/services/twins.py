@@ -25,20 +25,17 @@ from futago.core.twins import Relationship, Twin, TwinScan, now_iso
 from futago.services.models import ModelService
 from futago.store.port import Store
 
+_PATCH_OPS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
+
 
 def apply_json_patch(document: dict[str, Any], operations: Any) -> dict[str, Any]:
     """Apply an RFC 6902 patch; every failure becomes a problem pointing at the operation."""
     if not isinstance(operations, list):
         raise InvalidInput([Problem("", "a JSON Patch is a JSON array of operations (RFC 6902)")])
     for i, op in enumerate(operations):
-        if not isinstance(op, dict) or op.get("op") not in {
-            "add",
-            "remove",
-            "replace",
-            "move",
-            "copy",
-            "test",
-        }:
+        # 'op' is checked to be a string first: any JSON value may arrive, and a list or an
+        # object is not hashable, so a bare set lookup raised TypeError (a 500).
+        if not isinstance(op, dict) or not isinstance(op.get("op"), str) or op["op"] not in _PATCH_OPS:
             raise InvalidInput(
                 [Problem(f"/{i}/op", "each operation needs 'op': add, remove, replace, move, copy or test")]
             )
@@ -100,9 +97,7 @@ class TwinService:
         if not isinstance(document, dict):
             raise InvalidInput([Problem("", "a twin is a JSON object with $metadata.$model")])
         if "$dtId" in document and document["$dtId"] != twin_id:
-            raise InvalidInput(
-                [Problem("/$dtId", f"$dtId '{document['$dtId']}' differs from the URL's '{twin_id}'")]
-            )
+            raise InvalidInput([Problem("/$dtId", f"$dtId '{document['$dtId']}' differs from the URL's '{twin_id}'")])
         twin = Twin.from_json(document, twin_id)
         previous = self.store.get_twin(twin_id)
         if previous is None and self.models.is_decommissioned(twin.model):
@@ -183,9 +178,7 @@ class TwinService:
         if_none_match: str | None = None,
     ) -> tuple[Relationship, bool]:
         if not isinstance(document, dict):
-            raise InvalidInput(
-                [Problem("", "a relationship is a JSON object with $relationshipName and $targetId")]
-            )
+            raise InvalidInput([Problem("", "a relationship is a JSON object with $relationshipName and $targetId")])
         for key in ("$relationshipName", "$targetId"):
             if not isinstance(document.get(key), str) or not document[key]:
                 raise InvalidInput([Problem(f"/{key}", f"a relationship needs {key} as a non-empty string")])
@@ -193,9 +186,7 @@ class TwinService:
         rel = Relationship.from_json(document, source_id, rel_id)
         previous = self.store.get_relationship(source_id, rel_id)
         if previous is not None and previous.name != rel.name:
-            raise InvalidInput(
-                [Problem("/$relationshipName", "a relationship's name cannot change; delete it first")]
-            )
+            raise InvalidInput([Problem("/$relationshipName", "a relationship's name cannot change; delete it first")])
         self._validate_relationship(rel, source, previous)
         stored = self.store.put_relationship(rel, if_match=if_match, if_none_match=if_none_match)
         kind = RELATIONSHIP_CREATED if previous is None else RELATIONSHIP_UPDATED
@@ -246,9 +237,7 @@ class TwinService:
             text, self.store, self.models.models, page_size=page_size, continuation=continuation, shape=shape
         )
 
-    def _publish(
-        self, kind: str, twin: Twin | None, data: dict[str, Any], twin_id: str | None = None
-    ) -> None:
+    def _publish(self, kind: str, twin: Twin | None, data: dict[str, Any], twin_id: str | None = None) -> None:
         self.bus.publish(
             Event(
                 kind,

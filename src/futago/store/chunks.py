@@ -172,8 +172,7 @@ def split(data: SeriesData, size: int = CHUNK_MAX) -> list[SeriesData]:
     pieces = -(-n // size)
     edges = np.linspace(0, n, pieces + 1).astype(np.intp).tolist()
     return [
-        SeriesData(data.kind, data.ts[a:b], data.values[a:b], data.quality[a:b])
-        for a, b in itertools.pairwise(edges)
+        SeriesData(data.kind, data.ts[a:b], data.values[a:b], data.quality[a:b]) for a, b in itertools.pairwise(edges)
     ]
 
 

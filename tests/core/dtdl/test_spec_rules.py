@@ -168,9 +168,7 @@ def test_empty_optional_arrays_leave_defaults() -> None:
 
 
 def test_enum_with_v2_value_schema_dtmi_resolves_to_the_term() -> None:
-    models = load(
-        [iface({"@type": "Property", "name": "p", "schema": enum("dtmi:dtdl:instance:Schema:integer;2")})]
-    )
+    models = load([iface({"@type": "Property", "name": "p", "schema": enum("dtmi:dtdl:instance:Schema:integer;2")})])
     schema = models.interfaces[ID].properties["p"].schema
     assert isinstance(schema, EnumSchema)
     assert schema.value_schema == "integer"

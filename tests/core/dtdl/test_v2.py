@@ -50,9 +50,7 @@ VALID: dict[str, list[dict[str, Any]]] = {
     "minimal": [{"@context": V2, "@id": ID, "@type": "Interface"}],
     "thermostat": [iface(tele("temp"), prop("setPointTemp", writable=True))],
     "semantic type built in": [iface(tele(**{"@type": ["Telemetry", "Temperature"]}, unit="degreeCelsius"))],
-    "semantic type on property": [
-        iface(prop(**{"@type": ["Property", "Pressure"]}, unit="kilopascal", writable=True))
-    ],
+    "semantic type on property": [iface(prop(**{"@type": ["Property", "Pressure"]}, unit="kilopascal", writable=True))],
     "semantic type and unit as DTMIs": [
         iface(
             tele(
@@ -102,9 +100,7 @@ VALID: dict[str, list[dict[str, Any]]] = {
         )
     ],
     "commandType v2 DTMI": [
-        iface(
-            {"@type": "Command", "name": "c", "commandType": "dtmi:dtdl:instance:CommandType:asynchronous;2"}
-        )
+        iface({"@type": "Command", "name": "c", "commandType": "dtmi:dtdl:instance:CommandType:asynchronous;2"})
     ],
     "relationship with properties": [
         iface(

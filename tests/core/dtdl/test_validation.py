@@ -36,9 +36,7 @@ VALID = {
     "minimal": {"@context": CTX, "@id": ID, "@type": "Interface"},
     "two-part version": {"@context": CTX, "@id": "dtmi:com:example:Thing;1.2", "@type": "Interface"},
     "no version": {"@context": CTX, "@id": "dtmi:com:example:Thing", "@type": "Interface"},
-    "property and telemetry": iface(
-        prop(writable=True), {"@type": "Telemetry", "name": "t", "schema": "long"}
-    ),
+    "property and telemetry": iface(prop(writable=True), {"@type": "Telemetry", "name": "t", "schema": "long"}),
     "term DTMI forms": iface(
         {
             "@type": "dtmi:dtdl:class:Property;3",
@@ -106,9 +104,7 @@ VALID = {
         "@context": [CTX, QT],
         "@id": ID,
         "@type": "Interface",
-        "contents": [
-            {"@type": ["Telemetry", "Temperature"], "name": "t", "schema": "double", "unit": "degreeCelsius"}
-        ],
+        "contents": [{"@type": ["Telemetry", "Temperature"], "name": "t", "schema": "double", "unit": "degreeCelsius"}],
     },
     "inline component": iface(
         {
@@ -216,9 +212,7 @@ INVALID: list[tuple[str, Any, str, str]] = [
     ),
     (
         "nullable is v4",
-        iface(
-            {"@type": "Command", "name": "c", "request": {"name": "x", "schema": "double", "nullable": True}}
-        ),
+        iface({"@type": "Command", "name": "c", "request": {"name": "x", "schema": "double", "nullable": True}}),
         "/contents/0/request/nullable",
         "not allowed",
     ),
@@ -313,9 +307,7 @@ INVALID: list[tuple[str, Any, str, str]] = [
     ("schemas entry without id", iface(schemas=[{"@type": "Object"}]), "/schemas/0", "@id"),
     (
         "semantic type without extension",
-        iface(
-            {"@type": ["Telemetry", "Temperature"], "name": "t", "schema": "double", "unit": "degreeCelsius"}
-        ),
+        iface({"@type": ["Telemetry", "Temperature"], "name": "t", "schema": "double", "unit": "degreeCelsius"}),
         "/contents/0/@type/1",
         QT,
     ),
@@ -359,9 +351,7 @@ INVALID: list[tuple[str, Any, str, str]] = [
     ("undefined extends", iface(extends="dtmi:com:example:Base;1"), "/extends", "not defined"),
     (
         "extends not interface",
-        iface(
-            prop(schema={"@id": "dtmi:com:example:o;1", "@type": "Object"}), extends="dtmi:com:example:o;1"
-        ),
+        iface(prop(schema={"@id": "dtmi:com:example:o;1", "@type": "Object"}), extends="dtmi:com:example:o;1"),
         "/extends",
         "Interface",
     ),
@@ -440,9 +430,7 @@ def test_two_bases_with_same_name_clash() -> None:
         _base(3, ["dtmi:com:example:I1;1", "dtmi:com:example:I2;1"]),
     ]
     problems = validate(docs)
-    assert any(
-        p.id == "dtmi:com:example:I3;1" and p.pointer == "/extends/1" and "'x'" in p.message for p in problems
-    )
+    assert any(p.id == "dtmi:com:example:I3;1" and p.pointer == "/extends/1" and "'x'" in p.message for p in problems)
 
 
 def test_nested_components_are_rejected() -> None:

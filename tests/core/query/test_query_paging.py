@@ -95,9 +95,7 @@ def test_timing_100k_twins_model_pushdown(capsys: pytest.CaptureFixture[str]) ->
         page = execute(q, source, CATALOG)
         first_page.append((time.perf_counter() - start) * 1000)
     assert len(page.items) == 1000 and page.continuation is not None
-    assert all(
-        row["T"]["temperature"] > 20 and row["T"]["$metadata"]["$model"] == models[-1] for row in page.items
-    )
+    assert all(row["T"]["temperature"] > 20 and row["T"]["$metadata"]["$model"] == models[-1] for row in page.items)
     start = time.perf_counter()
     total, token = 0, None
     while True:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from futago.core.query import QueryResult, execute
+from futago.core.query.planner import MAX_PUSHED_PROPERTIES
 
 from .graph import CATALOG, SENSOR, TEMP, build
 
@@ -71,6 +72,14 @@ def test_model_pushdown_reaches_the_store() -> None:
     SOURCE.scans.clear()
     run("SELECT * FROM DIGITALTWINS T WHERE T.$dtId = 's1' OR T.$dtId = 's2'")
     assert SOURCE.scans[0].twin_ids is None  # OR is not pushed down, but still answers correctly
+
+
+def test_property_pushdown_is_bounded_and_the_rest_still_filters() -> None:
+    """A chain of 1000 ANDs pushed down whole went beyond SQLite's expression depth (a 500)."""
+    conditions = " AND ".join(["T.temperature > 0"] * 1000 + ["T.temperature >= 21.5"])
+    SOURCE.scans.clear()
+    assert ids(f"SELECT * FROM DIGITALTWINS T WHERE {conditions}") == ["s1", "s3"]
+    assert len(SOURCE.scans[0].properties) == MAX_PUSHED_PROPERTIES
 
 
 @pytest.mark.parametrize(

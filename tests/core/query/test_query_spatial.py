@@ -72,13 +72,9 @@ def test_st_distance_to_polygon_uses_the_nearest_point() -> None:
     with pytest.raises(InvalidInput):  # projections are paths, not expressions
         execute(q, SOURCE, CATALOG)
     # the park's east edge is at lon 139.7578, about 840 m west of the point; Tokyo Station is ~980 m away
-    assert ids("SELECT * FROM DIGITALTWINS T WHERE ST_DISTANCE(T.geometry, [139.7671, 35.6900]) < 850") == [
-        "park"
-    ]
+    assert ids("SELECT * FROM DIGITALTWINS T WHERE ST_DISTANCE(T.geometry, [139.7671, 35.6900]) < 850") == ["park"]
     assert ids("SELECT * FROM DIGITALTWINS T WHERE ST_DISTANCE(T.geometry, [139.7671, 35.6900]) < 830") == []
-    assert ids("SELECT * FROM DIGITALTWINS T WHERE ST_DISTANCE(T.geometry, [139.7528, 35.6852]) = 0") == [
-        "park"
-    ]
+    assert ids("SELECT * FROM DIGITALTWINS T WHERE ST_DISTANCE(T.geometry, [139.7528, 35.6852]) = 0") == ["park"]
 
 
 def test_st_within_bbox_and_polygon() -> None:

@@ -46,7 +46,5 @@ def id_problem(value: object, *, interface: bool = False) -> str | None:
         return f"@id of {what} may have at most {limit} characters; this one has {len(value)}."
     for prefix in RESERVED_PREFIXES:
         if value.startswith(prefix):
-            return (
-                f"@id {value!r} uses the reserved prefix {prefix!r}; models may not define identifiers there."
-            )
+            return f"@id {value!r} uses the reserved prefix {prefix!r}; models may not define identifiers there."
     return None

@@ -40,9 +40,7 @@ def literal(value: object, pointer: str, kind: type, *, allow_list: bool = True)
         return literal(value[0], pointer + "/0", kind, allow_list=False)
     if isinstance(value, dict):
         if set(value) - {"@value", "@type"} or "@value" not in value:
-            raise LiteralError(
-                pointer, f"must be {_NAMES[kind]} or a value object with only @value and @type."
-            )
+            raise LiteralError(pointer, f"must be {_NAMES[kind]} or a value object with only @value and @type.")
         if "@type" in value and value["@type"] not in _XSD[kind]:
             raise LiteralError(
                 pointer + "/@type", f"a value object for {_NAMES[kind]} must have @type {_XSD[kind][0]}."
@@ -82,9 +80,7 @@ def localizable(value: object, pointer: str, limit: int) -> str | dict[str, str]
                 lang, text = "en", item
             elif isinstance(item, dict):
                 if set(item) - {"@value", "@language"} or not isinstance(item.get("@value"), str):
-                    raise LiteralError(
-                        sub, "must be a string or an object with a string @value and @language."
-                    )
+                    raise LiteralError(sub, "must be a string or an object with a string @value and @language.")
                 lang = item.get("@language", "en")
                 text = item["@value"]
                 if not isinstance(lang, str) or not LANGUAGE_TAG.match(lang):

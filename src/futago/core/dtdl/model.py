@@ -74,6 +74,4 @@ class Interface:
     schemas: dict[str, Schema] = field(default_factory=dict)
 
     def content_names(self) -> frozenset[str]:
-        return frozenset(
-            [*self.properties, *self.telemetry, *self.commands, *self.relationships, *self.components]
-        )
+        return frozenset([*self.properties, *self.telemetry, *self.commands, *self.relationships, *self.components])

@@ -132,8 +132,7 @@ class ModelSet:
         )
         if dependents:
             problems = [
-                Problem("", f"model {dtmi!r} is still used by {d!r} (extends or Component).", d)
-                for d in dependents
+                Problem("", f"model {dtmi!r} is still used by {d!r} (extends or Component).", d) for d in dependents
             ]
             raise Conflict(f"model {dtmi!r} is still used by {', '.join(dependents)}", problems)
         keep_ids = {k: w for k, w in self._element_ids.items() if w.doc_id != dtmi}

@@ -41,8 +41,7 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "CommandRequest": _COMMON | {"name", "schema"},
     "CommandResponse": _COMMON | {"name", "schema"},
     "CommandPayload": _COMMON | {"name", "schema"},
-    "Relationship": _COMMON
-    | {"name", "maxMultiplicity", "minMultiplicity", "properties", "target", "writable"},
+    "Relationship": _COMMON | {"name", "maxMultiplicity", "minMultiplicity", "properties", "target", "writable"},
     "Component": _COMMON | {"name", "schema"},
     "Array": _COMMON | {"elementSchema"},
     "Enum": _COMMON | {"enumValues", "valueSchema"},
@@ -167,9 +166,7 @@ class Parser:
         for i, item in enumerate(values):
             sub = _ptr(pointer, i) if isinstance(value, list) else pointer
             if not isinstance(item, str) or not is_dtmi(item) or not has_version(item):
-                self._add(
-                    where, sub, "each @context value must be a versioned DTMI such as 'dtmi:dtdl:context;3'."
-                )
+                self._add(where, sub, "each @context value must be a versioned DTMI such as 'dtmi:dtdl:context;3'.")
                 return None
             if item.startswith(v.DTDL_CONTEXT_PREFIX):
                 if seen_other:
@@ -183,8 +180,7 @@ class Parser:
             self._add(
                 where,
                 pointer,
-                '@context must include "dtmi:dtdl:context;3" (DTDL v3) or '
-                '"dtmi:dtdl:context;2" (DTDL v2) first.',
+                '@context must include "dtmi:dtdl:context;3" (DTDL v3) or "dtmi:dtdl:context;2" (DTDL v2) first.',
             )
             return None
         if dtdl is not None and dtdl not in (v.DTDL_V3_CONTEXT, v.DTDL_V2_CONTEXT):
@@ -258,9 +254,7 @@ class Parser:
             if key.startswith("@"):
                 # DTDL v2 forbids only @graph; other keywords are merely discouraged there.
                 if key not in ("@id", "@type", "@context") and (key == "@graph" or not v2):
-                    self._add(
-                        where, sub, f"keyword {key!r} is not allowed; only @context, @id and @type are."
-                    )
+                    self._add(where, sub, f"keyword {key!r} is not allowed; only @context, @id and @type are.")
                     ok = False
                 continue
             term = member_by_dtmi.get(key, key)
@@ -306,16 +300,12 @@ class Parser:
             return False
         assert isinstance(text, str)
         if len(text) > v.MAX_COMMENT_LENGTH:
-            self._add(
-                where, at, f"comment may have at most {v.MAX_COMMENT_LENGTH} characters; it has {len(text)}."
-            )
+            self._add(where, at, f"comment may have at most {v.MAX_COMMENT_LENGTH} characters; it has {len(text)}.")
             return False
         return True
 
     @staticmethod
-    def _unknown_member(
-        cls: str, key: str, allowed: frozenset[str] | set[str], extensions: frozenset[str]
-    ) -> str:
+    def _unknown_member(cls: str, key: str, allowed: frozenset[str] | set[str], extensions: frozenset[str]) -> str:
         listed = ", ".join(sorted(allowed))
         if key == "unit" and v.is_v2(extensions):
             return (
@@ -384,8 +374,7 @@ class Parser:
                     self._add(
                         where,
                         sub,
-                        f"semantic type {term!r} needs the context "
-                        f"{v.QUANTITATIVE_TYPES_CONTEXT!r} in @context.",
+                        f"semantic type {term!r} needs the context {v.QUANTITATIVE_TYPES_CONTEXT!r} in @context.",
                     )
                     return None
                 semantic.append(term)
@@ -394,8 +383,7 @@ class Parser:
                 self._add(
                     where,
                     sub,
-                    f"semantic type {term!r} cannot co-type a {cls}; only "
-                    f"{', '.join(sorted(SEMANTIC_HOSTS))} can.",
+                    f"semantic type {term!r} cannot co-type a {cls}; only {', '.join(sorted(SEMANTIC_HOSTS))} can.",
                 )
             elif term in v.RESERVED or (v2 and term in _V2_RESERVED):
                 self._add(where, sub, f"{term!r} cannot be combined with {cls!r} in @type.")
@@ -421,9 +409,7 @@ class Parser:
             return None
         assert isinstance(value, str)
         if value in self.ids or value in self._known:
-            self._add(
-                where, pointer, f"@id {value!r} is already used by another element; each @id must be unique."
-            )
+            self._add(where, pointer, f"@id {value!r} is already used by another element; each @id must be unique.")
             return None
         self.ids[value] = Where(where.doc_id, pointer)
         return value
@@ -491,8 +477,7 @@ class Parser:
                 self._add(
                     el.where,
                     el.members["extends"][1],
-                    f"extends names {len(extends)} Interfaces; "
-                    f"DTDL v2 allows at most {v.V2_MAX_EXTENDS_COUNT}.",
+                    f"extends names {len(extends)} Interfaces; DTDL v2 allows at most {v.V2_MAX_EXTENDS_COUNT}.",
                 )
             for item, pointer in extends:
                 ref = self._interface_ref(item, Where(el.where.doc_id, pointer), ext, "extends")
@@ -509,9 +494,7 @@ class Parser:
                     )
                     continue
                 if "@id" not in item:
-                    self._add(
-                        el.where, pointer, 'a schema in an Interface\'s schemas needs an "@id" (a DTMI).'
-                    )
+                    self._add(el.where, pointer, 'a schema in an Interface\'s schemas needs an "@id" (a DTMI).')
                     continue
                 spec = self._complex(item, sub, ext)
                 if isinstance(spec, RawComplex) and spec.id is not None:
@@ -553,8 +536,7 @@ class Parser:
             self._add(
                 where,
                 where.pointer,
-                "contents must hold elements (Telemetry, Property, Command, "
-                "Relationship, Component), not references.",
+                "contents must hold elements (Telemetry, Property, Command, Relationship, Component), not references.",
             )
             return None
         if not isinstance(node, dict):
@@ -641,8 +623,7 @@ class Parser:
             self._add(
                 el.where,
                 el.where.pointer,
-                f"an element co-typed with semantic type {el.semantic_types[0]!r} needs a 'unit' member "
-                "in DTDL v2.",
+                f"an element co-typed with semantic type {el.semantic_types[0]!r} needs a 'unit' member in DTDL v2.",
             )
             return False
         unit = self._literal(el, "unit", str)
@@ -656,8 +637,7 @@ class Parser:
                 self._add(
                     el.where,
                     el.members["unit"][1],
-                    f"unit {unit!r} {known} for semantic type {semantic!r}; allowed: "
-                    f"{', '.join(sorted(allowed))}.",
+                    f"unit {unit!r} {known} for semantic type {semantic!r}; allowed: {', '.join(sorted(allowed))}.",
                 )
                 return False
         return unit
@@ -730,9 +710,7 @@ class Parser:
             target = self._literal(el, "target", str)
             if not isinstance(target, str) or not is_dtmi(target):
                 if isinstance(target, str):
-                    self._add(
-                        el.where, el.members["target"][1], f"target {target!r} must be an Interface DTMI."
-                    )
+                    self._add(el.where, el.members["target"][1], f"target {target!r} must be an Interface DTMI.")
                 ok = False
             else:
                 content.target = target
@@ -750,9 +728,7 @@ class Parser:
             high = self._literal(el, "maxMultiplicity", int)
             if not isinstance(high, int) or high < 1:
                 if high is not None:
-                    self._add(
-                        el.where, el.members["maxMultiplicity"][1], "maxMultiplicity must be an integer >= 1."
-                    )
+                    self._add(el.where, el.members["maxMultiplicity"][1], "maxMultiplicity must be an integer >= 1.")
                 ok = False
             elif el.v2 and high > v.V2_MAX_MULTIPLICITY:
                 self._add(
@@ -788,8 +764,7 @@ class Parser:
                     self._add(
                         el.where,
                         _ptr(pointer, "name"),
-                        f"property name {prop.name!r} is used twice in "
-                        "this Relationship; names must be unique.",
+                        f"property name {prop.name!r} is used twice in this Relationship; names must be unique.",
                     )
                     ok = False
                 else:
@@ -811,9 +786,7 @@ class Parser:
         value, pointer = el.members["schema"]
         if isinstance(value, list) and len(value) == 1:
             value, pointer = value[0], _ptr(pointer, 0)
-        ref = self._interface_ref(
-            value, Where(el.where.doc_id, pointer), el.extensions, "A Component's schema"
-        )
+        ref = self._interface_ref(value, Where(el.where.doc_id, pointer), el.extensions, "A Component's schema")
         content.component = ref
         return ref is not None
 
@@ -822,9 +795,7 @@ class Parser:
         value, pointer = el.members[member]
         if isinstance(value, list):
             if len(value) != 1:
-                self._add(
-                    el.where, pointer, f"{member} must be a single schema, or an array holding exactly one."
-                )
+                self._add(el.where, pointer, f"{member} must be a single schema, or an array holding exactly one.")
                 return None
             value, pointer = value[0], _ptr(pointer, 0)
         return self._schema_value(value, Where(el.where.doc_id, pointer), el.extensions)

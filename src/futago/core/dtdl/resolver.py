@@ -71,9 +71,7 @@ class Resolver:
         for ref in iface.extends:
             if ref.dtmi in self._visiting:
                 cycle = " -> ".join([*self._visiting[self._visiting.index(ref.dtmi) :], ref.dtmi])
-                self._add(
-                    ref.where, f"extends forms a cycle ({cycle}); an Interface may not inherit from itself."
-                )
+                self._add(ref.where, f"extends forms a cycle ({cycle}); an Interface may not inherit from itself.")
                 ok = False
                 continue
             if not self._is_interface(ref, "extends"):
@@ -127,9 +125,7 @@ class Resolver:
         if ref.dtmi in self.raw or ref.dtmi in self.done:
             return True
         if ref.dtmi in self.element_ids:
-            self._add(
-                ref.where, f"{member} must name an Interface, but {ref.dtmi!r} is another kind of element."
-            )
+            self._add(ref.where, f"{member} must name an Interface, but {ref.dtmi!r} is another kind of element.")
         else:
             self._add(ref.where, f"{member} refers to {ref.dtmi!r}, which is not defined in this model set.")
         return False
@@ -242,9 +238,7 @@ class Resolver:
         )
 
     def _count_ok(self, raw: RawInterface) -> bool:
-        total = raw.own_count + sum(
-            self.raw[a].own_count for a in self._ancestors.get(raw.id) or () if a in self.raw
-        )
+        total = raw.own_count + sum(self.raw[a].own_count for a in self._ancestors.get(raw.id) or () if a in self.raw)
         if total > v.MAX_CONTENTS_COUNT:
             self._add(
                 raw.where,
@@ -303,9 +297,7 @@ class Resolver:
         target = self.interface(ref.dtmi)
         if target is None:
             if ref.dtmi in self._visiting or (ref.dtmi in self._failed and ref.dtmi not in self.done):
-                self._add(
-                    ref.where, f"Component schema {ref.dtmi!r} is invalid or leads back to this Interface."
-                )
+                self._add(ref.where, f"Component schema {ref.dtmi!r} is invalid or leads back to this Interface.")
             return None
         if target.components:
             self._add(
@@ -390,7 +382,5 @@ class Resolver:
                 "defined in the same Interface.",
             )
         else:
-            self._add(
-                ref.where, f"schema {ref.dtmi!r} is not defined; define it in this Interface's schemas."
-            )
+            self._add(ref.where, f"schema {ref.dtmi!r} is not defined; define it in this Interface's schemas.")
         return None

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 _UNITLESS = "partsPerBillion partsPerMillion partsPerQuadrillion partsPerTrillion percent unity"
 _ANGLE = "degreeOfArc minuteOfArc radian secondOfArc turn"
-_LENGTH = (
-    "astronomicalUnit centimetre foot inch kilometre metre micrometre mile millimetre nanometre nauticalMile"
-)
+_LENGTH = "astronomicalUnit centimetre foot inch kilometre metre micrometre mile millimetre nanometre nauticalMile"
 _DENSITY = "gramPerCubicMetre kilogramPerCubicMetre microgramPerCubicMetre milligramPerCubicMetre"
 _FORCE = "newton ounce pound ton"
 _POWER = (
@@ -28,8 +26,7 @@ _UNIT_TYPES: dict[str, str] = {
     "AngularVelocityUnit": "degreePerSecond radianPerSecond revolutionPerMinute revolutionPerSecond",
     "ApparentEnergyUnit": "gigavoltAmpereHour kilovoltAmpereHour megavoltAmpereHour voltAmpereHour",
     "ApparentPowerUnit": "gigavoltAmpere kilovoltAmpere megavoltAmpere millivoltAmpere voltAmpere",
-    "AreaUnit": "acre hectare squareCentimetre squareFoot squareInch squareKilometre squareMetre "
-    "squareMillimetre",
+    "AreaUnit": "acre hectare squareCentimetre squareFoot squareInch squareKilometre squareMetre squareMillimetre",
     "CapacitanceUnit": "farad microfarad millifarad nanofarad picofarad",
     "Unitless": _UNITLESS,
     "CurrentUnit": "ampere kiloampere microampere milliampere",
@@ -134,9 +131,7 @@ UNIT_TYPE_BY_SEMANTIC_TYPE: dict[str, str] = dict(_SEMANTIC)
 SEMANTIC_TYPES = frozenset(_SEMANTIC)
 ALL_UNITS = frozenset().union(*UNITS_BY_UNIT_TYPE.values())
 # Elements that the extension lets a semantic type co-type.
-SEMANTIC_HOSTS = frozenset(
-    {"Property", "Telemetry", "CommandRequest", "CommandResponse", "Field", "MapValue"}
-)
+SEMANTIC_HOSTS = frozenset({"Property", "Telemetry", "CommandRequest", "CommandResponse", "Field", "MapValue"})
 
 
 def units_for(semantic_type: str) -> frozenset[str]:
@@ -157,8 +152,7 @@ _V2_SEMANTIC: dict[str, str] = {
     "Angle": _V2_ANGLE,
     "AngularAcceleration": "radianPerSecondSquared",
     "AngularVelocity": "degreePerSecond radianPerSecond revolutionPerMinute revolutionPerSecond",
-    "Area": "acre hectare squareCentimetre squareFoot squareInch squareKilometre squareMetre "
-    "squareMillimetre",
+    "Area": "acre hectare squareCentimetre squareFoot squareInch squareKilometre squareMetre squareMillimetre",
     "Capacitance": "farad microfarad millifarad nanofarad picofarad",
     "Current": "ampere microampere milliampere",
     "DataRate": " ".join(u + "PerSecond" for u in _DATA.split()),
@@ -184,8 +178,7 @@ _V2_SEMANTIC: dict[str, str] = {
     "Mass": "gram kilogram microgram milligram slug tonne",
     "MassFlowRate": "gramPerHour gramPerSecond kilogramPerHour kilogramPerSecond",
     "Power": _V2_POWER,
-    "Pressure": "bar inchesOfMercury inchesOfWater kilopascal millibar millimetresOfMercury pascal "
-    "poundPerSquareInch",
+    "Pressure": "bar inchesOfMercury inchesOfWater kilopascal millibar millimetresOfMercury pascal poundPerSquareInch",
     "RelativeHumidity": "percent unity",
     "Resistance": "kiloohm megaohm milliohm ohm",
     "SoundPressure": "bel decibel",
@@ -199,9 +192,7 @@ _V2_SEMANTIC: dict[str, str] = {
     "Volume": "cubicCentimetre cubicFoot cubicInch cubicMetre fluidOunce gallon litre millilitre",
     "VolumeFlowRate": "litrePerHour litrePerSecond millilitrePerHour millilitrePerSecond",
 }
-V2_UNITS_BY_SEMANTIC_TYPE: dict[str, frozenset[str]] = {
-    k: frozenset(u.split()) for k, u in _V2_SEMANTIC.items()
-}
+V2_UNITS_BY_SEMANTIC_TYPE: dict[str, frozenset[str]] = {k: frozenset(u.split()) for k, u in _V2_SEMANTIC.items()}
 V2_SEMANTIC_TYPES = frozenset(_V2_SEMANTIC)
 V2_ALL_UNITS = frozenset().union(*V2_UNITS_BY_SEMANTIC_TYPE.values())
 V2_SEMANTIC_HOSTS = frozenset({"Property", "Telemetry"})
@@ -209,6 +200,4 @@ V2_SEMANTIC_BY_DTMI = {f"dtmi:standard:class:{s};2": s for s in V2_SEMANTIC_TYPE
 V2_UNIT_BY_DTMI = {f"dtmi:standard:unit:{u};2": u for u in V2_ALL_UNITS}
 # Words the v2 "Reserved strings" table adds beyond the element vocabulary: an undefined
 # co-type may not be one of these.
-V2_RESERVED_SEMANTICS = (
-    V2_SEMANTIC_TYPES | V2_ALL_UNITS | frozenset(UNITS_BY_UNIT_TYPE) | {"QuantitativeType"}
-)
+V2_RESERVED_SEMANTICS = V2_SEMANTIC_TYPES | V2_ALL_UNITS | frozenset(UNITS_BY_UNIT_TYPE) | {"QuantitativeType"}

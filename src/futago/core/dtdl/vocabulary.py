@@ -135,9 +135,7 @@ OTHER_RESERVED = frozenset(
 )
 
 CLASS_BY_DTMI = {f"dtmi:dtdl:class:{c};3": c for c in CLASSES | {c for c in OTHER_RESERVED if c[0].isupper()}}
-MEMBER_BY_DTMI = {
-    f"dtmi:dtdl:property:{m};3": m for m in MEMBERS | {m for m in OTHER_RESERVED if m[0].islower()}
-}
+MEMBER_BY_DTMI = {f"dtmi:dtdl:property:{m};3": m for m in MEMBERS | {m for m in OTHER_RESERVED if m[0].islower()}}
 SCHEMA_BY_DTMI = {f"dtmi:dtdl:instance:Schema:{p};3": p for p in PRIMITIVE_SCHEMAS} | {
     f"dtmi:standard:schema:geospatial:{g};3": g for g in GEOSPATIAL_SCHEMAS
 }
@@ -175,9 +173,7 @@ V2_MAX_CONTENTS_COUNT = 300  # per Interface, including contents inherited throu
 V2_MAX_EXTENDS_COUNT = 2  # Interfaces named directly in one extends member
 V2_MAX_MULTIPLICITY = 500
 V2_MAX_RELATIONSHIP_PROPERTIES = 300
-V2_CLASS_BY_DTMI = {
-    f"dtmi:dtdl:class:{c};2": c for c in V2_CLASSES | {c for c in OTHER_RESERVED if c[0].isupper()}
-}
+V2_CLASS_BY_DTMI = {f"dtmi:dtdl:class:{c};2": c for c in V2_CLASSES | {c for c in OTHER_RESERVED if c[0].isupper()}}
 V2_MEMBER_BY_DTMI = {
     f"dtmi:dtdl:property:{m};2": m for m in MEMBERS | {"unit"} | {m for m in OTHER_RESERVED if m[0].islower()}
 }

@@ -247,10 +247,7 @@ class Compiler:
             if v is MISSING:
                 return None
             c = category(v)
-            if c in ("object", "array"):
-                found = any(json_equal(v, o) for o in complex_options)
-            else:
-                found = (c, v) in hashable
+            found = any(json_equal(v, o) for o in complex_options) if c in ("object", "array") else (c, v) in hashable
             return found != negate
 
         return member

@@ -95,9 +95,7 @@ def _count(plan: Plan, source: GraphSource, shape: RowShaper | None) -> int:
     total = 0
     for _, _, binding in _bindings(plan, source, None, MAX_JOIN_BATCH if plan.joins else MAX_BATCH):
         if shape is not None:
-            row = (
-                binding[0].to_json() if not plan.query.joins else {n: binding[s].to_json() for n, s in names}
-            )
+            row = binding[0].to_json() if not plan.query.joins else {n: binding[s].to_json() for n, s in names}
             if _shaped(row, shape) is None:
                 continue
         total += 1
@@ -135,11 +133,7 @@ def _expand(plan: Plan, source: GraphSource, roots: list[Twin]) -> list[tuple[st
             break
         slot = step.source_slot
         source_ids = sorted({b[slot].id for b in bindings})
-        rels = [
-            r
-            for r in source.list_relationships_of(source_ids, step.relationship)
-            if r.name == step.relationship
-        ]
+        rels = [r for r in source.list_relationships_of(source_ids, step.relationship) if r.name == step.relationship]
         rels.sort(key=lambda r: (r.source_id, r.id))
         by_source: dict[str, list[Relationship]] = {}
         for rel in rels:

@@ -101,9 +101,7 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token(Kind.PUNCT, ch, None, line, column))
             i += 1
         else:
-            fail_at(
-                line, column, f"unexpected character {ch!r}", "expected a keyword, name, literal or operator"
-            )
+            fail_at(line, column, f"unexpected character {ch!r}", "expected a keyword, name, literal or operator")
     tokens.append(Token(Kind.END, "", None, line, i - line_start + 1))
     return tokens
 

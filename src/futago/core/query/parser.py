@@ -163,9 +163,7 @@ class _Parser:
             self.advance()
             where = self.or_expr()
         if self.peek().kind is not Kind.END:
-            self.error(
-                self.peek(), "JOIN, WHERE or end of query" if where is None else "AND, OR or end of query"
-            )
+            self.error(self.peek(), "JOIN, WHERE or end of query" if where is None else "AND, OR or end of query")
         return Query(self.text, select, root_tok.text if root_tok else None, tuple(joins), where)
 
     def select_list(self, top: int | None) -> Select:
@@ -324,9 +322,7 @@ class _Parser:
             return
         shape = args[1]
         if not isinstance(shape, LiteralValue):
-            fail_at(
-                tok.line, tok.column, f"{name} argument 2", "expected a literal bbox, GeoJSON or [lon, lat]"
-            )
+            fail_at(tok.line, tok.column, f"{name} argument 2", "expected a literal bbox, GeoJSON or [lon, lat]")
         try:
             if name == "ST_WITHIN":
                 spatial.region_from_literal(shape.value)
@@ -428,9 +424,7 @@ class _Resolver:
             self.declare(q.root, Pos(1, 1), False)
         for join in q.joins:
             if q.root is None:
-                fail_at(
-                    join.pos.line, join.pos.column, "JOIN", "expected FROM DIGITALTWINS <name> before JOIN"
-                )
+                fail_at(join.pos.line, join.pos.column, "JOIN", "expected FROM DIGITALTWINS <name> before JOIN")
             if join.source not in self.twins:
                 fail_at(
                     join.pos.line,
@@ -450,9 +444,7 @@ class _Resolver:
             path = self.path(col.path)
             name = col.name or (path.segments[-1] if path.segments else str(path.alias))
             if name in seen:
-                fail_at(
-                    path.pos.line, path.pos.column, f"duplicate column {name!r}", "expected AS <new name>"
-                )
+                fail_at(path.pos.line, path.pos.column, f"duplicate column {name!r}", "expected AS <new name>")
             seen.add(name)
             columns.append(Column(path, name))
         where = self.expr(q.where) if q.where is not None else None
@@ -464,17 +456,13 @@ class _Resolver:
         head, rest = path.segments[0], path.segments[1:]
         if head not in self.twins and head not in self.relationships:
             known = ", ".join([*self.twins, *self.relationships])
-            fail_at(
-                path.pos.line, path.pos.column, f"unknown collection {head!r}", f"expected one of {known}"
-            )
+            fail_at(path.pos.line, path.pos.column, f"unknown collection {head!r}", f"expected one of {known}")
         return Path(head, rest, path.pos)
 
     def value_path(self, path: Path) -> Path:
         resolved = self.path(path)
         if not resolved.segments:
-            fail_at(
-                path.pos.line, path.pos.column, f"collection {resolved.alias!r}", "expected a property of it"
-            )
+            fail_at(path.pos.line, path.pos.column, f"collection {resolved.alias!r}", "expected a property of it")
         return resolved
 
     def expr(self, expr: Expr) -> Expr:

@@ -41,6 +41,12 @@ from futago.core.twins import BBox, PropertyFilter, TwinScan
 Projector = Callable[[Binding], dict[str, Any]]
 
 
+# Property comparisons pushed down to the store at most; the rest are only re-checked by the
+# compiled filters. SQLite refuses a WHERE nested deeper than 1000 (a chain of ~1000 ANDs
+# was a 500), and a few dozen conditions already narrow a scan as far as it goes.
+MAX_PUSHED_PROPERTIES = 32
+
+
 @dataclass(frozen=True, slots=True)
 class JoinStep:
     source_slot: int
@@ -192,9 +198,7 @@ class _Pushdown:
             self._ids(frozenset(o for o in conj.options if isinstance(o, str)))
         elif isinstance(conj, Compare):
             self._compare(conj)
-        elif (
-            isinstance(conj, Call) and conj.name == "ST_WITHIN" and self._root_path(conj.args[0], "geometry")
-        ):
+        elif isinstance(conj, Call) and conj.name == "ST_WITHIN" and self._root_path(conj.args[0], "geometry"):
             min_lon, min_lat, max_lon, max_lat = spatial.region_from_literal(_const(conj.args[1])).bounds
             self._box((min_lon, min_lat, max_lon, max_lat))
 
@@ -207,7 +211,8 @@ class _Pushdown:
             return
         if self._property_path(left) and op in ("=", "<", "<=", ">", ">="):
             value = right.value
-            if isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool)):
+            pushable = isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool))
+            if pushable and len(self.properties) < MAX_PUSHED_PROPERTIES:
                 assert isinstance(left, Path)
                 self.properties.append(PropertyFilter(left.segments, op, value))
         if op == "=" and self._root_path(left, "$dtId"):

@@ -73,9 +73,7 @@ WHERE series_id = ?
   AND t_start <= ? AND t_end >= ?
 ORDER BY t_start
 """
-_INSERT_CHUNK = (
-    "INSERT INTO tchunk (series_id, t_start, t_end, n, kind, ts, val, q) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
+_INSERT_CHUNK = "INSERT INTO tchunk (series_id, t_start, t_end, n, kind, ts, val, q) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 _DELETE_CHUNK = "DELETE FROM tchunk WHERE series_id = ? AND t_start = ?"
 _UPSERT_LATEST = """
 INSERT INTO tlatest (series_id, ts, kind, value, quality) VALUES (?, ?, ?, ?, ?)
@@ -129,9 +127,7 @@ class SQLiteTelemetry:
             if key in by_series:  # the same series twice in one call: later batch wins
                 earlier = by_series[key]
                 both = chunks.concat([earlier, chunks.coerce(data, earlier.kind)], earlier.kind)
-                data = chunks.coerce(
-                    chunks.normalize(both.kind, both.ts, both.values, both.quality), batch.kind
-                )
+                data = chunks.coerce(chunks.normalize(both.kind, both.ts, both.values, both.quality), batch.kind)
             by_series[key] = data
         if not by_series:
             return 0
@@ -274,14 +270,11 @@ class SQLiteTelemetry:
         try:
             with self.db.write() as conn:
                 removed = int(
-                    conn.execute(
-                        "SELECT COALESCE(SUM(n), 0) FROM tchunk WHERE t_end < ?", (cutoff_us,)
-                    ).fetchone()[0]
+                    conn.execute("SELECT COALESCE(SUM(n), 0) FROM tchunk WHERE t_end < ?", (cutoff_us,)).fetchone()[0]
                 )
                 conn.execute("DELETE FROM tchunk WHERE t_end < ?", (cutoff_us,))
                 straddling = conn.execute(
-                    "SELECT series_id, t_start, kind, ts, val, q FROM tchunk "
-                    "WHERE t_start < ? AND t_end >= ?",
+                    "SELECT series_id, t_start, kind, ts, val, q FROM tchunk WHERE t_start < ? AND t_end >= ?",
                     (cutoff_us, cutoff_us),
                 ).fetchall()
                 for sid, t_start, kind, ts, val, q in straddling:
@@ -292,8 +285,7 @@ class SQLiteTelemetry:
                     conn.execute(_INSERT_CHUNK, _chunk_row(sid, kept))
                 conn.execute("DELETE FROM tlatest WHERE ts < ?", (cutoff_us,))
                 conn.execute(
-                    "DELETE FROM tseries "
-                    "WHERE NOT EXISTS (SELECT 1 FROM tchunk WHERE tchunk.series_id = tseries.id)"
+                    "DELETE FROM tseries WHERE NOT EXISTS (SELECT 1 FROM tchunk WHERE tchunk.series_id = tseries.id)"
                 )
         finally:
             self._states.clear()
@@ -304,9 +296,7 @@ class SQLiteTelemetry:
     def read_series(self, twin_id: str, name: str, start_us: int | None, end_us: int | None) -> SeriesData:
         """Readings with start_us <= ts < end_us, sorted by time."""
         conn = self.db.read()
-        row = conn.execute(
-            "SELECT id, kind FROM tseries WHERE twin_id = ? AND name = ?", (twin_id, name)
-        ).fetchone()
+        row = conn.execute("SELECT id, kind FROM tseries WHERE twin_id = ? AND name = ?", (twin_id, name)).fetchone()
         if row is None:
             return chunks.empty("f8")
         sid, kind = row

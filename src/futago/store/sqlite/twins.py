@@ -80,9 +80,7 @@ def _check_preconditions(
         if current_etag is None:
             raise PreconditionFailed(f"{kind} '{key}' does not exist, but If-Match asked for it")
         if if_match != "*" and if_match != current_etag:
-            raise PreconditionFailed(
-                f"{kind} '{key}' has ETag {current_etag}, not {if_match}: read it again and retry"
-            )
+            raise PreconditionFailed(f"{kind} '{key}' has ETag {current_etag}, not {if_match}: read it again and retry")
 
 
 def _placeholders(n: int) -> str:
@@ -125,9 +123,7 @@ class SQLiteTwins:
 
     def set_model_decommissioned(self, model_id: str, decommissioned: bool) -> None:
         with self.db.write() as conn:
-            cur = conn.execute(
-                "UPDATE models SET decommissioned = ? WHERE id = ?", (int(decommissioned), model_id)
-            )
+            cur = conn.execute("UPDATE models SET decommissioned = ? WHERE id = ?", (int(decommissioned), model_id))
             if cur.rowcount == 0:
                 raise NotFound(f"model '{model_id}' does not exist")
 
@@ -171,23 +167,20 @@ class SQLiteTwins:
             if row:
                 rid = row[0]
                 conn.execute(
-                    "UPDATE twins SET model = ?, etag = ?, updated = ?, properties = ?, geometry = ? "
-                    "WHERE rid = ?",
+                    "UPDATE twins SET model = ?, etag = ?, updated = ?, properties = ?, geometry = ? WHERE rid = ?",
                     (*values, rid),
                 )
                 conn.execute("DELETE FROM twin_bounds WHERE rid = ?", (rid,))
             else:
                 cur = conn.execute(
-                    "INSERT INTO twins (id, model, etag, updated, properties, geometry) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO twins (id, model, etag, updated, properties, geometry) VALUES (?, ?, ?, ?, ?, ?)",
                     (twin.id, *values),
                 )
                 rid = cur.lastrowid
             if twin.geometry is not None:
                 min_lon, min_lat, max_lon, max_lat = geometry_bounds(twin.geometry)
                 conn.execute(
-                    "INSERT INTO twin_bounds (rid, min_lon, max_lon, min_lat, max_lat) "
-                    "VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO twin_bounds (rid, min_lon, max_lon, min_lat, max_lat) VALUES (?, ?, ?, ?, ?)",
                     (rid, min_lon, max_lon, min_lat, max_lat),
                 )
         return stored

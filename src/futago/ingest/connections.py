@@ -1,0 +1,189 @@
+"""Connections: declared in configuration or through the API, started and stopped at run time.
+
+A connection names a connector type (``mqtt``, ``opcua``, ``replay``), its options, and the
+mappings that turn its messages into readings. The manager owns the running connectors and
+feeds every message they receive through the one ingest pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from futago.core.errors import Conflict, InvalidInput, NotFound
+from futago.core.problems import Problem
+from futago.ingest.mapping import Mapper, RawMessage
+from futago.ingest.pipeline import IngestPipeline, IngestResult
+from futago.store.port import IngestStore
+
+log = logging.getLogger(__name__)
+
+# Connectors call the sink from their own thread with a batch of messages. It stores what it
+# can and dead-letters the rest; it raises only when the store itself fails, and then the
+# connector must not acknowledge the batch, so that the source delivers it again.
+Sink = Callable[[Sequence[RawMessage]], IngestResult]
+
+
+class Connector(Protocol):
+    def start(self) -> None:
+        """Begin receiving in the background; return at once."""
+        ...
+
+    def stop(self) -> None:
+        """Stop receiving and release the connection; wait for in-flight batches."""
+        ...
+
+    def status(self) -> dict[str, Any]:
+        """At least {"state": "connecting" | "running" | "reconnecting" | "stopped" | "failed"}."""
+        ...
+
+
+# Builds a connector from validated options; raises InvalidInput (pointers under /options).
+ConnectorFactory = Callable[["ConnectionSpec", Sink], Connector]
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class ConnectionSpec:
+    name: str
+    type: str
+    options: dict[str, Any]
+    mapper: Mapper
+    provision_model: str | None
+    autostart: bool
+    config: dict[str, Any]  # as given, for storing and showing
+
+    @classmethod
+    def from_config(cls, name: str, config: Any, types: Sequence[str]) -> ConnectionSpec:
+        if not _NAME.match(name):
+            raise InvalidInput([Problem("/name", "a connection name is 1-128 letters, digits, '_', '.' or '-'")])
+        if not isinstance(config, dict):
+            raise InvalidInput([Problem("", "a connection is an object with type, options and mappings")])
+        known = {"type", "options", "mappings", "provision", "autostart", "name"}
+        unknown = [Problem(f"/{k}", f"unknown key; use {sorted(known)}") for k in config if k not in known]
+        if unknown:
+            raise InvalidInput(unknown)
+        if config.get("type") not in types:
+            raise InvalidInput([Problem("/type", f"type must be one of {sorted(types)}")])
+        options = config.get("options", {})
+        if not isinstance(options, dict):
+            raise InvalidInput([Problem("/options", "options must be an object")])
+        provision = config.get("provision")
+        model = None
+        if provision is not None:
+            if not isinstance(provision, dict) or not isinstance(provision.get("model"), str):
+                raise InvalidInput(
+                    [
+                        Problem(
+                            "/provision/model",
+                            "to create unknown twins, give {'model': '<dtmi>'} to create them from",
+                        )
+                    ]
+                )
+            model = provision["model"]
+        autostart = config.get("autostart", True)
+        if not isinstance(autostart, bool):
+            raise InvalidInput([Problem("/autostart", "autostart is true or false")])
+        mapper = Mapper.from_config(config.get("mappings"))
+        stored = {k: v for k, v in config.items() if k != "name"}
+        return cls(name, config["type"], options, mapper, model, autostart, stored)
+
+
+class ConnectionManager:
+    def __init__(self, pipeline: IngestPipeline, store: IngestStore, factories: dict[str, ConnectorFactory]) -> None:
+        self.pipeline = pipeline
+        self.store = store
+        self.factories = factories
+        self._specs: dict[str, ConnectionSpec] = {}
+        self._running: dict[str, Connector] = {}
+        self._lock = threading.RLock()
+
+    def sink_for(self, spec: ConnectionSpec) -> Sink:
+        def sink(messages: Sequence[RawMessage]) -> IngestResult:
+            return self.pipeline.ingest(spec.name, spec.mapper, messages, spec.provision_model)
+
+        return sink
+
+    def put(self, name: str, config: Any, persist: bool = True) -> ConnectionSpec:
+        """Create or replace a connection; a running one is restarted with the new settings."""
+        spec = ConnectionSpec.from_config(name, config, list(self.factories))
+        connector = self.factories[spec.type](spec, self.sink_for(spec))  # validates the options
+        with self._lock:
+            self.stop(name, missing_ok=True)
+            self._specs[name] = spec
+            if persist:
+                self.store.put_connection(name, spec.config)
+            if spec.autostart:
+                self._start(name, connector)
+        return spec
+
+    def start(self, name: str) -> None:
+        with self._lock:
+            spec = self.spec(name)
+            if name in self._running:
+                raise Conflict(f"connection '{name}' is already running")
+            self._start(name, self.factories[spec.type](spec, self.sink_for(spec)))
+
+    def _start(self, name: str, connector: Connector) -> None:
+        connector.start()
+        self._running[name] = connector
+
+    def stop(self, name: str, missing_ok: bool = False) -> None:
+        with self._lock:
+            connector = self._running.pop(name, None)
+        if connector is not None:
+            connector.stop()
+        elif not missing_ok and name not in self._specs:
+            raise NotFound(f"connection '{name}' does not exist")
+
+    def delete(self, name: str) -> None:
+        with self._lock:
+            self.spec(name)
+            self.stop(name, missing_ok=True)
+            del self._specs[name]
+            self.store.delete_connection(name)
+
+    def connector(self, name: str) -> Connector:
+        """The running connector of a connection (commands write back through it)."""
+        connector = self._running.get(name)
+        if connector is None:
+            self.spec(name)
+            raise Conflict(f"connection '{name}' is not running; start it first")
+        return connector
+
+    def spec(self, name: str) -> ConnectionSpec:
+        spec = self._specs.get(name)
+        if spec is None:
+            raise NotFound(f"connection '{name}' does not exist")
+        return spec
+
+    def describe(self, name: str) -> dict[str, Any]:
+        spec = self.spec(name)
+        connector = self._running.get(name)
+        state = connector.status() if connector else {"state": "stopped"}
+        counters = self.pipeline.counters.get(name)
+        return {
+            "name": name,
+            **spec.config,
+            "status": state,
+            "counters": counters.to_json() if counters else {"messages": 0, "readings": 0, "deadLetters": 0},
+        }
+
+    def list(self) -> list[dict[str, Any]]:
+        return [self.describe(name) for name in sorted(self._specs)]
+
+    def load(self, configured: dict[str, Any]) -> None:
+        """Start the stored connections and those in the configuration file (which win)."""
+        for name, config in {**self.store.list_connections(), **configured}.items():
+            try:
+                self.put(name, config, persist=name not in configured)
+            except InvalidInput as exc:
+                log.error("connection %s is invalid and was not started: %s", name, exc.detail)
+
+    def close(self) -> None:
+        for name in list(self._running):
+            self.stop(name, missing_ok=True)

@@ -1,0 +1,102 @@
+"""The ingest pipeline: raw messages → mapping → (provisioning) → readings in the store.
+
+Every connector hands its messages here. Nothing is dropped silently: a message that cannot
+be mapped, or a reading the model refuses, becomes a dead letter with its reason, and the
+connector carries on.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from futago.core.dead_letters import DeadLetter
+from futago.core.telemetry import Reading
+from futago.core.twins import now_iso
+from futago.ingest.mapping import MappedReading, Mapper, MappingError, RawMessage
+from futago.services.telemetry import TelemetryService
+from futago.store.port import IngestStore
+
+# (twin id, telemetry, unit given, value) → value in the model's unit; raises MappingError.
+UnitConverter = Callable[[str, str, str, Any], Any]
+# Creates a twin of the given model when a message names an unknown twin.
+Provisioner = Callable[[Sequence[str], str], None]
+
+
+@dataclass
+class IngestCounters:
+    messages: int = 0
+    readings: int = 0
+    dead_letters: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        return {"messages": self.messages, "readings": self.readings, "deadLetters": self.dead_letters}
+
+
+@dataclass
+class IngestResult:
+    stored: int
+    dead: list[DeadLetter] = field(default_factory=list)
+
+
+class IngestPipeline:
+    def __init__(
+        self,
+        telemetry: TelemetryService,
+        store: IngestStore,
+        convert_unit: UnitConverter | None = None,
+        provision: Provisioner | None = None,
+    ) -> None:
+        self.telemetry = telemetry
+        self.store = store
+        self.convert_unit = convert_unit
+        self.provision = provision
+        self.counters: dict[str, IngestCounters] = {}
+        self._lock = threading.Lock()
+
+    def ingest(
+        self,
+        connection: str,
+        mapper: Mapper,
+        messages: Sequence[RawMessage],
+        provision_model: str | None = None,
+    ) -> IngestResult:
+        dead: list[DeadLetter] = []
+        readings: list[Reading] = []
+        origin: list[RawMessage] = []  # the message each reading came from
+        for message in messages:
+            try:
+                mapped = mapper.map(message)
+                converted = [self._in_model_unit(m) for m in mapped]
+            except MappingError as exc:
+                dead.append(_dead(connection, message, exc.reason, exc.pointer))
+                continue
+            readings.extend(converted)
+            origin.extend([message] * len(converted))
+        if provision_model and self.provision and readings:
+            self.provision(sorted({r.twin_id for r in readings}), provision_model)
+        stored, rejected = self.telemetry.append_valid(readings) if readings else (0, [])
+        for index, reason in rejected:
+            reading = readings[index]
+            dead.append(_dead(connection, origin[index], f"{reading.twin_id}/{reading.name}: {reason}"))
+        if dead:
+            self.store.add_dead_letters(dead)
+        with self._lock:
+            counters = self.counters.setdefault(connection, IngestCounters())
+            counters.messages += len(messages)
+            counters.readings += stored
+            counters.dead_letters += len(dead)
+        return IngestResult(stored, dead)
+
+    def _in_model_unit(self, mapped: MappedReading) -> Reading:
+        reading, unit = mapped
+        if unit is None or self.convert_unit is None:
+            return reading
+        value = self.convert_unit(reading.twin_id, reading.name, unit, reading.value)
+        return reading._replace(value=value)
+
+
+def _dead(connection: str, message: RawMessage, reason: str, pointer: str = "") -> DeadLetter:
+    return DeadLetter(connection, message.source, message.payload, reason, pointer, now_iso())

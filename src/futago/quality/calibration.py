@@ -1,0 +1,610 @@
+"""Per-sensor calibration: records, their audit trail, and applying them to raw readings.
+
+A calibration maps a sensor's raw value to the calibrated one, either linearly
+(``gain × raw + offset``) or by a polynomial (coefficients lowest order first), over a
+validity window ``[validFrom, validTo)`` (``validTo`` absent: still in force). The raw value
+is always kept next to the calibrated one, because certificates get corrected after the fact:
+adding, correcting or retiring a calibration means recomputing the calibrated values of its
+window from raw, and `CalibrationBook.window_of` says which window that is.
+
+The book is pure: it decides whether a change is allowed and what it is, and the caller stores
+the new records and the `CalibrationChange` (who, when, why, before, after) together.
+
+**Readings outside every window pass through unchanged.** Most series never get a calibration
+and most sensors are installed before their first certificate arrives, so "uncalibrated"
+is the normal state, not a fault: QARTOD has no flag for it, and turning such readings into
+NaN or SUSPECT would flag good data. `CalibrationBook.covered` tells a caller which readings
+did get a calibration, when it needs to know.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from futago.core.errors import Conflict, InvalidInput, NotFound
+from futago.core.problems import Problem, join_pointer
+from futago.core.telemetry import format_timestamp, parse_timestamp
+
+CalibrationKind = Literal["linear", "polynomial"]
+ChangeAction = Literal["created", "corrected", "retired"]
+
+MAX_DEGREE = 9  # a higher-order fit is over-fitting a certificate, not calibrating a sensor
+MAX_CERTIFICATE_LENGTH = 500
+_END_OF_TIME = np.iinfo(np.int64).max
+_KEYS = frozenset(
+    {
+        "id",
+        "twinId",
+        "telemetry",
+        "kind",
+        "gain",
+        "offset",
+        "coefficients",
+        "validFrom",
+        "validTo",
+        "certificate",
+    }
+)
+
+
+def _finite_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """One calibration of one series (twin, telemetry) over ``[valid_from_us, valid_to_us)``.
+
+    Constructing one checks it (InvalidInput, with Problems at the JSON keys), so a record in
+    hand is always applicable.
+    """
+
+    id: str
+    twin_id: str
+    telemetry: str
+    kind: CalibrationKind
+    valid_from_us: int
+    valid_to_us: int | None = None
+    gain: float = 1.0
+    offset: float = 0.0
+    coefficients: tuple[float, ...] = ()
+    certificate: str | None = None
+
+    def __post_init__(self) -> None:
+        problems = _record_problems({name: getattr(self, name) for name in self.__slots__})
+        if problems:
+            raise InvalidInput(problems)
+
+    @property
+    def polynomial(self) -> tuple[float, ...]:
+        """The mapping as polynomial coefficients, lowest order first (linear: offset, gain)."""
+        return (self.offset, self.gain) if self.kind == "linear" else self.coefficients
+
+    @property
+    def end_us(self) -> int:
+        """The exclusive end of the window as a number (open-ended: the largest int64)."""
+        return _END_OF_TIME if self.valid_to_us is None else self.valid_to_us
+
+    def contains(self, ts_us: int) -> bool:
+        return self.valid_from_us <= ts_us < self.end_us
+
+    def overlaps(self, other: Calibration) -> bool:
+        return self.valid_from_us < other.end_us and other.valid_from_us < self.end_us
+
+    def evaluate(self, raw: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """The calibrated values of ``raw`` (NaN stays NaN; overflow gives ±inf, silently)."""
+        x = np.asarray(raw, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            return _horner(np.asarray(self.polynomial, dtype=np.float64)[None, :], x)
+
+    @classmethod
+    def from_json(
+        cls,
+        data: Any,
+        *,
+        twin_id: str | None = None,
+        telemetry: str | None = None,
+        default_id: str | None = None,
+    ) -> Calibration:
+        """Parse a JSON object; every Problem found is raised at once, at its key.
+
+        ``twin_id`` and ``telemetry`` come from the URL when the API knows them; the body may
+        repeat them but must not contradict them. Without an ``id`` (and ``default_id``) a
+        fresh UUID is given. ``kind`` may be left out: ``coefficients`` means polynomial.
+        Times are ISO 8601 or epoch milliseconds, as everywhere in futago.
+        """
+        if not isinstance(data, Mapping):
+            raise InvalidInput([Problem("", "a calibration is a JSON object")])
+        problems: list[Problem] = []
+        for key in sorted(set(data) - _KEYS, key=str):
+            problems.append(Problem(join_pointer("", str(key)), f"unknown key {key!r}; use {', '.join(sorted(_KEYS))}"))
+        record_id = data.get("id", default_id) or str(uuid.uuid4())
+        if not isinstance(record_id, str):
+            problems.append(Problem("/id", "id must be a string"))
+            record_id = str(uuid.uuid4())
+        twin = _identity(data, "twinId", twin_id, problems)
+        name = _identity(data, "telemetry", telemetry, problems)
+        kind = data.get("kind", "polynomial" if "coefficients" in data else "linear")
+        if kind not in ("linear", "polynomial"):
+            problems.append(Problem("/kind", f"kind must be 'linear' or 'polynomial', got {kind!r}"))
+            kind = "linear"
+        gain, offset = 1.0, 0.0
+        coefficients: tuple[float, ...] = ()
+        if kind == "linear":
+            for key in ("coefficients",):
+                if key in data:
+                    problems.append(Problem(f"/{key}", "a linear calibration has gain and offset, not coefficients"))
+            if "gain" not in data:
+                problems.append(Problem("/gain", "gain is required for a linear calibration"))
+            gain = _number(data, "gain", 1.0, problems)
+            offset = _number(data, "offset", 0.0, problems)
+        else:
+            for key in ("gain", "offset"):
+                if key in data:
+                    problems.append(Problem(f"/{key}", f"a polynomial calibration has coefficients, not {key}"))
+            coefficients = _coefficients(data.get("coefficients"), problems)
+        valid_from = _time(data, "validFrom", problems, required=True)
+        valid_to = _time(data, "validTo", problems, required=False)
+        fields: dict[str, Any] = {
+            "id": record_id,
+            "twin_id": twin,
+            "telemetry": name,
+            "kind": kind,
+            "valid_from_us": valid_from if valid_from is not None else 0,
+            "valid_to_us": valid_to if valid_from is not None else None,
+            "gain": gain,
+            "offset": offset,
+            "coefficients": coefficients,
+            "certificate": data.get("certificate"),
+        }
+        if problems:
+            # Report the record's own rules too (a zero gain, validTo before validFrom), except
+            # where the key already has a Problem: one answer names everything to fix.
+            flagged = {p.pointer.split("/")[1] for p in problems if p.pointer}
+            problems += [p for p in _record_problems(fields) if p.pointer.split("/")[1] not in flagged]
+            raise InvalidInput(problems)
+        return cls(**fields)
+
+    def to_json(self) -> dict[str, Any]:
+        """The canonical JSON form; `from_json` reads it back to an equal record."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "twinId": self.twin_id,
+            "telemetry": self.telemetry,
+            "kind": self.kind,
+        }
+        if self.kind == "linear":
+            out["gain"] = self.gain
+            out["offset"] = self.offset
+        else:
+            out["coefficients"] = list(self.coefficients)
+        out["validFrom"] = format_timestamp(self.valid_from_us)
+        out["validTo"] = None if self.valid_to_us is None else format_timestamp(self.valid_to_us)
+        out["certificate"] = self.certificate
+        return out
+
+
+def _record_problems(fields: Mapping[str, Any]) -> list[Problem]:
+    """What is wrong with a record, at its JSON keys: the one check behind both constructors."""
+    cal = _Fields(**fields)
+    problems: list[Problem] = []
+    if not isinstance(cal.id, str) or not cal.id:
+        problems.append(Problem("/id", "id must be a non-empty string"))
+    for key, value in (("twinId", cal.twin_id), ("telemetry", cal.telemetry)):
+        if not isinstance(value, str) or not value:
+            problems.append(Problem(f"/{key}", f"{key} must be a non-empty string"))
+    if cal.kind == "linear":
+        if not _finite_number(cal.gain) or cal.gain == 0:
+            problems.append(
+                Problem(
+                    "/gain",
+                    f"gain must be a finite, non-zero number (zero erases the signal), got {cal.gain!r}",
+                )
+            )
+        if not _finite_number(cal.offset):
+            problems.append(Problem("/offset", f"offset must be a finite number, got {cal.offset!r}"))
+        if cal.coefficients:
+            problems.append(Problem("/coefficients", "a linear calibration has gain and offset, not coefficients"))
+    elif cal.kind == "polynomial":
+        problems.extend(_coefficient_problems(cal.coefficients))
+    else:
+        problems.append(Problem("/kind", f"kind must be 'linear' or 'polynomial', got {cal.kind!r}"))
+    for key, value in (("validFrom", cal.valid_from_us), ("validTo", cal.valid_to_us)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | np.integer)):
+            problems.append(Problem(f"/{key}", f"{key} must be integer microseconds, got {value!r}"))
+    if (
+        isinstance(cal.valid_to_us, int | np.integer)
+        and isinstance(cal.valid_from_us, int | np.integer)
+        and cal.valid_to_us <= cal.valid_from_us
+    ):
+        problems.append(
+            Problem(
+                "/validTo",
+                f"validTo ({_when(cal.valid_to_us)}) must be after validFrom ({_when(cal.valid_from_us)})",
+            )
+        )
+    if cal.certificate is not None and (
+        not isinstance(cal.certificate, str)
+        or not cal.certificate.strip()
+        or len(cal.certificate) > MAX_CERTIFICATE_LENGTH
+    ):
+        problems.append(
+            Problem(
+                "/certificate",
+                f"certificate is a non-empty reference of at most {MAX_CERTIFICATE_LENGTH} characters, or null",
+            )
+        )
+    return problems
+
+
+def _when(us: Any) -> str:
+    """A timestamp for a message, even one outside the writable years."""
+    try:
+        return format_timestamp(int(us))
+    except (OverflowError, ValueError):
+        return f"{us} µs"
+
+
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    """A record's fields before they are known to be valid (what `_record_problems` reads)."""
+
+    id: Any
+    twin_id: Any
+    telemetry: Any
+    kind: Any
+    valid_from_us: Any
+    valid_to_us: Any
+    gain: Any
+    offset: Any
+    coefficients: Any
+    certificate: Any
+
+
+def _coefficient_problems(coefficients: Any) -> list[Problem]:
+    if not isinstance(coefficients, tuple | list) or not 2 <= len(coefficients) <= MAX_DEGREE + 1:
+        return [
+            Problem(
+                "/coefficients",
+                f"coefficients is a list of 2 to {MAX_DEGREE + 1} numbers, lowest order first (c0 + c1·x + c2·x² ...)",
+            )
+        ]
+    problems = [
+        Problem(f"/coefficients/{i}", f"coefficient must be a finite number, got {c!r}")
+        for i, c in enumerate(coefficients)
+        if not _finite_number(c)
+    ]
+    if not problems and all(c == 0 for c in coefficients[1:]):
+        problems.append(
+            Problem("/coefficients", "a constant polynomial erases the signal; give a non-zero c1 or higher")
+        )
+    return problems
+
+
+def _identity(data: Mapping[str, Any], key: str, given: str | None, problems: list[Problem]) -> str:
+    value = data.get(key, given)
+    if not isinstance(value, str) or not value:
+        problems.append(Problem(f"/{key}", f"{key} is required and must be a non-empty string"))
+        return ""
+    if given is not None and value != given:
+        problems.append(Problem(f"/{key}", f"{key} {value!r} contradicts the addressed {given!r}"))
+    return value
+
+
+def _number(data: Mapping[str, Any], key: str, default: float, problems: list[Problem]) -> float:
+    value = data.get(key, default)
+    if not _finite_number(value):
+        problems.append(Problem(f"/{key}", f"{key} must be a finite number, got {value!r}"))
+        return default
+    return float(value)
+
+
+def _coefficients(value: Any, problems: list[Problem]) -> tuple[float, ...]:
+    found = _coefficient_problems(value)
+    if found:
+        problems.extend(found)
+        return ()
+    return tuple(float(c) for c in value)
+
+
+def _time(data: Mapping[str, Any], key: str, problems: list[Problem], required: bool) -> int | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            problems.append(Problem(f"/{key}", f"{key} is required (ISO 8601 or epoch milliseconds)"))
+        return None
+    try:
+        return parse_timestamp(value)
+    except InvalidInput as exc:
+        problems.append(Problem(f"/{key}", exc.problems[0].message if exc.problems else exc.detail))
+        return None
+
+
+def _horner(coefficients: npt.NDArray[np.float64], x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Evaluate per-element polynomials: row i of ``coefficients`` (lowest order first) at x[i]."""
+    result = np.broadcast_to(coefficients[..., -1], x.shape).astype(np.float64, copy=True)
+    for j in range(coefficients.shape[-1] - 2, -1, -1):
+        result *= x
+        result += coefficients[..., j]
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# The audit record
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationChange:
+    """Who changed which calibration, when, why, and the record before and after.
+
+    ``before`` is None for a creation, ``after`` None for a retirement; a correction has both.
+    """
+
+    calibration_id: str
+    twin_id: str
+    telemetry: str
+    action: ChangeAction
+    who: str
+    when_us: int
+    why: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not isinstance(self.who, str) or not self.who.strip():
+            problems.append(Problem("/who", "who made the change is required"))
+        if not isinstance(self.why, str) or not self.why.strip():
+            problems.append(Problem("/why", "a calibration change needs a reason (why)"))
+        if isinstance(self.when_us, bool) or not isinstance(self.when_us, int | np.integer):
+            problems.append(Problem("/when", f"when must be integer microseconds, got {self.when_us!r}"))
+        if self.action not in ("created", "corrected", "retired"):
+            problems.append(Problem("/action", f"action must be created, corrected or retired, got {self.action!r}"))
+        if problems:
+            raise InvalidInput(problems)
+
+    def window(self) -> tuple[int, int | None]:
+        """The time range whose calibrated values this change alters: ``[start, end)``, end None = open.
+
+        It spans both the old and the new window: after a correction, readings that left the
+        window go back to raw, and readings that joined it get calibrated. When the two are
+        disjoint the span includes the time between them, which recomputes to the same values.
+        """
+        windows = [_window_of_json(j) for j in (self.before, self.after) if j is not None]
+        start = min(w[0] for w in windows)
+        ends = [w[1] for w in windows]
+        return start, None if any(e is None for e in ends) else max(e for e in ends if e is not None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "calibrationId": self.calibration_id,
+            "twinId": self.twin_id,
+            "telemetry": self.telemetry,
+            "action": self.action,
+            "who": self.who,
+            "when": format_timestamp(self.when_us),
+            "why": self.why,
+            "before": self.before,
+            "after": self.after,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CalibrationChange:
+        """Read back what `to_json` wrote (the store's round trip)."""
+        return cls(
+            calibration_id=data["calibrationId"],
+            twin_id=data["twinId"],
+            telemetry=data["telemetry"],
+            action=data["action"],
+            who=data["who"],
+            when_us=parse_timestamp(data["when"]),
+            why=data["why"],
+            before=data.get("before"),
+            after=data.get("after"),
+        )
+
+
+def _window_of_json(data: Mapping[str, Any]) -> tuple[int, int | None]:
+    end = data.get("validTo")
+    return parse_timestamp(data["validFrom"]), None if end is None else parse_timestamp(end)
+
+
+# ---------------------------------------------------------------------------------------------
+# The book of one series
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationBook:
+    """The calibrations of one series, with non-overlapping windows, sorted by start.
+
+    Immutable: `add`, `correct` and `retire` return the new book and the change to record, so
+    a caller that fails to store them has changed nothing.
+    """
+
+    twin_id: str
+    telemetry: str
+    records: tuple[Calibration, ...] = ()
+    _starts: npt.NDArray[np.int64] = field(init=False, repr=False, compare=False)
+    _ends: npt.NDArray[np.int64] = field(init=False, repr=False, compare=False)
+    _table: npt.NDArray[np.float64] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        records = tuple(sorted(self.records, key=lambda c: c.valid_from_us))
+        problems: list[Problem] = []
+        seen: set[str] = set()
+        for i, cal in enumerate(records):
+            if (cal.twin_id, cal.telemetry) != (self.twin_id, self.telemetry):
+                problems.append(
+                    Problem(f"/{i}", f"calibration {cal.id} is for {cal.twin_id}/{cal.telemetry}", self.twin_id)
+                )
+            if cal.id in seen:
+                problems.append(Problem(f"/{i}/id", f"calibration id {cal.id!r} appears twice", self.twin_id))
+            seen.add(cal.id)
+            if i and records[i - 1].overlaps(cal):
+                problems.append(_overlap_problem(cal, records[i - 1], self.twin_id))
+        if problems:
+            raise InvalidInput(problems)
+        object.__setattr__(self, "records", records)
+        width = max((len(c.polynomial) for c in records), default=1)
+        table = np.zeros((len(records), width), dtype=np.float64)
+        for i, cal in enumerate(records):
+            table[i, : len(cal.polynomial)] = cal.polynomial
+        object.__setattr__(self, "_starts", np.array([c.valid_from_us for c in records], dtype=np.int64))
+        object.__setattr__(self, "_ends", np.array([c.end_us for c in records], dtype=np.int64))
+        object.__setattr__(self, "_table", table)
+
+    def get(self, calibration_id: str) -> Calibration:
+        for cal in self.records:
+            if cal.id == calibration_id:
+                return cal
+        raise NotFound(f"no calibration {calibration_id!r} for {self.twin_id}/{self.telemetry}")
+
+    def at(self, ts_us: int) -> Calibration | None:
+        """The calibration in force at ``ts_us``, if any."""
+        index = self._index(np.array([ts_us], dtype=np.int64))[0]
+        return None if index < 0 else self.records[index]
+
+    # -- changes ---------------------------------------------------------------------------------
+
+    def add(
+        self,
+        calibration: Calibration,
+        *,
+        who: str,
+        why: str,
+        when_us: int,
+        supersedes: str | None = None,
+    ) -> tuple[CalibrationBook, CalibrationChange]:
+        """Add a calibration; with ``supersedes``, it replaces that one (a correction).
+
+        An addition whose window overlaps another record is refused (Conflict), naming the
+        record in the way: two calibrations in force at once would make a reading's value
+        depend on which one was applied first.
+        """
+        if (calibration.twin_id, calibration.telemetry) != (self.twin_id, self.telemetry):
+            raise InvalidInput(
+                [
+                    Problem(
+                        "/telemetry",
+                        f"this book holds {self.twin_id}/{self.telemetry}, "
+                        f"not {calibration.twin_id}/{calibration.telemetry}",
+                        self.twin_id,
+                    )
+                ]
+            )
+        old = self.get(supersedes) if supersedes is not None else None
+        others = [c for c in self.records if old is None or c.id != old.id]
+        if any(c.id == calibration.id for c in others):
+            raise Conflict(
+                f"calibration id {calibration.id!r} already exists",
+                [
+                    Problem(
+                        "/id",
+                        f"calibration id {calibration.id!r} already exists; pass supersedes to correct it",
+                    )
+                ],
+            )
+        clashes = [c for c in others if c.overlaps(calibration)]
+        if clashes:
+            problems = [_overlap_problem(calibration, c, self.twin_id) for c in clashes]
+            raise Conflict("; ".join(p.message for p in problems), problems)
+        change = CalibrationChange(
+            calibration_id=calibration.id,
+            twin_id=self.twin_id,
+            telemetry=self.telemetry,
+            action="created" if old is None else "corrected",
+            who=who,
+            when_us=when_us,
+            why=why,
+            before=None if old is None else old.to_json(),
+            after=calibration.to_json(),
+        )
+        return CalibrationBook(self.twin_id, self.telemetry, (*others, calibration)), change
+
+    def correct(
+        self, calibration: Calibration, *, who: str, why: str, when_us: int
+    ) -> tuple[CalibrationBook, CalibrationChange]:
+        """Replace the record with the same id (a corrected certificate, a closed window)."""
+        return self.add(calibration, who=who, why=why, when_us=when_us, supersedes=calibration.id)
+
+    def retire(
+        self, calibration_id: str, *, who: str, why: str, when_us: int
+    ) -> tuple[CalibrationBook, CalibrationChange]:
+        """Remove a record (entered in error); its readings go back to their raw values."""
+        old = self.get(calibration_id)
+        change = CalibrationChange(
+            calibration_id=old.id,
+            twin_id=self.twin_id,
+            telemetry=self.telemetry,
+            action="retired",
+            who=who,
+            when_us=when_us,
+            why=why,
+            before=old.to_json(),
+        )
+        remaining = tuple(c for c in self.records if c.id != old.id)
+        return CalibrationBook(self.twin_id, self.telemetry, remaining), change
+
+    @staticmethod
+    def window_of(change: CalibrationChange) -> tuple[int, int | None]:
+        """The ``[start, end)`` to recompute after ``change`` (end None: up to the latest reading)."""
+        return change.window()
+
+    # -- applying --------------------------------------------------------------------------------
+
+    def apply(self, ts: npt.ArrayLike, raw: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Calibrated values for readings at ``ts`` (any order); uncovered readings pass unchanged.
+
+        Vectorised: one binary search for the record of each reading, then one Horner pass
+        over all readings with their own coefficients.
+        """
+        t = np.asarray(ts, dtype=np.int64).ravel()
+        x = np.asarray(raw, dtype=np.float64).ravel()
+        if t.shape != x.shape:
+            raise ValueError(f"ts and raw differ in length: {t.shape[0]} and {x.shape[0]}")
+        out = x.copy()
+        index = self._index(t)
+        covered = index >= 0
+        if covered.any():
+            with np.errstate(all="ignore"):
+                out[covered] = _horner(self._table[index[covered]], x[covered])
+        return out
+
+    def covered(self, ts: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Which readings fall inside some calibration's window."""
+        return self._index(np.asarray(ts, dtype=np.int64).ravel()) >= 0
+
+    def _index(self, t: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+        """Per timestamp, the index of the record in force, or -1."""
+        if not self.records:
+            return np.full(t.shape, -1, dtype=np.intp)
+        index = np.searchsorted(self._starts, t, side="right") - 1
+        inside = (index >= 0) & (t < self._ends[np.maximum(index, 0)])
+        return np.where(inside, index, -1).astype(np.intp)
+
+
+def _overlap_problem(new: Calibration, old: Calibration, twin_id: str | None) -> Problem:
+    end = "open-ended" if old.valid_to_us is None else f"to {format_timestamp(old.valid_to_us)}"
+    return Problem(
+        "/validFrom",
+        f"the window overlaps calibration {old.id} (from {format_timestamp(old.valid_from_us)} {end}); "
+        f"close that one with validTo, or pass supersedes={old.id!r} to replace it",
+        twin_id,
+    )
+
+
+def books_by_series(records: Sequence[Calibration]) -> dict[tuple[str, str], CalibrationBook]:
+    """Group stored records into one book per series (loading many series at once)."""
+    grouped: dict[tuple[str, str], list[Calibration]] = {}
+    for cal in records:
+        grouped.setdefault((cal.twin_id, cal.telemetry), []).append(cal)
+    return {key: CalibrationBook(key[0], key[1], tuple(cals)) for key, cals in grouped.items()}

@@ -1,0 +1,157 @@
+"""Dead letters and connection specifications in SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+
+from futago.core.dead_letters import DeadLetter
+from futago.core.errors import NotFound
+from futago.core.twins import now_iso
+from futago.store.sqlite.db import SQLiteDatabase
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    connection TEXT NOT NULL,
+    source TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    reason TEXT NOT NULL,
+    pointer TEXT NOT NULL,
+    received TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dead_letters_by_connection ON dead_letters (connection, id);
+CREATE TABLE IF NOT EXISTS connections (
+    name TEXT PRIMARY KEY,
+    spec TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS calibrations (
+    twin_id TEXT NOT NULL,
+    telemetry TEXT NOT NULL,
+    id TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (twin_id, telemetry, id)
+);
+CREATE TABLE IF NOT EXISTS calibration_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    twin_id TEXT NOT NULL,
+    telemetry TEXT NOT NULL,
+    change TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS calibration_changes_by_series ON calibration_changes (twin_id, telemetry, seq);
+"""
+_COLUMNS = "id, connection, source, payload, reason, pointer, received"
+
+
+def _letter(row: tuple[Any, ...]) -> DeadLetter:
+    return DeadLetter(
+        id=row[0],
+        connection=row[1],
+        source=row[2],
+        payload=bytes(row[3]),
+        reason=row[4],
+        pointer=row[5],
+        received=row[6],
+    )
+
+
+class SQLiteIngest:
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+        db.executescript(SCHEMA)
+
+    def add_dead_letters(self, letters: Sequence[DeadLetter]) -> list[int]:
+        ids: list[int] = []
+        with self.db.write() as conn:
+            for letter in letters:
+                cur = conn.execute(
+                    "INSERT INTO dead_letters (connection, source, payload, reason, pointer, received) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        letter.connection,
+                        letter.source,
+                        letter.payload,
+                        letter.reason,
+                        letter.pointer,
+                        letter.received or now_iso(),
+                    ),
+                )
+                ids.append(int(cur.lastrowid or 0))
+        return ids
+
+    def list_dead_letters(
+        self, connection: str | None = None, after_id: int | None = None, limit: int = 100
+    ) -> list[DeadLetter]:
+        sql = f"SELECT {_COLUMNS} FROM dead_letters WHERE id > ?"
+        params: list[Any] = [after_id or 0]
+        if connection is not None:
+            sql += " AND connection = ?"
+            params.append(connection)
+        sql += " ORDER BY id LIMIT ?"
+        params.append(limit)
+        return [_letter(row) for row in self.db.read().execute(sql, params)]
+
+    def get_dead_letters(self, ids: Iterable[int]) -> list[DeadLetter]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return []
+        sql = f"SELECT {_COLUMNS} FROM dead_letters WHERE id IN ({','.join('?' * len(wanted))}) ORDER BY id"
+        return [_letter(row) for row in self.db.read().execute(sql, wanted)]
+
+    def delete_dead_letters(self, ids: Iterable[int]) -> int:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return 0
+        with self.db.write() as conn:
+            sql = f"DELETE FROM dead_letters WHERE id IN ({','.join('?' * len(wanted))})"
+            return int(conn.execute(sql, wanted).rowcount)
+
+    def count_dead_letters(self) -> dict[str, int]:
+        rows = self.db.read().execute("SELECT connection, COUNT(*) FROM dead_letters GROUP BY connection")
+        return {name: int(count) for name, count in rows}
+
+    def put_connection(self, name: str, spec: dict[str, Any]) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO connections (name, spec) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET spec = excluded.spec",
+                (name, orjson.dumps(spec).decode()),
+            )
+
+    def list_connections(self) -> dict[str, dict[str, Any]]:
+        rows = self.db.read().execute("SELECT name, spec FROM connections ORDER BY name")
+        return {name: orjson.loads(spec) for name, spec in rows}
+
+    def delete_connection(self, name: str) -> None:
+        with self.db.write() as conn:
+            if conn.execute("DELETE FROM connections WHERE name = ?", (name,)).rowcount == 0:
+                raise NotFound(f"connection '{name}' does not exist")
+
+    def list_calibrations(self, twin_id: str | None = None) -> list[dict[str, Any]]:
+        sql, params = "SELECT record FROM calibrations", []
+        if twin_id is not None:
+            sql, params = sql + " WHERE twin_id = ?", [twin_id]
+        return [orjson.loads(r[0]) for r in self.db.read().execute(sql + " ORDER BY twin_id, telemetry, id", params)]
+
+    def save_calibrations(
+        self, twin_id: str, telemetry: str, records: Sequence[dict[str, Any]], change: dict[str, Any]
+    ) -> None:
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM calibrations WHERE twin_id = ? AND telemetry = ?", (twin_id, telemetry))
+            conn.executemany(
+                "INSERT INTO calibrations (twin_id, telemetry, id, record) VALUES (?, ?, ?, ?)",
+                [(twin_id, telemetry, r["id"], orjson.dumps(r).decode()) for r in records],
+            )
+            conn.execute(
+                "INSERT INTO calibration_changes (twin_id, telemetry, change) VALUES (?, ?, ?)",
+                (twin_id, telemetry, orjson.dumps(change).decode()),
+            )
+
+    def list_calibration_changes(self, twin_id: str, telemetry: str) -> list[dict[str, Any]]:
+        rows = self.db.read().execute(
+            "SELECT change FROM calibration_changes WHERE twin_id = ? AND telemetry = ? ORDER BY seq",
+            (twin_id, telemetry),
+        )
+        return [orjson.loads(r[0]) for r in rows]
