@@ -11,14 +11,14 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from futago.api.access import Access, require
-from futago.api.deps import get_app, json_response
+from futago.api.deps import JSONRoute, get_app, json_response
 from futago.app import App
 from futago.core.dead_letters import DeadLetter
 from futago.core.errors import InvalidInput, NotFound
 from futago.core.problems import Problem
 from futago.ingest.mapping import RawMessage
 
-router = APIRouter(tags=["ingest"])
+router = APIRouter(tags=["ingest"], route_class=JSONRoute)
 
 
 @router.get("/connections", summary="List connections with their state and counters")
