@@ -81,3 +81,21 @@ def test_body_size_limit(client: TestClient) -> None:
     response = client.post("/telemetry", content=b" " * (limit + 1), headers={"content-type": "application/json"})
     assert response.status_code == 413
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_gap_filling_marks_interpolated_points_and_keeps_raw(client: TestClient) -> None:
+    _station(client)
+    rows = [{"name": "waterLevel", "ts": f"2026-01-01T00:{m:02d}:00Z", "value": float(m)} for m in (0, 1, 4, 5)]
+    client.post("/twins/rs/telemetry", json=rows)
+    filled = client.get(
+        "/twins/rs/telemetry", params={"name": "waterLevel", "fill": "linear", "interval": "1m"}
+    ).json()["points"]
+    assert [p["value"] for p in filled] == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    assert [p["interpolated"] for p in filled] == [False, False, True, True, False, False]
+    held = client.get(
+        "/twins/rs/telemetry", params={"name": "waterLevel", "fill": "ffill", "interval": "1m", "maxGap": "2m"}
+    ).json()["points"]
+    assert [p["interpolated"] for p in held] == [False, False, False, False, False, False]  # the gap is too long
+    assert client.get("/twins/rs/telemetry", params={"name": "waterLevel"}).json()["points"][2]["value"] == 4.0
+    bad = client.get("/twins/rs/telemetry", params={"name": "waterLevel", "fill": "spline", "interval": "1m"})
+    assert bad.status_code == 422 and bad.json()["pointer"] == "/fill"

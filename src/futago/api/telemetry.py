@@ -88,6 +88,11 @@ def get_twin_telemetry(
         ),
     ] = None,
     raw: Annotated[bool, Query(description="the raw values, before calibration")] = False,
+    fill: Annotated[
+        str | None, Query(description="fill gaps for analytics: linear or ffill (marked interpolated)")
+    ] = None,
+    interval: Annotated[str | None, Query(description="with fill: the expected spacing, e.g. 1m")] = None,
+    max_gap: Annotated[str | None, Query(alias="maxGap", description="with fill: leave longer gaps empty")] = None,
     app: App = Depends(get_app),
     access: Access = Depends(require("READ", "twins/{twin_id}/telemetry")),
 ) -> Response:
@@ -103,7 +108,9 @@ def get_twin_telemetry(
     unknown = [a for a in aggs or [] if a not in AGGREGATIONS]
     if unknown:
         raise InvalidInput([Problem("/agg", f"unknown aggregate {unknown}; use {', '.join(AGGREGATIONS)}")])
-    history = app.telemetry.history(twin_id, name, start, end, bucket, aggs, limit, min_quality, raw)
+    history = app.telemetry.history(
+        twin_id, name, start, end, bucket, aggs, limit, min_quality, raw, fill, interval, max_gap
+    )
     body = history.to_json()
     body["bucket"] = bucket
     if bucket is None and len(history) == limit:

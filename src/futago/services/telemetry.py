@@ -21,6 +21,7 @@ from futago.core.events import TELEMETRY_APPENDED, Event, EventBus
 from futago.core.problems import Problem
 from futago.core.telemetry import (
     AGGREGATIONS,
+    QUALITY_NOT_EVALUATED,
     LatestReading,
     Reading,
     SeriesBatch,
@@ -32,6 +33,7 @@ from futago.core.telemetry import (
     parse_duration,
     parse_timestamp,
 )
+from futago.quality.gapfill import fill_gaps
 from futago.services.calibration import CalibrationService
 from futago.services.quality import QC_SEPARATOR, QualityService, qc_series_name
 from futago.store.port import TelemetryStore
@@ -88,6 +90,22 @@ def _at(parse: Callable[[Any], int], value: Any, pointer: str) -> Any:
         return parse(value)
     except InvalidInput as exc:
         raise InvalidInput([Problem(pointer, p.message) for p in exc.problems]) from exc
+
+
+def _filled(data: SeriesData, method: str, interval: Any, max_gap: Any) -> dict[str, Any]:
+    """Gaps filled for analytics: interpolated points are marked, raw readings kept as they are."""
+    if data.kind not in ("f8", "i8"):
+        raise InvalidInput([Problem("/fill", "only numeric telemetry can be gap-filled")])
+    if method not in ("linear", "ffill"):
+        raise InvalidInput([Problem("/fill", "fill is 'linear' or 'ffill'")])
+    if interval is None:
+        raise InvalidInput([Problem("/interval", "gap filling needs the expected interval, e.g. interval=1m")])
+    interval_us = _at(parse_duration, interval, "/interval")
+    max_gap_us = _at(parse_duration, max_gap, "/maxGap")
+    ts, values, interpolated = fill_gaps(data.ts, data.values, interval_us, method, max_gap_us)  # type: ignore[arg-type]
+    quality = np.full(len(ts), QUALITY_NOT_EVALUATED, dtype=np.uint8)
+    quality[np.isin(ts, data.ts)] = data.quality[np.isin(data.ts, ts)]
+    return {"ts": ts, "value": values, "quality": quality, "interpolated": interpolated}
 
 
 # QARTOD flags from best to worst: a "minimum quality" keeps the flags at or before it.
@@ -218,6 +236,9 @@ class TelemetryService:
         limit: int | None = None,
         min_quality: int | None = None,
         raw: bool = False,
+        fill: str | None = None,
+        fill_interval: str | int | float | None = None,
+        max_gap: str | int | float | None = None,
     ) -> TelemetryHistory:
         """Readings in [start, end), raw or aggregated into buckets aligned to the epoch (UTC).
 
@@ -243,6 +264,8 @@ class TelemetryService:
             if aggs:
                 raise InvalidInput([Problem("/agg", "aggregations need a bucket")])
             columns: dict[str, Any] = {"ts": data.ts, "value": data.values, "quality": data.quality}
+            if fill is not None:
+                columns = _filled(data, fill, fill_interval, max_gap)
             bucket_us = None
         else:
             bucket_us = _at(parse_duration, bucket, "/bucket")
