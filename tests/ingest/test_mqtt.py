@@ -334,3 +334,70 @@ def test_defaults() -> None:
     assert (connector.options.port, connector.options.qos) == (1883, 1)
     assert connector.filters == ["plant/+/temp"]
     assert connector.status()["state"] == "stopped"
+
+
+# -- the connector's PUBLISH fast path ---------------------------------------------------------
+def _publish_packet(topic: bytes, payload: bytes, mid: int, qos: int = 1, properties: bytes | None = None) -> bytes:
+    body = len(topic).to_bytes(2, "big") + topic + (mid.to_bytes(2, "big") if qos else b"")
+    if properties is not None:  # MQTT 5: property length (one byte here) and the properties
+        body += bytes([len(properties)]) + properties
+    body += payload
+    length = bytearray()
+    size = len(body)
+    while True:
+        byte, size = size % 128, size // 128
+        length.append(byte | (0x80 if size else 0))
+        if not size:
+            break
+    return bytes([0x30 | qos << 1]) + bytes(length) + body
+
+
+def test_fast_path_takes_complete_publishes_and_leaves_the_rest_to_paho() -> None:
+    from futago.ingest.mqtt import _take_publishes
+
+    big = b"x" * 300  # a two-byte remaining length
+    data = _publish_packet(b"a/b", b"1", 7) + _publish_packet(b"a/c", big, 8) + _publish_packet(b"q0", b"z", 0, qos=0)
+    pingresp = b"\xd0\x00"
+    taken, pos = _take_publishes(data + pingresp, 0, v5=False)
+    assert [(p.topic, p.payload, p.mid, p.qos) for p in taken] == [
+        ("a/b", b"1", 7, 1),
+        ("a/c", big, 8, 1),
+        ("q0", b"z", 0, 0),
+    ]
+    assert pos == len(data)  # the PINGRESP is paho's
+    cut = _publish_packet(b"a/d", b"2", 9)
+    taken, pos = _take_publishes(data + cut[:-1], 0, v5=False)  # the last packet is incomplete
+    assert len(taken) == 3 and pos == len(data)
+    qos2 = _publish_packet(b"a/e", b"3", 10, qos=2)
+    assert _take_publishes(qos2, 0, v5=False) == ([], 0)  # QoS 2 keeps paho's state machine
+    assert _take_publishes(_publish_packet(b"", b"4", 11), 0, v5=False) == ([], 0)  # malformed in 3.1.1: paho's error
+
+
+def test_fast_path_skips_mqtt5_properties() -> None:
+    from futago.ingest.mqtt import _take_publishes
+
+    props = b"\x01\x01" + b"\x03\x00\x04json"  # payload format indicator, content type
+    data = _publish_packet(b"a/b", b'{"v":1}', 3, properties=props) + _publish_packet(b"a/c", b"2", 4, properties=b"")
+    taken, pos = _take_publishes(data, 0, v5=True)
+    assert [(p.topic, p.payload, p.mid) for p in taken] == [("a/b", b'{"v":1}', 3), ("a/c", b"2", 4)]
+    assert pos == len(data)
+    overlong = b"\x32\x09\x00\x03a/b\x00\x05\x09\x01"  # a property length past the packet's end
+    assert _take_publishes(overlong, 0, v5=True) == ([], 0)
+
+
+def test_a_large_backlog_is_stored_and_acknowledged_in_bulk(app: App, broker: Broker) -> None:
+    """Thousands of messages per read exercise the bulk read, split packets and one-write acks."""
+    river(app, "k1")
+    pipeline = IngestPipeline(app.telemetry, app.store)
+    spec = ConnectionSpec.from_config("bulk", river_connection(broker, client_id="futago-bulk"), ["mqtt"])
+    connector = mqtt_connector(spec, lambda messages: pipeline.ingest("bulk", spec.mapper, messages))
+    connector.start()
+    try:
+        wait_until(lambda: connector.status()["state"] == "running")
+        connector.stop()  # the broker queues for the persistent session
+        publish(broker, levels("k1", 5000))
+        connector.start()
+        wait_until(lambda: stored(app, "river-k1") == 5000, timeout=30, what="5000 readings")
+        wait_until(lambda: connector.status()["acknowledged"] == 5000, what="every acknowledgement")
+    finally:
+        connector.stop()

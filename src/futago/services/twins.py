@@ -113,10 +113,11 @@ class TwinService:
             self._publish(TWIN_UPDATED, stored, {"patch": patch})
         return stored, previous is None
 
-    def import_twins(self, documents: list[tuple[str, dict[str, Any]]]) -> list[Twin]:
+    def import_twins(self, documents: list[tuple[str, dict[str, Any]]], publish: bool = True) -> list[Twin]:
         """Validate and create or replace many twins in one transaction: the bulk path for imports.
 
-        Nothing is stored when any twin is invalid; problems point at ``/<index>/...``.
+        Nothing is stored when any twin is invalid; problems point at ``/<index>/...``. A bulk
+        importer that announces its work with one summary event passes ``publish=False``.
         """
         twins = [Twin.from_json(doc, twin_id) for twin_id, doc in documents]
         previous = self.store.get_twins(t.id for t in twins)
@@ -128,6 +129,8 @@ class TwinService:
         if problems:
             raise InvalidInput(problems)
         stored = self.store.put_twins(twins)
+        if not publish:
+            return stored
         for twin in stored:
             kind = TWIN_UPDATED if twin.id in previous else TWIN_CREATED
             self._publish(kind, twin, {"twin": twin.to_json()} if kind == TWIN_CREATED else {})
@@ -192,6 +195,34 @@ class TwinService:
         kind = RELATIONSHIP_CREATED if previous is None else RELATIONSHIP_UPDATED
         self._publish(kind, source, {"relationship": stored.to_json()})
         return stored, previous is None
+
+    def import_relationships(self, rels: list[Relationship], known: dict[str, Twin] | None = None) -> None:
+        """Validate and store many relationships at once (bulk imports; no per-relationship events).
+
+        ``known`` holds twins the caller already has (those it just imported), to spare lookups.
+        Nothing is stored when any relationship is invalid.
+        """
+        twins = dict(known or {})
+        wanted = {r.source_id for r in rels} | {r.target_id for r in rels}
+        twins.update(self.store.get_twins(wanted - twins.keys()))
+        counts: dict[tuple[str, str], int] = {}
+        ids = {(r.source_id, r.id) for r in rels}
+        for existing in self.store.list_relationships_of({r.source_id for r in rels}):
+            if (existing.source_id, existing.id) not in ids:
+                counts[(existing.source_id, existing.name)] = counts.get((existing.source_id, existing.name), 0) + 1
+        problems: list[Problem] = []
+        for i, rel in enumerate(rels):
+            source = twins.get(rel.source_id)
+            if source is None:
+                problems.append(Problem(f"/{i}/$sourceId", f"twin '{rel.source_id}' does not exist", rel.source_id))
+                continue
+            key = (rel.source_id, rel.name)
+            found = check_relationship(rel, source, twins.get(rel.target_id), self.models.models, counts.get(key, 0))
+            problems += [Problem(f"/{i}{p.pointer}", p.message, rel.source_id) for p in found]
+            counts[key] = counts.get(key, 0) + 1
+        if problems:
+            raise InvalidInput(problems)
+        self.store.put_relationships(rels)
 
     def patch_relationship(
         self, source_id: str, rel_id: str, operations: Any, if_match: str | None = None

@@ -12,6 +12,7 @@ win: ``if_match`` of ``None`` means "no precondition", ``"*"`` means "must exist
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, NamedTuple, Protocol
 
 from futago.core.dead_letters import DeadLetter
@@ -53,6 +54,10 @@ class TwinStore(Protocol):
         self, rel: Relationship, if_match: str | None = None, if_none_match: str | None = None
     ) -> Relationship: ...
     def delete_relationship(self, source_id: str, rel_id: str, if_match: str | None = None) -> None: ...
+    def put_relationships(self, rels: Sequence[Relationship]) -> list[Relationship]:
+        """Create or replace many relationships in one transaction (bulk import, no preconditions)."""
+        ...
+
     def list_relationships(self, source_id: str, name: str | None = None) -> list[Relationship]: ...
     def list_relationships_of(self, source_ids: Iterable[str], name: str | None = None) -> list[Relationship]: ...
     def list_incoming(self, target_id: str) -> list[Relationship]: ...
@@ -106,5 +111,9 @@ class IngestStore(Protocol):
 
 class Store(TwinStore, TelemetryStore, IngestStore, Protocol):
     url: str
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A unit of work: every write inside commits together, or none does (bulk imports)."""
+        ...
 
     def close(self) -> None: ...

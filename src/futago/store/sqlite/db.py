@@ -36,6 +36,7 @@ class SQLiteDatabase:
             self.path = f"file:futago-{id(self)}?mode=memory&cache=shared"
         self._writer = _connect(self.path)
         self._write_lock = threading.RLock()
+        self._writing_thread: int | None = None  # the thread inside a write transaction
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
 
@@ -48,15 +49,25 @@ class SQLiteDatabase:
                 yield conn
                 return
             conn.execute("BEGIN IMMEDIATE")
+            self._writing_thread = threading.get_ident()
             try:
                 yield conn
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
+            else:
+                conn.execute("COMMIT")
+            finally:
+                self._writing_thread = None
 
     def read(self) -> sqlite3.Connection:
-        """This thread's read connection (autocommit: each statement sees the latest commit)."""
+        """This thread's read connection (autocommit: each statement sees the latest commit).
+
+        Inside its own write transaction a thread reads through the writer, so a unit of work
+        sees what it has written so far.
+        """
+        if self._writing_thread == threading.get_ident():
+            return self._writer
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = _connect(self.path)

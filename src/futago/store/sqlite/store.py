@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from futago.store.sqlite.db import SQLiteDatabase
@@ -17,6 +19,11 @@ class SQLiteStore(SQLiteTwins, SQLiteTelemetry, SQLiteIngest):
         SQLiteTelemetry.__init__(self, db)
         SQLiteIngest.__init__(self, db)
         self.url = f"sqlite:///{path}"
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.db.write():
+            yield
 
     def close(self) -> None:
         self.db.close()

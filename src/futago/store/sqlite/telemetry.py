@@ -166,7 +166,9 @@ class SQLiteTelemetry:
                     state.small_since += 1
             state.dirty_from = first if state.dirty_from is None else min(state.dirty_from, first)
             state.t_end = last if state.t_end is None else max(state.t_end, last)
-            if state.small_since >= COMPACT_EVERY:
+            # Staggered by series id: series written together (a gateway's batch) then compact in
+            # different calls, so no single append pays for all of them at once.
+            if state.small_since >= COMPACT_EVERY + state.id % COMPACT_EVERY:
                 to_compact.append(state)
             # The value is held in the chunk codec (one element): exact for int64, NaN and inf.
             value = chunks.encode_values(data.kind, data.values[-1:])

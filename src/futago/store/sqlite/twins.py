@@ -278,6 +278,15 @@ class SQLiteTwins:
             )
         return stored
 
+    def put_relationships(self, rels: Sequence[Relationship]) -> list[Relationship]:
+        stored = [Relationship(r.source_id, r.id, r.name, r.target_id, r.properties, new_etag()) for r in rels]
+        with self.db.write() as conn:
+            conn.executemany(
+                f"INSERT OR REPLACE INTO relationships ({_REL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                [(r.source_id, r.id, r.name, r.target_id, r.etag, _dumps(r.properties)) for r in stored],
+            )
+        return stored
+
     def delete_relationship(self, source_id: str, rel_id: str, if_match: str | None = None) -> None:
         with self.db.write() as conn:
             row = conn.execute(
