@@ -2,7 +2,7 @@
 # Installs the Debian packages the tests use as real protocol peers. Idempotent: packages
 # already present are not fetched again. Needs root (as on CI) or sudo.
 set -euo pipefail
-PACKAGES=(mosquitto)
+PACKAGES=(mosquitto chromium)
 missing=()
 for package in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -1,0 +1,108 @@
+"""GeoJSON FeatureCollections of city twins by bounding box, streamed in chunks.
+
+A map client extrudes buildings itself (MapLibre's fill-extrusion, deck.gl), so every feature
+carries ``height`` and ``base`` next to its footprint. The collection is produced as a
+generator of byte chunks so that a whole city can be served without building it in memory.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import shapely
+from shapely.geometry import box, shape
+
+from futago.city.export.scan import BUILDING, CHUNK, model_family, scan_with_geometry
+from futago.core.dtdl.model_set import ModelSet
+from futago.core.errors import InvalidInput
+from futago.core.problems import Problem
+from futago.core.twins import BBox, Twin
+from futago.store.port import TwinStore
+
+MEDIA_TYPE = "application/geo+json"
+
+
+def parse_bbox(text: str | None, pointer: str = "/bbox") -> BBox:
+    """``minLon,minLat,maxLon,maxLat`` in WGS84, checked so that a typo is a 422, not an empty map."""
+    expected = "give bbox=minLon,minLat,maxLon,maxLat in WGS84 degrees"
+    if not text:
+        raise InvalidInput([Problem(pointer, f"the bounding box is missing; {expected}")])
+    parts = text.split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise InvalidInput([Problem(pointer, f"'{text}' is not four numbers; {expected}")]) from None
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise InvalidInput([Problem(pointer, f"'{text}' is not four finite numbers; {expected}")])
+    min_lon, min_lat, max_lon, max_lat = values
+    if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
+        raise InvalidInput(
+            [
+                Problem(
+                    pointer,
+                    f"'{text}' is not a box: need -180 <= minLon <= maxLon <= 180, -90 <= minLat <= maxLat <= 90",
+                )
+            ]
+        )
+    return (min_lon, min_lat, max_lon, max_lat)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def feature_properties(twin: Twin) -> dict[str, Any]:
+    """The flat properties a renderer styles by; a missing height stays null, never 0."""
+    props = twin.properties
+    depth = props.get("floodDepthMax", props.get("depth"))
+    return {
+        "id": twin.id,
+        "model": twin.model,
+        "name": props.get("name"),
+        "height": _number(props.get("measuredHeight")),
+        "base": _number(props.get("groundElevation")) or 0.0,
+        "usage": props.get("usage"),
+        "floodDepth": _number(depth),
+    }
+
+
+def feature(twin: Twin) -> dict[str, Any]:
+    return {"type": "Feature", "id": twin.id, "geometry": twin.geometry, "properties": feature_properties(twin)}
+
+
+def _meets(twin: Twin, area: shapely.Geometry) -> bool:
+    try:
+        return bool(shape(twin.geometry).intersects(area))
+    except (shapely.errors.ShapelyError, ValueError, TypeError, AttributeError, KeyError):
+        return False  # a malformed geometry cannot be placed on a map; leave it out
+
+
+def features_in_bbox(
+    store: TwinStore, models: ModelSet, bbox: BBox, model: str = BUILDING, chunk: int = CHUNK
+) -> Iterator[Twin]:
+    """Twins of ``model`` (and its sub-models) whose geometry really intersects the box."""
+    area = box(*bbox)
+    shapely.prepare(area)
+    for twin in scan_with_geometry(store, model_family(models, model), bbox, chunk):
+        if _meets(twin, area):
+            yield twin
+
+
+def feature_collection(
+    store: TwinStore, models: ModelSet, bbox: BBox, model: str = BUILDING, chunk: int = CHUNK
+) -> Iterator[bytes]:
+    """The FeatureCollection as byte chunks: one per ``chunk`` features, plus head and tail."""
+    yield b'{"type":"FeatureCollection","bbox":' + orjson.dumps(list(bbox)) + b',"features":['
+    buffer: list[bytes] = []
+    first = True
+    for twin in features_in_bbox(store, models, bbox, model, chunk):
+        buffer.append(orjson.dumps(feature(twin)))
+        if len(buffer) >= chunk:
+            yield (b"" if first else b",") + b",".join(buffer)
+            first, buffer = False, []
+    if buffer:
+        yield (b"" if first else b",") + b",".join(buffer)
+    yield b"]}"

@@ -1,0 +1,231 @@
+"""Importing a city: CityGML/PLATEAU features become twins, linked and spatially joined.
+
+The whole import is one unit of work: a malformed file anywhere stops it and nothing is
+stored. Memory stays bounded: features stream from the reader and are written in batches;
+only each building's footprint centre is kept (for the flood-zone join), never its geometry.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import shapely
+
+from futago.city.features import BuildingFeature, ReliefFeature, RoadFeature, WaterBodyFeature
+from futago.city.twins import (
+    DISTRICT,
+    building_document,
+    flood_zone_document,
+    geojson,
+    road_document,
+)
+from futago.core.events import Event, EventBus
+from futago.core.twins import Relationship, Twin, now_iso
+from futago.services.models import ModelService
+from futago.services.twins import TwinService
+from futago.store.port import Store
+
+CITY_IMPORTED = "city.imported"
+BATCH = 2_000
+Progress = Callable[[float], None]  # the fraction of the input read, 0 to 1
+
+
+@dataclass
+class CityImportSummary:
+    buildings: int = 0
+    building_parts: int = 0
+    measured_heights: int = 0
+    height_max: float | None = None
+    height_sum: float = 0.0
+    flood_risk_buildings: int = 0
+    bbox: list[float] = field(default_factory=lambda: [math.inf, math.inf, -math.inf, -math.inf])
+    crs_in: set[str] = field(default_factory=set)
+    lods: set[int] = field(default_factory=set)
+    flood_zones: int = 0
+    roads: int = 0
+    seconds: float = 0.0
+
+    def add_building(self, feature: BuildingFeature, document: dict[str, Any]) -> None:
+        if feature.kind == "Building":
+            self.buildings += 1
+            if any(r.kind == "river_flooding" for r in feature.risks):
+                self.flood_risk_buildings += 1
+        else:
+            self.building_parts += 1
+        if feature.kind == "Building" and feature.measured_height is not None:
+            self.measured_heights += 1
+            self.height_sum += feature.measured_height
+            self.height_max = max(self.height_max or -math.inf, feature.measured_height)
+        self.lods |= feature.lods
+        geometry = document.get("geometry")
+        if geometry is not None:
+            minx, miny, maxx, maxy = shapely.bounds(shapely.geometry.shape(geometry)).tolist()
+            self.bbox = [
+                min(self.bbox[0], minx),
+                min(self.bbox[1], miny),
+                max(self.bbox[2], maxx),
+                max(self.bbox[3], maxy),
+            ]
+
+    def to_json(self) -> dict[str, Any]:
+        """Exactly the keys of ``futago city import --json``."""
+        return {
+            "buildings": self.buildings,
+            "building_parts": self.building_parts,
+            "measured_heights": self.measured_heights,
+            "height_max": self.height_max,
+            "height_sum": round(self.height_sum, 6),
+            "flood_risk_buildings": self.flood_risk_buildings,
+            "bbox_wgs84": self.bbox if math.isfinite(self.bbox[0]) else None,
+            "crs_in": sorted(self.crs_in)[0] if len(self.crs_in) == 1 else sorted(self.crs_in),
+            "lods": sorted(self.lods),
+        }
+
+
+class _Centres:
+    """Footprint centres of the imported buildings, for the flood-zone join (no geometry kept)."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.lon: list[float] = []
+        self.lat: list[float] = []
+        self.depth: list[dict[str, float]] = []  # the building's own planned depth per river
+
+    def add(self, twin_id: str, document: dict[str, Any], feature: BuildingFeature) -> None:
+        geometry = document.get("geometry")
+        if geometry is None or feature.kind != "Building":
+            return
+        centre = shapely.geometry.shape(geometry).centroid
+        self.ids.append(twin_id)
+        self.lon.append(centre.x)
+        self.lat.append(centre.y)
+        self.depth.append(
+            {r.description or "": r.depth for r in feature.risks if r.kind == "river_flooding" and r.depth is not None}
+        )
+
+
+class CityImporter:
+    def __init__(self, store: Store, models: ModelService, twins: TwinService, bus: EventBus) -> None:
+        self.store = store
+        self.models = models
+        self.twins = twins
+        self.bus = bus
+
+    def ensure_models(self) -> None:
+        documents = orjson.loads(resources.files("futago.city").joinpath("models.json").read_bytes())
+        missing = [d for d in documents if d["@id"] not in self.models.models.documents]
+        if missing:
+            self.models.add(missing)
+
+    def run(self, paths: Sequence[str | Path], progress: Progress | None = None) -> CityImportSummary:
+        from futago.city.reading import iter_city  # the reader (lxml) loads only when a city is imported
+
+        started = time.perf_counter()
+        self.ensure_models()
+        summary = CityImportSummary()
+        centres = _Centres()
+        zones: list[tuple[str, WaterBodyFeature]] = []
+        with self.store.transaction():
+            batch = _Batch(self.twins)
+            for feature, district, crs in iter_city(paths, progress=progress):
+                summary.crs_in.add(crs)
+                if isinstance(feature, BuildingFeature):
+                    document = building_document(feature)
+                    summary.add_building(feature, document)
+                    centres.add(feature.gml_id, document, feature)
+                    batch.building(feature, document, district)
+                elif isinstance(feature, WaterBodyFeature):
+                    zones.append((feature.gml_id, feature))
+                    batch.twin(feature.gml_id, flood_zone_document(feature))
+                    summary.flood_zones += 1
+                elif isinstance(feature, RoadFeature):
+                    batch.twin(feature.gml_id, road_document(feature))
+                    summary.roads += 1
+                elif isinstance(feature, ReliefFeature):
+                    continue  # the reader already used it for ground elevations
+            batch.flush()
+            self._join_flood_zones(zones, centres)
+        summary.seconds = time.perf_counter() - started
+        self.bus.publish(Event(CITY_IMPORTED, now_iso(), data=summary.to_json()))
+        return summary
+
+    def _join_flood_zones(self, zones: Sequence[tuple[str, WaterBodyFeature]], centres: _Centres) -> None:
+        """inFloodZone: a building whose footprint centre lies in a zone, with the zone's rank and the
+        building's own planned depth for that river (else the zone's)."""
+        if not zones or not centres.ids:
+            return
+        lon, lat = np.asarray(centres.lon), np.asarray(centres.lat)
+        rels: list[Relationship] = []
+        for zone_id, zone in zones:
+            shape = shapely.geometry.shape(geojson(zone.polygons)) if zone.polygons else None
+            if shape is None:
+                continue
+            shapely.prepare(shape)
+            risk = zone.risks[0] if zone.risks else None
+            for index in np.flatnonzero(shapely.contains_xy(shape, lon, lat)):
+                own = centres.depth[index].get(risk.description or "") if risk else None
+                depth = own if own is not None else (risk.depth if risk else None)
+                properties: dict[str, Any] = {}
+                if risk is not None and risk.rank is not None:
+                    properties["rank"] = risk.rank
+                if depth is not None:
+                    properties["depth"] = depth
+                rels.append(
+                    Relationship(centres.ids[index], f"inFloodZone-{zone_id}", "inFloodZone", zone_id, properties)
+                )
+            for start in range(0, len(rels), 20_000):
+                self.twins.import_relationships(rels[start : start + 20_000])
+            rels = []
+
+
+class _Batch:
+    """Twins and their relationships, written a batch at a time."""
+
+    def __init__(self, twins: TwinService) -> None:
+        self.twins = twins
+        self.documents: list[tuple[str, dict[str, Any]]] = []
+        self.relationships: list[Relationship] = []
+        self.districts: set[str] = set()
+
+    def twin(self, twin_id: str, document: dict[str, Any]) -> None:
+        self.documents.append((twin_id, document))
+        if len(self.documents) >= BATCH:
+            self.flush()
+
+    def building(self, feature: BuildingFeature, document: dict[str, Any], district: str | None) -> None:
+        if feature.kind == "BuildingPart" and feature.parent_id:
+            self.relationships.append(Relationship(feature.gml_id, "partOf", "partOf", feature.parent_id))
+            self.relationships.append(
+                Relationship(feature.parent_id, f"hasPart-{feature.gml_id}", "hasPart", feature.gml_id)
+            )
+        elif district is not None:
+            if district not in self.districts:
+                self.districts.add(district)
+                self.documents.append(
+                    (district, {"$metadata": {"$model": DISTRICT}, "meshCode": district.split("-")[-1]})
+                )
+            self.relationships.append(Relationship(feature.gml_id, "locatedIn", "locatedIn", district))
+        self.twin(feature.gml_id, document)
+
+    def flush(self) -> None:
+        if self.documents:
+            stored = self.twins.import_twins(self.documents, publish=False)
+            known: dict[str, Twin] = {t.id: t for t in stored}
+            self.documents = []
+            # a part may come before its building is flushed: keep those for the next flush
+            ready = [r for r in self.relationships if r.source_id in known or r.target_id in known]
+            waiting = [r for r in self.relationships if r not in ready]
+            if ready:
+                self.twins.import_relationships(ready, known)
+            self.relationships = waiting
+        elif self.relationships:
+            self.twins.import_relationships(self.relationships)
+            self.relationships = []
