@@ -27,7 +27,10 @@ class Problem:
 
 def escape_pointer_token(token: str | int) -> str:
     """Escape one reference token for a JSON Pointer (RFC 6901 §3)."""
-    return str(token).replace("~", "~0").replace("/", "~1")
+    text = str(token)
+    if "~" in text or "/" in text:  # rare: most tokens are DTDL names or indexes
+        return text.replace("~", "~0").replace("/", "~1")
+    return text
 
 
 def join_pointer(base: str, *tokens: str | int) -> str:

@@ -43,11 +43,12 @@ def _check_properties(
 ) -> list[Problem]:
     problems: list[Problem] = []
     for name, value in values.items():
-        where = join_pointer(pointer, name)
         prop = declared.get(name)
         if prop is None:
+            where = join_pointer(pointer, name)
             problems.append(Problem(where, f"'{name}' is not a property of {owner}; it declares {_names(declared)}"))
             continue
+        where = pointer + "/" + name  # a declared name matches DTDL's name rule: nothing to escape
         problems += prop.schema.check(value, where)
         changed = previous is None or previous.get(name, _MISSING) != value
         if changed and not prop.writable:

@@ -53,7 +53,7 @@ class CityImportSummary:
     roads: int = 0
     seconds: float = 0.0
 
-    def add_building(self, feature: BuildingFeature, document: dict[str, Any]) -> None:
+    def add_building(self, feature: BuildingFeature, footprint: shapely.Geometry | None) -> None:
         if feature.kind == "Building":
             self.buildings += 1
             if any(r.kind == "river_flooding" for r in feature.risks):
@@ -65,9 +65,8 @@ class CityImportSummary:
             self.height_sum += feature.measured_height
             self.height_max = max(self.height_max or -math.inf, feature.measured_height)
         self.lods |= feature.lods
-        geometry = document.get("geometry")
-        if geometry is not None:
-            minx, miny, maxx, maxy = shapely.bounds(shapely.geometry.shape(geometry)).tolist()
+        if footprint is not None:
+            minx, miny, maxx, maxy = shapely.bounds(footprint).tolist()
             self.bbox = [
                 min(self.bbox[0], minx),
                 min(self.bbox[1], miny),
@@ -99,11 +98,10 @@ class _Centres:
         self.lat: list[float] = []
         self.depth: list[dict[str, float]] = []  # the building's own planned depth per river
 
-    def add(self, twin_id: str, document: dict[str, Any], feature: BuildingFeature) -> None:
-        geometry = document.get("geometry")
-        if geometry is None or feature.kind != "Building":
+    def add(self, twin_id: str, footprint: shapely.Geometry | None, feature: BuildingFeature) -> None:
+        if footprint is None or feature.kind != "Building":
             return
-        centre = shapely.geometry.shape(geometry).centroid
+        centre = shapely.centroid(footprint)
         self.ids.append(twin_id)
         self.lon.append(centre.x)
         self.lat.append(centre.y)
@@ -139,8 +137,9 @@ class CityImporter:
                 summary.crs_in.add(crs)
                 if isinstance(feature, BuildingFeature):
                     document = building_document(feature)
-                    summary.add_building(feature, document)
-                    centres.add(feature.gml_id, document, feature)
+                    footprint = shapely.geometry.shape(document["geometry"]) if "geometry" in document else None
+                    summary.add_building(feature, footprint)
+                    centres.add(feature.gml_id, footprint, feature)
                     batch.building(feature, document, district)
                 elif isinstance(feature, WaterBodyFeature):
                     zones.append((feature.gml_id, feature))
@@ -221,8 +220,9 @@ class _Batch:
             known: dict[str, Twin] = {t.id: t for t in stored}
             self.documents = []
             # a part may come before its building is flushed: keep those for the next flush
-            ready = [r for r in self.relationships if r.source_id in known or r.target_id in known]
-            waiting = [r for r in self.relationships if r not in ready]
+            is_ready = [r.source_id in known or r.target_id in known for r in self.relationships]
+            ready = [r for r, ok in zip(self.relationships, is_ready, strict=True) if ok]
+            waiting = [r for r, ok in zip(self.relationships, is_ready, strict=True) if not ok]
             if ready:
                 self.twins.import_relationships(ready, known)
             self.relationships = waiting

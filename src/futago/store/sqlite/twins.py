@@ -186,9 +186,47 @@ class SQLiteTwins:
         return stored
 
     def put_twins(self, twins: Sequence[Twin]) -> list[Twin]:
-        """Create or replace many twins in one transaction (bulk import; no preconditions)."""
-        with self.db.write():
-            return [self.put_twin(t) for t in twins]
+        """Create or replace many twins in one transaction (bulk import; no preconditions).
+
+        One upsert and one R*Tree refresh per batch, not per twin: this is the city importer's path.
+        """
+        updated = now_iso()
+        stored = [Twin(t.id, t.model, t.properties, t.geometry, new_etag(), updated) for t in twins]
+        rows = [
+            (
+                t.id,
+                t.model,
+                t.etag,
+                updated,
+                _dumps(t.properties),
+                _dumps(t.geometry) if t.geometry is not None else None,
+            )
+            for t in stored
+        ]
+        with self.db.write() as conn:
+            conn.executemany(
+                "INSERT INTO twins (id, model, etag, updated, properties, geometry) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET model = excluded.model, etag = excluded.etag, "
+                "updated = excluded.updated, properties = excluded.properties, geometry = excluded.geometry",
+                rows,
+            )
+            rids: dict[str, int] = {}
+            ids = [t.id for t in stored]
+            for start in range(0, len(ids), 500):
+                part = ids[start : start + 500]
+                sql = f"SELECT id, rid FROM twins WHERE id IN ({_placeholders(len(part))})"
+                rids.update(conn.execute(sql, part).fetchall())
+            conn.executemany("DELETE FROM twin_bounds WHERE rid = ?", [(rids[i],) for i in ids])
+            conn.executemany(
+                "INSERT INTO twin_bounds (rid, min_lon, max_lon, min_lat, max_lat) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (rids[t.id], b[0], b[2], b[1], b[3])
+                    for t in stored
+                    if t.geometry is not None
+                    for b in (geometry_bounds(t.geometry),)
+                ],
+            )
+        return stored
 
     def delete_twin(self, twin_id: str, if_match: str | None = None) -> None:
         with self.db.write() as conn:
