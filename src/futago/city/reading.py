@@ -79,6 +79,7 @@ def iter_city(
         name, opener, codelists = sources[i]
         with opener() as stream:
             reader = iter_features(stream, codelists=codelists, name=name)
+            position: Callable[[], int] = getattr(stream, "tell", lambda: 0)  # zip members cannot tell
             for count, feature in enumerate(reader):
                 if isinstance(feature, ReliefFeature):
                     ground.add(feature)
@@ -89,7 +90,7 @@ def iter_city(
                     feature.ground_elevation = ground.at(lon, lat) or feature.ground_elevation
                 yield feature, district_of(name), reader.crs
                 if progress is not None and count % 1000 == 0:
-                    progress(min(1.0, (done + stream.tell()) / total))
+                    progress(min(1.0, (done + position()) / total))
         done += sizes[i]
         if progress is not None:
             progress(min(1.0, done / total))
