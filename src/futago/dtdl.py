@@ -1,43 +1,9 @@
-"""Public face of futago's DTDL support; the implementation lives in ``futago.core.dtdl``."""
+"""Public face of futago's DTDL support: ``futago.dtdl.validate`` and ``futago.dtdl.load``.
+
+The implementation lives in ``futago.core.dtdl``; this module re-exports its public names.
+"""
 
 from __future__ import annotations
 
-from futago.core.dtdl import (
-    ArraySchema,
-    Command,
-    CommandPayload,
-    Component,
-    EnumSchema,
-    Interface,
-    MapSchema,
-    ModelSet,
-    ObjectSchema,
-    PrimitiveSchema,
-    Problem,
-    Property,
-    Relationship,
-    Schema,
-    Telemetry,
-    load,
-    validate,
-)
-
-__all__ = [
-    "ArraySchema",
-    "Command",
-    "CommandPayload",
-    "Component",
-    "EnumSchema",
-    "Interface",
-    "MapSchema",
-    "ModelSet",
-    "ObjectSchema",
-    "PrimitiveSchema",
-    "Problem",
-    "Property",
-    "Relationship",
-    "Schema",
-    "Telemetry",
-    "load",
-    "validate",
-]
+from futago.core.dtdl import *  # noqa: F403
+from futago.core.dtdl import __all__ as __all__

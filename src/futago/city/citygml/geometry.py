@@ -39,6 +39,7 @@ class ParseContext:
     _swap: bool = True
     _transform: Callable[[Any, Any], tuple[Any, Any]] | None = None
     pending_triangles: list[tuple[Position, Position, Position]] = field(default_factory=list)
+    _labels: dict[tuple[str | None, str], tuple[str | None, str | None]] = field(default_factory=dict)
 
     def set_crs(self, crs: str, dimension: int | None = None) -> None:
         self.crs = crs
@@ -54,17 +55,39 @@ class ParseContext:
         text = elem.text
         if text is None:
             return None, None
+        key = (elem.get("codeSpace"), text)
+        hit = self._labels.get(key)
+        if hit is not None:
+            return hit
+        result = self._label(key[0], text)
+        if len(self._labels) < 65536:  # codes repeat; free text (names) must not grow it unbounded
+            self._labels[key] = result
+        return result
+
+    def _label(self, code_space: str | None, text: str) -> tuple[str | None, str | None]:
         code = text.strip()
         if not code:
             return None, None
         if self.codelists is None:
             return code, code
-        return self.codelists.label(elem.get("codeSpace"), code), code
+        return self.codelists.label(code_space, code), code
 
     def ring(self, ring_elem: Any) -> Ring:
         """Positions of a gml:LinearRing (posList, pos* or coordinates)."""
         dim = self.dimension
         values: list[float]
+        first = ring_elem[0] if len(ring_elem) else None
+        if first is not None and first.tag in _POSLIST and first.get("srsDimension") in (None, "3") and dim == 3:
+            # the PLATEAU case: one 3D posList, lat/lon swapped by slicing
+            try:
+                values = list(map(float, (first.text or "").split()))
+            except ValueError as exc:
+                raise self.error(ring_elem, f"bad coordinate: {exc}") from None
+            if len(values) % 3:
+                raise self.error(ring_elem, f"{len(values)} numbers do not make 3D positions")
+            if self._swap:
+                return list(zip(values[1::3], values[0::3], values[2::3], strict=False))
+            return self.positions(values, 3)
         try:
             for child in ring_elem:
                 tag = child.tag
@@ -123,7 +146,16 @@ class ParseContext:
     def polygons(self, prop: Any) -> list[Polygon3]:
         """Every surface under a geometry property; xlink'd members are skipped (no duplicates)."""
         out = []
+        ring = self.ring
         for surface in prop.iter(*SURFACE_TAGS):
+            if len(surface) == 1 and surface[0].tag in _EXTERIOR:  # no holes: the common case
+                exterior = surface[0]
+                if not len(exterior):
+                    continue
+                outer = ring(exterior[0])
+                if outer:
+                    out.append([outer])
+                continue
             poly = self.polygon(surface)
             if poly and poly[0]:
                 out.append(poly)
