@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pint
+if TYPE_CHECKING:  # pint loads only when a unit is converted: it is a large import
+    import pint
 
 from futago.ingest.mapping import MappingError
 
-_registry: pint.UnitRegistry = pint.UnitRegistry()
+
+@functools.cache
+def _registry() -> pint.UnitRegistry:
+    """Built on first use: pint's registry is tens of thousands of objects, which every full pass
+    of Python's cyclic collector would otherwise walk, slowing every allocation-heavy path."""
+    import pint
+
+    return pint.UnitRegistry()
+
 
 # DTDL words that are not pint's spelling of the same unit.
 _DTDL_WORDS = {
@@ -47,9 +56,9 @@ _SYMBOLS = {
 def dtdl_unit(name: str) -> pint.Unit:
     """A DTDL unit name (camelCase words, 'Per' between numerator and denominator) as a pint unit."""
     if name in _DTDL_WORDS:
-        return _registry.Unit(_DTDL_WORDS[name])
+        return _registry().Unit(_DTDL_WORDS[name])
     numerator, _, denominator = name.partition("Per")
-    return _registry.Unit(_words(numerator) + (f"/({_words(denominator)})" if denominator else ""))
+    return _registry().Unit(_words(numerator) + (f"/({_words(denominator)})" if denominator else ""))
 
 
 def _words(camel: str) -> str:
@@ -68,13 +77,15 @@ def _words(camel: str) -> str:
 
 @functools.lru_cache(maxsize=1024)
 def payload_unit(symbol: str) -> pint.Unit:
-    return _registry.Unit(_SYMBOLS.get(symbol, symbol))
+    return _registry().Unit(_SYMBOLS.get(symbol, symbol))
 
 
 def convert(value: Any, given: str, model_unit: str) -> float:
     """``value`` in ``given`` expressed in the DTDL ``model_unit``; MappingError if impossible."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise MappingError(f"a value with a unit must be a number, not {value!r}")
+    import pint
+
     try:
         source, target = payload_unit(given), dtdl_unit(model_unit)
     except (
@@ -87,7 +98,7 @@ def convert(value: Any, given: str, model_unit: str) -> float:
     if source == target:
         return float(value)
     try:
-        return float(_registry.Quantity(value, source).to(target).magnitude)
+        return float(_registry().Quantity(value, source).to(target).magnitude)
     except pint.errors.DimensionalityError:
         raise MappingError(
             f"unit {given!r} cannot be converted to the model's unit {model_unit!r} ({target})"
