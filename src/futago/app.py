@@ -66,6 +66,8 @@ class TelemetryKinds:
         self.store = store
         self.models = models
         self._twin_models: dict[str, str] = {}
+        self._lineage: dict[str, list[str]] = {}
+        self._lineage_of: object = None
         self._lock = threading.Lock()
         bus.subscribe(self._forget)
 
@@ -97,8 +99,13 @@ class TelemetryKinds:
         """The twin's model and every model it extends, nearest first (for per-model settings)."""
         model = self._model_of(twin_id)
         catalog = self.models.models
-        ancestors = [m for m in catalog.interfaces if m != model and catalog.is_of_model(model, m)]
-        return [model, *ancestors]
+        if self._lineage_of is not catalog:  # the model set changed: forget what was worked out
+            self._lineage, self._lineage_of = {}, catalog
+        lineage = self._lineage.get(model)
+        if lineage is None:  # one walk over the interfaces per model, not per reading batch
+            ancestors = [m for m in catalog.interfaces if m != model and catalog.is_of_model(model, m)]
+            lineage = self._lineage[model] = [model, *ancestors]
+        return lineage
 
     def _model_of(self, twin_id: str) -> str:
         model = self._twin_models.get(twin_id)

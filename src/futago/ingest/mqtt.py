@@ -236,6 +236,20 @@ class _Publish(NamedTuple):
     qos: int
 
 
+def _varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    """An MQTT variable byte integer at ``data[pos:end]``: (value, next position), or (0, -1)
+    when it is cut off or longer than the four bytes MQTT allows."""
+    value, shift = 0, 0
+    while pos < end and shift < 28:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, pos
+    return 0, -1
+
+
 def _take_publishes(data: bytes, pos: int, v5: bool) -> tuple[list[_Publish], int]:
     """The complete QoS 0/1 PUBLISH packets at ``data[pos:]``, and where the first other one starts.
 
@@ -251,15 +265,8 @@ def _take_publishes(data: bytes, pos: int, v5: bool) -> tuple[list[_Publish], in
         qos = (header >> 1) & 3
         if header >> 4 != 3 or qos > 1:
             break
-        length, i, shift = 0, pos + 1, 0
-        while i < end and shift < 28:
-            byte = data[i]
-            i += 1
-            length |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
-        else:
+        length, i = _varint(data, pos + 1, end)
+        if i < 0:
             break  # the length is cut off, or longer than MQTT allows
         body_end = i + length
         if body_end > end:
@@ -270,15 +277,8 @@ def _take_publishes(data: bytes, pos: int, v5: bool) -> tuple[list[_Publish], in
             break
         mid = data[topic_end] << 8 | data[topic_end + 1] if qos else 0
         if v5:
-            size, shift = 0, 0
-            while j < body_end and shift < 28:
-                byte = data[j]
-                j += 1
-                size |= (byte & 0x7F) << shift
-                shift += 7
-                if not byte & 0x80:
-                    break
-            else:
+            size, j = _varint(data, j, body_end)
+            if j < 0:
                 break
             j += size
             if j > body_end:

@@ -110,15 +110,14 @@ def _filled(data: SeriesData, method: str, interval: Any, max_gap: Any) -> dict[
 
 # QARTOD flags from best to worst: a "minimum quality" keeps the flags at or before it.
 _FLAG_RANK = {1: 0, 2: 1, 3: 2, 4: 3, 9: 4}
+_RANK_OF_FLAG = np.full(256, 255, dtype=np.uint8)
+_RANK_OF_FLAG[list(_FLAG_RANK)] = list(_FLAG_RANK.values())
 
 
 def _at_least(data: SeriesData, min_quality: int) -> SeriesData:
     if min_quality not in _FLAG_RANK:
         raise InvalidInput([Problem("/minQuality", "minQuality is a QARTOD flag: 1, 2, 3, 4 or 9")])
-    ranks = np.zeros(256, dtype=np.uint8) + 255
-    for flag, rank in _FLAG_RANK.items():
-        ranks[flag] = rank
-    keep = ranks[data.quality] <= _FLAG_RANK[min_quality]
+    keep = _RANK_OF_FLAG[data.quality] <= _FLAG_RANK[min_quality]
     values = (
         np.asarray(data.values)[keep]
         if data.kind != "json"
