@@ -49,6 +49,17 @@ def _errors() -> Iterator[None]:
         sys.exit(1)
 
 
+def _print_figures(figures: dict[str, Any], as_json: bool) -> None:
+    """Benchmarks and evaluations: one JSON object for scripts, or a table for people."""
+    if as_json:
+        click.echo(json.dumps(figures))
+        return
+    table = Table("figure", "value")
+    for key, value in figures.items():
+        table.add_row(key, f"{value:,.3f}" if isinstance(value, float) else str(value))
+    Console().print(table)
+
+
 def _print_json(value: Any) -> None:
     click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
 
@@ -422,13 +433,39 @@ def bench(name: str, as_json: bool, db: str | None) -> None:
     module = importlib.import_module(f"benchmarks.{name}")
     with _errors():
         figures = module.run(db=db, progress=not as_json)
-    if as_json:
-        click.echo(json.dumps(figures))
-    else:
-        table = Table("figure", "value")
-        for key, value in figures.items():
-            table.add_row(key, f"{value:,.3f}" if isinstance(value, float) else str(value))
-        Console().print(table)
+    _print_figures(figures, as_json)
+
+
+# eval -----------------------------------------------------------------------------------------
+@main.command("eval")
+@click.argument("benchmark", type=click.Choice(["skab", "nab", "cmapss"]))
+@click.argument("path", type=click.Path(exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object of figures.")
+@click.option(
+    "--predictions",
+    type=click.Path(),
+    help="Also write the predictions, so the score can be recomputed from outside "
+    "(a folder for skab and nab, a CSV file for cmapss).",
+)
+@click.option("--detector", help="Detector or model to evaluate (default: the best one futago ships).")
+def eval_command(benchmark: str, path: str, as_json: bool, predictions: str | None, detector: str | None) -> None:
+    """Score futago's models on a public benchmark with that benchmark's own protocol.
+
+    \b
+      skab    SKAB anomaly benchmark: PATH holds valve1/, valve2/, … (first 400 rows of each file train)
+      nab     NAB realKnownCause series, standard profile: PATH is the NAB data folder
+      cmapss  NASA C-MAPSS FD001 remaining useful life: PATH holds train_/test_/RUL_FD001.txt
+    \b
+    Example:
+      futago eval skab ../shared/data/skab --json --predictions out/skab
+    """
+    module = importlib.import_module(f"futago.analytics.evaluation.{benchmark}")
+    options = {"detector": detector} if detector else {}
+    with _errors():
+        figures = module.evaluate(
+            Path(path), predictions=Path(predictions) if predictions else None, progress=not as_json, **options
+        )
+    _print_figures(figures, as_json)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Anomaly detection, forecasting, remaining useful life and metrics. Depends on core only."""

@@ -1,0 +1,1 @@
+"""Anomaly detectors, streaming and batch, sharing the ``Detector`` protocol."""
