@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar, Self
 
 import numpy as np
@@ -22,7 +23,7 @@ class RobustZScore(Detector):
 
     name: ClassVar[str] = "robust_z"
     version: ClassVar[str] = "1"
-    tags = {**Detector.tags, "streaming": True}
+    tags: ClassVar[Mapping[str, bool]] = {**Detector.tags, "streaming": True}
 
     def __init__(self, quantile: float = 0.995, margin: float = 1.2, window: int = 2000) -> None:
         self.quantile = quantile

@@ -1,0 +1,1 @@
+"""Physics, hybrid and co-simulation models that ship with futago."""
