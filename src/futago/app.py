@@ -29,6 +29,7 @@ from futago.services.models import ModelService
 from futago.services.quality import QualityService
 from futago.services.telemetry import TelemetryService
 from futago.services.twins import TwinService
+from futago.sim.runtime import FORECAST_SUFFIX, BehaviourRuntime
 from futago.store.port import Store
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ class TelemetryKinds:
         self._lineage: dict[str, list[str]] = {}
         self._lineage_of: object = None
         self._lock = threading.Lock()
+        #: Says whether a behaviour writes ``name`` on a twin (derived telemetry the model does not declare).
+        self.is_derived: Callable[[str, str], bool] = lambda twin_id, name: False
         bus.subscribe(self._forget)
 
     def _forget(self, event: Event) -> None:
@@ -77,7 +80,20 @@ class TelemetryKinds:
                 self._twin_models.pop(event.twin_id, None)
 
     def __call__(self, twin_id: str, name: str) -> ValueKind:
+        model = self._model_of(twin_id)
+        telemetry = self.models.interface(model).telemetry.get(name)
+        if telemetry is None and (self.is_derived(twin_id, name) or self._is_forecast_of_declared(model, name)):
+            return "f8"  # forecasts, scores and simulations are numbers
         return _NUMERIC_KINDS.get(self.telemetry(twin_id, name).schema.kind, "json")
+
+    def _is_forecast_of_declared(self, model: str, name: str) -> bool:
+        """``<telemetry>_forecast`` (and its ``~q05``-style quantiles) holds an external forecast of a numeric
+        telemetry the model declares, e.g. a rainfall nowcast with future timestamps."""
+        stem = name.split("~", 1)[0]
+        if not stem.endswith(FORECAST_SUFFIX):
+            return False
+        declared = self.models.interface(model).telemetry.get(stem.removesuffix(FORECAST_SUFFIX))
+        return declared is not None and declared.schema.kind in _NUMERIC_KINDS
 
     def telemetry(self, twin_id: str, name: str) -> Telemetry:
         """The DTDL Telemetry a twin's model declares under ``name``; NotFound/InvalidInput otherwise."""
@@ -176,6 +192,15 @@ class App:
     ingest: IngestPipeline
     connections: ConnectionManager
     drift: DriftService
+    behaviours: BehaviourRuntime
+    _maintenance: threading.Event | None = None
+
+    def start(self) -> None:
+        """What a server runs in the background: configured and stored connections, the behaviour runtime
+        (schedules and reading triggers) and maintenance (retention, the QARTOD timing check)."""
+        self.connections.load(self.settings.connections)
+        self.behaviours.start()
+        self._maintenance = self.start_maintenance()
 
     def apply_retention(self, now_us: int | None = None) -> int:
         """Drop readings older than the configured retention; returns how many went."""
@@ -208,6 +233,9 @@ class App:
         return stop
 
     def close(self) -> None:
+        if self._maintenance is not None:
+            self._maintenance.set()
+        self.behaviours.stop()
         self.connections.close()
         self.store.close()
 
@@ -225,4 +253,9 @@ def build(settings: Settings) -> App:
     drift.load(settings.drift)
     ingest = IngestPipeline(telemetry, store, convert_unit=kinds.convert_unit, provision=_provisioner(twins))
     connections = ConnectionManager(ingest, store, _connector_factories())
-    return App(settings, store, bus, models, twins, telemetry, ingest, connections, drift)
+    behaviours = BehaviourRuntime(
+        store, bus, telemetry.append, kinds.models_of, lambda model: models.models.descendants(model)
+    )
+    kinds.is_derived = behaviours.is_derived
+    behaviours.load(settings.behaviours)
+    return App(settings, store, bus, models, twins, telemetry, ingest, connections, drift, behaviours)

@@ -108,6 +108,7 @@ def _run_server(app: Any) -> None:
     settings: Settings = app.settings
     console.print(f"futago {__version__} serving {app.store.url} at http://{settings.host}:{settings.port}/docs")
     try:
+        app.start()
         uvicorn.run(create_api(app), host=settings.host, port=settings.port, log_level="warning")
     finally:
         app.close()

@@ -51,6 +51,7 @@ class Settings:
     connections: dict[str, Any] = field(default_factory=dict)  # name -> connection config
     quality: dict[str, Any] = field(default_factory=dict)  # model -> telemetry -> QARTOD config
     drift: dict[str, Any] = field(default_factory=dict)  # twin -> telemetry -> drift watch
+    behaviours: dict[str, Any] = field(default_factory=dict)  # name -> behaviour description
 
     def with_overrides(self, **overrides: Any) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -117,6 +118,10 @@ def load_settings(config: str | Path | None = None, environ: dict[str, str] | No
         if not isinstance(drift, dict):
             raise InvalidInput([Problem("/drift", f'{path}: [drift."<twin>".<telemetry>] tables watch for drift')])
         values["drift"] = drift
+        behaviours = document.get("behaviours", {})
+        if not isinstance(behaviours, dict) or not all(isinstance(b, dict) for b in behaviours.values()):
+            raise InvalidInput([Problem("/behaviours", f"{path}: [behaviours.<name>] tables describe behaviours")])
+        values["behaviours"] = behaviours
     for name, (_, _, variable) in _SOURCES.items():
         if env.get(variable):
             values[name] = _coerce(name, env[variable], variable)

@@ -109,7 +109,24 @@ class IngestStore(Protocol):
     def delete_connection(self, name: str) -> None: ...
 
 
-class Store(TwinStore, TelemetryStore, IngestStore, Protocol):
+class SimStore(Protocol):
+    """Behaviour definitions, and a provenance record per behaviour run (inputs, model, outputs, outcome)."""
+
+    def put_behaviour(self, name: str, spec: dict[str, Any]) -> None: ...
+    def list_behaviours(self) -> dict[str, dict[str, Any]]: ...
+    def delete_behaviour(self, name: str) -> None: ...
+    def add_behaviour_run(self, run: dict[str, Any]) -> int:
+        """Store a run record (it has at least ``behaviour``, ``twinId`` and ``started``); returns its id."""
+        ...
+
+    def list_behaviour_runs(
+        self, behaviour: str | None = None, twin_id: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Run records, newest first, each with its ``id``."""
+        ...
+
+
+class Store(TwinStore, TelemetryStore, IngestStore, SimStore, Protocol):
     url: str
 
     def transaction(self) -> AbstractContextManager[None]:

@@ -2,58 +2,55 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import ClassVar, Self
+from typing import ClassVar
 
 import numpy as np
-from numpy.typing import ArrayLike
 
-from futago.analytics.protocol import Detector, FloatArray, check_X
+from futago.analytics.anomaly.base import _WindowDetector
+from futago.analytics.protocol import FloatArray
 
 # MAD × 1.4826 estimates the standard deviation of normal data, so scores read as z-scores.
 _MAD_TO_SIGMA = 1.4826
 
 
-class RobustZScore(Detector):
+class RobustZScore(_WindowDetector):
     """Score = the largest robust z-score over the columns. Threshold: a quantile of training scores × margin.
+
+    Median and MAD shrug off the odd spike in the training rows that a mean and standard deviation would
+    absorb. ``smoothing``, ``rate_columns`` and ``rate_lag`` condition the rows first (see ``conditioning``);
+    by default the raw rows are scored.
 
     Streaming: ``learn_one`` keeps the last ``window`` rows and refits the median and MAD on them, so the
     baseline follows slow drift the way a rolling control chart does.
     """
 
     name: ClassVar[str] = "robust_z"
-    version: ClassVar[str] = "1"
-    tags: ClassVar[Mapping[str, bool]] = {**Detector.tags, "streaming": True}
+    version: ClassVar[str] = "2"
 
-    def __init__(self, quantile: float = 0.995, margin: float = 1.2, window: int = 2000) -> None:
+    def __init__(
+        self,
+        quantile: float = 0.995,
+        margin: float = 1.2,
+        window: int = 2000,
+        smoothing: int = 1,
+        rate_columns: tuple[int, ...] = (),
+        rate_lag: int = 30,
+    ) -> None:
         self.quantile = quantile
         self.margin = margin
         self.window = window
+        self.smoothing = smoothing
+        self.rate_columns = rate_columns
+        self.rate_lag = rate_lag
 
-    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> Self:
-        data = check_X(self, X)
-        self._fit_stats(data)
-        self._buffer = [row for row in data[-self.window :]]
-        return self
+    def _learn(self, features: FloatArray) -> None:
+        self.median_ = np.median(features, axis=0)
+        mad = np.median(np.abs(features - self.median_), axis=0) * _MAD_TO_SIGMA
+        # A column that is constant more than half the time (a quantised sensor) has MAD 0: fall back to its
+        # standard deviation, then to 1, rather than calling every change an infinitely large anomaly.
+        std = features.std(axis=0)
+        self.scale_ = np.where(mad > 1e-12, mad, np.where(std > 1e-12, std, 1.0))
 
-    def _fit_stats(self, data: FloatArray) -> None:
-        self.median_ = np.median(data, axis=0)
-        mad = np.median(np.abs(data - self.median_), axis=0) * _MAD_TO_SIGMA
-        self.scale_ = np.where(mad > 1e-12, mad, max(float(np.std(data)), 1e-12))
-        self.n_features_ = data.shape[1]
-        train_scores = self.score(data)
-        self.threshold_ = float(np.quantile(train_scores, self.quantile)) * self.margin
-
-    def score(self, X: ArrayLike) -> FloatArray:
-        self._require_fitted()
-        data = check_X(self, X, n_features=self.n_features_)
-        result: FloatArray = np.max(np.abs(data - self.median_) / self.scale_, axis=1)
-        return result
-
-    def learn_one(self, x: ArrayLike, y: float | None = None) -> Self:
-        row = check_X(self, np.asarray(x, dtype=np.float64).reshape(1, -1))[0]
-        buffer = getattr(self, "_buffer", [])
-        buffer.append(row)
-        self._buffer = buffer[-self.window :]
-        self._fit_stats(np.vstack(self._buffer))
-        return self
+    def _score_features(self, features: FloatArray, state: FloatArray) -> tuple[FloatArray, FloatArray]:
+        scores: FloatArray = np.max(np.abs(features - self.median_) / self.scale_, axis=1)
+        return scores, state

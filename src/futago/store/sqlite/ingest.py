@@ -8,9 +8,9 @@ from typing import Any
 import orjson
 
 from futago.core.dead_letters import DeadLetter
-from futago.core.errors import NotFound
 from futago.core.twins import now_iso
 from futago.store.sqlite.db import SQLiteDatabase
+from futago.store.sqlite.specs import NamedSpecs
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dead_letters (
@@ -23,10 +23,6 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     received TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dead_letters_by_connection ON dead_letters (connection, id);
-CREATE TABLE IF NOT EXISTS connections (
-    name TEXT PRIMARY KEY,
-    spec TEXT NOT NULL
-);
 CREATE TABLE IF NOT EXISTS calibrations (
     twin_id TEXT NOT NULL,
     telemetry TEXT NOT NULL,
@@ -61,6 +57,7 @@ class SQLiteIngest:
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.executescript(SCHEMA)
+        self._connections = NamedSpecs(db, "connections", "connection")
 
     def add_dead_letters(self, letters: Sequence[DeadLetter]) -> list[int]:
         ids: list[int] = []
@@ -113,21 +110,13 @@ class SQLiteIngest:
         return {name: int(count) for name, count in rows}
 
     def put_connection(self, name: str, spec: dict[str, Any]) -> None:
-        with self.db.write() as conn:
-            conn.execute(
-                "INSERT INTO connections (name, spec) VALUES (?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET spec = excluded.spec",
-                (name, orjson.dumps(spec).decode()),
-            )
+        self._connections.put(name, spec)
 
     def list_connections(self) -> dict[str, dict[str, Any]]:
-        rows = self.db.read().execute("SELECT name, spec FROM connections ORDER BY name")
-        return {name: orjson.loads(spec) for name, spec in rows}
+        return self._connections.all()
 
     def delete_connection(self, name: str) -> None:
-        with self.db.write() as conn:
-            if conn.execute("DELETE FROM connections WHERE name = ?", (name,)).rowcount == 0:
-                raise NotFound(f"connection '{name}' does not exist")
+        self._connections.delete(name)
 
     def list_calibrations(self, twin_id: str | None = None) -> list[dict[str, Any]]:
         sql, params = "SELECT record FROM calibrations", []

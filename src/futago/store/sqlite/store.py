@@ -8,16 +8,18 @@ from pathlib import Path
 
 from futago.store.sqlite.db import SQLiteDatabase
 from futago.store.sqlite.ingest import SQLiteIngest
+from futago.store.sqlite.sim import SQLiteSim
 from futago.store.sqlite.telemetry import SQLiteTelemetry
 from futago.store.sqlite.twins import SQLiteTwins
 
 
-class SQLiteStore(SQLiteTwins, SQLiteTelemetry, SQLiteIngest):
+class SQLiteStore(SQLiteTwins, SQLiteTelemetry, SQLiteIngest, SQLiteSim):
     def __init__(self, path: str | Path) -> None:
         db = SQLiteDatabase(path)
         SQLiteTwins.__init__(self, db)
         SQLiteTelemetry.__init__(self, db)
         SQLiteIngest.__init__(self, db)
+        SQLiteSim.__init__(self, db)
         self.url = f"sqlite:///{path}"
 
     @contextmanager

@@ -1,0 +1,140 @@
+"""/behaviours: attach models to twins, run them, see each run's provenance, try what-ifs, validate."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query
+from starlette.responses import Response
+
+from futago.api.access import Access, require
+from futago.api.deps import JSONRoute, get_app, json_response
+from futago.app import App
+from futago.core.errors import InvalidInput
+from futago.core.problems import Problem
+from futago.core.telemetry import parse_timestamp
+from futago.sim import scenario, validation
+
+router = APIRouter(tags=["behaviours"], route_class=JSONRoute)
+
+_EXAMPLE = {
+    "model": "river_stage",
+    "twins": ["river-1"],
+    "inputs": {"rainfall": {"twin": "rain-1", "telemetry": "rainfall"}},
+    "measured": "waterLevel",
+    "step": "10m",
+    "window": "24h",
+    "horizon": "6h",
+    "members": 1000,
+    "trigger": {"every": "10m", "onReadings": True},
+    "tolerances": {"rmse": 0.15, "nse": 0.8},
+}
+
+
+def _at(value: str | None, pointer: str) -> int:
+    if value is None:
+        return time.time_ns() // 1000
+    try:
+        return parse_timestamp(value)
+    except (InvalidInput, ValueError) as exc:
+        raise InvalidInput([Problem(pointer, f"not a timestamp: {value!r}")]) from exc
+
+
+@router.get("/behaviours", summary="List behaviours with their model, version and attached twins")
+def list_behaviours(app: App = Depends(get_app), access: Access = Depends(require("READ", "behaviours"))) -> Response:
+    return json_response({"value": [spec.to_json() for spec in app.behaviours.all()]})
+
+
+@router.put("/behaviours/{name}", summary="Create or replace a behaviour")
+def put_behaviour(
+    name: str,
+    body: Annotated[dict[str, Any], Body(examples=[_EXAMPLE])],
+    app: App = Depends(get_app),
+    access: Access = Depends(require("ADMIN", "behaviours/{name}")),
+) -> Response:
+    return json_response(app.behaviours.put(name, body).to_json())
+
+
+@router.get("/behaviours/{name}", summary="A behaviour and the twins it runs for")
+def get_behaviour(
+    name: str, app: App = Depends(get_app), access: Access = Depends(require("READ", "behaviours/{name}"))
+) -> Response:
+    spec = app.behaviours.get(name)
+    return json_response({**spec.to_json(), "attachedTwins": app.behaviours.twins_of(spec)})
+
+
+@router.delete("/behaviours/{name}", status_code=204, summary="Delete a behaviour (its outputs stay)")
+def delete_behaviour(
+    name: str, app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "behaviours/{name}"))
+) -> Response:
+    app.behaviours.delete(name)
+    return Response(status_code=204)
+
+
+@router.post("/behaviours/{name}/run", summary="Run a behaviour now, for one twin or all of its twins")
+def run_behaviour(
+    name: str,
+    twin: Annotated[str | None, Query(description="Only this twin")] = None,
+    app: App = Depends(get_app),
+    access: Access = Depends(require("WRITE", "behaviours/{name}")),
+) -> Response:
+    return json_response({"value": app.behaviours.run(name, twin)})
+
+
+@router.get("/behaviours/{name}/runs", summary="Run records (provenance), newest first")
+def list_runs(
+    name: str,
+    twin: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    app: App = Depends(get_app),
+    access: Access = Depends(require("READ", "behaviours/{name}")),
+) -> Response:
+    app.behaviours.get(name)
+    return json_response({"value": app.store.list_behaviour_runs(name, twin, limit)})
+
+
+@router.post(
+    "/behaviours/{name}/scenarios", summary="What-if: a baseline and scenarios side by side (nothing is written)"
+)
+def run_scenarios(
+    name: str,
+    body: Annotated[
+        dict[str, Any],
+        Body(
+            examples=[
+                {
+                    "twin": "river-1",
+                    "at": "2026-07-01T06:00:00Z",
+                    "scenarios": [{"name": "rain x1.5", "inputs": {"rainfall": {"scale": 1.5}}}],
+                }
+            ]
+        ),
+    ],
+    app: App = Depends(get_app),
+    access: Access = Depends(require("READ", "behaviours/{name}")),
+) -> Response:
+    twin = body.get("twin")
+    scenarios = body.get("scenarios", [])
+    problems = []
+    if not isinstance(twin, str):
+        problems.append(Problem("/twin", "the twin to run the scenarios for"))
+    if not isinstance(scenarios, list) or not all(isinstance(s, dict) for s in scenarios):
+        problems.append(Problem("/scenarios", "a list of scenarios: {name, inputs, params, state}"))
+    if problems:
+        raise InvalidInput(problems)
+    assert isinstance(twin, str)
+    return json_response(scenario.compare(app.behaviours, name, twin, _at(body.get("at"), "/at"), scenarios))
+
+
+@router.get("/behaviours/{name}/validation", summary="Validation report: the behaviour against measurements")
+def validate(
+    name: str,
+    twin: Annotated[str, Query()],
+    start: Annotated[str, Query(alias="from")],
+    end: Annotated[str, Query(alias="to")],
+    app: App = Depends(get_app),
+    access: Access = Depends(require("READ", "behaviours/{name}")),
+) -> Response:
+    report = validation.validate_behaviour(app.behaviours, name, twin, _at(start, "/from"), _at(end, "/to"))
+    return json_response(report.to_json(inline_plots=True))

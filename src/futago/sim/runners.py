@@ -1,0 +1,176 @@
+"""How each kind of model turns a twin's history into derived telemetry. Pure: nothing here writes.
+
+The runtime, what-if scenarios and validation reports all call ``execute`` with the same ``RunInputs``, so a
+scenario is exactly a live run on overridden inputs, and a validation report judges exactly what runs live.
+
+Derived series names start from the behaviour's ``base_name`` (its ``output``, else its ``measured`` telemetry):
+
+* simulators: ``<base>_sim`` (the simulation over the window), ``<base>_forecast`` (median over the horizon),
+  ``<base>_forecast~q05`` … ``~q95`` (ensemble quantiles), ``<base>_exceedance~<stage>`` (probability, at the
+  run time, of reaching each warning level the twin declares within the horizon);
+* forecasters: ``<base>_forecast`` and, when the model gives intervals, ``<base>_forecast~q05``/``~q95``;
+* detectors: ``anomalyScore`` (score ÷ learned threshold, so above 1 is anomalous) and ``anomaly`` (0/1);
+* regressors: ``<base>`` (e.g. ``rul``) on each new row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from futago.analytics.protocol import Detector, FloatArray, Forecaster, Model
+from futago.core.errors import InvalidInput
+from futago.core.problems import Problem
+from futago.sim.behaviours import BehaviourSpec
+from futago.sim.ensemble import Uncertainty, run_ensemble
+from futago.sim.flood import WarningLevels
+from futago.sim.simulator import Simulator
+
+DEFAULT_UNCERTAINTY: dict[str, Any] = {"inputs": 0.3}
+
+
+@dataclass
+class RunInputs:
+    """A behaviour's inputs on a regular grid: ``X`` (steps × inputs) over the window, the measured series
+    ``y`` on the same grid (NaN where nothing was measured), and future inputs for the horizon."""
+
+    grid: np.ndarray  # µs, the start of each step
+    X: FloatArray
+    y: FloatArray | None
+    future_grid: np.ndarray
+    future_X: FloatArray
+    twin_properties: Mapping[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunOutput:
+    series: dict[str, tuple[np.ndarray, FloatArray]]  # name -> (ts µs, values)
+    summary: dict[str, Any]
+
+
+def execute(spec: BehaviourSpec, model: Model, inputs: RunInputs, state: dict[str, Any]) -> RunOutput:
+    """Run ``model`` for one twin. ``state`` persists between runs of the same (behaviour, twin): a detector
+    keeps its fitted self there, and the last row it scored."""
+    if isinstance(model, Simulator):
+        return _simulate(spec, model, inputs)
+    if isinstance(model, Detector):
+        return _detect(spec, model, inputs, state)
+    if isinstance(model, Forecaster):
+        return _forecast(spec, model, inputs)
+    return _regress(spec, model, inputs, state)
+
+
+def _simulate(spec: BehaviourSpec, model: Simulator, inputs: RunInputs) -> RunOutput:
+    base = spec.base_name
+    hindcast = model.predict(inputs.X)
+    live = model.clone().set_state(model.state)  # a scenario may start from a chosen state
+    measured = inputs.y if inputs.y is not None else np.full(len(inputs.X), np.nan)
+    for row, observed in zip(inputs.X, measured, strict=True):
+        live.learn_one(row, None if np.isnan(observed) else float(observed))
+    series: dict[str, tuple[np.ndarray, FloatArray]] = {f"{base}_sim": (inputs.grid, hindcast)}
+    summary: dict[str, Any] = {"steps": len(inputs.X), "horizonSteps": len(inputs.future_X)}
+    if len(inputs.future_X) == 0:
+        return RunOutput(series, summary)
+    if spec.members > 0 and live.tags.get("vectorised_params", False):
+        spread: Mapping[str, Any] = spec.uncertainty or DEFAULT_UNCERTAINTY
+        uncertainty = Uncertainty(
+            inputs={name: float(spread.get("inputs", 0.0)) for name in live.inputs},
+            params={k: float(v) for k, v in dict(spread.get("params", {})).items()},
+        )
+        ensemble = run_ensemble(live, inputs.future_X, spec.members, uncertainty, seed=int(inputs.grid[-1] % 2**31))
+        quantiles = ensemble.quantiles((0.05, 0.5, 0.95))
+        series[f"{base}_forecast"] = (inputs.future_grid, quantiles[0.5])
+        series[f"{base}_forecast~q05"] = (inputs.future_grid, quantiles[0.05])
+        series[f"{base}_forecast~q95"] = (inputs.future_grid, quantiles[0.95])
+        summary["members"] = spec.members
+        levels = WarningLevels.from_twin(inputs.twin_properties)
+        if levels.levels:
+            exceedance = ensemble.exceedance(levels.levels)
+            summary["exceedance"] = exceedance
+            now = inputs.grid[-1:]
+            for stage, probability in exceedance.items():
+                series[f"{base}_exceedance~{stage}"] = (now, np.array([probability]))
+        summary["peak"] = float(quantiles[0.5].max())
+    else:
+        point = live.predict(inputs.future_X)
+        series[f"{base}_forecast"] = (inputs.future_grid, point)
+        summary["peak"] = float(point.max())
+    return RunOutput(series, summary)
+
+
+def _detect(spec: BehaviourSpec, model: Detector, inputs: RunInputs, state: dict[str, Any]) -> RunOutput:
+    fitted: Detector | None = state.get("model")
+    start = 0
+    if fitted is None:
+        # Learn normal behaviour from the first part of the first window: ``train``, or half of it.
+        train_steps = (spec.train_us or (len(inputs.grid) * spec.step_us) // 2) // spec.step_us
+        if train_steps < 10:
+            raise InvalidInput(
+                [Problem("/train", f"{spec.name}: too little history to learn from ({train_steps} steps)")]
+            )
+        fitted = model.fit(inputs.X[:train_steps])
+        state["model"] = fitted
+        start = int(train_steps)
+    last = state.get("last_us")
+    if last is not None:
+        start = max(start, int(np.searchsorted(inputs.grid, last, side="right")))
+    rows = inputs.X[start:]
+    if len(rows) == 0:
+        return RunOutput({}, {"scored": 0})
+    ratio = fitted.score(rows) / max(fitted.threshold_, 1e-12)
+    state["last_us"] = int(inputs.grid[-1])
+    ts = inputs.grid[start:]
+    flags = (ratio > 1.0).astype(np.float64)
+    return RunOutput(
+        {"anomalyScore": (ts, ratio), "anomaly": (ts, flags)},
+        {"scored": len(rows), "anomalies": int(flags.sum()), "threshold": float(fitted.threshold_)},
+    )
+
+
+def _forecast(spec: BehaviourSpec, model: Forecaster, inputs: RunInputs) -> RunOutput:
+    if inputs.y is None:
+        raise InvalidInput([Problem("/measured", f"{spec.name}: a forecaster needs the 'measured' telemetry")])
+    known = np.isfinite(inputs.y)
+    if known.sum() < 4:
+        raise InvalidInput([Problem("/measured", f"{spec.name}: too little history to forecast from")])
+    first = int(np.argmax(known))
+    y = fill_forward(inputs.y[first:])
+    model.fit(inputs.X[first:], y)
+    base = spec.base_name
+    point = model.predict(inputs.future_X)
+    series = {f"{base}_forecast": (inputs.future_grid, point)}
+    try:
+        lower, upper = model.predict_interval(inputs.future_X, alpha=0.1)
+        series[f"{base}_forecast~q05"] = (inputs.future_grid, lower)
+        series[f"{base}_forecast~q95"] = (inputs.future_grid, upper)
+    except NotImplementedError:
+        pass
+    return RunOutput(series, {"steps": len(y), "horizonSteps": len(point)})
+
+
+def _regress(spec: BehaviourSpec, model: Model, inputs: RunInputs, state: dict[str, Any]) -> RunOutput:
+    if not model.is_fitted:
+        if inputs.y is None or not np.isfinite(inputs.y).any():
+            raise InvalidInput([Problem("/measured", f"{spec.name}: a regressor learns from a 'measured' target")])
+        known = np.isfinite(inputs.y)
+        model.fit(inputs.X[known], inputs.y[known])
+        state["model"] = model
+    predicted = model.predict(inputs.X)
+    return RunOutput({spec.base_name: (inputs.grid, predicted)}, {"rows": len(predicted)})
+
+
+def fill_forward(values: FloatArray) -> FloatArray:
+    """Carry the last value over steps without readings; before the first reading, use the first; all-NaN → 0."""
+    known = np.isfinite(values)
+    if not known.any():
+        return np.zeros_like(values)
+    index = np.where(known, np.arange(len(values)), 0)
+    np.maximum.accumulate(index, out=index)
+    filled = values[index]
+    first = int(np.argmax(known))
+    filled[:first] = values[first]
+    return filled

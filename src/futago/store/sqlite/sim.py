@@ -1,0 +1,58 @@
+"""Behaviour definitions and the provenance record of every behaviour run, in SQLite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from futago.store.sqlite.db import SQLiteDatabase
+from futago.store.sqlite.specs import NamedSpecs
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS behaviour_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    behaviour TEXT NOT NULL,
+    twin_id TEXT NOT NULL,
+    started TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS behaviour_runs_by_behaviour ON behaviour_runs (behaviour, twin_id, id);
+CREATE INDEX IF NOT EXISTS behaviour_runs_by_twin ON behaviour_runs (twin_id, id);
+"""
+
+
+class SQLiteSim:
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+        db.executescript(SCHEMA)
+        self._behaviours = NamedSpecs(db, "behaviours", "behaviour")
+
+    def put_behaviour(self, name: str, spec: dict[str, Any]) -> None:
+        self._behaviours.put(name, spec)
+
+    def list_behaviours(self) -> dict[str, dict[str, Any]]:
+        return self._behaviours.all()
+
+    def delete_behaviour(self, name: str) -> None:
+        self._behaviours.delete(name)
+
+    def add_behaviour_run(self, run: dict[str, Any]) -> int:
+        with self.db.write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO behaviour_runs (behaviour, twin_id, started, record) VALUES (?, ?, ?, ?)",
+                (run["behaviour"], run["twinId"], run["started"], orjson.dumps(run).decode()),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def list_behaviour_runs(
+        self, behaviour: str | None = None, twin_id: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Newest first."""
+        sql, params = "SELECT id, record FROM behaviour_runs WHERE 1 = 1", list[Any]()
+        if behaviour is not None:
+            sql, params = sql + " AND behaviour = ?", [*params, behaviour]
+        if twin_id is not None:
+            sql, params = sql + " AND twin_id = ?", [*params, twin_id]
+        rows = self.db.read().execute(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
+        return [{**orjson.loads(record), "id": run_id} for run_id, record in rows]

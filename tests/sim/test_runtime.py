@@ -1,0 +1,232 @@
+"""The behaviour runtime end to end: attach, run, derived telemetry with provenance, failures, triggers,
+what-if scenarios and the validation report, over a real store and the real telemetry path."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from futago.api.server import create_api
+from futago.app import App
+from futago.core.events import Event
+from futago.core.telemetry import Reading, parse_timestamp
+from futago.sim import scenario, validation
+from futago.sim.models.tank import RiverStageModel
+from futago.sim.runtime import BEHAVIOUR_FAILED, BEHAVIOUR_RAN
+
+M = "dtmi:futago:demo:"
+START = parse_timestamp("2026-07-01T00:00:00Z")
+STEP = 600_000_000
+STEPS = 432  # three days of 10-minute steps
+TRUE_PARAMS = {"a11": 0.16, "a12": 0.05, "b1": 0.1}
+LEVELS = {"standbyLevel": 1.5, "cautionLevel": 2.5, "evacuationLevel": 3.2, "dangerLevel": 4.0}
+
+
+def _rain() -> np.ndarray:
+    rng = np.random.default_rng(11)
+    rain = np.zeros(STEPS)
+    for start in (40, 200, 380):
+        rain[start : start + 30] = rng.gamma(2.0, 7.0, 30)
+    return rain
+
+
+@pytest.fixture
+def river(app: App) -> App:
+    app.twins.put("rain-1", {"$metadata": {"$model": M + "RainGauge;1"}})
+    app.twins.put("river-1", {"$metadata": {"$model": M + "RiverStation;1"}, **LEVELS})
+    app.twins.put("river-2", {"$metadata": {"$model": M + "RiverStation;1"}})
+    rain = _rain()
+    level = RiverStageModel(**TRUE_PARAMS).predict(rain.reshape(-1, 1))
+    level += np.random.default_rng(2).normal(0.0, 0.01, STEPS)
+    ts = START + np.arange(STEPS) * STEP
+    app.telemetry.append([Reading("rain-1", "rainfall", int(t), float(v)) for t, v in zip(ts, rain, strict=True)])
+    app.telemetry.append([Reading("river-1", "waterLevel", int(t), float(v)) for t, v in zip(ts, level, strict=True)])
+    return app
+
+
+def _behaviour(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "model": "river_stage",
+        "params": dict(TRUE_PARAMS),
+        "twins": ["river-1"],
+        "inputs": {"rainfall": {"twin": "rain-1", "telemetry": "rainfall"}},
+        "measured": "waterLevel",
+        "window": "24h",
+        "horizon": "6h",
+        "members": 400,
+        "tolerances": {"rmse": 0.05, "nse": 0.9},
+    }
+    return {**body, **overrides}
+
+
+END = START + STEPS * STEP
+
+
+@pytest.fixture
+def events(river: App) -> Iterator[list[Event]]:
+    seen: list[Event] = []
+    unsubscribe = river.bus.subscribe(seen.append)
+    yield seen
+    unsubscribe()
+
+
+def test_on_demand_run_writes_forecast_with_quantiles_exceedance_and_provenance(
+    river: App, events: list[Event]
+) -> None:
+    river.behaviours.put("flood", _behaviour())
+    (record,) = river.behaviours.run("flood", now_us=END)
+    assert record["status"] == "ok", record
+    assert {"waterLevel_sim", "waterLevel_forecast", "waterLevel_forecast~q05", "waterLevel_forecast~q95"} <= set(
+        record["outputs"]
+    )
+    assert {f"waterLevel_exceedance~{s}" for s in ("standby", "caution", "evacuation", "danger")} <= set(
+        record["outputs"]
+    )
+    # provenance: model name, version and parameters; every input's twin, telemetry and count; the time range
+    assert record["model"]["name"] == "river_stage" and record["model"]["version"] == "1"
+    assert record["model"]["params"]["a11"] == TRUE_PARAMS["a11"]
+    assert record["inputs"]["inputs"]["rainfall"] == {"twin": "rain-1", "telemetry": "rainfall", "count": 144}
+    assert record["inputs"]["inputs"]["measured"]["count"] == 144
+    assert record["inputs"]["window"] == {"from": "2026-07-03T00:00:00.000Z", "to": "2026-07-04T00:00:00.000Z"}
+    forecast = river.telemetry.history("river-1", "waterLevel_forecast")
+    assert len(forecast) == 36 and int(forecast.columns["ts"][0]) == END
+    low = river.telemetry.history("river-1", "waterLevel_forecast~q05").columns["value"]
+    high = river.telemetry.history("river-1", "waterLevel_forecast~q95").columns["value"]
+    assert (np.asarray(low) <= np.asarray(forecast.columns["value"]) + 1e-9).all()
+    assert (np.asarray(high) >= np.asarray(forecast.columns["value"]) - 1e-9).all()
+    probabilities = record["summary"]["exceedance"]
+    assert set(probabilities) == {"standby", "caution", "evacuation", "danger"}
+    assert list(probabilities.values()) == sorted(probabilities.values(), reverse=True)
+    (stored,) = river.store.list_behaviour_runs("flood")
+    assert stored["id"] == record["id"] and stored["outputs"] == record["outputs"]
+    assert any(e.type == BEHAVIOUR_RAN and e.data["run"] == record["id"] for e in events)
+
+
+def test_attached_to_a_model_runs_for_every_twin_of_it(river: App) -> None:
+    body = _behaviour(twins=[], twinModel=M + "RiverStation;1", members=0)
+    spec = river.behaviours.put("all-rivers", body)
+    assert river.behaviours.twins_of(spec) == ["river-1", "river-2"]
+    records = river.behaviours.run("all-rivers", now_us=END)
+    assert [r["twinId"] for r in records] == ["river-1", "river-2"]
+    assert all(r["status"] == "ok" for r in records)
+
+
+def test_a_failing_behaviour_raises_an_event_and_ingestion_goes_on(river: App, events: list[Event]) -> None:
+    river.behaviours.put("broken", _behaviour(inputs={"rainfall": {"twin": "no-such-gauge", "telemetry": "rainfall"}}))
+    river.behaviours.start()
+    try:
+        (record,) = river.behaviours.run("broken", now_us=END)
+        assert record["status"] == "failed" and "no-such-gauge" in record["error"]
+        failed = [e for e in events if e.type == BEHAVIOUR_FAILED]
+        assert failed and failed[0].data["error"] == record["error"]
+        assert river.telemetry.append([Reading("rain-1", "rainfall", END, 1.0)]) == 1
+    finally:
+        river.behaviours.stop()
+
+
+def test_new_readings_trigger_a_run(river: App) -> None:
+    river.behaviours.put("live", _behaviour(members=0, trigger={"onReadings": True}))
+    river.behaviours.start()
+    try:
+        now = time.time_ns() // 1000
+        river.telemetry.append([Reading("river-1", "waterLevel", now, 1.0)])
+        deadline = time.monotonic() + 10
+        while not river.store.list_behaviour_runs("live") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        runs = river.store.list_behaviour_runs("live")
+        assert runs and runs[0]["twinId"] == "river-1"
+    finally:
+        river.behaviours.stop()
+
+
+def test_scheduled_behaviours_run_on_their_interval(river: App) -> None:
+    river.behaviours.put("every", _behaviour(members=0, trigger={"every": "1s"}))
+    river.behaviours.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(river.store.list_behaviour_runs("every")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(river.store.list_behaviour_runs("every")) >= 2
+    finally:
+        river.behaviours.stop()
+
+
+def test_scenarios_compare_side_by_side_and_never_write(river: App) -> None:
+    river.behaviours.put("flood", _behaviour(members=300))
+    river.telemetry.append([Reading("rain-1", "rainfall_forecast", END + i * STEP, 12.0) for i in range(36)])
+    before = river.store.series_names("river-1")
+    result = scenario.compare(
+        river.behaviours,
+        "flood",
+        "river-1",
+        END,
+        [
+            {"name": "rain x1.5", "inputs": {"rainfall": {"scale": 1.5}}},
+            {"name": "dry", "inputs": {"rainfall": {"set": 0}}},
+        ],
+    )
+    base, wetter, dry = result["baseline"], *result["scenarios"]
+    assert wetter["summary"]["peak"] > base["summary"]["peak"] > dry["summary"]["peak"]
+    assert wetter["difference"]["peak"] == pytest.approx(wetter["summary"]["peak"] - base["summary"]["peak"])
+    assert wetter["summary"]["exceedance"]["caution"] >= base["summary"]["exceedance"]["caution"]
+    assert river.store.series_names("river-1") == before
+    assert river.store.list_behaviour_runs("flood") == []
+
+
+def test_scenario_overrides_are_checked() -> None:
+    from futago.core.errors import InvalidInput
+    from futago.sim.runners import RunInputs
+
+    inputs = RunInputs(np.arange(3), np.zeros((3, 1)), None, np.arange(2), np.ones((2, 1)))
+    with pytest.raises(InvalidInput) as caught:
+        scenario.apply_overrides(inputs, ["rainfall"], {"snow": {"scale": 2}, "rainfall": {"times": 2}}, "/inputs")
+    assert {p.pointer for p in caught.value.problems} == {"/inputs/snow", "/inputs/rainfall"}
+    changed = scenario.apply_overrides(inputs, ["rainfall"], {"rainfall": {"add": 2}}, "/inputs")
+    assert changed.future_X.tolist() == [[3.0], [3.0]] and inputs.future_X.tolist() == [[1.0], [1.0]]
+
+
+def test_validation_report_passes_with_true_parameters_and_fails_with_wrong_ones(river: App, tmp_path: Path) -> None:
+    river.behaviours.put("truth", _behaviour())
+    report = validation.validate_behaviour(river.behaviours, "truth", "river-1", START, END)
+    assert report.passed, report.checks
+    assert report.metrics["nse"] > 0.99 and report.metrics["kge"] > 0.95 and report.n == STEPS
+    assert set(report.plots) == {"residuals", "scatter"}
+    paths = report.save_plots(tmp_path, "truth")
+    assert all(Path(p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths.values())
+    river.behaviours.put("wrong", _behaviour(params={"a11": 0.03, "a12": 0.01, "b1": 0.3}))
+    wrong = validation.validate_behaviour(river.behaviours, "wrong", "river-1", START, END)
+    assert not wrong.passed and not wrong.checks["rmse"]["ok"]
+    assert wrong.checks["rmse"]["value"] > 0.05
+
+
+def test_behaviour_api(river: App) -> None:
+    with TestClient(create_api(river), raise_server_exceptions=False) as client:
+        bad = client.put("/behaviours/x", json={"model": "nope", "twins": ["river-1"], "step": "soon"})
+        assert bad.status_code == 422
+        pointers = {e["pointer"] for e in bad.json()["errors"]}
+        assert {"/model", "/step"} <= pointers
+        ok = client.put("/behaviours/flood", json=_behaviour(members=100))
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["version"] == "1" and ok.json()["kind"] == "simulator"
+        assert client.get("/behaviours/flood").json()["attachedTwins"] == ["river-1"]
+        run = client.post("/behaviours/flood/run", params={"twin": "river-1"})
+        assert run.status_code == 200 and run.json()["value"][0]["status"] in ("ok", "failed")
+        assert client.post("/behaviours/flood/run", params={"twin": "river-2"}).status_code == 422
+        runs = client.get("/behaviours/flood/runs").json()["value"]
+        assert runs[0]["id"] == run.json()["value"][0]["id"]
+        report = client.get(
+            "/behaviours/flood/validation",
+            params={"twin": "river-1", "from": "2026-07-01T00:00:00Z", "to": "2026-07-04T00:00:00Z"},
+        )
+        assert report.status_code == 200, report.text
+        assert report.json()["passed"] is True
+        assert report.json()["plots"]["scatter"].startswith("data:image/png;base64,")
+        assert client.get("/behaviours/nope/runs").status_code == 404
+        assert client.delete("/behaviours/flood").status_code == 204
+        assert client.get("/behaviours").json()["value"] == []

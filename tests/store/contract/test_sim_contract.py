@@ -1,0 +1,33 @@
+"""SimStore contract: behaviour definitions and run records, for every adapter."""
+
+from __future__ import annotations
+
+import pytest
+
+from futago.core.errors import NotFound
+from futago.store.port import Store
+
+
+def test_behaviours_are_put_listed_replaced_and_deleted(store: Store) -> None:
+    store.put_behaviour("b", {"model": "river_stage", "twins": ["r1"]})
+    store.put_behaviour("a", {"model": "robust_z"})
+    store.put_behaviour("b", {"model": "river_stage", "twins": ["r2"]})
+    assert list(store.list_behaviours()) == ["a", "b"]
+    assert store.list_behaviours()["b"]["twins"] == ["r2"]
+    store.delete_behaviour("a")
+    assert list(store.list_behaviours()) == ["b"]
+    with pytest.raises(NotFound):
+        store.delete_behaviour("a")
+
+
+def test_runs_are_kept_newest_first_and_filtered(store: Store) -> None:
+    ids = [
+        store.add_behaviour_run({"behaviour": b, "twinId": t, "started": f"2026-01-01T00:00:0{i}Z", "status": "ok"})
+        for i, (b, t) in enumerate([("f", "r1"), ("f", "r2"), ("g", "r1"), ("f", "r1")])
+    ]
+    assert len(set(ids)) == 4
+    runs = store.list_behaviour_runs(behaviour="f", twin_id="r1")
+    assert [r["id"] for r in runs] == [ids[3], ids[0]]
+    assert runs[0]["status"] == "ok" and runs[0]["started"] == "2026-01-01T00:00:03Z"
+    assert [r["id"] for r in store.list_behaviour_runs(twin_id="r1", limit=1)] == [ids[3]]
+    assert len(store.list_behaviour_runs()) == 4
