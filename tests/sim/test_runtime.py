@@ -3,6 +3,7 @@ what-if scenarios and the validation report, over a real store and the real tele
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -230,3 +231,28 @@ def test_behaviour_api(river: App) -> None:
         assert client.get("/behaviours/nope/runs").status_code == 404
         assert client.delete("/behaviours/flood").status_code == 204
         assert client.get("/behaviours").json()["value"] == []
+
+
+def test_cli_validate_and_calibrate(river: App, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from futago.cli import main
+
+    river.behaviours.put("guess", _behaviour(params={"a11": 0.08, "a12": 0.1, "b1": 0.05}))
+    db = river.store.url.removeprefix("sqlite:///")
+    period = ["--twin", "river-1", "--from", "2026-07-01T00:00:00Z", "--to", "2026-07-04T00:00:00Z", "--db", db]
+    before = CliRunner().invoke(main, ["validate", "guess", *period, "--json", "--out", str(tmp_path / "v")])
+    assert before.exit_code == 1, before.output  # the guess misses the tolerances
+    report = json.loads(before.output)
+    assert report["passed"] is False and set(report["plots"]) == {"residuals", "scatter"}
+    assert Path(report["plots"]["scatter"]).is_file()
+    fitted = CliRunner().invoke(main, ["calibrate", "guess", *period, "--json", "--save"])
+    assert fitted.exit_code == 0, fitted.output
+    result = json.loads(fitted.output)
+    for name, true in TRUE_PARAMS.items():
+        low, high = result["ci95"][name]
+        assert low <= true <= high, (name, result["params"][name], result["ci95"][name])
+    assert result["rmse"] < result["rmseBefore"]
+    after = CliRunner().invoke(main, ["validate", "guess", *period, "--json", "--out", str(tmp_path / "v")])
+    assert after.exit_code == 0, after.output
+    assert json.loads(after.output)["passed"] is True

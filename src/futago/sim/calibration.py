@@ -21,6 +21,7 @@ from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
 
 if TYPE_CHECKING:
+    from futago.sim.runtime import BehaviourRuntime
     from futago.sim.simulator import Simulator
 
 
@@ -188,3 +189,28 @@ def _stderr(result: Any, scale: _Scale, params: Mapping[str, float]) -> dict[str
         name: float(math.sqrt(v)) if v >= 0 and math.isfinite(v) else math.nan
         for name, v in zip(scale.names, var, strict=True)
     }
+
+
+def calibrate_behaviour(
+    runtime: BehaviourRuntime, name: str, twin_id: str, start_us: int, end_us: int, *, save: bool = False
+) -> Calibration:
+    """Fit a simulator behaviour's parameters to a twin's history over [start, end) (its inputs and its measured
+    telemetry on the behaviour's step grid). With ``save`` the behaviour keeps the fitted values."""
+    from futago.sim.simulator import Simulator
+
+    spec = runtime.get(name)
+    model = spec.build_model()
+    if not isinstance(model, Simulator) or not model.bounds:
+        raise InvalidInput(
+            [Problem("/behaviour", f"behaviour '{name}' runs {spec.model}, which has nothing to calibrate")]
+        )
+    if not spec.measured:
+        raise InvalidInput([Problem("/measured", f"behaviour '{name}' declares no 'measured' telemetry to fit to")])
+    if end_us <= start_us:
+        raise InvalidInput([Problem("/to", "'to' must be after 'from'")])
+    inputs = runtime.gather(spec, twin_id, start_us, end_us, horizon_us=0)
+    assert inputs.y is not None
+    result = calibrate(model, inputs.X, inputs.y, model.bounds)
+    if save:
+        runtime.put(name, {**spec.raw, "params": {**spec.params, **result.params}})
+    return result
