@@ -17,6 +17,7 @@ import orjson
 
 from futago.app import App
 from futago.core.telemetry import QUALITY_NOT_EVALUATED, Reading
+from futago.sim.models.tank import RiverStageModel
 
 MODELS = "dtmi:futago:demo:"
 ORIGIN = (138.8640, 35.1010)  # beside the Kano River, Numazu (longitude, latitude)
@@ -32,6 +33,40 @@ def _square(lon: float, lat: float, half: float) -> dict[str, Any]:
         [lon - half, lat + half],
     ]
     return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+
+
+def _levels(standby: float, caution: float, evacuation: float, danger: float) -> dict[str, float]:
+    """A station's warning levels (水防団待機・氾濫注意・避難判断・氾濫危険水位), metres."""
+    return {"standbyLevel": standby, "cautionLevel": caution, "evacuationLevel": evacuation, "dangerLevel": danger}
+
+
+#: Behaviours the demo attaches: a river-stage forecast for every station, and a pump anomaly detector.
+BEHAVIOURS: dict[str, dict[str, Any]] = {
+    "river-forecast": {
+        "description": "Rainfall → tank model → rating curve: 6-hour stage forecast with warning-level probabilities",
+        "model": "river_stage",
+        "params": {"catchment_km2": 40.0, "rating_a": 6.0, "dt_s": 600.0},
+        "twinModel": MODELS + "RiverStation;1",
+        "inputs": {"rainfall": {"twin": "rain-1", "telemetry": "rainfall"}},
+        "measured": "waterLevel",
+        "step": "10m",
+        "window": "12h",
+        "horizon": "6h",
+        "members": 500,
+        "trigger": {"every": "1m"},
+        "tolerances": {"rmse": 0.5},
+    },
+    "pump-anomaly": {
+        "description": "Robust z-score over bearing temperature and flow, learned from the first hours of history",
+        "model": "robust_z",
+        "twins": ["pump-1"],
+        "inputs": {"bearingTemperature": "bearingTemperature", "flow": "flow"},
+        "step": "1m",
+        "window": "12h",
+        "train": "6h",  # one whole storm cycle of the demo's weather
+        "trigger": {"every": "30s"},
+    },
+}
 
 
 def _twins() -> list[tuple[str, dict[str, Any]]]:
@@ -51,6 +86,7 @@ def _twins() -> list[tuple[str, dict[str, Any]]]:
                 "$metadata": {"$model": MODELS + "RiverStation;1"},
                 "serialNumber": "RS-001",
                 "floodWarningLevel": 4.2,
+                **_levels(2.5, 3.2, 3.6, 4.2),
                 "geometry": {"type": "Point", "coordinates": [lon0 - 0.004, lat0]},
             },
         ),
@@ -60,6 +96,7 @@ def _twins() -> list[tuple[str, dict[str, Any]]]:
                 "$metadata": {"$model": MODELS + "RiverStation;1"},
                 "serialNumber": "RS-002",
                 "floodWarningLevel": 4.5,
+                **_levels(2.8, 3.5, 3.9, 4.5),
                 "geometry": {"type": "Point", "coordinates": [lon0 + 0.006, lat0 + 0.003]},
             },
         ),
@@ -119,33 +156,55 @@ def _relationships(twin_ids: list[str]) -> list[tuple[str, str, dict[str, Any]]]
     return rels
 
 
-def _readings(at_s: float, rng: random.Random) -> list[Reading]:
-    """One reading of every demo telemetry at a time: a slow storm wave on the river, noise elsewhere."""
+def _storm(at_s: float) -> float:
+    """The demo's weather: a band of rain passing every six hours (0 … 1)."""
+    return max(0.0, math.sin(at_s / 3600.0 / 6 * math.pi)) ** 2
+
+
+#: Each demo station's catchment area (km²) and rating-curve coefficient.
+CATCHMENTS = {"river-1": (40.0, 6.0), "river-2": (60.0, 8.0)}
+
+
+class Rivers:
+    """The demo's "real" rivers: each station's catchment turns the gauge's rain into a level, through the same
+    tank model and rating curve that the river-forecast behaviour uses, so the forecasts have something true to
+    follow. Stepping is a pure function of time (spun up over two days of the same weather), so history and the
+    live simulator agree."""
+
+    def __init__(self) -> None:
+        self.models = {
+            station: RiverStageModel(catchment_km2=area, dt_s=60.0, rating_a=rating)
+            for station, (area, rating) in CATCHMENTS.items()
+        }
+        self.at_s: float | None = None
+
+    def levels(self, at_s: float) -> dict[str, float]:
+        if self.at_s is None:
+            for t in range(int(at_s) - 48 * 3600, int(at_s), 60):
+                self._step(float(t), 60.0)
+        previous = at_s - 60.0 if self.at_s is None else self.at_s
+        return self._step(at_s, max(at_s - previous, 1.0))
+
+    def _step(self, at_s: float, dt_s: float) -> dict[str, float]:
+        self.at_s = at_s
+        rain = 12.0 * _storm(at_s)
+        levels = {}
+        for station, model in self.models.items():
+            model.dt_s = dt_s
+            levels[station] = model.predict_one([rain])
+        return levels
+
+
+def _readings(at_s: float, rng: random.Random, rivers: Rivers) -> list[Reading]:
+    """One reading of every demo telemetry at a time: a storm wave, the rivers' response to it, noise elsewhere."""
     ts = int(at_s * 1_000_000)
     hour = (at_s / 3600.0) % 24
-    storm = max(0.0, math.sin(at_s / 3600.0 / 6 * math.pi)) ** 2
+    storm = _storm(at_s)
+    levels = rivers.levels(at_s)
     rows = [
-        Reading(
-            "river-1",
-            "waterLevel",
-            ts,
-            round(1.8 + 2.0 * storm + rng.gauss(0, 0.02), 3),
-            QUALITY_NOT_EVALUATED,
-        ),
-        Reading(
-            "river-2",
-            "waterLevel",
-            ts,
-            round(2.1 + 2.2 * storm + rng.gauss(0, 0.02), 3),
-            QUALITY_NOT_EVALUATED,
-        ),
-        Reading(
-            "rain-1",
-            "rainfall",
-            ts,
-            round(max(0.0, 30 * storm + rng.gauss(0, 1.0)), 2),
-            QUALITY_NOT_EVALUATED,
-        ),
+        Reading("river-1", "waterLevel", ts, round(levels["river-1"] + rng.gauss(0, 0.01), 3), QUALITY_NOT_EVALUATED),
+        Reading("river-2", "waterLevel", ts, round(levels["river-2"] + rng.gauss(0, 0.01), 3), QUALITY_NOT_EVALUATED),
+        Reading("rain-1", "rainfall", ts, round(max(0.0, 12 * storm + rng.gauss(0, 0.3)), 2), QUALITY_NOT_EVALUATED),
         Reading("pump-1", "flow", ts, round(2.5 * storm + rng.gauss(0, 0.05), 3), QUALITY_NOT_EVALUATED),
         Reading(
             "pump-1",
@@ -183,11 +242,15 @@ def seed(app: App) -> dict[str, int]:
     for source, rel_id, doc in _relationships([t for t, _ in twins]):
         if app.store.get_relationship(source, rel_id) is None:
             app.twins.put_relationship(source, rel_id, doc)
+    for name, body in BEHAVIOURS.items():
+        if name not in app.store.list_behaviours():
+            app.behaviours.put(name, body)
     rng = random.Random(1)
     now = time.time()
     history: list[Reading] = []
+    rivers = Rivers()
     for minute in range(HISTORY_HOURS * 60, 0, -1):
-        history += _readings(now - minute * 60, rng)
+        history += _readings(now - minute * 60, rng, rivers)
     readings = app.telemetry.append(history)
     return {"models": len(documents), "twins": len(twins), "readings": readings}
 
@@ -211,5 +274,6 @@ class Simulator:
 
     def _run(self) -> None:
         rng = random.Random()
+        rivers = Rivers()
         while not self._stop.wait(self.interval_s):
-            self.appended += self.app.telemetry.append(_readings(time.time(), rng))
+            self.appended += self.app.telemetry.append(_readings(time.time(), rng, rivers))

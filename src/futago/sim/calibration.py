@@ -199,7 +199,7 @@ def calibrate_behaviour(
     from futago.sim.simulator import Simulator
 
     spec = runtime.get(name)
-    model = spec.build_model()
+    model = runtime.spun_up(spec, twin_id, start_us - start_us % spec.step_us)
     if not isinstance(model, Simulator) or not model.bounds:
         raise InvalidInput(
             [Problem("/behaviour", f"behaviour '{name}' runs {spec.model}, which has nothing to calibrate")]

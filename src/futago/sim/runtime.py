@@ -30,6 +30,7 @@ from futago.core.telemetry import QUALITY_NOT_EVALUATED, Reading, format_timesta
 from futago.core.twins import TwinScan
 from futago.sim.behaviours import BehaviourSpec
 from futago.sim.runners import RunInputs, RunOutput, execute, fill_forward
+from futago.sim.simulator import Simulator
 from futago.store.port import Store
 
 log = logging.getLogger(__name__)
@@ -211,6 +212,19 @@ class BehaviourRuntime:
         if "model" in state and model.kind in ("detector", "regressor"):
             model = state["model"]
         return execute(spec, model, inputs, state), inputs, model
+
+    def spun_up(self, spec: BehaviourSpec, twin_id: str, start_us: int) -> Model:
+        """The behaviour's model, with a simulator's state brought to ``start`` by assimilating the window of
+        history before it, so a run over a past period does not begin from an arbitrary (empty-tank) state."""
+        model = spec.build_model()
+        if isinstance(model, Simulator):
+            warm = self.gather(spec, twin_id, start_us - spec.window_us, start_us, horizon_us=0)
+            if not any(source.get("count") for source in warm.provenance["inputs"].values()):
+                return model  # no history before the period: start from the model's initial state
+            measured = warm.y if warm.y is not None else np.full(len(warm.X), np.nan)
+            for row, observed in zip(warm.X, measured, strict=True):
+                model.learn_one(row, None if np.isnan(observed) else float(observed))
+        return model
 
     def live_state(self, name: str, twin_id: str) -> dict[str, Any]:
         """A copy of what persists between live runs of (behaviour, twin), for a scenario to start from."""

@@ -173,7 +173,8 @@ def validate_behaviour(
     if spec.model_class.kind not in ("simulator", "regressor"):
         raise InvalidInput([Problem("/behaviour", f"{spec.model_class.kind} behaviours are scored with `futago eval`")])
     inputs = runtime.gather(spec, twin_id, start_us, end_us, horizon_us=0)
-    output, _, _ = runtime.compute(spec, twin_id, end_us, inputs=inputs, state={})
+    model = runtime.spun_up(spec, twin_id, int(inputs.grid[0]))
+    output, _, _ = runtime.compute(spec, twin_id, end_us, model=model, inputs=inputs, state={})
     key = f"{spec.base_name}_sim" if spec.model_class.kind == "simulator" else spec.base_name
     _, predicted = output.series[key]
     assert inputs.y is not None
