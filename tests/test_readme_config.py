@@ -8,6 +8,7 @@ from typing import Any
 
 from futago.app import App
 from futago.ingest.connections import ConnectionSpec
+from futago.sim.behaviours import BehaviourSpec
 from tests.conftest import REPO
 
 
@@ -24,5 +25,9 @@ def test_readme_toml_examples_are_valid(app: App) -> None:
     for name, config in connections:
         spec = ConnectionSpec.from_config(name, config, list(app.connections.factories))
         app.connections.factories[spec.type](spec, app.connections.sink_for(spec))  # options validate
+    behaviours = [b for e in examples for b in e.get("behaviours", {}).items()]
+    assert behaviours
+    for name, body in behaviours:
+        BehaviourSpec.parse(name, body)
     for model, per_telemetry in qualities:
         app.telemetry.checks.load({model: per_telemetry})  # type: ignore[union-attr]

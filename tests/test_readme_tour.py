@@ -15,11 +15,12 @@ import httpx
 from tests.conftest import REPO, free_port
 
 
-def _tour_commands() -> list[str]:
+def _commands(heading: str) -> list[str]:
+    """The first ```sh block under ``heading``, split into the commands a person would paste."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## A five-minute tour", 1)[1]
+    section = readme.split(f"## {heading}", 1)[1]
     block = re.search(r"```sh\n(.*?)```", section, re.S)
-    assert block, "the tour has a ```sh block"
+    assert block, f"'{heading}' has a ```sh block"
     commands, current = [], ""
     for line in block.group(1).splitlines():
         if line.startswith("#") and not current:
@@ -55,7 +56,7 @@ def test_readme_tour_runs_against_the_demo(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "the demo did not start within 60 s"
             time.sleep(0.2)
         outputs = []
-        for command in _tour_commands():
+        for command in _commands("A five-minute tour") + _commands("Simulation, forecasts and analytics"):
             run = subprocess.run(
                 ["bash", "-c", command.replace("http://127.0.0.1:8000", base)],
                 capture_output=True,
@@ -84,3 +85,11 @@ def test_readme_tour_runs_against_the_demo(tmp_path: Path) -> None:
     assert [i["value"] for i in raw["points"]] == [3.2, 3.3]
     events = next(out for c, out in outputs if "/events" in c)
     assert "event: telemetry.appended" in events
+
+    run = next(json.loads(out) for c, out in outputs if "/behaviours/river-forecast/run" in c)
+    (record,) = run["value"]
+    assert record["status"] == "ok" and "waterLevel_forecast" in record["outputs"], record
+    assert set(record["summary"]["exceedance"]) == {"standby", "caution", "evacuation", "danger"}
+    whatif = next(json.loads(out) for c, out in outputs if "/scenarios" in c)
+    (wetter,) = whatif["scenarios"]
+    assert wetter["name"] == "rain x1.5" and wetter["summary"]["peak"] >= whatif["baseline"]["summary"]["peak"]
