@@ -10,6 +10,7 @@ import pytest
 import futago.analytics
 import futago.sim
 from futago.analytics.protocol import Detector, Forecaster, Model
+from futago.sim.simulator import Simulator
 from tests.analytics import cases as cases_package
 from tests.analytics.checks import CHECKS, Case
 
@@ -34,7 +35,7 @@ def _shipped_models() -> set[type[Model]]:
             if sub not in seen:
                 seen.add(sub)
                 stack.append(sub)
-    abstract = {Detector, Forecaster}
+    abstract = {Detector, Forecaster, Simulator}
     return {
         cls
         for cls in seen

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from futago.api.server import create_api
 from futago.app import App
 from futago.core.events import Event
-from futago.core.telemetry import Reading, parse_timestamp
+from futago.core.telemetry import Reading, format_timestamp, parse_timestamp
 from futago.sim import scenario, validation
 from futago.sim.models.tank import RiverStageModel
 from futago.sim.runtime import BEHAVIOUR_FAILED, BEHAVIOUR_RAN
@@ -256,3 +256,51 @@ def test_cli_validate_and_calibrate(river: App, tmp_path: Path) -> None:
     after = CliRunner().invoke(main, ["validate", "guess", *period, "--json", "--out", str(tmp_path / "v")])
     assert after.exit_code == 0, after.output
     assert json.loads(after.output)["passed"] is True
+
+
+def test_forecaster_and_detector_behaviours(app: App) -> None:
+    app.twins.put("pump-9", {"$metadata": {"$model": M + "Pump;1"}, "name": "P", "setpoint": 1.0})
+    rng = np.random.default_rng(4)
+    ts = START + np.arange(STEPS) * STEP
+    daily = 45 + 5 * np.sin(np.arange(STEPS) / 144 * 2 * np.pi)
+    temperature = daily + rng.normal(0, 0.2, STEPS)
+    flow = 2.0 + rng.normal(0, 0.05, STEPS)
+    app.telemetry.append(
+        [Reading("pump-9", "bearingTemperature", int(t), float(v)) for t, v in zip(ts, temperature, strict=True)]
+        + [Reading("pump-9", "flow", int(t), float(v)) for t, v in zip(ts, flow, strict=True)]
+    )
+    app.behaviours.put(
+        "temp-forecast",
+        {"model": "seasonal_naive", "params": {"period": 144}, "twins": ["pump-9"], "measured": "bearingTemperature",
+         "window": "2d", "horizon": "3h"},
+    )  # fmt: skip
+    (record,) = app.behaviours.run("temp-forecast", now_us=START + 390 * STEP)
+    assert record["status"] == "ok", record
+    forecast = app.telemetry.history("pump-9", "bearingTemperature_forecast")
+    assert len(forecast) == 18
+    # seasonal naive: the forecast repeats yesterday at the same time of day
+    np.testing.assert_allclose(forecast.columns["value"], temperature[390 - 144 : 390 - 144 + 18], atol=1e-9)
+    assert "bearingTemperature_forecast~q95" in record["outputs"]
+
+    # A second pump runs steadily until its bearing runs hot for ten steps.
+    app.twins.put("pump-8", {"$metadata": {"$model": M + "Pump;1"}, "name": "Q", "setpoint": 1.0})
+    steady = 45 + rng.normal(0, 0.2, STEPS)
+    steady[400:410] += 8.0
+    app.telemetry.append(
+        [Reading("pump-8", "bearingTemperature", int(t), float(v)) for t, v in zip(ts, steady, strict=True)]
+        + [Reading("pump-8", "flow", int(t), float(v)) for t, v in zip(ts, flow, strict=True)]
+    )
+    app.behaviours.put(
+        "bearing",
+        {"model": "robust_z", "twins": ["pump-8"], "inputs": {"t": "bearingTemperature", "f": "flow"},
+         "step": "10m", "window": "3d", "train": "1d"},
+    )  # fmt: skip
+    (first,) = app.behaviours.run("bearing", now_us=START + 395 * STEP)
+    assert first["status"] == "ok", first
+    assert first["summary"]["scored"] == 432 - 144  # the 3-day window after the day it learned from
+    assert first["summary"]["anomalies"] <= 5  # normal operation: at most 2 % false alarms
+    (second,) = app.behaviours.run("bearing", now_us=END)
+    assert second["summary"]["scored"] == STEPS - 395  # only the rows not scored before
+    flags = app.telemetry.history("pump-8", "anomaly", start=format_timestamp(START + 395 * STEP))
+    flagged = {int((t - START) // STEP) for t, v in zip(flags.columns["ts"], flags.columns["value"], strict=True) if v}
+    assert set(range(400, 410)) <= flagged and len(flagged) <= 15

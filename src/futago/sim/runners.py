@@ -15,6 +15,7 @@ Derived series names start from the behaviour's ``base_name`` (its ``output``, e
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,7 +140,10 @@ def _forecast(spec: BehaviourSpec, model: Forecaster, inputs: RunInputs) -> RunO
         raise InvalidInput([Problem("/measured", f"{spec.name}: too little history to forecast from")])
     first = int(np.argmax(known))
     y = fill_forward(inputs.y[first:])
-    model.fit(inputs.X[first:], y)
+    if "timestamps" in inspect.signature(model.fit).parameters:  # calendar features need the clock (UTC here)
+        model.fit(inputs.X[first:], y, timestamps=inputs.grid[first:].astype("datetime64[us]"))  # type: ignore[call-arg]
+    else:
+        model.fit(inputs.X[first:], y)
     base = spec.base_name
     point = model.predict(inputs.future_X)
     series = {f"{base}_forecast": (inputs.future_grid, point)}
