@@ -20,11 +20,13 @@ runs for (a list of ids, or every twin of a DTDL model), where its inputs come f
 from __future__ import annotations
 
 import importlib
+import pickle
 import pkgutil
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from futago.analytics.protocol import Model
@@ -46,7 +48,7 @@ TOLERANCE_DIRECTIONS = {
 }
 _KNOWN_KEYS = {
     "model", "params", "twins", "twinModel", "inputs", "measured", "output", "step", "window",
-    "horizon", "members", "uncertainty", "trigger", "tolerances", "train", "description",
+    "horizon", "members", "uncertainty", "trigger", "tolerances", "train", "description", "artifact",
 }  # fmt: skip
 
 
@@ -103,6 +105,7 @@ class BehaviourSpec:
     on_readings: bool = False
     tolerances: Mapping[str, float] = field(default_factory=dict)
     train_us: int | None = None
+    artifact: str | None = None
     description: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict)
 
@@ -111,7 +114,10 @@ class BehaviourSpec:
         return model_classes()[self.model]
 
     def build_model(self) -> Model:
-        return self.model_class(**self.params)
+        """A fresh model from the parameters, or the fitted model saved at ``artifact``."""
+        if self.artifact is None:
+            return self.model_class(**self.params)
+        return load_artifact(self.artifact, self.model_class)
 
     @property
     def base_name(self) -> str:
@@ -194,6 +200,12 @@ class BehaviourSpec:
         if isinstance(members, bool) or not isinstance(members, int) or not 0 <= members <= 1_000_000:
             problems.append(Problem(f"{pointer}/members", "members is a whole number from 0 to 1,000,000"))
             members = 0
+        artifact = body.get("artifact")
+        if artifact is not None and model_class is not None and not problems:
+            try:
+                load_artifact(artifact, model_class)
+            except InvalidInput as exc:
+                problems += [Problem(f"{pointer}/artifact", p.message) for p in exc.problems]
         for key in ("measured", "output", "description"):
             if key in body and not isinstance(body[key], str):
                 problems.append(Problem(f"{pointer}/{key}", f"{key} is a string"))
@@ -218,9 +230,31 @@ class BehaviourSpec:
             on_readings=bool(trigger.get("onReadings", False)),
             tolerances={k: float(v) for k, v in tolerances.items()},
             train_us=train,
+            artifact=artifact,
             description=body.get("description", ""),
             raw=dict(body),
         )
+
+
+def load_artifact(path: Any, model_class: type[Model]) -> Model:
+    """A fitted model saved with pickle (e.g. ``futago eval cmapss --save-model``).
+
+    Pickle runs code when loaded, so only paths that an administrator configures are read: behaviours are
+    defined through the settings file or ``PUT /behaviours`` (ADMIN), never from a reading or a device.
+    """
+    if not isinstance(path, str) or not path:
+        raise InvalidInput([Problem("/artifact", "artifact is the path of a saved, fitted model")])
+    file = Path(path)
+    try:
+        with file.open("rb") as handle:
+            model = pickle.load(handle)
+    except OSError as exc:
+        raise InvalidInput([Problem("/artifact", f"cannot read {file}: {exc.strerror or exc}")]) from exc
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as exc:
+        raise InvalidInput([Problem("/artifact", f"{file} is not a saved futago model ({exc})")]) from exc
+    if not isinstance(model, model_class) or not model.is_fitted:
+        raise InvalidInput([Problem("/artifact", f"{file} does not hold a fitted {model_class.name} model")])
+    return model
 
 
 def _inputs(value: Any, pointer: str, problems: list[Problem]) -> dict[str, InputRef]:

@@ -157,6 +157,8 @@ def _forecast(spec: BehaviourSpec, model: Forecaster, inputs: RunInputs) -> RunO
 
 
 def _regress(spec: BehaviourSpec, model: Model, inputs: RunInputs, state: dict[str, Any]) -> RunOutput:
+    """A regressor answers for every row of the window: a saved model (``artifact``, e.g. remaining useful life
+    trained on a fleet) as it is, or one fitted here on the window's ``measured`` target."""
     if not model.is_fitted:
         if inputs.y is None or not np.isfinite(inputs.y).any():
             raise InvalidInput([Problem("/measured", f"{spec.name}: a regressor learns from a 'measured' target")])

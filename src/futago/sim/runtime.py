@@ -234,10 +234,10 @@ class BehaviourRuntime:
         now_us = now_us if now_us is not None else time.time_ns() // 1000
         started = time.perf_counter()
         record: dict[str, Any] = {"behaviour": spec.name, "twinId": twin_id, "started": _now_iso()}
-        model_info = spec.model_class(**spec.params).describe()
-        record["model"] = model_info
         try:
-            output, inputs, _ = self.compute(spec, twin_id, now_us)
+            model = spec.build_model()
+            record["model"] = model.describe() | ({"artifact": spec.artifact} if spec.artifact else {})
+            output, inputs, _ = self.compute(spec, twin_id, now_us, model=model)
             readings = [
                 Reading(twin_id, name, int(t), float(v), QUALITY_NOT_EVALUATED)
                 for name, (ts, values) in output.series.items()
