@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -142,3 +144,19 @@ def test_assimilation_pulls_the_state_towards_measurements() -> None:
     err_free = np.abs(free.predict(rain[330:342]) - measured[330:342]).mean()
     err_nudged = np.abs(nudged.predict(rain[330:342]) - measured[330:342]).mean()
     assert err_nudged < 0.7 * err_free
+
+
+def test_bench_ensemble_prints_its_figures() -> None:
+    from click.testing import CliRunner
+
+    from futago.cli import main
+
+    result = CliRunner().invoke(main, ["bench", "ensemble", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["members"] == 100_000 and figures["steps"] == 36
+    assert figures["seconds"] > 0  # timings are reported, never asserted
+    probabilities = figures["exceedance_probabilities"]
+    assert list(probabilities) == ["standby", "caution", "evacuation", "danger"]
+    assert all(0.0 <= p <= 1.0 for p in probabilities.values())
+    assert list(probabilities.values()) == sorted(probabilities.values(), reverse=True)
