@@ -1,0 +1,184 @@
+"""What futago's detectors share: conditioned features, a threshold learned from training rows, a live stream.
+
+A detector here watches a *stream*: the rows it scores are taken to follow the rows it has seen before (in
+``fit``, ``learn_one`` or earlier scoring), so a rolling mean or a control chart carries on across the boundary
+between training and monitoring, and between one batch of live rows and the next, instead of restarting cold.
+Every scoring call moves the stream on: ``score(X)`` in chunks, ``score_one(x)`` row by row, and both give
+exactly the same numbers as one ``score`` over all the rows. (To look ahead without moving the stream, score a
+``copy.deepcopy`` of the detector.) Detectors without a memory (no smoothing, no rates, no chart) answer the
+same whatever came before.
+
+``threshold_`` is ``quantile`` of the training scores times ``margin``: learned from training rows only,
+with a margin because a high quantile estimated from a few hundred autocorrelated rows is itself uncertain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from futago.analytics.anomaly.conditioning import condition, warmup
+from futago.analytics.protocol import Detector, FloatArray, Model, check_X
+from futago.core.errors import InvalidInput
+from futago.core.problems import Problem
+
+#: Fewer training rows than this (after the warm-up) cannot give a threshold worth the name.
+MIN_TRAIN_ROWS = 20
+#: Scales below this are treated as a constant column (avoids dividing by zero on a stuck sensor).
+_TINY = 1e-12
+
+
+def location_scale(features: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Column means and standard deviations, a constant column getting scale 1 so it cannot dominate."""
+    center = features.mean(axis=0)
+    scale = features.std(axis=0)
+    return center, np.where(scale > _TINY, scale, 1.0)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def is_real(value: Any) -> bool:
+    """A finite real number (bools excluded): what numeric parameters are checked for before comparing."""
+    return (
+        isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool) and np.isfinite(value)
+    )
+
+
+class _WindowDetector(Detector):
+    """Base of the windowed detectors (a leading ``_``: abstract, so it needs no protocol case).
+
+    Subclasses list the shared parameters in their own ``__init__`` (``smoothing``, ``rate_columns``,
+    ``rate_lag``, ``quantile``, ``margin``, ``window``) and implement:
+
+    * ``_learn(features)``: learn from the conditioned training rows;
+    * ``_initial_state()`` and ``_score_features(features, state) -> (scores, state)``: score conditioned rows
+      from a recursive state (an EWMA, a CUSUM sum), empty for memoryless scores;
+    * ``_burn_in()``: how many leading training scores to leave out of the threshold (a chart's start-up).
+    """
+
+    tags: ClassVar[Mapping[str, bool]] = {**Detector.tags, "streaming": True}
+
+    smoothing: int
+    rate_columns: tuple[int, ...]
+    rate_lag: int
+    quantile: float
+    margin: float
+    window: int
+
+    # to implement -------------------------------------------------------------------------------
+    def _learn(self, features: FloatArray) -> None:
+        raise NotImplementedError
+
+    def _score_features(self, features: FloatArray, state: FloatArray) -> tuple[FloatArray, FloatArray]:
+        raise NotImplementedError
+
+    def _initial_state(self) -> FloatArray:
+        return np.empty(0)
+
+    def _burn_in(self) -> int:
+        return 0
+
+    # the shared parts ---------------------------------------------------------------------------
+    @property
+    def _warmup(self) -> int:
+        return warmup(int(self.smoothing), tuple(self.rate_columns), int(self.rate_lag))
+
+    def _check_params(self, n_columns: int) -> None:
+        problems: list[Problem] = []
+        if not _is_int(self.smoothing) or self.smoothing < 1:
+            problems.append(Problem("/smoothing", f"{self.name}: smoothing must be a whole number of rows >= 1"))
+        if not _is_int(self.rate_lag) or self.rate_lag < 1:
+            problems.append(Problem("/rate_lag", f"{self.name}: rate_lag must be a whole number of rows >= 1"))
+        columns = self.rate_columns
+        if not (isinstance(columns, tuple | list) and all(_is_int(c) and 0 <= c < n_columns for c in columns)):
+            problems.append(
+                Problem("/rate_columns", f"{self.name}: rate_columns must be column indices below {n_columns}")
+            )
+        if not (is_real(self.quantile) and 0.0 < self.quantile <= 1.0):
+            problems.append(Problem("/quantile", f"{self.name}: quantile must lie in (0, 1]"))
+        if not (is_real(self.margin) and self.margin > 0.0):
+            problems.append(Problem("/margin", f"{self.name}: margin must be positive"))
+        if not _is_int(self.window) or self.window < 1:
+            problems.append(Problem("/window", f"{self.name}: window must be a whole number of rows >= 1"))
+        if problems:
+            raise InvalidInput(problems)
+
+    def _min_rows(self) -> int:
+        return self._warmup + self._burn_in() + MIN_TRAIN_ROWS
+
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> Self:
+        data = check_X(self, X)
+        self._fit_rows(data)
+        self._buffer = list(data[-int(self.window) :].copy())
+        return self
+
+    def _fit_rows(self, data: FloatArray) -> None:
+        self._check_params(data.shape[1])
+        if len(data) < self._min_rows():
+            raise InvalidInput(
+                [
+                    Problem(
+                        "/X",
+                        f"{self.name}: needs at least {self._min_rows()} training rows "
+                        f"({self._warmup} to fill its windows), got {len(data)}",
+                    )
+                ]
+            )
+        features = condition(data, int(self.smoothing), tuple(self.rate_columns), int(self.rate_lag))[self._warmup :]
+        self._learn(features)
+        scores, state = self._score_features(features, self._initial_state())
+        self.n_features_ = data.shape[1]
+        self.threshold_ = float(np.quantile(scores[self._burn_in() :], float(self.quantile))) * float(self.margin)
+        self.state_ = state
+        # The stream so far: the raw rows the next row's features will reach back to.
+        self.history_ = data[len(data) - self._warmup :].copy()
+
+    def _advance(self, data: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Scores of ``data`` as the continuation of the stream, and the stream's history and state after it
+        (returned, not stored, so that a failure half-way leaves the stream as it was)."""
+        if not len(data):
+            return np.empty(0), self.history_, self.state_
+        rows = np.vstack([self.history_, data])
+        start = len(self.history_)
+        features = condition(rows, int(self.smoothing), tuple(self.rate_columns), int(self.rate_lag))[start:]
+        scores, state = self._score_features(features, self.state_)
+        return scores, rows[len(rows) - self._warmup :].copy(), state
+
+    def score(self, X: ArrayLike) -> FloatArray:
+        """Scores of the rows of ``X`` as the next rows of the stream, which moves on past them."""
+        self._require_fitted()
+        data = check_X(self, X, n_features=self.n_features_)
+        scores, self.history_, self.state_ = self._advance(data)
+        return scores
+
+    def score_one(self, x: ArrayLike) -> float:
+        """``score`` of one row (what live monitoring calls per sample)."""
+        self._require_fitted()
+        return float(self.score(check_X(self, as_row(x), n_features=self.n_features_))[0])
+
+    def learn_one(self, x: ArrayLike, y: float | None = None) -> Self:
+        """Add one normal row and refit on the last ``window`` rows: exact, and cheap for these small models.
+
+        The rows given to ``learn_one`` are taken as one contiguous stream of normal operation; until there
+        are enough of them to fill the windows and learn a threshold, the model stays unfitted.
+        """
+        if not self.tags.get("streaming", False):
+            return Model.learn_one(self, x, y)
+        buffer: list[FloatArray] = getattr(self, "_buffer", [])
+        row = check_X(self, as_row(x), n_features=len(buffer[0]) if buffer else None)[0]
+        self._check_params(len(row))
+        buffer.append(row)
+        self._buffer = buffer[-int(self.window) :]
+        if len(self._buffer) >= self._min_rows():
+            self._fit_rows(np.vstack(self._buffer))
+        return self
+
+
+def as_row(x: ArrayLike) -> Any:
+    """One row as a 1×n array, left unconverted so ``check_X`` reports bad values with its own message."""
+    return np.reshape(np.asarray(x, dtype=object), (1, -1))
