@@ -160,3 +160,15 @@ def test_bench_ensemble_prints_its_figures() -> None:
     assert list(probabilities) == ["standby", "caution", "evacuation", "danger"]
     assert all(0.0 <= p <= 1.0 for p in probabilities.values())
     assert list(probabilities.values()) == sorted(probabilities.values(), reverse=True)
+
+
+def test_ensembles_run_any_simulator_member_by_member() -> None:
+    from futago.sim.models.thermal import ThermalZone
+
+    zone = ThermalZone()
+    weather = np.column_stack([np.linspace(-2, 8, 24), np.full(24, 300.0), np.full(24, 400.0)])
+    flat = run_ensemble(zone, weather, 5, Uncertainty(), seed=0)
+    np.testing.assert_allclose(flat.members, np.broadcast_to(zone.predict(weather), (5, 24)))
+    spread = run_ensemble(zone, weather, 30, Uncertainty(inputs={"internal_gains": 0.5}), seed=0)
+    assert spread.members.shape == (30, 24)
+    assert spread.members[:, -1].std() > 0

@@ -145,6 +145,7 @@ class BehaviourSpec:
                 Problem(f"{pointer}/model", f"unknown model {model!r}; futago ships {', '.join(sorted(classes))}")
             )
         params = body.get("params", {})
+        instance: Model | None = None
         if not isinstance(params, Mapping):
             problems.append(Problem(f"{pointer}/params", "params is an object of model parameters"))
         elif model_class is not None:
@@ -154,7 +155,7 @@ class BehaviourSpec:
             ]
             if not problems:
                 try:
-                    model_class(**params)
+                    instance = model_class(**params)
                 except (TypeError, ValueError) as exc:
                     problems.append(Problem(f"{pointer}/params", f"{model}: {exc}"))
         twins = body.get("twins", [])
@@ -167,12 +168,14 @@ class BehaviourSpec:
         if not twins and not twin_model:
             problems.append(Problem(f"{pointer}/twins", "attach the behaviour to twins or to a twinModel"))
         inputs = _inputs(body.get("inputs", {}), f"{pointer}/inputs", problems)
-        if model_class is not None and model_class.kind == "simulator":
-            expected = list(getattr(model_class, "inputs", ()))
+        if instance is not None and instance.kind == "simulator":
+            expected = list(getattr(instance, "inputs", ()))
             if sorted(inputs) != sorted(expected):
                 problems.append(
                     Problem(f"{pointer}/inputs", f"{model} needs the inputs {expected}, got {sorted(inputs)}")
                 )
+            else:  # the columns of X follow the model's order, whatever order the description used
+                inputs = {name: inputs[name] for name in expected}
         trigger = body.get("trigger", {})
         if not isinstance(trigger, Mapping) or set(trigger) - {"every", "onReadings"}:
             problems.append(

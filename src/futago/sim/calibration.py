@@ -65,7 +65,7 @@ class _Scale:
 
     def to_params(self, u: np.ndarray) -> dict[str, float]:
         t = self._lo + u * (self._hi - self._lo)
-        values = np.where(self.log, np.exp(t), t)
+        values = np.where(self.log, np.exp(np.where(self.log, t, 0.0)), t)  # exp only where it is a log
         return {n: float(v) for n, v in zip(self.names, values, strict=True)}
 
     def to_unit(self, params: Mapping[str, float]) -> np.ndarray:
@@ -200,7 +200,7 @@ def calibrate_behaviour(
 
     spec = runtime.get(name)
     model = runtime.spun_up(spec, twin_id, start_us - start_us % spec.step_us)
-    if not isinstance(model, Simulator) or not model.bounds:
+    if not isinstance(model, Simulator) or not model.calibration_bounds():
         raise InvalidInput(
             [Problem("/behaviour", f"behaviour '{name}' runs {spec.model}, which has nothing to calibrate")]
         )
@@ -210,7 +210,7 @@ def calibrate_behaviour(
         raise InvalidInput([Problem("/to", "'to' must be after 'from'")])
     inputs = runtime.gather(spec, twin_id, start_us, end_us, horizon_us=0)
     assert inputs.y is not None
-    result = calibrate(model, inputs.X, inputs.y, model.bounds)
+    result = calibrate(model, inputs.X, inputs.y, model.calibration_bounds())
     if save:
         runtime.put(name, {**spec.raw, "params": {**spec.params, **result.params}})
     return result

@@ -69,8 +69,6 @@ def run_ensemble(
     chunk: int = 50_000,
 ) -> Ensemble:
     """Run ``members`` perturbed copies of ``model`` over inputs ``X`` (steps × inputs) from ``state``."""
-    if not model.tags.get("vectorised_params", False):
-        raise InvalidInput([Problem("/model", f"{model.name} cannot run vectorised ensembles")])
     if members < 1:
         raise InvalidInput([Problem("/members", "an ensemble needs at least one member")])
     problems = [

@@ -24,7 +24,7 @@ and the batch and streaming views give the same numbers.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -59,7 +59,7 @@ class CSTR(Simulator):
 
     name: ClassVar[str] = "cstr"
     version: ClassVar[str] = "1"
-    inputs: ClassVar[tuple[str, ...]] = ("feed_concentration", "feed_temperature", "coolant_temperature", "flow")
+    inputs: Sequence[str] = ("feed_concentration", "feed_temperature", "coolant_temperature", "flow")
     bounds: ClassVar[Mapping[str, tuple[float, float]]] = {
         "ua": (50.0, 5000.0),
         "e_over_r": (5000.0, 12000.0),

@@ -157,7 +157,7 @@ class FmuSimulator(Simulator):
         tunable: Mapping[str, tuple[float, float]] | None = None,
     ) -> None:
         self.path = path
-        self.inputs = inputs  # type: ignore[misc,assignment]  # per instance here; the base declares a ClassVar
+        self.inputs = inputs
         self.output = output
         self.start_values = start_values
         self.step_size = step_size

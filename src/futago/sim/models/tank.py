@@ -13,7 +13,7 @@ Jacobian as one batched run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -111,7 +111,7 @@ class TankModel(Simulator):
 
     name: ClassVar[str] = "tank_model"
     version: ClassVar[str] = "1"
-    inputs: ClassVar[tuple[str, ...]] = ("rainfall",)
+    inputs: Sequence[str] = ("rainfall",)
     bounds: ClassVar[Mapping[str, tuple[float, float]]] = {
         "a11": (0.005, 0.5),
         "a12": (0.005, 0.5),

@@ -26,7 +26,7 @@ parameters to calibrate from a building's meter and thermostat data.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -64,7 +64,7 @@ class ThermalZone(Simulator):
 
     name: ClassVar[str] = "thermal_zone"
     version: ClassVar[str] = "1"
-    inputs: ClassVar[tuple[str, ...]] = ("outdoor_temperature", "solar_gains", "internal_gains")
+    inputs: Sequence[str] = ("outdoor_temperature", "solar_gains", "internal_gains")
     bounds: ClassVar[Mapping[str, tuple[float, float]]] = {
         "h_tr_em": (5.0, 2000.0),
         "h_ve": (2.0, 1000.0),
