@@ -138,3 +138,21 @@ def test_order_one_plant_is_the_physics() -> None:
     """Guard for the mismatch itself: with order 1 the test plant reproduces the model exactly."""
     X = _inputs(np.random.default_rng(3))[:36]
     np.testing.assert_allclose(plant(X, order=1.0), CSTR().predict(X), rtol=1e-7)
+
+
+def test_validation_report_of_the_hybrid_on_held_out_data(data: tuple[np.ndarray, np.ndarray]) -> None:
+    """The QA view of the hybrid: on the held-out steps it meets a tolerance that the physics alone misses."""
+    from futago.sim.validation import validation_report
+
+    X, y = data
+    tolerances = {"rmse": 0.25, "kge": 0.8}
+    hybrid = HybridSimulator(CSTR()).fit(X[:TRAIN], y[:TRAIN]).predict(X)[TRAIN:]
+    physics = CSTR().predict(X)[TRAIN:]
+    report = validation_report(y[TRAIN:], hybrid, tolerances=tolerances, title="CSTR hybrid, held out")
+    baseline = validation_report(y[TRAIN:], physics, tolerances=tolerances, title="CSTR physics", plots=False)
+    assert report.passed, report.checks
+    assert not baseline.passed and not baseline.checks["rmse"]["ok"]
+    assert report.metrics["rmse"] < 0.6 * baseline.metrics["rmse"]
+    assert set(report.plots) == {"residuals", "scatter"} and all(png[:4] == b"\x89PNG" for png in report.plots.values())
+    body = report.to_json(inline_plots=True)
+    assert body["passed"] is True and body["checks"]["rmse"]["bound"] == "max"
