@@ -580,7 +580,14 @@ def calibrate(
     "(a folder for skab and nab, a CSV file for cmapss).",
 )
 @click.option("--detector", help="Detector or model to evaluate (default: the best one futago ships).")
-def eval_command(benchmark: str, path: str, as_json: bool, predictions: str | None, detector: str | None) -> None:
+@click.option(
+    "--save-model",
+    type=click.Path(dir_okay=False),
+    help="cmapss only: also pickle a fitted RUL pipeline (sensors s1..s21 in, RUL out) for a behaviour's artifact.",
+)
+def eval_command(
+    benchmark: str, path: str, as_json: bool, predictions: str | None, detector: str | None, save_model: str | None
+) -> None:
     """Score futago's models on a public benchmark with that benchmark's own protocol.
 
     \b
@@ -592,7 +599,11 @@ def eval_command(benchmark: str, path: str, as_json: bool, predictions: str | No
       futago eval skab ../shared/data/skab --json --predictions out/skab
     """
     module = importlib.import_module(f"futago.analytics.evaluation.{benchmark}")
-    options = {"detector": detector} if detector else {}
+    options: dict[str, Any] = {"detector": detector} if detector else {}
+    if save_model:
+        if benchmark != "cmapss":
+            raise click.UsageError(f"--save-model: only cmapss saves a fitted model, not {benchmark}")
+        options["save_model"] = Path(save_model)
     with _errors():
         figures = module.evaluate(
             Path(path), predictions=Path(predictions) if predictions else None, progress=not as_json, **options

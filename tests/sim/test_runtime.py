@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from futago.api.server import create_api
 from futago.app import App
+from futago.core.errors import InvalidInput
 from futago.core.events import Event
 from futago.core.telemetry import Reading, format_timestamp, parse_timestamp
 from futago.sim import scenario, validation
@@ -181,7 +182,6 @@ def test_scenarios_compare_side_by_side_and_never_write(river: App) -> None:
 
 
 def test_scenario_overrides_are_checked() -> None:
-    from futago.core.errors import InvalidInput
     from futago.sim.runners import RunInputs
 
     inputs = RunInputs(np.arange(3), np.zeros((3, 1)), None, np.arange(2), np.ones((2, 1)))
@@ -304,3 +304,53 @@ def test_forecaster_and_detector_behaviours(app: App) -> None:
     flags = app.telemetry.history("pump-8", "anomaly", start=format_timestamp(START + 395 * STEP))
     flagged = {int((t - START) // STEP) for t, v in zip(flags.columns["ts"], flags.columns["value"], strict=True) if v}
     assert set(range(400, 410)) <= flagged and len(flagged) <= 15
+
+
+def test_remaining_life_runs_as_a_behaviour_from_a_saved_model(app: App, tmp_path: Path) -> None:
+    """A fleet-trained RUL pipeline (the ``artifact``) answers for a live twin's sensor history, hour by hour."""
+    import pickle
+
+    from futago.analytics.rul import RULPipeline, run_to_failure_rul
+    from tests.analytics.cases.rul import synthetic_fleet
+
+    readings, units, _ = synthetic_fleet(12, seed=3)
+    pipeline = RULPipeline(window=10, regressor="ridge").fit(readings, run_to_failure_rul(units, len(units)))
+    artifact = tmp_path / "rul.pkl"
+    artifact.write_bytes(pickle.dumps(pipeline))
+    names = [f"s{i}" for i in range(1, 6)]
+    app.models.add(
+        [
+            {
+                "@context": "dtmi:dtdl:context;3",
+                "@id": "dtmi:test:Engine;1",
+                "@type": "Interface",
+                "contents": [{"@type": "Telemetry", "name": n, "schema": "double"} for n in names],
+            }
+        ]
+    )
+    app.twins.put("engine-1", {"$metadata": {"$model": "dtmi:test:Engine;1"}})
+    life, _, _ = synthetic_fleet(1, seed=9, min_life=200, max_life=201)
+    hour = 3_600_000_000
+    app.telemetry.append(
+        [
+            Reading("engine-1", name, START + i * hour, float(row[j]))
+            for i, row in enumerate(life[:180])
+            for j, name in enumerate(names)
+        ]
+    )
+    app.behaviours.put(
+        "rul",
+        {"model": "rul_pipeline", "artifact": str(artifact), "twins": ["engine-1"], "output": "rul",
+         "inputs": {n: n for n in names}, "step": "1h", "window": "180h"},
+    )  # fmt: skip
+    (record,) = app.behaviours.run("rul", now_us=START + 180 * hour)
+    assert record["status"] == "ok", record
+    assert record["model"]["artifact"] == str(artifact) and record["model"]["name"] == "rul_pipeline"
+    rul = np.asarray(app.telemetry.history("engine-1", "rul").columns["value"])
+    assert len(rul) == 180
+    assert rul[:100].mean() > 90  # healthy early life reads near the cap
+    assert rul[-1] < 60  # 20 cycles before failure, the pipeline sees the wear
+    artifact.write_bytes(pickle.dumps({"not": "a model"}))  # not a fitted model of the named kind: refused
+    with pytest.raises(InvalidInput) as caught:
+        app.behaviours.put("rul2", {"model": "rul_pipeline", "artifact": str(artifact), "twins": ["engine-1"]})
+    assert caught.value.problems[0].pointer == "/artifact"

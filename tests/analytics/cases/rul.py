@@ -6,7 +6,7 @@ from functools import partial
 
 import numpy as np
 
-from futago.analytics.rul import DegradationFeatures, GradientBoostingRUL, RidgeRUL, run_to_failure_rul
+from futago.analytics.rul import DegradationFeatures, GradientBoostingRUL, RidgeRUL, RULPipeline, run_to_failure_rul
 from tests.analytics.checks import Case
 
 
@@ -41,8 +41,29 @@ y = run_to_failure_rul(_units, len(_units), cap=125.0)
 _test_readings, _test_units, _ = synthetic_fleet(3, seed=4)
 X_test = _features.transform(_test_readings, _test_units)
 
+# The pipeline takes raw readings; its runs are inferred from the (uncapped) target. Its test history is one unit,
+# as a behaviour feeds it; with a cycle column the age comes from that column instead of the row count.
+_raw_y = run_to_failure_rul(_units, len(_units))
+_first_test = _test_readings[_test_units == 1]
+_cycles = np.concatenate([np.arange(1, n + 1) for n in np.bincount(_units)[1:]]).astype(np.float64)[:, None]
+_test_cycles = 40.0 + np.arange(1, len(_first_test) + 1)[:, None]  # a window that starts at the unit's cycle 41
+
 CASES = [
     # Few rounds: the checks fit many times, and the protocol holds at any size.
     Case("rul_gbm", partial(GradientBoostingRUL, max_iter=30), X, y, X_test=X_test),
     Case("rul_ridge", RidgeRUL, X, y, X_test=X_test, streaming_tolerance=1e-6),
+    Case(
+        "rul_pipeline",
+        partial(RULPipeline, window=10, regressor_params={"max_iter": 30}),
+        _readings,
+        _raw_y,
+        X_test=_first_test,
+    ),
+    Case(
+        "rul_pipeline_ridge_cycle",
+        partial(RULPipeline, window=10, regressor="ridge", cycle_column=True),
+        np.hstack([_cycles, _readings]),
+        _raw_y,
+        X_test=np.hstack([_test_cycles, _first_test]),
+    ),
 ]
