@@ -172,3 +172,15 @@ def test_ensembles_run_any_simulator_member_by_member() -> None:
     spread = run_ensemble(zone, weather, 30, Uncertainty(inputs={"internal_gains": 0.5}), seed=0)
     assert spread.members.shape == (30, 24)
     assert spread.members[:, -1].std() > 0
+
+
+def test_ensemble_chunks_give_the_same_answer_however_they_are_mapped() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = RiverStageModel()
+    rain = np.full((12, 1), 18.0)
+    spread = Uncertainty({"rainfall": 0.3}, {"a11": 0.2})
+    serial = run_ensemble(model, rain, 2500, spread, seed=5, chunk=600)
+    with ThreadPoolExecutor(2) as pool:
+        parallel = run_ensemble(model, rain, 2500, spread, seed=5, chunk=600, mapper=pool.map)
+    np.testing.assert_array_equal(serial.members, parallel.members)

@@ -9,7 +9,8 @@ to Dask and get the same result for the same seed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,8 +68,14 @@ def run_ensemble(
     seed: int = 0,
     state: ArrayLike | None = None,
     chunk: int = 50_000,
+    mapper: Callable[..., Iterable[FloatArray]] = map,
 ) -> Ensemble:
-    """Run ``members`` perturbed copies of ``model`` over inputs ``X`` (steps × inputs) from ``state``."""
+    """Run ``members`` perturbed copies of ``model`` over inputs ``X`` (steps × inputs) from ``state``.
+
+    ``mapper`` runs the chunks: the built-in ``map`` here, or a distributed one (a Dask client's ``map`` then
+    ``gather``); each chunk's seed is fixed by ``seed`` and its index, so the answer does not depend on where
+    the chunks ran.
+    """
     if members < 1:
         raise InvalidInput([Problem("/members", "an ensemble needs at least one member")])
     problems = [
@@ -86,9 +93,9 @@ def run_ensemble(
     data = check_X(model, X, n_features=len(model.inputs))
     start = model.state if state is None else np.asarray(state, dtype=np.float64)
     seeds = np.random.SeedSequence(seed).spawn((members + chunk - 1) // chunk)
-    parts = [
-        _run_chunk(model, data, min(chunk, members - i * chunk), uncertainty, start, s) for i, s in enumerate(seeds)
-    ]
+    sizes = [min(chunk, members - i * chunk) for i in range(len(seeds))]
+    run = functools.partial(_run_chunk, model, data, uncertainty=uncertainty, state=start)
+    parts = list(mapper(run, sizes, seeds))
     return Ensemble(np.concatenate(parts, axis=0))
 
 
@@ -96,9 +103,10 @@ def _run_chunk(
     model: Simulator,
     X: FloatArray,
     size: int,
+    seed: np.random.SeedSequence,
+    *,
     uncertainty: Uncertainty,
     state: FloatArray,
-    seed: np.random.SeedSequence,
 ) -> FloatArray:
     rng = np.random.default_rng(seed)
     perturbed = model.clone()
