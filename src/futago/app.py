@@ -6,6 +6,7 @@ This is the only module that knows every concrete class.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -50,6 +51,9 @@ _NUMERIC_KINDS: dict[str, ValueKind] = {
 }
 
 
+_QUANTILE = re.compile(r"q\d\d")
+
+
 def open_store(url: str) -> Store:
     """Pick the adapter for a store URL: a path or sqlite:///path (the default)."""
     if url.startswith(("postgresql://", "postgres://")):
@@ -80,17 +84,27 @@ class TelemetryKinds:
                 self._twin_models.pop(event.twin_id, None)
 
     def __call__(self, twin_id: str, name: str) -> ValueKind:
+        """The kind of a telemetry anyone may write: declared by the model, or an external forecast of one."""
         model = self._model_of(twin_id)
-        telemetry = self.models.interface(model).telemetry.get(name)
-        if telemetry is None and (self.is_derived(twin_id, name) or self._is_forecast_of_declared(model, name)):
-            return "f8"  # forecasts, scores and simulations are numbers
+        if name not in self.models.interface(model).telemetry and self._is_forecast_of_declared(model, name):
+            if self.is_derived(twin_id, name):
+                raise InvalidInput([Problem("/name", f"'{name}' on twin '{twin_id}' is written by a behaviour only")])
+            return "f8"
         return _NUMERIC_KINDS.get(self.telemetry(twin_id, name).schema.kind, "json")
+
+    def readable(self, twin_id: str, name: str) -> ValueKind:
+        """Also the derived series behaviours write (forecasts, scores, simulations: numbers), which only the
+        runtime may write, so no device can fake an anomaly flag or a forecast."""
+        model = self._model_of(twin_id)
+        if name not in self.models.interface(model).telemetry and self.is_derived(twin_id, name):
+            return "f8"
+        return self(twin_id, name)
 
     def _is_forecast_of_declared(self, model: str, name: str) -> bool:
         """``<telemetry>_forecast`` (and its ``~q05``-style quantiles) holds an external forecast of a numeric
         telemetry the model declares, e.g. a rainfall nowcast with future timestamps."""
-        stem = name.split("~", 1)[0]
-        if not stem.endswith(FORECAST_SUFFIX):
+        stem, _, suffix = name.partition("~")
+        if not stem.endswith(FORECAST_SUFFIX) or (suffix and not _QUANTILE.fullmatch(suffix)):
             return False
         declared = self.models.interface(model).telemetry.get(stem.removesuffix(FORECAST_SUFFIX))
         return declared is not None and declared.schema.kind in _NUMERIC_KINDS
@@ -248,13 +262,18 @@ def build(settings: Settings) -> App:
     kinds = TelemetryKinds(store, models, bus)
     quality = QualityService(kinds.models_of)
     quality.load(settings.quality)
-    telemetry = TelemetryService(store, bus, kinds, quality, CalibrationService(store))
+    telemetry = TelemetryService(store, bus, kinds, quality, CalibrationService(store), read_kind_of=kinds.readable)
     drift = DriftService(store, bus)
     drift.load(settings.drift)
     ingest = IngestPipeline(telemetry, store, convert_unit=kinds.convert_unit, provision=_provisioner(twins))
     connections = ConnectionManager(ingest, store, _connector_factories())
     behaviours = BehaviourRuntime(
-        store, bus, telemetry.append, kinds.models_of, lambda model: models.models.descendants(model)
+        store,
+        bus,
+        lambda rows: telemetry.append(rows, kind_of=kinds.readable),
+        kinds.models_of,
+        lambda model: models.models.descendants(model),
+        Path(settings.artifacts_dir),
     )
     kinds.is_derived = behaviours.is_derived
     behaviours.load(settings.behaviours)

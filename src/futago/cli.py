@@ -52,7 +52,7 @@ def _errors() -> Iterator[None]:
 def _print_figures(figures: dict[str, Any], as_json: bool) -> None:
     """Benchmarks and evaluations: one JSON object for scripts, or a table for people."""
     if as_json:
-        click.echo(json.dumps(figures))
+        click.echo(orjson.dumps(figures, option=orjson.OPT_SERIALIZE_NUMPY).decode())  # NaN becomes null
         return
     table = Table("figure", "value")
     for key, value in figures.items():

@@ -11,6 +11,8 @@ The TOML file is ``--config PATH``, else ``$FUTAGO_CONFIG``, else ``./futago.tom
     max_body_bytes = 67108864
     [telemetry]
     retention_days = 365        # unset keeps readings for ever
+    [sim]
+    artifacts_dir = "futago-data/artifacts"   # the only folder a behaviour's "artifact" is read from
     [connections.river]         # one table per connection, started with the server
     type = "mqtt"
     options = { host = "127.0.0.1", port = 1883 }
@@ -37,6 +39,7 @@ _SOURCES = {
     "api_token": ("server", "api_token", "FUTAGO_API_TOKEN"),
     "max_body_bytes": ("server", "max_body_bytes", "FUTAGO_MAX_BODY_BYTES"),
     "retention_days": ("telemetry", "retention_days", "FUTAGO_RETENTION_DAYS"),
+    "artifacts_dir": ("sim", "artifacts_dir", "FUTAGO_ARTIFACTS_DIR"),
 }
 
 
@@ -48,6 +51,7 @@ class Settings:
     api_token: str | None = None
     max_body_bytes: int = 64 * 1024 * 1024
     retention_days: float | None = None
+    artifacts_dir: str = "futago-data/artifacts"  # saved, fitted models that behaviours may load
     connections: dict[str, Any] = field(default_factory=dict)  # name -> connection config
     quality: dict[str, Any] = field(default_factory=dict)  # model -> telemetry -> QARTOD config
     drift: dict[str, Any] = field(default_factory=dict)  # twin -> telemetry -> drift watch

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from futago.api.server import create_api
 from futago.app import App
-from futago.core.errors import InvalidInput
+from futago.core.errors import Conflict, InvalidInput
 from futago.core.events import Event
 from futago.core.telemetry import Reading, format_timestamp, parse_timestamp
 from futago.sim import scenario, validation
@@ -200,7 +200,9 @@ def test_validation_report_passes_with_true_parameters_and_fails_with_wrong_ones
     assert set(report.plots) == {"residuals", "scatter"}
     paths = report.save_plots(tmp_path, "truth")
     assert all(Path(p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths.values())
-    river.behaviours.put("wrong", _behaviour(params={"a11": 0.03, "a12": 0.01, "b1": 0.3}))
+    with pytest.raises(Conflict):  # two behaviours may not write the same series on one twin
+        river.behaviours.put("wrong", _behaviour(params={"a11": 0.03, "a12": 0.01, "b1": 0.3}))
+    river.behaviours.put("wrong", _behaviour(params={"a11": 0.03, "a12": 0.01, "b1": 0.3}, output="guessLevel"))
     wrong = validation.validate_behaviour(river.behaviours, "wrong", "river-1", START, END)
     assert not wrong.passed and not wrong.checks["rmse"]["ok"]
     assert wrong.checks["rmse"]["value"] > 0.05
@@ -213,7 +215,9 @@ def test_behaviour_api(river: App) -> None:
         pointers = {e["pointer"] for e in bad.json()["errors"]}
         assert {"/model", "/step"} <= pointers
         ok = client.put("/behaviours/flood", json=_behaviour(members=100))
-        assert ok.status_code == 200, ok.text
+        assert ok.status_code == 201 and ok.headers["location"] == "/behaviours/flood", ok.text
+        assert ok.json()["outputs"] == ["waterLevel_exceedance", "waterLevel_forecast", "waterLevel_sim"]
+        assert client.put("/behaviours/flood", json=_behaviour(members=100)).status_code == 200
         assert ok.json()["version"] == "1" and ok.json()["kind"] == "simulator"
         assert client.get("/behaviours/flood").json()["attachedTwins"] == ["river-1"]
         run = client.post("/behaviours/flood/run", params={"twin": "river-1"})
@@ -315,6 +319,7 @@ def test_remaining_life_runs_as_a_behaviour_from_a_saved_model(app: App, tmp_pat
 
     readings, units, _ = synthetic_fleet(12, seed=3)
     pipeline = RULPipeline(window=10, regressor="ridge").fit(readings, run_to_failure_rul(units, len(units)))
+    app.behaviours.artifacts_dir = tmp_path  # the administrator's folder of saved models
     artifact = tmp_path / "rul.pkl"
     artifact.write_bytes(pickle.dumps(pipeline))
     names = [f"s{i}" for i in range(1, 6)]
@@ -340,17 +345,123 @@ def test_remaining_life_runs_as_a_behaviour_from_a_saved_model(app: App, tmp_pat
     )
     app.behaviours.put(
         "rul",
-        {"model": "rul_pipeline", "artifact": str(artifact), "twins": ["engine-1"], "output": "rul",
+        {"model": "rul_pipeline", "artifact": "rul.pkl", "twins": ["engine-1"], "output": "rul",
          "inputs": {n: n for n in names}, "step": "1h", "window": "180h"},
     )  # fmt: skip
     (record,) = app.behaviours.run("rul", now_us=START + 180 * hour)
     assert record["status"] == "ok", record
-    assert record["model"]["artifact"] == str(artifact) and record["model"]["name"] == "rul_pipeline"
+    assert record["model"]["artifact"] == "rul.pkl" and record["model"]["name"] == "rul_pipeline"
     rul = np.asarray(app.telemetry.history("engine-1", "rul").columns["value"])
     assert len(rul) == 180
     assert rul[:100].mean() > 90  # healthy early life reads near the cap
     assert rul[-1] < 60  # 20 cycles before failure, the pipeline sees the wear
     artifact.write_bytes(pickle.dumps({"not": "a model"}))  # not a fitted model of the named kind: refused
     with pytest.raises(InvalidInput) as caught:
-        app.behaviours.put("rul2", {"model": "rul_pipeline", "artifact": str(artifact), "twins": ["engine-1"]})
+        app.behaviours.put("rul2", {"model": "rul_pipeline", "artifact": "rul.pkl", "twins": ["engine-1"]})
     assert caught.value.problems[0].pointer == "/artifact"
+    for outside in ("../rul.pkl", "/etc/passwd"):  # nothing outside the artifacts folder is ever opened
+        with pytest.raises(InvalidInput) as caught:
+            app.behaviours.put("rul3", {"model": "rul_pipeline", "artifact": outside, "twins": ["engine-1"]})
+        assert caught.value.problems[0].pointer == "/artifact"
+
+
+def test_only_the_runtime_writes_derived_telemetry(river: App) -> None:
+    river.behaviours.put("flood", _behaviour(members=0))
+    with pytest.raises(InvalidInput):  # a device cannot fake a forecast or an anomaly flag
+        river.telemetry.append([Reading("river-1", "waterLevel_forecast", END, 9.0)])
+    with pytest.raises(InvalidInput):  # nor invent series names under a forecast
+        river.telemetry.append([Reading("rain-1", "rainfall_forecast~bogus", END, 1.0)])
+    assert river.telemetry.append([Reading("rain-1", "rainfall_forecast~q95", END, 1.0)]) == 1
+    (record,) = river.behaviours.run("flood", now_us=END)
+    assert record["status"] == "ok" and len(river.telemetry.history("river-1", "waterLevel_forecast")) == 36
+
+
+def test_a_stored_behaviour_that_no_longer_parses_does_not_stop_the_app(river: App) -> None:
+    from futago.app import build
+
+    river.store.put_behaviour("stale", {"model": "renamed_in_a_new_version", "twins": ["river-1"]})
+    river.store.put_behaviour("good", _behaviour(members=0))
+    again = build(river.settings.with_overrides(behaviours={"good": _behaviour(members=10)}))
+    try:
+        assert "stale" in again.behaviours.invalid and "renamed_in_a_new_version" in again.behaviours.invalid["stale"]
+        assert again.behaviours.get("good").members == 0  # the stored (API) definition wins over the file's
+        assert again.behaviours.source("good") == "api"
+    finally:
+        again.close()
+
+
+def test_behaviours_from_the_settings_cannot_be_deleted_through_the_api(river: App) -> None:
+    river.behaviours.load({"from-file": _behaviour(members=0)})
+    with pytest.raises(Conflict):
+        river.behaviours.delete("from-file")
+    assert river.behaviours.source("from-file") == "settings"
+
+
+@pytest.mark.parametrize(
+    ("change", "pointer"),
+    [
+        ({"params": {**TRUE_PARAMS, "dt_s": 60.0}}, "/params/dt_s"),  # the model must step as the inputs do
+        ({"params": {"a11": "abc"}}, "/params"),
+        ({"members": 500_000}, "/members"),
+        ({"window": "3650d", "step": "1s"}, "/window"),
+        ({"uncertainty": "x"}, "/uncertainty"),
+        ({"uncertainty": {"params": {"nope": 0.1}}}, "/uncertainty/params/nope"),
+        ({"tolerances": {"coverage": 0.9}}, "/tolerances/coverage"),
+        ({"model": "robust_z", "params": {}, "inputs": {"w": "waterLevel"}, "output": "waterLevel"}, "/output"),
+    ],
+)
+def test_bad_behaviours_are_refused_when_defined(river: App, change: dict[str, Any], pointer: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        river.behaviours.put("bad", _behaviour(**change))
+    assert pointer in {p.pointer for p in caught.value.problems}
+
+
+@pytest.mark.parametrize(
+    ("scenario", "pointer"),
+    [
+        ({"params": ["a11"]}, "/scenarios/0/params"),
+        ({"params": {"a11": "abc"}}, "/scenarios/0/params/a11"),
+        ({"params": {"dt_s": "x"}}, "/scenarios/0/params/dt_s"),
+        ({"params": {"initial_storage_mm": [1]}}, "/scenarios/0/params/initial_storage_mm"),
+        ({"state": ["a"]}, "/scenarios/0/state"),
+        ({"state": [1, 2]}, "/scenarios/0/state"),
+        ({"inputs": [1]}, "/scenarios/0/inputs"),
+        ({"colour": "red"}, "/scenarios/0/colour"),
+    ],
+)
+def test_bad_scenarios_are_answered_as_problems(river: App, scenario: dict[str, Any], pointer: str) -> None:
+    river.behaviours.put("flood", _behaviour(members=0))
+    with TestClient(create_api(river), raise_server_exceptions=False) as client:
+        body = {"twin": "river-1", "at": "2026-07-04T00:00:00Z", "scenarios": [scenario]}
+        answer = client.post("/behaviours/flood/scenarios", json=body)
+        assert answer.status_code == 422, answer.text
+        assert pointer in {e["pointer"] for e in answer.json()["errors"]}
+        for at in ("0001-01-01T00:00:00Z", "9999-12-31T00:00:00Z"):
+            extreme = client.post("/behaviours/flood/scenarios", json={**body, "at": at, "scenarios": []})
+            assert extreme.status_code == 422 and extreme.json()["errors"][0]["pointer"] == "/at"
+        other = client.post("/behaviours/flood/scenarios", json={**body, "twin": "river-2", "scenarios": []})
+        assert other.status_code == 422  # not attached: no reading of twins the behaviour does not serve
+
+
+def test_a_run_without_input_readings_fails_rather_than_assuming_zero(river: App) -> None:
+    river.behaviours.put("flood", _behaviour(members=0))
+    (record,) = river.behaviours.run("flood", now_us=START - 3600 * 10**6)  # before any rain was measured
+    assert record["status"] == "failed" and "no readings of rain-1.rainfall" in record["error"]
+
+
+def test_the_runtime_restarts_and_does_not_lose_triggers(river: App) -> None:
+    river.behaviours.put("live", _behaviour(members=0, trigger={"onReadings": True}, window="6h"))
+    for _ in range(2):  # stop and start again: the worker must come back
+        river.behaviours.start()
+        river.behaviours.stop()
+    river.behaviours.start()
+    try:
+        now = time.time_ns() // 1000
+        for i in range(3):
+            river.telemetry.append([Reading("rain-1", "rainfall", now - (i + 1) * STEP, 1.0)])
+            river.telemetry.append([Reading("river-1", "waterLevel", now + i, 1.0)])
+            assert river.behaviours.drain(10)
+        runs = river.store.list_behaviour_runs("live")
+        assert len(runs) >= 3 and all(r["status"] == "ok" for r in runs), [r.get("error") for r in runs]
+    finally:
+        river.behaviours.stop()

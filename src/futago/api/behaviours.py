@@ -46,14 +46,17 @@ def list_behaviours(app: App = Depends(get_app), access: Access = Depends(requir
     return json_response({"value": [spec.to_json() for spec in app.behaviours.all()]})
 
 
-@router.put("/behaviours/{name}", summary="Create or replace a behaviour")
+@router.put("/behaviours/{name}", summary="Create (201) or replace (200) a behaviour")
 def put_behaviour(
     name: str,
     body: Annotated[dict[str, Any], Body(examples=[_EXAMPLE])],
     app: App = Depends(get_app),
     access: Access = Depends(require("ADMIN", "behaviours/{name}")),
 ) -> Response:
-    return json_response(app.behaviours.put(name, body).to_json())
+    existed = name in {spec.name for spec in app.behaviours.all()}
+    spec = app.behaviours.put(name, body)
+    headers = None if existed else {"Location": f"/behaviours/{name}"}
+    return json_response(spec.to_json(), status_code=200 if existed else 201, headers=headers)
 
 
 @router.get("/behaviours/{name}", summary="A behaviour and the twins it runs for")
@@ -61,7 +64,8 @@ def get_behaviour(
     name: str, app: App = Depends(get_app), access: Access = Depends(require("READ", "behaviours/{name}"))
 ) -> Response:
     spec = app.behaviours.get(name)
-    return json_response({**spec.to_json(), "attachedTwins": app.behaviours.twins_of(spec)})
+    twins = app.behaviours.twins_of(spec)
+    return json_response({**spec.to_json(), "source": app.behaviours.source(name), "attachedTwins": twins})
 
 
 @router.delete("/behaviours/{name}", status_code=204, summary="Delete a behaviour (its outputs stay)")
@@ -119,7 +123,7 @@ def run_scenarios(
     problems = []
     if not isinstance(twin, str):
         problems.append(Problem("/twin", "the twin to run the scenarios for"))
-    if not isinstance(scenarios, list) or not all(isinstance(s, dict) for s in scenarios):
+    if not isinstance(scenarios, list):
         problems.append(Problem("/scenarios", "a list of scenarios: {name, inputs, params, state}"))
     if problems:
         raise InvalidInput(problems)

@@ -142,21 +142,28 @@ class TelemetryService:
         kind_of: Callable[[str, str], ValueKind],
         quality: QualityService | None = None,
         calibration: CalibrationService | None = None,
+        read_kind_of: Callable[[str, str], ValueKind] | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
         self.kind_of = kind_of
+        #: Reading also knows derived series (forecasts, scores) that only the behaviour runtime may write.
+        self.read_kind_of = read_kind_of or kind_of
         self.checks = quality
         self.calibration = calibration
 
-    def append(self, rows: Iterable[Reading | tuple[str, str, int, Any, int]]) -> int:
+    def append(
+        self,
+        rows: Iterable[Reading | tuple[str, str, int, Any, int]],
+        kind_of: Callable[[str, str], ValueKind] | None = None,
+    ) -> int:
         """Validate and store readings; returns how many distinct (series, ts) were written.
 
         Nothing is stored if any row is invalid (InvalidInput names the rows). The event for a
         series carries the batch's time range and its newest reading, which is what a rule
         evaluates; a late batch's "latest" is the newest of that batch, not of the series.
         """
-        batches = group_readings(rows, self.kind_of)
+        batches = group_readings(rows, kind_of or self.kind_of)
         if not batches:
             return 0
         # calibrate first, so the quality tests judge the calibrated values
@@ -245,7 +252,7 @@ class TelemetryService:
         ``parse_timestamp``). With a bucket, ``aggs`` defaults to ``["avg"]``. ``limit`` keeps
         the first points from ``start``; page on by asking again from the last point's time + 1 µs.
         """
-        kind = self.kind_of(twin_id, name)  # raises InvalidInput for an unknown telemetry
+        kind = self.read_kind_of(twin_id, name)  # raises InvalidInput for an unknown telemetry
         start_us = _at(parse_timestamp, start, "/from")
         end_us = _at(parse_timestamp, end, "/to")
         if start_us is not None and end_us is not None and end_us <= start_us:
@@ -286,7 +293,7 @@ class TelemetryService:
         self, twin_id: str, name: str, start: TimeLike | None = None, end: TimeLike | None = None
     ) -> dict[str, Any]:
         """The stored (aggregate) flag of each reading, and the flag of each QARTOD test that ran."""
-        self.kind_of(twin_id, name)
+        self.read_kind_of(twin_id, name)
         start_us, end_us = _at(parse_timestamp, start, "/from"), _at(parse_timestamp, end, "/to")
         data = self.store.read_series(twin_id, name, start_us, end_us)
         tests: dict[str, list[int | None]] = {}

@@ -24,10 +24,12 @@ import pickle
 import pkgutil
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from futago.analytics.protocol import Model
 from futago.core.errors import InvalidInput
@@ -86,6 +88,18 @@ class InputRef:
         return {"telemetry": self.telemetry, **({"twin": self.twin} if self.twin else {})}
 
 
+#: Bounds on the work one behaviour run (or one scenario, or one validation) may ask of the server.
+LIMITS = {
+    "window_steps": 100_000,  # steps of history per run
+    "horizon_steps": 10_000,  # forecast steps
+    "members": 100_000,  # ensemble members of a vectorised simulator
+    "members_stepwise": 200,  # ensemble members of a simulator that steps member by member
+    "member_steps": 20_000_000,  # members × horizon steps (memory: 8 bytes each)
+}
+#: Parameters that hold a model's time step in seconds; a behaviour's ``step`` sets them.
+TIME_STEP_PARAMS = ("dt_s", "step_size")
+
+
 @dataclass(frozen=True)
 class BehaviourSpec:
     name: str
@@ -105,7 +119,7 @@ class BehaviourSpec:
     on_readings: bool = False
     tolerances: Mapping[str, float] = field(default_factory=dict)
     train_us: int | None = None
-    artifact: str | None = None
+    artifact: Path | None = None
     description: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict)
 
@@ -120,16 +134,43 @@ class BehaviourSpec:
         return load_artifact(self.artifact, self.model_class)
 
     @property
-    def base_name(self) -> str:
-        """The stem of the derived telemetry names: ``output``, else the measured telemetry, else the model."""
-        return self.output or self.measured or self.model
+    def stem(self) -> str:
+        """The stem of simulation and forecast names: ``output``, else the measured telemetry, else the name."""
+        return self.output or self.measured or self.name
+
+    def output_names(self) -> dict[str, str]:
+        """The derived telemetry this behaviour writes, by role (quantiles and stages add ``~…`` suffixes)."""
+        kind = self.model_class.kind
+        if kind == "simulator":
+            return {
+                "sim": f"{self.stem}_sim",
+                "forecast": f"{self.stem}_forecast",
+                "exceedance": f"{self.stem}_exceedance",
+            }
+        if kind == "forecaster":
+            return {"forecast": f"{self.stem}_forecast"}
+        if kind == "detector":
+            flag = self.output or "anomaly"
+            return {"flag": flag, "score": f"{flag}Score"}
+        return {"value": self.output or self.name}
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, **self.raw, "version": self.model_class.version, "kind": self.model_class.kind}
+        return {
+            "name": self.name,
+            **self.raw,
+            "version": self.model_class.version,
+            "kind": self.model_class.kind,
+            "outputs": sorted(self.output_names().values()),
+        }
 
     @classmethod
-    def parse(cls, name: str, body: Mapping[str, Any], pointer: str = "") -> BehaviourSpec:
-        """Check a behaviour description; every problem is reported at once, with its JSON pointer."""
+    def parse(
+        cls, name: str, body: Mapping[str, Any], pointer: str = "", artifacts_dir: Path | None = None
+    ) -> BehaviourSpec:
+        """Check a behaviour description; every problem is reported at once, with its JSON pointer.
+
+        ``artifacts_dir`` is the only folder an ``artifact`` may be read from (None: artifacts are refused).
+        """
         problems: list[Problem] = []
         if not NAME_PATTERN.match(name):
             problems.append(Problem(pointer or "/name", "a behaviour name is 1–64 letters, digits, '_', '.', '-'"))
@@ -137,126 +178,236 @@ class BehaviourSpec:
             raise InvalidInput([Problem(pointer or "/", "a behaviour is a JSON object")])
         problems += [Problem(f"{pointer}/{k}", f"unknown key; use one of {', '.join(sorted(_KNOWN_KEYS))}")
                      for k in body if k not in _KNOWN_KEYS]  # fmt: skip
-        model = body.get("model")
-        classes = model_classes()
-        model_class = classes.get(model) if isinstance(model, str) else None
-        if model_class is None:
-            problems.append(
-                Problem(f"{pointer}/model", f"unknown model {model!r}; futago ships {', '.join(sorted(classes))}")
-            )
-        params = body.get("params", {})
-        instance: Model | None = None
-        if not isinstance(params, Mapping):
-            problems.append(Problem(f"{pointer}/params", "params is an object of model parameters"))
-        elif model_class is not None:
-            known = set(model_class.param_names())
-            problems += [
-                Problem(f"{pointer}/params/{k}", f"{model} has no parameter '{k}'") for k in params if k not in known
-            ]
-            if not problems:
-                try:
-                    instance = model_class(**params)
-                except (TypeError, ValueError) as exc:
-                    problems.append(Problem(f"{pointer}/params", f"{model}: {exc}"))
-        twins = body.get("twins", [])
-        twin_model = body.get("twinModel")
-        if not isinstance(twins, list) or not all(isinstance(t, str) and t for t in twins):
-            problems.append(Problem(f"{pointer}/twins", "twins is a list of twin ids"))
-            twins = []
-        if twin_model is not None and not isinstance(twin_model, str):
-            problems.append(Problem(f"{pointer}/twinModel", "twinModel is a DTDL model id"))
-        if not twins and not twin_model:
-            problems.append(Problem(f"{pointer}/twins", "attach the behaviour to twins or to a twinModel"))
+        for key in ("model", "measured", "output", "description", "twinModel", "artifact"):
+            if key in body and not isinstance(body[key], str):
+                problems.append(Problem(f"{pointer}/{key}", f"{key} is a string"))
+        durations = {
+            key: _duration(body.get(key), f"{pointer}/{key}", problems, default)
+            for key, default in (("step", "10m"), ("window", "24h"), ("horizon", "6h"))
+        }
+        step = durations["step"] or 600_000_000
+        artifact = _artifact_path(body.get("artifact"), artifacts_dir, f"{pointer}/artifact", problems)
+        model_class, params = _model(body, step, artifact, pointer, problems)
+        twins, twin_model = _attachment(body, pointer, problems)
         inputs = _inputs(body.get("inputs", {}), f"{pointer}/inputs", problems)
-        if instance is not None and instance.kind == "simulator":
-            expected = list(getattr(instance, "inputs", ()))
-            if sorted(inputs) != sorted(expected):
-                problems.append(
-                    Problem(f"{pointer}/inputs", f"{model} needs the inputs {expected}, got {sorted(inputs)}")
-                )
-            else:  # the columns of X follow the model's order, whatever order the description used
-                inputs = {name: inputs[name] for name in expected}
         trigger = body.get("trigger", {})
         if not isinstance(trigger, Mapping) or set(trigger) - {"every", "onReadings"}:
             problems.append(
                 Problem(f"{pointer}/trigger", 'trigger is {every = "10m", onReadings = true} (either or both)')
             )
             trigger = {}
-        durations = {
-            key: _duration(body.get(key), f"{pointer}/{key}", problems, default)
-            for key, default in (("step", "10m"), ("window", "24h"), ("horizon", "6h"))
-        }
         every = _duration(trigger.get("every"), f"{pointer}/trigger/every", problems, None)
         train = _duration(body.get("train"), f"{pointer}/train", problems, None)
-        tolerances = body.get("tolerances", {})
-        if not isinstance(tolerances, Mapping):
-            problems.append(Problem(f"{pointer}/tolerances", "tolerances is an object of metric limits"))
-            tolerances = {}
-        for metric, limit in tolerances.items():
-            if metric not in TOLERANCE_DIRECTIONS:
-                problems.append(
-                    Problem(f"{pointer}/tolerances/{metric}", f"unknown metric; use {', '.join(TOLERANCE_DIRECTIONS)}")
-                )
-            elif isinstance(limit, bool) or not isinstance(limit, int | float):
-                problems.append(Problem(f"{pointer}/tolerances/{metric}", "a tolerance is a number"))
         members = body.get("members", 0)
-        if isinstance(members, bool) or not isinstance(members, int) or not 0 <= members <= 1_000_000:
-            problems.append(Problem(f"{pointer}/members", "members is a whole number from 0 to 1,000,000"))
+        if isinstance(members, bool) or not isinstance(members, int) or members < 0:
+            problems.append(Problem(f"{pointer}/members", "members is a whole number, 0 for no ensemble"))
             members = 0
-        artifact = body.get("artifact")
-        if artifact is not None and model_class is not None and not problems:
-            try:
-                load_artifact(artifact, model_class)
-            except InvalidInput as exc:
-                problems += [Problem(f"{pointer}/artifact", p.message) for p in exc.problems]
-        for key in ("measured", "output", "description"):
-            if key in body and not isinstance(body[key], str):
-                problems.append(Problem(f"{pointer}/{key}", f"{key} is a string"))
-        if problems:
+        if problems or model_class is None:
             raise InvalidInput(problems)
-        assert isinstance(model, str)
-        return cls(
+        spec = cls(
             name=name,
-            model=model,
-            params=dict(params),
-            twins=tuple(twins),
+            model=model_class.name,
+            params=params,
+            twins=twins,
             twin_model=twin_model,
             inputs=inputs,
             measured=body.get("measured"),
             output=body.get("output"),
-            step_us=durations["step"] or 600_000_000,
+            step_us=step,
             window_us=durations["window"] or 86_400_000_000,
             horizon_us=durations["horizon"] or 21_600_000_000,
             members=members,
-            uncertainty=dict(body.get("uncertainty", {})),
+            uncertainty=dict(body.get("uncertainty", {})) if isinstance(body.get("uncertainty"), Mapping) else {},
             every_us=every,
             on_readings=bool(trigger.get("onReadings", False)),
-            tolerances={k: float(v) for k, v in tolerances.items()},
+            tolerances=_tolerances(body.get("tolerances", {}), model_class, pointer, problems),
             train_us=train,
             artifact=artifact,
             description=body.get("description", ""),
             raw=dict(body),
         )
+        spec = _in_model_order(spec)
+        problems += _coherence(spec, body, pointer)
+        if problems:
+            raise InvalidInput(problems)
+        return spec
 
 
-def load_artifact(path: Any, model_class: type[Model]) -> Model:
+def _model(
+    body: Mapping[str, Any], step_us: int, artifact: Path | None, pointer: str, problems: list[Problem]
+) -> tuple[type[Model] | None, dict[str, Any]]:
+    """The model class and its parameters, with the time step taken from the behaviour's ``step``."""
+    model = body.get("model")
+    classes = model_classes()
+    model_class = classes.get(model) if isinstance(model, str) else None
+    if model_class is None:
+        problems.append(
+            Problem(f"{pointer}/model", f"unknown model {model!r}; futago ships {', '.join(sorted(classes))}")
+        )
+        return None, {}
+    params = body.get("params", {})
+    if not isinstance(params, Mapping):
+        problems.append(Problem(f"{pointer}/params", "params is an object of model parameters"))
+        return model_class, {}
+    params = dict(params)
+    known = model_class.param_names()
+    problems += [Problem(f"{pointer}/params/{k}", f"{model} has no parameter '{k}'") for k in params if k not in known]
+    for key in TIME_STEP_PARAMS:
+        if key in known:
+            seconds = step_us / 1e6
+            if key not in params:
+                params[key] = seconds  # the model steps as the behaviour samples its inputs
+            elif params[key] != seconds:
+                problems.append(
+                    Problem(f"{pointer}/params/{key}", f"{key} must equal the behaviour's step ({seconds:g} s)")
+                )
+    if artifact is not None and params and not problems:
+        problems.append(Problem(f"{pointer}/params", "a saved model (artifact) takes no parameters"))
+    return model_class, params
+
+
+def _attachment(body: Mapping[str, Any], pointer: str, problems: list[Problem]) -> tuple[tuple[str, ...], str | None]:
+    twins = body.get("twins", [])
+    twin_model = body.get("twinModel")
+    if not isinstance(twins, list) or not all(isinstance(t, str) and t for t in twins):
+        problems.append(Problem(f"{pointer}/twins", "twins is a list of twin ids"))
+        twins = []
+    if not twins and not twin_model:
+        problems.append(Problem(f"{pointer}/twins", "attach the behaviour to twins or to a twinModel"))
+    return tuple(twins), twin_model if isinstance(twin_model, str) else None
+
+
+def _tolerances(value: Any, model_class: type[Model], pointer: str, problems: list[Problem]) -> dict[str, float]:
+    if not isinstance(value, Mapping):
+        problems.append(Problem(f"{pointer}/tolerances", "tolerances is an object of metric limits"))
+        return {}
+    tolerances = {}
+    for metric, limit in value.items():
+        where = f"{pointer}/tolerances/{metric}"
+        if metric not in TOLERANCE_DIRECTIONS:
+            problems.append(Problem(where, f"unknown metric; use {', '.join(TOLERANCE_DIRECTIONS)}"))
+        elif isinstance(limit, bool) or not isinstance(limit, int | float):
+            problems.append(Problem(where, "a tolerance is a number"))
+        elif metric == "coverage" and model_class.kind != "forecaster":
+            problems.append(Problem(where, "coverage judges prediction intervals, which only forecasters give"))
+        else:
+            tolerances[metric] = float(limit)
+    return tolerances
+
+
+def _in_model_order(spec: BehaviourSpec) -> BehaviourSpec:
+    """The columns of X follow a simulator's declared input order, whatever order the description used."""
+    if spec.model_class.kind != "simulator":
+        return spec
+    try:
+        expected = list(spec.build_model().inputs)  # type: ignore[attr-defined]
+    except (TypeError, ValueError, InvalidInput):
+        return spec  # _coherence reports it
+    if sorted(expected) != sorted(spec.inputs):
+        return spec
+    return replace(spec, inputs={name: spec.inputs[name] for name in expected})
+
+
+def _coherence(spec: BehaviourSpec, body: Mapping[str, Any], pointer: str) -> list[Problem]:
+    """Checks across keys: inputs match the model, names do not collide, the work stays bounded, and a
+    simulator runs on a couple of steps (so a bad parameter fails here, not on every scheduled run)."""
+    problems: list[Problem] = []
+    try:
+        model = spec.build_model()
+    except InvalidInput as exc:  # only a saved model raises this here
+        return [Problem(f"{pointer}/artifact", p.message) for p in exc.problems]
+    except (TypeError, ValueError) as exc:
+        return [Problem(f"{pointer}/params", f"{spec.model}: {exc}")]
+    kind = model.kind
+    if kind == "simulator":
+        expected = list(getattr(model, "inputs", ()))
+        if sorted(spec.inputs) != sorted(expected):
+            problems.append(
+                Problem(f"{pointer}/inputs", f"{spec.model} needs the inputs {expected}, got {sorted(spec.inputs)}")
+            )
+        else:
+            try:
+                outputs = model.predict(np.ones((2, len(expected))))
+                if not np.isfinite(outputs).all():
+                    raise ValueError("it gives non-finite outputs")
+            except Exception as exc:  # any failure of the model itself is the description's problem
+                problems.append(Problem(f"{pointer}/params", f"{spec.model} does not run with these parameters: {exc}"))
+    if kind == "regressor" and not spec.output and not spec.artifact:
+        problems.append(
+            Problem(f"{pointer}/output", "a regressor writes its predictions under 'output' (e.g. \"rul\")")
+        )
+    names = set(spec.output_names().values())
+    clashes = sorted(names & ({spec.measured} | {ref.telemetry for ref in spec.inputs.values()}))
+    if clashes:
+        problems.append(Problem(f"{pointer}/output", f"outputs would overwrite measured or input telemetry: {clashes}"))
+    window_steps, horizon_steps = spec.window_us // spec.step_us, spec.horizon_us // spec.step_us
+    if window_steps > LIMITS["window_steps"]:
+        problems.append(Problem(f"{pointer}/window", f"at most {LIMITS['window_steps']:,} steps of history per run"))
+    if horizon_steps > LIMITS["horizon_steps"]:
+        problems.append(Problem(f"{pointer}/horizon", f"at most {LIMITS['horizon_steps']:,} forecast steps"))
+    if spec.members:
+        limit = LIMITS["members"] if model.tags.get("vectorised_params") else LIMITS["members_stepwise"]
+        if kind != "simulator":
+            problems.append(Problem(f"{pointer}/members", f"ensembles run simulators; {spec.model} is a {kind}"))
+        elif spec.members > limit or spec.members * max(horizon_steps, 1) > LIMITS["member_steps"]:
+            problems.append(Problem(f"{pointer}/members", f"{spec.model}: at most {limit:,} members and "
+                                    f"{LIMITS['member_steps']:,} member-steps per run"))  # fmt: skip
+    problems += _uncertainty(body.get("uncertainty"), model, pointer)
+    return problems
+
+
+def _uncertainty(value: Any, model: Model, pointer: str) -> list[Problem]:
+    """``{"inputs": sigma, "params": {name: sigma}}``: log-normal spreads (sigma of the log)."""
+    if value is None:
+        return []
+    where = f"{pointer}/uncertainty"
+    if not isinstance(value, Mapping) or set(value) - {"inputs", "params"}:
+        return [Problem(where, 'uncertainty is {"inputs": 0.3, "params": {"a11": 0.2}}')]
+    problems = []
+    spread = value.get("inputs", 0.0)
+    if isinstance(spread, bool) or not isinstance(spread, int | float) or not 0 <= spread <= 3:
+        problems.append(Problem(f"{where}/inputs", "a log-normal sigma from 0 to 3"))
+    params = value.get("params", {})
+    if not isinstance(params, Mapping):
+        return [*problems, Problem(f"{where}/params", "an object of parameter names and sigmas")]
+    for key, sigma in params.items():
+        current = getattr(model, key, None) if key in model.param_names() else None
+        if isinstance(current, bool) or not isinstance(current, int | float):
+            problems.append(Problem(f"{where}/params/{key}", f"{model.name} has no numeric parameter '{key}'"))
+        elif isinstance(sigma, bool) or not isinstance(sigma, int | float) or not 0 <= sigma <= 3:
+            problems.append(Problem(f"{where}/params/{key}", "a log-normal sigma from 0 to 3"))
+    return problems
+
+
+def _artifact_path(value: Any, artifacts_dir: Path | None, pointer: str, problems: list[Problem]) -> Path | None:
+    """An artifact is named relative to the artifacts folder and must stay inside it."""
+    if value is None or not isinstance(value, str):
+        return None
+    if artifacts_dir is None:
+        problems.append(Problem(pointer, "saved models are not enabled here (set [sim] artifacts_dir)"))
+        return None
+    root = artifacts_dir.resolve()
+    path = (root / value).resolve()
+    if not value or Path(value).is_absolute() or not path.is_relative_to(root):
+        problems.append(Problem(pointer, f"an artifact is a file name inside {artifacts_dir}"))
+        return None
+    return path
+
+
+def load_artifact(path: Path | str, model_class: type[Model]) -> Model:
     """A fitted model saved with pickle (e.g. ``futago eval cmapss --save-model``).
 
-    Pickle runs code when loaded, so only paths that an administrator configures are read: behaviours are
-    defined through the settings file or ``PUT /behaviours`` (ADMIN), never from a reading or a device.
+    Pickle runs code when it loads, so artifacts come only from the artifacts folder, which an administrator
+    fills; the error never says more than "no such model" (it must not tell which files exist).
     """
-    if not isinstance(path, str) or not path:
-        raise InvalidInput([Problem("/artifact", "artifact is the path of a saved, fitted model")])
-    file = Path(path)
+    path = Path(path)
     try:
-        with file.open("rb") as handle:
+        with path.open("rb") as handle:
             model = pickle.load(handle)
-    except OSError as exc:
-        raise InvalidInput([Problem("/artifact", f"cannot read {file}: {exc.strerror or exc}")]) from exc
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as exc:
-        raise InvalidInput([Problem("/artifact", f"{file} is not a saved futago model ({exc})")]) from exc
+    except Exception as exc:  # unreadable, missing, or not a pickle: all the same answer
+        raise InvalidInput([Problem("/artifact", f"no saved {model_class.name} model named {path.name}")]) from exc
     if not isinstance(model, model_class) or not model.is_fitted:
-        raise InvalidInput([Problem("/artifact", f"{file} does not hold a fitted {model_class.name} model")])
+        raise InvalidInput([Problem("/artifact", f"no saved {model_class.name} model named {path.name}")])
     return model
 
 

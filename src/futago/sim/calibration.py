@@ -197,20 +197,16 @@ def calibrate_behaviour(
     """Fit a simulator behaviour's parameters to a twin's history over [start, end) (its inputs and its measured
     telemetry on the behaviour's step grid). With ``save`` the behaviour keeps the fitted values."""
     from futago.sim.simulator import Simulator
+    from futago.sim.validation import model_errors
 
-    spec = runtime.get(name)
-    model = runtime.spun_up(spec, twin_id, start_us - start_us % spec.step_us)
-    if not isinstance(model, Simulator) or not model.calibration_bounds():
+    spec, model, inputs = runtime.replay(name, twin_id, start_us, end_us)
+    if not isinstance(model, Simulator) or not model.calibration_bounds() or spec.artifact is not None:
         raise InvalidInput(
             [Problem("/behaviour", f"behaviour '{name}' runs {spec.model}, which has nothing to calibrate")]
         )
-    if not spec.measured:
-        raise InvalidInput([Problem("/measured", f"behaviour '{name}' declares no 'measured' telemetry to fit to")])
-    if end_us <= start_us:
-        raise InvalidInput([Problem("/to", "'to' must be after 'from'")])
-    inputs = runtime.gather(spec, twin_id, start_us, end_us, horizon_us=0)
     assert inputs.y is not None
-    result = calibrate(model, inputs.X, inputs.y, model.calibration_bounds())
+    with model_errors("/params"):
+        result = calibrate(model, inputs.X, inputs.y, model.calibration_bounds())
     if save:
         runtime.put(name, {**spec.raw, "params": {**spec.params, **result.params}})
     return result

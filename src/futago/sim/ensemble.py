@@ -9,6 +9,7 @@ to Dask and get the same result for the same seed.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -109,7 +110,7 @@ def _run_chunk(
     state: FloatArray,
 ) -> FloatArray:
     rng = np.random.default_rng(seed)
-    perturbed = model.clone()
+    perturbed = copy.deepcopy(model)  # keep fitted parts (a hybrid's correction), vary only the parameters
     perturbed.set_params(**{k: getattr(model, k) * rng.lognormal(0.0, s, size) for k, s in uncertainty.params.items()})
     # The outputs of a batched run are members × steps; inputs are scaled per member and column.
     factors = np.ones((size, 1, X.shape[1]))

@@ -3,18 +3,22 @@
 The runtime, what-if scenarios and validation reports all call ``execute`` with the same ``RunInputs``, so a
 scenario is exactly a live run on overridden inputs, and a validation report judges exactly what runs live.
 
-Derived series names start from the behaviour's ``base_name`` (its ``output``, else its ``measured`` telemetry):
+Derived series names come from ``BehaviourSpec.output_names`` (the stem is the behaviour's ``output``, else its
+``measured`` telemetry, else its name):
 
-* simulators: ``<base>_sim`` (the simulation over the window), ``<base>_forecast`` (median over the horizon),
-  ``<base>_forecast~q05`` … ``~q95`` (ensemble quantiles), ``<base>_exceedance~<stage>`` (probability, at the
-  run time, of reaching each warning level the twin declares within the horizon);
-* forecasters: ``<base>_forecast`` and, when the model gives intervals, ``<base>_forecast~q05``/``~q95``;
-* detectors: ``anomalyScore`` (score ÷ learned threshold, so above 1 is anomalous) and ``anomaly`` (0/1);
-* regressors: ``<base>`` (e.g. ``rul``) on each new row.
+* simulators: ``<stem>_sim`` (at each step, what the model expected just before the measurement),
+  ``<stem>_forecast`` (median over the horizon), ``<stem>_forecast~q05`` … ``~q95`` (ensemble quantiles),
+  ``<stem>_exceedance~<stage>`` (probability, at the run time, of reaching each warning level the twin declares
+  within the horizon);
+* forecasters: ``<stem>_forecast`` and, when the model gives intervals, ``<stem>_forecast~q05``/``~q95``;
+* detectors: ``anomalyScore`` (score ÷ learned threshold, so above 1 is anomalous) and ``anomaly`` (0/1), or
+  ``<output>Score`` and ``<output>``;
+* regressors: ``<output>`` (e.g. ``rul``) on each row.
 """
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -66,17 +70,22 @@ def execute(spec: BehaviourSpec, model: Model, inputs: RunInputs, state: dict[st
 
 
 def _simulate(spec: BehaviourSpec, model: Simulator, inputs: RunInputs) -> RunOutput:
-    base = spec.base_name
-    hindcast = model.predict(inputs.X)
-    live = model.clone().set_state(model.state)  # a scenario may start from a chosen state
+    """Step through the window assimilating each measurement (the ``_sim`` series is what the model expected
+    at each step just before seeing it), then forecast the horizon from the state reached."""
+    names = spec.output_names()
+    live = copy.deepcopy(model)  # fitted parts (a hybrid's correction) must survive; the caller's model stays
     measured = inputs.y if inputs.y is not None else np.full(len(inputs.X), np.nan)
-    for row, observed in zip(inputs.X, measured, strict=True):
+    expected = np.empty(len(inputs.X))
+    for i, (row, observed) in enumerate(zip(inputs.X, measured, strict=True)):
+        step, _ = live.run(row.reshape(1, -1), live.state)
+        expected[i] = step[0]
         live.learn_one(row, None if np.isnan(observed) else float(observed))
-    series: dict[str, tuple[np.ndarray, FloatArray]] = {f"{base}_sim": (inputs.grid, hindcast)}
+    series: dict[str, tuple[np.ndarray, FloatArray]] = {names["sim"]: (inputs.grid, expected)}
     summary: dict[str, Any] = {"steps": len(inputs.X), "horizonSteps": len(inputs.future_X)}
     if len(inputs.future_X) == 0:
         return RunOutput(series, summary)
-    if spec.members > 0 and live.tags.get("vectorised_params", False):
+    forecast = names["forecast"]
+    if spec.members > 0:
         spread: Mapping[str, Any] = spec.uncertainty or DEFAULT_UNCERTAINTY
         uncertainty = Uncertainty(
             inputs={name: float(spread.get("inputs", 0.0)) for name in live.inputs},
@@ -84,21 +93,24 @@ def _simulate(spec: BehaviourSpec, model: Simulator, inputs: RunInputs) -> RunOu
         )
         ensemble = run_ensemble(live, inputs.future_X, spec.members, uncertainty, seed=int(inputs.grid[-1] % 2**31))
         quantiles = ensemble.quantiles((0.05, 0.5, 0.95))
-        series[f"{base}_forecast"] = (inputs.future_grid, quantiles[0.5])
-        series[f"{base}_forecast~q05"] = (inputs.future_grid, quantiles[0.05])
-        series[f"{base}_forecast~q95"] = (inputs.future_grid, quantiles[0.95])
+        series[forecast] = (inputs.future_grid, quantiles[0.5])
+        series[f"{forecast}~q05"] = (inputs.future_grid, quantiles[0.05])
+        series[f"{forecast}~q95"] = (inputs.future_grid, quantiles[0.95])
         summary["members"] = spec.members
-        levels = WarningLevels.from_twin(inputs.twin_properties)
+        try:
+            levels = WarningLevels.from_twin(inputs.twin_properties)
+        except InvalidInput as exc:  # the forecast still stands; only the probabilities need the levels
+            levels = WarningLevels({})
+            summary["warningLevels"] = exc.detail
         if levels.levels:
             exceedance = ensemble.exceedance(levels.levels)
             summary["exceedance"] = exceedance
-            now = inputs.grid[-1:]
             for stage, probability in exceedance.items():
-                series[f"{base}_exceedance~{stage}"] = (now, np.array([probability]))
+                series[f"{names['exceedance']}~{stage}"] = (inputs.grid[-1:], np.array([probability]))
         summary["peak"] = float(quantiles[0.5].max())
     else:
         point = live.predict(inputs.future_X)
-        series[f"{base}_forecast"] = (inputs.future_grid, point)
+        series[forecast] = (inputs.future_grid, point)
         summary["peak"] = float(point.max())
     return RunOutput(series, summary)
 
@@ -126,8 +138,9 @@ def _detect(spec: BehaviourSpec, model: Detector, inputs: RunInputs, state: dict
     state["last_us"] = int(inputs.grid[-1])
     ts = inputs.grid[start:]
     flags = (ratio > 1.0).astype(np.float64)
+    names = spec.output_names()
     return RunOutput(
-        {"anomalyScore": (ts, ratio), "anomaly": (ts, flags)},
+        {names["score"]: (ts, ratio), names["flag"]: (ts, flags)},
         {"scored": len(rows), "anomalies": int(flags.sum()), "threshold": float(fitted.threshold_)},
     )
 
@@ -144,13 +157,13 @@ def _forecast(spec: BehaviourSpec, model: Forecaster, inputs: RunInputs) -> RunO
         model.fit(inputs.X[first:], y, timestamps=inputs.grid[first:].astype("datetime64[us]"))  # type: ignore[call-arg]
     else:
         model.fit(inputs.X[first:], y)
-    base = spec.base_name
+    forecast = spec.output_names()["forecast"]
     point = model.predict(inputs.future_X)
-    series = {f"{base}_forecast": (inputs.future_grid, point)}
+    series = {forecast: (inputs.future_grid, point)}
     try:
         lower, upper = model.predict_interval(inputs.future_X, alpha=0.1)
-        series[f"{base}_forecast~q05"] = (inputs.future_grid, lower)
-        series[f"{base}_forecast~q95"] = (inputs.future_grid, upper)
+        series[f"{forecast}~q05"] = (inputs.future_grid, lower)
+        series[f"{forecast}~q95"] = (inputs.future_grid, upper)
     except NotImplementedError:
         pass
     return RunOutput(series, {"steps": len(y), "horizonSteps": len(point)})
@@ -166,7 +179,7 @@ def _regress(spec: BehaviourSpec, model: Model, inputs: RunInputs, state: dict[s
         model.fit(inputs.X[known], inputs.y[known])
         state["model"] = model
     predicted = model.predict(inputs.X)
-    return RunOutput({spec.base_name: (inputs.grid, predicted)}, {"rows": len(predicted)})
+    return RunOutput({spec.output_names()["value"]: (inputs.grid, predicted)}, {"rows": len(predicted)})
 
 
 def fill_forward(values: FloatArray) -> FloatArray:

@@ -9,23 +9,37 @@ same inputs and lays the results side by side.
 
 from __future__ import annotations
 
+import copy
+import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from futago.analytics.protocol import Model
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
 from futago.core.telemetry import format_timestamp
+from futago.sim.behaviours import BehaviourSpec
 from futago.sim.runners import RunInputs, RunOutput
 from futago.sim.runtime import BehaviourRuntime
 from futago.sim.simulator import Simulator
+from futago.sim.validation import model_errors
 
 OPERATIONS = ("scale", "add", "set")
+# Scenario times stay where every step of the window and horizon can be stored and formatted.
+MIN_AT_US = 0
+MAX_AT_US = 221_845_392_000_000_000  # 9000-01-01
 
 
-def apply_overrides(inputs: RunInputs, columns: Sequence[str], overrides: Mapping[str, Any], pointer: str) -> RunInputs:
+MAX_SCENARIOS = 16
+
+
+def apply_overrides(inputs: RunInputs, columns: Sequence[str], overrides: Any, pointer: str) -> RunInputs:
     """Future inputs with each override applied: ``{"rainfall": {"scale": 1.5}}``, ``{"valve": {"set": 0}}``."""
+    if not isinstance(overrides, Mapping):
+        raise InvalidInput([Problem(pointer, 'inputs maps input names to {"scale" | "add" | "set": number}')])
     future = inputs.future_X.copy()
     problems = []
     for column, change in overrides.items():
@@ -38,8 +52,8 @@ def apply_overrides(inputs: RunInputs, columns: Sequence[str], overrides: Mappin
             )
             continue
         ((operation, value),) = change.items()
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            problems.append(Problem(f"{pointer}/{column}/{operation}", "an override value is a number"))
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            problems.append(Problem(f"{pointer}/{column}/{operation}", "an override value is a finite number"))
             continue
         j = list(columns).index(column)
         if operation == "scale":
@@ -50,39 +64,63 @@ def apply_overrides(inputs: RunInputs, columns: Sequence[str], overrides: Mappin
             future[:, j] = value
     if problems:
         raise InvalidInput(problems)
-    return RunInputs(
-        inputs.grid, inputs.X, inputs.y, inputs.future_grid, future, inputs.twin_properties, inputs.provenance
-    )
+    return replace(inputs, future_X=future)
+
+
+def _overridden_model(spec: BehaviourSpec, scenario: Mapping[str, Any], pointer: str) -> Model:
+    """The behaviour's model with the scenario's parameters and start state. Only numeric parameters may change
+    (a setpoint, a coefficient): a scenario is a question about the physics, never a way to point the server at
+    another file."""
+    model = spec.build_model()
+    params = scenario.get("params", {})
+    if not isinstance(params, Mapping):
+        raise InvalidInput([Problem(f"{pointer}/params", "params maps numeric parameter names to numbers")])
+    problems = []
+    for key, value in params.items():
+        current = getattr(model, key, None) if key in model.param_names() else None
+        if isinstance(current, bool) or not isinstance(current, int | float):
+            problems.append(Problem(f"{pointer}/params/{key}", f"{spec.model} has no numeric parameter '{key}'"))
+        elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            problems.append(Problem(f"{pointer}/params/{key}", "a parameter override is a finite number"))
+    if problems:
+        raise InvalidInput(problems)
+    if params:
+        model = copy.deepcopy(model).set_params(**params)
+    if "state" in scenario:
+        if not isinstance(model, Simulator):
+            raise InvalidInput([Problem(f"{pointer}/state", f"{spec.model} has no state to start from")])
+        shape = np.shape(model.initial_state())
+        try:
+            state = np.asarray(scenario["state"], dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput([Problem(f"{pointer}/state", "a state is a list of numbers")]) from exc
+        if state.shape != shape or not np.isfinite(state).all():
+            raise InvalidInput([Problem(f"{pointer}/state", f"{spec.model}'s state is {shape[0]} finite numbers")])
+        model.set_state(state)
+    return model
 
 
 def run_scenario(
     runtime: BehaviourRuntime, behaviour: str, twin_id: str, at_us: int, scenario: Mapping[str, Any],
-    base_inputs: RunInputs | None = None,
+    base_inputs: RunInputs | None = None, pointer: str = "",
 ) -> dict[str, Any]:  # fmt: skip
     """One scenario: ``{"name", "inputs": {col: {op: x}}, "params": {name: x}, "state": [..]}``."""
     spec = runtime.get(behaviour)
-    name = scenario.get("name", "scenario")
-    unknown = set(scenario) - {"name", "inputs", "params", "state"}
+    if not isinstance(scenario, Mapping):
+        raise InvalidInput([Problem(pointer or "/", "a scenario is an object: {name, inputs, params, state}")])
+    unknown = sorted(set(scenario) - {"name", "inputs", "params", "state"})
     if unknown:
-        raise InvalidInput([Problem(f"/{sorted(unknown)[0]}", "a scenario has name, inputs, params and state")])
-    model = spec.build_model()
-    params = scenario.get("params", {})
-    if params:
-        model = model.clone().set_params(**params)
-        try:
-            model.clone()
-        except (TypeError, ValueError) as exc:
-            raise InvalidInput([Problem("/params", str(exc))]) from exc
-    if "state" in scenario:
-        if not isinstance(model, Simulator):
-            raise InvalidInput([Problem("/state", f"{spec.model} has no state to start from")])
-        model.set_state(np.asarray(scenario["state"], dtype=np.float64))
+        raise InvalidInput([Problem(f"{pointer}/{unknown[0]}", "a scenario has name, inputs, params and state")])
+    name = scenario.get("name", "scenario")
+    model = _overridden_model(spec, scenario, pointer)
     inputs = base_inputs or runtime.gather(spec, twin_id, at_us - spec.window_us, at_us)
-    inputs = apply_overrides(inputs, list(spec.inputs), scenario.get("inputs", {}), "/inputs")
-    state = runtime.live_state(behaviour, twin_id)
-    output, _, _ = runtime.compute(spec, twin_id, at_us, model=model, inputs=inputs, state=state)
-    return {"name": name, "overrides": {k: scenario[k] for k in ("inputs", "params", "state") if k in scenario},
-            **_result(output)}  # fmt: skip
+    inputs = apply_overrides(inputs, list(spec.inputs), scenario.get("inputs", {}), f"{pointer}/inputs")
+    # A detector's live state is its fitted self: changed parameters need a fresh one, fitted in the scenario.
+    state = {} if scenario.get("params") else runtime.live_state(behaviour, twin_id)
+    with model_errors(f"{pointer}/params"):
+        output, _, _ = runtime.compute(spec, twin_id, at_us, model=model, inputs=inputs, state=state)
+    overrides = {k: scenario[k] for k in ("inputs", "params", "state") if k in scenario}
+    return {"name": name, "overrides": overrides, **_result(output)}
 
 
 def compare(
@@ -90,9 +128,18 @@ def compare(
 ) -> dict[str, Any]:
     """A baseline and each scenario on the same gathered inputs, with the change of every summary figure."""
     spec = runtime.get(behaviour)
+    runtime.require_attached(spec, twin_id)
+    if len(scenarios) > MAX_SCENARIOS:
+        raise InvalidInput([Problem("/scenarios", f"at most {MAX_SCENARIOS} scenarios at once")])
+    if not MIN_AT_US + spec.window_us <= at_us <= MAX_AT_US - spec.horizon_us:
+        raise InvalidInput(
+            [Problem("/at", "the scenario's window and horizon must fall within the years 1970 to 9000")]
+        )
     inputs = runtime.gather(spec, twin_id, at_us - spec.window_us, at_us)
     baseline = run_scenario(runtime, behaviour, twin_id, at_us, {"name": "baseline"}, inputs)
-    results = [run_scenario(runtime, behaviour, twin_id, at_us, s, inputs) for s in scenarios]
+    results = [
+        run_scenario(runtime, behaviour, twin_id, at_us, s, inputs, f"/scenarios/{i}") for i, s in enumerate(scenarios)
+    ]
     for result in results:
         result["difference"] = _difference(baseline["summary"], result["summary"])
     return {

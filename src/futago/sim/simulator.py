@@ -13,6 +13,7 @@ same answer; the streaming view advances it: ``predict_one(x)`` steps once and r
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Self
 
@@ -57,7 +58,7 @@ class Simulator(Model):
         per_member = {k for k, v in params.items() if isinstance(v, np.ndarray) and v.ndim == 1}
         outputs = np.empty(X.shape[:2], dtype=np.float64)
         for m in range(X.shape[0]):
-            member = self.clone().set_params(**{k: float(params[k][m]) for k in per_member})
+            member = copy.deepcopy(self).set_params(**{k: float(params[k][m]) for k in per_member})
             outputs[m], _ = member.run(X[m], state[m])
         return outputs
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -115,16 +116,15 @@ def validation_report(
 def _plots(
     y: np.ndarray, p: np.ndarray, ts: np.ndarray | None, lower: ArrayLike | None, upper: ArrayLike | None, title: str
 ) -> dict[str, bytes]:
-    import matplotlib
-
-    # No display on a server. Labels stay English: the plots must not depend on a CJK font being installed,
-    # and the dashboard shows them under Japanese or English captions.
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # Figures made directly (not through pyplot, which keeps global state) are safe in API worker threads.
+    # Labels stay English: the plots must not depend on a CJK font being installed, and the dashboard shows
+    # them under Japanese or English captions.
+    from matplotlib.figure import Figure
 
     x: Any = np.arange(len(y)) if ts is None else ts.astype("datetime64[us]")
     images = {}
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True, height_ratios=(2, 1))
+    fig = Figure(figsize=(9, 5.5))
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(2, 1))
     top.plot(x, y, color="#1f77b4", lw=1.2, label="measured")
     top.plot(x, p, color="#d62728", lw=1.2, label="model")
     if lower is not None and upper is not None:
@@ -136,8 +136,9 @@ def _plots(
     bottom.plot(x, p - y, color="#2ca02c", lw=1.0)
     bottom.set_ylabel("residual")
     fig.autofmt_xdate()
-    images["residuals"] = _png(fig, plt)
-    fig, ax = plt.subplots(figsize=(5, 5))
+    images["residuals"] = _png(fig)
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
     ax.scatter(y, p, s=6, alpha=0.5, color="#1f77b4")
     finite = np.concatenate([y[np.isfinite(y)], p[np.isfinite(p)]])
     low, high = float(finite.min()), float(finite.max())
@@ -146,37 +147,38 @@ def _plots(
     ax.set_ylabel("model")
     ax.set_title(title)
     ax.legend(loc="upper left", fontsize=8)
-    images["scatter"] = _png(fig, plt)
+    images["scatter"] = _png(fig)
     return images
 
 
-def _png(fig: Any, plt: Any) -> bytes:
+def _png(fig: Any) -> bytes:
     buffer = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buffer, format="png", dpi=90)
-    plt.close(fig)
     return buffer.getvalue()
 
 
 def validate_behaviour(
     runtime: BehaviourRuntime, name: str, twin_id: str, start_us: int, end_us: int
 ) -> ValidationReport:
-    """Run a behaviour over [start, end) exactly as it runs live, without writing, and compare its simulation
-    (simulators) or its predictions (regressors) with the measured telemetry over that period."""
-    spec = runtime.get(name)
-    if not spec.measured:
-        raise InvalidInput(
-            [Problem("/measured", f"behaviour '{name}' declares no 'measured' telemetry to compare with")]
-        )
-    if end_us <= start_us:
-        raise InvalidInput([Problem("/to", "'to' must be after 'from'")])
-    if spec.model_class.kind not in ("simulator", "regressor"):
-        raise InvalidInput([Problem("/behaviour", f"{spec.model_class.kind} behaviours are scored with `futago eval`")])
-    inputs = runtime.gather(spec, twin_id, start_us, end_us, horizon_us=0)
-    model = runtime.spun_up(spec, twin_id, int(inputs.grid[0]))
-    output, _, _ = runtime.compute(spec, twin_id, end_us, model=model, inputs=inputs, state={})
-    key = f"{spec.base_name}_sim" if spec.model_class.kind == "simulator" else spec.base_name
-    _, predicted = output.series[key]
+    """Run a behaviour's model over [start, end) as it runs live, without writing, and compare it with the
+    measured telemetry: a simulator free-running from its state at the start (no assimilation, so the report
+    judges the model, not the corrections), a regressor's predictions row by row."""
+    spec, model, inputs = runtime.replay(name, twin_id, start_us, end_us)
+    if model.kind not in ("simulator", "regressor"):
+        raise InvalidInput([Problem("/behaviour", f"{model.kind} behaviours are scored with `futago eval`")])
     assert inputs.y is not None
+    with model_errors("/params"):
+        predicted = model.predict(inputs.X)
     title = f"{name} · {twin_id} · {spec.measured}"
     return validation_report(inputs.y, predicted, tolerances=spec.tolerances, ts_us=inputs.grid, title=title)
+
+
+@contextmanager
+def model_errors(pointer: str) -> Iterator[None]:
+    """A model that fails on the data it is given (a bad parameter, a diverging integration) is the request's
+    problem, answered as one, never a server error."""
+    try:
+        yield
+    except (TypeError, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        raise InvalidInput([Problem(pointer, f"the model failed: {exc}")]) from exc

@@ -31,3 +31,13 @@ def test_runs_are_kept_newest_first_and_filtered(store: Store) -> None:
     assert runs[0]["status"] == "ok" and runs[0]["started"] == "2026-01-01T00:00:03Z"
     assert [r["id"] for r in store.list_behaviour_runs(twin_id="r1", limit=1)] == [ids[3]]
     assert len(store.list_behaviour_runs()) == 4
+
+
+def test_runs_beyond_keep_are_pruned_per_behaviour_and_twin(store: Store) -> None:
+    for i in range(5):
+        store.add_behaviour_run({"behaviour": "f", "twinId": "r1", "started": f"t{i}"}, keep=3)
+        store.add_behaviour_run({"behaviour": "g", "twinId": "r1", "started": f"u{i}"}, keep=3)  # interleaved
+    store.add_behaviour_run({"behaviour": "f", "twinId": "r2", "started": "x"}, keep=3)
+    assert [r["started"] for r in store.list_behaviour_runs("f", "r1")] == ["t4", "t3", "t2"]
+    assert [r["started"] for r in store.list_behaviour_runs("g", "r1")] == ["u4", "u3", "u2"]
+    assert len(store.list_behaviour_runs("f", "r2")) == 1

@@ -37,13 +37,21 @@ class SQLiteSim:
     def delete_behaviour(self, name: str) -> None:
         self._behaviours.delete(name)
 
-    def add_behaviour_run(self, run: dict[str, Any]) -> int:
+    def add_behaviour_run(self, run: dict[str, Any], keep: int | None = None) -> int:
         with self.db.write() as conn:
             cursor = conn.execute(
                 "INSERT INTO behaviour_runs (behaviour, twin_id, started, record) VALUES (?, ?, ?, ?)",
                 (run["behaviour"], run["twinId"], run["started"], orjson.dumps(run).decode()),
             )
-            return int(cursor.lastrowid or 0)
+            run_id = int(cursor.lastrowid or 0)
+            if keep is not None:
+                conn.execute(
+                    "DELETE FROM behaviour_runs WHERE behaviour = ? AND twin_id = ? AND id < ("
+                    "SELECT MIN(id) FROM (SELECT id FROM behaviour_runs WHERE behaviour = ? AND twin_id = ? "
+                    "ORDER BY id DESC LIMIT ?))",
+                    (run["behaviour"], run["twinId"], run["behaviour"], run["twinId"], keep),
+                )
+            return run_id
 
     def list_behaviour_runs(
         self, behaviour: str | None = None, twin_id: str | None = None, limit: int = 50
