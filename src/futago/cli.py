@@ -18,7 +18,8 @@ from rich.table import Table
 
 from futago import __version__
 from futago.config import Settings, load_settings
-from futago.core.errors import FutagoError
+from futago.core.errors import FutagoError, InvalidInput
+from futago.core.problems import Problem
 
 console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,7 +53,7 @@ def _errors() -> Iterator[None]:
 def _print_figures(figures: dict[str, Any], as_json: bool) -> None:
     """Benchmarks and evaluations: one JSON object for scripts, or a table for people."""
     if as_json:
-        click.echo(orjson.dumps(figures, option=orjson.OPT_SERIALIZE_NUMPY).decode())  # NaN becomes null
+        _print_json(figures)
         return
     table = Table("figure", "value")
     for key, value in figures.items():
@@ -61,7 +62,8 @@ def _print_figures(figures: dict[str, Any], as_json: bool) -> None:
 
 
 def _print_json(value: Any) -> None:
-    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+    """JSON for scripts: orjson writes NaN as null, so the output always parses."""
+    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -441,7 +443,13 @@ def bench(name: str, as_json: bool, db: str | None) -> None:
 def _period(start: str, end: str) -> tuple[int, int]:
     from futago.core.telemetry import parse_timestamp
 
-    return parse_timestamp(start), parse_timestamp(end)
+    times = []
+    for option, value in (("--from", start), ("--to", end)):
+        try:
+            times.append(parse_timestamp(value))
+        except FutagoError as exc:
+            raise InvalidInput([Problem(option, f"not a time: {value!r} (ISO 8601 or epoch milliseconds)")]) from exc
+    return times[0], times[1]
 
 
 @main.group()

@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike
 from sklearn.base import RegressorMixin, clone
 from sklearn.ensemble import GradientBoostingRegressor
 
+from futago.analytics.metrics import rmse
 from futago.analytics.protocol import FloatArray, check_X, check_y
 from futago.sim.simulator import Simulator
 
@@ -113,8 +114,8 @@ class HybridSimulator(Simulator):
         corrected = outputs + np.asarray(regressor.predict(features), dtype=np.float64)
         self.physics_ = physics
         self.regressor_ = regressor
-        self.rmse_physics_ = _rmse(target, outputs)
-        self.rmse_ = _rmse(target, corrected)
+        self.rmse_physics_ = rmse(target, outputs)
+        self.rmse_ = rmse(target, corrected)
         return self
 
     def assimilate(self, state: FloatArray, observed: float, predicted: float) -> FloatArray:
@@ -127,9 +128,3 @@ class HybridSimulator(Simulator):
         regressor = self.regressor if self.regressor is not None else default_regressor()
         info["regressor"] = type(regressor).__name__
         return info
-
-
-def _rmse(target: FloatArray, predicted: FloatArray) -> float:
-    diff = target - predicted
-    diff = diff[np.isfinite(diff)]
-    return float(np.sqrt(np.mean(diff**2))) if diff.size else float("nan")

@@ -103,14 +103,18 @@ class RatingCurve:
 
 
 class TankModel(Simulator):
-    """Sugawara four-tank model: rainfall (mm/h) per row → river discharge (m³/s) per row.
+    """Sugawara four-tank model: rainfall (mm/h) per row → river discharge (m³/s) per row, or with
+    ``output="level"`` the water level (m) through the rating curve Q = a·(H − h0)^b.
 
-    State: the four storages in mm. ``learn_one(x, discharge)`` nudges the storages by the ratio of measured
-    to simulated discharge (bounded), so a live forecast starts from the river as it is.
+    State: the four storages in mm. ``learn_one(x, measured)`` moves the storages so the simulated output
+    closes half the gap to the measurement, so a live forecast starts from the river as it is. The rating
+    curve comes from gaugings (``RatingCurve.fit``), not from ``fit``, which calibrates the tank coefficients.
     """
 
     name: ClassVar[str] = "tank_model"
     version: ClassVar[str] = "1"
+    #: What ``output=None`` means: discharge here, the level for ``RiverStageModel``.
+    default_output: ClassVar[str] = "discharge"
     inputs: Sequence[str] = ("rainfall",)
     bounds: ClassVar[Mapping[str, tuple[float, float]]] = {
         "a11": (0.005, 0.5),
@@ -140,6 +144,10 @@ class TankModel(Simulator):
         a4: float = 0.001,
         evap_mm_h: float = 0.0,
         initial_storage_mm: tuple[float, float, float, float] = (5.0, 20.0, 60.0, 300.0),
+        rating_a: float = 30.0,
+        rating_b: float = 1.6,
+        rating_h0: float = 0.2,
+        output: str | None = None,
     ) -> None:
         self.catchment_km2 = catchment_km2
         self.dt_s = dt_s
@@ -147,6 +155,16 @@ class TankModel(Simulator):
         self.a2, self.h2, self.b2, self.a3, self.h3, self.b3, self.a4 = a2, h2, b2, a3, h3, b3, a4
         self.evap_mm_h = evap_mm_h
         self.initial_storage_mm = initial_storage_mm
+        self.rating_a, self.rating_b, self.rating_h0 = rating_a, rating_b, rating_h0
+        self.output = output
+
+    @property
+    def rating(self) -> RatingCurve:
+        return RatingCurve(self.rating_a, self.rating_b, self.rating_h0)
+
+    @property
+    def gives_level(self) -> bool:
+        return (self.output or self.default_output) == "level"
 
     def tank_params(self) -> dict[str, Any]:
         params: dict[str, Any] = {name: getattr(self, name) for name in TANK_PARAMS}
@@ -156,15 +174,18 @@ class TankModel(Simulator):
     def initial_state(self) -> FloatArray:
         return np.asarray(self.initial_storage_mm, dtype=np.float64)
 
-    def output(self, discharge: FloatArray) -> FloatArray:
-        """What the model reports for a discharge: the discharge itself (the stage model gives a level)."""
+    def report(self, discharge: FloatArray) -> FloatArray:
+        """What the model reports for a discharge: the discharge itself, or the level."""
+        if self.gives_level:
+            level: FloatArray = self.rating.level(discharge)
+            return level
         return discharge
 
     def run(self, X: FloatArray, state: FloatArray) -> tuple[FloatArray, FloatArray]:
         flow, final = simulate_discharge(
             X[None, :, 0], state.reshape(1, 4).copy(), self.tank_params(), self.dt_s, self.catchment_km2
         )
-        return self.output(flow[0]), final[0]
+        return self.report(flow[0]), final[0]
 
     def run_members(self, X: FloatArray, state: FloatArray) -> FloatArray:
         """Members × steps × 1 rain, members × 4 storages, parameters scalar or one value per member."""
@@ -172,7 +193,7 @@ class TankModel(Simulator):
         flow, _ = simulate_discharge(
             X[..., 0], np.array(state, dtype=np.float64), params, self.dt_s, self.catchment_km2
         )
-        return self.output(flow)
+        return self.report(flow)
 
     def assimilate(self, state: FloatArray, observed: float, predicted: float) -> FloatArray:
         """Move storages so the simulated discharge closes half the gap to the measured one.
@@ -184,6 +205,8 @@ class TankModel(Simulator):
         """
         if not (np.isfinite(observed) and np.isfinite(predicted)):
             return state
+        if self.gives_level:  # the gap is closed in discharge, what the tanks release
+            observed, predicted = float(self.rating.discharge(observed)), float(self.rating.discharge(predicted))
         dt_h = self.dt_s / 3600.0
         to_m3_s = self.catchment_km2 * 1e6 / 1000.0 / self.dt_s
         above = state > np.array([min(self.h11, self.h12), self.h2, self.h3, 0.0])
@@ -195,50 +218,7 @@ class TankModel(Simulator):
 
 
 class RiverStageModel(TankModel):
-    """Tank model + rating curve: rainfall (mm/h) per row → river water level (m) per row.
-
-    ``learn_one(x, level)`` converts the measured level back to discharge with the rating curve and assimilates
-    that. The rating-curve parameters come from gaugings (``RatingCurve.fit``), not from ``fit``, which
-    calibrates the tank coefficients to level history.
-    """
+    """The tank model reporting the river's water level (m): rainfall per row → level per row."""
 
     name: ClassVar[str] = "river_stage"
-
-    def __init__(
-        self,
-        catchment_km2: float = 100.0,
-        dt_s: float = 600.0,
-        a11: float = 0.10,
-        a12: float = 0.08,
-        h11: float = 25.0,
-        h12: float = 10.0,
-        b1: float = 0.08,
-        a2: float = 0.03,
-        h2: float = 10.0,
-        b2: float = 0.02,
-        a3: float = 0.008,
-        h3: float = 5.0,
-        b3: float = 0.005,
-        a4: float = 0.001,
-        evap_mm_h: float = 0.0,
-        initial_storage_mm: tuple[float, float, float, float] = (5.0, 20.0, 60.0, 300.0),
-        rating_a: float = 30.0,
-        rating_b: float = 1.6,
-        rating_h0: float = 0.2,
-    ) -> None:
-        super().__init__(
-            catchment_km2, dt_s, a11, a12, h11, h12, b1, a2, h2, b2, a3, h3, b3, a4, evap_mm_h, initial_storage_mm
-        )
-        self.rating_a, self.rating_b, self.rating_h0 = rating_a, rating_b, rating_h0
-
-    @property
-    def rating(self) -> RatingCurve:
-        return RatingCurve(self.rating_a, self.rating_b, self.rating_h0)
-
-    def output(self, discharge: FloatArray) -> FloatArray:
-        result: FloatArray = self.rating.level(discharge)
-        return result
-
-    def assimilate(self, state: FloatArray, observed: float, predicted: float) -> FloatArray:
-        rating = self.rating
-        return super().assimilate(state, float(rating.discharge(observed)), float(rating.discharge(predicted)))
+    default_output: ClassVar[str] = "level"
