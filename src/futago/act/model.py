@@ -1,0 +1,109 @@
+"""The types the parts of ``act/`` share: alerts (what rules raise) and command proposals (what rules recommend).
+
+The rule engine raises and resolves alerts; notification channels and the dashboard follow them through events on
+the bus (``alert.raised``, ``alert.acknowledged``, ``alert.escalated``, ``alert.resolved``, each with the alert's
+JSON as data); a rule that recommends an action hands a ``Proposal`` to the command service. So the three parts
+depend on this module and on the bus, never on each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+AlertState = Literal["raised", "acknowledged", "resolved"]
+Severity = Literal["info", "warning", "critical"]
+SEVERITIES: tuple[Severity, ...] = ("info", "warning", "critical")
+
+ALERT_RAISED = "alert.raised"
+ALERT_ACKNOWLEDGED = "alert.acknowledged"
+ALERT_ESCALATED = "alert.escalated"
+ALERT_RESOLVED = "alert.resolved"
+ALERT_EVENTS = (ALERT_RAISED, ALERT_ACKNOWLEDGED, ALERT_ESCALATED, ALERT_RESOLVED)
+
+COMMAND_PROPOSED = "command.proposed"
+COMMAND_APPROVED = "command.approved"
+COMMAND_REJECTED = "command.rejected"
+COMMAND_SENT = "command.sent"
+COMMAND_COMPLETED = "command.completed"
+COMMAND_FAILED = "command.failed"
+
+
+@dataclass
+class Alert:
+    """One alert: a rule's condition holding for one twin. ``(rule, twin_id)`` is its de-duplication key: while
+    an alert for that key is open, the rule firing again only counts (``occurrences``)."""
+
+    id: str
+    rule: str
+    twin_id: str
+    severity: Severity
+    state: AlertState
+    raised_at: str  # ISO 8601 UTC
+    message: dict[str, str]  # {"ja": ..., "en": ...}
+    evidence: dict[str, Any] = field(default_factory=dict)  # the values that tipped the rule
+    #: Where it applies, for geo-targeted notification: {"zone": twin id} and/or {"twins": [ids]}.
+    area: dict[str, Any] = field(default_factory=dict)
+    occurrences: int = 1
+    escalation: int = 0  # how many times it was escalated while unacknowledged
+    acknowledged_at: str | None = None
+    acknowledged_by: str | None = None
+    resolved_at: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)  # [{"at", "state" | "event", "by"?}]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "rule": self.rule,
+            "twinId": self.twin_id,
+            "severity": self.severity,
+            "state": self.state,
+            "raisedAt": self.raised_at,
+            "message": self.message,
+            "evidence": self.evidence,
+            "area": self.area,
+            "occurrences": self.occurrences,
+            "escalation": self.escalation,
+            "acknowledgedAt": self.acknowledged_at,
+            "acknowledgedBy": self.acknowledged_by,
+            "resolvedAt": self.resolved_at,
+            "history": self.history,
+        }
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Alert:
+        return cls(
+            id=body["id"],
+            rule=body["rule"],
+            twin_id=body["twinId"],
+            severity=body["severity"],
+            state=body["state"],
+            raised_at=body["raisedAt"],
+            message=dict(body["message"]),
+            evidence=dict(body.get("evidence", {})),
+            area=dict(body.get("area", {})),
+            occurrences=int(body.get("occurrences", 1)),
+            escalation=int(body.get("escalation", 0)),
+            acknowledged_at=body.get("acknowledgedAt"),
+            acknowledged_by=body.get("acknowledgedBy"),
+            resolved_at=body.get("resolvedAt"),
+            history=list(body.get("history", [])),
+        )
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A command a rule or behaviour recommends: what to send to which twin, who proposed it and why."""
+
+    twin_id: str
+    command: str  # a DTDL Command of the twin's model
+    payload: Any
+    proposed_by: str  # e.g. "rule:flood-danger"
+    evidence: dict[str, Any] = field(default_factory=dict)  # the alert or behaviour output behind it
+    alert_id: str | None = None
+
+
+class Proposer(Protocol):
+    """The command service as rules see it: hand over a proposal; it applies the mode and the envelope."""
+
+    def propose(self, proposal: Proposal) -> dict[str, Any]: ...
