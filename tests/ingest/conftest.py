@@ -6,85 +6,21 @@ messages queued for them: that is what the no-loss tests rely on.
 
 from __future__ import annotations
 
-import getpass
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
-
-MOSQUITTO = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
+from futago.scenarios.mosquitto import MOSQUITTO, LocalBroker
 
 
-class Broker:
-    """One mosquitto process; ``stop``/``start`` keep its port, data and users."""
+class Broker(LocalBroker):
+    """The scenarios' local broker; a test skips (rather than fails) where mosquitto is not installed."""
 
     def __init__(self, folder: Path, users: dict[str, str] | None = None) -> None:
         if MOSQUITTO is None:
             pytest.skip("mosquitto is not installed: run scripts/install-system-deps.sh (make test does)")
-        self.folder = folder
-        self.port = free_port()
-        self.host = "127.0.0.1"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = folder / "mosquitto.log"
-        lines = [
-            f"listener {self.port} 127.0.0.1",
-            f"allow_anonymous {'false' if users else 'true'}",
-            "persistence true",
-            f"persistence_location {folder}/",
-            "autosave_interval 1",
-            "max_inflight_messages 0",
-            "max_queued_messages 0",
-            f"user {getpass.getuser()}",
-            f"log_dest file {self.log}",
-        ]
-        if users:
-            passwords = folder / "passwords"
-            passwords.touch()
-            for user, password in users.items():
-                subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password], check=True)
-            passwords.chmod(0o600)
-            lines.append(f"password_file {passwords}")
-        self.config = folder / "mosquitto.conf"
-        self.config.write_text("\n".join(lines) + "\n")
-
-    def start(self) -> None:
-        assert MOSQUITTO is not None
-        self.process = subprocess.Popen(
-            [MOSQUITTO, "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                error = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise RuntimeError(f"mosquitto exited at start: {error or self.log.read_text()}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError(f"mosquitto did not listen on port {self.port} within 10 s")
-
-    def stop(self) -> None:
-        """A clean shutdown (SIGTERM): mosquitto writes its sessions and queues to disk."""
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
-        self.process = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
+        super().__init__(folder, users)
 
 
 @pytest.fixture
