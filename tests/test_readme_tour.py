@@ -81,7 +81,7 @@ def test_readme_tour_runs_against_the_demo(tmp_path: Path) -> None:
     assert {"name": "Town hall 市役所", "height": 32.0} in queries[1]["value"]
     near = {row["$dtId"] for row in queries[2]["value"]}
     assert "bldg-900" in near and "river-2" not in near
-    raw = next(json.loads(out) for c, out in outputs if "from=2026-11-22T09:00:00Z" in c)
+    raw = next(json.loads(out) for c, out in outputs if "from=2026-01-15T09:00:00Z" in c)
     assert [i["value"] for i in raw["points"]] == [3.2, 3.3]
     events = next(out for c, out in outputs if "/events" in c)
     assert "event: telemetry.appended" in events

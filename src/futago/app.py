@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from futago.act.commands import CommandService
+from futago.act.engine import AlertService
+from futago.act.rules import load_rule_file
+from futago.act.transports import CommandTransports
 from futago.config import Settings
 from futago.core.dtdl import Telemetry
 from futago.core.errors import FutagoError, InvalidInput, NotFound
@@ -207,6 +211,8 @@ class App:
     connections: ConnectionManager
     drift: DriftService
     behaviours: BehaviourRuntime
+    commands: CommandService
+    alerts: AlertService
     _maintenance: threading.Event | None = None
 
     def start(self) -> None:
@@ -214,6 +220,7 @@ class App:
         (schedules and reading triggers) and maintenance (retention, the QARTOD timing check)."""
         self.connections.load(self.settings.connections)
         self.behaviours.start()
+        self.alerts.start()
         self._maintenance = self.start_maintenance()
 
     def apply_retention(self, now_us: int | None = None) -> int:
@@ -250,6 +257,8 @@ class App:
         if self._maintenance is not None:
             self._maintenance.set()
         self.behaviours.stop()
+        self.alerts.close()
+        self.commands.close()  # before the connections its transports use
         self.connections.close()
         self.store.close()
 
@@ -277,4 +286,8 @@ def build(settings: Settings) -> App:
     )
     kinds.is_derived = behaviours.is_derived
     behaviours.load(settings.behaviours)
-    return App(settings, store, bus, models, twins, telemetry, ingest, connections, drift, behaviours)
+    commands = CommandService(store, store, models, bus, CommandTransports(connections))
+    commands.load(settings.commands)
+    alerts = AlertService(bus, store, store, store, lambda model: models.models.descendants(model), proposer=commands)
+    alerts.load({name: rule for path in settings.rule_files for name, rule in load_rule_file(path).items()})
+    return App(settings, store, bus, models, twins, telemetry, ingest, connections, drift, behaviours, commands, alerts)

@@ -56,6 +56,8 @@ class Settings:
     quality: dict[str, Any] = field(default_factory=dict)  # model -> telemetry -> QARTOD config
     drift: dict[str, Any] = field(default_factory=dict)  # twin -> telemetry -> drift watch
     behaviours: dict[str, Any] = field(default_factory=dict)  # name -> behaviour description
+    commands: dict[str, Any] = field(default_factory=dict)  # twin -> command -> binding (mode, transport, envelope)
+    rule_files: tuple[str, ...] = ()  # YAML files of alert rules
 
     def with_overrides(self, **overrides: Any) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -126,6 +128,15 @@ def load_settings(config: str | Path | None = None, environ: dict[str, str] | No
         if not isinstance(behaviours, dict) or not all(isinstance(b, dict) for b in behaviours.values()):
             raise InvalidInput([Problem("/behaviours", f"{path}: [behaviours.<name>] tables describe behaviours")])
         values["behaviours"] = behaviours
+        commands = document.get("commands", {})
+        if not isinstance(commands, dict) or not all(isinstance(c, dict) for c in commands.values()):
+            raise InvalidInput([Problem("/commands", f'{path}: [commands."<twin>".<command>] tables bind commands')])
+        values["commands"] = commands
+        rules = document.get("rules", {})
+        files = rules.get("files", []) if isinstance(rules, dict) else None
+        if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+            raise InvalidInput([Problem("/rules/files", f"{path}: [rules] files is a list of YAML rule files")])
+        values["rule_files"] = tuple(str((path.parent / f) if not Path(f).is_absolute() else f) for f in files)
     for name, (_, _, variable) in _SOURCES.items():
         if env.get(variable):
             values[name] = _coerce(name, env[variable], variable)

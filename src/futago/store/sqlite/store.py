@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from futago.store.sqlite.alerts import SQLiteAlerts
+from futago.store.sqlite.commands import SQLiteCommands
 from futago.store.sqlite.db import SQLiteDatabase
 from futago.store.sqlite.ingest import SQLiteIngest
 from futago.store.sqlite.sim import SQLiteSim
@@ -13,13 +15,15 @@ from futago.store.sqlite.telemetry import SQLiteTelemetry
 from futago.store.sqlite.twins import SQLiteTwins
 
 
-class SQLiteStore(SQLiteTwins, SQLiteTelemetry, SQLiteIngest, SQLiteSim):
+class SQLiteStore(SQLiteTwins, SQLiteTelemetry, SQLiteIngest, SQLiteSim, SQLiteAlerts, SQLiteCommands):
     def __init__(self, path: str | Path) -> None:
         db = SQLiteDatabase(path)
         SQLiteTwins.__init__(self, db)
         SQLiteTelemetry.__init__(self, db)
         SQLiteIngest.__init__(self, db)
         SQLiteSim.__init__(self, db)
+        SQLiteAlerts.__init__(self, db)
+        SQLiteCommands.__init__(self, db)
         self.url = f"sqlite:///{path}"
 
     @contextmanager

@@ -1,0 +1,136 @@
+"""/rules and /alerts: declare rules, follow the alerts they raise, acknowledge and resolve them.
+
+Live alerts need no route of their own: the service publishes ``alert.raised``, ``alert.acknowledged``,
+``alert.escalated`` and ``alert.resolved`` on the bus, so ``GET /events?type=alert`` streams them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query
+from starlette.responses import Response
+
+from futago.act.engine import AlertService
+from futago.api.access import Access, require
+from futago.api.deps import JSONRoute, get_app, json_response
+from futago.app import App
+from futago.core.errors import InvalidInput, NotFound
+from futago.core.problems import Problem
+
+router = APIRouter(tags=["alerts"], route_class=JSONRoute)
+
+_RULE_EXAMPLE = {
+    "description": "P(water level reaches the flood danger level within 3 h) ≥ 0.5",
+    "severity": "critical",
+    "twinModel": "dtmi:futago:demo:RiverStation;1",
+    "when": {"exceedance": {"telemetry": "waterLevel", "stage": "danger", "probability": 0.5, "within": "3h"}},
+    "message": {
+        "ja": "{twin}: 3時間以内に氾濫危険水位に達する確率 {value:.0%}",
+        "en": "{twin}: {value:.0%} chance of reaching the flood danger level within 3 h",
+    },
+    "area": {"relationship": "monitors"},
+    "suppress": "30m",
+    "escalateAfter": "15m",
+    "recommend": {"twin": "gate-1", "command": "closeGate", "payload": {}},
+}
+_NOTE_EXAMPLE = {"note": "crew dispatched / 出動済み"}
+
+
+def _service(app: App = Depends(get_app)) -> AlertService:
+    # The composition root sets ``App.alerts``; read it loosely so that an app built without rules answers 404.
+    service = getattr(app, "alerts", None)
+    if not isinstance(service, AlertService):
+        raise NotFound("rules and alerts are not enabled on this server")
+    return service
+
+
+def _note(body: Any) -> str | None:
+    """The optional body of acknowledge/resolve: nothing, or {"note": "..."}."""
+    if body is None:
+        return None
+    if not isinstance(body, dict) or set(body) - {"note"}:
+        raise InvalidInput([Problem("", 'the body is empty or {"note": "..."}')])
+    note = body.get("note")
+    if note is not None and (not isinstance(note, str) or len(note) > 2000):
+        raise InvalidInput([Problem("/note", "note is a string of at most 2000 characters")])
+    return note
+
+
+@router.get("/rules", summary="List rules (from rules files and the API), and stored rules that no longer parse")
+def list_rules(
+    service: AlertService = Depends(_service), access: Access = Depends(require("READ", "rules"))
+) -> Response:
+    value = [{**rule.to_json(), "source": service.source(rule.name)} for rule in service.rules()]
+    return json_response({"value": value, "invalid": service.invalid})
+
+
+@router.get("/rules/{name}", summary="A rule")
+def get_rule(
+    name: str, service: AlertService = Depends(_service), access: Access = Depends(require("READ", "rules/{name}"))
+) -> Response:
+    rule = service.get_rule(name)
+    return json_response({**rule.to_json(), "source": service.source(name)})
+
+
+@router.put("/rules/{name}", summary="Create (201) or replace (200) a rule")
+def put_rule(
+    name: str,
+    body: Annotated[Any, Body(examples=[_RULE_EXAMPLE])] = None,
+    service: AlertService = Depends(_service),
+    access: Access = Depends(require("ADMIN", "rules/{name}")),
+) -> Response:
+    rule, created = service.put_rule(name, body)
+    headers = {"Location": f"/rules/{name}"} if created else None
+    return json_response({**rule.to_json(), "source": "api"}, status_code=201 if created else 200, headers=headers)
+
+
+@router.delete("/rules/{name}", status_code=204, summary="Delete a rule; its open alerts are resolved")
+def delete_rule(
+    name: str, service: AlertService = Depends(_service), access: Access = Depends(require("ADMIN", "rules/{name}"))
+) -> Response:
+    service.delete_rule(name)
+    return Response(status_code=204)
+
+
+@router.get("/alerts", summary="Alerts, newest first, filtered by state, rule and twin; paged")
+def list_alerts(
+    state: Annotated[str | None, Query(description="raised, acknowledged or resolved")] = None,
+    rule: Annotated[str | None, Query()] = None,
+    twin: Annotated[str | None, Query(description="twin id")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    continuation: Annotated[str | None, Query(alias="continuationToken")] = None,
+    service: AlertService = Depends(_service),
+    access: Access = Depends(require("READ", "alerts")),
+) -> Response:
+    alerts, token = service.list_alerts(state, rule, twin, limit, continuation)
+    return json_response({"value": [alert.to_json() for alert in alerts], "continuationToken": token})
+
+
+@router.get("/alerts/{alert_id}", summary="An alert with its full history")
+def get_alert(
+    alert_id: str,
+    service: AlertService = Depends(_service),
+    access: Access = Depends(require("READ", "alerts/{alert_id}")),
+) -> Response:
+    return json_response(service.get(alert_id).to_json())
+
+
+@router.post("/alerts/{alert_id}/acknowledge", summary="Acknowledge a raised alert (stops its escalation)")
+def acknowledge(
+    alert_id: str,
+    body: Annotated[Any, Body(examples=[_NOTE_EXAMPLE])] = None,
+    service: AlertService = Depends(_service),
+    access: Access = Depends(require("WRITE", "alerts/{alert_id}")),
+) -> Response:
+    return json_response(service.acknowledge(alert_id, access.caller, _note(body)).to_json())
+
+
+@router.post("/alerts/{alert_id}/resolve", summary="Resolve an alert by hand")
+def resolve(
+    alert_id: str,
+    body: Annotated[Any, Body(examples=[_NOTE_EXAMPLE])] = None,
+    service: AlertService = Depends(_service),
+    access: Access = Depends(require("WRITE", "alerts/{alert_id}")),
+) -> Response:
+    return json_response(service.resolve(alert_id, access.caller, _note(body)).to_json())

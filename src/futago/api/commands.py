@@ -1,0 +1,179 @@
+"""/commands and /command-bindings: request, approve and reject commands, read their audit, bind them to devices.
+
+A command's outcome can take a while (the device answers within its transport's timeout), so the routes that may
+send wait up to ``wait`` seconds for it: 200/201 with the final record, or 202 with the record still in flight
+(``approved`` or ``sent``), to be followed at ``GET /commands/{id}`` or on ``/events``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query
+from starlette.responses import Response
+
+from futago.act.commands import FINAL, STATES, CommandService
+from futago.api.access import Access, require
+from futago.api.deps import JSONRoute, get_app, json_response
+from futago.app import App
+from futago.core.errors import FutagoError, InvalidInput
+from futago.core.problems import Problem
+
+router = APIRouter(tags=["commands"], route_class=JSONRoute)
+
+Wait = Annotated[
+    float,
+    Query(ge=0, le=60, allow_inf_nan=False, description="seconds to wait for the device's answer before a 202"),
+]
+_REQUEST_EXAMPLE = {"payload": {"percent": 0}, "note": "closing ahead of the forecast peak"}
+_BINDING_EXAMPLE = {
+    "mode": "recommend",
+    "transport": {"type": "mqtt", "connection": "gates", "topic": "gates/{twin}/{command}", "timeout": "10s"},
+    "envelope": {
+        "field": "percent",
+        "min": 0,
+        "max": 100,
+        "max_step": 50,
+        "rate_limit": "2/5m",
+        "interlocks": [{"telemetry": "flow", "above": 5}],
+    },
+    "expires": "30m",
+}
+
+
+class CommandsUnavailable(FutagoError):
+    status = 503
+    title = "Commands unavailable"
+
+
+def get_commands(app: App = Depends(get_app)) -> CommandService:
+    """The app's command service (``app.commands``); a 503 problem rather than a 500 where none is wired."""
+    service = getattr(app, "commands", None)
+    if not isinstance(service, CommandService):
+        raise CommandsUnavailable("this server has no command service; commands are not enabled")
+    return service
+
+
+def _fields(body: dict[str, Any] | None, allowed: dict[str, str]) -> dict[str, Any]:
+    """The body's known fields; unknown ones, and a non-string ``note`` or ``reason``, are 422s with pointers."""
+    body = body or {}
+    problems = [Problem(f"/{k}", f"unknown field; use {sorted(allowed)}") for k in body if k not in allowed]
+    for key, kind in allowed.items():
+        if kind == "text" and body.get(key) is not None and not isinstance(body[key], str):
+            problems.append(Problem(f"/{key}", f"'{key}' is a string"))
+    if problems:
+        raise InvalidInput(problems)
+    return body
+
+
+def _answer(record: dict[str, Any], done_status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    in_flight = record["state"] not in FINAL and record["state"] != "proposed"
+    return json_response(record, status_code=202 if in_flight else done_status, headers=headers)
+
+
+@router.get("/commands", summary="Commands, newest first: filter by state, twin and command")
+def list_commands(
+    state: Annotated[str | None, Query(description=" | ".join(STATES))] = None,
+    twin: Annotated[str | None, Query()] = None,
+    command: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    commands: CommandService = Depends(get_commands),
+    access: Access = Depends(require("READ", "commands")),
+) -> Response:
+    return json_response({"value": commands.list_commands(state, twin, command, limit)})
+
+
+@router.get("/commands/{command_id}", summary="One command with its audit: proposal, approval, what was sent, answer")
+def get_command(
+    command_id: str,
+    commands: CommandService = Depends(get_commands),
+    access: Access = Depends(require("READ", "commands/{command_id}")),
+) -> Response:
+    return json_response(commands.get(command_id))
+
+
+@router.post(
+    "/twins/{twin_id}/commands/{command}",
+    status_code=201,
+    summary="Request a command: it goes through the binding's mode (recommend waits for approval) and envelope",
+)
+def request_command(
+    twin_id: str,
+    command: str,
+    body: Annotated[dict[str, Any], Body(examples=[_REQUEST_EXAMPLE])],
+    wait: Wait = 5.0,
+    commands: CommandService = Depends(get_commands),
+    access: Access = Depends(require("COMMAND", "twins/{twin_id}/commands/{command}")),
+) -> Response:
+    fields = _fields(body, {"payload": "any", "note": "text"})
+    record = commands.request(twin_id, command, fields.get("payload"), access.caller, fields.get("note"))
+    record = commands.wait(record["id"], wait)
+    return _answer(record, 201, {"Location": f"/commands/{record['id']}"})
+
+
+@router.post("/commands/{command_id}/approve", summary="Approve a proposed command: the envelope is checked again")
+def approve_command(
+    command_id: str,
+    body: Annotated[dict[str, Any] | None, Body(examples=[{"note": "checked the gate camera"}])] = None,
+    wait: Wait = 5.0,
+    commands: CommandService = Depends(get_commands),
+    access: Access = Depends(require("COMMAND", "commands/{command_id}")),
+) -> Response:
+    note = _fields(body, {"note": "text"}).get("note")
+    record = commands.approve(command_id, access.caller, note)
+    return _answer(commands.wait(record["id"], wait))
+
+
+@router.post("/commands/{command_id}/reject", summary="Reject a proposed command, with a reason")
+def reject_command(
+    command_id: str,
+    body: Annotated[dict[str, Any] | None, Body(examples=[{"reason": "the gate crew is on site"}])] = None,
+    commands: CommandService = Depends(get_commands),
+    access: Access = Depends(require("COMMAND", "commands/{command_id}")),
+) -> Response:
+    reason = _fields(body, {"reason": "text"}).get("reason")
+    return json_response(commands.reject(command_id, access.caller, reason))
+
+
+@router.get("/command-bindings", summary="How each twin's commands are sent: transport, mode and safety envelope")
+def list_bindings(
+    twin: Annotated[str | None, Query()] = None,
+    commands: CommandService = Depends(get_commands),
+    access: Access = Depends(require("READ", "command-bindings")),
+) -> Response:
+    bindings = [b.to_json() for b in commands.bindings() if twin is None or b.twin_id == twin]
+    return json_response({"value": bindings})
+
+
+@router.get("/command-bindings/{twin_id}/{command}", summary="One command binding")
+def get_binding(
+    twin_id: str,
+    command: str,
+    commands: CommandService = Depends(get_commands),
+    access: Access = Depends(require("READ", "command-bindings/{twin_id}/{command}")),
+) -> Response:
+    return json_response(commands.binding(twin_id, command).to_json())
+
+
+@router.put("/command-bindings/{twin_id}/{command}", summary="Create (201) or replace (200) a command binding")
+def put_binding(
+    twin_id: str,
+    command: str,
+    body: Annotated[dict[str, Any], Body(examples=[_BINDING_EXAMPLE])],
+    commands: CommandService = Depends(get_commands),
+    access: Access = Depends(require("ADMIN", "command-bindings/{twin_id}/{command}")),
+) -> Response:
+    binding, created = commands.put_binding(twin_id, command, body)
+    headers = {"Location": f"/command-bindings/{twin_id}/{command}"} if created else None
+    return json_response(binding.to_json(), status_code=201 if created else 200, headers=headers)
+
+
+@router.delete("/command-bindings/{twin_id}/{command}", status_code=204, summary="Delete a command binding")
+def delete_binding(
+    twin_id: str,
+    command: str,
+    commands: CommandService = Depends(get_commands),
+    access: Access = Depends(require("ADMIN", "command-bindings/{twin_id}/{command}")),
+) -> Response:
+    commands.delete_binding(twin_id, command)
+    return Response(status_code=204)

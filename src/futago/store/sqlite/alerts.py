@@ -1,0 +1,118 @@
+"""Rule definitions, alerts and every alert's history, in SQLite.
+
+An alert is one row (its JSON, with the columns it is filtered by); its history is an append-only table beside it,
+so a transition adds a row instead of rewriting a growing document, and the full history survives as written.
+Pages run newest first by the row's sequence number, which also serves as the continuation cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from futago.store.sqlite.db import SQLiteDatabase
+from futago.store.sqlite.specs import NamedSpecs
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    rule TEXT NOT NULL,
+    twin_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    document TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_by_state ON alerts (state, seq);
+CREATE INDEX IF NOT EXISTS alerts_by_rule ON alerts (rule, seq);
+CREATE INDEX IF NOT EXISTS alerts_by_twin ON alerts (twin_id, seq);
+CREATE TABLE IF NOT EXISTS alert_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert_id TEXT NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+    entry TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alert_history_by_alert ON alert_history (alert_id, id);
+"""
+
+
+def _dumps(value: Any) -> str:
+    # default=str: a command service's answer kept in a history entry may hold values JSON has no word for
+    return orjson.dumps(value, default=str).decode()
+
+
+class SQLiteAlerts:
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+        db.executescript(SCHEMA)
+        self._alert_rules = NamedSpecs(db, "alert_rules", "rule")
+
+    # rules: stored as given; parsing is act's business
+    def put_alert_rule(self, name: str, spec: dict[str, Any]) -> None:
+        self._alert_rules.put(name, spec)
+
+    def list_alert_rules(self) -> dict[str, dict[str, Any]]:
+        return self._alert_rules.all()
+
+    def delete_alert_rule(self, name: str) -> None:
+        self._alert_rules.delete(name)
+
+    # alerts
+    def put_alert(self, alert: dict[str, Any], history: Sequence[dict[str, Any]] = ()) -> None:
+        """Create or update an alert (its JSON; a ``history`` member is ignored) and append ``history`` entries."""
+        document = _dumps({k: v for k, v in alert.items() if k != "history"})
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO alerts (id, rule, twin_id, state, document) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET state = excluded.state, document = excluded.document",
+                (alert["id"], alert["rule"], alert["twinId"], alert["state"], document),
+            )
+            conn.executemany(
+                "INSERT INTO alert_history (alert_id, entry) VALUES (?, ?)",
+                [(alert["id"], _dumps(entry)) for entry in history],
+            )
+
+    def get_alert(self, alert_id: str) -> dict[str, Any] | None:
+        row = self.db.read().execute("SELECT document FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+        return None if row is None else self._with_history([orjson.loads(row[0])])[0]
+
+    def list_alerts(
+        self,
+        state: str | None = None,
+        rule: str | None = None,
+        twin_id: str | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """Alerts newest first, and the cursor (``before``) of the next page, None on the last one."""
+        sql, params = "SELECT seq, document FROM alerts WHERE 1 = 1", list[Any]()
+        for column, value in (("state", state), ("rule", rule), ("twin_id", twin_id)):
+            if value is not None:
+                sql, params = f"{sql} AND {column} = ?", [*params, value]
+        if before is not None:
+            sql, params = sql + " AND seq < ?", [*params, before]
+        rows = self.db.read().execute(sql + " ORDER BY seq DESC LIMIT ?", [*params, limit + 1]).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        alerts = self._with_history([orjson.loads(document) for _, document in rows])
+        return alerts, (int(rows[-1][0]) if more else None)
+
+    def open_alerts(self) -> list[dict[str, Any]]:
+        """Alerts not yet resolved, oldest first (what the rule engine picks up again after a restart)."""
+        rows = self.db.read().execute("SELECT document FROM alerts WHERE state != 'resolved' ORDER BY seq")
+        return self._with_history([orjson.loads(document) for (document,) in rows])
+
+    def _with_history(self, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not alerts:
+            return alerts
+        history: dict[str, list[Any]] = {alert["id"]: [] for alert in alerts}
+        ids = list(history)
+        for start in range(0, len(ids), 500):  # stay well inside SQLite's limit on bound parameters
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self.db.read().execute(
+                f"SELECT alert_id, entry FROM alert_history WHERE alert_id IN ({marks}) ORDER BY id", chunk
+            )
+            for alert_id, entry in rows:
+                history[alert_id].append(orjson.loads(entry))
+        return [{**alert, "history": history[alert["id"]]} for alert in alerts]

@@ -1,0 +1,129 @@
+"""Command bindings (transport, envelope and mode per twin and command) and command records, in SQLite.
+
+A command record is the audit of one command (who proposed it, who approved it, what was sent, the device's
+answer, the resulting state) kept as JSON; the columns beside it exist only to find records. ``admitted_us`` is
+when the record passed the safety envelope on its way to the device: the rate limit and the rate-of-change check
+count those. The service keeps it in the record (``admittedUs``): set on approval, cleared again when the command
+failed before anything was sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from futago.core.errors import NotFound
+from futago.store.sqlite.db import SQLiteDatabase
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS command_bindings (
+    twin_id TEXT NOT NULL,
+    command TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    PRIMARY KEY (twin_id, command)
+);
+CREATE TABLE IF NOT EXISTS commands (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    twin_id TEXT NOT NULL,
+    command TEXT NOT NULL,
+    state TEXT NOT NULL,
+    admitted_us INTEGER,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS commands_by_state ON commands (state, seq);
+CREATE INDEX IF NOT EXISTS commands_by_twin ON commands (twin_id, command, seq);
+CREATE INDEX IF NOT EXISTS commands_admitted ON commands (twin_id, command, admitted_us)
+    WHERE admitted_us IS NOT NULL;
+"""
+
+
+class SQLiteCommands:
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+        db.executescript(SCHEMA)
+
+    # -- bindings ---------------------------------------------------------------------------------
+
+    def put_command_binding(self, twin_id: str, command: str, spec: dict[str, Any]) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO command_bindings (twin_id, command, spec) VALUES (?, ?, ?) "
+                "ON CONFLICT (twin_id, command) DO UPDATE SET spec = excluded.spec",
+                (twin_id, command, orjson.dumps(spec).decode()),
+            )
+
+    def list_command_bindings(self) -> dict[tuple[str, str], dict[str, Any]]:
+        rows = self.db.read().execute("SELECT twin_id, command, spec FROM command_bindings ORDER BY twin_id, command")
+        return {(twin_id, command): orjson.loads(spec) for twin_id, command, spec in rows}
+
+    def delete_command_binding(self, twin_id: str, command: str) -> None:
+        with self.db.write() as conn:
+            deleted = conn.execute(
+                "DELETE FROM command_bindings WHERE twin_id = ? AND command = ?", (twin_id, command)
+            ).rowcount
+        if deleted == 0:
+            raise NotFound(f"twin '{twin_id}' has no binding for command '{command}'")
+
+    # -- records ----------------------------------------------------------------------------------
+
+    def add_command(self, record: dict[str, Any]) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO commands (id, twin_id, command, state, admitted_us, record) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    record["id"],
+                    record["twinId"],
+                    record["command"],
+                    record["state"],
+                    record.get("admittedUs"),
+                    orjson.dumps(record).decode(),
+                ),
+            )
+
+    def update_command(self, record: dict[str, Any], expected_state: str) -> bool:
+        """Replace a record only while it is still in ``expected_state`` (compare-and-set), so that two
+        approvers, or an approver and a rejecter, cannot both move the same command on."""
+        with self.db.write() as conn:
+            changed = conn.execute(
+                "UPDATE commands SET state = ?, admitted_us = ?, record = ? WHERE id = ? AND state = ?",
+                (
+                    record["state"],
+                    record.get("admittedUs"),
+                    orjson.dumps(record).decode(),
+                    record["id"],
+                    expected_state,
+                ),
+            ).rowcount
+        return changed == 1
+
+    def get_command(self, command_id: str) -> dict[str, Any] | None:
+        row = self.db.read().execute("SELECT record FROM commands WHERE id = ?", (command_id,)).fetchone()
+        return None if row is None else dict(orjson.loads(row[0]))
+
+    def list_commands(
+        self,
+        state: str | None = None,
+        twin_id: str | None = None,
+        command: str | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Newest first."""
+        sql, params = "SELECT record FROM commands WHERE 1 = 1", list[Any]()
+        for column, value in (("state", state), ("twin_id", twin_id), ("command", command)):
+            if value is not None:
+                sql, params = f"{sql} AND {column} = ?", [*params, value]
+        rows = self.db.read().execute(f"{sql} ORDER BY seq DESC LIMIT ?", [*params, limit])
+        return [orjson.loads(record) for (record,) in rows]
+
+    def list_admitted_commands(
+        self, twin_id: str, command: str, since_us: int | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        """The records of a twin's command that passed the envelope (since ``since_us``), newest first."""
+        rows = self.db.read().execute(
+            "SELECT record FROM commands WHERE twin_id = ? AND command = ? "
+            "AND admitted_us IS NOT NULL AND admitted_us >= ? ORDER BY admitted_us DESC LIMIT ?",
+            (twin_id, command, since_us if since_us is not None else -(2**62), limit),
+        )
+        return [orjson.loads(record) for (record,) in rows]
