@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from futago.act.commands import CommandService
 from futago.app import App
-from futago.scenarios.field import FLOODGATE, FLOODGATE_MODEL, GateDevice, gate_connection, running_gate
+from futago.scenarios.field import FLOODGATE, GateDevice, gate_connection, running_gate
 
-__all__ = ["FLOODGATE", "FLOODGATE_MODEL", "GateDevice", "attach_commands", "gate_connection", "running_gate"]
+__all__ = ["FLOODGATE", "GateDevice", "attach_commands", "gate_connection", "running_gate"]
 
 
 def attach_commands(app: App) -> CommandService:

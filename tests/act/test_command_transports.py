@@ -15,7 +15,7 @@ import pytest
 
 from futago.act.commands import CommandService
 from futago.app import App
-from tests.act.gate_device import FLOODGATE, FLOODGATE_MODEL, attach_commands, gate_connection, running_gate
+from tests.act.gate_device import FLOODGATE, attach_commands, gate_connection, running_gate
 from tests.ingest.conftest import Broker
 from tests.ingest.test_opcua import PlantProcess
 
@@ -55,7 +55,6 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
 
 
 def gates(app: App, broker: Broker, protocol: str = "5") -> CommandService:
-    app.models.add([FLOODGATE_MODEL])
     for gate in ("gate-1", "gate-2"):
         app.twins.put(gate, {"$metadata": {"$model": FLOODGATE}})
     app.connections.put("gates", gate_connection(broker.host, broker.port, protocol), persist=False)

@@ -21,7 +21,7 @@ from futago.core.events import Event
 from futago.core.problems import Problem
 from futago.store.sqlite import SQLiteStore
 from futago.store.sqlite.commands import SQLiteCommands
-from tests.act.gate_device import FLOODGATE, FLOODGATE_MODEL
+from tests.act.gate_device import FLOODGATE
 
 MQTT = {"type": "mqtt", "connection": "gates", "topic": "gates/{twin}/cmd/{command}"}
 
@@ -66,7 +66,6 @@ class Wired:
 
 @pytest.fixture
 def wired(app: App) -> Iterator[Wired]:
-    app.models.add([FLOODGATE_MODEL])
     for gate in ("gate-1", "gate-2"):
         app.twins.put(gate, {"$metadata": {"$model": FLOODGATE}})
     w = Wired(app)

@@ -17,7 +17,7 @@ from futago.act.model import Proposal
 from futago.api.commands import router
 from futago.api.server import create_api
 from futago.app import App
-from tests.act.gate_device import FLOODGATE, FLOODGATE_MODEL, attach_commands, gate_connection, running_gate
+from tests.act.gate_device import FLOODGATE, attach_commands, gate_connection, running_gate
 from tests.ingest.conftest import Broker
 
 TRANSPORT = {"type": "mqtt", "connection": "gates", "topic": "gates/{twin}/cmd/{command}", "timeout": "5s"}
@@ -40,7 +40,6 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
 
 @pytest.fixture
 def gates(app: App) -> App:
-    app.models.add([FLOODGATE_MODEL])
     app.twins.put("gate-1", {"$metadata": {"$model": FLOODGATE}})
     return app
 

@@ -20,30 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-FLOODGATE = "dtmi:futago:test:Floodgate;1"
-FLOODGATE_MODEL: dict[str, Any] = {
-    "@context": "dtmi:dtdl:context;3",
-    "@id": FLOODGATE,
-    "@type": "Interface",
-    "displayName": {"en": "Floodgate", "ja": "水門"},
-    "contents": [
-        {"@type": "Property", "name": "operation", "schema": "string", "writable": True},
-        {"@type": "Telemetry", "name": "flow", "schema": "double"},
-        {"@type": "Command", "name": "closeGate", "response": {"name": "position", "schema": "double"}},
-        {
-            "@type": "Command",
-            "name": "setOpening",
-            "request": {
-                "name": "opening",
-                "schema": {
-                    "@type": "Object",
-                    "fields": [{"name": "percent", "schema": "double"}, {"name": "rampSeconds", "schema": "integer"}],
-                },
-            },
-            "response": {"name": "position", "schema": "double"},
-        },
-    ],
-}
+FLOODGATE = "dtmi:futago:demo:Floodgate;1"  # in futago/samples/demo_models.json
 REQUESTS = "gates/+/cmd/+"
 
 
