@@ -16,6 +16,7 @@ from typing import Any
 
 from futago.act.commands import CommandService
 from futago.act.engine import AlertService
+from futago.act.notify import NotificationService, NotificationSettings
 from futago.act.rules import load_rule_file
 from futago.act.transports import CommandTransports
 from futago.config import Settings
@@ -213,6 +214,7 @@ class App:
     behaviours: BehaviourRuntime
     commands: CommandService
     alerts: AlertService
+    notifications: NotificationService
     _maintenance: threading.Event | None = None
 
     def start(self) -> None:
@@ -220,6 +222,7 @@ class App:
         (schedules and reading triggers) and maintenance (retention, the QARTOD timing check)."""
         self.connections.load(self.settings.connections)
         self.behaviours.start()
+        self.notifications.start()  # before the alerts, so no alert event goes unheard
         self.alerts.start()
         self._maintenance = self.start_maintenance()
 
@@ -258,6 +261,7 @@ class App:
             self._maintenance.set()
         self.behaviours.stop()
         self.alerts.close()
+        self.notifications.close()  # after the alerts, before the store (it records outcomes)
         self.commands.close()  # before the connections its transports use
         self.connections.close()
         self.store.close()
@@ -290,4 +294,11 @@ def build(settings: Settings) -> App:
     commands.load(settings.commands)
     alerts = AlertService(bus, store, store, store, lambda model: models.models.descendants(model), proposer=commands)
     alerts.load({name: rule for path in settings.rule_files for name, rule in load_rule_file(path).items()})
-    return App(settings, store, bus, models, twins, telemetry, ingest, connections, drift, behaviours, commands, alerts)
+    notifications = NotificationService(
+        store, store, bus, NotificationSettings.parse(settings.notifications), connections
+    )
+    notifications.check_configured_channels()
+    return App(
+        settings, store, bus, models, twins, telemetry, ingest, connections, drift, behaviours, commands, alerts,
+        notifications,
+    )  # fmt: skip

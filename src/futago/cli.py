@@ -576,6 +576,29 @@ def calibrate(
     console.print(f"RMSE {result.rmse_before:.4g} → {result.rmse:.4g} over {result.n} steps")
 
 
+# scenario --------------------------------------------------------------------------------------
+@main.command()
+@click.argument("name", type=click.Choice(["flood"]))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object of figures.")
+@click.option("--db", help="Keep the scenario's store here (default: a temporary folder).")
+def scenario(name: str, as_json: bool, db: str | None) -> None:
+    """Run an end-to-end scenario headless, through the same code paths as live data.
+
+    \b
+      flood   a storm over a generated riverside district: readings over MQTT → ensemble forecast every
+              10 minutes → rule → alert → residents of affected buildings notified → closeGate
+              recommended and approved → the storm passes and the alert resolves
+    \b
+    Example:
+      futago scenario flood --json
+    """
+    from futago.scenarios import flood
+
+    with _errors():
+        figures = flood.run(db=db, progress=not as_json)
+    _print_figures(figures, as_json)
+
+
 # eval -----------------------------------------------------------------------------------------
 @main.command("eval")
 @click.argument("benchmark", type=click.Choice(["skab", "nab", "cmapss"]))

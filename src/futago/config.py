@@ -58,6 +58,7 @@ class Settings:
     behaviours: dict[str, Any] = field(default_factory=dict)  # name -> behaviour description
     commands: dict[str, Any] = field(default_factory=dict)  # twin -> command -> binding (mode, transport, envelope)
     rule_files: tuple[str, ...] = ()  # YAML files of alert rules
+    notifications: dict[str, Any] = field(default_factory=dict)  # [notifications]: threshold, retry, channels
 
     def with_overrides(self, **overrides: Any) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -136,6 +137,10 @@ def load_settings(config: str | Path | None = None, environ: dict[str, str] | No
         files = rules.get("files", []) if isinstance(rules, dict) else None
         if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
             raise InvalidInput([Problem("/rules/files", f"{path}: [rules] files is a list of YAML rule files")])
+        notifications = document.get("notifications", {})
+        if not isinstance(notifications, dict):
+            raise InvalidInput([Problem("/notifications", f"{path}: [notifications] is a table")])
+        values["notifications"] = notifications
         values["rule_files"] = tuple(str((path.parent / f) if not Path(f).is_absolute() else f) for f in files)
     for name, (_, _, variable) in _SOURCES.items():
         if env.get(variable):

@@ -6,7 +6,20 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from futago import __version__
-from futago.api import alerts, behaviours, city, commands, connections, events, health, models, query, telemetry, twins
+from futago.api import (
+    alerts,
+    behaviours,
+    city,
+    commands,
+    connections,
+    events,
+    health,
+    models,
+    notifications,
+    query,
+    telemetry,
+    twins,
+)
 from futago.api.errors import BodySizeLimit, install_error_handlers
 from futago.app import App
 
@@ -21,7 +34,20 @@ def create_api(app: App) -> FastAPI:
     api.state.futago = app
     api.state.settings = app.settings
     install_error_handlers(api)
-    for module in (health, models, twins, telemetry, query, events, connections, city, behaviours, alerts, commands):
+    for module in (
+        health,
+        models,
+        twins,
+        telemetry,
+        query,
+        events,
+        connections,
+        city,
+        behaviours,
+        alerts,
+        commands,
+        notifications,
+    ):
         api.include_router(module.router)
 
     @api.get("/", include_in_schema=False)

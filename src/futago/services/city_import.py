@@ -96,7 +96,8 @@ class _Centres:
         self.ids: list[str] = []
         self.lon: list[float] = []
         self.lat: list[float] = []
-        self.depth: list[dict[str, float]] = []  # the building's own planned depth per river
+        # the building's own planned depth per (river, scale): L1 (planned) and L2 (largest) differ
+        self.depth: list[dict[tuple[str, str], float]] = []
 
     def add(self, twin_id: str, footprint: shapely.Geometry | None, feature: BuildingFeature) -> None:
         if footprint is None or feature.kind != "Building":
@@ -106,7 +107,11 @@ class _Centres:
         self.lon.append(centre.x)
         self.lat.append(centre.y)
         self.depth.append(
-            {r.description or "": r.depth for r in feature.risks if r.kind == "river_flooding" and r.depth is not None}
+            {
+                (r.description or "", r.scale or ""): r.depth
+                for r in feature.risks
+                if r.kind == "river_flooding" and r.depth is not None
+            }
         )
 
 
@@ -170,7 +175,7 @@ class CityImporter:
             shapely.prepare(shape)
             risk = zone.risks[0] if zone.risks else None
             for index in np.flatnonzero(shapely.contains_xy(shape, lon, lat)):
-                own = centres.depth[index].get(risk.description or "") if risk else None
+                own = centres.depth[index].get((risk.description or "", risk.scale or "")) if risk else None
                 depth = own if own is not None else (risk.depth if risk else None)
                 properties: dict[str, Any] = {}
                 if risk is not None and risk.rank is not None:

@@ -10,12 +10,15 @@ from futago.store.sqlite.alerts import SQLiteAlerts
 from futago.store.sqlite.commands import SQLiteCommands
 from futago.store.sqlite.db import SQLiteDatabase
 from futago.store.sqlite.ingest import SQLiteIngest
+from futago.store.sqlite.notifications import SQLiteNotifications
 from futago.store.sqlite.sim import SQLiteSim
 from futago.store.sqlite.telemetry import SQLiteTelemetry
 from futago.store.sqlite.twins import SQLiteTwins
 
 
-class SQLiteStore(SQLiteTwins, SQLiteTelemetry, SQLiteIngest, SQLiteSim, SQLiteAlerts, SQLiteCommands):
+class SQLiteStore(
+    SQLiteTwins, SQLiteTelemetry, SQLiteIngest, SQLiteSim, SQLiteAlerts, SQLiteCommands, SQLiteNotifications
+):
     def __init__(self, path: str | Path) -> None:
         db = SQLiteDatabase(path)
         SQLiteTwins.__init__(self, db)
@@ -24,6 +27,7 @@ class SQLiteStore(SQLiteTwins, SQLiteTelemetry, SQLiteIngest, SQLiteSim, SQLiteA
         SQLiteSim.__init__(self, db)
         SQLiteAlerts.__init__(self, db)
         SQLiteCommands.__init__(self, db)
+        SQLiteNotifications.__init__(self, db)
         self.url = f"sqlite:///{path}"
 
     @contextmanager

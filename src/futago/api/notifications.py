@@ -1,0 +1,263 @@
+"""/subscribers, /notification-channels and /notifications: who is told about alerts, how, and what was sent."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from futago.act.model import Alert
+from futago.act.notify.service import NotificationService, render
+from futago.api.access import Access, require
+from futago.api.deps import JSONRoute, get_app, json_response
+from futago.core.errors import FutagoError
+from futago.core.twins import now_iso
+
+router = APIRouter(tags=["notifications"], route_class=JSONRoute)
+
+
+class NotificationsOff(FutagoError):
+    status = 503
+    title = "Service unavailable"
+
+
+def get_notifications(request: Request) -> NotificationService:
+    service: NotificationService | None = getattr(get_app(request), "notifications", None)
+    if service is None:
+        raise NotificationsOff("notifications are not set up in this server")
+    return service
+
+
+Service = Annotated[NotificationService, Depends(get_notifications)]
+SUBSCRIBER_EXAMPLE = {
+    "name": "Yamada Hanako",
+    "language": "ja",
+    "home": "bldg_0001",
+    "channels": [
+        {"type": "webhook", "url": "https://example.jp/hook", "secret": "a-long-shared-secret"},
+        {"type": "email", "to": "hanako@example.jp"},
+        {"type": "dashboard"},
+    ],
+}
+
+
+# -- subscribers ---------------------------------------------------------------------------------------
+
+
+@router.get("/subscribers", summary="List subscribers (secrets are masked)")
+def list_subscribers(
+    service: Service,
+    after: Annotated[str | None, Query(description="resume after this subscriber id")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    access: Access = Depends(require("READ", "subscribers")),
+) -> Response:
+    subscribers = service.list_subscribers(after, limit)
+    body: dict[str, Any] = {"value": subscribers}
+    if len(subscribers) == limit:
+        body["next"] = subscribers[-1]["id"]
+    return json_response(body)
+
+
+@router.put(
+    "/subscribers/{subscriber_id}",
+    summary="Create or replace a subscriber: language, a home twin or a point, channels",
+    description="A subscriber with a home building or a point gets the alerts whose area covers it (a flood "
+    "zone where the planned depth there reaches the threshold, or listed twins); one without a place gets the "
+    "alerts of the rules it names. 201 when created, 200 when replaced.",
+)
+def put_subscriber(
+    subscriber_id: str,
+    body: Annotated[dict[str, Any], Body(examples=[SUBSCRIBER_EXAMPLE])],
+    service: Service,
+    access: Access = Depends(require("WRITE", "subscribers/{subscriber_id}")),
+) -> Response:
+    subscriber, created = service.put_subscriber(subscriber_id, body)
+    return json_response(subscriber, status_code=201 if created else 200)
+
+
+@router.get("/subscribers/{subscriber_id}", summary="One subscriber (secrets are masked)")
+def get_subscriber(
+    subscriber_id: str, service: Service, access: Access = Depends(require("READ", "subscribers/{subscriber_id}"))
+) -> Response:
+    return json_response(service.get_subscriber(subscriber_id))
+
+
+@router.delete("/subscribers/{subscriber_id}", status_code=204, summary="Delete a subscriber")
+def delete_subscriber(
+    subscriber_id: str, service: Service, access: Access = Depends(require("WRITE", "subscribers/{subscriber_id}"))
+) -> Response:
+    service.delete_subscriber(subscriber_id)
+    return Response(status_code=204)
+
+
+# -- named channel settings ------------------------------------------------------------------------------
+
+
+@router.get("/notification-channels", summary="Named channel settings: SMTP servers, MQTT brokers")
+def list_channels(service: Service, access: Access = Depends(require("READ", "notification-channels"))) -> Response:
+    return json_response({"value": service.list_channels()})
+
+
+@router.put(
+    "/notification-channels/{name}",
+    summary="Create or replace named channel settings",
+    description="Email: host, port, sender, starttls or ssl, username/password, timeout_s. MQTT: host, port, "
+    "username/password, tls, protocol. Either may carry its own retry policy {attempts, base_s, factor, max_s}. "
+    "A subscriber's email entry uses the settings named 'email' unless it names others with 'via'; "
+    "likewise 'mqtt'.",
+)
+def put_channel(
+    name: str,
+    spec: Annotated[
+        dict[str, Any],
+        Body(
+            examples=[
+                {
+                    "type": "email",
+                    "host": "smtp.example.jp",
+                    "port": 587,
+                    "starttls": True,
+                    "sender": "alerts@example.jp",
+                }
+            ]
+        ),
+    ],
+    service: Service,
+    access: Access = Depends(require("ADMIN", "notification-channels/{name}")),
+) -> Response:
+    channel, created = service.put_channel(name, spec)
+    return json_response(channel, status_code=201 if created else 200)
+
+
+@router.get("/notification-channels/{name}", summary="Named channel settings (passwords are masked)")
+def get_channel(
+    name: str, service: Service, access: Access = Depends(require("READ", "notification-channels/{name}"))
+) -> Response:
+    return json_response(service.describe_channel(name))
+
+
+@router.delete("/notification-channels/{name}", status_code=204, summary="Delete named channel settings")
+def delete_channel(
+    name: str, service: Service, access: Access = Depends(require("ADMIN", "notification-channels/{name}"))
+) -> Response:
+    service.delete_channel(name)
+    return Response(status_code=204)
+
+
+# -- the delivery log ------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/notifications",
+    summary="The delivery log: alert, subscriber, channel, queuedAt, sentAt and outcome of every notification",
+)
+def list_deliveries(
+    service: Service,
+    alert_id: Annotated[str | None, Query(alias="alertId")] = None,
+    subscriber_id: Annotated[str | None, Query(alias="subscriberId")] = None,
+    outcome: Literal["queued", "retrying", "sent", "failed"] | None = None,
+    after: Annotated[int | None, Query(ge=0, description="resume after this seq")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    access: Access = Depends(require("READ", "notifications")),
+) -> Response:
+    records = service.list_deliveries(alert_id, subscriber_id, outcome, after, limit)
+    body: dict[str, Any] = {"value": records}
+    if len(records) == limit:
+        body["next"] = records[-1]["seq"]
+    return json_response(body)
+
+
+class PreviewRequest(BaseModel):
+    """An alert as the rule engine would raise it; only what targeting and the message need."""
+
+    rule: str = Field("preview", min_length=1, max_length=256)
+    twinId: str = Field("", max_length=1024)  # the alert's JSON name
+    severity: Literal["info", "warning", "critical"] = "warning"
+    area: dict[str, Any] = Field(description='{"zone": <flood-zone twin id>, "twins": [...], "minDepth": 0.5}')
+    message: dict[Literal["ja", "en"], str] = Field(default_factory=dict)
+    event: Literal["raised", "escalated"] = "raised"
+
+
+@router.post(
+    "/notifications/preview",
+    summary="Who an alert over this area would notify, and with what message (nothing is sent)",
+)
+def preview(
+    request: PreviewRequest, service: Service, access: Access = Depends(require("READ", "notifications"))
+) -> Response:
+    alert = Alert(
+        id="preview",
+        rule=request.rule,
+        twin_id=request.twinId,
+        severity=request.severity,
+        state="raised",
+        raised_at=now_iso(),
+        message={str(lang): text for lang, text in request.message.items()},
+        area=request.area,
+    )
+    found = []
+    for recipient in service.recipients(alert, request.event):
+        place, flood = service.place(alert, recipient.zone)
+        subscriber = recipient.subscriber
+        subject, text = render(alert, request.event, subscriber.language, place, flood, recipient.depth)
+        found.append(
+            {
+                "subscriberId": subscriber.id,
+                "why": recipient.why,
+                "zone": recipient.zone,
+                "depth": recipient.depth,
+                "language": subscriber.language,
+                "channels": [c["name"] for c in subscriber.channels],
+                "subject": subject,
+                "text": text,
+            }
+        )
+    return json_response({"value": found, "count": len(found)})
+
+
+@router.get("/notifications/dead-letters", summary="Notifications that could not be delivered, with the reason")
+def list_dead_letters(
+    service: Service,
+    after: Annotated[int | None, Query(ge=0, description="resume after this id")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    access: Access = Depends(require("READ", "notifications/dead-letters")),
+) -> Response:
+    letters = service.list_dead_letters(after, limit)
+    body: dict[str, Any] = {"value": letters}
+    if len(letters) == limit:
+        body["next"] = letters[-1]["id"]
+    return json_response(body)
+
+
+class RetryRequest(BaseModel):
+    ids: list[int] = Field(min_length=1, max_length=10_000, description="dead letters to send again")
+
+
+@router.post(
+    "/notifications/dead-letters/retry",
+    status_code=202,
+    summary="Send dead letters again, through each subscriber's channel as it is now",
+    description="Each requeued letter leaves the list; the outcome appears in the delivery log, and one that "
+    "fails again comes back as a new dead letter.",
+)
+def retry_dead_letters(
+    request: RetryRequest, service: Service, access: Access = Depends(require("WRITE", "notifications/dead-letters"))
+) -> Response:
+    return json_response({"value": service.retry_dead_letters(request.ids)}, status_code=202)
+
+
+@router.delete("/notifications/dead-letters/{letter_id}", status_code=204, summary="Discard a dead letter")
+def delete_dead_letter(
+    letter_id: int, service: Service, access: Access = Depends(require("WRITE", "notifications/dead-letters"))
+) -> Response:
+    service.discard_dead_letter(letter_id)
+    return Response(status_code=204)
+
+
+@router.get("/notifications/{delivery_id}", summary="One delivery record")
+def get_delivery(
+    delivery_id: str, service: Service, access: Access = Depends(require("READ", "notifications"))
+) -> Response:
+    return json_response(service.delivery(delivery_id))
