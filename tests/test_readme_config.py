@@ -29,5 +29,8 @@ def test_readme_toml_examples_are_valid(app: App) -> None:
     assert behaviours
     for name, body in behaviours:
         BehaviourSpec.parse(name, body)
+    commands = {twin: c for e in examples for twin, c in e.get("commands", {}).items()}
+    assert commands
+    app.commands.load(commands)  # a mistake raises InvalidInput with its pointer
     for model, per_telemetry in qualities:
         app.telemetry.checks.load({model: per_telemetry})  # type: ignore[union-attr]
