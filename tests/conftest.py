@@ -15,6 +15,7 @@ import pytest
 
 from futago.app import App, build
 from futago.config import Settings
+from futago.scenarios.mosquitto import MOSQUITTO, LocalBroker
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -73,3 +74,22 @@ class LiveServer:
 def live_server(app: App) -> Iterator[LiveServer]:
     with LiveServer(app) as server:
         yield server
+
+
+class Broker(LocalBroker):
+    """The scenarios' local broker; a test skips (rather than fails) where mosquitto is not installed."""
+
+    def __init__(self, folder: Path, users: dict[str, str] | None = None) -> None:
+        if MOSQUITTO is None:
+            pytest.skip("mosquitto is not installed: run scripts/install-system-deps.sh (make test does)")
+        super().__init__(folder, users)
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    folder = tmp_path / "broker"
+    folder.mkdir()
+    server = Broker(folder)
+    server.start()
+    yield server
+    server.stop()

@@ -16,7 +16,7 @@ import pytest
 from futago.act.commands import CommandService
 from futago.app import App
 from tests.act.gate_device import FLOODGATE, attach_commands, gate_connection, running_gate
-from tests.ingest.conftest import Broker
+from tests.conftest import Broker
 from tests.ingest.test_opcua import PlantProcess
 
 PUMP = "dtmi:futago:demo:Pump;1"

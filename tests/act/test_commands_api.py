@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,7 +17,7 @@ from futago.api.commands import router
 from futago.api.server import create_api
 from futago.app import App
 from tests.act.gate_device import FLOODGATE, attach_commands, gate_connection, running_gate
-from tests.ingest.conftest import Broker
+from tests.conftest import Broker
 
 TRANSPORT = {"type": "mqtt", "connection": "gates", "topic": "gates/{twin}/cmd/{command}", "timeout": "5s"}
 BINDING = {
@@ -26,16 +25,6 @@ BINDING = {
     "transport": TRANSPORT,
     "envelope": {"interlocks": [{"telemetry": "flow", "above": 5, "max_age": "1h"}]},
 }
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    folder = tmp_path / "broker"
-    folder.mkdir()
-    server = Broker(folder)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -251,7 +251,8 @@ def test_preview_names_recipients_without_sending(client: TestClient, service: N
     }
 
 
-def test_without_the_service_the_routes_answer_503(app: App) -> None:
+def test_without_the_service_the_routes_answer_503(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app, "notifications", None, raising=False)
     with TestClient(make_api(app), raise_server_exceptions=False) as client:
         problem(client.get("/subscribers"), 503)
 

@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -25,8 +24,7 @@ from futago.app import App
 from futago.core.events import Event
 from futago.core.twins import now_iso
 from futago.store.sqlite.notifications import SQLiteNotifications
-from tests.conftest import free_port
-from tests.ingest.conftest import Broker
+from tests.conftest import Broker, free_port
 
 SECRET = "s3cret-shared-with-the-receiver"
 FAST_RETRY = {"attempts": 4, "base_s": 0.05, "factor": 2.0, "max_s": 1.0}
@@ -85,16 +83,6 @@ def hooks() -> Iterator[WebhookServer]:
     yield server
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    folder = tmp_path / "broker"
-    folder.mkdir()
-    server = Broker(folder)
-    server.start()
-    yield server
-    server.stop()
 
 
 class _Inbox:

@@ -11,26 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from futago.scenarios.mosquitto import MOSQUITTO, LocalBroker
-
-
-class Broker(LocalBroker):
-    """The scenarios' local broker; a test skips (rather than fails) where mosquitto is not installed."""
-
-    def __init__(self, folder: Path, users: dict[str, str] | None = None) -> None:
-        if MOSQUITTO is None:
-            pytest.skip("mosquitto is not installed: run scripts/install-system-deps.sh (make test does)")
-        super().__init__(folder, users)
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    folder = tmp_path / "broker"
-    folder.mkdir()
-    server = Broker(folder)
-    server.start()
-    yield server
-    server.stop()
+from tests.conftest import Broker
 
 
 @pytest.fixture

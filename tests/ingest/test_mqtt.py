@@ -22,7 +22,7 @@ from futago.ingest.connections import ConnectionManager, ConnectionSpec
 from futago.ingest.mapping import RawMessage
 from futago.ingest.mqtt import MqttConnector, mqtt_connector
 from futago.ingest.pipeline import IngestPipeline, IngestResult
-from tests.ingest.conftest import Broker
+from tests.conftest import Broker
 
 RIVER = "dtmi:futago:demo:RiverStation;1"
 T0_MS = 1_700_000_000_000
