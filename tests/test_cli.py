@@ -30,7 +30,7 @@ def test_models_validate_json_contract(tmp_path: Path) -> None:
     folder = _write_models(tmp_path)
     result = CliRunner().invoke(main, ["models", "validate", str(folder), "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"interfaces": 7, "problems": []}
+    assert json.loads(result.output) == {"interfaces": 8, "problems": []}
 
     bad = tmp_path / "bad.json"
     bad.write_text(

@@ -578,7 +578,7 @@ def calibrate(
 
 # scenario --------------------------------------------------------------------------------------
 @main.command()
-@click.argument("name", type=click.Choice(["flood"]))
+@click.argument("name", type=click.Choice(["flood", "plant"]))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object of figures.")
 @click.option("--db", help="Keep the scenario's store here (default: a temporary folder).")
 def scenario(name: str, as_json: bool, db: str | None) -> None:
@@ -588,14 +588,15 @@ def scenario(name: str, as_json: bool, db: str | None) -> None:
       flood   a storm over a generated riverside district: readings over MQTT → ensemble forecast every
               10 minutes → rule → alert → residents of affected buildings notified → closeGate
               recommended and approved → the storm passes and the alert resolves
+      plant   the OPC UA reactor's cooling jacket fouls → anomaly alert → a cooler setpoint is
+              recommended, approved, checked against its envelope and written over OPC UA
     \b
     Example:
       futago scenario flood --json
     """
-    from futago.scenarios import flood
-
+    module = importlib.import_module(f"futago.scenarios.{name}")
     with _errors():
-        figures = flood.run(db=db, progress=not as_json)
+        figures = module.run(db=db, progress=not as_json)
     _print_figures(figures, as_json)
 
 

@@ -17,7 +17,7 @@ from futago.act.commands import CommandService
 from futago.app import App
 from tests.act.gate_device import FLOODGATE, attach_commands, gate_connection, running_gate
 from tests.conftest import Broker
-from tests.ingest.test_opcua import PlantProcess
+from futago.scenarios.plant_process import PlantProcess
 
 PUMP = "dtmi:futago:demo:Pump;1"
 SETPOINT = "ns=2;s=Plant.Reactor.Setpoint"

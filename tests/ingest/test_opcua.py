@@ -6,10 +6,6 @@ tests cover the path from a monitored item to a stored reading and a dead letter
 
 from __future__ import annotations
 
-import os
-import selectors
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -23,54 +19,13 @@ from futago.ingest.connections import ConnectionManager, ConnectionSpec, Connect
 from futago.ingest.mapping import Mapper
 from futago.ingest.opcua import OpcUaConnector, OpcUaError, opcua_connector, payload_of, quality_of
 from futago.ingest.pipeline import IngestPipeline
-from tests.conftest import REPO, free_port
+from futago.scenarios.plant_process import PlantProcess
 
 PUMP = "dtmi:futago:demo:Pump;1"
 TEMPERATURE = "ns=2;s=Plant.Reactor.Temperature"
 SETPOINT = "ns=2;s=Plant.Reactor.Setpoint"
 COOLANT_PATH = "0:Objects/2:Plant/2:Reactor/2:CoolantFlow"
 JSON_FIELDS = {"format": "json", "value": "value", "timestamp": "ts", "quality": "quality"}
-
-
-class PlantProcess:
-    """The simulated plant as a subprocess that can be killed and started again on its port."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.endpoint = f"opc.tcp://127.0.0.1:{self.port}/futago/plant"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 20.0) -> None:
-        path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
-        env = {**os.environ, "PYTHONPATH": path}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.ingest.opcua_plant", "--port", str(self.port)],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        assert self.process.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.process.stdout, selectors.EVENT_READ)
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                if selector.select(deadline - time.monotonic()):
-                    line = self.process.stdout.readline()
-                    if line.strip() == b"ready":
-                        return
-                    if not line:  # the process ended
-                        break
-        self.kill()
-        raise RuntimeError(f"the plant did not print 'ready' within {timeout} s (port {self.port})")
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(10)
-            if self.process.stdout is not None:
-                self.process.stdout.close()
-            self.process = None
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ import shapely
 from futago.app import App, build
 from futago.city.generate import DistrictSpec, GeneratedDistrict, generate_district
 from futago.config import Settings
+from futago.core.errors import FutagoError
 from futago.core.events import Event
 from futago.core.telemetry import format_timestamp, parse_timestamp
 from futago.core.twins import TwinScan
@@ -296,7 +297,7 @@ def _storm(app: App, field_: Field, progress: bool) -> dict[str, Any]:
             (record,) = app.behaviours.run("flood-forecast", STATION, now_us=ts + step_us)
             forecast_ms.append((time.perf_counter() - began) * 1000)
             if record["status"] != "ok":
-                raise RuntimeError(f"the forecast failed at {when}: {record.get('error')}")
+                raise FutagoError(f"the forecast failed at {when}: {record.get('error')}")
             for command in app.commands.list_commands(state="proposed"):
                 if command["id"] not in approved:  # the operator's approval, through the API
                     approved.add(command["id"])
@@ -349,4 +350,4 @@ def _wait_for(app: App, twin_id: str, name: str, ts: int, timeout_s: float = 10.
         if latest is not None and latest.ts >= ts:
             return
         time.sleep(0.002)
-    raise RuntimeError(f"{twin_id}.{name} at {format_timestamp(ts)} did not arrive within {timeout_s} s")
+    raise FutagoError(f"{twin_id}.{name} at {format_timestamp(ts)} did not arrive within {timeout_s} s")

@@ -1,8 +1,8 @@
 """A simulated plant: a continuous stirred-tank reactor (CSTR) behind a real asyncua server.
 
-The tests run it as a subprocess (``python -m tests.ingest.opcua_plant --port P``) so that they
-can kill it and start it again on the same port, which is how a real server restart looks to
-the connector. It prints ``ready`` once it is listening.
+The plant scenario and the tests run it as a subprocess (``python -m futago.scenarios.plant_server
+--port P``, see ``plant_process.py``) so that they can kill it and start it again on the same port, which
+is how a real server restart looks to the connector. It prints ``ready`` once it is listening.
 
 Address space (namespace 2, string NodeIds so that tests can name them)::
 
@@ -16,6 +16,8 @@ Address space (namespace 2, string NodeIds so that tests can name them)::
         SetSetpoint(value: Double) -> Boolean   applies a setpoint within 300-400 K
         SetQuality(quality: String) -> Boolean  "good", "uncertain" or "bad": the StatusCode
                                                 that Temperature is published with from now on
+        InjectFault(kind: String) -> Boolean    "fouling": the cooling jacket loses most of its heat
+                                                transfer, so the reactor runs hot; "none" repairs it
 
 Source timestamps are the simulation ticks, aligned to whole 100 ms, so a test can tell a
 source timestamp from the time the connector received the value.
@@ -29,19 +31,25 @@ import logging
 import math
 import random
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from asyncua import Server, ua
 from asyncua.common.methods import uamethod
 from asyncua.common.node import Node
 
 NAMESPACE = "urn:futago:test:plant"
+#: Heat transfer left to the cooling jacket by each fault (a share of the clean jacket's).
+FAULTS = {"none": 1.0, "fouling": 0.35}
 TICK_S = 0.1
 QUALITIES = {
     "good": ua.StatusCodes.Good,
     "uncertain": ua.StatusCodes.UncertainLastUsableValue,
     "bad": ua.StatusCodes.BadSensorFailure,
 }
+
+
+def _node(name: str, ns: int) -> ua.NodeId:
+    return ua.NodeId(ua.String(name), ua.Int16(ns))
 
 
 class Reactor:
@@ -62,6 +70,7 @@ class Reactor:
         self.coolant_flow = 10.0
         self.running = True
         self.minutes_per_tick = minutes_per_tick
+        self.fouling = 1.0  # share of the jacket's clean heat transfer
 
     def step(self) -> None:
         steps = 10
@@ -70,7 +79,7 @@ class Reactor:
             self.coolant_flow = min(40.0, max(0.0, 10.0 + 2.0 * (self.temperature - self.setpoint)))
             rate = self.k0 * math.exp(-self.activation / self.temperature) * self.concentration
             d_conc = self.q / self.volume * (self.feed_conc - self.concentration) - rate
-            removal = self.ua_per_flow * self.coolant_flow * (self.temperature - self.coolant_temp)
+            removal = self.ua_per_flow * self.fouling * self.coolant_flow * (self.temperature - self.coolant_temp)
             d_temp = (
                 self.q / self.volume * (self.feed_temp - self.temperature)
                 - self.heat * rate / self.rho_cp
@@ -89,12 +98,12 @@ class Plant:
         self.nodes: dict[str, Node] = {}
 
     def node_id(self, name: str) -> ua.NodeId:
-        return ua.NodeId(f"Plant.Reactor.{name}", self.ns)
+        return _node(f"Plant.Reactor.{name}", self.ns)
 
     async def build(self) -> None:
         ns = self.ns
-        plant = await self.server.nodes.objects.add_object(ua.NodeId("Plant", ns), ua.QualifiedName("Plant", ns))
-        reactor = await plant.add_object(ua.NodeId("Plant.Reactor", ns), ua.QualifiedName("Reactor", ns))
+        plant = await self.server.nodes.objects.add_object(_node("Plant", ns), ua.QualifiedName("Plant", ns))
+        reactor = await plant.add_object(_node("Plant.Reactor", ns), ua.QualifiedName("Reactor", ns))
         r = self.reactor
         initial: dict[str, tuple[Any, ua.VariantType]] = {
             "Temperature": (r.temperature, ua.VariantType.Double),
@@ -117,12 +126,26 @@ class Plant:
             [ua.VariantType.Boolean],
         )
         await reactor.add_method(
+            self.node_id("InjectFault"),
+            ua.QualifiedName("InjectFault", ns),
+            uamethod(self.inject_fault),
+            [ua.VariantType.String],
+            [ua.VariantType.Boolean],
+        )
+        await reactor.add_method(
             self.node_id("SetQuality"),
             ua.QualifiedName("SetQuality", ns),
             uamethod(self.set_quality),
             [ua.VariantType.String],
             [ua.VariantType.Boolean],
         )
+
+    def inject_fault(self, parent: ua.NodeId, kind: str) -> bool:
+        share = FAULTS.get(kind)
+        if share is None:
+            return False
+        self.reactor.fouling = share
+        return True
 
     async def set_setpoint(self, parent: ua.NodeId, value: float) -> bool:
         if not 300.0 <= value <= 400.0:
@@ -140,7 +163,9 @@ class Plant:
     async def _publish(
         self, name: str, value: Any, variant: ua.VariantType, ts: datetime, status: int = ua.StatusCodes.Good
     ) -> None:
-        dv = ua.DataValue(ua.Variant(value, variant), ua.StatusCode(status), SourceTimestamp=ts, ServerTimestamp=ts)
+        stamp = cast(ua.DateTime, ts)  # asyncua types timestamps as its own datetime subtype
+        dv = ua.DataValue(ua.Variant(value, variant), ua.StatusCode(ua.UInt32(status)), SourceTimestamp=stamp,
+                          ServerTimestamp=stamp)  # fmt: skip
         await self.server.write_attribute_value(self.node_id(name), dv)
 
     async def run(self) -> None:

@@ -1,0 +1,29 @@
+"""``futago scenario plant``: a fault in the real OPC UA plant is detected and answered inside the envelope."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from futago.cli import main
+
+
+@pytest.mark.timeout(180)
+def test_a_fouled_reactor_raises_an_anomaly_and_gets_a_cooler_setpoint_over_opcua() -> None:
+    result = CliRunner().invoke(main, ["scenario", "plant", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    (alert,) = figures["alerts"]
+    assert alert["rule"] == "reactor-anomaly" and figures["anomaly_alert"] == "reactor-anomaly"
+    assert alert["raisedAt"] >= figures["fault_at"]  # normal operation raised nothing; the fault did
+    (command,) = figures["commands"]
+    assert command["command"] == "setSetpoint" and command["proposedBy"] == "rule:reactor-anomaly"
+    assert command["approvedBy"] and command["state"] == "completed"
+    assert [c["stage"] for c in command["checks"]] == ["proposal", "approval"] and all(
+        c["ok"] for c in command["checks"]
+    )
+    assert command["sent"]["transport"] == "opcua" and command["sent"]["value"] == 340.0
+    assert command["resultState"]["value"] == 340.0  # read back from the plant
+    assert figures["applied"] is True and figures["plant_setpoint"] == 340.0
