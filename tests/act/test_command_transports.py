@@ -15,9 +15,9 @@ import pytest
 
 from futago.act.commands import CommandService
 from futago.app import App
+from futago.scenarios.plant_process import PlantProcess
 from tests.act.gate_device import FLOODGATE, attach_commands, gate_connection, running_gate
 from tests.conftest import Broker
-from futago.scenarios.plant_process import PlantProcess
 
 PUMP = "dtmi:futago:demo:Pump;1"
 SETPOINT = "ns=2;s=Plant.Reactor.Setpoint"
