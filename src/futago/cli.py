@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -102,7 +102,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, db: str | None
     _run_server(app)
 
 
-def _run_server(app: Any) -> None:
+def _run_server(app: Any, stop_first: Sequence[Callable[[], object]] = ()) -> None:
+    """Serve until interrupted; ``stop_first`` are background jobs (the demo's) stopped before the store closes."""
     import uvicorn
 
     from futago.api.server import create_api
@@ -113,6 +114,8 @@ def _run_server(app: Any) -> None:
         app.start()
         uvicorn.run(create_api(app), host=settings.host, port=settings.port, log_level="warning")
     finally:
+        for stop in stop_first:
+            stop()
         app.close()
 
 
@@ -121,17 +124,27 @@ def _run_server(app: Any) -> None:
 @click.option("--port", type=int, help="Port (default 8000).")
 @click.option("--db", envvar="FUTAGO_DB", default="futago-data/demo.db", show_default=True, help="Demo store.")
 @click.option("--interval", type=float, default=1.0, show_default=True, help="Seconds between simulated readings.")
+@click.option(
+    "--flood-step",
+    type=float,
+    default=2.0,
+    show_default=True,
+    help="Seconds per 10-minute step of the live flood scenario (0 turns it off).",
+)
 @click.pass_context
-def demo(ctx: click.Context, host: str | None, port: int | None, db: str, interval: float) -> None:
-    """Serve a small sample district and plant with simulated live telemetry.
+def demo(ctx: click.Context, host: str | None, port: int | None, db: str, interval: float, flood_step: float) -> None:
+    """Serve a sample district and plant with simulated live telemetry, and the flood scenario running live.
 
-    The sample models, twins and readings go through the same services and API a user's data does.
+    The sample models, twins and readings go through the same services and API a user's data does. Beside
+    them, the flood scenario (as in `futago scenario flood`) runs on a fast clock: storms over a generated
+    riverside district, forecasts, alerts, notified residents, and a floodgate proposal that waits for
+    your approval in the dashboard at http://127.0.0.1:8000/ (or POST /commands/{id}/approve).
     """
     settings = _settings(ctx, host=host, port=port, db=db)
     with _errors():
         settings.check_safe_to_serve()
         from futago.app import build
-        from futago.demo import Simulator, seed
+        from futago.demo import Simulator, live_flood, seed
 
         app = build(settings)
         summary = seed(app)
@@ -140,10 +153,8 @@ def demo(ctx: click.Context, host: str | None, port: int | None, db: str, interv
     )
     simulator = Simulator(app, interval)
     simulator.start()
-    try:
-        _run_server(app)
-    finally:
-        simulator.stop()
+    flood = live_flood(app, Path(db).parent / "flood", flood_step) if flood_step > 0 else None
+    _run_server(app, [simulator.stop, *([flood.stop] if flood else [])])
 
 
 # models ---------------------------------------------------------------------------------------
@@ -641,6 +652,38 @@ def eval_command(
             Path(path), predictions=Path(predictions) if predictions else None, progress=not as_json, **options
         )
     _print_figures(figures, as_json)
+
+
+# catalog --------------------------------------------------------------------------------------
+@main.group()
+def catalog() -> None:
+    """The data catalog: the datasets in the store, with licence and provenance."""
+
+
+@catalog.command("list")
+@click.option("--kind", type=click.Choice(["city_import", "telemetry", "derived", "models"]), help="Only this kind.")
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
+@db_option
+@click.pass_context
+def catalog_list(ctx: click.Context, kind: str | None, as_json: bool, db: str | None) -> None:
+    """List the datasets: city imports, telemetry per twin, derived telemetry per behaviour, DTDL models."""
+    from futago.app import build
+    from futago.services.catalog import CatalogService
+
+    with _errors():
+        app = build(_settings(ctx, db=db))
+        try:
+            entries = CatalogService(app.store, app.behaviours, app.connections).entries(kind)
+        finally:
+            app.close()
+    if as_json:
+        _print_json({"value": entries})
+        return
+    table = Table("id", "kind", "licence", "records", "updated")
+    for entry in entries:
+        records = ", ".join(f"{k} {v:,}" for k, v in entry["records"].items())
+        table.add_row(entry["id"], entry["kind"], entry["licence"], records, entry["updated"] or "")
+    Console().print(table)
 
 
 if __name__ == "__main__":

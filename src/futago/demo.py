@@ -11,18 +11,22 @@ import random
 import threading
 import time
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import orjson
 
+from futago.act.rules import load_rule_file
 from futago.app import App
 from futago.core.telemetry import QUALITY_NOT_EVALUATED, Reading
+from futago.scenarios.flood import FloodScenario, LiveFlood
 from futago.sim.models.tank import RiverStageModel
 
 MODELS = "dtmi:futago:demo:"
 ORIGIN = (138.8640, 35.1010)  # beside the Kano River, Numazu (longitude, latitude)
 BUILDINGS = 24
 HISTORY_HOURS = 24
+FLOOD_ORIGIN = (138.8800, 35.1010)  # the live flood scenario's district, upstream of the sample one
 
 
 def _square(lon: float, lat: float, half: float) -> dict[str, Any]:
@@ -46,7 +50,7 @@ BEHAVIOURS: dict[str, dict[str, Any]] = {
         "description": "Rainfall → tank model → rating curve: 6-hour stage forecast with warning-level probabilities",
         "model": "river_stage",
         "params": {"catchment_km2": 40.0, "rating_a": 6.0, "dt_s": 600.0},
-        "twinModel": MODELS + "RiverStation;1",
+        "twins": ["river-1", "river-2"],  # the live flood scenario's station has its own forecast
         "inputs": {"rainfall": {"twin": "rain-1", "telemetry": "rainfall"}},
         "measured": "waterLevel",
         "step": "10m",
@@ -245,6 +249,9 @@ def seed(app: App) -> dict[str, int]:
     for name, body in BEHAVIOURS.items():
         if name not in app.store.list_behaviours():
             app.behaviours.put(name, body)
+    # The sample file's level, rate and stuck-sensor rules; the live flood scenario brings its own forecast rule.
+    rules = load_rule_file(Path(str(resources.files("futago.samples").joinpath("rules.yaml"))))
+    app.alerts.load({name: rule for name, rule in rules.items() if name.startswith("river-")})
     rng = random.Random(1)
     now = time.time()
     history: list[Reading] = []
@@ -277,3 +284,12 @@ class Simulator:
         rivers = Rivers()
         while not self._stop.wait(self.interval_s):
             self.appended += self.app.telemetry.append(_readings(time.time(), rng, rivers))
+
+
+def live_flood(app: App, folder: Path, step_s: float) -> LiveFlood:
+    """Start the flood scenario on a clock in the demo's store: a generated district with residents, a storm
+    every ``144 × step_s`` seconds, and a floodgate proposal waiting for the dashboard's operator."""
+    scenario = FloodScenario(app, folder, origin=FLOOD_ORIGIN)
+    flood = LiveFlood(scenario, step_s)
+    flood.start()
+    return flood

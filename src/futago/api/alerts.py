@@ -116,6 +116,27 @@ def get_alert(
     return json_response(service.get(alert_id).to_json())
 
 
+@router.get(
+    "/alerts/{alert_id}/impact",
+    summary="What an alert concerns: its area's buildings (planned depth at or above the notification threshold) "
+    "and the residents living in them, as geo-targeting counts them",
+)
+def alert_impact(
+    alert_id: str,
+    service: AlertService = Depends(_service),
+    app: App = Depends(get_app),
+    access: Access = Depends(require("READ", "alerts/{alert_id}")),
+) -> Response:
+    alert = service.get(alert_id)
+    area = alert.area or {}
+    zones = list(area.get("zones") or ([area["zone"]] if area.get("zone") else []))
+    affected = app.notifications.affected(zones)
+    buildings = sorted(set(affected.buildings) | set(area.get("twins") or []))
+    return json_response(
+        {"alertId": alert.id, "zones": zones, "buildings": buildings, "residents": len(affected.residents)}
+    )
+
+
 @router.post("/alerts/{alert_id}/acknowledge", summary="Acknowledge a raised alert (stops its escalation)")
 def acknowledge(
     alert_id: str,

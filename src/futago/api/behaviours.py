@@ -1,4 +1,5 @@
-"""/behaviours: attach models to twins, run them, see each run's provenance, try what-ifs, validate."""
+"""/behaviours: attach models to twins, run them, see each run's provenance, try what-ifs (and their impact),
+validate."""
 
 from __future__ import annotations
 
@@ -111,6 +112,7 @@ def run_scenarios(
                     "twin": "river-1",
                     "at": "2026-07-01T06:00:00Z",
                     "scenarios": [{"name": "rain x1.5", "inputs": {"rainfall": {"scale": 1.5}}}],
+                    "impact": {"stage": "danger", "probability": 0.5, "relationship": "floodZones", "minDepth": 0.5},
                 }
             ]
         ),
@@ -128,7 +130,26 @@ def run_scenarios(
     if problems:
         raise InvalidInput(problems)
     assert isinstance(twin, str)
-    return json_response(scenario.compare(app.behaviours, name, twin, _at(body.get("at"), "/at"), scenarios))
+    impact = None
+    if body.get("impact") is not None:
+        app.behaviours.get(name)  # an unknown behaviour is a 404 before the impact's zones are looked at
+        spec = scenario.ImpactSpec.parse(body["impact"], app.notifications.settings.depth_threshold_m)
+        impact = (spec, _area(app, twin, spec))
+    return json_response(scenario.compare(app.behaviours, name, twin, _at(body.get("at"), "/at"), scenarios, impact))
+
+
+def _area(app: App, twin: str, spec: scenario.ImpactSpec) -> scenario.AreaLookup:
+    """The zones the twin's alerts would cover (as a rule's ``area: {relationship}``), and who lives in them."""
+    zones = [r.target_id for r in app.store.list_relationships(twin, spec.relationship)]
+    if not zones:
+        message = f"twin '{twin}' has no '{spec.relationship}' relationship to the zones its floods would reach"
+        raise InvalidInput([Problem("/impact/relationship", message)])
+
+    def lookup() -> tuple[list[str], int]:
+        affected = app.notifications.affected(zones, spec.min_depth)
+        return affected.buildings, len(affected.residents)
+
+    return lookup
 
 
 @router.get("/behaviours/{name}/validation", summary="Validation report: the behaviour against measurements")

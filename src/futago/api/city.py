@@ -25,7 +25,9 @@ _cache_lock = threading.Lock()
 )
 def features(
     bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat (WGS84)")] = None,
-    model: Annotated[str, Query(description="model id; its sub-models are included")] = geojson.BUILDING,
+    model: Annotated[
+        str, Query(description="model id; its sub-models are included. '*' gives every twin with a geometry")
+    ] = geojson.BUILDING,
     app: App = Depends(get_app),
     access: Access = Depends(require("READ", "city")),
 ) -> Response:

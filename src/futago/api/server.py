@@ -9,6 +9,7 @@ from futago import __version__
 from futago.api import (
     alerts,
     behaviours,
+    catalog,
     city,
     commands,
     connections,
@@ -47,6 +48,7 @@ def create_api(app: App) -> FastAPI:
         alerts,
         commands,
         notifications,
+        catalog,
     ):
         api.include_router(module.router)
 

@@ -19,7 +19,10 @@ engine and the behaviour see exactly what they would see live.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -31,6 +34,7 @@ from typing import Any
 import numpy as np
 import orjson
 import shapely
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from futago.app import App, build
 from futago.city.generate import DistrictSpec, GeneratedDistrict, generate_district
@@ -52,6 +56,7 @@ HORIZON_STEPS = 18  # 3 h
 STATION, GAUGE, GATE = "kano-station", "kano-rain", "kano-gate"
 DEMO = "dtmi:futago:demo:"
 DEPTH_THRESHOLD_M = 0.5
+log = logging.getLogger(__name__)
 
 FIELD_MAPPINGS = [
     {"source": "city/river/{station}/level", "twin": "{station}", "telemetry": "waterLevel",
@@ -102,47 +107,141 @@ class Field:
             close()
 
 
+class FloodScenario:
+    """The scenario's world inside an App: the district, its residents, the field devices, the forecast behaviour
+    and the rule. ``run`` steps it headless as fast as the machine allows; ``LiveFlood`` steps it on a clock for
+    the demo's dashboard, where a person approves the gate."""
+
+    def __init__(self, app: App, work: Path, buildings: int = 400, residents: int = 200, seed: int = 7,
+                 origin: tuple[float, float] | None = None) -> None:  # fmt: skip
+        self.app, self.work = app, work
+        self.spec = DistrictSpec(buildings=buildings, seed=seed)
+        if origin is not None:
+            self.spec = dataclasses.replace(self.spec, origin=origin)
+        self.residents, self.seed = residents, seed
+        self.field: Field | None = None
+        self.district: GeneratedDistrict | None = None
+        self.zones: list[Any] = []
+        self.chosen: dict[str, str] = {}
+
+    def prepare(self, fresh: bool = True) -> None:
+        """Import the district and subscribe the residents (only when ``fresh``: a restarted demo keeps its
+        store), then connect the field devices and put the behaviour, the gate binding and the rule."""
+        if fresh:
+            self.district = _district(self.app, self.work, self.spec)
+            self.zones = _link_station_to_zones(self.app)
+            self.chosen = _subscribe_residents(self.app, self.residents, self.seed)
+        self.field = _field(self.app, self.work)
+        _bind_gate(self.app, self.field)
+        self.app.behaviours.put("flood-forecast", BEHAVIOUR)
+        self.app.alerts.put_rule("flood-danger", RULE)
+
+    def step(self, ts: int, rain: np.ndarray, level: float, i: int, rng: np.random.Generator) -> float:
+        """Publish one 10-minute step of readings (rain now, the nowcast ahead, the river level), wait until
+        they are ingested, and run the forecast; returns the forecast's run time in ms."""
+        assert self.field is not None, "prepare() first"
+        step_us = int(STEP_S * 1e6)
+        when = format_timestamp(ts)
+        self.field.publish(f"city/rain/{GAUGE}", {"mm_h": float(rain[i]), "time": when})
+        for k, value in enumerate(nowcast(rain, i + 1, HORIZON_STEPS, rng)):
+            later = format_timestamp(ts + (k + 1) * step_us)
+            self.field.publish(f"city/rain/{GAUGE}/nowcast", {"mm_h": float(value), "time": later})
+        self.field.publish(f"city/river/{STATION}/level", {"level": round(float(level), 3), "time": when})
+        _wait_for(self.app, STATION, "waterLevel", ts)
+        began = time.perf_counter()
+        (record,) = self.app.behaviours.run("flood-forecast", STATION, now_us=ts + step_us)
+        if record["status"] != "ok":
+            raise FutagoError(f"the forecast failed at {when}: {record.get('error')}")
+        return (time.perf_counter() - began) * 1000
+
+    def close(self) -> None:
+        if self.field is not None:
+            self.field.close()
+            self.field = None
+
+
 def run(db: str | None = None, progress: bool = False, buildings: int = 400, residents: int = 200,
         seed: int = 7) -> dict[str, Any]:  # fmt: skip
     """Run the scenario headless and return its figures (the keys of ``futago scenario flood --json``)."""
     work = Path(tempfile.mkdtemp(prefix="futago-flood-"))
     app = build(Settings(db=db or str(work / "flood.db"), artifacts_dir=str(work / "artifacts")))
-    field_: Field | None = None
+    scenario = FloodScenario(app, work, buildings, residents, seed)
     try:
-        district = _district(app, work, buildings, seed)
-        zones = _link_station_to_zones(app)
-        chosen = _subscribe_residents(app, residents, seed)
-        expected = _affected(app, district, chosen)
-        field_ = _field(app, work)
-        _bind_gate(app, field_)
-        app.behaviours.put("flood-forecast", BEHAVIOUR)
-        app.alerts.put_rule("flood-danger", RULE)
+        scenario.prepare()
+        assert scenario.district is not None and scenario.field is not None
+        expected = _affected(app, scenario.district, scenario.chosen)
         app.alerts.start()
         app.notifications.start()
-        figures = _storm(app, field_, progress)
+        figures = _storm(scenario, progress)
         notified = {d["subscriberId"] for d in figures.pop("deliveries")}
         return {
             **figures,
-            "mqtt": field_.broker is not None,
-            "buildings": district.building_count,
-            "flood_zones": len(zones),
-            "subscribers": len(chosen),
+            "mqtt": scenario.field.broker is not None,
+            "buildings": scenario.district.building_count,
+            "flood_zones": len(scenario.zones),
+            "subscribers": len(scenario.chosen),
             "affected_subscribers": len(expected),
-            "notified_residents": len(notified & set(chosen)),
+            "notified_residents": len(notified & set(scenario.chosen)),
             "false_notifications": len(notified - expected),
             "missed_notifications": len(expected - notified),
         }
     finally:
-        if field_ is not None:
-            field_.close()
+        scenario.close()
         app.close()
 
 
-def _district(app: App, work: Path, buildings: int, seed: int) -> GeneratedDistrict:
+class LiveFlood:
+    """The scenario on a clock, for ``futago demo``: one 10-minute step every ``step_s`` seconds, storm after storm.
+
+    Scenario time starts at the wall clock and runs ``STEP_S / step_s`` times faster, so a whole storm passes
+    in minutes; readings carry scenario time, as they do headless. Nobody approves the gate here: the dashboard's
+    operator does (or rejects it)."""
+
+    def __init__(self, scenario: FloodScenario, step_s: float = 2.0) -> None:
+        self.scenario, self.step_s = scenario, step_s
+        self.storms = 0
+        self.error: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="futago-live-flood", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self.scenario.close()
+
+    def _run(self) -> None:
+        step_us = int(STEP_S * 1e6)
+        latest = self.scenario.app.store.latest(STATION).get("waterLevel")
+        fresh = latest is None
+        ts = max(time.time_ns() // 1000 // step_us * step_us, latest.ts + step_us if latest else 0)
+        try:
+            self.scenario.prepare(fresh=fresh)
+            while not self._stop.is_set():
+                rain = Storm().rain(STEPS + HORIZON_STEPS)
+                levels = true_levels(rain[:STEPS], seed=self.storms)
+                rng = np.random.default_rng(self.storms)
+                for i in range(STEPS):
+                    began = time.monotonic()
+                    self.scenario.step(ts, rain, float(levels[i]), i, rng)
+                    ts += step_us
+                    if self._stop.wait(max(0.0, self.step_s - (time.monotonic() - began))):
+                        return
+                self.storms += 1
+        except FutagoError as error:  # shown on /health's demo section and in the log, not a crashed server
+            self.error = str(error)
+            log.error("the live flood scenario stopped: %s", error)
+
+
+def _district(app: App, work: Path, spec: DistrictSpec) -> GeneratedDistrict:
     documents = orjson.loads(resources.files("futago.samples").joinpath("demo_models.json").read_bytes())
-    app.models.add([d for d in documents if d["@id"] not in app.models.models.documents])
-    district = generate_district(DistrictSpec(buildings=buildings, seed=seed), work / "district.zip")
-    CityImporter(app.store, app.models, app.twins, app.bus).run([district.path])
+    missing = [d for d in documents if d["@id"] not in app.models.models.documents]
+    if missing:  # the demo has loaded them already
+        app.models.add(missing)
+    district = generate_district(spec, work / "district.zip")
+    CityImporter(app.store, app.models, app.twins, app.bus).run([district.path], source="generated")
     lon, lat = district.river[len(district.river) // 2] if district.river else (138.864, 35.101)
     point = {"type": "Point", "coordinates": [lon, lat]}
     app.twins.put(STATION, {"$metadata": {"$model": DEMO + "RiverStation;1"}, "serialNumber": "RS-K1",
@@ -218,7 +317,7 @@ def _field(app: App, work: Path) -> Field:
 
         return Field(app, None, deliver)
     folder = work / "broker"
-    folder.mkdir()
+    folder.mkdir(parents=True, exist_ok=True)
     broker = LocalBroker(folder)
     broker.start()
     config = {
@@ -260,13 +359,14 @@ def _bind_gate(app: App, field_: Field) -> None:
         app.commands.put_binding(GATE, "closeGate", {"mode": "recommend", "transport": transport})
 
 
-def _storm(app: App, field_: Field, progress: bool) -> dict[str, Any]:
+def _storm(scenario: FloodScenario, progress: bool) -> dict[str, Any]:
     with warnings.catch_warnings():  # Starlette's note about its test client's HTTP library is not the user's
         warnings.simplefilter("ignore")
         from fastapi.testclient import TestClient
 
     from futago.api.server import create_api
 
+    app = scenario.app
     start = parse_timestamp(START)
     step_us = int(STEP_S * 1e6)
     rain = Storm().rain(STEPS + HORIZON_STEPS)
@@ -282,27 +382,14 @@ def _storm(app: App, field_: Field, progress: bool) -> dict[str, Any]:
     forecast_ms: list[float] = []
     approved: set[str] = set()
     api = TestClient(create_api(app))
+    bar = Progress(TextColumn("storm"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
+                   TimeRemainingColumn(), disable=not progress, transient=True)  # fmt: skip
     try:
-        for i in range(STEPS):
-            ts = start + i * step_us
-            when = format_timestamp(ts)
-            field_.publish(f"city/rain/{GAUGE}", {"mm_h": float(rain[i]), "time": when})
-            ahead = nowcast(rain, i + 1, HORIZON_STEPS, rng)
-            for k, value in enumerate(ahead):
-                later = format_timestamp(ts + (k + 1) * step_us)
-                field_.publish(f"city/rain/{GAUGE}/nowcast", {"mm_h": float(value), "time": later})
-            field_.publish(f"city/river/{STATION}/level", {"level": round(float(levels[i]), 3), "time": when})
-            _wait_for(app, STATION, "waterLevel", ts)
-            began = time.perf_counter()
-            (record,) = app.behaviours.run("flood-forecast", STATION, now_us=ts + step_us)
-            forecast_ms.append((time.perf_counter() - began) * 1000)
-            if record["status"] != "ok":
-                raise FutagoError(f"the forecast failed at {when}: {record.get('error')}")
-            for command in app.commands.list_commands(state="proposed"):
-                if command["id"] not in approved:  # the operator's approval, through the API
-                    approved.add(command["id"])
-                    api.post(f"/commands/{command['id']}/approve", params={"wait": 10}, json={"note": "gate closed"})
-            app.notifications.wait_idle(30)
+        with bar:
+            for i in bar.track(range(STEPS)):
+                forecast_ms.append(scenario.step(start + i * step_us, rain, float(levels[i]), i, rng))
+                _approve_proposals(app, api, approved)
+                app.notifications.wait_idle(30)
         app.notifications.wait_idle(30)
     finally:
         unsubscribe()
@@ -334,6 +421,14 @@ def _storm(app: App, field_: Field, progress: bool) -> dict[str, Any]:
         "steps": STEPS,
         "deliveries": deliveries,
     }
+
+
+def _approve_proposals(app: App, api: Any, approved: set[str]) -> None:
+    """The operator's part, headless: approve each new gate proposal through the API, as a person would."""
+    for command in app.commands.list_commands(state="proposed"):
+        if command["id"] not in approved:
+            approved.add(command["id"])
+            api.post(f"/commands/{command['id']}/approve", params={"wait": 10}, json={"note": "gate closed"})
 
 
 def _raised_reading(alert: dict[str, Any]) -> str | None:

@@ -29,6 +29,7 @@ from futago.city.twins import (
 )
 from futago.core.events import Event, EventBus
 from futago.core.twins import Relationship, Twin, now_iso
+from futago.services import datasets
 from futago.services.models import ModelService
 from futago.services.twins import TwinService
 from futago.store.port import Store
@@ -128,10 +129,24 @@ class CityImporter:
         if missing:
             self.models.add(missing)
 
-    def run(self, paths: Sequence[str | Path], progress: Progress | None = None) -> CityImportSummary:
+    def run(
+        self,
+        paths: Sequence[str | Path],
+        progress: Progress | None = None,
+        *,
+        source: str | None = None,
+        licence: str | None = None,
+    ) -> CityImportSummary:
+        """Import the files; a dataset record of them (files, SHA-256, CRS, counts, licence) is stored with
+        the twins. ``source`` is plateau, generated or citygml (default: told from the file names), and
+        ``licence`` overrides the source's default licence."""
+        from futago.city.citygml import iter_sources
         from futago.city.reading import iter_city  # the reader (lxml) loads only when a city is imported
 
         started = time.perf_counter()
+        datasets.check_source(source)
+        names = [name for name, _, _ in iter_sources(paths)]
+        files = datasets.source_files(names)  # hashed before the write transaction begins
         self.ensure_models()
         summary = CityImportSummary()
         centres = _Centres()
@@ -157,6 +172,10 @@ class CityImporter:
                     continue  # the reader already used it for ground elevations
             batch.flush()
             self._join_flood_zones(zones, centres)
+            summary.seconds = time.perf_counter() - started
+            self.store.put_dataset(
+                _dataset_record(paths, files, source or datasets.detect_source(names), licence, summary, batch)
+            )
         summary.seconds = time.perf_counter() - started
         self.bus.publish(Event(CITY_IMPORTED, now_iso(), data=summary.to_json()))
         return summary
@@ -188,6 +207,38 @@ class CityImporter:
             for start in range(0, len(rels), 20_000):
                 self.twins.import_relationships(rels[start : start + 20_000])
             rels = []
+
+
+def _dataset_record(
+    paths: Sequence[str | Path],
+    files: Sequence[dict[str, Any]],
+    source: str,
+    licence: str | None,
+    summary: CityImportSummary,
+    batch: _Batch,
+) -> dict[str, Any]:
+    report = summary.to_json()
+    districts = len(batch.districts)
+    counts = {
+        "twins": summary.buildings + summary.building_parts + summary.flood_zones + summary.roads + districts,
+        "buildings": summary.buildings,
+        "buildingParts": summary.building_parts,
+        "floodZones": summary.flood_zones,
+        "roads": summary.roads,
+        "districts": districts,
+        "floodRiskBuildings": summary.flood_risk_buildings,
+    }
+    return datasets.city_import_record(
+        paths=paths,
+        files=files,
+        source=source,
+        licence=licence,
+        imported=now_iso(),
+        crs=sorted(summary.crs_in),
+        records=counts,
+        extent={"bboxWgs84": report["bbox_wgs84"], "lods": report["lods"]},
+        seconds=summary.seconds,
+    )
 
 
 class _Batch:

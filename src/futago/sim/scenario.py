@@ -4,15 +4,16 @@ A scenario starts from the twin as it is at ``at`` (its history up to then, assi
 or from an explicit model ``state``, and changes what happens next: scale, shift or set an input over the
 horizon (rainfall ×1.5, a valve closed), or move a parameter (a setpoint). Nothing is written, and a fitted
 detector's live state is copied, not shared. ``compare`` runs a baseline and any number of scenarios on the
-same inputs and lays the results side by side.
+same inputs and lays the results side by side; given an ``ImpactSpec``, it also says for each whether the river
+reaches a warning stage, and then which buildings and how many residents the flood would reach.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
 from futago.core.telemetry import format_timestamp
 from futago.sim.behaviours import BehaviourSpec
+from futago.sim.flood import STAGES
 from futago.sim.runners import RunInputs, RunOutput
 from futago.sim.runtime import BehaviourRuntime
 from futago.sim.simulator import Simulator
@@ -34,6 +36,76 @@ MAX_AT_US = 221_845_392_000_000_000  # 9000-01-01
 
 
 MAX_SCENARIOS = 16
+
+#: The buildings in the flooded area (sorted ids) and how many residents live in them.
+AreaLookup = Callable[[], tuple[list[str], int]]
+
+
+@dataclass(frozen=True)
+class ImpactSpec:
+    """``"impact"`` of a scenario request: a scenario floods when P(reaching ``stage`` within the horizon) is at
+    least ``probability`` — the test a flood rule applies — and then reaches the buildings of the zones linked
+    to the twin by ``relationship`` where the planned depth is at least ``min_depth`` metres."""
+
+    stage: str = "danger"
+    probability: float = 0.5
+    relationship: str = "floodZones"
+    min_depth: float = 0.5
+
+    @classmethod
+    def parse(cls, value: Any, default_min_depth: float, pointer: str = "/impact") -> ImpactSpec:
+        if not isinstance(value, Mapping):
+            raise InvalidInput([Problem(pointer, "impact is an object: {stage, probability, relationship, minDepth}")])
+        keys = ("stage", "probability", "relationship", "minDepth")
+        problems = [Problem(f"{pointer}/{k}", f"unknown key; use {', '.join(keys)}") for k in value if k not in keys]
+        stage = value.get("stage", cls.stage)
+        if stage not in STAGES:
+            problems.append(Problem(f"{pointer}/stage", f"a warning stage: one of {', '.join(STAGES)}"))
+        relationship = value.get("relationship", cls.relationship)
+        if not isinstance(relationship, str) or not relationship or len(relationship) > 256:
+            problems.append(Problem(f"{pointer}/relationship", "the name of the twin's relationship to its zones"))
+
+        def number(key: str, default: float, high: float, what: str) -> float:
+            given = value.get(key, default)
+            if isinstance(given, bool) or not isinstance(given, int | float) or not 0 <= given <= high:
+                problems.append(Problem(f"{pointer}/{key}", what))
+                return default
+            return float(given)
+
+        probability = number("probability", cls.probability, 1.0, "probability is a number from 0 to 1")
+        min_depth = number("minDepth", default_min_depth, 100.0, "minDepth is a number of metres from 0 to 100")
+        if problems:
+            raise InvalidInput(problems)
+        return cls(stage, probability, relationship, min_depth)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "probability": self.probability,
+            "relationship": self.relationship,
+            "minDepth": self.min_depth,
+        }
+
+    def assess(self, summary: Mapping[str, Any], area: AreaLookup) -> dict[str, Any]:
+        """The scenario's probability of reaching the stage, whether that floods, and whom it reaches."""
+        exceedance = summary.get("exceedance")
+        if not isinstance(exceedance, Mapping) or self.stage not in exceedance:
+            known = sorted(exceedance) if isinstance(exceedance, Mapping) else []
+            why = f"it gives {', '.join(known)}" if known else "the twin declares no warning levels, or no ensemble ran"
+            raise InvalidInput(
+                [Problem("/impact/stage", f"the forecast gives no probability of '{self.stage}': {why}")]
+            )
+        probability = float(exceedance[self.stage])
+        flooded = probability >= self.probability
+        buildings, residents = area() if flooded else ([], 0)
+        return {
+            "stage": self.stage,
+            "probability": probability,
+            "flooded": flooded,
+            "buildings": buildings,
+            "buildingCount": len(buildings),
+            "residents": residents,
+        }
 
 
 def apply_overrides(inputs: RunInputs, columns: Sequence[str], overrides: Any, pointer: str) -> RunInputs:
@@ -124,9 +196,11 @@ def run_scenario(
 
 
 def compare(
-    runtime: BehaviourRuntime, behaviour: str, twin_id: str, at_us: int, scenarios: Sequence[Mapping[str, Any]]
-) -> dict[str, Any]:
-    """A baseline and each scenario on the same gathered inputs, with the change of every summary figure."""
+    runtime: BehaviourRuntime, behaviour: str, twin_id: str, at_us: int, scenarios: Sequence[Mapping[str, Any]],
+    impact: tuple[ImpactSpec, AreaLookup] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """A baseline and each scenario on the same gathered inputs, with the change of every summary figure; with
+    ``impact``, each also gets its ``impact`` (the area is looked up once, and only if something floods)."""
     spec = runtime.get(behaviour)
     runtime.require_attached(spec, twin_id)
     if len(scenarios) > MAX_SCENARIOS:
@@ -137,18 +211,39 @@ def compare(
         )
     inputs = runtime.gather(spec, twin_id, at_us - spec.window_us, at_us)
     baseline = run_scenario(runtime, behaviour, twin_id, at_us, {"name": "baseline"}, inputs)
+    assess = _assessor(*impact) if impact is not None else None
+    if assess is not None:  # before the scenarios run: a stage the forecast lacks is the request's mistake
+        baseline["impact"] = assess(baseline["summary"])
     results = [
         run_scenario(runtime, behaviour, twin_id, at_us, s, inputs, f"/scenarios/{i}") for i, s in enumerate(scenarios)
     ]
     for result in results:
         result["difference"] = _difference(baseline["summary"], result["summary"])
-    return {
+        if assess is not None:
+            result["impact"] = assess(result["summary"])
+            result["difference"]["impact"] = _difference(baseline["impact"], result["impact"])
+    answer = {
         "behaviour": behaviour,
         "twinId": twin_id,
         "at": format_timestamp(at_us),
         "baseline": baseline,
         "scenarios": results,
     }
+    if impact is not None:
+        answer["impact"] = impact[0].to_json()
+    return answer
+
+
+def _assessor(spec: ImpactSpec, area: AreaLookup) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    found: list[tuple[list[str], int]] = []
+
+    def once() -> tuple[list[str], int]:
+        if not found:
+            found.append(area())
+        buildings, residents = found[0]
+        return list(buildings), residents
+
+    return lambda summary: spec.assess(summary, once)
 
 
 def _result(output: RunOutput) -> dict[str, Any]:

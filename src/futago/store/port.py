@@ -167,6 +167,36 @@ class CommandStore(Protocol):
     ) -> list[dict[str, Any]]: ...
 
 
+class SeriesStats(NamedTuple):
+    """How many readings one stored series holds, and the time range they span (µs since the epoch)."""
+
+    twin_id: str
+    name: str
+    readings: int
+    first_us: int
+    last_us: int
+
+
+class DatasetStore(Protocol):
+    """What the data catalog reads: dataset records (a city import's source files, licence and counts),
+    and a summary of every stored telemetry series.
+
+    A record is a JSON object with at least ``id``, ``kind`` and ``updated``; ``put_dataset`` replaces
+    the record of the same id.
+    """
+
+    def put_dataset(self, record: dict[str, Any]) -> None: ...
+    def get_dataset(self, dataset_id: str) -> dict[str, Any] | None: ...
+    def list_datasets(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Records sorted by id, of one kind or of all."""
+        ...
+
+    def delete_dataset(self, dataset_id: str) -> None: ...
+    def series_stats(self) -> list[SeriesStats]:
+        """Every stored series with at least one reading, sorted by (twin, name)."""
+        ...
+
+
 class NotificationStore(Protocol):
     def put_subscriber(self, subscriber_id: str, doc: dict[str, Any]) -> bool: ...
     def get_subscriber(self, subscriber_id: str) -> dict[str, Any] | None: ...
@@ -193,7 +223,17 @@ class NotificationStore(Protocol):
     def count_notification_dead_letters(self) -> int: ...
 
 
-class Store(TwinStore, TelemetryStore, IngestStore, SimStore, AlertStore, CommandStore, NotificationStore, Protocol):
+class Store(
+    TwinStore,
+    TelemetryStore,
+    IngestStore,
+    SimStore,
+    AlertStore,
+    CommandStore,
+    NotificationStore,
+    DatasetStore,
+    Protocol,
+):
     url: str
 
     def transaction(self) -> AbstractContextManager[None]:

@@ -14,6 +14,7 @@ from futago.act.notify.channels import (
 from futago.act.notify.service import (
     NOTIFICATION_FAILED,
     NOTIFICATION_SENT,
+    Affected,
     NotificationService,
     NotificationSettings,
     NotificationStore,
@@ -25,6 +26,7 @@ from futago.act.notify.subscribers import Recipient, Subscriber, Targeting, pars
 __all__ = [
     "NOTIFICATION_FAILED",
     "NOTIFICATION_SENT",
+    "Affected",
     "Channel",
     "DashboardChannel",
     "EmailChannel",

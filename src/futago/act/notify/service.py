@@ -263,6 +263,14 @@ def render(alert: Alert, kind: str, language: str, place: str, flood: bool, dept
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Affected:
+    """The buildings (sorted ids) in an area that meet the depth threshold, and the subscribers living in them."""
+
+    buildings: list[str]
+    residents: list[str]
+
+
 @dataclass
 class _Job:
     record: dict[str, Any]  # the delivery record; this job's own copy
@@ -428,6 +436,15 @@ class NotificationService:
 
     def subscribers(self) -> list[Subscriber]:
         return list(self._subscribers.values())
+
+    def affected(self, zone_ids: Iterable[str], min_depth: float | None = None) -> Affected:
+        """Who an alert over these zones would concern, by the rules geo-targeting applies: the buildings in
+        them with a planned depth of at least ``min_depth`` (else ``depth_threshold_m``), and the subscribers
+        whose home is one of those buildings."""
+        threshold = self.settings.depth_threshold_m if min_depth is None else min_depth
+        buildings = self.targeting.buildings_in(zone_ids, threshold)
+        residents = sorted(s.id for s in self.subscribers() if s.home is not None and s.home in buildings)
+        return Affected(buildings=sorted(buildings), residents=residents)
 
     @staticmethod
     def describe_subscriber(subscriber: Subscriber) -> dict[str, Any]:

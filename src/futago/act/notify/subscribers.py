@@ -59,6 +59,9 @@ SUBSCRIBER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
 _KEYS = {"id", "name", "language", "home", "point", "rules", "minSeverity", "events", "channels"}
 _MAX_CHANNELS = 10
 _CHUNK = 500  # twin ids per store call, well under SQLite's bound on parameters
+# The models of the buildings the city importer makes: a zone's buildings are those joined to it by
+# ``inFloodZone``, and twins of these models whose footprint centre lies in it (see ``Targeting.homes_in_zone``).
+BUILDING_MODELS = frozenset({"dtmi:futago:city:Building;1", "dtmi:futago:city:BuildingPart;1"})
 
 
 @dataclass(frozen=True)
@@ -410,12 +413,13 @@ class Targeting:
                 out.append(Recipient(subscriber, "point", zone.id, zone.depth))
         return out
 
-    def homes_in_zone(self, zone: Zone, homes: set[str]) -> dict[str, tuple[float | None, str]]:
-        """Of ``homes``, those in the zone: their planned depth and how they were found to be in it."""
+    def homes_in_zone(self, zone: Zone, homes: set[str] | None) -> dict[str, tuple[float | None, str]]:
+        """Of ``homes`` (every building when None), those in the zone: their planned depth and how they were
+        found to be in it."""
         related = {
             r.source_id: r
             for r in self.twins.list_incoming(zone.id)
-            if r.name == IN_FLOOD_ZONE and r.source_id in homes
+            if r.name == IN_FLOOD_ZONE and (homes is None or r.source_id in homes)
         }
         buildings: dict[str, Twin] = {}
         for part in _chunks(sorted(related)):
@@ -425,13 +429,34 @@ class Targeting:
         }
         if zone.bbox is None:
             return places
-        rest = sorted(homes - related.keys())
-        for part in _chunks(rest):  # the store's spatial index narrows to the zone's bounding box first
-            for twin in self.twins.scan_twins(TwinScan(twin_ids=frozenset(part), bbox=zone.bbox)):
+        # the store's spatial index narrows to the zone's bounding box first
+        if homes is None:
+            scans = [TwinScan(model_ids=BUILDING_MODELS, bbox=zone.bbox)]
+        else:
+            scans = [TwinScan(twin_ids=frozenset(p), bbox=zone.bbox) for p in _chunks(sorted(homes - related.keys()))]
+        for scan in scans:
+            for twin in self.twins.scan_twins(scan):
+                if twin.id in related:
+                    continue
                 where = centre(twin.geometry)
                 if where is not None and zone.contains(*where):
                     places[twin.id] = (building_depth(twin, None, zone), "footprint")
         return places
+
+    def buildings_in(self, zone_ids: Iterable[str], threshold: float) -> dict[str, float | None]:
+        """Every building in the zones where the planned depth meets ``threshold`` — the buildings whose
+        residents an alert over that area would reach — with its deepest depth over the zones."""
+        found: dict[str, float | None] = {}
+        for zone_id in dict.fromkeys(zone_ids):
+            zone = self.zone(zone_id)
+            if zone is None:
+                log.warning("zone '%s' is not a twin: no buildings counted in it", zone_id)
+                continue
+            for building, (depth, _) in self.homes_in_zone(zone, None).items():
+                if meets(depth, threshold):
+                    known = found.get(building)
+                    found[building] = depth if known is None or (depth is not None and depth > known) else known
+        return found
 
     def _at_twins(self, twin_ids: list[str], subscribers: Sequence[Subscriber]) -> list[Recipient]:
         wanted = set(twin_ids)

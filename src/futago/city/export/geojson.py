@@ -23,6 +23,7 @@ from futago.core.twins import BBox, Twin
 from futago.store.port import TwinStore
 
 MEDIA_TYPE = "application/geo+json"
+ANY_MODEL = "*"  # every twin with a geometry: what a map shows (buildings, zones, roads, sensors)
 
 
 def parse_bbox(text: str | None, pointer: str = "/bbox") -> BBox:
@@ -58,15 +59,18 @@ def feature_properties(twin: Twin) -> dict[str, Any]:
     """The flat properties a renderer styles by; a missing height stays null, never 0."""
     props = twin.properties
     depth = props.get("floodDepthMax", props.get("depth"))
-    return {
+    styled = {
         "id": twin.id,
         "model": twin.model,
         "name": props.get("name"),
-        "height": _number(props.get("measuredHeight")),
+        "height": _number(props.get("measuredHeight", props.get("height"))),
         "base": _number(props.get("groundElevation")) or 0.0,
         "usage": props.get("usage"),
         "floodDepth": _number(depth),
     }
+    # Every other scalar property too, so that a map can colour by any of them without asking twin by twin.
+    extra = {k: v for k, v in props.items() if k not in styled and isinstance(v, str | int | float | bool)}
+    return {**extra, **styled}
 
 
 def feature(twin: Twin) -> dict[str, Any]:
@@ -83,10 +87,11 @@ def _meets(twin: Twin, area: shapely.Geometry) -> bool:
 def features_in_bbox(
     store: TwinStore, models: ModelSet, bbox: BBox, model: str = BUILDING, chunk: int = CHUNK
 ) -> Iterator[Twin]:
-    """Twins of ``model`` (and its sub-models) whose geometry really intersects the box."""
+    """Twins of ``model`` (and its sub-models; ``*`` for any) whose geometry really intersects the box."""
     area = box(*bbox)
     shapely.prepare(area)
-    for twin in scan_with_geometry(store, model_family(models, model), bbox, chunk):
+    family = None if model == ANY_MODEL else model_family(models, model)
+    for twin in scan_with_geometry(store, family, bbox, chunk):
         if _meets(twin, area):
             yield twin
 

@@ -26,9 +26,9 @@ def model_family(models: ModelSet, model_id: str) -> frozenset[str]:
 
 
 def scan_with_geometry(
-    store: TwinStore, model_ids: frozenset[str], bbox: BBox | None, chunk: int = CHUNK
+    store: TwinStore, model_ids: frozenset[str] | None, bbox: BBox | None, chunk: int = CHUNK
 ) -> Iterator[Twin]:
-    """Twins of ``model_ids`` with a geometry whose bounds meet ``bbox``, in ascending id order."""
+    """Twins of ``model_ids`` (None: any model) with a geometry whose bounds meet ``bbox``, in ascending id order."""
     after: str | None = None
     while True:
         page = store.scan_twins(TwinScan(model_ids=model_ids, bbox=bbox, after_id=after, limit=chunk))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from futago.store.sqlite.alerts import SQLiteAlerts
 from futago.store.sqlite.commands import SQLiteCommands
+from futago.store.sqlite.datasets import SQLiteDatasets
 from futago.store.sqlite.db import SQLiteDatabase
 from futago.store.sqlite.ingest import SQLiteIngest
 from futago.store.sqlite.notifications import SQLiteNotifications
@@ -17,7 +18,14 @@ from futago.store.sqlite.twins import SQLiteTwins
 
 
 class SQLiteStore(
-    SQLiteTwins, SQLiteTelemetry, SQLiteIngest, SQLiteSim, SQLiteAlerts, SQLiteCommands, SQLiteNotifications
+    SQLiteTwins,
+    SQLiteTelemetry,
+    SQLiteIngest,
+    SQLiteSim,
+    SQLiteAlerts,
+    SQLiteCommands,
+    SQLiteNotifications,
+    SQLiteDatasets,
 ):
     def __init__(self, path: str | Path) -> None:
         db = SQLiteDatabase(path)
@@ -28,6 +36,7 @@ class SQLiteStore(
         SQLiteAlerts.__init__(self, db)
         SQLiteCommands.__init__(self, db)
         SQLiteNotifications.__init__(self, db)
+        SQLiteDatasets.__init__(self, db)
         self.url = f"sqlite:///{path}"
 
     @contextmanager

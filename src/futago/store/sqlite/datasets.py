@@ -1,0 +1,78 @@
+"""Dataset records for the data catalog, and the per-series summary of stored telemetry, in SQLite.
+
+A record is kept as given (JSON) with the columns it is listed by. The series summary reads the
+chunk index of ``telemetry.py`` (``n``, ``t_start``, ``t_end`` precede the blobs in each row, so
+the blobs are not read).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from futago.core.errors import InvalidInput, NotFound
+from futago.core.problems import Problem
+from futago.store.port import SeriesStats
+from futago.store.sqlite.db import SQLiteDatabase
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS datasets (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS datasets_by_kind ON datasets (kind, id);
+"""
+
+_SERIES_STATS = """
+SELECT s.twin_id, s.name, SUM(c.n), MIN(c.t_start), MAX(c.t_end)
+FROM tseries s JOIN tchunk c ON c.series_id = s.id
+GROUP BY s.id
+HAVING SUM(c.n) > 0
+ORDER BY s.twin_id, s.name
+"""
+
+
+class SQLiteDatasets:
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+        db.executescript(SCHEMA)
+
+    def put_dataset(self, record: dict[str, Any]) -> None:
+        problems = [
+            Problem(f"/{key}", f"a dataset record needs a non-empty string '{key}'")
+            for key in ("id", "kind", "updated")
+            if not isinstance(record.get(key), str) or not record[key]
+        ]
+        if problems:
+            raise InvalidInput(problems)
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO datasets (id, kind, updated, record) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, updated = excluded.updated, "
+                "record = excluded.record",
+                (record["id"], record["kind"], record["updated"], orjson.dumps(record).decode()),
+            )
+
+    def get_dataset(self, dataset_id: str) -> dict[str, Any] | None:
+        row = self.db.read().execute("SELECT record FROM datasets WHERE id = ?", (dataset_id,)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def list_datasets(self, kind: str | None = None) -> list[dict[str, Any]]:
+        conn = self.db.read()
+        if kind is None:
+            rows = conn.execute("SELECT record FROM datasets ORDER BY id")
+        else:
+            rows = conn.execute("SELECT record FROM datasets WHERE kind = ? ORDER BY id", (kind,))
+        return [orjson.loads(record) for (record,) in rows]
+
+    def delete_dataset(self, dataset_id: str) -> None:
+        with self.db.write() as conn:
+            if conn.execute("DELETE FROM datasets WHERE id = ?", (dataset_id,)).rowcount == 0:
+                raise NotFound(f"dataset '{dataset_id}' does not exist")
+
+    def series_stats(self) -> list[SeriesStats]:
+        rows = self.db.read().execute(_SERIES_STATS).fetchall()
+        return [SeriesStats(twin, name, int(n), int(first), int(last)) for twin, name, n, first, last in rows]
