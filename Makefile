@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck install clean bench system-deps
+WEB := src/futago/web
+DASHBOARD := $(WEB)/dist/index.html
+
+.PHONY: demo test lint typecheck install clean bench system-deps web
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -14,9 +17,18 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The dashboard: npm ci from the committed lockfile, then esbuild bundles it into $(WEB)/dist (not committed).
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
 
-demo: install
+$(DASHBOARD): $(WEB)/node_modules/.package-lock.json $(wildcard $(WEB)/src/*) $(WEB)/index.html $(WEB)/build.mjs
+	cd $(WEB) && npm run --silent build
+
+web: $(DASHBOARD)
+
+install: $(STAMP) $(DASHBOARD)
+
+demo: install system-deps
 	$(BIN)/futago demo
 
 lint: install
@@ -36,4 +48,4 @@ bench: install
 	$(BIN)/futago bench core --json
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) build dist *.egg-info $(WEB)/dist $(WEB)/node_modules

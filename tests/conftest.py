@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -12,6 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
+from benchmarks.browser import BackgroundServer
 
 from futago.app import App, build
 from futago.config import Settings
@@ -43,31 +42,7 @@ def app(tmp_path: Path) -> Iterator[App]:
     application.close()
 
 
-class LiveServer:
-    def __init__(self, app: App) -> None:
-        import uvicorn
-
-        from futago.api.server import create_api
-
-        # Port 0: the OS picks a free port at bind time, so two servers can never race for one.
-        config = uvicorn.Config(create_api(app), host="127.0.0.1", port=0, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the test server did not start within 10 s")
-            time.sleep(0.02)
-        self.port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+LiveServer = BackgroundServer  # the API of the test's App on a free port, in a thread
 
 
 @pytest.fixture

@@ -131,20 +131,30 @@ def _run_server(app: Any, stop_first: Sequence[Callable[[], object]] = ()) -> No
     show_default=True,
     help="Seconds per 10-minute step of the live flood scenario (0 turns it off).",
 )
+@click.option(
+    "--plant/--no-plant",
+    default=True,
+    show_default=True,
+    help="Run the OPC UA reactor of the plant scenario live (a jacket fault every few minutes).",
+)
 @click.pass_context
-def demo(ctx: click.Context, host: str | None, port: int | None, db: str, interval: float, flood_step: float) -> None:
+def demo(
+    ctx: click.Context, host: str | None, port: int | None, db: str, interval: float, flood_step: float, plant: bool
+) -> None:
     """Serve a sample district and plant with simulated live telemetry, and the flood scenario running live.
 
     The sample models, twins and readings go through the same services and API a user's data does. Beside
     them, the flood scenario (as in `futago scenario flood`) runs on a fast clock: storms over a generated
     riverside district, forecasts, alerts, notified residents, and a floodgate proposal that waits for
-    your approval in the dashboard at http://127.0.0.1:8000/ (or POST /commands/{id}/approve).
+    your approval in the dashboard at http://127.0.0.1:8000/ (or POST /commands/{id}/approve). The
+    plant scenario's OPC UA reactor runs too: its cooling jacket fouls every few minutes, and a cooler
+    setpoint is recommended for your approval.
     """
     settings = _settings(ctx, host=host, port=port, db=db)
     with _errors():
         settings.check_safe_to_serve()
         from futago.app import build
-        from futago.demo import Simulator, live_flood, seed
+        from futago.demo import Simulator, live_flood, live_plant, seed
 
         app = build(settings)
         summary = seed(app)
@@ -153,8 +163,12 @@ def demo(ctx: click.Context, host: str | None, port: int | None, db: str, interv
     )
     simulator = Simulator(app, interval)
     simulator.start()
-    flood = live_flood(app, Path(db).parent / "flood", flood_step) if flood_step > 0 else None
-    _run_server(app, [simulator.stop, *([flood.stop] if flood else [])])
+    jobs: list[Any] = [simulator]
+    if flood_step > 0:
+        jobs.append(live_flood(app, Path(db).parent / "flood", flood_step))
+    if plant:
+        jobs.append(live_plant(app))
+    _run_server(app, [job.stop for job in jobs])
 
 
 # models ---------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from futago.act.rules import load_rule_file
 from futago.app import App
 from futago.core.telemetry import QUALITY_NOT_EVALUATED, Reading
 from futago.scenarios.flood import FloodScenario, LiveFlood
+from futago.scenarios.plant import LivePlant
 from futago.sim.models.tank import RiverStageModel
 
 MODELS = "dtmi:futago:demo:"
@@ -284,6 +285,14 @@ class Simulator:
         rivers = Rivers()
         while not self._stop.wait(self.interval_s):
             self.appended += self.app.telemetry.append(_readings(time.time(), rng, rivers))
+
+
+def live_plant(app: App) -> LivePlant:
+    """Start the plant scenario on the wall clock: the OPC UA reactor, its detector, and a fault every few
+    minutes whose cooler setpoint waits for the dashboard's operator."""
+    plant = LivePlant(app)
+    plant.start()
+    return plant
 
 
 def live_flood(app: App, folder: Path, step_s: float) -> LiveFlood:

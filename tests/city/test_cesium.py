@@ -15,25 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from benchmarks.browser import CHROMIUM, FLAGS
 from fastapi import FastAPI
 
 from futago.app import App
 from tests.city.export_fixtures import make_district, npm_modules, with_city_routes
 from tests.conftest import LiveServer
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-angle=swiftshader",  # WebGL on the CPU: there is no GPU here
-    "--enable-unsafe-swiftshader",
-]
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>futago 3D Tiles</title>
 <script>window.CESIUM_BASE_URL = "/__cesium__/";</script>

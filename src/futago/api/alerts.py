@@ -130,10 +130,9 @@ def alert_impact(
     alert = service.get(alert_id)
     area = alert.area or {}
     zones = list(area.get("zones") or ([area["zone"]] if area.get("zone") else []))
-    affected = app.notifications.affected(zones)
-    buildings = sorted(set(affected.buildings) | set(area.get("twins") or []))
+    affected = app.notifications.affected(zones, buildings=area.get("twins") or [])
     return json_response(
-        {"alertId": alert.id, "zones": zones, "buildings": buildings, "residents": len(affected.residents)}
+        {"alertId": alert.id, "zones": zones, "buildings": affected.buildings, "residents": len(affected.residents)}
     )
 
 

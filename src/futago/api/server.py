@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 
 from futago import __version__
 from futago.api import (
@@ -13,6 +12,7 @@ from futago.api import (
     city,
     commands,
     connections,
+    dashboard,
     events,
     health,
     models,
@@ -52,9 +52,6 @@ def create_api(app: App) -> FastAPI:
     ):
         api.include_router(module.router)
 
-    @api.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
+    dashboard.mount(api)
     api.add_middleware(BodySizeLimit, max_bytes=app.settings.max_body_bytes)
     return api

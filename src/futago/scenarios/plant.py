@@ -16,7 +16,9 @@ Time is wall-clock time here: the plant is a live process.
 
 from __future__ import annotations
 
+import logging
 import tempfile
+import threading
 import time
 import warnings
 from importlib import resources
@@ -37,6 +39,7 @@ FIELDS = {"format": "json", "value": "value", "timestamp": "ts", "quality": "qua
 SIGNALS = {"Temperature": "temperature", "CoolantFlow": "coolantFlow", "Concentration": "concentration"}
 LEARN_S = 25.0  # seconds of normal operation the detector learns from (50 steps of half a second)
 NEW_SETPOINT = 340.0
+log = logging.getLogger(__name__)
 
 BEHAVIOUR = {
     "description": "EWMA control chart over temperature and coolant flow, learned from normal operation",
@@ -121,7 +124,9 @@ def run(db: str | None = None, progress: bool = False, timeout_s: float = 90.0) 
 
 def _setup(app: App, plant: PlantProcess) -> None:
     documents = orjson.loads(resources.files("futago.samples").joinpath("demo_models.json").read_bytes())
-    app.models.add([d for d in documents if d["@id"] not in app.models.models.documents])
+    missing = [d for d in documents if d["@id"] not in app.models.models.documents]
+    if missing:  # the demo has loaded them already
+        app.models.add(missing)
     app.twins.put(REACTOR, {"$metadata": {"$model": "dtmi:futago:demo:Reactor;1"}, "name": "R-101"})
     nodes = [{"node": NODE + node} for node in SIGNALS]
     mappings = [{"source": NODE + node, "twin": REACTOR, "telemetry": name, **FIELDS} for node, name in SIGNALS.items()]
@@ -129,6 +134,48 @@ def _setup(app: App, plant: PlantProcess) -> None:
     app.connections.put("plant", {"type": "opcua", "options": options, "mappings": mappings}, persist=False)
     app.alerts.put_rule("reactor-anomaly", RULE)
     app.commands.put_binding(REACTOR, "setSetpoint", BINDING)
+
+
+class LivePlant:
+    """The plant scenario on the wall clock, for ``futago demo``: the reactor runs, the jacket fouls every few
+    minutes, the cooler setpoint waits for the dashboard's operator, and a while after the fault the maintenance
+    crew cleans the jacket and puts the setpoint back at the plant (outside futago), so the alert resolves."""
+
+    def __init__(self, app: App, normal_s: float = 120.0, repair_after_s: float = 240.0) -> None:
+        self.app, self.normal_s, self.repair_after_s = app, normal_s, repair_after_s
+        self.plant = PlantProcess()
+        self.faults = 0
+        self.error: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="futago-live-plant", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self.plant.kill()
+
+    def _run(self) -> None:
+        try:
+            self.plant.start()
+            _setup(self.app, self.plant)
+            if self._stop.wait(LEARN_S + 1.0):
+                return
+            self.app.behaviours.put("reactor-anomaly", BEHAVIOUR)
+            connector: Any = self.app.connections.connector("plant")
+            normal_setpoint = float(connector.read(NODE + "Setpoint"))
+            while not self._stop.wait(self.normal_s):
+                connector.call(NODE[:-1], NODE + "InjectFault", "fouling")
+                self.faults += 1
+                if self._stop.wait(self.repair_after_s):
+                    return
+                connector.call(NODE[:-1], NODE + "InjectFault", "none")
+                connector.call(NODE[:-1], NODE + "SetSetpoint", normal_setpoint)
+        except Exception as error:  # a demo side show must not take the server down; it says why
+            self.error = f"{type(error).__name__}: {error}"
+            log.error("the live plant scenario stopped: %s", self.error)
 
 
 def _learned(app: App) -> bool:

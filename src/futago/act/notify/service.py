@@ -437,12 +437,14 @@ class NotificationService:
     def subscribers(self) -> list[Subscriber]:
         return list(self._subscribers.values())
 
-    def affected(self, zone_ids: Iterable[str], min_depth: float | None = None) -> Affected:
+    def affected(
+        self, zone_ids: Iterable[str], min_depth: float | None = None, buildings: Iterable[str] = ()
+    ) -> Affected:
         """Who an alert over these zones would concern, by the rules geo-targeting applies: the buildings in
-        them with a planned depth of at least ``min_depth`` (else ``depth_threshold_m``), and the subscribers
-        whose home is one of those buildings."""
+        them with a planned depth of at least ``min_depth`` (else ``depth_threshold_m``), plus any ``buildings``
+        the alert names itself, and the subscribers whose home is one of those buildings."""
         threshold = self.settings.depth_threshold_m if min_depth is None else min_depth
-        buildings = self.targeting.buildings_in(zone_ids, threshold)
+        buildings = set(self.targeting.buildings_in(zone_ids, threshold)) | set(buildings)
         residents = sorted(s.id for s in self.subscribers() if s.home is not None and s.home in buildings)
         return Affected(buildings=sorted(buildings), residents=residents)
 

@@ -55,6 +55,10 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+#: Properties that already reach the feature under a styled name (height, base, floodDepth).
+_STYLED_SOURCES = frozenset({"measuredHeight", "groundElevation", "floodDepthMax", "depth"})
+
+
 def feature_properties(twin: Twin) -> dict[str, Any]:
     """The flat properties a renderer styles by; a missing height stays null, never 0."""
     props = twin.properties
@@ -69,7 +73,11 @@ def feature_properties(twin: Twin) -> dict[str, Any]:
         "floodDepth": _number(depth),
     }
     # Every other scalar property too, so that a map can colour by any of them without asking twin by twin.
-    extra = {k: v for k, v in props.items() if k not in styled and isinstance(v, str | int | float | bool)}
+    extra = {
+        k: v
+        for k, v in props.items()
+        if k not in styled and k not in _STYLED_SOURCES and isinstance(v, str | int | float | bool) and v != twin.id
+    }
     return {**extra, **styled}
 
 
@@ -77,10 +85,26 @@ def feature(twin: Twin) -> dict[str, Any]:
     return {"type": "Feature", "id": twin.id, "geometry": twin.geometry, "properties": feature_properties(twin)}
 
 
-def _meets(twin: Twin, area: shapely.Geometry) -> bool:
+def _coordinate_bounds(coordinates: Any) -> tuple[float, float, float, float]:
+    """The bounds of nested GeoJSON coordinates, without building a shapely geometry."""
+    if isinstance(coordinates[0], int | float):
+        x, y = float(coordinates[0]), float(coordinates[1])
+        return x, y, x, y
+    parts = [_coordinate_bounds(c) for c in coordinates]
+    return min(b[0] for b in parts), min(b[1] for b in parts), max(b[2] for b in parts), max(b[3] for b in parts)
+
+
+def _meets(twin: Twin, area: shapely.Geometry, bbox: BBox) -> bool:
     try:
+        # Most twins lie wholly inside the box: their bounds say so, and the exact test is only for the rest.
+        coordinates = twin.geometry.get("coordinates") if twin.geometry else None
+        if not coordinates:  # a GeometryCollection, or nothing: shapely decides
+            return bool(shape(twin.geometry).intersects(area))
+        min_x, min_y, max_x, max_y = _coordinate_bounds(coordinates)
+        if bbox[0] <= min_x and bbox[1] <= min_y and max_x <= bbox[2] and max_y <= bbox[3]:
+            return True
         return bool(shape(twin.geometry).intersects(area))
-    except (shapely.errors.ShapelyError, ValueError, TypeError, AttributeError, KeyError):
+    except (shapely.errors.ShapelyError, ValueError, TypeError, AttributeError, KeyError, IndexError):
         return False  # a malformed geometry cannot be placed on a map; leave it out
 
 
@@ -92,7 +116,7 @@ def features_in_bbox(
     shapely.prepare(area)
     family = None if model == ANY_MODEL else model_family(models, model)
     for twin in scan_with_geometry(store, family, bbox, chunk):
-        if _meets(twin, area):
+        if _meets(twin, area, bbox):
             yield twin
 
 
