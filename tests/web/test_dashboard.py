@@ -197,7 +197,7 @@ def test_approving_a_recommended_command_changes_its_state_and_the_audit_shows_i
     page.wait_for_selector("[data-command][data-state=proposed] button.approve", timeout=120_000)
     command_id = page.get_attribute("[data-command][data-state=proposed]", "data-command")
     page.locator(f"[data-command='{command_id}'] button.approve").click()  # the list re-renders live
-    page.wait_for_selector(f"[data-command='{command_id}'][data-state=completed]", timeout=20_000)
+    page.wait_for_selector(f"[data-command='{command_id}'][data-state=completed]", timeout=60_000)
     audit = page.inner_text(f"[data-command='{command_id}'] details.audit")
     assert "承認済み" in audit and "完了" in audit  # approved, then completed, in the page's language
     record = httpx.get(f"{demo}/commands/{command_id}").json()

@@ -20,9 +20,7 @@ engine and the behaviour see exactly what they would see live.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import tempfile
-import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -46,6 +44,7 @@ from futago.core.twins import TwinScan
 from futago.ingest.connections import ConnectionSpec
 from futago.ingest.mapping import RawMessage
 from futago.scenarios.field import FLOODGATE, GateDevice
+from futago.scenarios.live import LiveScenario
 from futago.scenarios.mosquitto import MOSQUITTO, LocalBroker
 from futago.scenarios.storm import LEVELS, STEP_S, Storm, nowcast, true_levels
 from futago.services.city_import import CityImporter
@@ -56,7 +55,6 @@ HORIZON_STEPS = 18  # 3 h
 STATION, GAUGE, GATE = "kano-station", "kano-rain", "kano-gate"
 DEMO = "dtmi:futago:demo:"
 DEPTH_THRESHOLD_M = 0.5
-log = logging.getLogger(__name__)
 
 FIELD_MAPPINGS = [
     {"source": "city/river/{station}/level", "twin": "{station}", "telemetry": "waterLevel",
@@ -190,49 +188,39 @@ def run(db: str | None = None, progress: bool = False, buildings: int = 400, res
         app.close()
 
 
-class LiveFlood:
+class LiveFlood(LiveScenario):
     """The scenario on a clock, for ``futago demo``: one 10-minute step every ``step_s`` seconds, storm after storm.
 
     Scenario time starts at the wall clock and runs ``STEP_S / step_s`` times faster, so a whole storm passes
     in minutes; readings carry scenario time, as they do headless. Nobody approves the gate here: the dashboard's
     operator does (or rejects it)."""
 
+    name = "flood"
+
     def __init__(self, scenario: FloodScenario, step_s: float = 2.0) -> None:
+        super().__init__()
         self.scenario, self.step_s = scenario, step_s
         self.storms = 0
-        self.error: str | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="futago-live-flood", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
+    def release(self) -> None:
         self.scenario.close()
 
-    def _run(self) -> None:
+    def run_live(self) -> None:
         step_us = int(STEP_S * 1e6)
         latest = self.scenario.app.store.latest(STATION).get("waterLevel")
-        fresh = latest is None
         ts = max(time.time_ns() // 1000 // step_us * step_us, latest.ts + step_us if latest else 0)
-        try:
-            self.scenario.prepare(fresh=fresh)
-            while not self._stop.is_set():
-                rain = Storm().rain(STEPS + HORIZON_STEPS)
-                levels = true_levels(rain[:STEPS], seed=self.storms)
-                rng = np.random.default_rng(self.storms)
-                for i in range(STEPS):
-                    began = time.monotonic()
-                    self.scenario.step(ts, rain, float(levels[i]), i, rng)
-                    ts += step_us
-                    if self._stop.wait(max(0.0, self.step_s - (time.monotonic() - began))):
-                        return
-                self.storms += 1
-        except FutagoError as error:  # shown on /health's demo section and in the log, not a crashed server
-            self.error = str(error)
-            log.error("the live flood scenario stopped: %s", error)
+        self.scenario.prepare(fresh=latest is None)
+        while not self.stopping.is_set():
+            rain = Storm().rain(STEPS + HORIZON_STEPS)
+            levels = true_levels(rain[:STEPS], seed=self.storms)
+            rng = np.random.default_rng(self.storms)
+            for i in range(STEPS):
+                began = time.monotonic()
+                self.scenario.step(ts, rain, float(levels[i]), i, rng)
+                ts += step_us
+                if self.stopping.wait(max(0.0, self.step_s - (time.monotonic() - began))):
+                    return
+            self.storms += 1
 
 
 def _district(app: App, work: Path, spec: DistrictSpec) -> GeneratedDistrict:

@@ -16,9 +16,7 @@ Time is wall-clock time here: the plant is a live process.
 
 from __future__ import annotations
 
-import logging
 import tempfile
-import threading
 import time
 import warnings
 from importlib import resources
@@ -31,6 +29,7 @@ from futago.app import App, build
 from futago.config import Settings
 from futago.core.errors import FutagoError
 from futago.core.telemetry import format_timestamp
+from futago.scenarios.live import LiveScenario
 from futago.scenarios.plant_process import PlantProcess
 
 REACTOR = "reactor-1"
@@ -39,7 +38,6 @@ FIELDS = {"format": "json", "value": "value", "timestamp": "ts", "quality": "qua
 SIGNALS = {"Temperature": "temperature", "CoolantFlow": "coolantFlow", "Concentration": "concentration"}
 LEARN_S = 25.0  # seconds of normal operation the detector learns from (50 steps of half a second)
 NEW_SETPOINT = 340.0
-log = logging.getLogger(__name__)
 
 BEHAVIOUR = {
     "description": "EWMA control chart over temperature and coolant flow, learned from normal operation",
@@ -136,46 +134,37 @@ def _setup(app: App, plant: PlantProcess) -> None:
     app.commands.put_binding(REACTOR, "setSetpoint", BINDING)
 
 
-class LivePlant:
+class LivePlant(LiveScenario):
     """The plant scenario on the wall clock, for ``futago demo``: the reactor runs, the jacket fouls every few
     minutes, the cooler setpoint waits for the dashboard's operator, and a while after the fault the maintenance
     crew cleans the jacket and puts the setpoint back at the plant (outside futago), so the alert resolves."""
 
+    name = "plant"
+
     def __init__(self, app: App, normal_s: float = 120.0, repair_after_s: float = 240.0) -> None:
+        super().__init__()
         self.app, self.normal_s, self.repair_after_s = app, normal_s, repair_after_s
         self.plant = PlantProcess()
         self.faults = 0
-        self.error: str | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="futago-live-plant", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
+    def release(self) -> None:
         self.plant.kill()
 
-    def _run(self) -> None:
-        try:
-            self.plant.start()
-            _setup(self.app, self.plant)
-            if self._stop.wait(LEARN_S + 1.0):
+    def run_live(self) -> None:
+        self.plant.start()
+        _setup(self.app, self.plant)
+        if self.stopping.wait(LEARN_S + 1.0):
+            return
+        self.app.behaviours.put("reactor-anomaly", BEHAVIOUR)
+        connector: Any = self.app.connections.connector("plant")
+        normal_setpoint = float(connector.read(NODE + "Setpoint"))
+        while not self.stopping.wait(self.normal_s):
+            connector.call(NODE[:-1], NODE + "InjectFault", "fouling")
+            self.faults += 1
+            if self.stopping.wait(self.repair_after_s):
                 return
-            self.app.behaviours.put("reactor-anomaly", BEHAVIOUR)
-            connector: Any = self.app.connections.connector("plant")
-            normal_setpoint = float(connector.read(NODE + "Setpoint"))
-            while not self._stop.wait(self.normal_s):
-                connector.call(NODE[:-1], NODE + "InjectFault", "fouling")
-                self.faults += 1
-                if self._stop.wait(self.repair_after_s):
-                    return
-                connector.call(NODE[:-1], NODE + "InjectFault", "none")
-                connector.call(NODE[:-1], NODE + "SetSetpoint", normal_setpoint)
-        except Exception as error:  # a demo side show must not take the server down; it says why
-            self.error = f"{type(error).__name__}: {error}"
-            log.error("the live plant scenario stopped: %s", self.error)
+            connector.call(NODE[:-1], NODE + "InjectFault", "none")
+            connector.call(NODE[:-1], NODE + "SetSetpoint", normal_setpoint)
 
 
 def _learned(app: App) -> bool:

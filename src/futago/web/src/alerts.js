@@ -80,10 +80,11 @@ async function act(path, body) {
   }
 }
 
-async function remember(alert) {
+async function remember(alert, quiet = false) {
   const known = alerts.get(alert.id);
   const merged = { ...known, ...alert };
   alerts.set(alert.id, merged);
+  if (!quiet) render(); // at once; the map and the impact follow when their requests come back
   await city.showAlert(merged);
   if (!merged._impact && merged.state !== "resolved" && merged.area && Object.keys(merged.area).length) {
     try {
@@ -130,12 +131,12 @@ export async function init({ onTwin, onError }) {
       api("/commands", { params: { limit: 200 } }),
     ]);
     for (const c of proposed.value) commands.set(c.id, c);
-    for (const a of [...recent.value, ...open.value]) await remember(a);
+    for (const a of [...recent.value, ...open.value]) await remember(a, true);
     const acknowledged = await api("/alerts", { params: { state: "acknowledged", limit: 200 } });
-    for (const a of acknowledged.value) await remember(a);
+    for (const a of acknowledged.value) await remember(a, true);
     for (const c of commands.values()) {
       if (c.state === "proposed" && c.alertId && !alerts.has(c.alertId)) {
-        await remember(await api(`/alerts/${encodeURIComponent(c.alertId)}`));
+        await remember(await api(`/alerts/${encodeURIComponent(c.alertId)}`), true);
       }
     }
     render();
