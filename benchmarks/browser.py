@@ -17,6 +17,7 @@ from typing import Any
 from futago.app import App
 
 CHROMIUM = Path("/usr/bin/chromium")
+LOOPBACK = "http://127.0.0.1:"
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -62,7 +63,8 @@ class BackgroundServer:
 
 @contextmanager
 def chromium(viewport: tuple[int, int] = (1280, 800), timeout_ms: int = 60_000) -> Iterator[Any]:
-    """A fresh Chromium profile (a persistent context over an empty folder), closed afterwards."""
+    """A fresh Chromium profile (a persistent context over an empty folder) that reaches only loopback servers,
+    closed afterwards."""
     import tempfile
 
     from playwright.sync_api import sync_playwright
@@ -78,6 +80,8 @@ def chromium(viewport: tuple[int, int] = (1280, 800), timeout_ms: int = 60_000) 
             viewport={"width": viewport[0], "height": viewport[1]},
             timeout=timeout_ms,
         )
+        # Anything beyond this machine (a CDN, a tile service) would be a bug of an offline page: refuse it.
+        context.route(lambda address: not address.startswith(LOOPBACK), lambda route: route.abort())
         try:
             yield context
         finally:
@@ -87,13 +91,11 @@ def chromium(viewport: tuple[int, int] = (1280, 800), timeout_ms: int = 60_000) 
 def open_dashboard(context: Any, url: str, errors: list[str] | None = None, timeout_ms: int = 60_000) -> Any:
     """Open the dashboard and wait until every view has loaded and the map has drawn its first frame.
 
-    Console errors and uncaught page errors are appended to ``errors``; requests that leave the server's
-    origin (a CDN, a tile service) are refused, since the dashboard must work offline."""
+    Console errors and uncaught page errors are appended to ``errors``."""
     page = context.new_page()
     if errors is not None:
         page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-    context.route(lambda address: not address.startswith(url), lambda route: route.abort())
     page.goto(url + "/", timeout=timeout_ms)
     page.wait_for_selector("body[data-ready=true]", state="attached", timeout=timeout_ms)
     page.wait_for_function("window.futago.probe.firstRenderMs !== null", timeout=timeout_ms)

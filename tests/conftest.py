@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
 from benchmarks.browser import BackgroundServer
 
+from futago import samples
 from futago.app import App, build
 from futago.config import Settings
 from futago.scenarios.mosquitto import MOSQUITTO, LocalBroker
@@ -20,11 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
-def demo_models() -> list[dict[str, Any]]:
-    documents: list[dict[str, Any]] = orjson.loads(
-        resources.files("futago.samples").joinpath("demo_models.json").read_bytes()
-    )
-    return documents
+demo_models = samples.demo_models  # the demo's DTDL Interfaces, as futago ships them
 
 
 def free_port() -> int:

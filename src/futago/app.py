@@ -19,6 +19,7 @@ from futago.act.engine import AlertService
 from futago.act.notify import NotificationService, NotificationSettings
 from futago.act.rules import load_rule_file
 from futago.act.transports import CommandTransports
+from futago.city.export.scan import BUILDING, model_family
 from futago.config import Settings
 from futago.core.dtdl import Telemetry
 from futago.core.errors import FutagoError, InvalidInput, NotFound
@@ -295,8 +296,9 @@ def build(settings: Settings) -> App:
     alerts = AlertService(bus, store, store, store, lambda model: models.models.descendants(model), proposer=commands)
     alerts.load({name: rule for path in settings.rule_files for name, rule in load_rule_file(path).items()})
     notifications = NotificationService(
-        store, store, bus, NotificationSettings.parse(settings.notifications), connections
-    )
+        store, store, bus, NotificationSettings.parse(settings.notifications), connections,
+        building_models=lambda: model_family(models.models, BUILDING),  # a city's own building sub-models too
+    )  # fmt: skip
     notifications.check_configured_channels()
     return App(
         settings, store, bus, models, twins, telemetry, ingest, connections, drift, behaviours, commands, alerts,

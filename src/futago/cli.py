@@ -675,7 +675,7 @@ def catalog() -> None:
 
 
 @catalog.command("list")
-@click.option("--kind", type=click.Choice(["city_import", "telemetry", "derived", "models"]), help="Only this kind.")
+@click.option("--kind", help="Only this kind: city_import, telemetry, derived or models.")
 @click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
 @db_option
 @click.pass_context

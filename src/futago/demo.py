@@ -14,11 +14,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from futago.act.rules import load_rule_file
 from futago.app import App
 from futago.core.telemetry import QUALITY_NOT_EVALUATED, Reading
+from futago.samples import demo_models
 from futago.scenarios.flood import FloodScenario, LiveFlood
 from futago.scenarios.plant import LivePlant
 from futago.sim.models.tank import RiverStageModel
@@ -236,10 +235,8 @@ def _readings(at_s: float, rng: random.Random, rivers: Rivers) -> list[Reading]:
 
 def seed(app: App) -> dict[str, int]:
     """Load the demo models and twins (once) and a day of minute history."""
-    documents = orjson.loads(resources.files("futago.samples").joinpath("demo_models.json").read_bytes())
-    missing = [d for d in documents if d["@id"] not in app.models.models.documents]
-    if missing:
-        app.models.add(missing)
+    documents = demo_models()
+    app.models.add_missing(documents)
     twins = _twins()
     for twin_id, doc in twins:
         if app.store.get_twin(twin_id) is None:

@@ -128,9 +128,8 @@ def alert_impact(
     access: Access = Depends(require("READ", "alerts/{alert_id}")),
 ) -> Response:
     alert = service.get(alert_id)
-    area = alert.area or {}
-    zones = list(area.get("zones") or ([area["zone"]] if area.get("zone") else []))
-    affected = app.notifications.affected(zones, buildings=area.get("twins") or [])
+    affected = app.notifications.affected_by(alert)
+    zones, _ = app.notifications.targeting.area(alert)
     return json_response(
         {"alertId": alert.id, "zones": zones, "buildings": affected.buildings, "residents": len(affected.residents)}
     )

@@ -25,7 +25,6 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,7 @@ from futago.core.telemetry import format_timestamp, parse_timestamp
 from futago.core.twins import TwinScan
 from futago.ingest.connections import ConnectionSpec
 from futago.ingest.mapping import RawMessage
+from futago.samples import demo_models
 from futago.scenarios.field import FLOODGATE, GateDevice
 from futago.scenarios.live import LiveScenario
 from futago.scenarios.mosquitto import MOSQUITTO, LocalBroker
@@ -224,10 +224,7 @@ class LiveFlood(LiveScenario):
 
 
 def _district(app: App, work: Path, spec: DistrictSpec) -> GeneratedDistrict:
-    documents = orjson.loads(resources.files("futago.samples").joinpath("demo_models.json").read_bytes())
-    missing = [d for d in documents if d["@id"] not in app.models.models.documents]
-    if missing:  # the demo has loaded them already
-        app.models.add(missing)
+    app.models.add_missing(demo_models())
     district = generate_district(spec, work / "district.zip")
     CityImporter(app.store, app.models, app.twins, app.bus).run([district.path], source="generated")
     lon, lat = district.river[len(district.river) // 2] if district.river else (138.864, 35.101)

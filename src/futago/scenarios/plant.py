@@ -19,16 +19,14 @@ from __future__ import annotations
 import tempfile
 import time
 import warnings
-from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from futago.app import App, build
 from futago.config import Settings
 from futago.core.errors import FutagoError
 from futago.core.telemetry import format_timestamp
+from futago.samples import demo_models
 from futago.scenarios.live import LiveScenario
 from futago.scenarios.plant_process import PlantProcess
 
@@ -121,10 +119,7 @@ def run(db: str | None = None, progress: bool = False, timeout_s: float = 90.0) 
 
 
 def _setup(app: App, plant: PlantProcess) -> None:
-    documents = orjson.loads(resources.files("futago.samples").joinpath("demo_models.json").read_bytes())
-    missing = [d for d in documents if d["@id"] not in app.models.models.documents]
-    if missing:  # the demo has loaded them already
-        app.models.add(missing)
+    app.models.add_missing(demo_models())
     app.twins.put(REACTOR, {"$metadata": {"$model": "dtmi:futago:demo:Reactor;1"}, "name": "R-101"})
     nodes = [{"node": NODE + node} for node in SIGNALS]
     mappings = [{"source": NODE + node, "twin": REACTOR, "telemetry": name, **FIELDS} for node, name in SIGNALS.items()]

@@ -124,10 +124,7 @@ class CityImporter:
         self.bus = bus
 
     def ensure_models(self) -> None:
-        documents = orjson.loads(resources.files("futago.city").joinpath("models.json").read_bytes())
-        missing = [d for d in documents if d["@id"] not in self.models.models.documents]
-        if missing:
-            self.models.add(missing)
+        self.models.add_missing(orjson.loads(resources.files("futago.city").joinpath("models.json").read_bytes()))
 
     def run(
         self,

@@ -58,6 +58,16 @@ class ModelService:
             self.bus.publish(Event(MODEL_CREATED, now_iso(), model=model_id))
         return ids
 
+    def add_missing(self, documents: Sequence[dict[str, Any]]) -> list[str]:
+        """Add those of ``documents`` not stored yet (a sample set, a city's models); returns the ids added."""
+        missing = [d for d in documents if d.get("@id") not in self.models.documents]
+        if not missing:
+            return []
+        try:
+            return self.add(missing)
+        except Conflict:  # another thread added some meanwhile: add what is still missing
+            return self.add_missing(documents)
+
     def list_models(self) -> list[ModelRecord]:
         return self.store.list_models()
 

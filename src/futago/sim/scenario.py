@@ -11,6 +11,7 @@ reaches a warning stage, and then which buildings and how many residents the flo
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -235,13 +236,11 @@ def compare(
 
 
 def _assessor(spec: ImpactSpec, area: AreaLookup) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
-    found: list[tuple[list[str], int]] = []
+    looked_up = functools.cache(area)  # once, and only when a scenario floods
 
     def once() -> tuple[list[str], int]:
-        if not found:
-            found.append(area())
-        buildings, residents = found[0]
-        return list(buildings), residents
+        buildings, residents = looked_up()
+        return list(buildings), residents  # each result its own list
 
     return lambda summary: spec.assess(summary, once)
 

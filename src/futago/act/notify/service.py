@@ -30,7 +30,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -301,12 +301,13 @@ class NotificationService:
         settings: NotificationSettings | None = None,
         connections: Connections | None = None,
         channels: Iterable[Channel] | None = None,
+        building_models: Callable[[], frozenset[str]] | None = None,
     ) -> None:
         self.store = store
         self.twins = twins
         self.bus = bus
         self.settings = settings or NotificationSettings()
-        self.targeting = Targeting(twins, self.settings.depth_threshold_m)
+        self.targeting = Targeting(twins, self.settings.depth_threshold_m, building_models)
         self._named = self._load_named()
         if channels is None:
             channels = (
@@ -447,6 +448,12 @@ class NotificationService:
         buildings = set(self.targeting.buildings_in(zone_ids, threshold)) | set(buildings)
         residents = sorted(s.id for s in self.subscribers() if s.home is not None and s.home in buildings)
         return Affected(buildings=sorted(buildings), residents=residents)
+
+    def affected_by(self, alert: Alert) -> Affected:
+        """Whom an alert concerns, read from its area as geo-targeting reads it (zones at the alert's depth
+        threshold, and the twins it names)."""
+        zone_ids, twin_ids = self.targeting.area(alert)
+        return self.affected(zone_ids, self.targeting.threshold(alert), twin_ids)
 
     @staticmethod
     def describe_subscriber(subscriber: Subscriber) -> dict[str, Any]:

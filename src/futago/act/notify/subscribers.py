@@ -59,8 +59,8 @@ SUBSCRIBER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
 _KEYS = {"id", "name", "language", "home", "point", "rules", "minSeverity", "events", "channels"}
 _MAX_CHANNELS = 10
 _CHUNK = 500  # twin ids per store call, well under SQLite's bound on parameters
-# The models of the buildings the city importer makes: a zone's buildings are those joined to it by
-# ``inFloodZone``, and twins of these models whose footprint centre lies in it (see ``Targeting.homes_in_zone``).
+# The models of the buildings the city importer makes, when the composition root names no others: a zone's
+# buildings are those joined to it by ``inFloodZone``, and twins of these models whose footprint centre lies in it.
 BUILDING_MODELS = frozenset({"dtmi:futago:city:Building;1", "dtmi:futago:city:BuildingPart;1"})
 
 
@@ -336,11 +336,24 @@ def meets(depth: float | None, threshold: float) -> bool:
 class Targeting:
     """Picks an alert's recipients among subscribers (see the module's docstring for the rules)."""
 
-    def __init__(self, twins: TwinReader, threshold_m: float = 0.5) -> None:
+    def __init__(
+        self,
+        twins: TwinReader,
+        threshold_m: float = 0.5,
+        building_models: Callable[[], frozenset[str]] | None = None,
+    ) -> None:
         self.twins = twins
         self.threshold_m = threshold_m
+        # A callable, so that building models uploaded later count too.
+        self.building_models = building_models or (lambda: BUILDING_MODELS)
         self._zones: dict[str, Zone] = {}
         self._lock = threading.Lock()
+
+    @staticmethod
+    def area(alert: Alert) -> tuple[list[str], list[str]]:
+        """The zone twins and the other twins an alert's area names (a zone, zones, twins)."""
+        zone_ids = list(dict.fromkeys(_ids(alert.area.get("zone")) + _ids(alert.area.get("zones"))))
+        return zone_ids, _ids(alert.area.get("twins"))
 
     def threshold(self, alert: Alert) -> float:
         override = _number(alert.area.get("minDepth"))
@@ -381,7 +394,7 @@ class Targeting:
         located = [s for s in wanting if s.located]
         found: dict[str, Recipient] = {}
         threshold = self.threshold(alert)
-        zone_ids = dict.fromkeys(_ids(alert.area.get("zone")) + _ids(alert.area.get("zones")))
+        zone_ids, twin_ids = self.area(alert)
         for zone_id in zone_ids:
             zone = self.zone(zone_id)
             if zone is None:
@@ -391,7 +404,6 @@ class Targeting:
                 continue
             for recipient in self._in_zone(zone, [s for s in located if s.id not in found], threshold):
                 found[recipient.subscriber.id] = recipient
-        twin_ids = _ids(alert.area.get("twins"))
         if twin_ids:
             for recipient in self._at_twins(twin_ids, [s for s in located if s.id not in found]):
                 found[recipient.subscriber.id] = recipient
@@ -431,7 +443,7 @@ class Targeting:
             return places
         # the store's spatial index narrows to the zone's bounding box first
         if homes is None:
-            scans = [TwinScan(model_ids=BUILDING_MODELS, bbox=zone.bbox)]
+            scans = [TwinScan(model_ids=self.building_models(), bbox=zone.bbox)]
         else:
             scans = [TwinScan(twin_ids=frozenset(p), bbox=zone.bbox) for p in _chunks(sorted(homes - related.keys()))]
         for scan in scans:

@@ -55,15 +55,11 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-#: Properties that already reach the feature under a styled name (height, base, floodDepth).
-_STYLED_SOURCES = frozenset({"measuredHeight", "groundElevation", "floodDepthMax", "depth"})
-
-
 def feature_properties(twin: Twin) -> dict[str, Any]:
     """The flat properties a renderer styles by; a missing height stays null, never 0."""
     props = twin.properties
     depth = props.get("floodDepthMax", props.get("depth"))
-    styled = {
+    return {
         "id": twin.id,
         "model": twin.model,
         "name": props.get("name"),
@@ -72,17 +68,26 @@ def feature_properties(twin: Twin) -> dict[str, Any]:
         "usage": props.get("usage"),
         "floodDepth": _number(depth),
     }
-    # Every other scalar property too, so that a map can colour by any of them without asking twin by twin.
-    extra = {
-        k: v
-        for k, v in props.items()
-        if k not in styled and k not in _STYLED_SOURCES and isinstance(v, str | int | float | bool) and v != twin.id
-    }
-    return {**extra, **styled}
+
+
+def scalar_properties(twin: Twin) -> dict[str, Any]:
+    """Every scalar property of the twin, with its id and model."""
+    scalars = {k: v for k, v in twin.properties.items() if isinstance(v, str | int | float | bool)}
+    return {"id": twin.id, "model": twin.model, **scalars}
+
+
+#: Properties that reach a GeoJSON feature under a styled name already (height, base, floodDepth).
+_STYLED_SOURCES = ("measuredHeight", "groundElevation", "floodDepthMax", "depth", "gmlId")
 
 
 def feature(twin: Twin) -> dict[str, Any]:
-    return {"type": "Feature", "id": twin.id, "geometry": twin.geometry, "properties": feature_properties(twin)}
+    """A GeoJSON feature: the styled properties over every other scalar one, so that a map can colour by any
+    property without asking twin by twin (vector tiles and 3D Tiles keep only the styled ones, to stay small)."""
+    extra = scalar_properties(twin)
+    for name in _STYLED_SOURCES:
+        extra.pop(name, None)
+    return {"type": "Feature", "id": twin.id, "geometry": twin.geometry,
+            "properties": {**extra, **feature_properties(twin)}}  # fmt: skip
 
 
 def _coordinate_bounds(coordinates: Any) -> tuple[float, float, float, float]:

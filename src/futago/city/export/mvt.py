@@ -18,7 +18,7 @@ from shapely.geometry import shape
 from shapely.geometry.polygon import orient
 
 from futago.city.export import protobuf as pb
-from futago.city.export.geojson import feature_properties
+from futago.city.export.geojson import feature_properties, scalar_properties
 from futago.city.export.scan import BUILDING, FLOOD_ZONE, ROAD, model_family, scan_with_geometry
 from futago.core.dtdl.model_set import ModelSet
 from futago.core.errors import InvalidInput
@@ -205,12 +205,6 @@ def _tile_geometry(
     return geom
 
 
-def scalar_properties(twin: Twin) -> dict[str, Any]:
-    """Flood zones and roads are few and small: all their scalar properties travel with them."""
-    scalars = {k: v for k, v in twin.properties.items() if isinstance(v, str | int | float | bool)}
-    return {"id": twin.id, "model": twin.model, **scalars}
-
-
 def encode_tile(
     store: TwinStore, models: ModelSet, z: int, x: int, y: int, extent: int = EXTENT, buffer: int = BUFFER
 ) -> bytes:
@@ -221,6 +215,7 @@ def encode_tile(
     out = bytearray()
     for name, root in LAYERS:
         layer = _Layer(name, extent)
+        # Flood zones and roads are few and small: all their scalar properties travel with them.
         properties = feature_properties if name == "buildings" else scalar_properties
         for twin in scan_with_geometry(store, model_family(models, root), area):
             geom = _tile_geometry(twin, project, extent, buffer)

@@ -7,6 +7,7 @@ import { formatNumber, formatTime, onLanguage, pick, t } from "./i18n.js";
 
 const alerts = new Map(); // id -> alert
 const commands = new Map(); // id -> command
+const decided = new Set(); // commands this operator approved or rejected in this page
 let openTwin = () => {};
 let flash = () => {};
 
@@ -60,8 +61,11 @@ function alertHtml(a) {
 function render() {
   const list = document.getElementById("alert-list");
   const showResolved = document.getElementById("show-resolved").checked;
-  // A resolved alert stays in view while a command it proposed still waits for a decision.
-  const waiting = new Set([...commands.values()].filter((c) => c.state === "proposed").map((c) => c.alertId));
+  // A resolved alert stays in view while a command it proposed waits for a decision, or once this operator has
+  // decided one (so that its outcome and audit are seen, not whisked away).
+  const waiting = new Set(
+    [...commands.values()].filter((c) => c.state === "proposed" || decided.has(c.id)).map((c) => c.alertId),
+  );
   const shown = [...alerts.values()]
     .filter((a) => showResolved || a.state !== "resolved" || waiting.has(a.id))
     .sort((a, b) => (a.state === "resolved") - (b.state === "resolved") || severityRank(a) - severityRank(b) || (b.raisedAt > a.raisedAt ? 1 : -1))
@@ -80,19 +84,30 @@ async function act(path, body) {
   }
 }
 
-async function remember(alert, quiet = false) {
-  const known = alerts.get(alert.id);
-  const merged = { ...known, ...alert };
-  alerts.set(alert.id, merged);
-  if (!quiet) render(); // at once; the map and the impact follow when their requests come back
-  await city.showAlert(merged);
-  if (!merged._impact && merged.state !== "resolved" && merged.area && Object.keys(merged.area).length) {
-    try {
-      merged._impact = await api(`/alerts/${encodeURIComponent(alert.id)}/impact`);
-    } catch {
-      merged._impact = null;
-    }
+/** Whom an open alert with an area concerns (``GET /alerts/{id}/impact``), asked once per alert. */
+async function impactOf(alert) {
+  if (alert._impact !== undefined || alert.state === "resolved" || !Object.keys(alert.area || {}).length) {
+    return alert._impact ?? null;
   }
+  try {
+    return await api(`/alerts/${encodeURIComponent(alert.id)}/impact`);
+  } catch (error) {
+    console.warn("no impact for alert", alert.id, error.message);
+    return null;
+  }
+}
+
+function decide(commandId, verb, body) {
+  decided.add(commandId);
+  return act(`/commands/${commandId}/${verb}`, body);
+}
+
+async function remember(alert, quiet = false) {
+  const merged = { ...alerts.get(alert.id), ...alert };
+  alerts.set(alert.id, merged);
+  if (!quiet) render(); // at once; the map and the impact follow when the request comes back
+  merged._impact = await impactOf(merged);
+  city.showAlert(merged, merged._impact?.buildings || []);
   render();
 }
 
@@ -120,8 +135,8 @@ export async function init({ onTwin, onError }) {
     }
     if (el.dataset.twin) openTwin(el.dataset.twin);
     else if (el.dataset.ack) act(`/alerts/${el.dataset.ack}/acknowledge`, { note: "dashboard" });
-    else if (el.dataset.approve) act(`/commands/${el.dataset.approve}/approve`, { note: t("approvedNote") });
-    else if (el.dataset.reject) act(`/commands/${el.dataset.reject}/reject`, { reason: t("rejectedNote") });
+    else if (el.dataset.approve) decide(el.dataset.approve, "approve", { note: t("approvedNote") });
+    else if (el.dataset.reject) decide(el.dataset.reject, "reject", { reason: t("rejectedNote") });
   });
   document.getElementById("show-resolved").addEventListener("change", render);
   try {
@@ -131,14 +146,14 @@ export async function init({ onTwin, onError }) {
       api("/commands", { params: { limit: 200 } }),
     ]);
     for (const c of proposed.value) commands.set(c.id, c);
-    for (const a of [...recent.value, ...open.value]) await remember(a, true);
     const acknowledged = await api("/alerts", { params: { state: "acknowledged", limit: 200 } });
-    for (const a of acknowledged.value) await remember(a, true);
-    for (const c of commands.values()) {
-      if (c.state === "proposed" && c.alertId && !alerts.has(c.alertId)) {
-        await remember(await api(`/alerts/${encodeURIComponent(c.alertId)}`), true);
-      }
+    const found = new Map([...recent.value, ...open.value, ...acknowledged.value].map((a) => [a.id, a]));
+    // The alerts behind proposals still waiting for a decision, however old.
+    const waiting = [...commands.values()].filter((c) => c.state === "proposed" && c.alertId && !found.has(c.alertId));
+    for (const a of await Promise.all(waiting.map((c) => api(`/alerts/${encodeURIComponent(c.alertId)}`)))) {
+      found.set(a.id, a);
     }
+    await Promise.all([...found.values()].map((a) => remember(a, true)));
     render();
   } catch (error) {
     list.innerHTML = `<li class="error" role="alert">${t("loadFailed")}: ${escapeHtml(error.message)}</li>`;

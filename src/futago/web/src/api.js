@@ -23,18 +23,6 @@ export async function api(path, { method = "GET", body, params } = {}) {
   return data;
 }
 
-/** Every page of a {value, continuationToken|next} listing, up to ``limit`` items. */
-export async function all(path, params = {}, limit = 5000) {
-  const items = [];
-  let token;
-  for (;;) {
-    const page = await api(path, { params: { ...params, ...(token ? { continuationToken: token, after: token } : {}) } });
-    items.push(...page.value);
-    token = page.continuationToken || page.next;
-    if (!token || items.length >= limit) return items;
-  }
-}
-
 export function escapeHtml(text) {
   return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }

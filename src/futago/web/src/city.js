@@ -32,8 +32,7 @@ const state = {
 
 export const probe = {
   firstRenderMs: null,
-  featuresMs: null, // the GeoJSON fetched and parsed
-  mapLoadMs: null, // the map's style loaded, layers about to be added
+  featuresMs: null, // the twins' GeoJSON fetched and parsed (the bench's breakdown of the first render)
   markerUpdates: {}, // twin id -> {ts, value, renderedAt}
   buildingCount: 0,
 };
@@ -174,21 +173,13 @@ function refreshAlertBuildings() {
 }
 
 /** Buildings (and the twin) an open alert concerns turn to the alert colour until it resolves. */
-export async function showAlert(alert) {
+export function showAlert(alert, buildings) {
   if (alert.state === "resolved") {
     state.alertBuildings.delete(alert.id);
     state.alertTwins.delete(alert.twinId);
   } else {
+    state.alertBuildings.set(alert.id, buildings);
     state.alertTwins.add(alert.twinId);
-    if (!state.alertBuildings.has(alert.id)) {
-      state.alertBuildings.set(alert.id, []);
-      try {
-        const impact = await api(`/alerts/${encodeURIComponent(alert.id)}/impact`);
-        state.alertBuildings.set(alert.id, impact.buildings);
-      } catch (error) {
-        console.warn("no impact for alert", alert.id, error.message);
-      }
-    }
   }
   if (state.map) refreshAlertBuildings();
 }
@@ -276,7 +267,6 @@ export async function init(onPick) {
   map.addControl(new maplibregl.NavigationControl({ visualizePitch: true }), "top-left");
   map.addControl(new maplibregl.ScaleControl(), "bottom-left");
   loaded.then(() => {
-    probe.mapLoadMs = performance.now();
     // maxzoom 14: the worker cuts fewer, larger tiles (0.3 m precision), overzoomed when the camera comes closer.
     const source = (id, list) => map.addSource(id, { type: "geojson", data: collection(list), promoteId: "id", maxzoom: 14 });
     source("zones", groups.zones.filter((f) => String(f.properties.scale || "L1").startsWith("L1")));
@@ -314,20 +304,18 @@ export async function init(onPick) {
         "circle-stroke-width": ["case", ["==", ["feature-state", "pulse"], 1], 4, 2],
       },
     });
-    probe.layersMs = performance.now();
     fillMetricOptions();
     applyMetric();
     refreshAlertBuildings();
     status.textContent = "";
-    map.once("idle", () => {
-      probe.firstRenderMs = probe.firstRenderMs ?? performance.now();
-    });
   });
-  map.on("render", () => {
-    if (probe.firstRenderMs === null && map.getLayer("buildings") && map.isSourceLoaded("buildings")) {
+  const firstFrame = () => {
+    if (map.getLayer("buildings") && map.isSourceLoaded("buildings")) {
       probe.firstRenderMs = performance.now();
+      map.off("render", firstFrame);
     }
-  });
+  };
+  map.on("render", firstFrame);
   map.on("error", (e) => console.error("map:", e.error?.message || e)); // a broken layer is a bug: say so
   for (const layer of ["buildings", "sensors"]) {
     map.on("click", layer, (e) => {

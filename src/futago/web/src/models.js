@@ -11,8 +11,7 @@ function section(id, title, inner) {
   return `<section class="panel" aria-labelledby="${id}-h"><h3 id="${id}-h">${title}</h3>${inner}</section>`;
 }
 
-async function modelsPanel() {
-  const models = (await api("/models")).value || [];
+function modelsPanel(models) {
   return section("models", t("models"), `<ul class="model-list">${models.map((m) => `<li><code>${escapeHtml(m.id)}</code> ${escapeHtml(pick(m.displayName))}</li>`).join("")}</ul>`);
 }
 
@@ -89,31 +88,29 @@ async function quality(event) {
   }
 }
 
-async function catalogPanel() {
-  try {
-    const catalog = (await api("/catalog")).value || [];
-    return section("catalog", t("catalog"), `<div class="scroll"><table class="grid" id="catalog-table"><thead><tr><th>${t("kind")}</th><th>ID</th><th>${t("licence")}</th><th>${t("records")}</th><th>${t("updated")}</th><th>${t("provenance")}</th></tr></thead><tbody>
+function catalogPanel(catalog) {
+  return section("catalog", t("catalog"), `<div class="scroll"><table class="grid" id="catalog-table"><thead><tr><th>${t("kind")}</th><th>ID</th><th>${t("licence")}</th><th>${t("records")}</th><th>${t("updated")}</th><th>${t("provenance")}</th></tr></thead><tbody>
       ${catalog.map((d) => `<tr><td>${escapeHtml(d.kind)}</td><td>${escapeHtml(d.title || d.id)}</td><td>${escapeHtml(d.licence)}</td><td>${escapeHtml(JSON.stringify(d.records ?? ""))}</td><td>${escapeHtml(formatTime(d.updated))}</td><td><details><summary>…</summary><pre>${escapeHtml(JSON.stringify(d.provenance, null, 1))}</pre></details></td></tr>`).join("")}
     </tbody></table></div>`);
-  } catch (error) {
-    return section("catalog", t("catalog"), `<p class="error" role="alert">${escapeHtml(error.message)}</p>`);
-  }
 }
 
 async function render() {
   const view = document.getElementById("view-models");
   view.innerHTML = `<p class="muted" role="status">${t("loading")}</p>`;
   try {
-    const catalog = await api("/catalog", { params: { kind: "telemetry" } }).catch(() => ({ value: [] }));
-    const series = catalog.value.flatMap((d) => (d.provenance?.series || []).map((s) => [d.provenance.twin, s.name]));
-    series.sort((a, b) => (a[0].includes("river") || a[0].includes("station") ? -1 : 0) - (b[0].includes("river") || b[0].includes("station") ? -1 : 0));
+    const [catalog, models] = (await Promise.all([api("/catalog"), api("/models")])).map((r) => r.value || []);
+    const series = catalog
+      .filter((d) => d.kind === "telemetry")
+      .flatMap((d) => (d.provenance?.series || []).map((s) => [d.provenance.twin, s.name]));
+    const riverFirst = (twin) => (/river|station/.test(twin) ? 0 : 1);
+    series.sort((a, b) => riverFirst(a[0]) - riverFirst(b[0]));
     const first = series[0]?.[0] || "";
     view.innerHTML = `<h2>${t("modelsData")}</h2>
       ${section("graph", t("twinGraph"), `<form class="form-row" id="graph-form"><label>${t("twin")} <input id="graph-twin" value="${escapeHtml(first)}"></label><button type="submit">${t("run")}</button></form><p class="muted">${t("graphHelp")}</p><div id="graph" class="graph"></div>`)}
       ${section("query", t("query"), `<form id="query-form"><label for="query-text" class="sr-only">${t("query")}</label><textarea id="query-text" rows="3">SELECT T.$dtId, T.$metadata.$model FROM DIGITALTWINS T WHERE IS_DEFINED(T.serialNumber)</textarea><button type="submit" id="query-run">${t("runQuery")}</button></form><div id="query-result" aria-live="polite"></div>`)}
       ${section("quality", t("dataQuality"), `<form class="form-row" id="quality-form"><label>${t("telemetry")} <select id="quality-series">${series.map(([tw, n]) => `<option value="${escapeHtml(tw)}|${escapeHtml(n)}">${escapeHtml(tw)} · ${escapeHtml(n)}</option>`).join("")}</select></label><button type="submit">${t("run")}</button></form><div id="quality-result"></div>`)}
-      ${await catalogPanel()}
-      ${await modelsPanel()}`;
+      ${catalogPanel(catalog)}
+      ${modelsPanel(models)}`;
     document.getElementById("graph-form").addEventListener("submit", (e) => {
       e.preventDefault();
       graph(document.getElementById("graph-twin").value);
