@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 from click.testing import CliRunner
 
 from futago.cli import main
-from tests.conftest import demo_models
+from tests.conftest import demo_models, free_port
 
 M = "dtmi:futago:demo:"
 
@@ -119,3 +122,44 @@ def test_serve_refuses_public_bind_without_token(tmp_path: Path) -> None:
 def test_help_teaches(args: list[str]) -> None:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0 and "Usage" in result.output
+
+
+def _children(pid: int) -> set[int]:
+    """The live child processes of ``pid`` (Linux /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended while we looked
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def test_the_demo_stops_its_plant_and_broker_on_sigterm(tmp_path: Path) -> None:
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("needs Linux /proc to see child processes")
+    port = free_port()
+    command = [sys.executable, "-m", "futago.cli", "demo", "--port", str(port), "--db", str(tmp_path / "demo.db"),
+               "--flood-step", "0.25"]  # fmt: skip
+    demo = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:  # the live flood has imported its district and started its devices
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/twins/kano-station", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        time.sleep(2)
+        children = _children(demo.pid)
+        assert children, "the demo runs the plant (and, where installed, Mosquitto) as child processes"
+        demo.send_signal(signal.SIGTERM)
+        assert demo.wait(timeout=30) == 0
+        time.sleep(0.5)
+        assert not {pid for pid in children if Path(f"/proc/{pid}").exists()}, "a child outlived the demo"
+    finally:
+        if demo.poll() is None:
+            demo.kill()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -110,6 +111,10 @@ def _run_server(app: Any, stop_first: Sequence[Callable[[], object]] = ()) -> No
 
     settings: Settings = app.settings
     console.print(f"futago {__version__} serving {app.store.url} at http://{settings.host}:{settings.port}/docs")
+    # uvicorn shuts down gracefully on SIGTERM and then raises the signal again for its previous handler; by
+    # default that ends the process at once, before the store is closed and the background jobs (the demo's
+    # plant and broker processes) are stopped. An exit instead lets the ``finally`` below run.
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         app.start()
         uvicorn.run(create_api(app), host=settings.host, port=settings.port, log_level="warning")
@@ -117,6 +122,7 @@ def _run_server(app: Any, stop_first: Sequence[Callable[[], object]] = ()) -> No
         for stop in stop_first:
             stop()
         app.close()
+        signal.signal(signal.SIGTERM, previous)
 
 
 @main.command()

@@ -143,6 +143,7 @@ class LivePlant(LiveScenario):
         self.faults = 0
 
     def release(self) -> None:
+        self.app.connections.stop("plant", missing_ok=True)  # before its server goes, so it does not retry
         self.plant.kill()
 
     def run_live(self) -> None:
