@@ -17,7 +17,6 @@ from typing import Any
 from futago.app import App
 
 CHROMIUM = Path("/usr/bin/chromium")
-LOOPBACK = "http://127.0.0.1:"
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -29,6 +28,10 @@ FLAGS = [
     "--disable-sync",
     "--use-angle=swiftshader",  # WebGL on the CPU: there is no GPU here
     "--enable-unsafe-swiftshader",
+    # Anything beyond this machine (a CDN, a tile service) would be a bug of an offline page: every request
+    # but loopback ones (which bypass a proxy) goes to a proxy that is not there, and fails. Playwright's
+    # request routing would do the same but turns off the HTTP cache and pauses every request.
+    "--proxy-server=http://127.0.0.1:9",
 ]
 
 
@@ -41,7 +44,8 @@ class BackgroundServer:
         from futago.api.server import create_api
 
         # Port 0: the OS picks a free port at bind time, so two servers can never race for one.
-        config = uvicorn.Config(create_api(app), host="127.0.0.1", port=0, log_level="warning")
+        self.api = create_api(app)
+        config = uvicorn.Config(self.api, host="127.0.0.1", port=0, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -56,6 +60,15 @@ class BackgroundServer:
         self.url = f"http://127.0.0.1:{self.port}"
         return self
 
+    def wait_until_warm(self, timeout_s: float = 120.0) -> float:
+        """Wait for the server's background encoding of the city's first tiles; the seconds it took."""
+        start = time.monotonic()
+        while not getattr(self.api.state, "city_warmed", False):
+            if time.monotonic() - start > timeout_s:
+                raise RuntimeError(f"the city's tiles were not encoded within {timeout_s:.0f} s")
+            time.sleep(0.05)
+        return time.monotonic() - start
+
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
@@ -63,8 +76,8 @@ class BackgroundServer:
 
 @contextmanager
 def chromium(viewport: tuple[int, int] = (1280, 800), timeout_ms: int = 60_000) -> Iterator[Any]:
-    """A fresh Chromium profile (a persistent context over an empty folder) that reaches only loopback servers,
-    closed afterwards."""
+    """A fresh Chromium profile (a persistent context over an empty folder) that reaches only loopback servers
+    (see ``FLAGS``), closed afterwards."""
     import tempfile
 
     from playwright.sync_api import sync_playwright
@@ -80,8 +93,6 @@ def chromium(viewport: tuple[int, int] = (1280, 800), timeout_ms: int = 60_000) 
             viewport={"width": viewport[0], "height": viewport[1]},
             timeout=timeout_ms,
         )
-        # Anything beyond this machine (a CDN, a tile service) would be a bug of an offline page: refuse it.
-        context.route(lambda address: not address.startswith(LOOPBACK), lambda route: route.abort())
         try:
             yield context
         finally:

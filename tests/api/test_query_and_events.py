@@ -84,8 +84,11 @@ def test_token_is_required_when_configured(app: App) -> None:
 
 
 def test_sse_disconnect_unsubscribes(app: App) -> None:
-    before = len(app.bus._handlers)
+    unserved = len(app.bus._handlers)
     with LiveServer(app) as server:
+        server.wait_until_warm()  # its city cache follows the bus too, from then on
+        before = len(app.bus._handlers)
+        assert before == unserved + 1
         with httpx.stream("GET", f"{server.url}/events", timeout=5) as response:
             lines = response.iter_lines()  # keep it referenced: a collected iterator closes the stream
             first = next(lines)
@@ -99,7 +102,8 @@ def test_sse_disconnect_unsubscribes(app: App) -> None:
         while len(app.bus._handlers) > before and time.monotonic() < deadline:
             time.sleep(0.1)
             app.twins.patch("bx", [{"op": "replace", "path": "/height", "value": time.time()}])
-    assert len(app.bus._handlers) == before
+        assert len(app.bus._handlers) == before
+    assert len(app.bus._handlers) == unserved  # and the server's city cache has let go when it stopped
 
 
 def test_retention_policy_drops_old_readings(app: App) -> None:

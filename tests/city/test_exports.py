@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from futago.api.server import create_api
 from futago.app import App
 from futago.city.export import build_tileset, feature_collection
+from futago.city.export.geojson import features_in_bbox
 from futago.core.twins import TwinScan
 from tests.city.export_fixtures import (
     BUILDING,
@@ -33,23 +34,10 @@ from tests.city.export_fixtures import (
     corner,
     height,
     load_city_models,
-    make_district,
     npm_modules,
     square,
     with_city_routes,
 )
-
-
-@pytest.fixture
-def district(app: App) -> dict[str, dict[str, Any]]:
-    return make_district(app)
-
-
-@pytest.fixture
-def client(app: App, district: dict[str, dict[str, Any]]) -> Iterator[TestClient]:
-    with TestClient(with_city_routes(create_api(app)), raise_server_exceptions=False) as test_client:
-        yield test_client
-
 
 # --- GeoJSON -------------------------------------------------------------------------------------
 
@@ -78,7 +66,7 @@ def test_a_box_meeting_only_a_buildings_bounds_corner_does_not_select_it(app: Ap
     app.twins.import_twins([("tri", {"$metadata": {"$model": BUILDING}, "geometry": triangle, "measuredHeight": 5})])
     # The box touches the triangle's bounding box (north-east corner) but not the triangle itself.
     box = (LON0 + 0.0008, LAT0 + 0.0108, LON0 + 0.0012, LAT0 + 0.0112)
-    body = b"".join(feature_collection(app.store, app.models.models, box))
+    body = b"".join(feature_collection(features_in_bbox(app.store, app.models.models, box), box))
     assert orjson.loads(body)["features"] == []
 
 
@@ -101,9 +89,8 @@ def test_features_stream_in_chunks_through_paged_scans(
         return original(scan)
 
     monkeypatch.setattr(app.store, "scan_twins", recording)
-    chunks = list(
-        feature_collection(app.store, app.models.models, (LON0 - 0.01, LAT0 - 0.01, LON0 + 0.01, LAT0 + 0.01), chunk=5)
-    )
+    box = (LON0 - 0.01, LAT0 - 0.01, LON0 + 0.01, LAT0 + 0.01)
+    chunks = list(feature_collection(features_in_bbox(app.store, app.models.models, box, chunk=5), box, chunk=5))
     assert all(s.limit == 5 for s in scans) and len(scans) >= 3
     assert [s.after_id for s in scans][:2] == [None, scans[1].after_id] and scans[1].after_id is not None
     assert len(chunks) > 3  # head, several feature chunks, tail

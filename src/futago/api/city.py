@@ -2,20 +2,72 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.datastructures import State
 from starlette.responses import Response, StreamingResponse
 
 from futago.api.access import Access, require
-from futago.api.deps import JSONRoute, get_app
+from futago.api.deps import JSONRoute, get_app, json_response
 from futago.app import App
 from futago.city.export import geojson, mvt, tiles3d
+from futago.city.export.cache import CityCache
 from futago.core.errors import NotFound
 
 router = APIRouter(prefix="/city", tags=["city"], route_class=JSONRoute)
+log = logging.getLogger(__name__)
 _cache_lock = threading.Lock()
+WARM_TILES = 16
+
+
+def city_cache(state: State, app: App) -> CityCache:
+    """One cache per served App, on the FastAPI state: made on first use, shared by requests."""
+    with _cache_lock:
+        cache: CityCache | None = getattr(state, "city_cache", None)
+        if cache is None:
+            cache = state.city_cache = CityCache(app.store, app.bus)
+    return cache
+
+
+def release(state: State) -> None:
+    """The served App stops: its cache stops following the bus."""
+    with _cache_lock:
+        cache: CityCache | None = getattr(state, "city_cache", None)
+        state.city_cache = None
+    if cache is not None:
+        cache.unsubscribe()
+
+
+def _summary(cache: CityCache, app: App) -> dict[str, Any]:
+    return cache.get("summary", lambda: mvt.building_summary(app.store, app.models.models))
+
+
+def _tile(cache: CityCache, app: App, z: int, x: int, y: int) -> bytes:
+    return cache.get(("mvt", z, x, y), lambda: mvt.encode_tile(app.store, app.models.models, z, x, y))
+
+
+def warm(state: State, app: App, stop: threading.Event) -> None:
+    """Encode what a first page load asks for (the tile index, the tiles over the district) before anyone asks:
+    the tiles of each zoom from 12 up while one zoom's tiles over the buildings number at most WARM_TILES.
+    ``state.city_warmed`` is set when it is done."""
+    try:
+        cache = city_cache(state, app)
+        bounds = _summary(cache, app)["bounds"]
+        for z in range(mvt.BUILDING_MIN_ZOOM, mvt.MAX_TILE_ZOOM + 1):
+            tiles = mvt.tiles_covering(bounds, z) if bounds else []
+            if not tiles or len(tiles) > WARM_TILES:
+                return
+            for x, y in tiles:
+                if stop.is_set():
+                    return
+                _tile(cache, app, z, x, y)
+    except Exception:  # a store closed under it at shutdown, say: the requests will encode what they need
+        log.debug("warming the city's tiles stopped", exc_info=True)
+    finally:
+        state.city_warmed = True
 
 
 @router.get(
@@ -28,33 +80,53 @@ def features(
     model: Annotated[
         str, Query(description="model id; its sub-models are included. '*' gives every twin with a geometry")
     ] = geojson.BUILDING,
+    exclude: Annotated[
+        str | None,
+        Query(
+            description="a model id whose twins (and its sub-models') are left out, e.g. the buildings when a map "
+            "draws them from /city/tiles"
+        ),
+    ] = None,
     app: App = Depends(get_app),
     access: Access = Depends(require("READ", "city")),
 ) -> Response:
     box = geojson.parse_bbox(bbox)
-    chunks = geojson.feature_collection(app.store, app.models.models, box, model)
+    twins = geojson.features_in_bbox(app.store, app.models.models, box, model, exclude=exclude)
+    chunks = geojson.feature_collection(twins, box)
     return StreamingResponse(chunks, media_type=geojson.MEDIA_TYPE)
 
 
-@router.get("/tiles/{z}/{x}/{y}.mvt", summary="A Mapbox Vector Tile of buildings, flood zones and roads")
-def vector_tile(
-    z: int, x: int, y: int, app: App = Depends(get_app), access: Access = Depends(require("READ", "city"))
+@router.get(
+    "/tiles.json",
+    summary="TileJSON 3.0 of the city's vector tiles: where the buildings are, their numbers' ranges, the tile URL",
+)
+def tile_json(
+    request: Request, app: App = Depends(get_app), access: Access = Depends(require("READ", "city"))
 ) -> Response:
-    body = mvt.encode_tile(app.store, app.models.models, z, x, y)
+    summary = _summary(city_cache(request.app.state, app), app)
+    url = f"{request.base_url}city/tiles/{{z}}/{{x}}/{{y}}.mvt"
+    return json_response(mvt.tilejson(url, summary))
+
+
+@router.get("/tiles/{z}/{x}/{y}.mvt", summary="A Mapbox Vector Tile of buildings (zoom 12 up), flood zones and roads")
+def vector_tile(
+    z: int,
+    x: int,
+    y: int,
+    request: Request,
+    app: App = Depends(get_app),
+    access: Access = Depends(require("READ", "city")),
+) -> Response:
+    mvt.check_tile(z, x, y)
+    body = _tile(city_cache(request.app.state, app), app, z, x, y)
     if not body:
         return Response(status_code=204)
     return Response(body, media_type=mvt.MEDIA_TYPE)
 
 
 def _tileset(request: Request, app: App) -> tiles3d.Tileset:
-    """The App's tileset cache lives on the FastAPI state: built on first use, shared by requests."""
-    state = request.app.state
-    with _cache_lock:
-        cache: tiles3d.TilesetCache | None = getattr(state, "city_tileset", None)
-        if cache is None:
-            cache = tiles3d.TilesetCache(app.store, lambda: app.models.models, app.bus)
-            state.city_tileset = cache
-    tileset = cache.get()
+    cache = city_cache(request.app.state, app)
+    tileset = cache.get("3dtiles", lambda: tiles3d.build_tileset(app.store, app.models.models))
     if tileset is None:
         raise NotFound("there is no building twin with a footprint to tile; import a district first")
     return tileset

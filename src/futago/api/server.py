@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from futago import __version__
@@ -31,7 +36,18 @@ Errors are RFC 9457 problem+json with a JSON Pointer to the offending field.
 
 
 def create_api(app: App) -> FastAPI:
-    api = FastAPI(title="futago", version=__version__, description=DESCRIPTION, docs_url="/docs")
+    @asynccontextmanager
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+        # While being served, the city's first tiles are encoded in the background, ready for the first map.
+        stop = threading.Event()
+        warming = threading.Thread(target=city.warm, args=(api.state, app, stop), name="futago-city-warm", daemon=True)
+        warming.start()
+        yield
+        stop.set()  # and wait for the tile in hand: the store is closed after this, and must not be in use
+        await asyncio.to_thread(warming.join)
+        city.release(api.state)
+
+    api = FastAPI(title="futago", version=__version__, description=DESCRIPTION, docs_url="/docs", lifespan=lifespan)
     api.state.futago = app
     api.state.settings = app.settings
     install_error_handlers(api)

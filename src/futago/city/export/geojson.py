@@ -8,7 +8,7 @@ generator of byte chunks so that a whole city can be served without building it 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -51,7 +51,7 @@ def parse_bbox(text: str | None, pointer: str = "/bbox") -> BBox:
     return (min_lon, min_lat, max_lon, max_lat)
 
 
-def _number(value: Any) -> float | None:
+def number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
@@ -63,10 +63,10 @@ def feature_properties(twin: Twin) -> dict[str, Any]:
         "id": twin.id,
         "model": twin.model,
         "name": props.get("name"),
-        "height": _number(props.get("measuredHeight", props.get("height"))),
-        "base": _number(props.get("groundElevation")) or 0.0,
+        "height": number(props.get("measuredHeight", props.get("height"))),
+        "base": number(props.get("groundElevation")) or 0.0,
         "usage": props.get("usage"),
-        "floodDepth": _number(depth),
+        "floodDepth": number(depth),
     }
 
 
@@ -76,26 +76,33 @@ def scalar_properties(twin: Twin) -> dict[str, Any]:
     return {"id": twin.id, "model": twin.model, **scalars}
 
 
-#: Properties that reach a GeoJSON feature under a styled name already (height, base, floodDepth).
+#: Properties that reach a map under a styled name already (height, base, floodDepth).
 _STYLED_SOURCES = ("measuredHeight", "groundElevation", "floodDepthMax", "depth", "gmlId")
 
 
-def feature(twin: Twin) -> dict[str, Any]:
-    """A GeoJSON feature: the styled properties over every other scalar one, so that a map can colour by any
-    property without asking twin by twin (vector tiles and 3D Tiles keep only the styled ones, to stay small)."""
+def map_properties(twin: Twin, numbers_only: bool = False) -> dict[str, Any]:
+    """The styled properties over every other scalar one (or every other number), so that a map can colour
+    by any property without asking twin by twin. Vector tiles of buildings keep the numbers only, to stay
+    small; 3D Tiles keep only the styled ones."""
     extra = scalar_properties(twin)
     for name in _STYLED_SOURCES:
         extra.pop(name, None)
-    return {"type": "Feature", "id": twin.id, "geometry": twin.geometry,
-            "properties": {**extra, **feature_properties(twin)}}  # fmt: skip
+    if numbers_only:
+        extra = {k: v for k, v in extra.items() if number(v) is not None}
+    return {**extra, **feature_properties(twin)}
 
 
-def _coordinate_bounds(coordinates: Any) -> tuple[float, float, float, float]:
+def feature(twin: Twin) -> dict[str, Any]:
+    """A GeoJSON feature with every scalar property of its twin."""
+    return {"type": "Feature", "id": twin.id, "geometry": twin.geometry, "properties": map_properties(twin)}
+
+
+def coordinate_bounds(coordinates: Any) -> tuple[float, float, float, float]:
     """The bounds of nested GeoJSON coordinates, without building a shapely geometry."""
     if isinstance(coordinates[0], int | float):
         x, y = float(coordinates[0]), float(coordinates[1])
         return x, y, x, y
-    parts = [_coordinate_bounds(c) for c in coordinates]
+    parts = [coordinate_bounds(c) for c in coordinates]
     return min(b[0] for b in parts), min(b[1] for b in parts), max(b[2] for b in parts), max(b[3] for b in parts)
 
 
@@ -105,7 +112,7 @@ def _meets(twin: Twin, area: shapely.Geometry, bbox: BBox) -> bool:
         coordinates = twin.geometry.get("coordinates") if twin.geometry else None
         if not coordinates:  # a GeometryCollection, or nothing: shapely decides
             return bool(shape(twin.geometry).intersects(area))
-        min_x, min_y, max_x, max_y = _coordinate_bounds(coordinates)
+        min_x, min_y, max_x, max_y = coordinate_bounds(coordinates)
         if bbox[0] <= min_x and bbox[1] <= min_y and max_x <= bbox[2] and max_y <= bbox[3]:
             return True
         return bool(shape(twin.geometry).intersects(area))
@@ -114,25 +121,33 @@ def _meets(twin: Twin, area: shapely.Geometry, bbox: BBox) -> bool:
 
 
 def features_in_bbox(
-    store: TwinStore, models: ModelSet, bbox: BBox, model: str = BUILDING, chunk: int = CHUNK
+    store: TwinStore,
+    models: ModelSet,
+    bbox: BBox,
+    model: str = BUILDING,
+    chunk: int = CHUNK,
+    exclude: str | None = None,
 ) -> Iterator[Twin]:
-    """Twins of ``model`` (and its sub-models; ``*`` for any) whose geometry really intersects the box."""
+    """Twins of ``model`` (and its sub-models; ``*`` for any), less those of ``exclude`` and its sub-models,
+    whose geometry really intersects the box."""
     area = box(*bbox)
     shapely.prepare(area)
     family = None if model == ANY_MODEL else model_family(models, model)
+    if exclude:  # the store leaves them out: a district's buildings are most of its twins
+        left_out = model_family(models, exclude)
+        family = frozenset(m for m in (models if family is None else family) if m not in left_out)
     for twin in scan_with_geometry(store, family, bbox, chunk):
         if _meets(twin, area, bbox):
             yield twin
 
 
-def feature_collection(
-    store: TwinStore, models: ModelSet, bbox: BBox, model: str = BUILDING, chunk: int = CHUNK
-) -> Iterator[bytes]:
-    """The FeatureCollection as byte chunks: one per ``chunk`` features, plus head and tail."""
+def feature_collection(twins: Iterable[Twin], bbox: BBox, chunk: int = CHUNK) -> Iterator[bytes]:
+    """The FeatureCollection of ``twins`` (``features_in_bbox``) as byte chunks: one per ``chunk`` features,
+    plus head and tail."""
     yield b'{"type":"FeatureCollection","bbox":' + orjson.dumps(list(bbox)) + b',"features":['
     buffer: list[bytes] = []
     first = True
-    for twin in features_in_bbox(store, models, bbox, model, chunk):
+    for twin in twins:
         buffer.append(orjson.dumps(feature(twin)))
         if len(buffer) >= chunk:
             yield (b"" if first else b",") + b",".join(buffer)

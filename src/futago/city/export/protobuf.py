@@ -50,5 +50,10 @@ def double_field(field: int, value: float) -> bytes:
     return key(field, FIXED64) + struct.pack("<d", value)
 
 
+#: Varints of the numbers a tile mostly holds (tag indexes, coordinate deltas), looked up rather than computed.
+_SMALL = [varint(v) for v in range(1 << 14)]
+
+
 def packed_uints(field: int, values: Iterable[int]) -> bytes:
-    return bytes_field(field, b"".join(varint(v) for v in values))
+    small = _SMALL
+    return bytes_field(field, b"".join(small[v] if 0 <= v < 16384 else varint(v) for v in values))

@@ -8,9 +8,7 @@ the size of their region, so that a viewer loads the leaves as soon as a tile fi
 
 from __future__ import annotations
 
-import itertools
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,9 +21,8 @@ from futago.city.export.extrude import flat_normals, footprint_polygons, prism
 from futago.city.export.geodesy import EnuFrame, to_ecef
 from futago.city.export.geojson import feature_properties
 from futago.city.export.gltf import BuildingRow, write_glb
-from futago.city.export.scan import BUILDING, CITY_PREFIX, model_family, scan_with_geometry
+from futago.city.export.scan import BUILDING, model_family, scan_with_geometry
 from futago.core.dtdl.model_set import ModelSet
-from futago.core.events import Event, EventBus
 from futago.store.port import TwinStore
 
 DEFAULT_HEIGHT = 3.0  # metres drawn for a building without measuredHeight (its metadata stays noData)
@@ -150,32 +147,3 @@ def build_tileset(store: TwinStore, models: ModelSet, max_per_tile: int = 200, m
         "root": root,
     }
     return Tileset(orjson.dumps(document), builder.contents)
-
-
-class TilesetCache:
-    """The built tileset, rebuilt on the first request after a city twin changed.
-
-    The key is (change generation, twin count): the generation follows ``twin.*`` events of
-    city models (and of unnamed models, as summary events of bulk imports have none), and the
-    count catches writes that published no event at all.
-    """
-
-    def __init__(self, store: TwinStore, models: Callable[[], ModelSet], bus: EventBus) -> None:
-        self.store = store
-        self.models = models
-        self._counter = itertools.count(1)
-        self._generation = 0
-        self._lock = threading.Lock()
-        self._built: tuple[tuple[int, int], Tileset | None] | None = None
-        self.unsubscribe = bus.subscribe(self._on_event)
-
-    def _on_event(self, event: Event) -> None:
-        if event.type.startswith("twin.") and (event.model is None or event.model.startswith(CITY_PREFIX)):
-            self._generation = next(self._counter)
-
-    def get(self) -> Tileset | None:
-        key = (self._generation, self.store.count_twins())
-        with self._lock:
-            if self._built is None or self._built[0] != key:
-                self._built = (key, build_tileset(self.store, self.models()))
-            return self._built[1]

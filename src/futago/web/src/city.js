@@ -7,7 +7,13 @@ import * as events from "./events.js";
 import { formatNumber, onLanguage, t } from "./i18n.js";
 
 const FLOOD_ZONE = "dtmi:futago:city:FloodZone;1";
-const FEATURES_URL = "/city/features?bbox=-180%2C-90%2C180%2C90&model=*"; // also preloaded by index.html
+const BUILDING = "dtmi:futago:city:AbstractBuilding;1";
+// Buildings come as vector tiles (a city of any size); everything else the map draws is small enough for one
+// GeoJSON. Both URLs are also preloaded by index.html.
+const TILEJSON_URL = "/city/tiles.json";
+const FEATURES_URL = `/city/features?bbox=-180%2C-90%2C180%2C90&model=*&exclude=${encodeURIComponent(BUILDING)}`;
+const BUILDINGS = { source: "city", sourceLayer: "buildings" };
+const STRUCTURES = { source: "structures" }; // footprints of twins outside the city models (a demo's, a plant's)
 const ROAD = "dtmi:futago:city:Road;1";
 const ALERT_COLOUR = "#e0245e";
 const NO_VALUE = "#c8ccd2";
@@ -18,13 +24,13 @@ const QUALITY = { 1: "#2e9e5b", 2: "#4e79a7", 3: "#e3a21a", 4: "#d1343a", 9: "#8
 
 const state = {
   map: null,
-  buildings: [],
-  numericKeys: new Set(),
+  summary: { count: 0, bounds: null, ranges: {}, categories: {} }, // the tiles' buildings, from tiles.json
   telemetryNames: new Set(),
   telemetryRange: {},
   alertBuildings: new Map(), // alert id -> building ids
   inAlert: new Set(),
   sensors: new Map(), // twin id -> feature
+  structures: new Map(), // twin id -> feature
   alertTwins: new Set(),
   metric: "height",
   onPick: () => {},
@@ -32,9 +38,9 @@ const state = {
 
 export const probe = {
   firstRenderMs: null,
-  featuresMs: null, // the twins' GeoJSON fetched and parsed (the bench's breakdown of the first render)
+  tileIndexMs: null, // tiles.json arrived: the tiles could be asked for (the bench's breakdown of the first render)
   markerUpdates: {}, // twin id -> {ts, value, renderedAt}
-  buildingCount: 0,
+  buildingCount: 0, // buildings in the tiles (tiles.json's count)
 };
 
 function isPolygon(f) {
@@ -42,16 +48,20 @@ function isPolygon(f) {
 }
 
 function classify(features) {
-  const groups = { buildings: [], zones: [], roads: [], water: [], sensors: [] };
+  const groups = { structures: [], zones: [], roads: [], water: [], sensors: [] };
   for (const f of features) {
     const model = f.properties.model || "";
     if (model === FLOOD_ZONE) groups.zones.push(f);
     else if (model === ROAD) groups.roads.push(f);
     else if (/Water|River/.test(model) && isPolygon(f)) groups.water.push(f);
-    else if (isPolygon(f)) groups.buildings.push(f);
+    else if (isPolygon(f)) groups.structures.push(f); // any other twin with a footprint
     else if (f.geometry?.type === "Point") groups.sensors.push(f);
   }
   return groups;
+}
+
+function toBounds([w, s, e, n]) {
+  return [[w, s], [e, n]];
 }
 
 function bounds(features) {
@@ -70,15 +80,8 @@ function collection(features) {
 }
 
 function numericRange(key) {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const f of state.buildings) {
-    const v = f.properties[key];
-    if (typeof v === "number" && Number.isFinite(v)) {
-      lo = Math.min(lo, v); hi = Math.max(hi, v);
-    }
-  }
-  return lo <= hi ? [lo, hi === lo ? lo + 1 : hi] : [0, 1];
+  const [lo, hi] = state.summary.ranges[key] || [0, 1];
+  return [lo, hi === lo ? lo + 1 : hi];
 }
 
 function ramp(value, [lo, hi], colours) {
@@ -87,12 +90,7 @@ function ramp(value, [lo, hi], colours) {
 }
 
 function categories(key) {
-  const counts = new Map();
-  for (const f of state.buildings) {
-    const v = f.properties[key];
-    if (v !== null && v !== undefined) counts.set(v, (counts.get(v) || 0) + 1);
-  }
-  return [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, CATEGORIES.length).map(([v]) => v);
+  return (state.summary.categories[key] || []).slice(0, CATEGORIES.length);
 }
 
 /** The paint colour of a metric, and the legend that explains it. */
@@ -132,13 +130,21 @@ function rampLegend([lo, hi], colours, unit) {
   ];
 }
 
+function buildingColour() {
+  const { colour } = metricStyle(state.metric);
+  return ["case", ["boolean", ["feature-state", "alert"], false], ALERT_COLOUR, colour];
+}
+
 function applyMetric() {
   const map = state.map;
   if (!map?.getLayer("buildings")) return;
-  const { colour, legend } = metricStyle(state.metric);
-  map.setPaintProperty("buildings", "fill-extrusion-color", [
-    "case", ["boolean", ["feature-state", "alert"], false], ALERT_COLOUR, colour,
-  ]);
+  const { legend } = metricStyle(state.metric);
+  const colour = buildingColour();
+  for (const layer of ["buildings", "structures"]) {
+    // A new data-driven colour makes MapLibre lay out every tile again: only set it when it changed.
+    const now = map.getLayer(layer) && map.getPaintProperty(layer, "fill-extrusion-color");
+    if (now && JSON.stringify(now) !== JSON.stringify(colour)) map.setPaintProperty(layer, "fill-extrusion-color", colour);
+  }
   const el = document.getElementById("legend");
   el.innerHTML = [...legend, ...(state.metric === "alert" ? [] : [[ALERT_COLOUR, t("inAlert")]])]
     .map(([c, label]) => `<span class="swatch" style="background:${c}"></span>${escapeHtml(label)}`)
@@ -149,17 +155,22 @@ function fillMetricOptions() {
   const select = document.getElementById("metric");
   const fixed = [["height", t("height")], ["usage", t("usage")], ["floodDepth", t("floodDepth")], ["alert", t("alertState")]];
   const skip = new Set(["height", "floodDepth", "base", "id"]);
-  const extra = [...state.numericKeys].filter((k) => !skip.has(k)).sort().map((k) => [k, k]);
+  const extra = Object.keys(state.summary.ranges).filter((k) => !skip.has(k)).sort().map((k) => [k, k]);
   const tele = [...state.telemetryNames].sort().map((n) => ["t:" + n, `${t("telemetry")}: ${n}`]);
   select.innerHTML = [...fixed, ...extra, ...tele]
     .map(([v, label]) => `<option value="${escapeHtml(v)}"${v === state.metric ? " selected" : ""}>${escapeHtml(label)}</option>`)
     .join("");
 }
 
-function setAlertState(ids, on) {
-  for (const id of ids) {
-    if (state.map.getSource("buildings")) state.map.setFeatureState({ source: "buildings", id }, { alert: on });
+/** Buildings are drawn from two sources: the city's tiles and the other footprints. A state goes to both. */
+function setBuildingState(id, values) {
+  for (const target of [BUILDINGS, STRUCTURES]) {
+    if (state.map.getSource(target.source)) state.map.setFeatureState({ ...target, id }, values);
   }
+}
+
+function setAlertState(ids, on) {
+  for (const id of ids) setBuildingState(id, { alert: on });
 }
 
 function refreshAlertBuildings() {
@@ -167,6 +178,7 @@ function refreshAlertBuildings() {
   setAlertState([...state.inAlert].filter((id) => !next.has(id)), false);
   setAlertState([...next].filter((id) => !state.inAlert.has(id)), true);
   state.inAlert = next;
+  if (!state.map.getSource("sensors")) return;
   for (const id of state.sensors.keys()) {
     state.map.setFeatureState({ source: "sensors", id }, { alert: state.alertTwins.has(id) });
   }
@@ -184,14 +196,35 @@ export function showAlert(alert, buildings) {
   if (state.map) refreshAlertBuildings();
 }
 
+/** The bounds of the twins drawn in the loaded tiles or as GeoJSON; those not in view are asked for. */
+async function boundsOf(ids) {
+  const wanted = new Set(ids);
+  const found = state.map.querySourceFeatures("city", { sourceLayer: "buildings" })
+    .filter((f) => wanted.has(String(f.id)))
+    .map((f) => ({ geometry: f.geometry }));
+  for (const id of ids) {
+    const f = state.sensors.get(id) || state.structures.get(id);
+    if (f) found.push(f);
+  }
+  if (!found.length) {
+    const twins = await Promise.all(ids.slice(0, 50).map((id) => api(`/twins/${encodeURIComponent(id)}`).catch(() => null)));
+    for (const twin of twins) if (twin?.geometry) found.push({ geometry: twin.geometry });
+  }
+  return found.length ? bounds(found) : null;
+}
+
+async function fitTo(ids, padding) {
+  if (!state.map || !ids.length) return;
+  const box = await boundsOf(ids);
+  if (box) state.map.fitBounds(box, { padding, maxZoom: 17, duration: 600 });
+}
+
 export function focusBuildings(ids) {
-  const chosen = state.buildings.filter((f) => ids.includes(f.id));
-  if (chosen.length && state.map) state.map.fitBounds(bounds(chosen), { padding: 80, maxZoom: 17, duration: 600 });
+  return fitTo(ids, 80);
 }
 
 export function flyTo(twinId) {
-  const f = state.buildings.find((b) => b.id === twinId) || state.sensors.get(twinId);
-  if (f && state.map) state.map.fitBounds(bounds([f]), { padding: 200, maxZoom: 17, duration: 600 });
+  return fitTo([twinId], 200);
 }
 
 function onTelemetry(event) {
@@ -209,8 +242,8 @@ function onTelemetry(event) {
   }
   const map = state.map;
   if (!map) return;
-  if (map.getSource("buildings") && state.buildingIds?.has(twin)) {
-    map.setFeatureState({ source: "buildings", id: twin }, { ["t_" + name]: latest.value });
+  if (map.getSource("city") && !state.sensors.has(twin)) {
+    setBuildingState(twin, { ["t_" + name]: latest.value });
   }
   if (state.sensors.has(twin) && map.getSource("sensors")) {
     map.setFeatureState({ source: "sensors", id: twin }, { quality: latest.quality, value: latest.value, pulse: Date.now() % 2 });
@@ -223,12 +256,88 @@ function onTelemetry(event) {
   }
 }
 
+function addBuildings(map, tiles) {
+  map.addSource("city", {
+    type: "vector", tiles: tiles.tiles, minzoom: tiles.minzoom, maxzoom: tiles.maxzoom,
+    bounds: tiles.bounds, promoteId: { buildings: "id" },
+  });
+  map.addLayer({
+    id: "buildings", type: "fill-extrusion", source: "city", "source-layer": "buildings",
+    minzoom: tiles.vector_layers?.find((l) => l.id === "buildings")?.minzoom ?? 0,
+    paint: {
+      "fill-extrusion-color": buildingColour(), // the chosen metric's from the first frame on
+      "fill-extrusion-height": ["coalesce", ["get", "height"], 3],
+      "fill-extrusion-base": 0,
+      "fill-extrusion-opacity": 0.9,
+    },
+  });
+}
+
+/** The ranges and usages of the other footprints join those of the tiles' buildings (one legend for both). */
+function includeInSummary(features) {
+  const ranges = { ...state.summary.ranges };
+  const usages = [...(state.summary.categories.usage || [])];
+  for (const f of features) {
+    for (const [k, v] of Object.entries(f.properties)) {
+      if (typeof v !== "number" || !Number.isFinite(v) || k === "base") continue;
+      ranges[k] = ranges[k] ? [Math.min(ranges[k][0], v), Math.max(ranges[k][1], v)] : [v, v];
+    }
+    const usage = f.properties.usage;
+    if (usage != null && !usages.includes(String(usage)) && usages.length < CATEGORIES.length) usages.push(String(usage));
+  }
+  state.summary = { ...state.summary, ranges, categories: { ...state.summary.categories, usage: usages } };
+}
+
+/** Zones, water and roads go under the buildings; other footprints and sensors over them. */
+function addOthers(map, groups) {
+  const geojson = (id, list) => map.addSource(id, { type: "geojson", data: collection(list), promoteId: "id" });
+  const below = map.getLayer("buildings") ? "buildings" : undefined;
+  geojson("zones", groups.zones.filter((f) => String(f.properties.scale || "L1").startsWith("L1")));
+  geojson("water", groups.water);
+  geojson("roads", groups.roads);
+  geojson("structures", groups.structures);
+  geojson("sensors", groups.sensors);
+  map.addLayer({
+    id: "zones", type: "fill", source: "zones",
+    paint: { "fill-color": ramp(["coalesce", ["get", "floodDepth"], 0], [0, 5], DEPTH_RAMP), "fill-opacity": 0.35 },
+  }, below);
+  map.addLayer({ id: "water", type: "fill", source: "water", paint: { "fill-color": "#9cc3e6" } }, below);
+  map.addLayer({ id: "roads", type: "line", source: "roads", paint: { "line-color": "#ffffff", "line-width": 3 } }, below);
+  map.addLayer({
+    id: "structures", type: "fill-extrusion", source: "structures",
+    paint: {
+      "fill-extrusion-color": buildingColour(),
+      "fill-extrusion-height": ["coalesce", ["get", "height"], 0],
+      "fill-extrusion-opacity": 0.9,
+    },
+  });
+  map.addLayer({
+    id: "sensors", type: "circle", source: "sensors",
+    paint: {
+      "circle-radius": 8,
+      "circle-color": [
+        "case", ["boolean", ["feature-state", "alert"], false], ALERT_COLOUR,
+        ["match", ["coalesce", ["feature-state", "quality"], 2], 1, QUALITY[1], 3, QUALITY[3], 4, QUALITY[4], 9, QUALITY[9], QUALITY[2]],
+      ],
+      "circle-stroke-color": "#ffffff",
+      "circle-stroke-width": ["case", ["==", ["feature-state", "pulse"], 1], 4, 2],
+    },
+  });
+}
+
+function failed(error) {
+  const status = document.getElementById("map-state");
+  status.textContent = `${t("loadFailed")}: ${error.message}`;
+  status.classList.add("error");
+}
+
 export async function init(onPick) {
   state.onPick = onPick;
   const status = document.getElementById("map-state");
   status.textContent = t("loading");
   maplibregl.setWorkerUrl("/static/maplibre-gl-worker.mjs");
-  // The map (its style, its workers) starts while the twins download; the camera moves to them on arrival.
+  maplibregl.setWorkerCount(Math.max(2, navigator.hardwareConcurrency || 2)); // tiles are laid out in parallel
+  // The map (its style, its workers) starts while the tile index and the other twins download.
   const map = new maplibregl.Map({
     container: "map",
     style: {
@@ -242,82 +351,56 @@ export async function init(onPick) {
     bearing: -15,
     attributionControl: false,
     maxPitch: 70,
+    fadeDuration: 0, // no frames spent fading labels in: on a CPU-drawn canvas they delay the tiles' layout
   });
   state.map = map;
   const loaded = new Promise((resolve) => map.once("load", resolve));
-  let features;
-  try {
-    const body = await api(FEATURES_URL);
-    features = body.features;
-    probe.featuresMs = performance.now();
-  } catch (error) {
-    status.textContent = `${t("loadFailed")}: ${error.message}`;
-    status.classList.add("error");
-    return;
-  }
-  const groups = classify(features);
-  state.buildings = groups.buildings;
-  state.buildingIds = new Set(groups.buildings.map((f) => f.id));
-  probe.buildingCount = groups.buildings.length;
-  for (const f of groups.buildings.slice(0, 2000)) {
-    for (const [k, v] of Object.entries(f.properties)) if (typeof v === "number") state.numericKeys.add(k);
-  }
-  for (const f of groups.sensors) state.sensors.set(f.id, f);
-  map.fitBounds(bounds(groups.buildings.length ? groups.buildings : features), { padding: 40, animate: false });
   map.addControl(new maplibregl.NavigationControl({ visualizePitch: true }), "top-left");
   map.addControl(new maplibregl.ScaleControl(), "bottom-left");
-  loaded.then(() => {
-    // maxzoom 14: the worker cuts fewer, larger tiles (0.3 m precision), overzoomed when the camera comes closer.
-    const source = (id, list) => map.addSource(id, { type: "geojson", data: collection(list), promoteId: "id", maxzoom: 14 });
-    source("zones", groups.zones.filter((f) => String(f.properties.scale || "L1").startsWith("L1")));
-    source("water", groups.water);
-    source("roads", groups.roads);
-    source("buildings", groups.buildings);
-    source("sensors", groups.sensors);
-    map.addLayer({
-      id: "zones", type: "fill", source: "zones",
-      paint: { "fill-color": ramp(["coalesce", ["get", "floodDepth"], 0], [0, 5], DEPTH_RAMP), "fill-opacity": 0.35 },
-    });
-    map.addLayer({ id: "water", type: "fill", source: "water", paint: { "fill-color": "#9cc3e6" } });
-    map.addLayer({
-      id: "roads", type: "line", source: "roads",
-      paint: { "line-color": "#ffffff", "line-width": 3 },
-    });
-    map.addLayer({
-      id: "buildings", type: "fill-extrusion", source: "buildings",
-      paint: {
-        "fill-extrusion-color": NO_VALUE,
-        "fill-extrusion-height": ["coalesce", ["get", "height"], 3],
-        "fill-extrusion-base": 0,
-        "fill-extrusion-opacity": 0.9,
-      },
-    });
-    map.addLayer({
-      id: "sensors", type: "circle", source: "sensors",
-      paint: {
-        "circle-radius": 8,
-        "circle-color": [
-          "case", ["boolean", ["feature-state", "alert"], false], ALERT_COLOUR,
-          ["match", ["coalesce", ["feature-state", "quality"], 2], 1, QUALITY[1], 3, QUALITY[3], 4, QUALITY[4], 9, QUALITY[9], QUALITY[2]],
-        ],
-        "circle-stroke-color": "#ffffff",
-        "circle-stroke-width": ["case", ["==", ["feature-state", "pulse"], 1], 4, 2],
-      },
-    });
+  // The buildings' tiles are asked for as soon as their index is here; the other twins join when they arrive.
+  const others = api(FEATURES_URL).catch((error) => ({ error }));
+  let tiles;
+  try {
+    tiles = await api(TILEJSON_URL);
+  } catch (error) {
+    failed(error);
+    return;
+  }
+  probe.tileIndexMs = performance.now();
+  state.summary = tiles["futago:buildings"];
+  probe.buildingCount = state.summary.count;
+  if (state.summary.bounds) map.fitBounds(toBounds(state.summary.bounds), { padding: 40, animate: false });
+  await loaded;
+  addBuildings(map, tiles);
+  fillMetricOptions();
+  applyMetric();
+  // The buildings are laid out first; the other twins' layers (flood zones are large polygons) follow.
+  const buildingsDrawn = new Promise((resolve) => {
+    const check = () => map.isSourceLoaded("city") && (map.off("render", check), resolve());
+    map.on("render", check);
+  });
+  Promise.all([others, buildingsDrawn]).then(([{ features, error }]) => {
+    if (error) return failed(error);
+    const groups = classify(features);
+    for (const f of groups.sensors) state.sensors.set(f.id, f);
+    for (const f of groups.structures) state.structures.set(f.id, f);
+    includeInSummary(groups.structures);
+    if (!state.summary.bounds && features.length) map.fitBounds(bounds(features), { padding: 40, animate: false });
+    addOthers(map, groups);
     fillMetricOptions();
     applyMetric();
     refreshAlertBuildings();
     status.textContent = "";
   });
   const firstFrame = () => {
-    if (map.getLayer("buildings") && map.isSourceLoaded("buildings")) {
+    if (map.getLayer("buildings") && map.isSourceLoaded("city")) {
       probe.firstRenderMs = performance.now();
       map.off("render", firstFrame);
     }
   };
   map.on("render", firstFrame);
   map.on("error", (e) => console.error("map:", e.error?.message || e)); // a broken layer is a bug: say so
-  for (const layer of ["buildings", "sensors"]) {
+  for (const layer of ["buildings", "structures", "sensors"]) {
     map.on("click", layer, (e) => {
       const f = e.features?.[0];
       if (f) state.onPick(String(f.id ?? f.properties.id));
@@ -337,10 +420,11 @@ export async function init(onPick) {
 }
 
 /** Where a twin is drawn on the screen (for tests and for keyboard users' focus ring). */
-export function screenPoint(twinId) {
-  const f = state.buildings.find((b) => b.id === twinId) || state.sensors.get(twinId);
-  if (!f || !state.map) return null;
-  const [[w, s], [e, n]] = bounds([f]);
+export async function screenPoint(twinId) {
+  if (!state.map) return null;
+  const box = await boundsOf([twinId]);
+  if (!box) return null;
+  const [[w, s], [e, n]] = box;
   const p = state.map.project([(w + e) / 2, (s + n) / 2]);
   const rect = state.map.getCanvas().getBoundingClientRect();
   return { x: rect.left + p.x, y: rect.top + p.y };
@@ -352,5 +436,13 @@ export function resize() {
 
 /** A building's live state on the map (alert, telemetry values): what the page shows, for tests. */
 export function buildingState(twinId) {
-  return state.map?.getSource("buildings") ? state.map.getFeatureState({ source: "buildings", id: twinId }) : null;
+  if (!state.map?.getSource("city")) return null;
+  const fromTiles = state.map.getFeatureState({ ...BUILDINGS, id: twinId });
+  return state.map.getSource("structures") ? { ...fromTiles, ...state.map.getFeatureState({ ...STRUCTURES, id: twinId }) } : fromTiles;
+}
+
+/** How many distinct buildings the loaded tiles hold (for the bench: all of the district is in view). */
+export function renderedBuildings() {
+  const ids = new Set(state.map?.querySourceFeatures("city", { sourceLayer: "buildings" }).map((f) => f.id));
+  return ids.size;
 }
