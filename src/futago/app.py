@@ -30,6 +30,8 @@ from futago.ingest.connections import ConnectionManager, ConnectionSpec, Connect
 from futago.ingest.mapping import MappingError
 from futago.ingest.pipeline import IngestPipeline
 from futago.ingest.units import convert as convert_unit
+from futago.security.audit import AuditLog, load_signing_key
+from futago.security.recorder import AuditRecorder
 from futago.services.calibration import CalibrationService
 from futago.services.drift import DriftService
 from futago.services.models import ModelService
@@ -216,6 +218,8 @@ class App:
     commands: CommandService
     alerts: AlertService
     notifications: NotificationService
+    audit: AuditLog
+    audit_recorder: AuditRecorder
     _maintenance: threading.Event | None = None
 
     def start(self) -> None:
@@ -265,12 +269,23 @@ class App:
         self.notifications.close()  # after the alerts, before the store (it records outcomes)
         self.commands.close()  # before the connections its transports use
         self.connections.close()
+        self.audit_recorder.unsubscribe()
         self.store.close()
+
+
+def audit_key_path(settings: Settings) -> Path | None:
+    """The store's audit signing key: configured, or beside a file store; none for an in-memory one."""
+    if settings.audit_key:
+        return Path(settings.audit_key)
+    path = settings.db.removeprefix("sqlite:///").removeprefix("sqlite://")
+    return None if path == ":memory:" or "://" in path else Path(f"{path}.audit-key.pem")
 
 
 def build(settings: Settings) -> App:
     store = open_store(settings.db)
     bus = EventBus()
+    audit = AuditLog(store, load_signing_key(audit_key_path(settings)))
+    recorder = AuditRecorder(audit, bus)  # first: it hears every change from the start
     models = ModelService(store, bus)
     twins = TwinService(store, models, bus)
     kinds = TelemetryKinds(store, models, bus)
@@ -302,5 +317,5 @@ def build(settings: Settings) -> App:
     notifications.check_configured_channels()
     return App(
         settings, store, bus, models, twins, telemetry, ingest, connections, drift, behaviours, commands, alerts,
-        notifications,
+        notifications, audit, recorder,
     )  # fmt: skip

@@ -706,5 +706,110 @@ def catalog_list(ctx: click.Context, kind: str | None, as_json: bool, db: str | 
     Console().print(table)
 
 
+# audit ----------------------------------------------------------------------------------------
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit: every write, command, alert decision, notification and refused request,
+    hash-chained (SHA-256) with Ed25519-signed checkpoints.
+
+    \b
+    futago audit verify --db city.db --json           check the chain; names the first bad entry
+    futago audit checkpoint --db city.db --out cp.json  sign the head; give cp.json to a third party
+    futago audit verify --db city.db --checkpoint cp.json  later: prove nothing before it changed
+    """
+
+
+def _existing_store(db: str | None, ctx: click.Context) -> Settings:
+    settings = _settings(ctx, db=db)
+    path = settings.db.removeprefix("sqlite:///").removeprefix("sqlite://")
+    if "://" not in path and path != ":memory:" and not Path(path).exists():
+        raise InvalidInput([Problem("/db", f"there is no store at {path}: give --db the file to check")])
+    return settings
+
+
+@audit.command("verify")
+@click.option(
+    "--checkpoint",
+    "checkpoints",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A checkpoint exported earlier (futago audit checkpoint --out); may be given several times.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print entries, ok and first_bad (and more) as JSON.")
+@db_option
+@click.pass_context
+def audit_verify(ctx: click.Context, checkpoints: tuple[str, ...], as_json: bool, db: str | None) -> None:
+    """Check that no audit entry was modified, deleted, inserted or reordered. Exits 1 when one was."""
+    from futago.app import build
+    from futago.core.audit import Checkpoint
+
+    with _errors():
+        settings = _existing_store(db, ctx)
+        kept = [Checkpoint.from_json(json.loads(Path(path).read_text(encoding="utf-8"))) for path in checkpoints]
+        app = build(settings)
+        try:
+            result = app.audit.verify(kept).to_json()
+        finally:
+            app.close()
+    if as_json:
+        _print_json(result)
+    elif result["ok"]:
+        console.print(
+            f"[green]ok[/green]: {result['entries']:,} entries, "
+            f"{result['checkpoints_verified']} signed checkpoints verified"
+        )
+    else:
+        console.print(f"[red]tampered[/red]: first bad entry {result['first_bad']}: {result['reason']}")
+    if not result["ok"]:
+        sys.exit(1)
+
+
+@audit.command("checkpoint")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Also write the checkpoint here.")
+@db_option
+@click.pass_context
+def audit_checkpoint(ctx: click.Context, out: str | None, db: str | None) -> None:
+    """Sign the chain's head with the store's Ed25519 key, and print (or write) the checkpoint to keep elsewhere."""
+    from futago.app import build
+
+    with _errors():
+        app = build(_existing_store(db, ctx))
+        try:
+            checkpoint = app.audit.checkpoint()
+        finally:
+            app.close()
+        if checkpoint is None:
+            raise InvalidInput([Problem("/db", "the audit is empty: there is nothing to sign yet")])
+    if out:
+        Path(out).write_text(json.dumps(checkpoint.to_json(), indent=2), encoding="utf-8")
+    _print_json(checkpoint.to_json())
+
+
+@audit.command("list")
+@click.option("--limit", default=50, show_default=True, help="The last N entries.")
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
+@db_option
+@click.pass_context
+def audit_list(ctx: click.Context, limit: int, as_json: bool, db: str | None) -> None:
+    """The latest audit entries: who did what to which resource, and when."""
+    from collections import deque
+
+    from futago.app import build
+
+    with _errors():
+        app = build(_existing_store(db, ctx))
+        try:
+            entries = list(deque(app.audit.entries(), maxlen=limit))
+        finally:
+            app.close()
+    if as_json:
+        _print_json({"value": [e.to_json() for e in entries]})
+        return
+    table = Table("seq", "time", "actor", "action", "resource")
+    for e in entries:
+        table.add_row(str(e.seq), e.ts, e.actor, e.action, e.resource)
+    Console().print(table)
+
+
 if __name__ == "__main__":
     main()

@@ -40,6 +40,9 @@ _SOURCES = {
     "max_body_bytes": ("server", "max_body_bytes", "FUTAGO_MAX_BODY_BYTES"),
     "retention_days": ("telemetry", "retention_days", "FUTAGO_RETENTION_DAYS"),
     "artifacts_dir": ("sim", "artifacts_dir", "FUTAGO_ARTIFACTS_DIR"),
+    "audit_key": ("audit", "key", "FUTAGO_AUDIT_KEY"),
+    "base_tiles": ("dashboard", "base_tiles", "FUTAGO_BASE_TILES"),
+    "base_tiles_attribution": ("dashboard", "base_tiles_attribution", "FUTAGO_BASE_TILES_ATTRIBUTION"),
 }
 
 
@@ -59,6 +62,9 @@ class Settings:
     commands: dict[str, Any] = field(default_factory=dict)  # twin -> command -> binding (mode, transport, envelope)
     rule_files: tuple[str, ...] = ()  # YAML files of alert rules
     notifications: dict[str, Any] = field(default_factory=dict)  # [notifications]: threshold, retry, channels
+    audit_key: str | None = None  # Ed25519 key (PEM) signing audit checkpoints; default <db>.audit-key.pem
+    base_tiles: str | None = None  # raster tile URL ({z}/{x}/{y}) under the dashboard's map; none: offline
+    base_tiles_attribution: str | None = None  # shown on the map with the base tiles (e.g. "© OpenStreetMap")
 
     def with_overrides(self, **overrides: Any) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})

@@ -52,6 +52,7 @@ def require(permission: Permission, resource: str) -> Callable[[Request], Access
 
     def dependency(request: Request) -> Access:
         caller = _authenticate(request)
+        request.state.caller = caller  # for the audit of this request
         return Access(caller, permission, resource.format(**request.path_params))
 
     return dependency

@@ -10,9 +10,13 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
+from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
+
+from futago.api.access import Access, require
+from futago.api.deps import json_response
 
 NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>futago</title>
 <h1>futago 双子</h1>
@@ -32,6 +36,16 @@ def mount(api: FastAPI) -> None:
     index = dist / "index.html"
     if index.is_file():
         api.mount("/static", StaticFiles(directory=dist), name="static")
+
+    @api.get("/dashboard/config", tags=["dashboard"], summary="What the dashboard is configured with: a base map")
+    def dashboard_config(request: Request, access: Access = Depends(require("READ", "dashboard"))) -> Response:
+        """``baseTiles`` is null unless remote raster tiles were configured (``[dashboard] base_tiles``): by default
+        the map draws only its own layers and reaches nothing beyond this server."""
+        settings = request.app.state.settings
+        base = None
+        if settings.base_tiles:
+            base = {"tiles": [settings.base_tiles], "attribution": settings.base_tiles_attribution or ""}
+        return json_response({"baseTiles": base})
 
     @api.get("/", include_in_schema=False)
     def dashboard() -> HTMLResponse:

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from futago import __version__
 from futago.api import (
     alerts,
+    audit,
     behaviours,
     catalog,
     city,
@@ -65,9 +66,11 @@ def create_api(app: App) -> FastAPI:
         commands,
         notifications,
         catalog,
+        audit,
     ):
         api.include_router(module.router)
 
     dashboard.mount(api)
     api.add_middleware(BodySizeLimit, max_bytes=app.settings.max_body_bytes)
+    api.add_middleware(audit.AuditRequests, futago=app)  # outermost: it sees every answer, refusals included
     return api

@@ -11,10 +11,11 @@ win: ``if_match`` of ``None`` means "no precondition", ``"*"`` means "must exist
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, NamedTuple, Protocol
 
+from futago.core.audit import AuditEntry, Checkpoint
 from futago.core.dead_letters import DeadLetter
 from futago.core.telemetry import LatestReading, SeriesBatch, SeriesData
 from futago.core.twins import Relationship, Twin, TwinScan
@@ -223,6 +224,23 @@ class NotificationStore(Protocol):
     def count_notification_dead_letters(self) -> int: ...
 
 
+class AuditStore(Protocol):
+    def append_audit(self, make: Callable[[int, str], AuditEntry]) -> AuditEntry:
+        """Call ``make(seq, prev)`` with the next sequence number and the head's hash, and store what it returns,
+        in one transaction, so that concurrent appends cannot fork the chain. Append-only: nothing updates or
+        deletes an entry."""
+        ...
+
+    def scan_audit(self, after: int = 0, limit: int = 1000) -> list[tuple[int, AuditEntry]]:
+        """(position, entry) in the order the entries were stored, after position ``after``: not sorted by
+        their seq, so that a reordering shows."""
+        ...
+
+    def count_audit(self) -> int: ...
+    def put_audit_checkpoint(self, checkpoint: Checkpoint) -> None: ...
+    def list_audit_checkpoints(self) -> list[Checkpoint]: ...
+
+
 class Store(
     TwinStore,
     TelemetryStore,
@@ -232,6 +250,7 @@ class Store(
     CommandStore,
     NotificationStore,
     DatasetStore,
+    AuditStore,
     Protocol,
 ):
     url: str

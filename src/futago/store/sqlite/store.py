@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from futago.store.sqlite.alerts import SQLiteAlerts
+from futago.store.sqlite.audit import SQLiteAudit
 from futago.store.sqlite.commands import SQLiteCommands
 from futago.store.sqlite.datasets import SQLiteDatasets
 from futago.store.sqlite.db import SQLiteDatabase
@@ -26,6 +27,7 @@ class SQLiteStore(
     SQLiteCommands,
     SQLiteNotifications,
     SQLiteDatasets,
+    SQLiteAudit,
 ):
     def __init__(self, path: str | Path) -> None:
         db = SQLiteDatabase(path)
@@ -37,6 +39,7 @@ class SQLiteStore(
         SQLiteCommands.__init__(self, db)
         SQLiteNotifications.__init__(self, db)
         SQLiteDatasets.__init__(self, db)
+        SQLiteAudit.__init__(self, db)
         self.url = f"sqlite:///{path}"
 
     @contextmanager

@@ -11,6 +11,7 @@ const BUILDING = "dtmi:futago:city:AbstractBuilding;1";
 // Buildings come as vector tiles (a city of any size); everything else the map draws is small enough for one
 // GeoJSON. Both URLs are also preloaded by index.html.
 const TILEJSON_URL = "/city/tiles.json";
+const CONFIG_URL = "/dashboard/config"; // remote base tiles, only when configured
 const FEATURES_URL = `/city/features?bbox=-180%2C-90%2C180%2C90&model=*&exclude=${encodeURIComponent(BUILDING)}`;
 const BUILDINGS = { source: "city", sourceLayer: "buildings" };
 const STRUCTURES = { source: "structures" }; // footprints of twins outside the city models (a demo's, a plant's)
@@ -256,6 +257,13 @@ function onTelemetry(event) {
   }
 }
 
+/** Remote raster tiles under everything, only when the server was configured with them ([dashboard] base_tiles). */
+function addBaseMap(map, { tiles, attribution }) {
+  map.addSource("base", { type: "raster", tiles, tileSize: 256, attribution });
+  map.addLayer({ id: "base", type: "raster", source: "base" });
+  if (attribution) map.addControl(new maplibregl.AttributionControl({ compact: true }), "bottom-right");
+}
+
 function addBuildings(map, tiles) {
   map.addSource("city", {
     type: "vector", tiles: tiles.tiles, minzoom: tiles.minzoom, maxzoom: tiles.maxzoom,
@@ -359,9 +367,9 @@ export async function init(onPick) {
   map.addControl(new maplibregl.ScaleControl(), "bottom-left");
   // The buildings' tiles are asked for as soon as their index is here; the other twins join when they arrive.
   const others = api(FEATURES_URL).catch((error) => ({ error }));
-  let tiles;
+  let tiles, config;
   try {
-    tiles = await api(TILEJSON_URL);
+    [tiles, config] = await Promise.all([api(TILEJSON_URL), api(CONFIG_URL)]);
   } catch (error) {
     failed(error);
     return;
@@ -371,6 +379,7 @@ export async function init(onPick) {
   probe.buildingCount = state.summary.count;
   if (state.summary.bounds) map.fitBounds(toBounds(state.summary.bounds), { padding: 40, animate: false });
   await loaded;
+  if (config.baseTiles) addBaseMap(map, config.baseTiles);
   addBuildings(map, tiles);
   fillMetricOptions();
   applyMetric();
