@@ -270,6 +270,7 @@ class App:
         self.commands.close()  # before the connections its transports use
         self.connections.close()
         self.audit_recorder.unsubscribe()
+        self.audit.close()  # what it still holds goes to the store first
         self.store.close()
 
 

@@ -167,6 +167,7 @@ def test_automatic_checkpoints_are_signed_every_n_entries(app: App) -> None:
     app.audit.checkpoint_every = 5
     for i in range(11):
         app.twins.put(f"c{i}", {"$metadata": {"$model": BUILDING}})
+    app.audit.flush()
     seqs = [c.seq for c in app.store.list_audit_checkpoints()]
     assert seqs and all(seq % 5 == 0 for seq in seqs)
     assert app.audit.verify().checkpoints_verified == len(seqs)

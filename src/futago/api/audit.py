@@ -7,7 +7,6 @@ with the caller, the path and the answer's status; the changes themselves are re
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -32,6 +31,7 @@ def list_audit(
     app: App = Depends(get_app),
     access: Access = Depends(require("ADMIN", "audit")),
 ) -> Response:
+    app.audit.flush()  # a reader sees every entry recorded before it asked
     page = app.store.scan_audit(after, limit)
     body: dict[str, Any] = {"value": [{"position": pos, **entry.to_json()} for pos, entry in page]}
     if len(page) == limit:
@@ -46,6 +46,7 @@ def verify_audit(app: App = Depends(get_app), access: Access = Depends(require("
 
 @router.get("/audit/checkpoints", summary="The signed checkpoints of the chain")
 def list_checkpoints(app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "audit"))) -> Response:
+    app.audit.flush()
     return json_response({"value": [c.to_json() for c in app.store.list_audit_checkpoints()]})
 
 
@@ -58,7 +59,7 @@ def create_checkpoint(app: App = Depends(get_app), access: Access = Depends(requ
 
 
 class AuditRequests:
-    """ASGI middleware: after a write or a refusal has been answered, record it (off the event loop)."""
+    """ASGI middleware: after a write or a refusal has been answered, record it."""
 
     def __init__(self, app: ASGIApp, futago: App) -> None:
         self.app = app
@@ -84,4 +85,4 @@ class AuditRequests:
                 client = scope.get("client")
                 detail = {"status": status, "client": client[0] if client else None}
                 action = f"api.{scope['method'].lower()}" if status not in REFUSED else f"api.refused.{status}"
-                await asyncio.to_thread(self.futago.audit.record, caller, action, scope["path"], detail)
+                self.futago.audit.record(caller, action, scope["path"], detail)  # queued: it does not wait

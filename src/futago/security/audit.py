@@ -13,9 +13,11 @@ said at that point, and a log that no longer contains it has been rewritten or t
 from __future__ import annotations
 
 import base64
+import logging
 import os
+import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +29,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from futago.core.audit import GENESIS, AuditEntry, Checkpoint
 from futago.store.port import AuditStore
+
+log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY = 1000  # entries between automatic checkpoints
 
@@ -122,31 +126,87 @@ def load_signing_key(path: Path | None) -> Ed25519PrivateKey:
     return key
 
 
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    ts: str
+    actor: str
+    action: str
+    resource: str
+    detail: dict[str, Any]
+
+    def maker(self) -> Callable[[int, str], AuditEntry]:
+        """What the store calls with the next seq and the head's hash, inside its transaction."""
+
+        def make(seq: int, prev: str) -> AuditEntry:
+            entry = AuditEntry(seq, self.ts, self.actor, self.action, self.resource, self.detail, prev)
+            return AuditEntry(**{**entry.to_json(), "hash": entry.computed_hash()})
+
+        return make
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 class AuditLog:
-    """Appends entries to the chain and checkpoints it; verifies a store's chain."""
+    """Appends entries to the chain and checkpoints it; verifies a store's chain.
+
+    ``record`` queues an entry and returns: one writer thread appends what has queued up in one transaction, so
+    recording never holds up the change it records (a burst of 141 notifications is one write, not 141).
+    ``flush`` waits until everything recorded so far is stored; ``close`` flushes and stops the writer."""
 
     def __init__(self, store: AuditStore, key: Ed25519PrivateKey, checkpoint_every: int = CHECKPOINT_EVERY) -> None:
         self.store = store
         self.key = key
         self.checkpoint_every = checkpoint_every
-        self._lock = threading.Lock()
+        self._queue: queue.Queue[_Pending | None] = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self._start = threading.Lock()
 
-    def record(self, actor: str, action: str, resource: str, detail: dict[str, Any] | None = None) -> AuditEntry:
-        ts, body = _now(), dict(detail or {})
+    def record(self, actor: str, action: str, resource: str, detail: dict[str, Any] | None = None) -> None:
+        with self._start:
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write, name="futago-audit", daemon=True)
+                self._writer.start()
+        self._queue.put(_Pending(_now(), actor, action, resource, dict(detail or {})))
 
-        def make(seq: int, prev: str) -> AuditEntry:
-            entry = AuditEntry(seq, ts, actor, action, resource, body, prev)
-            return AuditEntry(seq, ts, actor, action, resource, body, prev, entry.computed_hash())
+    def _write(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            pending = [item for item in batch if item is not None]
+            try:
+                if pending:
+                    self._append(pending)
+            except Exception:  # the changes happened; losing their record must be loud
+                log.exception("could not append %d audit entries", len(pending))
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+            if len(pending) < len(batch):
+                return
 
-        with self._lock:
-            entry = self.store.append_audit(make)
-        if self.checkpoint_every and entry.seq % self.checkpoint_every == 0:
-            self.checkpoint_at(entry)
-        return entry
+    def _append(self, pending: list[_Pending]) -> None:
+        entries = self.store.append_audit_batch([item.maker() for item in pending])
+        for entry in entries:
+            if self.checkpoint_every and entry.seq % self.checkpoint_every == 0:
+                self.checkpoint_at(entry)
+
+    def flush(self) -> None:
+        """Wait until every entry recorded so far is in the store."""
+        if self._writer is not None:
+            self._queue.join()
+
+    def close(self) -> None:
+        with self._start:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            self._queue.put(None)
+            writer.join()
 
     def checkpoint_at(self, entry: AuditEntry) -> Checkpoint:
         ts = _now()
@@ -164,6 +224,7 @@ class AuditLog:
 
     def checkpoint(self) -> Checkpoint | None:
         """Sign the head now (None for an empty log)."""
+        self.flush()
         last = None
         for last in self.entries():  # noqa: B007 - the head is the last one
             pass
@@ -179,6 +240,7 @@ class AuditLog:
             after = batch[-1][0]
 
     def verify(self, extra_checkpoints: Iterable[Checkpoint] = ()) -> Verification:
+        self.flush()
         checkpoints = {c.seq: c for c in self.store.list_audit_checkpoints()}
         for checkpoint in extra_checkpoints:  # a third party's copy wins over the store's own
             checkpoints[checkpoint.seq] = checkpoint

@@ -225,10 +225,10 @@ class NotificationStore(Protocol):
 
 
 class AuditStore(Protocol):
-    def append_audit(self, make: Callable[[int, str], AuditEntry]) -> AuditEntry:
-        """Call ``make(seq, prev)`` with the next sequence number and the head's hash, and store what it returns,
-        in one transaction, so that concurrent appends cannot fork the chain. Append-only: nothing updates or
-        deletes an entry."""
+    def append_audit_batch(self, makes: Sequence[Callable[[int, str], AuditEntry]]) -> list[AuditEntry]:
+        """Call each ``make(seq, prev)`` in turn with the next sequence number and the head's hash, and store what
+        it returns, all in one transaction, so that concurrent appends cannot fork the chain. Append-only: nothing
+        updates or deletes an entry."""
         ...
 
     def scan_audit(self, after: int = 0, limit: int = 1000) -> list[tuple[int, AuditEntry]]:

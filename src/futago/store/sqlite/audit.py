@@ -7,7 +7,7 @@ of storing; ``seq`` is the entry's own number, covered by its hash.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import orjson
 
@@ -46,25 +46,24 @@ class SQLiteAudit:
         self.db = db
         db.executescript(SCHEMA)
 
-    def append_audit(self, make: Callable[[int, str], AuditEntry]) -> AuditEntry:
+    def append_audit_batch(self, makes: Sequence[Callable[[int, str], AuditEntry]]) -> list[AuditEntry]:
+        entries: list[AuditEntry] = []
         with self.db.write() as conn:
             head = conn.execute("SELECT seq, hash FROM audit ORDER BY pos DESC LIMIT 1").fetchone()
-            entry = make(head[0] + 1, head[1]) if head else make(1, GENESIS)
-            conn.execute(
+            seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
+            for make in makes:
+                entry = make(seq, prev)
+                entries.append(entry)
+                seq, prev = entry.seq + 1, entry.hash
+            conn.executemany(
                 "INSERT INTO audit (seq, ts, actor, action, resource, detail, prev, hash) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    entry.seq,
-                    entry.ts,
-                    entry.actor,
-                    entry.action,
-                    entry.resource,
-                    orjson.dumps(entry.detail).decode(),
-                    entry.prev,
-                    entry.hash,
-                ),
+                [
+                    (e.seq, e.ts, e.actor, e.action, e.resource, orjson.dumps(e.detail).decode(), e.prev, e.hash)
+                    for e in entries
+                ],
             )
-        return entry
+        return entries
 
     def scan_audit(self, after: int = 0, limit: int = 1000) -> list[tuple[int, AuditEntry]]:
         rows = self.db.read().execute(
