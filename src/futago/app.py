@@ -32,6 +32,7 @@ from futago.ingest.pipeline import IngestPipeline
 from futago.ingest.units import convert as convert_unit
 from futago.security.audit import AuditLog, load_signing_key
 from futago.security.recorder import AuditRecorder
+from futago.security.service import SecurityService
 from futago.services.calibration import CalibrationService
 from futago.services.drift import DriftService
 from futago.services.models import ModelService
@@ -220,6 +221,7 @@ class App:
     notifications: NotificationService
     audit: AuditLog
     audit_recorder: AuditRecorder
+    security: SecurityService
     _maintenance: threading.Event | None = None
 
     def start(self) -> None:
@@ -318,5 +320,5 @@ def build(settings: Settings) -> App:
     notifications.check_configured_channels()
     return App(
         settings, store, bus, models, twins, telemetry, ingest, connections, drift, behaviours, commands, alerts,
-        notifications, audit, recorder,
+        notifications, audit, recorder, SecurityService(store, audit),
     )  # fmt: skip

@@ -37,6 +37,7 @@ _SOURCES = {
     "host": ("server", "host", "FUTAGO_HOST"),
     "port": ("server", "port", "FUTAGO_PORT"),
     "api_token": ("server", "api_token", "FUTAGO_API_TOKEN"),
+    "require_auth": ("server", "require_auth", "FUTAGO_REQUIRE_AUTH"),
     "max_body_bytes": ("server", "max_body_bytes", "FUTAGO_MAX_BODY_BYTES"),
     "retention_days": ("telemetry", "retention_days", "FUTAGO_RETENTION_DAYS"),
     "artifacts_dir": ("sim", "artifacts_dir", "FUTAGO_ARTIFACTS_DIR"),
@@ -52,6 +53,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     api_token: str | None = None
+    require_auth: bool = False  # ask every caller for an API key even on loopback (always so beyond it)
     max_body_bytes: int = 64 * 1024 * 1024
     retention_days: float | None = None
     artifacts_dir: str = "futago-data/artifacts"  # saved, fitted models that behaviours may load
@@ -78,15 +80,21 @@ class Settings:
         except ValueError:
             return False
 
+    @property
+    def auth_required(self) -> bool:
+        """Whether a caller without credentials is refused (401) rather than the local admin."""
+        return bool(self.api_token) or self.require_auth or not self.loopback_only
+
     def check_safe_to_serve(self) -> None:
         """Refuse to expose an unauthenticated server beyond this machine."""
-        if not self.loopback_only and not self.api_token:
+        if not self.loopback_only and not self.api_token and not self.require_auth:
             raise InvalidInput(
                 [
                     Problem(
                         "/server/api_token",
                         f"binding to {self.host} exposes futago beyond this machine, so authentication is "
-                        "required: set FUTAGO_API_TOKEN (or [server] api_token), or bind to 127.0.0.1",
+                        "required: create API keys (futago keys create) and set FUTAGO_REQUIRE_AUTH=1 (or "
+                        "[server] require_auth = true), or set FUTAGO_API_TOKEN, or bind to 127.0.0.1",
                     )
                 ]
             )
@@ -94,6 +102,10 @@ class Settings:
 
 def _coerce(name: str, value: Any, origin: str) -> Any:
     kind = {f.name: f.type for f in fields(Settings)}[name]
+    if "bool" in str(kind):
+        if isinstance(value, bool) or str(value).lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+        raise InvalidInput([Problem(f"/{name}", f"{origin}: {value!r} is not true or false")])
     try:
         if "int" in str(kind):
             return int(value)

@@ -1,9 +1,10 @@
-"""The one dependency every route goes through: who is calling, for which resource and permission.
+"""The one dependency every route goes through: who is calling, for which resource and permission, and may they.
 
-Today it authenticates an optional bearer token (mandatory once the server is bound beyond
-loopback) and grants every authenticated caller. The security issue replaces ``grant`` with
-per-twin policies, and ``shape_row`` with per-field filtering of query results; routes do
-not change.
+Authentication: a bearer API key (``fk_...``, see ``futago.security.service``) or the configured bootstrap token
+(``[server] api_token``, an administrator). Without credentials, a server bound to loopback with no token and
+``require_auth`` off runs in local admin mode; otherwise it answers 401. Authorisation: the policy entries, default
+deny (403). Reads of twins are shaped by the same policies: a twin the caller may not read is not there, and a
+property it may not read is left out (``Access.readable``; the query runs over ``ReadableGraph``).
 """
 
 from __future__ import annotations
@@ -15,44 +16,90 @@ from typing import Any, Literal
 
 from fastapi import Request
 
-from futago.core.errors import FutagoError
+from futago.core.twins import Twin
+from futago.security.service import (
+    BOOTSTRAP_TOKEN,
+    KEY_PREFIX,
+    LOCAL_ADMIN,
+    Forbidden,
+    Principal,
+    SecurityService,
+    Unauthorized,
+)
+from futago.security.views import ReadableGraph, without_properties
 
 Permission = Literal["READ", "WRITE", "COMMAND", "ADMIN"]
 
-
-class Unauthorized(FutagoError):
-    status = 401
-    title = "Unauthorized"
+__all__ = ["Access", "Forbidden", "Permission", "Unauthorized", "require"]
 
 
 @dataclass(frozen=True, slots=True)
 class Access:
-    caller: str
+    principal: Principal
     permission: Permission
     resource: str
+    security: SecurityService
+
+    @property
+    def caller(self) -> str:
+        return self.principal.name
+
+    def may(self, permission: str, resource: str) -> bool:
+        return self.security.allowed(self.principal, permission, resource)
+
+    def readable(self, twin: Twin) -> Twin | None:
+        """The twin as this caller may see it, or None."""
+        if self.principal.admin:
+            return twin
+        resource = f"twins/{twin.id}"
+        if not self.may("READ", resource):
+            return None
+        if not self.security.policies().restricted_below(self.principal.subjects, "READ", resource):
+            return twin
+        return without_properties(twin, lambda name: not self.may("READ", f"{resource}/properties/{name}"))
+
+    def graph(self, app: Any) -> Any:
+        """The twin graph as this caller may read it (the store itself for an administrator)."""
+        return None if self.principal.admin else ReadableGraph(app.store, self.readable)
 
     def shape_row(self, row: dict[str, Any]) -> dict[str, Any] | None:
-        """Every query result row passes here; a policy may drop it or remove fields."""
-        return row
+        """A twin document (``$dtId``) as this caller may see it; rows come from a ReadableGraph already."""
+        if self.principal.admin or "$dtId" not in row:
+            return row
+        resource = f"twins/{row['$dtId']}"
+        if not self.may("READ", resource):
+            return None
+        return {k: v for k, v in row.items() if k.startswith("$") or k == "geometry"
+                or self.may("READ", f"{resource}/properties/{k}")}  # fmt: skip
 
 
-def _authenticate(request: Request) -> str:
-    token: str | None = request.app.state.settings.api_token
-    if not token:
-        return "local-admin"
+def _authenticate(request: Request) -> Principal:
+    settings = request.app.state.settings
     header = request.headers.get("authorization", "")
     scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
-        raise Unauthorized("send 'Authorization: Bearer <token>' with the API token configured for this server")
-    return "token"
+    given = given.strip()
+    if scheme.lower() != "bearer" or not given:
+        if not settings.auth_required:
+            return LOCAL_ADMIN
+        raise Unauthorized("send 'Authorization: Bearer <API key>' (futago keys create) or the configured API token")
+    token: str | None = settings.api_token
+    if token and hmac.compare_digest(given.encode(), token.encode()):
+        return BOOTSTRAP_TOKEN
+    if given.startswith(KEY_PREFIX):
+        security: SecurityService = request.app.state.futago.security
+        return security.authenticate_key(given)
+    raise Unauthorized("the bearer credential is neither an API key (fk_...) nor the configured API token")
 
 
 def require(permission: Permission, resource: str) -> Callable[[Request], Access]:
     """A dependency naming the permission and the resource; ``{name}`` is filled from path parameters."""
 
     def dependency(request: Request) -> Access:
-        caller = _authenticate(request)
-        request.state.caller = caller  # for the audit of this request
-        return Access(caller, permission, resource.format(**request.path_params))
+        principal = _authenticate(request)
+        request.state.caller = principal.name  # for the audit of this request
+        security: SecurityService = request.app.state.futago.security
+        target = resource.format(**request.path_params)
+        security.check(principal, permission, target)
+        return Access(principal, permission, target, security)
 
     return dependency

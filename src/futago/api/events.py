@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
@@ -76,7 +77,9 @@ async def events(
 
     def on_event(event: Event) -> None:
         if matches(event):
-            loop.call_soon_threadsafe(deliver, event)
+            visible = _as_seen_by(access, event)
+            if visible is not None:
+                loop.call_soon_threadsafe(deliver, visible)
 
     unsubscribe = app.bus.subscribe(on_event)
 
@@ -100,3 +103,17 @@ async def events(
             unsubscribe()
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+def _as_seen_by(access: Access, event: Event) -> Event | None:
+    """The event as the caller may see it: none about a twin it may not read (or whose telemetry it may not read),
+    and a twin change without its data when some of the twin's properties are hidden from it."""
+    if access.principal.admin or event.twin_id is None:
+        return event
+    resource = f"twins/{event.twin_id}"
+    if not access.may("READ", f"{resource}/telemetry" if event.type.startswith("telemetry.") else resource):
+        return None
+    policies = access.security.policies()
+    if event.type.startswith("twin.") and policies.restricted_below(access.principal.subjects, "READ", resource):
+        return dataclasses.replace(event, data={})
+    return event

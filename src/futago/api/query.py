@@ -32,6 +32,10 @@ def query(
     access: Access = Depends(require("READ", "query")),
 ) -> Response:
     result = app.twins.query(
-        request.query, continuation=request.continuationToken, page_size=max_items, shape=access.shape_row
+        request.query,
+        continuation=request.continuationToken,
+        page_size=max_items,
+        shape=access.shape_row,
+        source=access.graph(app),
     )
     return json_response({"value": result.items, "continuationToken": result.continuation})

@@ -24,6 +24,7 @@ from futago.api import (
     models,
     notifications,
     query,
+    security,
     telemetry,
     twins,
 )
@@ -67,6 +68,7 @@ def create_api(app: App) -> FastAPI:
         notifications,
         catalog,
         audit,
+        security,
     ):
         api.include_router(module.router)
 

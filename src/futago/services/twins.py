@@ -18,7 +18,7 @@ from futago.core.events import (
     EventBus,
 )
 from futago.core.problems import Problem
-from futago.core.query import QueryResult, RowShaper, execute
+from futago.core.query import GraphSource, QueryResult, RowShaper, execute
 from futago.core.telemetry import format_timestamp
 from futago.core.twin_rules import check_relationship, check_twin
 from futago.core.twins import Relationship, Twin, TwinScan, now_iso
@@ -263,10 +263,11 @@ class TwinService:
         continuation: str | None = None,
         page_size: int = 1000,
         shape: RowShaper | None = None,
+        source: GraphSource | None = None,
     ) -> QueryResult:
-        return execute(
-            text, self.store, self.models.models, page_size=page_size, continuation=continuation, shape=shape
-        )
+        """``source``: the graph as the caller may read it (the store itself when None)."""
+        graph = self.store if source is None else source
+        return execute(text, graph, self.models.models, page_size=page_size, continuation=continuation, shape=shape)
 
     def _publish(self, kind: str, twin: Twin | None, data: dict[str, Any], twin_id: str | None = None) -> None:
         self.bus.publish(

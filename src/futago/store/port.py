@@ -241,6 +241,15 @@ class AuditStore(Protocol):
     def list_audit_checkpoints(self) -> list[Checkpoint]: ...
 
 
+class SecurityStore(Protocol):
+    def add_policy_entry(self, entry: dict[str, Any]) -> int: ...
+    def delete_policy_entry(self, entry_id: int) -> None: ...
+    def list_policy_entries(self) -> list[dict[str, Any]]: ...
+    def put_api_key(self, record: dict[str, Any]) -> None: ...
+    def get_api_key(self, key_id: str) -> dict[str, Any] | None: ...
+    def list_api_keys(self) -> list[dict[str, Any]]: ...
+
+
 class Store(
     TwinStore,
     TelemetryStore,
@@ -251,6 +260,7 @@ class Store(
     NotificationStore,
     DatasetStore,
     AuditStore,
+    SecurityStore,
     Protocol,
 ):
     url: str

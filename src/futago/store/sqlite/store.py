@@ -13,6 +13,7 @@ from futago.store.sqlite.datasets import SQLiteDatasets
 from futago.store.sqlite.db import SQLiteDatabase
 from futago.store.sqlite.ingest import SQLiteIngest
 from futago.store.sqlite.notifications import SQLiteNotifications
+from futago.store.sqlite.security import SQLiteSecurity
 from futago.store.sqlite.sim import SQLiteSim
 from futago.store.sqlite.telemetry import SQLiteTelemetry
 from futago.store.sqlite.twins import SQLiteTwins
@@ -28,6 +29,7 @@ class SQLiteStore(
     SQLiteNotifications,
     SQLiteDatasets,
     SQLiteAudit,
+    SQLiteSecurity,
 ):
     def __init__(self, path: str | Path) -> None:
         db = SQLiteDatabase(path)
@@ -40,6 +42,7 @@ class SQLiteStore(
         SQLiteNotifications.__init__(self, db)
         SQLiteDatasets.__init__(self, db)
         SQLiteAudit.__init__(self, db)
+        SQLiteSecurity.__init__(self, db)
         self.url = f"sqlite:///{path}"
 
     @contextmanager

@@ -1,0 +1,75 @@
+"""/policies and /keys: who may do what, and the API keys they call with (administrators only)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends
+from starlette.responses import Response
+
+from futago.api.access import Access, require
+from futago.api.deps import JSONRoute, get_app, json_response
+from futago.app import App
+from futago.core.errors import InvalidInput
+from futago.core.problems import Problem
+from futago.security.policy import PERMISSIONS, PolicyEntry
+
+router = APIRouter(tags=["security"], route_class=JSONRoute)
+
+_ENTRY_EXAMPLE = {"subject": "group:operators", "resource": "twins/pump-*", "permissions": ["READ", "COMMAND"]}
+_KEY_EXAMPLE = {"name": "dashboard of the river office", "subject": "user:sato", "groups": ["group:operators"],
+                "scopes": ["READ"], "expiresDays": 90}  # fmt: skip
+
+
+@router.get("/policies", summary="The policy entries in force (default deny: what is not granted is refused)")
+def list_policies(app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "policies"))) -> Response:
+    return json_response({"value": [e.to_json() for e in app.security.list_entries()]})
+
+
+@router.post("/policies", summary="Grant (or revoke) permissions on a resource pattern to a subject", status_code=201)
+def add_policy(
+    body: Annotated[Any, Body(examples=[_ENTRY_EXAMPLE])],
+    app: App = Depends(get_app),
+    access: Access = Depends(require("ADMIN", "policies")),
+) -> Response:
+    entry = app.security.grant(PolicyEntry.parse(body), by=access.caller)
+    return json_response(entry.to_json(), status_code=201)
+
+
+@router.delete("/policies/{entry_id}", summary="Remove a policy entry", status_code=204)
+def remove_policy(
+    entry_id: int, app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "policies"))
+) -> Response:
+    app.security.remove(entry_id, by=access.caller)
+    return Response(status_code=204)
+
+
+@router.get("/keys", summary="The API keys (never the keys themselves: they are stored as scrypt hashes)")
+def list_keys(app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "keys"))) -> Response:
+    return json_response({"value": app.security.list_keys()})
+
+
+@router.post("/keys", summary="Create an API key; the answer is the only time the key is shown", status_code=201)
+def create_key(
+    body: Annotated[Any, Body(examples=[_KEY_EXAMPLE])],
+    app: App = Depends(get_app),
+    access: Access = Depends(require("ADMIN", "keys")),
+) -> Response:
+    if not isinstance(body, dict) or not isinstance(body.get("subject"), str):
+        raise InvalidInput([Problem("/subject", "give the subject the key acts for, e.g. user:sato")])
+    expires = body.get("expiresDays", 90)
+    if expires is not None and (isinstance(expires, bool) or not isinstance(expires, int | float)):
+        raise InvalidInput([Problem("/expiresDays", "give a number of days, or null for no expiry")])
+    groups, scopes = body.get("groups", []), body.get("scopes", list(PERMISSIONS))
+    if not isinstance(groups, list) or not isinstance(scopes, list):
+        raise InvalidInput([Problem("/groups" if not isinstance(groups, list) else "/scopes", "give a list")])
+    name = str(body.get("name") or body["subject"])
+    record, key = app.security.create_key(name, body["subject"], groups, scopes, expires, by=access.caller)
+    return json_response({**record, "key": key}, status_code=201)
+
+
+@router.delete("/keys/{key_id}", summary="Revoke an API key (at once, on every server sharing the store)")
+def revoke_key(
+    key_id: str, app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "keys"))
+) -> Response:
+    return json_response(app.security.revoke_key(key_id, by=access.caller))

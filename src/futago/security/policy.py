@@ -1,0 +1,103 @@
+"""Policies in the manner of Eclipse Ditto's: subjects × resources × permissions, granted or revoked; default deny.
+
+A resource is a path (``twins/pump-1``, ``twins/pump-1/properties/serial``, ``models/dtmi:acme:Pump;1``,
+``commands/...``, ``policies``); an entry names a glob pattern over such paths. An entry on a path covers every path
+below it, and the most specific entry that speaks about a permission decides: a grant of READ on ``twins/*`` and a
+revoke of READ on ``twins/*/properties/owner`` let a caller read every twin but not its owner. When two entries are
+as specific, the revoke wins. ADMIN on a resource means every permission on it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any, Literal
+
+from futago.core.errors import InvalidInput
+from futago.core.problems import Problem
+
+PERMISSIONS = ("READ", "WRITE", "COMMAND", "ADMIN")
+EFFECTS = ("grant", "revoke")
+SUBJECT = re.compile(r"^(user|group|key|device):[^\s]{1,200}$")
+Effect = Literal["grant", "revoke"]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyEntry:
+    subject: str  # user:alice, group:operators, key:<id>, device:<twin id>
+    resource: str  # a glob over resource paths
+    permissions: frozenset[str]
+    effect: Effect = "grant"
+    id: int | None = None
+
+    def applies_to(self, permission: str) -> bool:
+        return permission in self.permissions or "ADMIN" in self.permissions
+
+    def specificity(self) -> tuple[int, int]:
+        """Deeper paths first, then more literal characters: ``twins/p1`` is more specific than ``twins/*``."""
+        return (self.resource.count("/"), len(self.resource.replace("*", "").replace("?", "")))
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"subject": self.subject, "resource": self.resource,
+                                "permissions": sorted(self.permissions), "effect": self.effect}  # fmt: skip
+        return body if self.id is None else {"id": self.id, **body}
+
+    @classmethod
+    def parse(cls, data: Any, pointer: str = "") -> PolicyEntry:
+        """A policy entry from JSON, with a problem per wrong field."""
+        if not isinstance(data, dict):
+            raise InvalidInput([Problem(pointer or "/", "a policy entry is an object: subject, resource, permissions")])
+        problems = []
+        subject, resource = data.get("subject"), data.get("resource")
+        permissions, effect = data.get("permissions"), data.get("effect", "grant")
+        if not isinstance(subject, str) or not SUBJECT.match(subject):
+            problems.append(Problem(f"{pointer}/subject", "give user:<name>, group:<name>, key:<id> or device:<id>"))
+        if not isinstance(resource, str) or not resource or len(resource) > 500:
+            problems.append(Problem(f"{pointer}/resource", "give a resource path or glob, e.g. twins/pump-* or *"))
+        if not isinstance(permissions, list) or not permissions or not all(p in PERMISSIONS for p in permissions):
+            problems.append(Problem(f"{pointer}/permissions", f"give a non-empty list of {', '.join(PERMISSIONS)}"))
+        if effect not in EFFECTS:
+            problems.append(Problem(f"{pointer}/effect", "give grant or revoke"))
+        if problems:
+            raise InvalidInput(problems)
+        entry_id = data.get("id")
+        return cls(str(subject), str(resource), frozenset(permissions or ()), effect,
+                   entry_id if isinstance(entry_id, int) else None)  # fmt: skip
+
+
+def _paths(resource: str) -> list[str]:
+    """The resource and every path above it: twins/p1/properties/x, twins/p1/properties, twins/p1, twins."""
+    parts = resource.split("/")
+    return ["/".join(parts[:i]) for i in range(len(parts), 0, -1)]
+
+
+class PolicySet:
+    """The entries in force, indexed by subject; answers allowed(subjects, permission, resource)."""
+
+    def __init__(self, entries: Iterable[PolicyEntry]) -> None:
+        self.by_subject: dict[str, list[PolicyEntry]] = {}
+        for entry in entries:
+            self.by_subject.setdefault(entry.subject, []).append(entry)
+
+    def allowed(self, subjects: Iterable[str], permission: str, resource: str) -> bool:
+        paths = _paths(resource)
+        best: tuple[tuple[int, int], int] | None = None  # (specificity, 1 for revoke): the highest decides
+        for subject in subjects:
+            for entry in self.by_subject.get(subject, ()):
+                if entry.applies_to(permission) and any(fnmatchcase(path, entry.resource) for path in paths):
+                    rank = (entry.specificity(), 1 if entry.effect == "revoke" else 0)
+                    best = rank if best is None or rank > best else best
+        return best is not None and best[1] == 0
+
+    def restricted_below(self, subjects: Iterable[str], permission: str, resource: str) -> bool:
+        """Whether some revoke of ``permission`` may apply below ``resource`` (then each sub-path must be asked)."""
+        prefix = resource.rstrip("/") + "/"
+        for subject in subjects:
+            for entry in self.by_subject.get(subject, ()):
+                if entry.effect == "revoke" and entry.applies_to(permission):
+                    head = entry.resource.split("*", 1)[0].split("?", 1)[0]
+                    if head.startswith(prefix) or prefix.startswith(head) or fnmatchcase(prefix, entry.resource):
+                        return True
+        return False

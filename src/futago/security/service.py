@@ -1,0 +1,186 @@
+"""Who is calling, and may they: API keys (stored as scrypt hashes, with scopes and expiry) and the policy entries.
+
+A key reads ``fk_<id>_<secret>``: the id finds its record, the secret is checked against the scrypt hash (constant
+time). A key acts for its subject (``user:alice``), its groups and itself (``key:<id>``), and only within its
+scopes (the permissions it may use at all, whatever the policies grant). Verified keys are remembered for a
+minute by the SHA-256 of the whole key, so that scrypt's cost is paid once per key, not per request; revoking a
+key forgets it at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from futago.core.errors import FutagoError, InvalidInput, NotFound
+from futago.core.problems import Problem
+from futago.security.audit import AuditLog
+from futago.security.policy import PERMISSIONS, SUBJECT, PolicyEntry, PolicySet
+from futago.store.port import SecurityStore
+
+KEY_PREFIX = "fk_"
+SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+REMEMBER_S = 60.0
+
+
+class Unauthorized(FutagoError):
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(FutagoError):
+    status = 403
+    title = "Forbidden"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller: the subjects policies are asked about, and what the credential may do at all."""
+
+    name: str
+    subjects: tuple[str, ...]
+    scopes: frozenset[str] = frozenset(PERMISSIONS)
+    admin: bool = False  # the local admin of a loopback server, or the configured bootstrap token
+
+
+LOCAL_ADMIN = Principal("local-admin", ("user:local-admin",), admin=True)
+BOOTSTRAP_TOKEN = Principal("token", ("user:token",), admin=True)
+
+
+def _scrypt(secret: str, salt: bytes) -> str:
+    return hashlib.scrypt(secret.encode(), salt=salt, **SCRYPT).hex()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SecurityService:
+    def __init__(self, store: SecurityStore, audit: AuditLog) -> None:
+        self.store = store
+        self.audit = audit
+        self._policies: PolicySet | None = None
+        self._verified: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    # -- API keys -------------------------------------------------------------------------------
+    def create_key(
+        self,
+        name: str,
+        subject: str,
+        groups: Iterable[str] = (),
+        scopes: Iterable[str] = PERMISSIONS,
+        expires_days: float | None = 90.0,
+        by: str = "system",
+    ) -> tuple[dict[str, Any], str]:
+        """A new key's record and the key itself: shown once, stored only as its hash."""
+        groups, scopes = list(groups), sorted(set(scopes))
+        problems = []
+        if not SUBJECT.match(subject):
+            problems.append(Problem("/subject", "give user:<name>, group:<name> or device:<id>"))
+        problems += [Problem("/groups", f"'{g}' is not group:<name>") for g in groups if not g.startswith("group:")]
+        problems += [Problem("/scopes", f"'{s}' is not one of {', '.join(PERMISSIONS)}") for s in scopes
+                     if s not in PERMISSIONS]  # fmt: skip
+        if expires_days is not None and expires_days <= 0:
+            problems.append(Problem("/expiresDays", "give a positive number of days, or none for no expiry"))
+        if problems:
+            raise InvalidInput(problems)
+        key_id, secret, salt = secrets.token_hex(6), secrets.token_urlsafe(32), secrets.token_bytes(16)
+        created = _now()
+        record = {
+            "id": key_id,
+            "name": name,
+            "subject": subject,
+            "groups": groups,
+            "scopes": scopes,
+            "created": created.isoformat(),
+            "expires": (created + timedelta(days=expires_days)).isoformat() if expires_days is not None else None,
+            "revoked": None,
+            "salt": salt.hex(),
+            "hash": _scrypt(secret, salt),
+        }
+        self.store.put_api_key(record)
+        self.audit.record(by, "key.created", f"keys/{key_id}", {"subject": subject, "scopes": scopes})
+        return public_key_record(record), f"{KEY_PREFIX}{key_id}_{secret}"
+
+    def revoke_key(self, key_id: str, by: str = "system") -> dict[str, Any]:
+        record = self.store.get_api_key(key_id)
+        if record is None:
+            raise NotFound(f"API key '{key_id}' does not exist")
+        record["revoked"] = _now().isoformat()
+        self.store.put_api_key(record)
+        with self._lock:
+            self._verified = {k: v for k, v in self._verified.items() if v[1].name != f"key:{key_id}"}
+        self.audit.record(by, "key.revoked", f"keys/{key_id}")
+        return public_key_record(record)
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        return [public_key_record(r) for r in self.store.list_api_keys()]
+
+    def authenticate_key(self, key: str) -> Principal:
+        fingerprint = hashlib.sha256(key.encode()).hexdigest()
+        with self._lock:
+            remembered = self._verified.get(fingerprint)
+        if remembered is not None and time.monotonic() - remembered[0] < REMEMBER_S:
+            return remembered[1]
+        key_id, _, secret = key.removeprefix(KEY_PREFIX).partition("_")
+        record = self.store.get_api_key(key_id) if key.startswith(KEY_PREFIX) and secret else None
+        refusal = "the API key is not valid"
+        if record is None or not hmac.compare_digest(_scrypt(secret, bytes.fromhex(record["salt"])), record["hash"]):
+            raise Unauthorized(refusal)
+        if record["revoked"]:
+            raise Unauthorized(f"{refusal}: it was revoked on {record['revoked']}")
+        if record["expires"] and datetime.fromisoformat(record["expires"]) <= _now():
+            raise Unauthorized(f"{refusal}: it expired on {record['expires']}")
+        principal = Principal(f"key:{key_id}", (f"key:{key_id}", record["subject"], *record["groups"]),
+                              frozenset(record["scopes"]))  # fmt: skip
+        with self._lock:
+            self._verified[fingerprint] = (time.monotonic(), principal)
+        return principal
+
+    # -- policies --------------------------------------------------------------------------------
+    def policies(self) -> PolicySet:
+        with self._lock:
+            if self._policies is None:
+                self._policies = PolicySet(PolicyEntry.parse(e) for e in self.store.list_policy_entries())
+            return self._policies
+
+    def grant(self, entry: PolicyEntry, by: str = "system") -> PolicyEntry:
+        entry_id = self.store.add_policy_entry({k: v for k, v in entry.to_json().items() if k != "id"})
+        with self._lock:
+            self._policies = None
+        stored = PolicyEntry(entry.subject, entry.resource, entry.permissions, entry.effect, entry_id)
+        self.audit.record(by, f"policy.{entry.effect}", f"policies/{entry_id}", stored.to_json())
+        return stored
+
+    def remove(self, entry_id: int, by: str = "system") -> None:
+        self.store.delete_policy_entry(entry_id)
+        with self._lock:
+            self._policies = None
+        self.audit.record(by, "policy.removed", f"policies/{entry_id}")
+
+    def list_entries(self) -> list[PolicyEntry]:
+        return [PolicyEntry.parse(e) for e in self.store.list_policy_entries()]
+
+    def allowed(self, principal: Principal, permission: str, resource: str) -> bool:
+        if principal.admin:
+            return True
+        if permission not in principal.scopes and "ADMIN" not in principal.scopes:
+            return False
+        return self.policies().allowed(principal.subjects, permission, resource)
+
+    def check(self, principal: Principal, permission: str, resource: str) -> None:
+        if not self.allowed(principal, permission, resource):
+            raise Forbidden(f"{principal.name} may not {permission} {resource}: no policy entry grants it")
+
+
+def public_key_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A key's record without its hash and salt."""
+    return {k: v for k, v in record.items() if k not in ("hash", "salt")}

@@ -1,0 +1,56 @@
+"""Policy entries and API keys in SQLite. A key is stored as its scrypt hash and salt, never as itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from futago.core.errors import NotFound
+from futago.store.sqlite.db import SQLiteDatabase
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS policies (
+    id INTEGER PRIMARY KEY,
+    entry TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY,
+    record TEXT NOT NULL
+);
+"""
+
+
+class SQLiteSecurity:
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+        db.executescript(SCHEMA)
+
+    def add_policy_entry(self, entry: dict[str, Any]) -> int:
+        with self.db.write() as conn:
+            cursor = conn.execute("INSERT INTO policies (entry) VALUES (?)", (orjson.dumps(entry).decode(),))
+            return int(cursor.lastrowid or 0)
+
+    def delete_policy_entry(self, entry_id: int) -> None:
+        with self.db.write() as conn:
+            if conn.execute("DELETE FROM policies WHERE id = ?", (entry_id,)).rowcount == 0:
+                raise NotFound(f"policy entry {entry_id} does not exist")
+
+    def list_policy_entries(self) -> list[dict[str, Any]]:
+        rows = self.db.read().execute("SELECT id, entry FROM policies ORDER BY id")
+        return [{"id": entry_id, **orjson.loads(entry)} for entry_id, entry in rows]
+
+    def put_api_key(self, record: dict[str, Any]) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO api_keys (id, record) VALUES (?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET record = excluded.record",
+                (record["id"], orjson.dumps(record).decode()),
+            )
+
+    def get_api_key(self, key_id: str) -> dict[str, Any] | None:
+        row = self.db.read().execute("SELECT record FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def list_api_keys(self) -> list[dict[str, Any]]:
+        return [orjson.loads(r) for (r,) in self.db.read().execute("SELECT record FROM api_keys ORDER BY id")]
