@@ -1,10 +1,11 @@
 """The one dependency every route goes through: who is calling, for which resource and permission, and may they.
 
-Authentication: a bearer API key (``fk_...``, see ``futago.security.service``) or the configured bootstrap token
-(``[server] api_token``, an administrator). Without credentials, a server bound to loopback with no token and
-``require_auth`` off runs in local admin mode; otherwise it answers 401. Authorisation: the policy entries, default
-deny (403). Reads of twins are shaped by the same policies: a twin the caller may not read is not there, and a
-property it may not read is left out (``Access.readable``; the query runs over ``ReadableGraph``).
+Authentication: a bearer API key (``fk_...``, see ``futago.security.service``), the configured bootstrap token
+(``[server] api_token``, an administrator), or a dashboard session cookie (started with a key). Without
+credentials, a server bound to loopback with no token and ``require_auth`` off runs in local admin mode;
+otherwise it answers 401. Authorisation: the policy entries, default deny (403). Reads of twins are shaped by
+the same policies: a twin the caller may not read is not there, and a property it may not read is left out
+(``Access.readable``; the query runs over ``ReadableGraph``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from futago.security.service import (
 from futago.security.views import ReadableGraph, without_properties
 
 Permission = Literal["READ", "WRITE", "COMMAND", "ADMIN"]
+SESSION_COOKIE = "futago_session"  # the dashboard's: HttpOnly, SameSite=Strict (api/security.py)
 
 __all__ = ["Access", "Forbidden", "Permission", "Unauthorized", "require"]
 
@@ -75,10 +77,15 @@ class Access:
 
 def _authenticate(request: Request) -> Principal:
     settings = request.app.state.settings
+    security: SecurityService = request.app.state.futago.security
     header = request.headers.get("authorization", "")
     scheme, _, given = header.partition(" ")
     given = given.strip()
     if scheme.lower() != "bearer" or not given:
+        session = request.cookies.get(SESSION_COOKIE)
+        principal = security.session(session) if session else None
+        if principal is not None:
+            return principal
         if not settings.auth_required:
             return LOCAL_ADMIN
         raise Unauthorized("send 'Authorization: Bearer <API key>' (futago keys create) or the configured API token")
@@ -86,7 +93,6 @@ def _authenticate(request: Request) -> Principal:
     if token and hmac.compare_digest(given.encode(), token.encode()):
         return BOOTSTRAP_TOKEN
     if given.startswith(KEY_PREFIX):
-        security: SecurityService = request.app.state.futago.security
         return security.authenticate_key(given)
     raise Unauthorized("the bearer credential is neither an API key (fk_...) nor the configured API token")
 

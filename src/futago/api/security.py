@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Request
 from starlette.responses import Response
 
-from futago.api.access import Access, require
+from futago.api.access import SESSION_COOKIE, Access, require
 from futago.api.deps import JSONRoute, get_app, json_response
 from futago.app import App
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
 from futago.security.policy import PERMISSIONS, PolicyEntry
+from futago.security.service import SESSION_S
 
 router = APIRouter(tags=["security"], route_class=JSONRoute)
 
@@ -73,3 +74,38 @@ def revoke_key(
     key_id: str, app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "keys"))
 ) -> Response:
     return json_response(app.security.revoke_key(key_id, by=access.caller))
+
+
+def _who(access: Access) -> dict[str, Any]:
+    principal = access.principal
+    return {"caller": principal.name, "subjects": list(principal.subjects), "admin": principal.admin}
+
+
+@router.post("/auth/session", summary="Sign the dashboard in: send an API key as a bearer, get a session cookie",
+             status_code=201)  # fmt: skip
+def start_session(
+    request: Request, app: App = Depends(get_app), access: Access = Depends(require("READ", "dashboard"))
+) -> Response:
+    response = json_response(_who(access), status_code=201)
+    response.set_cookie(
+        SESSION_COOKIE, app.security.start_session(access.principal), max_age=SESSION_S, httponly=True,
+        samesite="strict", secure=request.url.scheme == "https", path="/",
+    )  # fmt: skip
+    return response
+
+
+@router.get("/auth/session", summary="Who the dashboard (or any caller) is signed in as")
+def get_session(access: Access = Depends(require("READ", "dashboard"))) -> Response:
+    return json_response(_who(access))
+
+
+@router.delete("/auth/session", summary="Sign the dashboard out", status_code=204)
+def end_session(
+    request: Request, app: App = Depends(get_app), access: Access = Depends(require("READ", "dashboard"))
+) -> Response:
+    session = request.cookies.get(SESSION_COOKIE)
+    if session:
+        app.security.end_session(session)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

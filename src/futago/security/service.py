@@ -26,6 +26,7 @@ from futago.security.policy import PERMISSIONS, SUBJECT, PolicyEntry, PolicySet
 from futago.store.port import SecurityStore
 
 KEY_PREFIX = "fk_"
+SESSION_S = 8 * 3600  # a dashboard session lasts a working day
 SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 REMEMBER_S = 60.0
 
@@ -68,6 +69,7 @@ class SecurityService:
         self.audit = audit
         self._policies: PolicySet | None = None
         self._verified: dict[str, tuple[float, Principal]] = {}
+        self._sessions: dict[str, tuple[float, Principal]] = {}  # in memory: a restart signs everyone out
         self._lock = threading.Lock()
 
     # -- API keys -------------------------------------------------------------------------------
@@ -144,6 +146,28 @@ class SecurityService:
         with self._lock:
             self._verified[fingerprint] = (time.monotonic(), principal)
         return principal
+
+    # -- dashboard sessions ----------------------------------------------------------------------
+    def start_session(self, principal: Principal) -> str:
+        """A session id for a browser (an HttpOnly cookie): it acts as the principal that signed in."""
+        session = secrets.token_urlsafe(32)
+        with self._lock:
+            now = time.monotonic()
+            self._sessions = {k: v for k, v in self._sessions.items() if v[0] > now}
+            self._sessions[session] = (now + SESSION_S, principal)
+        self.audit.record(principal.name, "auth.login", "sessions", {"subjects": list(principal.subjects)})
+        return session
+
+    def session(self, session: str) -> Principal | None:
+        with self._lock:
+            found = self._sessions.get(session)
+        return found[1] if found is not None and found[0] > time.monotonic() else None
+
+    def end_session(self, session: str) -> None:
+        with self._lock:
+            found = self._sessions.pop(session, None)
+        if found is not None:
+            self.audit.record(found[1].name, "auth.logout", "sessions")
 
     # -- policies --------------------------------------------------------------------------------
     def policies(self) -> PolicySet:

@@ -44,9 +44,39 @@ function tabs() {
   }
 }
 
+/** A server that requires authentication answers 401: ask for an API key and start a session (an HttpOnly cookie). */
+function signIn() {
+  const dialog = document.getElementById("login");
+  const form = document.getElementById("login-form");
+  dialog.hidden = false;
+  document.getElementById("login-key").focus();
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const key = form.key.value.trim();
+    const response = await fetch("/auth/session", { method: "POST", headers: { authorization: `Bearer ${key}` } });
+    if (response.status === 201) return location.reload();
+    const problem = await response.json().catch(() => ({}));
+    document.getElementById("login-error").textContent = `${t("signInFailed")}: ${problem.detail || response.status}`;
+  });
+}
+
+async function signedIn() {
+  const response = await fetch("/auth/session", { headers: { accept: "application/json" } });
+  if (!response.ok) return null; // 401: not signed in; 403: this key may not use the dashboard
+  const who = await response.json();
+  const out = document.getElementById("signout");
+  out.hidden = who.caller === "local-admin";
+  out.addEventListener("click", async () => {
+    await fetch("/auth/session", { method: "DELETE" });
+    location.reload();
+  });
+  return who;
+}
+
 async function start() {
   applyTexts();
   document.getElementById("lang").addEventListener("click", () => setLanguage(language() === "ja" ? "en" : "ja"));
+  if (!(await signedIn())) return signIn();
   document.getElementById("alerts-panel").tabIndex = -1;
   tabs();
   const live = events.connect();

@@ -1,0 +1,44 @@
+"""The README's security and audit commands, run as a user pastes them, and what they leave behind."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from futago.app import build
+from futago.config import Settings
+from tests.conftest import REPO
+
+
+def _commands() -> list[str]:
+    section = (REPO / "README.md").read_text(encoding="utf-8").split("## Security: who may do what", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", section, re.S):
+        commands += [c.strip() for c in block.replace("\\\n", " ").splitlines() if c.strip()]
+    return commands
+
+
+def test_readme_security_commands_work(tmp_path: Path) -> None:
+    outputs = []
+    for command in _commands():
+        command = command.replace(".venv/bin/futago", f"{sys.executable} -m futago.cli")
+        run = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        assert run.returncode == 0, f"{command}\n{run.stdout}\n{run.stderr}"
+        outputs.append(run.stdout)
+    assert len(outputs) == 8
+    key = outputs[0].strip().splitlines()[-1]
+    app = build(Settings(db=str(tmp_path / "city.db")))
+    try:
+        principal = app.security.authenticate_key(key)
+        assert principal.subjects[1:] == ("user:sato", "group:operators")
+        assert app.security.allowed(principal, "COMMAND", "twins/river-1")
+        assert not app.security.allowed(principal, "READ", "twins/river-1/properties/owner")
+        assert not app.security.allowed(principal, "WRITE", "twins/river-1")  # not granted, and not in its scopes
+    finally:
+        app.close()
+    verified = json.loads(outputs[5])
+    assert verified["ok"] is True and verified["first_bad"] is None and verified["entries"] > 100
