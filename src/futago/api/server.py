@@ -23,6 +23,7 @@ from futago.api import (
     health,
     models,
     notifications,
+    privacy,
     query,
     security,
     telemetry,
@@ -69,6 +70,7 @@ def create_api(app: App) -> FastAPI:
         catalog,
         audit,
         security,
+        privacy,
     ):
         api.include_router(module.router)
 

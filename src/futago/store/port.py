@@ -250,6 +250,15 @@ class SecurityStore(Protocol):
     def list_api_keys(self) -> list[dict[str, Any]]: ...
 
 
+class PrivacyStore(Protocol):
+    def set_privacy_budget(self, dataset: str, epsilon: float, delta: float) -> None: ...
+    def privacy_budget(self, dataset: str) -> dict[str, Any] | None: ...
+
+    def spend_privacy(self, dataset: str, epsilon: float, delta: float, record: dict[str, Any]) -> None:
+        """Record a release's spend, or raise Conflict (nothing recorded) when the budget does not cover it."""
+        ...
+
+
 class Store(
     TwinStore,
     TelemetryStore,
@@ -261,6 +270,7 @@ class Store(
     DatasetStore,
     AuditStore,
     SecurityStore,
+    PrivacyStore,
     Protocol,
 ):
     url: str

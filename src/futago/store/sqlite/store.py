@@ -13,6 +13,7 @@ from futago.store.sqlite.datasets import SQLiteDatasets
 from futago.store.sqlite.db import SQLiteDatabase
 from futago.store.sqlite.ingest import SQLiteIngest
 from futago.store.sqlite.notifications import SQLiteNotifications
+from futago.store.sqlite.privacy import SQLitePrivacy
 from futago.store.sqlite.security import SQLiteSecurity
 from futago.store.sqlite.sim import SQLiteSim
 from futago.store.sqlite.telemetry import SQLiteTelemetry
@@ -30,6 +31,7 @@ class SQLiteStore(
     SQLiteDatasets,
     SQLiteAudit,
     SQLiteSecurity,
+    SQLitePrivacy,
 ):
     def __init__(self, path: str | Path) -> None:
         db = SQLiteDatabase(path)
@@ -43,6 +45,7 @@ class SQLiteStore(
         SQLiteDatasets.__init__(self, db)
         SQLiteAudit.__init__(self, db)
         SQLiteSecurity.__init__(self, db)
+        SQLitePrivacy.__init__(self, db)
         self.url = f"sqlite:///{path}"
 
     @contextmanager

@@ -1,0 +1,80 @@
+"""Privacy budgets per dataset and what each release spent, in SQLite: the check and the spend are one transaction,
+so that two releases at once cannot both fit into what is left."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from futago.core.errors import Conflict, NotFound
+from futago.core.problems import Problem
+from futago.store.sqlite.db import SQLiteDatabase
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS privacy_budgets (
+    dataset TEXT PRIMARY KEY,
+    epsilon REAL NOT NULL,
+    delta REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS privacy_spends (
+    id INTEGER PRIMARY KEY,
+    dataset TEXT NOT NULL,
+    epsilon REAL NOT NULL,
+    delta REAL NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS privacy_spends_by_dataset ON privacy_spends (dataset);
+"""
+
+_SLACK = 1e-12  # float sums: 0.1 + 0.2 must fit a budget of 0.3
+
+
+class SQLitePrivacy:
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+        db.executescript(SCHEMA)
+
+    def set_privacy_budget(self, dataset: str, epsilon: float, delta: float) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO privacy_budgets (dataset, epsilon, delta) VALUES (?, ?, ?) "
+                "ON CONFLICT (dataset) DO UPDATE SET epsilon = excluded.epsilon, delta = excluded.delta",
+                (dataset, epsilon, delta),
+            )
+
+    def privacy_budget(self, dataset: str) -> dict[str, Any] | None:
+        conn = self.db.read()
+        row = conn.execute("SELECT epsilon, delta FROM privacy_budgets WHERE dataset = ?", (dataset,)).fetchone()
+        if row is None:
+            return None
+        spent = conn.execute(
+            "SELECT COALESCE(SUM(epsilon), 0), COALESCE(SUM(delta), 0), COUNT(*) FROM privacy_spends WHERE dataset = ?",
+            (dataset,),
+        ).fetchone()
+        return {"dataset": dataset, "epsilon": row[0], "delta": row[1], "spentEpsilon": spent[0],
+                "spentDelta": spent[1], "releases": spent[2]}  # fmt: skip
+
+    def spend_privacy(self, dataset: str, epsilon: float, delta: float, record: dict[str, Any]) -> None:
+        with self.db.write() as conn:
+            budget = conn.execute("SELECT epsilon, delta FROM privacy_budgets WHERE dataset = ?", (dataset,)).fetchone()
+            if budget is None:
+                raise NotFound(f"dataset '{dataset}' has no privacy budget; an administrator sets one first")
+            spent_e, spent_d = conn.execute(
+                "SELECT COALESCE(SUM(epsilon), 0), COALESCE(SUM(delta), 0) FROM privacy_spends WHERE dataset = ?",
+                (dataset,),
+            ).fetchone()
+            problems = []
+            if spent_e + epsilon > budget[0] + _SLACK:
+                problems.append(
+                    Problem("/epsilon", f"ε {epsilon} would exceed the budget: {budget[0] - spent_e:.6g} left")
+                )
+            if spent_d + delta > budget[1] + _SLACK:
+                left = budget[1] - spent_d
+                problems.append(Problem("/delta", f"δ {delta} would exceed the budget: {left:.6g} left"))
+            if problems:
+                raise Conflict(f"the privacy budget of '{dataset}' does not cover this release", problems)
+            conn.execute(
+                "INSERT INTO privacy_spends (dataset, epsilon, delta, record) VALUES (?, ?, ?, ?)",
+                (dataset, epsilon, delta, orjson.dumps(record).decode()),
+            )
