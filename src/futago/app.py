@@ -31,8 +31,10 @@ from futago.ingest.mapping import MappingError
 from futago.ingest.pipeline import IngestPipeline
 from futago.ingest.units import convert as convert_unit
 from futago.security.audit import AuditLog, load_signing_key
+from futago.security.personal import PersonalData
 from futago.security.recorder import AuditRecorder
 from futago.security.service import SecurityService
+from futago.security.vault import KeyVault
 from futago.services.calibration import CalibrationService
 from futago.services.drift import DriftService
 from futago.services.models import ModelService
@@ -146,6 +148,12 @@ class TelemetryKinds:
             lineage = self._lineage[model] = [model, *ancestors]
         return lineage
 
+    def model_or_none(self, twin_id: str) -> str | None:
+        try:
+            return self._model_of(twin_id)
+        except NotFound:
+            return None  # the reading is refused later, with its reason
+
     def _model_of(self, twin_id: str) -> str:
         model = self._twin_models.get(twin_id)
         if model is None:
@@ -222,6 +230,7 @@ class App:
     audit: AuditLog
     audit_recorder: AuditRecorder
     security: SecurityService
+    personal: PersonalData
     _maintenance: threading.Event | None = None
 
     def start(self) -> None:
@@ -273,6 +282,7 @@ class App:
         self.connections.close()
         self.audit_recorder.unsubscribe()
         self.audit.close()  # what it still holds goes to the store first
+        self.personal.vault.close()
         self.store.close()
 
 
@@ -282,6 +292,16 @@ def audit_key_path(settings: Settings) -> Path | None:
         return Path(settings.audit_key)
     path = settings.db.removeprefix("sqlite:///").removeprefix("sqlite://")
     return None if path == ":memory:" or "://" in path else Path(f"{path}.audit-key.pem")
+
+
+def vault_path(settings: Settings) -> Path | None:
+    """The personal-data key vault: beside a file store (never inside it); in memory for an in-memory store."""
+    path = settings.db.removeprefix("sqlite:///").removeprefix("sqlite://")
+    return None if path == ":memory:" or "://" in path else Path(f"{path}.keys")
+
+
+def _personal_data(store: Store, audit: AuditLog, models: ModelService, settings: Settings) -> PersonalData:
+    return PersonalData(store, KeyVault(vault_path(settings)), audit, lambda: models.models)
 
 
 def build(settings: Settings) -> App:
@@ -318,7 +338,10 @@ def build(settings: Settings) -> App:
         building_models=lambda: model_family(models.models, BUILDING),  # a city's own building sub-models too
     )  # fmt: skip
     notifications.check_configured_channels()
+    personal = _personal_data(store, audit, models, settings)
+    twins.personal_split = personal.split_twin
+    telemetry.personal_filter = lambda rows: personal.split_readings(rows, kinds.model_or_none)
     return App(
         settings, store, bus, models, twins, telemetry, ingest, connections, drift, behaviours, commands, alerts,
-        notifications, audit, recorder, SecurityService(store, audit),
+        notifications, audit, recorder, SecurityService(store, audit), personal,
     )  # fmt: skip

@@ -79,10 +79,14 @@ def create_release(
     ):
         raise InvalidInput([Problem("/area", "give [west, south, east, north] in degrees")])
     privacy.check_request(level, k, mechanism, epsilon, delta)
+    # People of a model with personal data are counted only with their consent to city statistics.
+    needs_consent = any(app.personal.fields_of(model))
     points = [
         (twin.geometry["coordinates"][1], twin.geometry["coordinates"][0])
         for twin in scan_with_geometry(app.store, model_family(app.models.models, model), None)
-        if twin.geometry and twin.geometry.get("type") == "Point"
+        if twin.geometry
+        and twin.geometry.get("type") == "Point"
+        and (not needs_consent or app.personal.has_consent(twin.id, "city_statistics"))
     ]
     seed = fields.get("seed")
     rng = np.random.default_rng(seed if isinstance(seed, int) else None)

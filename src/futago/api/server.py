@@ -23,6 +23,7 @@ from futago.api import (
     health,
     models,
     notifications,
+    personal,
     privacy,
     query,
     security,
@@ -71,6 +72,7 @@ def create_api(app: App) -> FastAPI:
         audit,
         security,
         privacy,
+        personal,
     ):
         api.include_router(module.router)
 

@@ -151,6 +151,7 @@ class TelemetryService:
         self.read_kind_of = read_kind_of or kind_of
         self.checks = quality
         self.calibration = calibration
+        self.personal_filter: Callable[[list[Any]], list[Any]] | None = None
 
     def append(
         self,
@@ -163,6 +164,8 @@ class TelemetryService:
         series carries the batch's time range and its newest reading, which is what a rule
         evaluates; a late batch's "latest" is the newest of that batch, not of the series.
         """
+        if self.personal_filter is not None:  # personal telemetry is sealed elsewhere, never stored or published here
+            rows = self.personal_filter(list(rows))
         batches = group_readings(rows, kind_of or self.kind_of)
         if not batches:
             return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jsonpatch
@@ -68,6 +69,15 @@ class TwinService:
         self.store = store
         self.models = models
         self.bus = bus
+        # Takes a validated twin's personal properties away (sealed elsewhere) before it is stored or published.
+        self.personal_split: Callable[[Twin], Twin] | None = None
+
+    def _without_personal(self, twin: Twin) -> tuple[Twin, set[str]]:
+        if self.personal_split is None:
+            return twin, set()
+        before = set(twin.properties)
+        twin = self.personal_split(twin)
+        return twin, before - set(twin.properties)
 
     # twins --------------------------------------------------------------------------------
     def get(self, twin_id: str) -> Twin:
@@ -105,6 +115,7 @@ class TwinService:
         problems = check_twin(twin, self.models.models, previous)
         if problems:
             raise InvalidInput(problems)
+        twin, _ = self._without_personal(twin)
         stored = self.store.put_twin(twin, if_match=if_match, if_none_match=if_none_match)
         if previous is None:
             self._publish(TWIN_CREATED, stored, {"twin": stored.to_json()})
@@ -128,7 +139,7 @@ class TwinService:
         ]
         if problems:
             raise InvalidInput(problems)
-        stored = self.store.put_twins(twins)
+        stored = self.store.put_twins([self._without_personal(twin)[0] for twin in twins])
         if not publish:
             return stored
         for twin in stored:
@@ -144,8 +155,10 @@ class TwinService:
         problems = check_twin(twin, self.models.models, current)
         if problems:
             raise InvalidInput(problems)
+        twin, hidden = self._without_personal(twin)
         stored = self.store.put_twin(twin, if_match=if_match if if_match is not None else current.etag)
-        self._publish(TWIN_UPDATED, stored, {"patch": operations})
+        public = [op for op in operations if str(op.get("path", "")).lstrip("/").split("/", 1)[0] not in hidden]
+        self._publish(TWIN_UPDATED, stored, {"patch": public})
         return stored
 
     def delete(self, twin_id: str, if_match: str | None = None) -> None:

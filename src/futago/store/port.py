@@ -259,6 +259,16 @@ class PrivacyStore(Protocol):
         ...
 
 
+class PersonalStore(Protocol):
+    def add_personal_records(self, rows: Sequence[tuple[str, str, str, int, bytes]]) -> None:
+        """(person, kind ``property``/``telemetry``, name, ts in µs, sealed bytes): ciphertext only."""
+        ...
+
+    def personal_records(self, person: str) -> list[tuple[str, str, int, bytes]]: ...
+    def put_consent(self, person: str, purpose: str, record: dict[str, Any]) -> None: ...
+    def list_consents(self, person: str) -> list[dict[str, Any]]: ...
+
+
 class Store(
     TwinStore,
     TelemetryStore,
@@ -271,6 +281,7 @@ class Store(
     AuditStore,
     SecurityStore,
     PrivacyStore,
+    PersonalStore,
     Protocol,
 ):
     url: str

@@ -209,8 +209,8 @@ class Parser:
             self._add(
                 where,
                 pointer,
-                f"extension context {ext!r} is not supported; the supported extension is "
-                f"{v.QUANTITATIVE_TYPES_CONTEXT!r}.",
+                f"extension context {ext!r} is not supported; the supported extensions are "
+                f"{v.QUANTITATIVE_TYPES_CONTEXT!r} and {v.PRIVACY_CONTEXT!r}.",
             )
             return None
         return frozenset(extensions | ({dtdl} if dtdl is not None else set()))
@@ -369,6 +369,13 @@ class Parser:
                         f"{', '.join(sorted(V2_SEMANTIC_HOSTS))} can.",
                     )
                     return None
+            if term == v.PERSONAL and not v2:
+                if v.PRIVACY_CONTEXT not in extensions or cls not in v.PERSONAL_HOSTS:
+                    self._add(where, sub, f"{v.PERSONAL!r} co-types a Property or Telemetry, with the context "
+                                          f"{v.PRIVACY_CONTEXT!r} in @context.")  # fmt: skip
+                    return None
+                semantic.append(term)
+                continue
             if term in SEMANTIC_TYPES and cls in SEMANTIC_HOSTS and not v2:
                 if v.QUANTITATIVE_TYPES_CONTEXT not in extensions:
                     self._add(
@@ -587,14 +594,14 @@ class Parser:
 
     def _semantics(self, el: _Element, schema: SchemaSpec) -> str | bool | None:
         """The unit of a semantically typed element, None without one, False when invalid."""
-        if not el.semantic_types:
+        quantities = [t for t in el.semantic_types if t != v.PERSONAL]  # Personal says nothing of units
+        if not quantities:
             return None
         if not (isinstance(schema, str) and schema in v.NUMERIC_SCHEMAS):
             self._add(
                 el.where,
                 el.members["schema"][1],
-                f"an element co-typed with {el.semantic_types[0]!r} needs a numeric schema "
-                "(double, float, integer or long).",
+                f"an element co-typed with {quantities[0]!r} needs a numeric schema (double, float, integer or long).",
             )
             return False
         if el.v2:
@@ -604,7 +611,7 @@ class Parser:
         unit = self._literal(el, "unit", str)
         if not isinstance(unit, str):
             return False
-        for semantic in el.semantic_types:
+        for semantic in quantities:
             allowed = units_for(semantic)
             if unit not in allowed:
                 known = "is not a unit" if unit not in ALL_UNITS else "does not fit"

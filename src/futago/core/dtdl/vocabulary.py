@@ -10,7 +10,12 @@ DTDL_CONTEXT_PREFIX = "dtmi:dtdl:context;"
 DTDL_V3_CONTEXT = "dtmi:dtdl:context;3"
 DTDL_V2_CONTEXT = "dtmi:dtdl:context;2"
 QUANTITATIVE_TYPES_CONTEXT = "dtmi:dtdl:extension:quantitativeTypes;1"
-SUPPORTED_EXTENSIONS = frozenset({QUANTITATIVE_TYPES_CONTEXT})
+# futago's own extension: the co-type "Personal" marks a Property or Telemetry as personal data (encrypted at
+# rest with a key per person, processed only with consent, erased by destroying the key).
+PRIVACY_CONTEXT = "dtmi:futago:extension:privacy;1"
+PERSONAL = "Personal"
+PERSONAL_HOSTS = frozenset({"Property", "Telemetry"})
+SUPPORTED_EXTENSIONS = frozenset({QUANTITATIVE_TYPES_CONTEXT, PRIVACY_CONTEXT})
 
 CLASSES = frozenset(
     {

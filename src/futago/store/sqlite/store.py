@@ -13,6 +13,7 @@ from futago.store.sqlite.datasets import SQLiteDatasets
 from futago.store.sqlite.db import SQLiteDatabase
 from futago.store.sqlite.ingest import SQLiteIngest
 from futago.store.sqlite.notifications import SQLiteNotifications
+from futago.store.sqlite.personal import SQLitePersonal
 from futago.store.sqlite.privacy import SQLitePrivacy
 from futago.store.sqlite.security import SQLiteSecurity
 from futago.store.sqlite.sim import SQLiteSim
@@ -32,6 +33,7 @@ class SQLiteStore(
     SQLiteAudit,
     SQLiteSecurity,
     SQLitePrivacy,
+    SQLitePersonal,
 ):
     def __init__(self, path: str | Path) -> None:
         db = SQLiteDatabase(path)
@@ -46,6 +48,7 @@ class SQLiteStore(
         SQLiteAudit.__init__(self, db)
         SQLiteSecurity.__init__(self, db)
         SQLitePrivacy.__init__(self, db)
+        SQLitePersonal.__init__(self, db)
         self.url = f"sqlite:///{path}"
 
     @contextmanager

@@ -1,0 +1,59 @@
+"""Personal data in SQLite: sealed records (AES-GCM ciphertext, the key is in the vault, not here) and consents."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from futago.store.sqlite.db import SQLiteDatabase
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS personal_records (
+    id INTEGER PRIMARY KEY,
+    person TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    sealed BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS personal_records_by_person ON personal_records (person, kind, name, ts);
+CREATE TABLE IF NOT EXISTS consents (
+    person TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (person, purpose)
+);
+"""
+
+
+class SQLitePersonal:
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+        db.executescript(SCHEMA)
+
+    def add_personal_records(self, rows: Sequence[tuple[str, str, str, int, bytes]]) -> None:
+        with self.db.write() as conn:
+            conn.executemany(
+                "INSERT INTO personal_records (person, kind, name, ts, sealed) VALUES (?, ?, ?, ?, ?)", rows
+            )
+
+    def personal_records(self, person: str) -> list[tuple[str, str, int, bytes]]:
+        rows = self.db.read().execute(
+            "SELECT kind, name, ts, sealed FROM personal_records WHERE person = ? ORDER BY kind, name, ts, id",
+            (person,),
+        )
+        return [(kind, name, ts, bytes(sealed)) for kind, name, ts, sealed in rows]
+
+    def put_consent(self, person: str, purpose: str, record: dict[str, Any]) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO consents (person, purpose, record) VALUES (?, ?, ?) "
+                "ON CONFLICT (person, purpose) DO UPDATE SET record = excluded.record",
+                (person, purpose, orjson.dumps(record).decode()),
+            )
+
+    def list_consents(self, person: str) -> list[dict[str, Any]]:
+        rows = self.db.read().execute("SELECT record FROM consents WHERE person = ? ORDER BY purpose", (person,))
+        return [orjson.loads(record) for (record,) in rows]
