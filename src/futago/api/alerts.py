@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from futago.act.engine import AlertService
 from futago.api.access import Access, require
-from futago.api.deps import JSONRoute, get_app, json_response
+from futago.api.deps import CREATED, JSONRoute, get_app, json_response
 from futago.app import App
 from futago.core.errors import InvalidInput, NotFound
 from futago.core.problems import Problem
@@ -73,7 +73,7 @@ def get_rule(
     return json_response({**rule.to_json(), "source": service.source(name)})
 
 
-@router.put("/rules/{name}", summary="Create (201) or replace (200) a rule")
+@router.put("/rules/{name}", summary="Create (201) or replace (200) a rule", responses=CREATED)
 def put_rule(
     name: str,
     body: Annotated[Any, Body(examples=[_RULE_EXAMPLE])] = None,

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from futago.api.access import Access, require
-from futago.api.deps import JSONRoute, get_app, json_response
+from futago.api.deps import SQL_MAX, JSONRoute, get_app, json_response
 from futago.app import App
 from futago.core.errors import NotFound
 
@@ -26,7 +26,7 @@ REFUSED = frozenset({401, 403})
 
 @router.get("/audit", summary="Audit entries in the order they were stored (a page after position 'after')")
 def list_audit(
-    after: Annotated[int, Query(ge=0, description="the position after which to start (0: the first)")] = 0,
+    after: Annotated[int, Query(ge=0, le=SQL_MAX, description="the position after which to start (0: the first)")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     app: App = Depends(get_app),
     access: Access = Depends(require("ADMIN", "audit")),
@@ -50,7 +50,9 @@ def list_checkpoints(app: App = Depends(get_app), access: Access = Depends(requi
     return json_response({"value": [c.to_json() for c in app.store.list_audit_checkpoints()]})
 
 
-@router.post("/audit/checkpoints", summary="Sign the chain's head now; keep the answer elsewhere as proof")
+@router.post(
+    "/audit/checkpoints", summary="Sign the chain's head now; keep the answer elsewhere as proof", status_code=201
+)
 def create_checkpoint(app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "audit"))) -> Response:
     checkpoint = app.audit.checkpoint()
     if checkpoint is None:

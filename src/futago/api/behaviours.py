@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from starlette.responses import Response
 
 from futago.api.access import Access, require
-from futago.api.deps import JSONRoute, get_app, json_response
+from futago.api.deps import CREATED, JSONRoute, get_app, json_response
 from futago.app import App
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
@@ -47,7 +47,7 @@ def list_behaviours(app: App = Depends(get_app), access: Access = Depends(requir
     return json_response({"value": [spec.to_json() for spec in app.behaviours.all()]})
 
 
-@router.put("/behaviours/{name}", summary="Create (201) or replace (200) a behaviour")
+@router.put("/behaviours/{name}", summary="Create (201) or replace (200) a behaviour", responses=CREATED)
 def put_behaviour(
     name: str,
     body: Annotated[dict[str, Any], Body(examples=[_EXAMPLE])],

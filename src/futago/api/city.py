@@ -11,7 +11,7 @@ from starlette.datastructures import State
 from starlette.responses import Response, StreamingResponse
 
 from futago.api.access import Access, require
-from futago.api.deps import JSONRoute, get_app, json_response
+from futago.api.deps import EMPTY, JSONRoute, get_app, json_response
 from futago.app import App
 from futago.city.export import geojson, mvt, tiles3d
 from futago.city.export.cache import CityCache
@@ -108,7 +108,11 @@ def tile_json(
     return json_response(mvt.tilejson(url, summary))
 
 
-@router.get("/tiles/{z}/{x}/{y}.mvt", summary="A Mapbox Vector Tile of buildings (zoom 12 up), flood zones and roads")
+@router.get(
+    "/tiles/{z}/{x}/{y}.mvt",
+    summary="A Mapbox Vector Tile of buildings (zoom 12 up), flood zones and roads",
+    responses=EMPTY,
+)
 def vector_tile(
     z: int,
     x: int,

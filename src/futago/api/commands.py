@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from futago.act.commands import FINAL, STATES, CommandService
 from futago.api.access import Access, require
-from futago.api.deps import JSONRoute, get_app, json_response
+from futago.api.deps import ACCEPTED, CREATED, JSONRoute, get_app, json_response
 from futago.app import App
 from futago.core.errors import FutagoError, InvalidInput
 from futago.core.problems import Problem
@@ -96,6 +96,7 @@ def get_command(
     "/twins/{twin_id}/commands/{command}",
     status_code=201,
     summary="Request a command: it goes through the binding's mode (recommend waits for approval) and envelope",
+    responses={**CREATED, **ACCEPTED},
 )
 def request_command(
     twin_id: str,
@@ -111,7 +112,11 @@ def request_command(
     return _answer(record, 201, {"Location": f"/commands/{record['id']}"})
 
 
-@router.post("/commands/{command_id}/approve", summary="Approve a proposed command: the envelope is checked again")
+@router.post(
+    "/commands/{command_id}/approve",
+    summary="Approve a proposed command: the envelope is checked again",
+    responses=ACCEPTED,
+)
 def approve_command(
     command_id: str,
     body: Annotated[dict[str, Any] | None, Body(examples=[{"note": "checked the gate camera"}])] = None,
@@ -155,7 +160,11 @@ def get_binding(
     return json_response(commands.binding(twin_id, command).to_json())
 
 
-@router.put("/command-bindings/{twin_id}/{command}", summary="Create (201) or replace (200) a command binding")
+@router.put(
+    "/command-bindings/{twin_id}/{command}",
+    summary="Create (201) or replace (200) a command binding",
+    responses=CREATED,
+)
 def put_binding(
     twin_id: str,
     command: str,

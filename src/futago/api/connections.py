@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from futago.api.access import Access, require
-from futago.api.deps import JSONRoute, get_app, json_response
+from futago.api.deps import SQL_MAX, JSONRoute, RowId, get_app, json_response
 from futago.app import App
 from futago.core.dead_letters import DeadLetter
 from futago.core.errors import InvalidInput, NotFound
@@ -107,7 +107,7 @@ def _letter_json(letter: DeadLetter) -> dict[str, Any]:
 @router.get("/dead-letters", summary="Messages that could not become readings, with the reason")
 def list_dead_letters(
     connection: str | None = None,
-    after: Annotated[int | None, Query(ge=0, description="resume after this id")] = None,
+    after: Annotated[int | None, Query(ge=0, le=SQL_MAX, description="resume after this id")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     app: App = Depends(get_app),
     access: Access = Depends(require("READ", "dead-letters")),
@@ -123,7 +123,9 @@ def list_dead_letters(
 
 
 class ReplayRequest(BaseModel):
-    ids: list[int] = Field(min_length=1, max_length=10_000, description="dead letters to replay")
+    ids: list[Annotated[int, Field(ge=1, le=SQL_MAX)]] = Field(
+        min_length=1, max_length=10_000, description="dead letters to replay"
+    )
 
 
 @router.post("/dead-letters/replay", summary="Run dead letters through their connection's mapping again")
@@ -149,7 +151,7 @@ def replay_dead_letters(
 
 @router.delete("/dead-letters/{letter_id}", status_code=204, summary="Discard a dead letter")
 def delete_dead_letter(
-    letter_id: int, app: App = Depends(get_app), access: Access = Depends(require("WRITE", "dead-letters"))
+    letter_id: RowId, app: App = Depends(get_app), access: Access = Depends(require("WRITE", "dead-letters"))
 ) -> Response:
     if app.store.delete_dead_letters([letter_id]) == 0:
         raise NotFound(f"dead letter {letter_id} does not exist")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import Request
+from fastapi import Path, Request
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
@@ -47,3 +47,13 @@ class JSONRoute(APIRoute):
             return await handler(_OrjsonRequest(request.scope, request.receive))
 
         return parse_with_orjson
+
+
+SQL_MAX = 2**63 - 1  # the largest integer a store column holds: larger numbers are a 422, not a crash
+#: A stored row's number in a path (a dead letter, a policy entry).
+RowId = Annotated[int, Path(ge=1, le=SQL_MAX)]
+
+#: Success answers besides 200 that some operations give, documented on each of them.
+CREATED: dict[int | str, dict[str, Any]] = {201: {"description": "Created (200 when it replaced an existing one)"}}
+ACCEPTED: dict[int | str, dict[str, Any]] = {202: {"description": "Accepted: queued, or still in progress"}}
+EMPTY: dict[int | str, dict[str, Any]] = {204: {"description": "Nothing to send (an empty tile)"}}

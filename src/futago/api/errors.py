@@ -38,6 +38,28 @@ _TITLES = {
 }
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details; pointer and errors[].pointer name the offending fields",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "pointer": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+    "required": ["type", "title", "status", "detail"],
+}
+#: Documented on every operation: the problems any route may answer with (authentication, policies, input).
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": title, "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}}}
+    for status, title in _TITLES.items()
+    if status != 500
+}
+
+
 def problem_response(
     status: int,
     detail: str,

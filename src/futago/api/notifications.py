@@ -11,7 +11,7 @@ from starlette.responses import Response
 from futago.act.model import Alert
 from futago.act.notify.service import NotificationService, render
 from futago.api.access import Access, require
-from futago.api.deps import JSONRoute, get_app, json_response
+from futago.api.deps import CREATED, SQL_MAX, JSONRoute, RowId, get_app, json_response
 from futago.core.errors import FutagoError
 from futago.core.twins import now_iso
 
@@ -66,6 +66,7 @@ def list_subscribers(
     description="A subscriber with a home building or a point gets the alerts whose area covers it (a flood "
     "zone where the planned depth there reaches the threshold, or listed twins); one without a place gets the "
     "alerts of the rules it names. 201 when created, 200 when replaced.",
+    responses=CREATED,
 )
 def put_subscriber(
     subscriber_id: str,
@@ -107,6 +108,7 @@ def list_channels(service: Service, access: Access = Depends(require("READ", "no
     "username/password, tls, protocol. Either may carry its own retry policy {attempts, base_s, factor, max_s}. "
     "A subscriber's email entry uses the settings named 'email' unless it names others with 'via'; "
     "likewise 'mqtt'.",
+    responses=CREATED,
 )
 def put_channel(
     name: str,
@@ -158,7 +160,7 @@ def list_deliveries(
     alert_id: Annotated[str | None, Query(alias="alertId")] = None,
     subscriber_id: Annotated[str | None, Query(alias="subscriberId")] = None,
     outcome: Literal["queued", "retrying", "sent", "failed"] | None = None,
-    after: Annotated[int | None, Query(ge=0, description="resume after this seq")] = None,
+    after: Annotated[int | None, Query(ge=0, le=SQL_MAX, description="resume after this seq")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     access: Access = Depends(require("READ", "notifications")),
 ) -> Response:
@@ -220,7 +222,7 @@ def preview(
 @router.get("/notifications/dead-letters", summary="Notifications that could not be delivered, with the reason")
 def list_dead_letters(
     service: Service,
-    after: Annotated[int | None, Query(ge=0, description="resume after this id")] = None,
+    after: Annotated[int | None, Query(ge=0, le=SQL_MAX, description="resume after this id")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     access: Access = Depends(require("READ", "notifications/dead-letters")),
 ) -> Response:
@@ -232,7 +234,9 @@ def list_dead_letters(
 
 
 class RetryRequest(BaseModel):
-    ids: list[int] = Field(min_length=1, max_length=10_000, description="dead letters to send again")
+    ids: list[Annotated[int, Field(ge=1, le=SQL_MAX)]] = Field(
+        min_length=1, max_length=10_000, description="dead letters to send again"
+    )
 
 
 @router.post(
@@ -250,7 +254,7 @@ def retry_dead_letters(
 
 @router.delete("/notifications/dead-letters/{letter_id}", status_code=204, summary="Discard a dead letter")
 def delete_dead_letter(
-    letter_id: int, service: Service, access: Access = Depends(require("WRITE", "notifications/dead-letters"))
+    letter_id: RowId, service: Service, access: Access = Depends(require("WRITE", "notifications/dead-letters"))
 ) -> Response:
     service.discard_dead_letter(letter_id)
     return Response(status_code=204)

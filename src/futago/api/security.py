@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from starlette.responses import Response
 
 from futago.api.access import SESSION_COOKIE, Access, require
-from futago.api.deps import JSONRoute, get_app, json_response
+from futago.api.deps import JSONRoute, RowId, get_app, json_response
 from futago.app import App
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
@@ -39,7 +39,7 @@ def add_policy(
 
 @router.delete("/policies/{entry_id}", summary="Remove a policy entry", status_code=204)
 def remove_policy(
-    entry_id: int, app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "policies"))
+    entry_id: RowId, app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "policies"))
 ) -> Response:
     app.security.remove(entry_id, by=access.caller)
     return Response(status_code=204)

@@ -30,7 +30,7 @@ from futago.api import (
     telemetry,
     twins,
 )
-from futago.api.errors import BodySizeLimit, install_error_handlers
+from futago.api.errors import PROBLEM_RESPONSES, BodySizeLimit, install_error_handlers
 from futago.app import App
 
 DESCRIPTION = """futago (双子) digital-twin platform API / デジタルツイン統合基盤 API.
@@ -51,7 +51,14 @@ def create_api(app: App) -> FastAPI:
         await asyncio.to_thread(warming.join)
         city.release(api.state)
 
-    api = FastAPI(title="futago", version=__version__, description=DESCRIPTION, docs_url="/docs", lifespan=lifespan)
+    api = FastAPI(
+        title="futago",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url="/docs",
+        lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
+    )
     api.state.futago = app
     api.state.settings = app.settings
     install_error_handlers(api)

@@ -46,7 +46,9 @@ async def _append_body(request: Request, app: App, twin_id: str | None) -> int:
     return await run_in_threadpool(parse_and_append)
 
 
-@router.post("/twins/{twin_id}/telemetry", summary="Append readings of one twin", openapi_extra=_BODY_DOC)
+@router.post(
+    "/twins/{twin_id}/telemetry", summary="Append readings of one twin", openapi_extra=_BODY_DOC, status_code=202
+)
 async def post_twin_telemetry(
     twin_id: str,
     request: Request,
@@ -61,6 +63,7 @@ async def post_twin_telemetry(
     "/telemetry",
     summary="Append readings of many twins (each record names its twinId)",
     openapi_extra=_BODY_DOC,
+    status_code=202,
 )
 async def post_telemetry(
     request: Request,

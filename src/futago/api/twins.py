@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query
 from starlette.responses import Response
 
 from futago.api.access import Access, require
-from futago.api.deps import JSONRoute, get_app, json_response
+from futago.api.deps import CREATED, JSONRoute, get_app, json_response
 from futago.app import App
 
 router = APIRouter(prefix="/twins", tags=["twins"], route_class=JSONRoute)
@@ -40,7 +40,7 @@ def get_twin(
     return json_response(access.shape_row(doc), headers={"ETag": doc["$etag"]})
 
 
-@router.put("/{twin_id}", summary="Create or replace a twin")
+@router.put("/{twin_id}", summary="Create or replace a twin", responses=CREATED)
 def put_twin(
     twin_id: str,
     document: Annotated[dict[str, Any], Body()],
@@ -118,7 +118,7 @@ def get_relationship(
     return json_response(rel.to_json(), headers={"ETag": rel.etag})
 
 
-@router.put("/{twin_id}/relationships/{rel_id}", summary="Create or replace a relationship")
+@router.put("/{twin_id}/relationships/{rel_id}", summary="Create or replace a relationship", responses=CREATED)
 def put_relationship(
     twin_id: str,
     rel_id: str,
