@@ -343,5 +343,5 @@ def build(settings: Settings) -> App:
     telemetry.personal_filter = lambda rows: personal.split_readings(rows, kinds.model_or_none)
     return App(
         settings, store, bus, models, twins, telemetry, ingest, connections, drift, behaviours, commands, alerts,
-        notifications, audit, recorder, SecurityService(store, audit), personal,
+        notifications, audit, recorder, SecurityService(store, audit, settings.rate_limit_per_minute), personal,
     )  # fmt: skip

@@ -38,6 +38,8 @@ _SOURCES = {
     "port": ("server", "port", "FUTAGO_PORT"),
     "api_token": ("server", "api_token", "FUTAGO_API_TOKEN"),
     "require_auth": ("server", "require_auth", "FUTAGO_REQUIRE_AUTH"),
+    "rate_limit_per_minute": ("server", "rate_limit_per_minute", "FUTAGO_RATE_LIMIT_PER_MINUTE"),
+    "cors_origins": ("server", "cors_origins", "FUTAGO_CORS_ORIGINS"),
     "max_body_bytes": ("server", "max_body_bytes", "FUTAGO_MAX_BODY_BYTES"),
     "retention_days": ("telemetry", "retention_days", "FUTAGO_RETENTION_DAYS"),
     "artifacts_dir": ("sim", "artifacts_dir", "FUTAGO_ARTIFACTS_DIR"),
@@ -54,6 +56,8 @@ class Settings:
     port: int = 8000
     api_token: str | None = None
     require_auth: bool = False  # ask every caller for an API key even on loopback (always so beyond it)
+    rate_limit_per_minute: int = 600  # requests per minute per API key (bursts of a fifth of it)
+    cors_origins: str | None = None  # comma-separated origins allowed to call the API from a browser; none: same origin
     max_body_bytes: int = 64 * 1024 * 1024
     retention_days: float | None = None
     artifacts_dir: str = "futago-data/artifacts"  # saved, fitted models that behaviours may load

@@ -34,6 +34,7 @@ _TITLES = {
     415: "Unsupported media type",
     422: "Invalid input",
     428: "Precondition required",
+    429: "Too many requests",
     500: "Internal server error",
 }
 

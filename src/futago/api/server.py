@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from futago import __version__
 from futago.api import (
@@ -31,6 +32,7 @@ from futago.api import (
     twins,
 )
 from futago.api.errors import PROBLEM_RESPONSES, BodySizeLimit, install_error_handlers
+from futago.api.headers import SecurityHeaders
 from futago.app import App
 
 DESCRIPTION = """futago (双子) digital-twin platform API / デジタルツイン統合基盤 API.
@@ -85,5 +87,15 @@ def create_api(app: App) -> FastAPI:
 
     dashboard.mount(api)
     api.add_middleware(BodySizeLimit, max_bytes=app.settings.max_body_bytes)
+    api.add_middleware(SecurityHeaders, base_tiles=app.settings.base_tiles)
+    if app.settings.cors_origins:  # other origins' pages may call the API (credentials stay bearer keys)
+        origins = [o.strip() for o in app.settings.cors_origins.split(",") if o.strip()]
+        api.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["authorization", "content-type", "if-match", "if-none-match", "max-items-per-page"],
+            expose_headers=["etag", "location"],
+        )
     api.add_middleware(audit.AuditRequests, futago=app)  # outermost: it sees every answer, refusals included
     return api

@@ -41,6 +41,32 @@ class Forbidden(FutagoError):
     title = "Forbidden"
 
 
+class TooManyRequests(FutagoError):
+    status = 429
+    title = "Too many requests"
+
+
+class RateLimiter:
+    """A token bucket per caller: ``per_minute`` requests a minute on average, bursts up to a fifth of that."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = max(1.0, per_minute / 5)
+        self._buckets: dict[str, tuple[float, float]] = {}  # caller -> (tokens, at)
+        self._lock = threading.Lock()
+
+    def take(self, caller: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            tokens, at = self._buckets.get(caller, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - at) * self.rate)
+            if tokens < 1.0:
+                self._buckets[caller] = (tokens, now)
+                wait = (1.0 - tokens) / self.rate
+                raise TooManyRequests(f"{caller} is over its rate limit; try again in {wait:.1f} s")
+            self._buckets[caller] = (tokens - 1.0, now)
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """An authenticated caller: the subjects policies are asked about, and what the credential may do at all."""
@@ -64,9 +90,10 @@ def _now() -> datetime:
 
 
 class SecurityService:
-    def __init__(self, store: SecurityStore, audit: AuditLog) -> None:
+    def __init__(self, store: SecurityStore, audit: AuditLog, rate_per_minute: int = 600) -> None:
         self.store = store
         self.audit = audit
+        self.limiter = RateLimiter(rate_per_minute)
         self._policies: PolicySet | None = None
         self._verified: dict[str, tuple[float, Principal]] = {}
         self._sessions: dict[str, tuple[float, Principal]] = {}  # in memory: a restart signs everyone out
@@ -201,6 +228,8 @@ class SecurityService:
         return self.policies().allowed(principal.subjects, permission, resource)
 
     def check(self, principal: Principal, permission: str, resource: str) -> None:
+        if not principal.admin:  # the local admin and the bootstrap token are not throttled
+            self.limiter.take(principal.name)
         if not self.allowed(principal, permission, resource):
             raise Forbidden(f"{principal.name} may not {permission} {resource}: no policy entry grants it")
 
