@@ -18,6 +18,7 @@ from futago.core.errors import Conflict, InvalidInput, NotFound
 from futago.core.problems import Problem
 from futago.ingest.mapping import Mapper, RawMessage
 from futago.ingest.pipeline import IngestPipeline, IngestResult
+from futago.ingest.signing import Signing
 from futago.store.port import IngestStore
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class ConnectionSpec:
     provision_model: str | None
     autostart: bool
     config: dict[str, Any]  # as given, for storing and showing
+    signing: Signing | None = None  # per-device HMAC keys: unsigned or badly signed messages are dead letters
 
     @classmethod
     def from_config(cls, name: str, config: Any, types: Sequence[str]) -> ConnectionSpec:
@@ -63,7 +65,7 @@ class ConnectionSpec:
             raise InvalidInput([Problem("/name", "a connection name is 1-128 letters, digits, '_', '.' or '-'")])
         if not isinstance(config, dict):
             raise InvalidInput([Problem("", "a connection is an object with type, options and mappings")])
-        known = {"type", "options", "mappings", "provision", "autostart", "name"}
+        known = {"type", "options", "mappings", "provision", "autostart", "name", "signing"}
         unknown = [Problem(f"/{k}", f"unknown key; use {sorted(known)}") for k in config if k not in known]
         if unknown:
             raise InvalidInput(unknown)
@@ -89,8 +91,9 @@ class ConnectionSpec:
         if not isinstance(autostart, bool):
             raise InvalidInput([Problem("/autostart", "autostart is true or false")])
         mapper = Mapper.from_config(config.get("mappings"))
+        signing = Signing.from_config(config["signing"]) if "signing" in config else None
         stored = {k: v for k, v in config.items() if k != "name"}
-        return cls(name, config["type"], options, mapper, model, autostart, stored)
+        return cls(name, config["type"], options, mapper, model, autostart, stored, signing)
 
 
 class ConnectionManager:
@@ -104,7 +107,7 @@ class ConnectionManager:
 
     def sink_for(self, spec: ConnectionSpec) -> Sink:
         def sink(messages: Sequence[RawMessage]) -> IngestResult:
-            return self.pipeline.ingest(spec.name, spec.mapper, messages, spec.provision_model)
+            return self.pipeline.ingest(spec.name, spec.mapper, messages, spec.provision_model, spec.signing)
 
         return sink
 
@@ -166,9 +169,14 @@ class ConnectionManager:
         connector = self._running.get(name)
         state = connector.status() if connector else {"state": "stopped"}
         counters = self.pipeline.counters.get(name)
+        shown = dict(spec.config)
+        if "signing" in shown:  # keys are secrets: say which devices have one, never the key (env: names may show)
+            signing = dict(shown["signing"])
+            signing["keys"] = {d: k if str(k).startswith("env:") else "***" for d, k in signing.get("keys", {}).items()}
+            shown["signing"] = signing
         return {
             "name": name,
-            **spec.config,
+            **shown,
             "status": state,
             "counters": counters.to_json() if counters else {"messages": 0, "readings": 0, "deadLetters": 0},
         }

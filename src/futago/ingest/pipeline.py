@@ -16,6 +16,7 @@ from futago.core.dead_letters import DeadLetter
 from futago.core.telemetry import Reading
 from futago.core.twins import now_iso
 from futago.ingest.mapping import MappedReading, Mapper, MappingError, RawMessage
+from futago.ingest.signing import Signing
 from futago.services.telemetry import TelemetryService
 from futago.store.port import IngestStore
 
@@ -62,6 +63,7 @@ class IngestPipeline:
         mapper: Mapper,
         messages: Sequence[RawMessage],
         provision_model: str | None = None,
+        signing: Signing | None = None,
     ) -> IngestResult:
         dead: list[DeadLetter] = []
         readings: list[Reading] = []
@@ -69,6 +71,8 @@ class IngestPipeline:
         for message in messages:
             try:
                 mapped = mapper.map(message)
+                if signing is not None:  # the devices the message speaks for must have signed it
+                    signing.verify(message, (m.reading.twin_id for m in mapped))
                 converted = [self._in_model_unit(m) for m in mapped]
             except MappingError as exc:
                 dead.append(_dead(connection, message, exc.reason, exc.pointer))
