@@ -206,3 +206,16 @@ def test_the_cli_creates_keys_and_grants_and_the_audit_records_it(tmp_path: Any)
     assert ("cli", "key.created") in actions and ("cli", "policy.grant") in actions
     assert key.startswith("fk_")
     assert Principal("x", ()).scopes  # every permission by default
+
+
+def test_city_exports_show_only_what_the_caller_may_read(app: App, secured: TestClient) -> None:
+    square = {"type": "Polygon", "coordinates": [[[139.0, 35.0], [139.001, 35.0], [139.001, 35.001], [139.0, 35.0]]]}
+    for twin_id in ("e1", "e2"):
+        app.twins.put(twin_id, {"$metadata": {"$model": BUILDING}, "geometry": square, "name": f"{twin_id}-owner"})
+    reader = key_for(app, "user:mapper", ("city", ["READ"], "grant"), ("twins/e1", ["READ"], "grant"),
+                     ("twins/e1/properties/name", ["READ"], "revoke"))  # fmt: skip
+    shown = secured.get("/city/features", params={"bbox": "138,34,140,36", "model": "*"}, headers=reader)
+    assert [f["id"] for f in shown.json()["features"]] == ["e1"] and "owner" not in shown.text
+    assert secured.get("/city/tiles.json", headers=reader).status_code == 403  # tiles would hold e2 too
+    everything = key_for(app, "user:planner", ("city", ["READ"], "grant"), ("twins/*", ["READ"], "grant"))
+    assert secured.get("/city/tiles.json", headers=everything).status_code == 200

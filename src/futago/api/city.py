@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.datastructures import State
 from starlette.responses import Response, StreamingResponse
 
-from futago.api.access import Access, require
+from futago.api.access import Access, Forbidden, require
 from futago.api.deps import EMPTY, JSONRoute, get_app, json_response
 from futago.app import App
 from futago.city.export import geojson, mvt, tiles3d
@@ -92,6 +92,8 @@ def features(
 ) -> Response:
     box = geojson.parse_bbox(bbox)
     twins = geojson.features_in_bbox(app.store, app.models.models, box, model, exclude=exclude)
+    if not access.principal.admin:  # the twins (and properties) this caller may read, as everywhere else
+        twins = (seen for seen in map(access.readable, twins) if seen is not None)
     chunks = geojson.feature_collection(twins, box)
     return StreamingResponse(chunks, media_type=geojson.MEDIA_TYPE)
 
@@ -103,6 +105,7 @@ def features(
 def tile_json(
     request: Request, app: App = Depends(get_app), access: Access = Depends(require("READ", "city"))
 ) -> Response:
+    _whole_city(access)
     summary = _summary(city_cache(request.app.state, app), app)
     url = f"{request.base_url}city/tiles/{{z}}/{{x}}/{{y}}.mvt"
     return json_response(mvt.tilejson(url, summary))
@@ -122,10 +125,21 @@ def vector_tile(
     access: Access = Depends(require("READ", "city")),
 ) -> Response:
     mvt.check_tile(z, x, y)
+    _whole_city(access)
     body = _tile(city_cache(request.app.state, app), app, z, x, y)
     if not body:
         return Response(status_code=204)
     return Response(body, media_type=mvt.MEDIA_TYPE)
+
+
+def _whole_city(access: Access) -> None:
+    """Tiles are encoded once for every caller: only one who may read every twin may have them."""
+    policies = access.security.policies()
+    subjects = access.principal.subjects
+    if not access.principal.admin and (
+        not access.may("READ", "twins/*") or policies.restricted_below(subjects, "READ", "twins")
+    ):
+        raise Forbidden("tiles hold every twin of the city; this caller may read only some: ask /city/features")
 
 
 def _tileset(request: Request, app: App) -> tiles3d.Tileset:
@@ -140,6 +154,7 @@ def _tileset(request: Request, app: App) -> tiles3d.Tileset:
 def tileset_json(
     request: Request, app: App = Depends(get_app), access: Access = Depends(require("READ", "city"))
 ) -> Response:
+    _whole_city(access)
     return Response(_tileset(request, app).json, media_type=tiles3d.MEDIA_TYPE_JSON)
 
 
@@ -147,6 +162,7 @@ def tileset_json(
 def tile_content(
     path: str, request: Request, app: App = Depends(get_app), access: Access = Depends(require("READ", "city"))
 ) -> Response:
+    _whole_city(access)
     content = _tileset(request, app).contents.get(path)
     if content is None:
         raise NotFound(f"'{path}' is not part of the current tileset; read tileset.json again")
