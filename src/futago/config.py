@@ -39,6 +39,10 @@ _SOURCES = {
     "api_token": ("server", "api_token", "FUTAGO_API_TOKEN"),
     "require_auth": ("server", "require_auth", "FUTAGO_REQUIRE_AUTH"),
     "rate_limit_per_minute": ("server", "rate_limit_per_minute", "FUTAGO_RATE_LIMIT_PER_MINUTE"),
+    "oidc_issuer": ("oidc", "issuer", "FUTAGO_OIDC_ISSUER"),
+    "oidc_audience": ("oidc", "audience", "FUTAGO_OIDC_AUDIENCE"),
+    "oidc_jwks_url": ("oidc", "jwks_url", "FUTAGO_OIDC_JWKS_URL"),
+    "oidc_leeway_s": ("oidc", "leeway_s", "FUTAGO_OIDC_LEEWAY_S"),
     "cors_origins": ("server", "cors_origins", "FUTAGO_CORS_ORIGINS"),
     "max_body_bytes": ("server", "max_body_bytes", "FUTAGO_MAX_BODY_BYTES"),
     "retention_days": ("telemetry", "retention_days", "FUTAGO_RETENTION_DAYS"),
@@ -56,6 +60,10 @@ class Settings:
     port: int = 8000
     api_token: str | None = None
     require_auth: bool = False  # ask every caller for an API key even on loopback (always so beyond it)
+    oidc_issuer: str | None = None  # an OpenID Connect provider whose bearer JWTs are accepted
+    oidc_audience: str | None = None  # the audience (aud) tokens for futago carry
+    oidc_jwks_url: str | None = None  # default: <issuer>/.well-known/jwks.json
+    oidc_leeway_s: float = 60.0  # clock skew allowed on exp/nbf/iat
     rate_limit_per_minute: int = 600  # requests per minute per API key (bursts of a fifth of it)
     cors_origins: str | None = None  # comma-separated origins allowed to call the API from a browser; none: same origin
     max_body_bytes: int = 64 * 1024 * 1024
@@ -87,11 +95,11 @@ class Settings:
     @property
     def auth_required(self) -> bool:
         """Whether a caller without credentials is refused (401) rather than the local admin."""
-        return bool(self.api_token) or self.require_auth or not self.loopback_only
+        return bool(self.api_token) or self.require_auth or bool(self.oidc_issuer) or not self.loopback_only
 
     def check_safe_to_serve(self) -> None:
         """Refuse to expose an unauthenticated server beyond this machine."""
-        if not self.loopback_only and not self.api_token and not self.require_auth:
+        if not self.loopback_only and not self.api_token and not self.require_auth and not self.oidc_issuer:
             raise InvalidInput(
                 [
                     Problem(

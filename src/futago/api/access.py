@@ -18,6 +18,7 @@ from typing import Any, Literal
 from fastapi import Request
 
 from futago.core.twins import Twin
+from futago.security.oidc import OidcVerifier
 from futago.security.service import (
     BOOTSTRAP_TOKEN,
     KEY_PREFIX,
@@ -75,6 +76,22 @@ class Access:
                 or self.may("READ", f"{resource}/properties/{k}")}  # fmt: skip
 
 
+def _oidc(request: Request) -> OidcVerifier | None:
+    """The server's OIDC verifier (its JWKS cache lives as long as the server), when an issuer is configured."""
+    state = request.app.state
+    settings = state.settings
+    if not settings.oidc_issuer:
+        return None
+    verifier: OidcVerifier | None = getattr(state, "oidc", None)
+    if verifier is None or verifier.issuer != settings.oidc_issuer:
+        if not settings.oidc_audience:
+            raise Unauthorized("OIDC is configured without an audience ([oidc] audience): tokens cannot be checked")
+        verifier = state.oidc = OidcVerifier(
+            settings.oidc_issuer, settings.oidc_audience, settings.oidc_jwks_url, settings.oidc_leeway_s
+        )
+    return verifier
+
+
 def _authenticate(request: Request) -> Principal:
     settings = request.app.state.settings
     security: SecurityService = request.app.state.futago.security
@@ -94,7 +111,10 @@ def _authenticate(request: Request) -> Principal:
         return BOOTSTRAP_TOKEN
     if given.startswith(KEY_PREFIX):
         return security.authenticate_key(given)
-    raise Unauthorized("the bearer credential is neither an API key (fk_...) nor the configured API token")
+    verifier = _oidc(request)
+    if verifier is not None and given.count(".") == 2:
+        return verifier.authenticate(given)
+    raise Unauthorized("the bearer credential is neither an API key (fk_...), an OIDC token, nor the API token")
 
 
 def require(permission: Permission, resource: str) -> Callable[[Request], Access]:
