@@ -968,5 +968,50 @@ def policy_remove(ctx: click.Context, entry_id: int, db: str | None) -> None:
     console.print(f"policy entry {entry_id} removed")
 
 
+# open data --------------------------------------------------------------------------------------
+@main.command("export")
+@click.option(
+    "--layer",
+    default="buildings",
+    show_default=True,
+    help="buildings, flood_zones, roads, or the id of a model whose twins have a geometry.",
+)
+@click.option("--format", "fmt", type=click.Choice(["geojson", "csv", "3dtiles"]), default="geojson", show_default=True)
+@click.option(
+    "--licence",
+    type=click.Choice(["CC-BY-4.0", "ODbL-1.0", "CC0-1.0"]),
+    required=True,
+    help="The terms the data is published under (recorded in the catalog and metadata.json).",
+)
+@click.option("--attribution", help='Who to credit, e.g. "Kano City; PLATEAU (MLIT)".')
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="The folder to write to.")
+@click.option("--json", "as_json", is_flag=True, help="Print the catalog record as JSON.")
+@db_option
+@click.pass_context
+def export(ctx: click.Context, layer: str, fmt: str, licence: str, attribution: str | None, out: str,
+           as_json: bool, db: str | None) -> None:  # fmt: skip
+    """Publish a non-personal layer as open data (GeoJSON, CSV or 3D Tiles) with its licence; the export is
+    recorded in the data catalog. A layer whose model marks anything Personal is refused."""
+    from futago.app import build
+    from futago.security.personal import personal_fields
+    from futago.services.open_data import export_layer
+
+    with _errors():
+        app = build(_settings(ctx, db=db))
+        try:
+            catalog = app.models.models
+            record = export_layer(app.store, catalog, lambda m: any(personal_fields(catalog, m)), layer, fmt,
+                                  licence, Path(out), attribution)  # fmt: skip
+            app.audit.record("cli", "open_data.exported", f"catalog/{record['id']}",
+                             {"licence": licence, "files": record["provenance"]["fileCount"]})  # fmt: skip
+        finally:
+            app.close()
+    if as_json:
+        _print_json(record)
+    else:
+        console.print(f"{record['records']['features']:,} features of {layer} written to {out} "
+                      f"({record['licence']}); catalog: {record['id']}")  # fmt: skip
+
+
 if __name__ == "__main__":
     main()

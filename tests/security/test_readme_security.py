@@ -29,7 +29,7 @@ def test_readme_security_commands_work(tmp_path: Path) -> None:
         run = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300, cwd=tmp_path)
         assert run.returncode == 0, f"{command}\n{run.stdout}\n{run.stderr}"
         outputs.append(run.stdout)
-    assert len(outputs) == 8
+    assert len(outputs) == 9
     key = outputs[0].strip().splitlines()[-1]
     app = build(Settings(db=str(tmp_path / "city.db")))
     try:
@@ -42,3 +42,5 @@ def test_readme_security_commands_work(tmp_path: Path) -> None:
         app.close()
     verified = json.loads(outputs[5])
     assert verified["ok"] is True and verified["first_bad"] is None and verified["entries"] > 100
+    published = json.loads((tmp_path / "open-data" / "buildings" / "metadata.json").read_text())
+    assert published["licence"] == "CC BY 4.0" and published["records"]["features"] >= 400

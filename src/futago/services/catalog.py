@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 TELEMETRY = "telemetry"
 DERIVED = "derived"
 MODELS = "models"
-KINDS: tuple[str, ...] = (CITY_IMPORT, TELEMETRY, DERIVED, MODELS)
+OPEN_DATA = "open_data"  # what ``futago export`` published (services/open_data.py)
+KINDS: tuple[str, ...] = (CITY_IMPORT, TELEMETRY, DERIVED, MODELS, OPEN_DATA)
 #: Models in these namespaces ship with futago, under its licence.
 FUTAGO_NAMESPACE = "dtmi:futago:"
 FUTAGO_LICENCE = ("Apache-2.0 (futago)", "https://www.apache.org/licenses/LICENSE-2.0")
@@ -147,13 +148,15 @@ class CatalogService:
         wanted = KINDS if kind is None else (kind,)
         out: list[dict[str, Any]] = []
         if CITY_IMPORT in wanted:
-            out += self._city_imports()
+            out += self._stored(CITY_IMPORT)
         if TELEMETRY in wanted or DERIVED in wanted:
             measured, derived = self._telemetry_and_derived()
             out += measured if TELEMETRY in wanted else []
             out += derived if DERIVED in wanted else []
         if MODELS in wanted:
             out += self._models()
+        if OPEN_DATA in wanted:
+            out += self._stored(OPEN_DATA)
         return out
 
     def entry(self, entry_id: str) -> dict[str, Any]:
@@ -164,10 +167,10 @@ class CatalogService:
                 return entry
         raise NotFound(f"the catalog has no dataset '{entry_id}'; GET /catalog lists them")
 
-    # city imports -----------------------------------------------------------------------------
-    def _city_imports(self) -> list[dict[str, Any]]:
+    # city imports and open-data exports: records written when they happened --------------------
+    def _stored(self, kind: str) -> list[dict[str, Any]]:
         keys = ("id", "title", "kind", "licence", "licenceUrl", "provenance", "records", "updated")
-        return [{key: record.get(key) for key in keys} for record in self.store.list_datasets(CITY_IMPORT)]
+        return [{key: record.get(key) for key in keys} for record in self.store.list_datasets(kind)]
 
     # telemetry and derived telemetry ------------------------------------------------------------
     def _derived_outputs(self) -> list[tuple[BehaviourSpec, set[str], list[str]]]:
