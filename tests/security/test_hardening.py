@@ -65,3 +65,16 @@ def test_a_body_over_the_limit_is_refused(app: App) -> None:
     with TestClient(create_api(app)) as client:
         response = client.post("/query", content=b"x" * 5000, headers={"content-type": "application/json"})
     assert response.status_code == 413 and response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_an_oversized_field_or_too_deep_a_body_is_a_422_naming_it(app: App) -> None:
+    with TestClient(create_api(app)) as client:
+        long = client.put(
+            "/twins/t1", json={"$metadata": {"$model": "dtmi:futago:demo:Building;1"}, "name": "x" * 1_000_001}
+        )
+        deep: object = 1
+        for _ in range(70):
+            deep = [deep]
+        nested = client.post("/query", json={"query": "SELECT * FROM DIGITALTWINS", "extra": deep})
+    assert long.status_code == 422 and long.json()["pointer"] == "/name"
+    assert nested.status_code == 422 and "deeper" in nested.text

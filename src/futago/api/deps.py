@@ -10,7 +10,9 @@ from fastapi import Path, Request
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
+from futago.api.errors import InvalidBody
 from futago.app import App
+from futago.core.problems import Problem, join_pointer
 
 
 def get_app(request: Request) -> App:
@@ -22,12 +24,38 @@ def json_response(content: Any, status_code: int = 200, headers: dict[str, str] 
     return Response(orjson.dumps(content), status_code=status_code, media_type="application/json", headers=headers)
 
 
+MAX_FIELD_CHARS = 1_000_000  # one string in a request body (a description, a geometry's WKT)
+MAX_DEPTH = 64  # nesting of objects and arrays
+
+
+def check_fields(value: Any, path: tuple[str | int, ...] = ()) -> None:
+    """Refuse a body with a string over MAX_FIELD_CHARS or nesting deeper than MAX_DEPTH, naming where."""
+    if len(path) > MAX_DEPTH:
+        _refuse(path, f"the body nests deeper than {MAX_DEPTH} levels here")
+    if isinstance(value, str):
+        if len(value) > MAX_FIELD_CHARS:
+            _refuse(path, f"a string longer than {MAX_FIELD_CHARS:,} characters")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_fields(key, path)
+            check_fields(item, (*path, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_fields(item, (*path, index))
+
+
+def _refuse(path: tuple[str | int, ...], message: str) -> None:
+    raise InvalidBody([Problem(join_pointer("", *path) or "/", message)])
+
+
 class _OrjsonRequest(Request):
-    """A request whose JSON body is parsed by orjson, the JSON dialect the store and answers use."""
+    """A request whose JSON body is parsed by orjson, the JSON dialect the store and answers use, and whose
+    fields are within the size limits."""
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             self._json = orjson.loads(await self.body())
+            check_fields(self._json)
         return self._json
 
 

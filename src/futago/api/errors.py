@@ -118,12 +118,22 @@ def install_error_handlers(api: FastAPI) -> None:
     @api.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         headers = dict(exc.headers) if exc.headers else None
-        return problem_response(exc.status_code, str(exc.detail), (), request.url.path, headers)
+        problems = exc.problems if isinstance(exc, InvalidBody) else ()
+        return problem_response(exc.status_code, str(exc.detail), problems, request.url.path, headers)
 
     @api.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem_response(500, "an unexpected error occurred; it has been logged", (), request.url.path)
+
+
+class InvalidBody(HTTPException):
+    """A body refused while it is being parsed (a field too large): an HTTPException, because FastAPI turns any
+    other exception raised there into a bare 400, losing the pointer."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__(422, "; ".join(f"{p.pointer or '/'}: {p.message}" for p in problems))
+        self.problems = list(problems)
 
 
 class BodySizeLimit:
