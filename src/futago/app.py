@@ -300,8 +300,10 @@ def vault_path(settings: Settings) -> Path | None:
     return None if path == ":memory:" or "://" in path else Path(f"{path}.keys")
 
 
-def _personal_data(store: Store, audit: AuditLog, models: ModelService, settings: Settings) -> PersonalData:
-    return PersonalData(store, KeyVault(vault_path(settings)), audit, lambda: models.models)
+def _personal_data(
+    store: Store, audit: AuditLog, models: ModelService, settings: Settings, kinds: TelemetryKinds
+) -> PersonalData:
+    return PersonalData(store, KeyVault(vault_path(settings)), audit, lambda: models.models, kinds.model_or_none)
 
 
 def build(settings: Settings) -> App:
@@ -338,8 +340,9 @@ def build(settings: Settings) -> App:
         building_models=lambda: model_family(models.models, BUILDING),  # a city's own building sub-models too
     )  # fmt: skip
     notifications.check_configured_channels()
-    personal = _personal_data(store, audit, models, settings)
+    personal = _personal_data(store, audit, models, settings, kinds)
     twins.personal_split = personal.split_twin
+    behaviours.personal = personal
     telemetry.personal_filter = lambda rows: personal.split_readings(rows, kinds.model_or_none)
     return App(
         settings, store, bus, models, twins, telemetry, ingest, connections, drift, behaviours, commands, alerts,

@@ -144,3 +144,23 @@ def test_a_people_count_includes_only_those_who_consented_to_city_statistics(ser
             client.put(f"/persons/p{i}/consents/city_statistics", json={})
     body = client.post("/privacy/releases", json={"model": PERSON, "mesh": "1km", "k": 1}).json()
     assert sum(c["count"] for c in body["cells"]) == 2
+
+
+def test_a_behaviour_reads_personal_inputs_only_for_a_consented_purpose(served: Any) -> None:
+    app, _, _, _ = served
+    now = time.time_ns() // 1000
+    body = {"model": "robust_z", "twins": ["w1"], "inputs": {"hr": {"telemetry": "heartRate"}},
+            "step": "1m", "window": "1h", "horizon": "10m"}  # fmt: skip
+    app.behaviours.put("hr-watch", body)
+    refused = app.behaviours.run("hr-watch", "w1")[0]
+    assert refused["status"] == "failed" and "purpose" in refused["error"]  # personal input, no purpose named
+    app.behaviours.put("hr-watch", {**body, "purpose": "care"})
+    refused = app.behaviours.run("hr-watch", "w1")[0]
+    assert refused["status"] == "failed" and "not consented" in refused["error"]
+    app.personal.set_consent("w1", "care", None, "test")
+    spec = app.behaviours.get("hr-watch")
+    inputs = app.behaviours.gather(spec, "w1", now - 3_600_000_000, now + 60_000_000)
+    assert inputs.provenance["inputs"]["hr"]["count"] == 3  # the three sealed heart rates, opened for care
+    app.audit.flush()
+    reads = [e for e in app.audit.entries() if e.action == "personal.read" and e.actor == "behaviour:hr-watch"]
+    assert reads and reads[-1].detail == {"purpose": "care", "telemetry": "heartRate"}

@@ -16,12 +16,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import orjson
 
 from futago.core.dtdl.model_set import ModelSet
 from futago.core.dtdl.vocabulary import PERSONAL
 from futago.core.errors import Conflict, InvalidInput
 from futago.core.problems import Problem
+from futago.core.telemetry import QUALITY_NOT_EVALUATED, SeriesData
 from futago.core.twins import Twin
 from futago.security.audit import AuditLog
 from futago.security.vault import KeyDestroyed, KeyVault
@@ -58,11 +60,19 @@ def _context(person: str, kind: str, name: str, ts: int) -> bytes:
 
 
 class PersonalData:
-    def __init__(self, store: PersonalStore, vault: KeyVault, audit: AuditLog, models: Callable[[], ModelSet]) -> None:
+    def __init__(
+        self,
+        store: PersonalStore,
+        vault: KeyVault,
+        audit: AuditLog,
+        models: Callable[[], ModelSet],
+        model_of: Callable[[str], str | None] = lambda twin_id: None,
+    ) -> None:
         self.store = store
         self.vault = vault
         self.audit = audit
         self.models = models
+        self.model_of = model_of
         self._fields: dict[tuple[int, str], tuple[frozenset[str], frozenset[str]]] = {}
 
     def fields_of(self, model_id: str) -> tuple[frozenset[str], frozenset[str]]:
@@ -188,6 +198,24 @@ class PersonalData:
         finally:
             self.audit.record(by, "personal.read", f"personal/{person}", {"purpose": purpose})
         return {"person": person, "purpose": purpose, **data}
+
+    def is_personal(self, twin_id: str, name: str) -> bool:
+        """Whether (twin, telemetry) is personal: the behaviour runtime then reads it here, with consent."""
+        model = self.model_of(twin_id)
+        return model is not None and name in self.fields_of(model)[1]
+
+    def series(self, person: str, name: str, start_us: int, end_us: int, purpose: str, by: str) -> SeriesData:
+        """A personal telemetry series in [start, end), for a purpose the person consented to (audited)."""
+        self.require_consent(person, purpose)
+        points = sorted(
+            (ts, orjson.loads(self.vault.open(person, sealed, _context(person, kind, record_name, ts))))
+            for kind, record_name, ts, sealed in self.store.personal_records(person)
+            if kind == "telemetry" and record_name == name and start_us <= ts < end_us
+        )
+        self.audit.record(by, "personal.read", f"personal/{person}", {"purpose": purpose, "telemetry": name})
+        stamps = np.array([t for t, _ in points], dtype=np.int64)
+        values = np.array([float(v) for _, v in points], dtype=np.float64)
+        return SeriesData("f8", stamps, values, np.full(len(points), QUALITY_NOT_EVALUATED, dtype=np.uint8))
 
     def export(self, person: str, by: str) -> dict[str, Any]:
         """Everything held about the person, and their consents: the right of access."""

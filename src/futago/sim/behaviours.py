@@ -50,7 +50,7 @@ TOLERANCE_DIRECTIONS = {
 }
 _KNOWN_KEYS = {
     "model", "params", "twins", "twinModel", "inputs", "measured", "output", "step", "window",
-    "horizon", "members", "uncertainty", "trigger", "tolerances", "train", "description", "artifact",
+    "horizon", "members", "uncertainty", "trigger", "tolerances", "train", "description", "artifact", "purpose",
 }  # fmt: skip
 
 
@@ -121,6 +121,7 @@ class BehaviourSpec:
     train_us: int | None = None
     artifact: Path | None = None
     description: str = ""
+    purpose: str | None = None  # why it processes personal inputs (care, research, city_statistics), if it does
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -178,7 +179,7 @@ class BehaviourSpec:
             raise InvalidInput([Problem(pointer or "/", "a behaviour is a JSON object")])
         problems += [Problem(f"{pointer}/{k}", f"unknown key; use one of {', '.join(sorted(_KNOWN_KEYS))}")
                      for k in body if k not in _KNOWN_KEYS]  # fmt: skip
-        for key in ("model", "measured", "output", "description", "twinModel", "artifact"):
+        for key in ("model", "measured", "output", "description", "twinModel", "artifact", "purpose"):
             if key in body and not isinstance(body[key], str):
                 problems.append(Problem(f"{pointer}/{key}", f"{key} is a string"))
         durations = {
@@ -224,6 +225,7 @@ class BehaviourSpec:
             train_us=train,
             artifact=artifact,
             description=body.get("description", ""),
+            purpose=body.get("purpose"),
             raw=dict(body),
         )
         spec = _in_model_order(spec)

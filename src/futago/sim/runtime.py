@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -47,6 +47,14 @@ RUNS_KEPT = 1000
 Key = tuple[str, str]  # (behaviour, twin)
 
 
+class PersonalSeries(Protocol):
+    def is_personal(self, twin_id: str, name: str) -> bool: ...
+
+    def series(self, twin_id: str, name: str, start_us: int, end_us: int, purpose: str, by: str) -> SeriesData:
+        """The decrypted readings in [start, end); raises (refusing the run) without consent for the purpose."""
+        ...
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -61,6 +69,8 @@ class BehaviourRuntime:
         descendants: Callable[[str], Iterable[str]],
         artifacts_dir: Path | None = None,
     ) -> None:
+        # Reads a personal series with consent for a purpose (futago.security.personal), when personal data exists.
+        self.personal: PersonalSeries | None = None
         self.store = store
         self.bus = bus
         self.artifacts_dir = artifacts_dir
@@ -204,7 +214,7 @@ class BehaviourRuntime:
             source = ref.twin_for(twin_id)
             if source != twin_id and self.store.get_twin(source) is None:
                 raise NotFound(f"input '{column}' reads twin '{source}', which does not exist")
-            values, count = self._on_grid(source, ref.telemetry, grid, step)
+            values, count = self._on_grid(source, ref.telemetry, grid, step, spec)
             if count == 0 and len(grid):
                 raise InvalidInput(
                     [Problem(f"/inputs/{column}", f"no readings of {source}.{ref.telemetry} in the window")]
@@ -218,19 +228,29 @@ class BehaviourRuntime:
             future_columns.append(np.where(np.isnan(ahead), latest, ahead))
         y = None
         if spec.measured:
-            y, count = self._on_grid(twin_id, spec.measured, grid, step)
+            y, count = self._on_grid(twin_id, spec.measured, grid, step, spec)
             provenance["measured"] = {"twin": twin_id, "telemetry": spec.measured, "count": count}
         X = np.column_stack(columns) if columns else np.empty((len(grid), 0))
         future_X = np.column_stack(future_columns) if future_columns else np.empty((len(future), 0))
         window = {"from": format_timestamp(int(first)), "to": format_timestamp(int(last_end))}
         return RunInputs(grid, X, y, future, future_X, dict(twin.properties), {"window": window, "inputs": provenance})
 
-    def _on_grid(self, twin_id: str, name: str, grid: np.ndarray, step: int) -> tuple[np.ndarray, int]:
-        """Average the finite readings into the grid's steps; NaN where a step has none."""
+    def _on_grid(
+        self, twin_id: str, name: str, grid: np.ndarray, step: int, spec: BehaviourSpec | None = None
+    ) -> tuple[np.ndarray, int]:
+        """Average the finite readings into the grid's steps; NaN where a step has none. A personal series is read
+        only with the person's consent for the behaviour's purpose (refused otherwise: the run fails, saying so)."""
         out = np.full(len(grid), np.nan)
         if len(grid) == 0:
             return out, 0
-        data = self.store.read_series(twin_id, name, int(grid[0]), int(grid[-1]) + step)
+        start, end = int(grid[0]), int(grid[-1]) + step
+        if self.personal is not None and self.personal.is_personal(twin_id, name):
+            if spec is None or not spec.purpose:
+                detail = f"{twin_id}.{name} is personal data: name the behaviour's purpose (care, research, ...)"
+                raise InvalidInput([Problem("/purpose", detail)])
+            data = self.personal.series(twin_id, name, start, end, spec.purpose, f"behaviour:{spec.name}")
+        else:
+            data = self.store.read_series(twin_id, name, start, end)
         if len(data) == 0 or data.kind == "json":
             return out, 0
         values = np.asarray(data.values, dtype=np.float64)
