@@ -109,5 +109,5 @@ def open_dashboard(context: Any, url: str, errors: list[str] | None = None, time
         page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(url + "/", timeout=timeout_ms)
     page.wait_for_selector("body[data-ready=true]", state="attached", timeout=timeout_ms)
-    page.wait_for_function("window.futago.probe.firstRenderMs !== null", timeout=timeout_ms)
+    page.wait_for_function("() => window.futago.probe.firstRenderMs !== null", timeout=timeout_ms)
     return page

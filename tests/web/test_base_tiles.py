@@ -66,7 +66,9 @@ def test_configured_base_tiles_are_drawn_under_the_city(app: App, tiles: TileSer
     errors: list[str] = []
     with BackgroundServer(app) as server, chromium() as context:
         page = open_dashboard(context, server.url, errors)
-        page.wait_for_function("document.querySelector('.maplibregl-ctrl-attrib')?.textContent.includes('test tiles')")
+        page.wait_for_function(
+            "() => document.querySelector('.maplibregl-ctrl-attrib')?.textContent.includes('test tiles')"
+        )
         page.wait_for_timeout(500)
         share = _magenta_share(page)
     assert errors == []

@@ -145,7 +145,7 @@ def test_clicking_a_building_opens_the_inspector_with_its_true_height(loaded: tu
     page.wait_for_timeout(1200)
     point = page.evaluate("window.futago.screenPoint('bldg-005')")
     page.mouse.click(point["x"], point["y"])
-    page.wait_for_function("document.getElementById('inspector-title').textContent === 'bldg-005'", timeout=5000)
+    page.wait_for_function("() => document.getElementById('inspector-title').textContent === 'bldg-005'", timeout=5000)
     page.wait_for_selector("#inspector-props td[data-prop=height]")
     assert float(page.inner_text("#inspector-props td[data-prop=height]")) == true_height
     page.wait_for_selector("#inspector-chart .uplot", timeout=10_000)  # the history chart drew
@@ -175,7 +175,7 @@ def test_a_reading_over_the_threshold_raises_an_alert_and_colours_its_buildings(
     shown_after_s = time.monotonic() - began
     assert shown_after_s <= 2.0, f"the alert took {shown_after_s:.2f} s to appear"
     page.wait_for_function(
-        "['bldg-001', 'bldg-002', 'bldg-003'].every((id) => window.futago.buildingState(id)?.alert === true)",
+        "() => ['bldg-001', 'bldg-002', 'bldg-003'].every((id) => window.futago.buildingState(id)?.alert === true)",
         timeout=2000,
     )
     assert page.evaluate("window.futago.buildingState('bldg-004')?.alert") in (None, False)
@@ -185,7 +185,7 @@ def test_a_reading_over_the_threshold_raises_an_alert_and_colours_its_buildings(
     page.wait_for_timeout(300)
     assert _alert_red(_map_pixels(page, "alerts")).sum() > 2000  # the alert colour is on the screen
     assert httpx.delete(f"{demo}/rules/dashboard-test").status_code == 204  # its alert resolves
-    page.wait_for_function("window.futago.buildingState('bldg-001')?.alert === false", timeout=5000)
+    page.wait_for_function("() => window.futago.buildingState('bldg-001')?.alert === false", timeout=5000)
 
 
 def test_approving_a_recommended_command_changes_its_state_and_the_audit_shows_it(

@@ -24,11 +24,11 @@ def test_the_dashboard_signs_in_with_an_api_key_and_out_again(app: App) -> None:
         page.wait_for_selector("#login:not([hidden])")
         page.fill("#login-key", "fk_wrong_key")
         page.click("#login-form button[type=submit]")
-        page.wait_for_function("document.getElementById('login-error').textContent.length > 0")
+        page.wait_for_function("() => document.getElementById('login-error').textContent.length > 0")
         page.fill("#login-key", key)
         page.click("#login-form button[type=submit]")
         page.wait_for_selector("body[data-ready=true]", state="attached", timeout=60_000)
-        page.wait_for_function("window.futago.probe.firstRenderMs !== null", timeout=60_000)
+        page.wait_for_function("() => window.futago.probe.firstRenderMs !== null", timeout=60_000)
         cookie = next(c for c in context.cookies() if c["name"] == "futago_session")
         assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
         assert page.is_visible("#signout")
