@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import orjson
@@ -21,6 +21,9 @@ from futago import __version__
 from futago.config import Settings, load_settings
 from futago.core.errors import FutagoError, InvalidInput
 from futago.core.problems import Problem
+
+if TYPE_CHECKING:
+    from futago.app import App
 
 console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -727,6 +730,18 @@ def _existing_store(db: str | None, ctx: click.Context) -> Settings:
     return settings
 
 
+@contextmanager
+def _opened(ctx: click.Context, db: str | None, existing: bool = False) -> Iterator[App]:
+    """The App over the store (--db), closed afterwards; ``existing``: the store must be there already."""
+    from futago.app import build
+
+    app = build(_existing_store(db, ctx) if existing else _settings(ctx, db=db))
+    try:
+        yield app
+    finally:
+        app.close()
+
+
 @audit.command("verify")
 @click.option(
     "--checkpoint",
@@ -740,17 +755,12 @@ def _existing_store(db: str | None, ctx: click.Context) -> Settings:
 @click.pass_context
 def audit_verify(ctx: click.Context, checkpoints: tuple[str, ...], as_json: bool, db: str | None) -> None:
     """Check that no audit entry was modified, deleted, inserted or reordered. Exits 1 when one was."""
-    from futago.app import build
     from futago.core.audit import Checkpoint
 
     with _errors():
-        settings = _existing_store(db, ctx)
         kept = [Checkpoint.from_json(json.loads(Path(path).read_text(encoding="utf-8"))) for path in checkpoints]
-        app = build(settings)
-        try:
+        with _opened(ctx, db, existing=True) as app:
             result = app.audit.verify(kept).to_json()
-        finally:
-            app.close()
     if as_json:
         _print_json(result)
     elif result["ok"]:
@@ -770,14 +780,9 @@ def audit_verify(ctx: click.Context, checkpoints: tuple[str, ...], as_json: bool
 @click.pass_context
 def audit_checkpoint(ctx: click.Context, out: str | None, db: str | None) -> None:
     """Sign the chain's head with the store's Ed25519 key, and print (or write) the checkpoint to keep elsewhere."""
-    from futago.app import build
-
     with _errors():
-        app = build(_existing_store(db, ctx))
-        try:
+        with _opened(ctx, db, existing=True) as app:
             checkpoint = app.audit.checkpoint()
-        finally:
-            app.close()
         if checkpoint is None:
             raise InvalidInput([Problem("/db", "the audit is empty: there is nothing to sign yet")])
     if out:
@@ -794,14 +799,8 @@ def audit_list(ctx: click.Context, limit: int, as_json: bool, db: str | None) ->
     """The latest audit entries: who did what to which resource, and when."""
     from collections import deque
 
-    from futago.app import build
-
-    with _errors():
-        app = build(_existing_store(db, ctx))
-        try:
-            entries = list(deque(app.audit.entries(), maxlen=limit))
-        finally:
-            app.close()
+    with _errors(), _opened(ctx, db, existing=True) as app:
+        entries = list(deque(app.audit.entries(), maxlen=limit))
     if as_json:
         _print_json({"value": [e.to_json() for e in entries]})
         return
@@ -840,16 +839,11 @@ def keys() -> None:
 def keys_create(ctx: click.Context, subject: str, groups: tuple[str, ...], scopes: tuple[str, ...],
                 name: str | None, expires_days: float, as_json: bool, db: str | None) -> None:  # fmt: skip
     """Create a key. It is printed once, here, and cannot be shown again."""
-    from futago.app import build
     from futago.security.policy import PERMISSIONS
 
-    with _errors():
-        app = build(_settings(ctx, db=db))
-        try:
-            record, key = app.security.create_key(name or subject, subject, groups, scopes or PERMISSIONS,
-                                                  expires_days or None, by="cli")  # fmt: skip
-        finally:
-            app.close()
+    with _errors(), _opened(ctx, db) as app:
+        record, key = app.security.create_key(name or subject, subject, groups, scopes or PERMISSIONS,
+                                              expires_days or None, by="cli")  # fmt: skip
     if as_json:
         _print_json({**record, "key": key})
     else:
@@ -864,14 +858,8 @@ def keys_create(ctx: click.Context, subject: str, groups: tuple[str, ...], scope
 @click.pass_context
 def keys_list(ctx: click.Context, as_json: bool, db: str | None) -> None:
     """The keys: id, subject, groups, scopes, expiry and revocation (never the keys themselves)."""
-    from futago.app import build
-
-    with _errors():
-        app = build(_settings(ctx, db=db))
-        try:
-            records = app.security.list_keys()
-        finally:
-            app.close()
+    with _errors(), _opened(ctx, db) as app:
+        records = app.security.list_keys()
     if as_json:
         _print_json({"value": records})
         return
@@ -888,14 +876,8 @@ def keys_list(ctx: click.Context, as_json: bool, db: str | None) -> None:
 @click.pass_context
 def keys_revoke(ctx: click.Context, key_id: str, db: str | None) -> None:
     """Revoke a key: it is refused from now on."""
-    from futago.app import build
-
-    with _errors():
-        app = build(_settings(ctx, db=db))
-        try:
-            app.security.revoke_key(key_id, by="cli")
-        finally:
-            app.close()
+    with _errors(), _opened(ctx, db) as app:
+        app.security.revoke_key(key_id, by="cli")
     console.print(f"key {key_id} revoked")
 
 
@@ -921,17 +903,13 @@ def policy_grant(ctx: click.Context, subject: str, resource: str, permissions: t
                  db: str | None) -> None:  # fmt: skip
     """Grant (or --revoke) PERMISSIONS on RESOURCE (a path or glob: twins/pump-*, models/*, policies) to SUBJECT
     (user:<name>, group:<name>, key:<id>, device:<id>)."""
-    from futago.app import build
     from futago.security.policy import PolicyEntry
 
     with _errors():
         entry = PolicyEntry.parse({"subject": subject, "resource": resource, "permissions": list(permissions),
                                    "effect": "revoke" if revoke else "grant"})  # fmt: skip
-        app = build(_settings(ctx, db=db))
-        try:
+        with _opened(ctx, db) as app:
             stored = app.security.grant(entry, by="cli")
-        finally:
-            app.close()
     _print_json(stored.to_json())
 
 
@@ -940,14 +918,8 @@ def policy_grant(ctx: click.Context, subject: str, resource: str, permissions: t
 @click.pass_context
 def policy_list(ctx: click.Context, db: str | None) -> None:
     """The policy entries in force, as JSON."""
-    from futago.app import build
-
-    with _errors():
-        app = build(_settings(ctx, db=db))
-        try:
-            entries = app.security.list_entries()
-        finally:
-            app.close()
+    with _errors(), _opened(ctx, db) as app:
+        entries = app.security.list_entries()
     _print_json({"value": [e.to_json() for e in entries]})
 
 
@@ -957,14 +929,8 @@ def policy_list(ctx: click.Context, db: str | None) -> None:
 @click.pass_context
 def policy_remove(ctx: click.Context, entry_id: int, db: str | None) -> None:
     """Remove the policy entry ENTRY_ID (see futago policy list)."""
-    from futago.app import build
-
-    with _errors():
-        app = build(_settings(ctx, db=db))
-        try:
-            app.security.remove(entry_id, by="cli")
-        finally:
-            app.close()
+    with _errors(), _opened(ctx, db) as app:
+        app.security.remove(entry_id, by="cli")
     console.print(f"policy entry {entry_id} removed")
 
 
@@ -992,20 +958,15 @@ def export(ctx: click.Context, layer: str, fmt: str, licence: str, attribution: 
            as_json: bool, db: str | None) -> None:  # fmt: skip
     """Publish a non-personal layer as open data (GeoJSON, CSV or 3D Tiles) with its licence; the export is
     recorded in the data catalog. A layer whose model marks anything Personal is refused."""
-    from futago.app import build
     from futago.security.personal import personal_fields
     from futago.services.open_data import export_layer
 
-    with _errors():
-        app = build(_settings(ctx, db=db))
-        try:
-            catalog = app.models.models
-            record = export_layer(app.store, catalog, lambda m: any(personal_fields(catalog, m)), layer, fmt,
-                                  licence, Path(out), attribution)  # fmt: skip
-            app.audit.record("cli", "open_data.exported", f"catalog/{record['id']}",
-                             {"licence": licence, "files": record["provenance"]["fileCount"]})  # fmt: skip
-        finally:
-            app.close()
+    with _errors(), _opened(ctx, db) as app:
+        catalog = app.models.models
+        record = export_layer(app.store, catalog, lambda m: any(personal_fields(catalog, m)), layer, fmt,
+                              licence, Path(out), attribution)  # fmt: skip
+        app.audit.record("cli", "open_data.exported", f"catalog/{record['id']}",
+                         {"licence": licence, "files": record["provenance"]["fileCount"]})  # fmt: skip
     if as_json:
         _print_json(record)
     else:

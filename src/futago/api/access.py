@@ -17,17 +17,10 @@ from typing import Any, Literal
 
 from fastapi import Request
 
+from futago.core.errors import Forbidden, Unauthorized
 from futago.core.twins import Twin
 from futago.security.oidc import OidcVerifier
-from futago.security.service import (
-    BOOTSTRAP_TOKEN,
-    KEY_PREFIX,
-    LOCAL_ADMIN,
-    Forbidden,
-    Principal,
-    SecurityService,
-    Unauthorized,
-)
+from futago.security.service import BOOTSTRAP_TOKEN, KEY_PREFIX, LOCAL_ADMIN, Principal, SecurityService
 from futago.security.views import ReadableGraph, without_properties
 
 Permission = Literal["READ", "WRITE", "COMMAND", "ADMIN"]

@@ -32,6 +32,20 @@ class InvalidInput(FutagoError):
         super().__init__(detail, problems)
 
 
+class Unauthorized(FutagoError):
+    """No credentials, or credentials that do not hold (unknown, expired, revoked, badly signed)."""
+
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(FutagoError):
+    """Authenticated, but no policy entry (or consent) allows it."""
+
+    status = 403
+    title = "Forbidden"
+
+
 class NotFound(FutagoError):
     status = 404
     title = "Not found"
@@ -54,3 +68,8 @@ class PreconditionFailed(FutagoError):
 class PayloadTooLarge(FutagoError):
     status = 413
     title = "Payload too large"
+
+
+class TooManyRequests(FutagoError):
+    status = 429
+    title = "Too many requests"

@@ -13,7 +13,8 @@ from typing import Any
 
 import jwt
 
-from futago.security.service import Principal, Unauthorized
+from futago.core.errors import Unauthorized
+from futago.security.service import Principal
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "EdDSA"]
 

@@ -21,7 +21,7 @@ import orjson
 
 from futago.core.dtdl.model_set import ModelSet
 from futago.core.dtdl.vocabulary import PERSONAL
-from futago.core.errors import Conflict, InvalidInput
+from futago.core.errors import Forbidden, InvalidInput
 from futago.core.problems import Problem
 from futago.core.telemetry import QUALITY_NOT_EVALUATED, SeriesData
 from futago.core.twins import Twin
@@ -32,8 +32,9 @@ from futago.store.port import PersonalStore
 PURPOSES = ("care", "research", "city_statistics")
 
 
-class NoConsent(Conflict):
-    status = 403
+class NoConsent(Forbidden):
+    """The person has not consented to this purpose (or withdrew, or it expired)."""
+
     title = "No consent"
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from futago.core.errors import FutagoError, InvalidInput, NotFound
+from futago.core.errors import Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
 from futago.core.problems import Problem
 from futago.security.audit import AuditLog
 from futago.security.policy import PERMISSIONS, SUBJECT, PolicyEntry, PolicySet
@@ -29,21 +29,6 @@ KEY_PREFIX = "fk_"
 SESSION_S = 8 * 3600  # a dashboard session lasts a working day
 SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 REMEMBER_S = 60.0
-
-
-class Unauthorized(FutagoError):
-    status = 401
-    title = "Unauthorized"
-
-
-class Forbidden(FutagoError):
-    status = 403
-    title = "Forbidden"
-
-
-class TooManyRequests(FutagoError):
-    status = 429
-    title = "Too many requests"
 
 
 class RateLimiter:
