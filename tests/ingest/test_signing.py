@@ -65,3 +65,18 @@ def test_a_bad_signing_configuration_names_its_field() -> None:
     with pytest.raises(InvalidInput) as caught:
         ConnectionSpec.from_config("c", {**base, "signing": {"keys": {"t": "env:FUTAGO_NO_SUCH_VARIABLE"}}}, ["replay"])
     assert caught.value.problems[0].pointer == "/signing/keys/t"
+
+
+def test_a_signature_with_odd_characters_is_a_dead_letter_not_a_crash(app: App) -> None:
+    from futago.ingest.mapping import Mapper, RawMessage
+    from futago.ingest.signing import Signing
+
+    river(app, "a1")
+    mapper = Mapper.from_config(river_connection(_NoBroker())["mappings"])  # type: ignore[arg-type]
+    message = RawMessage("city/river/a1/level", orjson.dumps({"reading": {"level": 1.0, "time": T0_MS}, "sig": "é"}), 0)
+    result = app.ingest.ingest("odd", mapper, [message], signing=Signing({"river-a1": KEY_A1}))
+    assert result.stored == 0 and "does not verify" in result.dead[0].reason
+
+
+class _NoBroker:
+    host, port = "127.0.0.1", 1

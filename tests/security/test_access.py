@@ -219,3 +219,29 @@ def test_city_exports_show_only_what_the_caller_may_read(app: App, secured: Test
     assert secured.get("/city/tiles.json", headers=reader).status_code == 403  # tiles would hold e2 too
     everything = key_for(app, "user:planner", ("city", ["READ"], "grant"), ("twins/*", ["READ"], "grant"))
     assert secured.get("/city/tiles.json", headers=everything).status_code == 200
+
+
+def test_a_bracket_pattern_revoke_still_hides_its_property_from_queries(app: App, secured: TestClient) -> None:
+    app.twins.put("pump-1", {"$metadata": {"$model": BUILDING}, "name": "secret-name", "storeys": 2})
+    headers = key_for(app, "user:ops", ("query", ["READ"], "grant"), ("twins/*", ["READ"], "grant"),
+                      ("twins/pump-[12]/properties/name", ["READ"], "revoke"))  # fmt: skip
+    assert query(secured, headers, "SELECT * FROM DIGITALTWINS T WHERE T.name = 'secret-name'") == []
+    assert "secret-name" not in secured.get("/twins/pump-1", headers=headers).text
+
+
+def test_latest_telemetry_shows_only_with_read_on_the_twins_telemetry(app: App, secured: TestClient) -> None:
+    app.twins.put("b9", {"$metadata": {"$model": BUILDING}})
+    app.telemetry.append([("b9", "energyUse", 1_700_000_000_000_000, 12.5, 2)])
+    headers = key_for(app, "user:viewer2", ("twins/b9", ["READ"], "grant"),
+                      ("twins/b9/telemetry", ["READ"], "revoke"))  # fmt: skip
+    twin = secured.get("/twins/b9", headers=headers).json()
+    assert "$telemetry" not in twin and twin["$dtId"] == "b9"
+
+
+def test_revoking_a_key_ends_the_dashboard_sessions_it_started(app: App) -> None:
+    _, key = app.security.create_key("k", "user:s")
+    principal = app.security.authenticate_key(key)
+    session = app.security.start_session(principal)
+    assert app.security.session(session) == principal
+    app.security.revoke_key(principal.name.removeprefix("key:"))
+    assert app.security.session(session) is None

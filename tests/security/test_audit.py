@@ -196,3 +196,12 @@ def test_a_scenario_store_verifies(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = verify(db)
     assert report["ok"] is True and report["entries"] > 100  # twins, the proposal, its approval, notifications
+
+
+def test_a_detail_json_cannot_hold_as_it_is_is_stored_as_text_and_its_batch_kept(app: App) -> None:
+    app.audit.record("tester", "odd", "x", {"big": 2**70, 1: "non-string key", "obj": object()})
+    app.audit.record("tester", "plain", "y", {"ok": True})
+    assert app.audit.verify().ok
+    entries = {e.action: e for e in app.audit.entries()}
+    assert entries["odd"].detail["big"] == str(2**70) and entries["odd"].detail["1"] == "non-string key"
+    assert "plain" in entries

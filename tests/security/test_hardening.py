@@ -78,3 +78,11 @@ def test_an_oversized_field_or_too_deep_a_body_is_a_422_naming_it(app: App) -> N
         nested = client.post("/query", json={"query": "SELECT * FROM DIGITALTWINS", "extra": deep})
     assert long.status_code == 422 and long.json()["pointer"] == "/name"
     assert nested.status_code == 422 and "deeper" in nested.text
+
+
+def test_a_rate_limit_of_zero_means_no_limit(tmp_path: object) -> None:
+    from futago.security.service import RateLimiter
+
+    limiter = RateLimiter(0)
+    for _ in range(1000):
+        limiter.take("anyone")

@@ -164,3 +164,14 @@ def test_a_behaviour_reads_personal_inputs_only_for_a_consented_purpose(served: 
     app.audit.flush()
     reads = [e for e in app.audit.entries() if e.action == "personal.read" and e.actor == "behaviour:hr-watch"]
     assert reads and reads[-1].detail == {"purpose": "care", "telemetry": "heartRate"}
+
+
+def test_data_stored_after_an_erasure_reads_and_the_erased_records_are_counted(served: Any) -> None:
+    _, client, _, _ = served
+    assert client.delete("/persons/w1/data").status_code == 200
+    doc = {"$metadata": {"$model": PERSON}, "fullName": "new name", "ward": "Kano"}
+    assert client.put("/twins/w1", json=doc).status_code == 200  # a new key is made for what comes now
+    client.put("/persons/w1/consents/care", json={})
+    data = client.get("/persons/w1/data", params={"purpose": "care"})
+    assert data.status_code == 200 and data.json()["properties"] == {"fullName": "new name"}
+    assert data.json()["erasedRecords"] == 4 and client.get("/persons/w1/export").json()["erased"] is True

@@ -156,3 +156,11 @@ def test_a_release_over_http_is_k_anonymous_and_audited(people: App) -> None:
     assert {p["pointer"] for p in bad.json()["errors"]} == {"/mesh", "/k"}
     people.audit.flush()
     assert any(e.action == "privacy.release" for e in people.audit.entries())
+
+
+def test_a_dp_release_gives_no_exact_count_of_people_outside_its_area() -> None:
+    rng = np.random.default_rng(4)
+    points = [cell_point("5339461111", rng) for _ in range(7)]
+    with pytest.raises(InvalidInput) as caught:
+        privacy.release(points, "1km", k=1, mechanism="laplace", epsilon=0.5, area=(140.0, 36.0, 140.01, 36.01))
+    assert not any(ch.isdigit() for ch in caught.value.problems[0].message)

@@ -65,8 +65,14 @@ class Access:
         resource = f"twins/{row['$dtId']}"
         if not self.may("READ", resource):
             return None
-        return {k: v for k, v in row.items() if k.startswith("$") or k == "geometry"
-                or self.may("READ", f"{resource}/properties/{k}")}  # fmt: skip
+        telemetry = self.may("READ", f"{resource}/telemetry")  # $telemetry: the latest readings
+
+        def shown(key: str) -> bool:
+            if key == "$telemetry":
+                return telemetry
+            return key.startswith("$") or key == "geometry" or self.may("READ", f"{resource}/properties/{key}")
+
+        return {k: v for k, v in row.items() if shown(k)}
 
 
 def _oidc(request: Request) -> OidcVerifier | None:

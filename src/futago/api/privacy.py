@@ -79,17 +79,15 @@ def create_release(
     ):
         raise InvalidInput([Problem("/area", "give [west, south, east, north] in degrees")])
     privacy.check_request(level, k, mechanism, epsilon, delta)
-    # People of a model with personal data are counted only with their consent to city statistics.
-    needs_consent = any(app.personal.fields_of(model))
+    # People whose model has personal data are counted only with their consent to city statistics.
     points = [
         (twin.geometry["coordinates"][1], twin.geometry["coordinates"][0])
         for twin in scan_with_geometry(app.store, model_family(app.models.models, model), None)
         if twin.geometry
         and twin.geometry.get("type") == "Point"
-        and (not needs_consent or app.personal.has_consent(twin.id, "city_statistics"))
+        and (not any(app.personal.fields_of(twin.model)) or app.personal.has_consent(twin.id, "city_statistics"))
     ]
-    seed = fields.get("seed")
-    rng = np.random.default_rng(seed if isinstance(seed, int) else None)
+    rng = np.random.default_rng()  # never the caller's seed: a known seed would let them subtract the noise
     result = privacy.release(points, level, k, mechanism, epsilon, delta, tuple(area) if area else None, rng)
     if mechanism is not None:  # nothing leaves unless the budget covers it (the check and the spend are atomic)
         assert epsilon is not None

@@ -74,5 +74,5 @@ class Signing:
             key = self.keys.get(device)
             if key is None:
                 raise MappingError(f"device '{device}' has no signing key on this connection", f"/{self.field}")
-            if not hmac.compare_digest(given, signature(key, document)):
+            if not hmac.compare_digest(given.encode(), signature(key, document).encode()):
                 raise MappingError(f"the signature does not verify with the key of '{device}'", f"/{self.field}")

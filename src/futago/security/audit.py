@@ -13,6 +13,7 @@ said at that point, and a log that no longer contains it has been rewritten or t
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import queue
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -144,6 +146,17 @@ class _Pending:
         return make
 
 
+def _plain(detail: dict[str, Any]) -> dict[str, Any]:
+    """The detail as JSON holds it, the same for the hash and the stored row (one entry that cannot be stored
+    would roll back its whole batch): non-string keys and unknown objects become text, integers beyond 64 bits too."""
+    try:
+        plain: dict[str, Any] = orjson.loads(orjson.dumps(detail, default=str, option=orjson.OPT_NON_STR_KEYS))
+        return plain
+    except (orjson.JSONEncodeError, TypeError):
+        text = json.dumps(detail, default=str)
+        return dict(json.loads(text, parse_int=lambda t: int(t) if -(2**63) <= int(t) < 2**64 else t))
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
@@ -168,7 +181,7 @@ class AuditLog:
             if self._writer is None:
                 self._writer = threading.Thread(target=self._write, name="futago-audit", daemon=True)
                 self._writer.start()
-        self._queue.put(_Pending(_now(), actor, action, resource, dict(detail or {})))
+        self._queue.put(_Pending(_now(), actor, action, resource, _plain(detail or {})))
 
     def _write(self) -> None:
         while True:

@@ -74,12 +74,19 @@ class PersonalData:
         self.audit = audit
         self.models = models
         self.model_of = model_of
-        self._fields: dict[tuple[int, str], tuple[frozenset[str], frozenset[str]]] = {}
+        self._fields: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        self._catalog: ModelSet | None = None  # the model set the cache was worked out from
+
+    def _cache(self) -> tuple[ModelSet, dict[str, tuple[frozenset[str], frozenset[str]]]]:
+        catalog = self.models()
+        if catalog is not self._catalog:  # new models: work everything out again
+            self._catalog, self._fields = catalog, {}
+        return catalog, self._fields
 
     def fields_of(self, model_id: str) -> tuple[frozenset[str], frozenset[str]]:
-        catalog = self.models()
-        key = (id(catalog), model_id)
-        if key not in self._fields:
+        catalog, fields = self._cache()
+        key = model_id
+        if key not in fields:
             self._fields[key] = (
                 personal_fields(catalog, model_id) if model_id in catalog else (frozenset(), frozenset())
             )
@@ -101,16 +108,16 @@ class PersonalData:
 
     def any_personal_telemetry(self) -> bool:
         """Whether any model marks telemetry Personal (else readings pass untouched, at no cost)."""
-        catalog = self.models()
-        key = (id(catalog), "*")
-        if key not in self._fields:
+        catalog, fields = self._cache()
+        key = "*"  # not a model id
+        if key not in fields:
             marked = frozenset(
                 m
                 for m in catalog.interfaces
                 if any(PERSONAL in t.semantic_types for t in catalog[m].telemetry.values())
             )
-            self._fields[key] = (frozenset(), marked)
-        return bool(self._fields[key][1])
+            fields[key] = (frozenset(), marked)
+        return bool(fields[key][1])
 
     def split_readings(self, rows: list[Any], model_of: Callable[[str], str | None]) -> list[Any]:
         """The readings that are not personal; personal ones (twin, name, ts, value, ...) are sealed and stored."""
@@ -180,16 +187,23 @@ class PersonalData:
 
     # -- the way out -----------------------------------------------------------------------------
     def _opened(self, person: str) -> dict[str, Any]:
+        """The person's records, decrypted; records sealed under a destroyed key (before an erasure) are counted,
+        not shown."""
         properties: dict[str, Any] = {}
         telemetry: dict[str, list[dict[str, Any]]] = {}
+        erased = 0
         for kind, name, ts, sealed in self.store.personal_records(person):
-            value = orjson.loads(self.vault.open(person, sealed, _context(person, kind, name, ts)))
+            try:
+                value = orjson.loads(self.vault.open(person, sealed, _context(person, kind, name, ts)))
+            except KeyDestroyed:
+                erased += 1
+                continue
             if kind == "property":
                 properties[name] = value  # ordered by time: the last one is the value now
             else:
                 stamp = datetime.fromtimestamp(ts / 1e6, UTC).isoformat().replace("+00:00", "Z")
                 telemetry.setdefault(name, []).append({"ts": stamp, "value": value})
-        return {"properties": properties, "telemetry": telemetry}
+        return {"properties": properties, "telemetry": telemetry, "erasedRecords": erased}
 
     def read(self, person: str, purpose: str, by: str) -> dict[str, Any]:
         """The person's data for a purpose they consented to."""
@@ -220,10 +234,8 @@ class PersonalData:
 
     def export(self, person: str, by: str) -> dict[str, Any]:
         """Everything held about the person, and their consents: the right of access."""
-        try:
-            data = self._opened(person)
-        except KeyDestroyed:
-            data = {"properties": {}, "telemetry": {}, "erased": True}
+        data = self._opened(person)
+        data["erased"] = data["erasedRecords"] > 0
         self.audit.record(by, "personal.exported", f"personal/{person}")
         return {"person": person, **data, "consents": self.store.list_consents(person)}
 

@@ -97,7 +97,7 @@ class PolicySet:
         for subject in subjects:
             for entry in self.by_subject.get(subject, ()):
                 if entry.effect == "revoke" and entry.applies_to(permission):
-                    head = entry.resource.split("*", 1)[0].split("?", 1)[0]
+                    head = re.split(r"[*?\[]", entry.resource, maxsplit=1)[0]  # the literal start
                     if head.startswith(prefix) or prefix.startswith(head) or fnmatchcase(prefix, entry.resource):
                         return True
         return False

@@ -189,9 +189,8 @@ def release(
             detail = "a differentially private release needs a fixed area: which cells hold people must not show"
             raise InvalidInput([Problem("/area", detail)])
         domain = cells_in(area, level)
-        outside = sum(n for code, n in counts.items() if code not in set(domain))
-        if outside:
-            raise InvalidInput([Problem("/area", f"{outside} of the points lie outside the area; widen it")])
+        if any(code not in set(domain) for code in counts):  # how many would be an exact, noiseless count
+            raise InvalidInput([Problem("/area", "some of the people lie outside the area; widen it")])
         assert epsilon is not None
         counts = Counter(noisy({code: counts.get(code, 0) for code in domain}, mechanism, float(epsilon), delta,
                                rng or np.random.default_rng()))  # fmt: skip

@@ -35,12 +35,15 @@ class RateLimiter:
     """A token bucket per caller: ``per_minute`` requests a minute on average, bursts up to a fifth of that."""
 
     def __init__(self, per_minute: int) -> None:
-        self.rate = per_minute / 60.0
+        self.unlimited = per_minute <= 0  # 0: no limit
+        self.rate = max(per_minute, 1) / 60.0
         self.burst = max(1.0, per_minute / 5)
         self._buckets: dict[str, tuple[float, float]] = {}  # caller -> (tokens, at)
         self._lock = threading.Lock()
 
     def take(self, caller: str) -> None:
+        if self.unlimited:
+            return
         now = time.monotonic()
         with self._lock:
             tokens, at = self._buckets.get(caller, (self.burst, now))
@@ -80,7 +83,8 @@ class SecurityService:
         self.audit = audit
         self.limiter = RateLimiter(rate_per_minute)
         self._policies: PolicySet | None = None
-        self._verified: dict[str, tuple[float, Principal]] = {}
+        self._verified: dict[str, tuple[float, Principal, datetime | None]] = {}  # (when, who, expires)
+        self._revoked: set[str] = set()  # key ids revoked by this process: never remembered again
         self._sessions: dict[str, tuple[float, Principal]] = {}  # in memory: a restart signs everyone out
         self._lock = threading.Lock()
 
@@ -131,7 +135,10 @@ class SecurityService:
         record["revoked"] = _now().isoformat()
         self.store.put_api_key(record)
         with self._lock:
-            self._verified = {k: v for k, v in self._verified.items() if v[1].name != f"key:{key_id}"}
+            name = f"key:{key_id}"
+            self._revoked.add(key_id)
+            self._verified = {k: v for k, v in self._verified.items() if v[1].name != name}
+            self._sessions = {k: v for k, v in self._sessions.items() if v[1].name != name}  # its sign-ins end
         self.audit.record(by, "key.revoked", f"keys/{key_id}")
         return public_key_record(record)
 
@@ -143,7 +150,9 @@ class SecurityService:
         with self._lock:
             remembered = self._verified.get(fingerprint)
         if remembered is not None and time.monotonic() - remembered[0] < REMEMBER_S:
-            return remembered[1]
+            expires = remembered[2]
+            if expires is None or expires > _now():
+                return remembered[1]
         key_id, _, secret = key.removeprefix(KEY_PREFIX).partition("_")
         record = self.store.get_api_key(key_id) if key.startswith(KEY_PREFIX) and secret else None
         refusal = "the API key is not valid"
@@ -155,8 +164,10 @@ class SecurityService:
             raise Unauthorized(f"{refusal}: it expired on {record['expires']}")
         principal = Principal(f"key:{key_id}", (f"key:{key_id}", record["subject"], *record["groups"]),
                               frozenset(record["scopes"]))  # fmt: skip
+        expires = datetime.fromisoformat(record["expires"]) if record["expires"] else None
         with self._lock:
-            self._verified[fingerprint] = (time.monotonic(), principal)
+            if key_id not in self._revoked:  # a revoke that raced this check must win
+                self._verified[fingerprint] = (time.monotonic(), principal, expires)
         return principal
 
     # -- dashboard sessions ----------------------------------------------------------------------

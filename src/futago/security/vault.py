@@ -17,11 +17,16 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from futago.core.errors import FutagoError
+
 NONCE = 12
 
 
-class KeyDestroyed(Exception):
+class KeyDestroyed(FutagoError):
     """The person's key is gone (erased): their data cannot be read any more."""
+
+    status = 410
+    title = "Gone"
 
 
 class KeyVault:
