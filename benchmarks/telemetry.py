@@ -58,10 +58,11 @@ def _floor(db_path: Path) -> tuple[float, int]:
     """Raw executemany of the same readings into a bare (series, ts) table; rows/s and count."""
     db = SQLiteDatabase(db_path)
     try:
-        db.executescript(
-            "CREATE TABLE IF NOT EXISTS floor (series INTEGER NOT NULL, ts INTEGER NOT NULL, "
-            "value REAL, quality INTEGER, PRIMARY KEY (series, ts)) WITHOUT ROWID"
-        )
+        with db.write() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS floor (series INTEGER NOT NULL, ts INTEGER NOT NULL, "
+                "value REAL, quality INTEGER, PRIMARY KEY (series, ts)) WITHOUT ROWID"
+            )
         index = {_twin(i): i for i in range(SERIES)}
         elapsed, count = 0.0, 0
         for rows in _batches():

@@ -2,7 +2,8 @@
 # Installs the Debian packages the tests use as real protocol peers. Idempotent: packages
 # already present are not fetched again. Needs root (as on CI) or sudo.
 set -euo pipefail
-PACKAGES=(mosquitto chromium fonts-ipafont-gothic)  # a Japanese font, so the dashboard's screenshots read
+# A Japanese font, so the dashboard's screenshots read; PostgreSQL with PostGIS and NATS (JetStream) for scale-out.
+PACKAGES=(mosquitto chromium fonts-ipafont-gothic postgresql-15 postgresql-15-postgis-3 nats-server)
 missing=()
 for package in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

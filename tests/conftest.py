@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from futago import samples
 from futago.app import App, build
 from futago.config import Settings
 from futago.scenarios.mosquitto import MOSQUITTO, LocalBroker
+from futago.scenarios.postgres import LocalPostgres, postgis_installed
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -62,3 +64,34 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[LocalPostgres]:
+    """One throwaway PostgreSQL cluster for the session, with a template database already migrated."""
+    if not postgis_installed():
+        pytest.skip("PostgreSQL with PostGIS is not installed: run scripts/install-system-deps.sh (make test does)")
+    import psycopg
+
+    from futago.store.postgres import PostgresStore
+
+    with LocalPostgres() as cluster:
+        admin = cluster.url.rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE futago_template")
+        PostgresStore(cluster.url.rsplit("/", 1)[0] + "/futago_template").close()
+        yield cluster
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: LocalPostgres) -> Iterator[str]:
+    """A fresh, empty, migrated database of its own for one test (a copy of the template: fast)."""
+    import psycopg
+
+    base = postgres_cluster.url.rsplit("/", 1)[0]
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE futago_template")
+    yield f"{base}/{name}"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

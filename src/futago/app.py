@@ -66,9 +66,14 @@ _QUANTILE = re.compile(r"q\d\d")
 
 
 def open_store(url: str) -> Store:
-    """Pick the adapter for a store URL: a path or sqlite:///path (the default)."""
+    """Pick the adapter for a store URL: a path or sqlite:///path (the default), or postgresql://..."""
     if url.startswith(("postgresql://", "postgres://")):
-        raise InvalidInput([Problem("/store/db", "the PostgreSQL adapter is not available in this version yet")])
+        from futago.store.postgres import PostgresStore
+
+        try:
+            return PostgresStore(url)
+        except ConnectionError as exc:
+            raise InvalidInput([Problem("/store/db", str(exc))]) from exc
     path = url.removeprefix("sqlite:///").removeprefix("sqlite://")
     from futago.store.sqlite import SQLiteStore
 
@@ -286,18 +291,27 @@ class App:
         self.store.close()
 
 
+# Beside a database server's store there is no file to keep secrets next to: they live here, shared by every
+# process started in this folder (on several machines, point [audit] key at shared storage).
+SERVER_STORE_FILES = Path("futago-data")
+
+
 def audit_key_path(settings: Settings) -> Path | None:
     """The store's audit signing key: configured, or beside a file store; none for an in-memory one."""
     if settings.audit_key:
         return Path(settings.audit_key)
     path = settings.db.removeprefix("sqlite:///").removeprefix("sqlite://")
-    return None if path == ":memory:" or "://" in path else Path(f"{path}.audit-key.pem")
+    if "://" in path:  # a database server: every process of the deployment signs with the same key
+        return SERVER_STORE_FILES / "audit-key.pem"
+    return None if path == ":memory:" else Path(f"{path}.audit-key.pem")
 
 
 def vault_path(settings: Settings) -> Path | None:
     """The personal-data key vault: beside a file store (never inside it); in memory for an in-memory store."""
     path = settings.db.removeprefix("sqlite:///").removeprefix("sqlite://")
-    return None if path == ":memory:" or "://" in path else Path(f"{path}.keys")
+    if "://" in path:
+        return SERVER_STORE_FILES / "personal.keys"
+    return None if path == ":memory:" else Path(f"{path}.keys")
 
 
 def _personal_data(

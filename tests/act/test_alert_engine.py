@@ -18,7 +18,7 @@ from futago.app import App
 from futago.core.errors import Conflict, FutagoError, InvalidInput, NotFound
 from futago.core.events import Event
 from futago.core.telemetry import format_timestamp, parse_timestamp
-from futago.store.sqlite.alerts import SQLiteAlerts
+from futago.store.sql.alerts import SqlAlerts
 from futago.store.sqlite.db import SQLiteDatabase
 
 D = "dtmi:futago:demo:"
@@ -60,7 +60,7 @@ class Rig:
     def __init__(self, app: App, path: Path) -> None:
         self.app = app
         self.db = SQLiteDatabase(path)
-        self.store = SQLiteAlerts(self.db)
+        self.store = SqlAlerts(self.db)
         self.clock = Clock()
         self.proposer = RecordingProposer()
         self.events: list[Event] = []

@@ -19,7 +19,7 @@ from futago.api import alerts as alerts_api
 from futago.api.server import create_api
 from futago.app import App
 from futago.core.telemetry import parse_timestamp
-from futago.store.sqlite.alerts import SQLiteAlerts
+from futago.store.sql.alerts import SqlAlerts
 from futago.store.sqlite.db import SQLiteDatabase
 from tests.api.test_no_server_errors import assert_contract, headers, json_values, nasty_text, raw_bodies
 
@@ -37,7 +37,7 @@ HIGH = {
 def enable_alerts(app: App, tmp_path: Path) -> AlertService:
     service = AlertService(
         app.bus,
-        SQLiteAlerts(SQLiteDatabase(tmp_path / "alerts.db")),
+        SqlAlerts(SQLiteDatabase(tmp_path / "alerts.db")),
         app.store,
         app.store,
         app.models.models.descendants,

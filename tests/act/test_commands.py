@@ -19,8 +19,8 @@ from futago.app import App
 from futago.core.errors import Conflict, InvalidInput, NotFound
 from futago.core.events import Event
 from futago.core.problems import Problem
+from futago.store.sql.commands import SqlCommands
 from futago.store.sqlite import SQLiteStore
-from futago.store.sqlite.commands import SQLiteCommands
 from tests.act.gate_device import FLOODGATE
 
 MQTT = {"type": "mqtt", "connection": "gates", "topic": "gates/{twin}/cmd/{command}"}
@@ -52,7 +52,7 @@ class Wired:
     def __init__(self, app: App) -> None:
         self.app = app
         self.transport = RecordingTransport()
-        self.records = SQLiteCommands(cast(SQLiteStore, app.store).db)
+        self.records = SqlCommands(cast(SQLiteStore, app.store).db)
         self.service = CommandService(self.records, app.store, app.models, app.bus, self.transport)
         self.events: list[Event] = []
         app.bus.subscribe(lambda e: self.events.append(e) if e.type.startswith("command.") else None)

@@ -24,7 +24,7 @@ from futago.config import Settings
 from futago.core.events import Event
 from futago.core.twins import Twin, TwinScan, now_iso
 from futago.services.city_import import CityImporter
-from futago.store.sqlite.notifications import SQLiteNotifications
+from futago.store.sql.notifications import SqlNotifications
 from tests.act.test_notify_channels import WebhookServer
 
 THRESHOLD = 0.5
@@ -43,7 +43,7 @@ BAND_FLOOR = {
 def service_for(app: App, **settings: Any) -> NotificationService:
     config = {"retry": {"attempts": 2, "base_s": 0.05}, **settings}
     service = NotificationService(
-        SQLiteNotifications(app.store.db), app.store, app.bus, NotificationSettings.parse(config)
+        SqlNotifications(app.store.db), app.store, app.bus, NotificationSettings.parse(config)
     )
     service.start()
     return service

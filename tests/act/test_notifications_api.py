@@ -22,7 +22,7 @@ from futago.api.server import create_api
 from futago.app import App
 from futago.core.events import Event
 from futago.core.twins import now_iso
-from futago.store.sqlite.notifications import SQLiteNotifications
+from futago.store.sql.notifications import SqlNotifications
 from tests.act.test_notify_channels import WebhookServer
 
 SECRET = "0123456789abcdef-shared"
@@ -32,7 +32,7 @@ CONFIGURED = {"site-smtp": {"type": "email", "host": "127.0.0.1", "port": 2525, 
 def make_service(app: App) -> NotificationService:
     config = {"retry": {"attempts": 2, "base_s": 0.05}, "channels": CONFIGURED}
     service = NotificationService(
-        SQLiteNotifications(app.store.db), app.store, app.bus, NotificationSettings.parse(config), app.connections
+        SqlNotifications(app.store.db), app.store, app.bus, NotificationSettings.parse(config), app.connections
     )
     service.start()
     return service

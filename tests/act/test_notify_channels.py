@@ -23,7 +23,7 @@ from futago.act.notify import NOTIFICATION_FAILED, NOTIFICATION_SENT, Notificati
 from futago.app import App
 from futago.core.events import Event
 from futago.core.twins import now_iso
-from futago.store.sqlite.notifications import SQLiteNotifications
+from futago.store.sql.notifications import SqlNotifications
 from tests.conftest import Broker, free_port
 
 SECRET = "s3cret-shared-with-the-receiver"
@@ -112,7 +112,7 @@ def smtp() -> Iterator[tuple[int, _Inbox]]:
 def service_for(app: App, **settings: Any) -> NotificationService:
     config = {"retry": FAST_RETRY, **settings}
     service = NotificationService(
-        SQLiteNotifications(app.store.db), app.store, app.bus, NotificationSettings.parse(config), app.connections
+        SqlNotifications(app.store.db), app.store, app.bus, NotificationSettings.parse(config), app.connections
     )
     service.start()
     return service

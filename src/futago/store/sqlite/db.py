@@ -12,6 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from futago.core.twins import now_iso
+from futago.store import migrations
+
+MIGRATIONS = "futago.store.sqlite.migrations"
+
 
 def _connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(
@@ -27,6 +32,11 @@ def _connect(path: str) -> sqlite3.Connection:
 
 
 class SQLiteDatabase:
+    """The ``futago.store.sql.db.Database`` of the SQLite adapter; the schema is brought up to date on opening."""
+
+    for_update = ""  # one writer at a time: a row read inside a write cannot change under it
+    integrity_error: type[Exception] = sqlite3.IntegrityError
+
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         if self.path != ":memory:":
@@ -39,6 +49,26 @@ class SQLiteDatabase:
         self._writing_thread: int | None = None  # the thread inside a write transaction
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
+        self.applied_migrations = self.upgrade()
+
+    def upgrade(self) -> list[str]:
+        """Apply the pending schema migrations; the keys of those applied."""
+        with self._write_lock:
+            self._writer.execute(migrations.BOOKKEEPING)
+            applied = dict(self._writer.execute("SELECT key, checksum FROM schema_migrations").fetchall())
+            return migrations.upgrade(migrations.load(MIGRATIONS), applied, self._run_script, now_iso())
+
+    def _run_script(self, script: str) -> None:
+        # executescript commits whatever is open first, then runs the text as it is: the BEGIN makes it one unit.
+        try:
+            self._writer.executescript(f"BEGIN IMMEDIATE;\n{script}\nCOMMIT;")
+        except BaseException:
+            if self._writer.in_transaction:
+                self._writer.execute("ROLLBACK")
+            raise
+
+    def serialize(self, conn: sqlite3.Connection, name: str) -> None:
+        """Nothing to wait for: SQLite's writes are already one at a time."""
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -74,10 +104,6 @@ class SQLiteDatabase:
             self._local.conn = conn
             self._readers.append(conn)
         return conn
-
-    def executescript(self, script: str) -> None:
-        with self._write_lock:
-            self._writer.executescript(script)
 
     def close(self) -> None:
         for conn in self._readers:

@@ -6,17 +6,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from futago.store.sqlite.alerts import SQLiteAlerts
-from futago.store.sqlite.audit import SQLiteAudit
-from futago.store.sqlite.commands import SQLiteCommands
-from futago.store.sqlite.datasets import SQLiteDatasets
+from futago.store.sql.alerts import SqlAlerts
+from futago.store.sql.audit import SqlAudit
+from futago.store.sql.commands import SqlCommands
+from futago.store.sql.datasets import SqlDatasets
+from futago.store.sql.ingest import SqlIngest
+from futago.store.sql.notifications import SqlNotifications
+from futago.store.sql.personal import SqlPersonal
+from futago.store.sql.privacy import SqlPrivacy
+from futago.store.sql.security import SqlSecurity
+from futago.store.sql.sim import SqlSim
 from futago.store.sqlite.db import SQLiteDatabase
-from futago.store.sqlite.ingest import SQLiteIngest
-from futago.store.sqlite.notifications import SQLiteNotifications
-from futago.store.sqlite.personal import SQLitePersonal
-from futago.store.sqlite.privacy import SQLitePrivacy
-from futago.store.sqlite.security import SQLiteSecurity
-from futago.store.sqlite.sim import SQLiteSim
 from futago.store.sqlite.telemetry import SQLiteTelemetry
 from futago.store.sqlite.twins import SQLiteTwins
 
@@ -24,31 +24,31 @@ from futago.store.sqlite.twins import SQLiteTwins
 class SQLiteStore(
     SQLiteTwins,
     SQLiteTelemetry,
-    SQLiteIngest,
-    SQLiteSim,
-    SQLiteAlerts,
-    SQLiteCommands,
-    SQLiteNotifications,
-    SQLiteDatasets,
-    SQLiteAudit,
-    SQLiteSecurity,
-    SQLitePrivacy,
-    SQLitePersonal,
+    SqlIngest,
+    SqlSim,
+    SqlAlerts,
+    SqlCommands,
+    SqlNotifications,
+    SqlDatasets,
+    SqlAudit,
+    SqlSecurity,
+    SqlPrivacy,
+    SqlPersonal,
 ):
     def __init__(self, path: str | Path) -> None:
         db = SQLiteDatabase(path)
         SQLiteTwins.__init__(self, db)
         SQLiteTelemetry.__init__(self, db)
-        SQLiteIngest.__init__(self, db)
-        SQLiteSim.__init__(self, db)
-        SQLiteAlerts.__init__(self, db)
-        SQLiteCommands.__init__(self, db)
-        SQLiteNotifications.__init__(self, db)
-        SQLiteDatasets.__init__(self, db)
-        SQLiteAudit.__init__(self, db)
-        SQLiteSecurity.__init__(self, db)
-        SQLitePrivacy.__init__(self, db)
-        SQLitePersonal.__init__(self, db)
+        SqlIngest.__init__(self, db)
+        SqlSim.__init__(self, db)
+        SqlAlerts.__init__(self, db)
+        SqlCommands.__init__(self, db)
+        SqlNotifications.__init__(self, db)
+        SqlDatasets.__init__(self, db)
+        SqlAudit.__init__(self, db)
+        SqlSecurity.__init__(self, db)
+        SqlPrivacy.__init__(self, db)
+        SqlPersonal.__init__(self, db)
         self.url = f"sqlite:///{path}"
 
     @contextmanager

@@ -26,35 +26,9 @@ import numpy as np
 from futago.core.telemetry import LatestReading, SeriesBatch, SeriesData, ValueKind
 from futago.store import chunks
 from futago.store.chunks import CHUNK_MAX
+from futago.store.port import SeriesStats
+from futago.store.sql.db import Database
 from futago.store.sqlite.db import SQLiteDatabase
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS tseries (
-    id INTEGER PRIMARY KEY,
-    twin_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    UNIQUE (twin_id, name)
-);
-CREATE TABLE IF NOT EXISTS tchunk (
-    series_id INTEGER NOT NULL,
-    t_start INTEGER NOT NULL,
-    t_end INTEGER NOT NULL,
-    n INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    ts BLOB NOT NULL,
-    val BLOB NOT NULL,
-    q BLOB NOT NULL,
-    PRIMARY KEY (series_id, t_start)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS tlatest (
-    series_id INTEGER PRIMARY KEY,
-    ts INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    value BLOB NOT NULL,
-    quality INTEGER NOT NULL
-);
-"""
 
 # A chunk below this size is "small" and will be merged with its small neighbours.
 SMALL_CHUNK = CHUNK_MAX // 2
@@ -80,6 +54,14 @@ INSERT INTO tlatest (series_id, ts, kind, value, quality) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (series_id) DO UPDATE
 SET ts = excluded.ts, kind = excluded.kind, value = excluded.value, quality = excluded.quality
 WHERE excluded.ts >= tlatest.ts
+"""
+
+_SERIES_STATS = """
+SELECT s.twin_id, s.name, SUM(c.n), MIN(c.t_start), MAX(c.t_end)
+FROM tseries s JOIN tchunk c ON c.series_id = s.id
+GROUP BY s.id
+HAVING SUM(c.n) > 0
+ORDER BY s.twin_id, s.name
 """
 
 _ChunkRow = tuple[int, int, int, int, str, bytes, bytes, bytes]
@@ -110,8 +92,7 @@ class SQLiteTelemetry:
     """The TelemetryStore port over one SQLite database."""
 
     def __init__(self, db: SQLiteDatabase) -> None:
-        self.db = db
-        db.executescript(SCHEMA)
+        self.db: Database = db  # the same attribute as the other parts of the store
         self._states: dict[tuple[str, str], _SeriesState] = {}
 
     # -- writing ------------------------------------------------------------------------------
@@ -328,6 +309,11 @@ class SQLiteTelemetry:
     def series_names(self, twin_id: str) -> list[str]:
         rows = self.db.read().execute("SELECT name FROM tseries WHERE twin_id = ? ORDER BY name", (twin_id,))
         return [name for (name,) in rows.fetchall()]
+
+    def series_stats(self) -> list[SeriesStats]:
+        """The catalog's summary of every stored series (``DatasetStore.series_stats``)."""
+        rows = self.db.read().execute(_SERIES_STATS).fetchall()
+        return [SeriesStats(twin, name, int(n), int(first), int(last)) for twin, name, n, first, last in rows]
 
     def chunk_count(self, twin_id: str | None = None) -> int:
         """How many chunks are stored (of one twin, or in all): for tests and benchmarks."""

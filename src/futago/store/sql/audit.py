@@ -1,4 +1,4 @@
-"""The audit chain and its signed checkpoints in SQLite, append-only.
+"""The audit chain and its signed checkpoints, append-only.
 
 Triggers refuse UPDATE and DELETE on both tables, so that no code path of futago can change the past; someone
 with the file can still drop them, which is what the hash chain and the checkpoints are for. ``pos`` is the order
@@ -12,39 +12,12 @@ from collections.abc import Callable, Sequence
 import orjson
 
 from futago.core.audit import GENESIS, AuditEntry, Checkpoint
-from futago.store.sqlite.db import SQLiteDatabase
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit (
-    pos INTEGER PRIMARY KEY,
-    seq INTEGER NOT NULL,
-    ts TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    resource TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    prev TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit_checkpoints (
-    seq INTEGER PRIMARY KEY,
-    record TEXT NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
-BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
-BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
-"""
+from futago.store.sql.db import Database
 
 
-class SQLiteAudit:
-    def __init__(self, db: SQLiteDatabase) -> None:
+class SqlAudit:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        db.executescript(SCHEMA)
 
     def append_audit_batch(self, makes: Sequence[Callable[[int, str], AuditEntry]]) -> list[AuditEntry]:
         entries: list[AuditEntry] = []
@@ -82,7 +55,7 @@ class SQLiteAudit:
     def put_audit_checkpoint(self, checkpoint: Checkpoint) -> None:
         with self.db.write() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO audit_checkpoints (seq, record) VALUES (?, ?)",
+                "INSERT INTO audit_checkpoints (seq, record) VALUES (?, ?) ON CONFLICT (seq) DO NOTHING",
                 (checkpoint.seq, orjson.dumps(checkpoint.to_json()).decode()),
             )
 

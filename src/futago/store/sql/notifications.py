@@ -1,4 +1,4 @@
-"""Notification state in SQLite: subscribers, named channel settings, the delivery log and dead letters.
+"""Notification state: subscribers, named channel settings, the delivery log and dead letters.
 
 Records are JSON documents (the shapes belong to ``futago.act.notify``); the columns beside them are only
 what is filtered or ordered on. Webhook (and other channel) dead letters have a table of their own rather
@@ -14,48 +14,17 @@ from typing import Any
 import orjson
 
 from futago.core.errors import NotFound
-from futago.store.sqlite.db import SQLiteDatabase
-from futago.store.sqlite.specs import NamedSpecs
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS subscribers (
-    id TEXT PRIMARY KEY,
-    home TEXT,
-    doc TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS subscribers_by_home ON subscribers (home);
-CREATE TABLE IF NOT EXISTS notification_deliveries (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    alert_id TEXT NOT NULL,
-    subscriber_id TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    queued_at TEXT NOT NULL,
-    sent_at TEXT,
-    record TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS notification_deliveries_by_alert ON notification_deliveries (alert_id, seq);
-CREATE INDEX IF NOT EXISTS notification_deliveries_by_subscriber ON notification_deliveries (subscriber_id, seq);
-CREATE TABLE IF NOT EXISTS notification_dead_letters (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    delivery_id TEXT NOT NULL,
-    subscriber_id TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    failed_at TEXT NOT NULL,
-    letter TEXT NOT NULL
-);
-"""
+from futago.store.sql.db import Database
+from futago.store.sql.specs import NamedSpecs
 
 
 def _marks(count: int) -> str:
     return ",".join("?" * count)
 
 
-class SQLiteNotifications:
-    def __init__(self, db: SQLiteDatabase) -> None:
+class SqlNotifications:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        db.executescript(SCHEMA)
         self._notification_channels = NamedSpecs(db, "notification_channels", "notification channel")
 
     # -- subscribers -------------------------------------------------------------------------------
@@ -130,7 +99,7 @@ class SQLiteNotifications:
             for letter in dead_letters:
                 cursor = conn.execute(
                     "INSERT INTO notification_dead_letters (delivery_id, subscriber_id, channel, failed_at, letter) "
-                    "VALUES (?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?) RETURNING id",
                     (
                         letter["deliveryId"],
                         letter["subscriberId"],
@@ -139,7 +108,7 @@ class SQLiteNotifications:
                         orjson.dumps(letter).decode(),
                     ),
                 )
-                ids.append(int(cursor.lastrowid or 0))
+                ids.append(int(cursor.fetchone()[0]))
         return ids
 
     def get_delivery(self, delivery_id: str) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""Privacy budgets per dataset and what each release spent, in SQLite: the check and the spend are one transaction,
+"""Privacy budgets per dataset and what each release spent,: the check and the spend are one transaction,
 so that two releases at once cannot both fit into what is left."""
 
 from __future__ import annotations
@@ -9,31 +9,14 @@ import orjson
 
 from futago.core.errors import Conflict, NotFound
 from futago.core.problems import Problem
-from futago.store.sqlite.db import SQLiteDatabase
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS privacy_budgets (
-    dataset TEXT PRIMARY KEY,
-    epsilon REAL NOT NULL,
-    delta REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS privacy_spends (
-    id INTEGER PRIMARY KEY,
-    dataset TEXT NOT NULL,
-    epsilon REAL NOT NULL,
-    delta REAL NOT NULL,
-    record TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS privacy_spends_by_dataset ON privacy_spends (dataset);
-"""
+from futago.store.sql.db import Database
 
 _SLACK = 1e-12  # float sums: 0.1 + 0.2 must fit a budget of 0.3
 
 
-class SQLitePrivacy:
-    def __init__(self, db: SQLiteDatabase) -> None:
+class SqlPrivacy:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        db.executescript(SCHEMA)
 
     def set_privacy_budget(self, dataset: str, epsilon: float, delta: float) -> None:
         with self.db.write() as conn:

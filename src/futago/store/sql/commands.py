@@ -1,4 +1,4 @@
-"""Command bindings (transport, envelope and mode per twin and command) and command records, in SQLite.
+"""Command bindings (transport, envelope and mode per twin and command) and command records,.
 
 A command record is the audit of one command (who proposed it, who approved it, what was sent, the device's
 answer, the resulting state) kept as JSON; the columns beside it exist only to find records. ``admitted_us`` is
@@ -14,35 +14,12 @@ from typing import Any
 import orjson
 
 from futago.core.errors import NotFound
-from futago.store.sqlite.db import SQLiteDatabase
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS command_bindings (
-    twin_id TEXT NOT NULL,
-    command TEXT NOT NULL,
-    spec TEXT NOT NULL,
-    PRIMARY KEY (twin_id, command)
-);
-CREATE TABLE IF NOT EXISTS commands (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    twin_id TEXT NOT NULL,
-    command TEXT NOT NULL,
-    state TEXT NOT NULL,
-    admitted_us INTEGER,
-    record TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS commands_by_state ON commands (state, seq);
-CREATE INDEX IF NOT EXISTS commands_by_twin ON commands (twin_id, command, seq);
-CREATE INDEX IF NOT EXISTS commands_admitted ON commands (twin_id, command, admitted_us)
-    WHERE admitted_us IS NOT NULL;
-"""
+from futago.store.sql.db import Database
 
 
-class SQLiteCommands:
-    def __init__(self, db: SQLiteDatabase) -> None:
+class SqlCommands:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        db.executescript(SCHEMA)
 
     # -- bindings ---------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Dead letters and connection specifications in SQLite."""
+"""Dead letters and connection specifications."""
 
 from __future__ import annotations
 
@@ -9,35 +9,9 @@ import orjson
 
 from futago.core.dead_letters import DeadLetter
 from futago.core.twins import now_iso
-from futago.store.sqlite.db import SQLiteDatabase
-from futago.store.sqlite.specs import NamedSpecs
+from futago.store.sql.db import Database
+from futago.store.sql.specs import NamedSpecs
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS dead_letters (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    connection TEXT NOT NULL,
-    source TEXT NOT NULL,
-    payload BLOB NOT NULL,
-    reason TEXT NOT NULL,
-    pointer TEXT NOT NULL,
-    received TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS dead_letters_by_connection ON dead_letters (connection, id);
-CREATE TABLE IF NOT EXISTS calibrations (
-    twin_id TEXT NOT NULL,
-    telemetry TEXT NOT NULL,
-    id TEXT NOT NULL,
-    record TEXT NOT NULL,
-    PRIMARY KEY (twin_id, telemetry, id)
-);
-CREATE TABLE IF NOT EXISTS calibration_changes (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    twin_id TEXT NOT NULL,
-    telemetry TEXT NOT NULL,
-    change TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS calibration_changes_by_series ON calibration_changes (twin_id, telemetry, seq);
-"""
 _COLUMNS = "id, connection, source, payload, reason, pointer, received"
 
 
@@ -53,10 +27,9 @@ def _letter(row: tuple[Any, ...]) -> DeadLetter:
     )
 
 
-class SQLiteIngest:
-    def __init__(self, db: SQLiteDatabase) -> None:
+class SqlIngest:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        db.executescript(SCHEMA)
         self._connections = NamedSpecs(db, "connections", "connection")
 
     def add_dead_letters(self, letters: Sequence[DeadLetter]) -> list[int]:
@@ -65,7 +38,7 @@ class SQLiteIngest:
             for letter in letters:
                 cur = conn.execute(
                     "INSERT INTO dead_letters (connection, source, payload, reason, pointer, received) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                     (
                         letter.connection,
                         letter.source,
@@ -75,7 +48,7 @@ class SQLiteIngest:
                         letter.received or now_iso(),
                     ),
                 )
-                ids.append(int(cur.lastrowid or 0))
+                ids.append(int(cur.fetchone()[0]))
         return ids
 
     def list_dead_letters(

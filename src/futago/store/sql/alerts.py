@@ -1,4 +1,4 @@
-"""Rule definitions, alerts and every alert's history, in SQLite.
+"""Rule definitions, alerts and every alert's history,.
 
 An alert is one row (its JSON, with the columns it is filtered by); its history is an append-only table beside it,
 so a transition adds a row instead of rewriting a growing document, and the full history survives as written.
@@ -12,28 +12,8 @@ from typing import Any
 
 import orjson
 
-from futago.store.sqlite.db import SQLiteDatabase
-from futago.store.sqlite.specs import NamedSpecs
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS alerts (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    rule TEXT NOT NULL,
-    twin_id TEXT NOT NULL,
-    state TEXT NOT NULL,
-    document TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS alerts_by_state ON alerts (state, seq);
-CREATE INDEX IF NOT EXISTS alerts_by_rule ON alerts (rule, seq);
-CREATE INDEX IF NOT EXISTS alerts_by_twin ON alerts (twin_id, seq);
-CREATE TABLE IF NOT EXISTS alert_history (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    alert_id TEXT NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
-    entry TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS alert_history_by_alert ON alert_history (alert_id, id);
-"""
+from futago.store.sql.db import Database
+from futago.store.sql.specs import NamedSpecs
 
 
 def _dumps(value: Any) -> str:
@@ -41,10 +21,9 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
-class SQLiteAlerts:
-    def __init__(self, db: SQLiteDatabase) -> None:
+class SqlAlerts:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        db.executescript(SCHEMA)
         self._alert_rules = NamedSpecs(db, "alert_rules", "rule")
 
     # rules: stored as given; parsing is act's business

@@ -1,4 +1,4 @@
-"""Personal data in SQLite: sealed records (AES-GCM ciphertext, the key is in the vault, not here) and consents."""
+"""Personal data: sealed records (AES-GCM ciphertext, the key is in the vault, not here) and consents."""
 
 from __future__ import annotations
 
@@ -7,31 +7,12 @@ from typing import Any
 
 import orjson
 
-from futago.store.sqlite.db import SQLiteDatabase
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS personal_records (
-    id INTEGER PRIMARY KEY,
-    person TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    name TEXT NOT NULL,
-    ts INTEGER NOT NULL,
-    sealed BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS personal_records_by_person ON personal_records (person, kind, name, ts);
-CREATE TABLE IF NOT EXISTS consents (
-    person TEXT NOT NULL,
-    purpose TEXT NOT NULL,
-    record TEXT NOT NULL,
-    PRIMARY KEY (person, purpose)
-);
-"""
+from futago.store.sql.db import Database
 
 
-class SQLitePersonal:
-    def __init__(self, db: SQLiteDatabase) -> None:
+class SqlPersonal:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        db.executescript(SCHEMA)
 
     def add_personal_records(self, rows: Sequence[tuple[str, str, str, int, bytes]]) -> None:
         with self.db.write() as conn:

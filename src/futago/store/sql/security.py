@@ -1,4 +1,4 @@
-"""Policy entries and API keys in SQLite. A key is stored as its scrypt hash and salt, never as itself."""
+"""Policy entries and API keys. A key is stored as its scrypt hash and salt, never as itself."""
 
 from __future__ import annotations
 
@@ -7,29 +7,19 @@ from typing import Any
 import orjson
 
 from futago.core.errors import NotFound
-from futago.store.sqlite.db import SQLiteDatabase
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS policies (
-    id INTEGER PRIMARY KEY,
-    entry TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS api_keys (
-    id TEXT PRIMARY KEY,
-    record TEXT NOT NULL
-);
-"""
+from futago.store.sql.db import Database
 
 
-class SQLiteSecurity:
-    def __init__(self, db: SQLiteDatabase) -> None:
+class SqlSecurity:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        db.executescript(SCHEMA)
 
     def add_policy_entry(self, entry: dict[str, Any]) -> int:
         with self.db.write() as conn:
-            cursor = conn.execute("INSERT INTO policies (entry) VALUES (?)", (orjson.dumps(entry).decode(),))
-            return int(cursor.lastrowid or 0)
+            cursor = conn.execute(
+                "INSERT INTO policies (entry) VALUES (?) RETURNING id", (orjson.dumps(entry).decode(),)
+            )
+            return int(cursor.fetchone()[0])
 
     def delete_policy_entry(self, entry_id: int) -> None:
         with self.db.write() as conn:

@@ -1,4 +1,4 @@
-"""Behaviour definitions and the provenance record of every behaviour run, in SQLite."""
+"""Behaviour definitions and the provenance record of every behaviour run,."""
 
 from __future__ import annotations
 
@@ -6,26 +6,13 @@ from typing import Any
 
 import orjson
 
-from futago.store.sqlite.db import SQLiteDatabase
-from futago.store.sqlite.specs import NamedSpecs
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS behaviour_runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    behaviour TEXT NOT NULL,
-    twin_id TEXT NOT NULL,
-    started TEXT NOT NULL,
-    record TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS behaviour_runs_by_behaviour ON behaviour_runs (behaviour, twin_id, id);
-CREATE INDEX IF NOT EXISTS behaviour_runs_by_twin ON behaviour_runs (twin_id, id);
-"""
+from futago.store.sql.db import Database
+from futago.store.sql.specs import NamedSpecs
 
 
-class SQLiteSim:
-    def __init__(self, db: SQLiteDatabase) -> None:
+class SqlSim:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        db.executescript(SCHEMA)
         self._behaviours = NamedSpecs(db, "behaviours", "behaviour")
 
     def put_behaviour(self, name: str, spec: dict[str, Any]) -> None:
@@ -40,15 +27,15 @@ class SQLiteSim:
     def add_behaviour_run(self, run: dict[str, Any], keep: int | None = None) -> int:
         with self.db.write() as conn:
             cursor = conn.execute(
-                "INSERT INTO behaviour_runs (behaviour, twin_id, started, record) VALUES (?, ?, ?, ?)",
+                "INSERT INTO behaviour_runs (behaviour, twin_id, started, record) VALUES (?, ?, ?, ?) RETURNING id",
                 (run["behaviour"], run["twinId"], run["started"], orjson.dumps(run).decode()),
             )
-            run_id = int(cursor.lastrowid or 0)
+            run_id = int(cursor.fetchone()[0])
             if keep is not None:
                 conn.execute(
                     "DELETE FROM behaviour_runs WHERE behaviour = ? AND twin_id = ? AND id < ("
                     "SELECT MIN(id) FROM (SELECT id FROM behaviour_runs WHERE behaviour = ? AND twin_id = ? "
-                    "ORDER BY id DESC LIMIT ?))",
+                    "ORDER BY id DESC LIMIT ?) AS newest)",
                     (run["behaviour"], run["twinId"], run["behaviour"], run["twinId"], keep),
                 )
             return run_id

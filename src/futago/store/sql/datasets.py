@@ -1,4 +1,4 @@
-"""Dataset records for the data catalog, and the per-series summary of stored telemetry, in SQLite.
+"""Dataset records for the data catalog, and the per-series summary of stored telemetry,.
 
 A record is kept as given (JSON) with the columns it is listed by. The series summary reads the
 chunk index of ``telemetry.py`` (``n``, ``t_start``, ``t_end`` precede the blobs in each row, so
@@ -13,32 +13,12 @@ import orjson
 
 from futago.core.errors import InvalidInput, NotFound
 from futago.core.problems import Problem
-from futago.store.port import SeriesStats
-from futago.store.sqlite.db import SQLiteDatabase
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS datasets (
-    id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    updated TEXT NOT NULL,
-    record TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS datasets_by_kind ON datasets (kind, id);
-"""
-
-_SERIES_STATS = """
-SELECT s.twin_id, s.name, SUM(c.n), MIN(c.t_start), MAX(c.t_end)
-FROM tseries s JOIN tchunk c ON c.series_id = s.id
-GROUP BY s.id
-HAVING SUM(c.n) > 0
-ORDER BY s.twin_id, s.name
-"""
+from futago.store.sql.db import Database
 
 
-class SQLiteDatasets:
-    def __init__(self, db: SQLiteDatabase) -> None:
+class SqlDatasets:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        db.executescript(SCHEMA)
 
     def put_dataset(self, record: dict[str, Any]) -> None:
         problems = [
@@ -72,7 +52,3 @@ class SQLiteDatasets:
         with self.db.write() as conn:
             if conn.execute("DELETE FROM datasets WHERE id = ?", (dataset_id,)).rowcount == 0:
                 raise NotFound(f"dataset '{dataset_id}' does not exist")
-
-    def series_stats(self) -> list[SeriesStats]:
-        rows = self.db.read().execute(_SERIES_STATS).fetchall()
-        return [SeriesStats(twin, name, int(n), int(first), int(last)) for twin, name, n, first, last in rows]

@@ -7,13 +7,12 @@ from typing import Any
 import orjson
 
 from futago.core.errors import NotFound
-from futago.store.sqlite.db import SQLiteDatabase
+from futago.store.sql.db import Database
 
 
 class NamedSpecs:
-    def __init__(self, db: SQLiteDatabase, table: str, noun: str) -> None:
+    def __init__(self, db: Database, table: str, noun: str) -> None:
         self.db, self.table, self.noun = db, table, noun
-        db.executescript(f"CREATE TABLE IF NOT EXISTS {table} (name TEXT PRIMARY KEY, spec TEXT NOT NULL);")
 
     def put(self, name: str, spec: dict[str, Any]) -> None:
         with self.db.write() as conn:

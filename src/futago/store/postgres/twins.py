@@ -1,0 +1,35 @@
+"""The twin graph's PostgreSQL parts: PostGIS answers bounding boxes, JSONB answers property filters.
+
+A trigger keeps each twin's ``geom`` in step with its GeoJSON (``migrations/R__twin_geometry.sql``), so storing a
+twin needs nothing more here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from futago.core.twins import Twin
+from futago.store.sql.twins import SqlTwins
+
+
+class PostgresTwins(SqlTwins):
+    def _index_bounds(self, conn: Any, twins: Sequence[Twin]) -> None:
+        pass  # the geometry trigger did it
+
+    def _unindex(self, conn: Any, rid: int) -> None:
+        pass  # the row and its geometry go together
+
+    def _bbox_condition(self, bbox: tuple[float, float, float, float]) -> tuple[str, list[Any]]:
+        return "geom && ST_MakeEnvelope(?, ?, ?, ?, 4326)", list(bbox)
+
+    def _property_condition(self, path: Sequence[str], op: str, value: Any) -> tuple[str, list[Any]]:
+        op = "<>" if op == "!=" else op
+        if isinstance(value, str):
+            # Text in code point order, as the query engine compares Python strings; a number stored under the path
+            # compares as its text, which can only keep extra rows.
+            return f'(properties #>> ?::text[]) COLLATE "C" {op} ?', [list(path), value]
+        # JSONB orders numbers numerically and puts other types apart, so only same-type values can match.
+        return f"(properties #> ?::text[]) {op} ?::jsonb", [list(path), orjson.dumps(value).decode()]

@@ -1,0 +1,46 @@
+"""What the portable SQL modules need of a database: SQLite's and PostgreSQL's adapters both offer it.
+
+Statements use ``?`` placeholders and SQL that both engines speak (``ON CONFLICT ... DO UPDATE``, ``RETURNING``);
+what differs between the engines is named here, so the modules need not branch on the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def __iter__(self) -> Any: ...
+
+
+class Connection(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> Any: ...
+
+
+class Database(Protocol):
+    # Appended to a SELECT inside a write that reads a row it will then change (an ETag check, a budget): with
+    # several writers (PostgreSQL) it locks the row; SQLite has one writer at a time and needs nothing.
+    for_update: str
+    # What a broken UNIQUE or PRIMARY KEY constraint raises.
+    integrity_error: type[Exception]
+
+    def write(self) -> AbstractContextManager[Any]:
+        """A write transaction (nested use joins the outer one): committed on success, rolled back on error."""
+        ...
+
+    def read(self) -> Any:
+        """This thread's connection for reads; inside its own write, the writing connection."""
+        ...
+
+    def serialize(self, conn: Any, name: str) -> None:
+        """Inside a write: wait until no other writer holds ``name`` (a hash chain's head, say) before going on."""
+        ...
+
+    def close(self) -> None: ...
