@@ -13,6 +13,7 @@ The TOML file is ``--config PATH``, else ``$FUTAGO_CONFIG``, else ``./futago.tom
     retention_days = 365        # unset keeps readings for ever
     [sim]
     artifacts_dir = "futago-data/artifacts"   # the only folder a behaviour's "artifact" is read from
+    dask = "tcp://10.0.0.5:8786"             # or "local": CLI ensembles and scenario sweeps run on Dask
     [connections.river]         # one table per connection, started with the server
     type = "mqtt"
     options = { host = "127.0.0.1", port = 1883 }
@@ -47,6 +48,7 @@ _SOURCES = {
     "max_body_bytes": ("server", "max_body_bytes", "FUTAGO_MAX_BODY_BYTES"),
     "retention_days": ("telemetry", "retention_days", "FUTAGO_RETENTION_DAYS"),
     "artifacts_dir": ("sim", "artifacts_dir", "FUTAGO_ARTIFACTS_DIR"),
+    "dask": ("sim", "dask", "FUTAGO_DASK"),
     "audit_key": ("audit", "key", "FUTAGO_AUDIT_KEY"),
     "base_tiles": ("dashboard", "base_tiles", "FUTAGO_BASE_TILES"),
     "base_tiles_attribution": ("dashboard", "base_tiles_attribution", "FUTAGO_BASE_TILES_ATTRIBUTION"),
@@ -69,6 +71,7 @@ class Settings:
     max_body_bytes: int = 64 * 1024 * 1024
     retention_days: float | None = None
     artifacts_dir: str = "futago-data/artifacts"  # saved, fitted models that behaviours may load
+    dask: str | None = None  # a Dask scheduler (tcp://host:port) or "local"; none: ensembles run in process
     connections: dict[str, Any] = field(default_factory=dict)  # name -> connection config
     quality: dict[str, Any] = field(default_factory=dict)  # model -> telemetry -> QARTOD config
     drift: dict[str, Any] = field(default_factory=dict)  # twin -> telemetry -> drift watch

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,9 @@ from futago.sim.flood import WarningLevels
 from futago.sim.simulator import Simulator
 
 DEFAULT_UNCERTAINTY: dict[str, Any] = {"inputs": 0.3}
+
+#: Runs an ensemble's chunks: ``map(fn, *iterables)`` in order (the built-in, or a Dask client's map and gather).
+Mapper = Callable[..., Iterable[FloatArray]]
 
 
 @dataclass
@@ -57,11 +60,14 @@ class RunOutput:
     summary: dict[str, Any]
 
 
-def execute(spec: BehaviourSpec, model: Model, inputs: RunInputs, state: dict[str, Any]) -> RunOutput:
+def execute(
+    spec: BehaviourSpec, model: Model, inputs: RunInputs, state: dict[str, Any], mapper: Mapper = map
+) -> RunOutput:
     """Run ``model`` for one twin. ``state`` persists between runs of the same (behaviour, twin): a detector
-    keeps its fitted self there, and the last row it scored."""
+    keeps its fitted self there, and the last row it scored. ``mapper`` runs a simulator's ensemble chunks;
+    the members are the same wherever they run (see ``run_ensemble``)."""
     if isinstance(model, Simulator):
-        return _simulate(spec, model, inputs)
+        return _simulate(spec, model, inputs, mapper)
     if isinstance(model, Detector):
         return _detect(spec, model, inputs, state)
     if isinstance(model, Forecaster):
@@ -69,7 +75,7 @@ def execute(spec: BehaviourSpec, model: Model, inputs: RunInputs, state: dict[st
     return _regress(spec, model, inputs, state)
 
 
-def _simulate(spec: BehaviourSpec, model: Simulator, inputs: RunInputs) -> RunOutput:
+def _simulate(spec: BehaviourSpec, model: Simulator, inputs: RunInputs, mapper: Mapper = map) -> RunOutput:
     """Step through the window assimilating each measurement (the ``_sim`` series is what the model expected
     at each step just before seeing it), then forecast the horizon from the state reached."""
     names = spec.output_names()
@@ -91,7 +97,8 @@ def _simulate(spec: BehaviourSpec, model: Simulator, inputs: RunInputs) -> RunOu
             inputs={name: float(spread.get("inputs", 0.0)) for name in live.inputs},
             params={k: float(v) for k, v in dict(spread.get("params", {})).items()},
         )
-        ensemble = run_ensemble(live, inputs.future_X, spec.members, uncertainty, seed=int(inputs.grid[-1] % 2**31))
+        seed = int(inputs.grid[-1] % 2**31)
+        ensemble = run_ensemble(live, inputs.future_X, spec.members, uncertainty, seed=seed, mapper=mapper)
         quantiles = ensemble.quantiles((0.05, 0.5, 0.95))
         series[forecast] = (inputs.future_grid, quantiles[0.5])
         series[f"{forecast}~q05"] = (inputs.future_grid, quantiles[0.05])

@@ -32,7 +32,7 @@ from futago.core.problems import Problem
 from futago.core.telemetry import QUALITY_NOT_EVALUATED, Reading, SeriesData, aggregate, format_timestamp
 from futago.core.twins import TwinScan
 from futago.sim.behaviours import LIMITS, BehaviourSpec
-from futago.sim.runners import RunInputs, RunOutput, execute, fill_forward
+from futago.sim.runners import Mapper, RunInputs, RunOutput, execute, fill_forward
 from futago.sim.simulator import Simulator
 from futago.store.port import Store
 
@@ -59,6 +59,16 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def evaluate(
+    spec: BehaviourSpec, model: Model, inputs: RunInputs, state: dict[str, Any], mapper: Mapper = map
+) -> tuple[RunOutput, Model]:
+    """A run on inputs already gathered, with nothing read or written: what ``compute`` does once it has the
+    inputs, and what a scenario sweep ships to a Dask worker (so both take exactly the same path)."""
+    if "model" in state and model.kind in ("detector", "regressor"):
+        model = state["model"]  # a fitted detector or regressor persists between runs
+    return execute(spec, model, inputs, state, mapper), model
+
+
 class BehaviourRuntime:
     def __init__(
         self,
@@ -71,6 +81,8 @@ class BehaviourRuntime:
     ) -> None:
         # Reads a personal series with consent for a purpose (futago.security.personal), when personal data exists.
         self.personal: PersonalSeries | None = None
+        # Runs ensemble chunks: the built-in map, or a Dask client's (futago.sim.distributed) for a CLI run.
+        self.ensemble_mapper: Mapper = map
         self.store = store
         self.bus = bus
         self.artifacts_dir = artifacts_dir
@@ -282,9 +294,8 @@ class BehaviourRuntime:
             if state.get("spec") is not spec:  # redefined since: start over
                 state.clear()
                 state["spec"] = spec
-        if "model" in state and model.kind in ("detector", "regressor"):
-            model = state["model"]
-        return execute(spec, model, inputs, state), inputs, model
+        output, model = evaluate(spec, model, inputs, state, self.ensemble_mapper)
+        return output, inputs, model
 
     def spun_up(self, spec: BehaviourSpec, twin_id: str, start_us: int) -> Model:
         """The behaviour's model, with a simulator's state brought to ``start`` by assimilating the window of

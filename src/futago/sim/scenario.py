@@ -6,6 +6,10 @@ horizon (rainfall ×1.5, a valve closed), or move a parameter (a setpoint). Noth
 detector's live state is copied, not shared. ``compare`` runs a baseline and any number of scenarios on the
 same inputs and lays the results side by side; given an ``ImpactSpec``, it also says for each whether the river
 reaches a warning stage, and then which buildings and how many residents the flood would reach.
+
+Scenarios are independent once the inputs are gathered, so ``compare`` and ``sweep`` hand them to a ``mapper``:
+the built-in ``map``, or a Dask client's (``futago.sim.distributed``) for a batch spread over a cluster. Every
+scenario is checked before any runs, and the answers come back in the order given, the same wherever they ran.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -26,7 +30,7 @@ from futago.core.telemetry import format_timestamp
 from futago.sim.behaviours import BehaviourSpec
 from futago.sim.flood import STAGES
 from futago.sim.runners import RunInputs, RunOutput
-from futago.sim.runtime import BehaviourRuntime
+from futago.sim.runtime import BehaviourRuntime, evaluate
 from futago.sim.simulator import Simulator
 from futago.sim.validation import model_errors
 
@@ -36,7 +40,11 @@ MIN_AT_US = 0
 MAX_AT_US = 221_845_392_000_000_000  # 9000-01-01
 
 
-MAX_SCENARIOS = 16
+MAX_SCENARIOS = 16  # per API request
+MAX_SWEEP = 1024  # per batch sweep (the CLI's), which may run on a cluster
+
+#: Runs prepared scenarios: ``map(fn, *iterables)`` with the answers in input order (built-in, or Dask's).
+Mapper = Callable[..., Iterable[Any]]
 
 #: The buildings in the flooded area (sorted ids) and how many residents live in them.
 AreaLookup = Callable[[], tuple[list[str], int]]
@@ -173,39 +181,80 @@ def _overridden_model(spec: BehaviourSpec, scenario: Mapping[str, Any], pointer:
     return model
 
 
-def run_scenario(
+@dataclass(frozen=True)
+class _Prepared:
+    """A checked scenario, ready to run anywhere: everything it needs travels with it (no store, no runtime)."""
+
+    name: Any
+    overrides: dict[str, Any]
+    spec: BehaviourSpec
+    model: Model
+    inputs: RunInputs
+    state: dict[str, Any]
+    pointer: str
+
+
+def _prepare(
     runtime: BehaviourRuntime, behaviour: str, twin_id: str, at_us: int, scenario: Mapping[str, Any],
-    base_inputs: RunInputs | None = None, pointer: str = "",
-) -> dict[str, Any]:  # fmt: skip
-    """One scenario: ``{"name", "inputs": {col: {op: x}}, "params": {name: x}, "state": [..]}``."""
+    base_inputs: RunInputs | None, pointer: str,
+) -> _Prepared:  # fmt: skip
     spec = runtime.get(behaviour)
     if not isinstance(scenario, Mapping):
         raise InvalidInput([Problem(pointer or "/", "a scenario is an object: {name, inputs, params, state}")])
     unknown = sorted(set(scenario) - {"name", "inputs", "params", "state"})
     if unknown:
         raise InvalidInput([Problem(f"{pointer}/{unknown[0]}", "a scenario has name, inputs, params and state")])
-    name = scenario.get("name", "scenario")
     model = _overridden_model(spec, scenario, pointer)
     inputs = base_inputs or runtime.gather(spec, twin_id, at_us - spec.window_us, at_us)
     inputs = apply_overrides(inputs, list(spec.inputs), scenario.get("inputs", {}), f"{pointer}/inputs")
     # A detector's live state is its fitted self: changed parameters need a fresh one, fitted in the scenario.
     state = {} if scenario.get("params") else runtime.live_state(behaviour, twin_id)
-    with model_errors(f"{pointer}/params"):
-        output, _, _ = runtime.compute(spec, twin_id, at_us, model=model, inputs=inputs, state=state)
     overrides = {k: scenario[k] for k in ("inputs", "params", "state") if k in scenario}
-    return {"name": name, "overrides": overrides, **_result(output)}
+    return _Prepared(scenario.get("name", "scenario"), overrides, spec, model, inputs, state, pointer)
+
+
+def _run_prepared(prepared: _Prepared, mapper: Callable[..., Iterable[Any]] = map) -> dict[str, Any]:
+    """One prepared scenario, in this process or on a Dask worker: the same path as ``BehaviourRuntime.compute``.
+    ``mapper`` runs its ensemble's chunks (on a worker, the built-in ``map``: Dask tasks do not nest)."""
+    with model_errors(f"{prepared.pointer}/params"):
+        output, _ = evaluate(prepared.spec, prepared.model, prepared.inputs, prepared.state, mapper)
+    return {"name": prepared.name, "overrides": prepared.overrides, **_result(output)}
+
+
+def run_scenario(
+    runtime: BehaviourRuntime, behaviour: str, twin_id: str, at_us: int, scenario: Mapping[str, Any],
+    base_inputs: RunInputs | None = None, pointer: str = "",
+) -> dict[str, Any]:  # fmt: skip
+    """One scenario: ``{"name", "inputs": {col: {op: x}}, "params": {name: x}, "state": [..]}``."""
+    prepared = _prepare(runtime, behaviour, twin_id, at_us, scenario, base_inputs, pointer)
+    return _run_prepared(prepared, runtime.ensemble_mapper)
+
+
+def run_batch(
+    runtime: BehaviourRuntime, behaviour: str, twin_id: str, at_us: int, scenarios: Sequence[Mapping[str, Any]],
+    base_inputs: RunInputs | None = None, mapper: Mapper = map, pointer: str = "/scenarios",
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Independent scenarios through ``mapper``, answered in input order. All are checked first, so a mistake in
+    the last one is answered before the cluster spends anything on the others."""
+    prepared = [
+        _prepare(runtime, behaviour, twin_id, at_us, s, base_inputs, f"{pointer}/{i}") for i, s in enumerate(scenarios)
+    ]
+    # In process, each scenario's ensemble uses the runtime's mapper; shipped elsewhere, the built-in map there.
+    run = functools.partial(_run_prepared, mapper=runtime.ensemble_mapper) if mapper is map else _run_prepared
+    return list(mapper(run, prepared))
 
 
 def compare(
     runtime: BehaviourRuntime, behaviour: str, twin_id: str, at_us: int, scenarios: Sequence[Mapping[str, Any]],
-    impact: tuple[ImpactSpec, AreaLookup] | None = None,
+    impact: tuple[ImpactSpec, AreaLookup] | None = None, mapper: Mapper = map, limit: int = MAX_SCENARIOS,
 ) -> dict[str, Any]:  # fmt: skip
     """A baseline and each scenario on the same gathered inputs, with the change of every summary figure; with
-    ``impact``, each also gets its ``impact`` (the area is looked up once, and only if something floods)."""
+    ``impact``, each also gets its ``impact`` (the area is looked up once, and only if something floods).
+    ``mapper`` runs the scenarios (the baseline runs here, first, as every answer is measured against it)."""
     spec = runtime.get(behaviour)
     runtime.require_attached(spec, twin_id)
-    if len(scenarios) > MAX_SCENARIOS:
-        raise InvalidInput([Problem("/scenarios", f"at most {MAX_SCENARIOS} scenarios at once")])
+    if len(scenarios) > limit:
+        raise InvalidInput([Problem("/scenarios", f"at most {limit} scenarios at once")])
     if not MIN_AT_US + spec.window_us <= at_us <= MAX_AT_US - spec.horizon_us:
         raise InvalidInput(
             [Problem("/at", "the scenario's window and horizon must fall within the years 1970 to 9000")]
@@ -215,9 +264,7 @@ def compare(
     assess = _assessor(*impact) if impact is not None else None
     if assess is not None:  # before the scenarios run: a stage the forecast lacks is the request's mistake
         baseline["impact"] = assess(baseline["summary"])
-    results = [
-        run_scenario(runtime, behaviour, twin_id, at_us, s, inputs, f"/scenarios/{i}") for i, s in enumerate(scenarios)
-    ]
+    results = run_batch(runtime, behaviour, twin_id, at_us, scenarios, inputs, mapper)
     for result in results:
         result["difference"] = _difference(baseline["summary"], result["summary"])
         if assess is not None:
@@ -233,6 +280,14 @@ def compare(
     if impact is not None:
         answer["impact"] = impact[0].to_json()
     return answer
+
+
+def sweep(
+    runtime: BehaviourRuntime, behaviour: str, twin_id: str, at_us: int, scenarios: Sequence[Mapping[str, Any]],
+    mapper: Mapper = map,
+) -> dict[str, Any]:  # fmt: skip
+    """A batch sweep: ``compare`` for up to ``MAX_SWEEP`` scenarios, run through ``mapper`` (e.g. on Dask)."""
+    return compare(runtime, behaviour, twin_id, at_us, scenarios, mapper=mapper, limit=MAX_SWEEP)
 
 
 def _assessor(spec: ImpactSpec, area: AreaLookup) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
