@@ -63,6 +63,8 @@ def _connect(url: str) -> psycopg.Connection[Any]:
 
 
 class PostgresDatabase:
+    engine = "postgresql"
+    migrations_package = MIGRATIONS
     for_update = " FOR UPDATE"
     integrity_error: type[Exception] = psycopg.errors.IntegrityError
 
@@ -74,7 +76,7 @@ class PostgresDatabase:
         try:
             self.connection()
         except psycopg.OperationalError as exc:
-            raise ConnectionError(f"cannot reach PostgreSQL at {redact(url)}: {exc}".strip()) from exc
+            raise ConnectionError(f"cannot reach PostgreSQL at {redact(url)}: {' '.join(str(exc).split())}") from exc
         self.applied_migrations = self.upgrade()
 
     def connection(self) -> PostgresConnection:

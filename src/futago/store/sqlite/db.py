@@ -34,6 +34,8 @@ def _connect(path: str) -> sqlite3.Connection:
 class SQLiteDatabase:
     """The ``futago.store.sql.db.Database`` of the SQLite adapter; the schema is brought up to date on opening."""
 
+    engine = "sqlite"
+    migrations_package = MIGRATIONS
     for_update = ""  # one writer at a time: a row read inside a write cannot change under it
     integrity_error: type[Exception] = sqlite3.IntegrityError
 
