@@ -6,13 +6,14 @@ This is the only module that knows every concrete class.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from futago.act.commands import CommandService
 from futago.act.engine import AlertService
@@ -43,6 +44,9 @@ from futago.services.telemetry import TelemetryService
 from futago.services.twins import TwinService
 from futago.sim.runtime import FORECAST_SUFFIX, BehaviourRuntime
 from futago.store.port import Store
+
+if TYPE_CHECKING:
+    from futago.scale.node import ScaleOut
 
 log = logging.getLogger(__name__)
 
@@ -236,14 +240,31 @@ class App:
     audit_recorder: AuditRecorder
     security: SecurityService
     personal: PersonalData
+    scale: ScaleOut | None = None  # NATS links when several processes share the work
     _maintenance: threading.Event | None = None
 
     def start(self) -> None:
         """What a server runs in the background: configured and stored connections, the behaviour runtime
-        (schedules and reading triggers) and maintenance (retention, the QARTOD timing check)."""
+        (schedules and reading triggers) and maintenance (retention, the QARTOD timing check).
+
+        Scaled out, only the leading process runs them (futago.scale.leader); the others serve the API and
+        stand by to take over."""
+        if self.scale is None:
+            self._start_stateful()
+            return
+        self.connections.runs_connectors = False
+        self.connections.load(self.settings.connections, start=False)  # known, listed, not run here
+        from futago.scale.leader import Leadership
+
+        self.scale.leadership = Leadership(leader_lock_path(self.settings), self._start_stateful)
+        self.scale.leadership.start()
+
+    def _start_stateful(self) -> None:
+        self.connections.runs_connectors = True
         self.connections.load(self.settings.connections)
         self.behaviours.start()
         self.notifications.start()  # before the alerts, so no alert event goes unheard
+        self.alerts.active = True
         self.alerts.start()
         self._maintenance = self.start_maintenance()
 
@@ -288,6 +309,8 @@ class App:
         self.audit_recorder.unsubscribe()
         self.audit.close()  # what it still holds goes to the store first
         self.personal.vault.close()
+        if self.scale is not None:  # after everything that publishes events, before the store they describe
+            self.scale.close()
         self.store.close()
 
 
@@ -306,6 +329,25 @@ def audit_key_path(settings: Settings) -> Path | None:
     return None if path == ":memory:" else Path(f"{path}.audit-key.pem")
 
 
+def _scale_out(settings: Settings, bus: EventBus, worker: bool) -> ScaleOut | None:
+    if not settings.nats:
+        return None
+    from futago.scale.node import ScaleOut
+    from futago.scale.relay import STRUCTURE_EVENTS
+
+    follow = STRUCTURE_EVENTS if worker else (">",)
+    try:
+        return ScaleOut.connect(settings.nats, bus, settings.partitions, f"futago-{os.getpid()}", follow)
+    except ConnectionError as exc:
+        raise InvalidInput([Problem("/scale/nats", str(exc))]) from exc
+
+
+def leader_lock_path(settings: Settings) -> Path:
+    """The lock whose holder leads a scaled-out deployment: beside a file store, or in the server store's folder."""
+    path = settings.db.removeprefix("sqlite:///").removeprefix("sqlite://")
+    return SERVER_STORE_FILES / "leader.lock" if "://" in path or path == ":memory:" else Path(f"{path}.leader.lock")
+
+
 def vault_path(settings: Settings) -> Path | None:
     """The personal-data key vault: beside a file store (never inside it); in memory for an in-memory store."""
     path = settings.db.removeprefix("sqlite:///").removeprefix("sqlite://")
@@ -320,7 +362,9 @@ def _personal_data(
     return PersonalData(store, KeyVault(vault_path(settings)), audit, lambda: models.models, kinds.model_or_none)
 
 
-def build(settings: Settings) -> App:
+def build(settings: Settings, worker: bool = False) -> App:
+    """Compose the App. ``worker``: for a `futago worker` process, which hears only the model and twin changes of
+    other processes, not their readings."""
     store = open_store(settings.db)
     bus = EventBus()
     audit = AuditLog(store, load_signing_key(audit_key_path(settings)))
@@ -334,7 +378,10 @@ def build(settings: Settings) -> App:
     drift = DriftService(store, bus)
     drift.load(settings.drift)
     ingest = IngestPipeline(telemetry, store, convert_unit=kinds.convert_unit, provision=_provisioner(twins))
-    connections = ConnectionManager(ingest, store, _connector_factories())
+    scale = _scale_out(settings, bus, worker)
+    connections = ConnectionManager(
+        ingest, store, _connector_factories(), message_log=scale.ingest_log if scale is not None else None
+    )
     behaviours = BehaviourRuntime(
         store,
         bus,
@@ -348,6 +395,7 @@ def build(settings: Settings) -> App:
     commands = CommandService(store, store, models, bus, CommandTransports(connections))
     commands.load(settings.commands)
     alerts = AlertService(bus, store, store, store, lambda model: models.models.descendants(model), proposer=commands)
+    alerts.active = scale is None  # scaled out, the leading process evaluates the rules (App.start)
     alerts.load({name: rule for path in settings.rule_files for name, rule in load_rule_file(path).items()})
     notifications = NotificationService(
         store, store, bus, NotificationSettings.parse(settings.notifications), connections,
@@ -361,4 +409,5 @@ def build(settings: Settings) -> App:
     return App(
         settings, store, bus, models, twins, telemetry, ingest, connections, drift, behaviours, commands, alerts,
         notifications, audit, recorder, SecurityService(store, audit, settings.rate_limit_per_minute), personal,
+        scale=scale,
     )  # fmt: skip

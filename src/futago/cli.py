@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -85,25 +86,73 @@ def main(ctx: click.Context, config: str | None) -> None:
     Settings come from flags, then FUTAGO_* environment variables, then futago.toml.
     """
     ctx.ensure_object(dict)
+    ctx.obj["config"] = config
     with _errors():
         ctx.obj["settings"] = load_settings(config)
 
 
 # serve / demo ---------------------------------------------------------------------------------
+def nats_option(func: F) -> F:
+    return click.option(
+        "--nats",
+        metavar="URL",
+        help="NATS with JetStream (nats://host:port): connectors log their messages there for `futago worker`s, "
+        "and every process sees every change. Env FUTAGO_NATS; TOML [scale] nats.",
+    )(func)
+
+
 @main.command()
 @click.option("--host", help="Address to bind (default 127.0.0.1). Beyond loopback an API token is required.")
 @click.option("--port", type=int, help="Port (default 8000).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="API processes sharing the port (needs a PostgreSQL store and --nats).")  # fmt: skip
+@nats_option
 @db_option
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, db: str | None) -> None:
-    """Serve the REST API (OpenAPI at /docs) and the event stream (/events)."""
-    settings = _settings(ctx, host=host, port=port, db=db)
+def serve(
+    ctx: click.Context, host: str | None, port: int | None, workers: int, nats: str | None, db: str | None
+) -> None:
+    """Serve the REST API (OpenAPI at /docs) and the event stream (/events).
+
+    With --workers N, N processes serve the same port behind the kernel's load balancing (or put any load
+    balancer in front of several `futago serve`s). They share a PostgreSQL store; NATS carries every change to
+    every process, so an SSE client on any of them sees all. One process leads and runs the connectors, behaviours,
+    alert rules and notifications; if it dies another takes over within seconds.
+
+    \b
+    Example:
+      futago serve --db postgresql://futago@127.0.0.1:5432/futago --nats nats://127.0.0.1:4222 --workers 2
+    """
+    settings = _settings(ctx, host=host, port=port, db=db, nats=nats)
     with _errors():
         settings.check_safe_to_serve()
+        if workers > 1:
+            _serve_processes(ctx, settings, workers)
+            return
         from futago.app import build
 
         app = build(settings)
     _run_server(app)
+
+
+def _serve_processes(ctx: click.Context, settings: Settings, workers: int) -> None:
+    """uvicorn's own process manager; each process builds its App from the environment set here."""
+    import uvicorn
+
+    problems = []
+    if not settings.db.startswith(("postgresql://", "postgres://")):
+        problems.append(Problem("/store/db", "several API processes share a PostgreSQL store, not a SQLite file"))
+    if not settings.nats:
+        problems.append(Problem("/scale/nats", "several API processes need NATS to see each other's changes"))
+    if problems:
+        raise InvalidInput(problems)
+    os.environ.update({"FUTAGO_DB": settings.db, "FUTAGO_NATS": str(settings.nats), "FUTAGO_HOST": settings.host,
+                       "FUTAGO_PORT": str(settings.port)})  # fmt: skip
+    if ctx.obj.get("config"):
+        os.environ["FUTAGO_CONFIG"] = str(Path(ctx.obj["config"]).resolve())
+    console.print(f"futago {__version__}: {workers} processes at http://{settings.host}:{settings.port}/docs")
+    uvicorn.run("futago.api.server:app_from_environment", factory=True, workers=workers, host=settings.host,
+                port=settings.port, log_level="warning")  # fmt: skip
 
 
 def _run_server(app: Any, stop_first: Sequence[Callable[[], object]] = ()) -> None:
@@ -454,6 +503,63 @@ def city_generate(
         click.echo(json.dumps(facts))
     else:
         console.print(f"wrote {generated.building_count} buildings to {generated.path}")
+
+
+# worker ---------------------------------------------------------------------------------------
+@main.command()
+@click.option("--index", type=int, default=0, show_default=True, help="This worker's number, 0 to --of minus 1.")
+@click.option("--of", "of", type=click.IntRange(1, 1024), default=1, show_default=True, help="How many workers.")
+@click.option("--batch", type=click.IntRange(1, 10_000), default=500, show_default=True,
+              help="Messages fetched and stored per transaction.")  # fmt: skip
+@click.option("--ack-wait", type=click.FloatRange(1, 3600), default=30.0, show_default=True,
+              help="Seconds before a batch taken but not acknowledged (its worker died) comes again.")  # fmt: skip
+@nats_option
+@db_option
+@click.pass_context
+def worker(
+    ctx: click.Context, index: int, of: int, batch: int, ack_wait: float, nats: str | None, db: str | None
+) -> None:
+    """An ingestion worker: consume the NATS ingestion log and run each message through mapping, quality, the
+    store and events, exactly as a connector inside the server would.
+
+    The log has [scale] partitions (8); a twin's messages all go to one partition, and worker i of N takes the
+    partitions p with p % N == i, so each twin is ingested in order by one worker. A batch is acknowledged only once
+    stored: a worker killed mid-batch loses nothing, and its partitions resume, without duplicates, when it is
+    started again (appends are idempotent). Stop it with Ctrl-C or SIGTERM.
+
+    \b
+    Example (two workers):
+      futago worker --db postgresql://futago@127.0.0.1:5432/futago --nats nats://127.0.0.1:4222 --index 0 --of 2
+      futago worker --db postgresql://futago@127.0.0.1:5432/futago --nats nats://127.0.0.1:4222 --index 1 --of 2
+    """
+    from futago.app import build
+    from futago.scale.worker import IngestWorker, partitions_of
+
+    settings = _settings(ctx, db=db, nats=nats)
+    with _errors():
+        if not settings.nats:
+            raise InvalidInput([Problem("/scale/nats", "a worker consumes the NATS ingestion log: give --nats URL")])
+        try:
+            partitions = partitions_of(index, of, settings.partitions)
+        except ValueError as exc:
+            raise InvalidInput([Problem("--index", str(exc))]) from exc
+        app = build(settings, worker=True)
+    assert app.scale is not None
+    try:
+        app.connections.load(settings.connections, start=False)
+        consumer = IngestWorker(app.scale.link, app.connections, app.ingest, partitions, batch, ack_wait)
+        previous = signal.signal(signal.SIGTERM, lambda *_: consumer.stop())
+        console.print(f"futago worker {index}/{of}: partitions {partitions} of {settings.partitions}, "
+                      f"store {app.store.url}")  # fmt: skip
+        try:
+            consumer.run()
+        except KeyboardInterrupt:
+            consumer.stop()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        _print_json({"worker": index, **consumer.counters.to_json()})  # what it did, for scripts and the bench
+    finally:
+        app.close()
 
 
 # db -------------------------------------------------------------------------------------------

@@ -14,6 +14,9 @@ The TOML file is ``--config PATH``, else ``$FUTAGO_CONFIG``, else ``./futago.tom
     [sim]
     artifacts_dir = "futago-data/artifacts"   # the only folder a behaviour's "artifact" is read from
     dask = "tcp://10.0.0.5:8786"             # or "local": CLI ensembles and scenario sweeps run on Dask
+    [scale]
+    nats = "nats://127.0.0.1:4222"   # several processes: connectors log messages here, `futago worker`s ingest them
+    partitions = 8
     [connections.river]         # one table per connection, started with the server
     type = "mqtt"
     options = { host = "127.0.0.1", port = 1883 }
@@ -48,6 +51,8 @@ _SOURCES = {
     "max_body_bytes": ("server", "max_body_bytes", "FUTAGO_MAX_BODY_BYTES"),
     "retention_days": ("telemetry", "retention_days", "FUTAGO_RETENTION_DAYS"),
     "artifacts_dir": ("sim", "artifacts_dir", "FUTAGO_ARTIFACTS_DIR"),
+    "nats": ("scale", "nats", "FUTAGO_NATS"),
+    "partitions": ("scale", "partitions", "FUTAGO_PARTITIONS"),
     "dask": ("sim", "dask", "FUTAGO_DASK"),
     "audit_key": ("audit", "key", "FUTAGO_AUDIT_KEY"),
     "base_tiles": ("dashboard", "base_tiles", "FUTAGO_BASE_TILES"),
@@ -72,6 +77,8 @@ class Settings:
     retention_days: float | None = None
     artifacts_dir: str = "futago-data/artifacts"  # saved, fitted models that behaviours may load
     dask: str | None = None  # a Dask scheduler (tcp://host:port) or "local"; none: ensembles run in process
+    nats: str | None = None  # NATS with JetStream (nats://host:port): connectors log to it, `futago worker`s ingest
+    partitions: int = 8  # of the ingestion log; each twin's messages stay in one, in order (fixed once in use)
     connections: dict[str, Any] = field(default_factory=dict)  # name -> connection config
     quality: dict[str, Any] = field(default_factory=dict)  # model -> telemetry -> QARTOD config
     drift: dict[str, Any] = field(default_factory=dict)  # twin -> telemetry -> drift watch

@@ -254,6 +254,8 @@ class AlertService:
         self._stored: set[str] = set()  # names of the rules stored through the API
         with self._lock:
             self.book.restore()
+        # With several processes only one evaluates the rules (futago.scale); the others must not raise alerts too.
+        self.active = True
         self._unsubscribe = bus.subscribe(self._on_event)
 
     # --- rules ----------------------------------------------------------------------------------------------------
@@ -435,6 +437,8 @@ class AlertService:
     # --- events in ------------------------------------------------------------------------------------------------
 
     def _on_event(self, event: Event) -> None:
+        if not self.active:
+            return
         if event.type == TELEMETRY_APPENDED:
             self._on_telemetry(event)
         elif event.type in (TWIN_CREATED, TWIN_UPDATED, TWIN_DELETED) and event.twin_id:

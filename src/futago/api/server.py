@@ -41,7 +41,10 @@ Errors are RFC 9457 problem+json with a JSON Pointer to the offending field.
 """
 
 
-def create_api(app: App) -> FastAPI:
+def create_api(app: App, owns_app: bool = False) -> FastAPI:
+    """The API of ``app``; with ``owns_app`` it also closes the App when the server stops (a process of
+    ``futago serve --workers N``, which builds its App itself)."""
+
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         # While being served, the city's first tiles are encoded in the background, ready for the first map.
@@ -52,6 +55,8 @@ def create_api(app: App) -> FastAPI:
         stop.set()  # and wait for the tile in hand: the store is closed after this, and must not be in use
         await asyncio.to_thread(warming.join)
         city.release(api.state)
+        if owns_app:
+            await asyncio.to_thread(app.close)
 
     api = FastAPI(
         title="futago",
@@ -99,3 +104,15 @@ def create_api(app: App) -> FastAPI:
         )
     api.add_middleware(audit.AuditRequests, futago=app)  # outermost: it sees every answer, refusals included
     return api
+
+
+def app_from_environment() -> FastAPI:
+    """One process of ``futago serve --workers N`` (uvicorn's factory): the settings come from the FUTAGO_*
+    environment the parent set; the App starts, and leadership decides whether its connectors, behaviours and
+    alert rules run here (futago.scale.leader)."""
+    from futago.app import build
+    from futago.config import load_settings
+
+    app = build(load_settings())
+    app.start()
+    return create_api(app, owns_app=True)

@@ -51,6 +51,8 @@ class Event:
     model: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     seq: int = field(default_factory=lambda: next(_sequence))
+    # None for an event of this process; the publishing process's id for one relayed from another (futago.scale)
+    origin: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -29,6 +29,15 @@ log = logging.getLogger(__name__)
 Sink = Callable[[Sequence[RawMessage]], IngestResult]
 
 
+class MessageLog(Protocol):
+    """Where connectors' messages go instead of the pipeline when several processes share the work (the NATS
+    ingestion log of ``futago.scale``): ``publish`` returns once the log holds them, and raises if it cannot."""
+
+    def publish(
+        self, connection: str, partition_key: Callable[[str], str], messages: Sequence[RawMessage]
+    ) -> IngestResult: ...
+
+
 class Connector(Protocol):
     def start(self) -> None:
         """Begin receiving in the background; return at once."""
@@ -97,21 +106,38 @@ class ConnectionSpec:
 
 
 class ConnectionManager:
-    def __init__(self, pipeline: IngestPipeline, store: IngestStore, factories: dict[str, ConnectorFactory]) -> None:
+    def __init__(
+        self,
+        pipeline: IngestPipeline,
+        store: IngestStore,
+        factories: dict[str, ConnectorFactory],
+        message_log: MessageLog | None = None,
+    ) -> None:
         self.pipeline = pipeline
         self.store = store
         self.factories = factories
+        self.message_log = message_log
+        self.runs_connectors = True  # scaled out, only the leading process runs them (futago.scale.leader)
+        self._configured: dict[str, Any] = {}
         self._specs: dict[str, ConnectionSpec] = {}
         self._running: dict[str, Connector] = {}
         self._lock = threading.RLock()
 
     def sink_for(self, spec: ConnectionSpec) -> Sink:
+        message_log = self.message_log
+        if message_log is not None:
+
+            def publish(messages: Sequence[RawMessage]) -> IngestResult:
+                return message_log.publish(spec.name, spec.mapper.partition_key, messages)
+
+            return publish
+
         def sink(messages: Sequence[RawMessage]) -> IngestResult:
             return self.pipeline.ingest(spec.name, spec.mapper, messages, spec.provision_model, spec.signing)
 
         return sink
 
-    def put(self, name: str, config: Any, persist: bool = True) -> ConnectionSpec:
+    def put(self, name: str, config: Any, persist: bool = True, start: bool = True) -> ConnectionSpec:
         """Create or replace a connection; a running one is restarted with the new settings."""
         spec = ConnectionSpec.from_config(name, config, list(self.factories))
         connector = self.factories[spec.type](spec, self.sink_for(spec))  # validates the options
@@ -120,7 +146,7 @@ class ConnectionManager:
             self._specs[name] = spec
             if persist:
                 self.store.put_connection(name, spec.config)
-            if spec.autostart:
+            if spec.autostart and start and self.runs_connectors:
                 self._start(name, connector)
         return spec
 
@@ -158,6 +184,20 @@ class ConnectionManager:
             raise Conflict(f"connection '{name}' is not running; start it first")
         return connector
 
+    def current_spec(self, name: str) -> ConnectionSpec:
+        """A connection's spec as configured or stored now: another process may have changed it since this one
+        loaded it (an ingestion worker's view). Parsed again only when it has changed."""
+        config = self._configured.get(name) or self.store.list_connections().get(name)
+        if config is None:
+            raise NotFound(f"connection '{name}' does not exist")
+        known = self._specs.get(name)
+        if known is not None and known.config == {k: v for k, v in config.items() if k != "name"}:
+            return known
+        spec = ConnectionSpec.from_config(name, config, list(self.factories))
+        with self._lock:
+            self._specs[name] = spec
+        return spec
+
     def spec(self, name: str) -> ConnectionSpec:
         spec = self._specs.get(name)
         if spec is None:
@@ -184,11 +224,13 @@ class ConnectionManager:
     def list(self) -> list[dict[str, Any]]:
         return [self.describe(name) for name in sorted(self._specs)]
 
-    def load(self, configured: dict[str, Any]) -> None:
-        """Start the stored connections and those in the configuration file (which win)."""
+    def load(self, configured: dict[str, Any], start: bool = True) -> None:
+        """Start the stored connections and those in the configuration file (which win); with ``start`` False,
+        only know them (an ingestion worker maps their messages but runs no connector)."""
+        self._configured = dict(configured)
         for name, config in {**self.store.list_connections(), **configured}.items():
             try:
-                self.put(name, config, persist=name not in configured)
+                self.put(name, config, persist=name not in configured, start=start)
             except InvalidInput as exc:
                 log.error("connection %s is invalid and was not started: %s", name, exc.detail)
 

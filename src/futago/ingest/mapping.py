@@ -280,6 +280,18 @@ class Mapper:
             raise InvalidInput([Problem(pointer, "give at least one mapping")])
         return cls([MessageMapping.from_config(c, f"{pointer}/{i}") for i, c in enumerate(configs)])
 
+    def partition_key(self, source: str) -> str:
+        """What orders a message among others: the twin its source names, where the first matching mapping names
+        it from the source alone (``river-{station}``), else the source itself (one topic, one device)."""
+        for mapping in self.mappings:
+            captures = mapping.pattern.match(source)
+            if captures is None:
+                continue
+            if mapping.twin and set(_CAPTURE.findall(mapping.twin)) <= set(captures):
+                return _fill(mapping.twin, captures, "twin")
+            break
+        return source
+
     def map(self, message: RawMessage) -> list[MappedReading]:
         """Readings of a message; raises MappingError when no mapping applies or one fails."""
         readings: list[MappedReading] = []

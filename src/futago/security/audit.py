@@ -122,9 +122,18 @@ def load_signing_key(path: Path | None) -> Ed25519PrivateKey:
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Written under a temporary name and linked into place: processes starting together (a scaled-out
+    # deployment's) agree on whichever key got there first, and none reads a half-written file.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as out:
         out.write(pem)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        return load_signing_key(path)
+    finally:
+        temporary.unlink()
     return key
 
 

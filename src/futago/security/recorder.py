@@ -35,7 +35,7 @@ class AuditRecorder:
         self.unsubscribe: Callable[[], None] = bus.subscribe(self._on_event)
 
     def _on_event(self, event: Event) -> None:
-        if not event.type.startswith(AUDITED):
+        if event.origin is not None or not event.type.startswith(AUDITED):  # another process audits its own
             return
         if event.twin_id:
             resource = f"twins/{event.twin_id}"

@@ -85,7 +85,8 @@ class DriftService:
                 self.watch(twin_id, telemetry, config)
 
     def _on_event(self, event: Event) -> None:
-        if event.type != TELEMETRY_APPENDED or not self._watches or event.twin_id is None:
+        # Readings relayed from another process are watched there: each twin's readings are stored by one process.
+        if event.type != TELEMETRY_APPENDED or event.origin is not None or not self._watches or event.twin_id is None:
             return
         key = (event.twin_id, str(event.data.get("name")))
         watch = self._watches.get(key)

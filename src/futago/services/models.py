@@ -24,9 +24,19 @@ class ModelService:
         self.store = store
         self.bus = bus
         self._lock = threading.Lock()
-        records = store.list_models()
-        self._decommissioned = {r.id for r in records if r.decommissioned}
-        self.models: ModelSet = load_models([r.document for r in records])
+        self.reload()
+        bus.subscribe(self._on_event)
+
+    def reload(self) -> None:
+        """Read the models from the store again (another process changed them)."""
+        records = self.store.list_models()
+        with self._lock:
+            self._decommissioned = {r.id for r in records if r.decommissioned}
+            self.models: ModelSet = load_models([r.document for r in records])
+
+    def _on_event(self, event: Event) -> None:
+        if event.origin is not None and event.type in (MODEL_CREATED, MODEL_DELETED):
+            self.reload()
 
     def interface(self, model_id: str) -> Interface:
         if model_id not in self.models:

@@ -1,0 +1,124 @@
+"""The ingestion log: connectors append raw messages to a JetStream stream, ingestion workers consume it.
+
+Messages are spread over ``partitions`` subjects (``futago.ingest.<p>``) by the twin they speak for (or their
+source, where only the payload names the twin), so that one partition holds all of a twin's messages in order and
+one worker at a time consumes it, through the partition's durable consumer. The stream keeps a message while a
+consumer is interested in it: until a worker has stored what it carried and acknowledged it (a batch at a time,
+AckPolicy.ALL); until then it is redelivered, which is why appends must be idempotent. The consumers are made with
+the stream, before anything is published, so that no message finds the stream without interest.
+
+On the wire a message is one line of JSON (connection, source, receive time in µs), a newline, and the payload as
+the connector received it: JSON escapes newlines, so the first one ends the envelope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import zlib
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import orjson
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+
+from futago.ingest.mapping import RawMessage
+from futago.ingest.pipeline import IngestResult
+from futago.scale.link import NatsLink
+
+STREAM = "FUTAGO_INGEST"
+SUBJECT = "futago.ingest"
+DEFAULT_PARTITIONS = 8
+
+
+class LoggedMessage(NamedTuple):
+    connection: str
+    message: RawMessage
+
+
+def subject(partition: int) -> str:
+    return f"{SUBJECT}.{partition}"
+
+
+def partition_of(key: str, partitions: int) -> int:
+    return zlib.crc32(key.encode()) % partitions
+
+
+def encode(connection: str, message: RawMessage) -> bytes:
+    return orjson.dumps([connection, message.source, message.received_us]) + b"\n" + message.payload
+
+
+def decode(data: bytes) -> LoggedMessage:
+    envelope, _, payload = data.partition(b"\n")
+    connection, source, received_us = orjson.loads(envelope)
+    return LoggedMessage(connection, RawMessage(source, payload, received_us))
+
+
+ACK_WAIT_S = 30.0  # an unacknowledged batch is redelivered after this long (its worker died, say)
+
+
+def consumer_name(partition: int) -> str:
+    return f"futago-p{partition}"
+
+
+DEFAULT_BATCH = 500
+
+
+def consumer_config(partition: int, ack_wait_s: float = ACK_WAIT_S, batch: int = DEFAULT_BATCH) -> ConsumerConfig:
+    """A partition's consumer: one batch in flight at a time, acknowledged whole.
+
+    Acknowledging a batch's last message acknowledges every message before it (AckPolicy.ALL: one ack, not
+    hundreds). That is only safe because no more than a batch is ever unacknowledged (``max_ack_pending``): when a
+    worker dies holding a batch, nothing newer is delivered until that batch comes again, so a later ack cannot
+    cover readings nobody stored, and the partition stays in order.
+    """
+    return ConsumerConfig(
+        durable_name=consumer_name(partition),
+        filter_subject=subject(partition),
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.ALL,
+        ack_wait=ack_wait_s,
+        max_ack_pending=batch,
+    )
+
+
+def ensure_stream(link: NatsLink, partitions: int) -> None:
+    """Create the stream and its partitions' consumers if they are not there (any process may be first)."""
+    config = StreamConfig(
+        name=STREAM,
+        subjects=[f"{SUBJECT}.*"],
+        retention=RetentionPolicy.INTEREST,
+        storage=StorageType.FILE,
+        duplicate_window=120.0,
+    )
+    with contextlib.suppress(BadRequestError):  # it exists, perhaps with other limits an operator set: keep them
+        link.call(link.js.add_stream(config))
+    for partition in range(partitions):
+        with contextlib.suppress(BadRequestError):
+            link.call(link.js.add_consumer(STREAM, consumer_config(partition)))
+
+
+class NatsIngestLog:
+    """The sink of every connector of a process when the ingestion log is on: publish, wait for the stream to
+    have stored each message, and only then report them taken (so an MQTT connector acks its broker after)."""
+
+    def __init__(self, link: NatsLink, partitions: int = DEFAULT_PARTITIONS) -> None:
+        self.link = link
+        self.partitions = partitions
+        ensure_stream(link, partitions)
+
+    def publish(
+        self, connection: str, partition_key: Callable[[str], str], messages: Sequence[RawMessage]
+    ) -> IngestResult:
+        async def publish_all() -> None:
+            js = self.link.js
+            await asyncio.gather(
+                *(
+                    js.publish(subject(partition_of(partition_key(m.source), self.partitions)), encode(connection, m))
+                    for m in messages
+                )
+            )
+
+        self.link.call(publish_all())
+        return IngestResult(stored=0)

@@ -1,0 +1,30 @@
+"""What one process holds when it is part of a scaled-out deployment (``[scale] nats`` set)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from futago.core.events import EventBus
+from futago.scale.ingest_log import NatsIngestLog
+from futago.scale.leader import Leadership
+from futago.scale.link import NatsLink
+from futago.scale.relay import EventRelay
+
+
+@dataclass
+class ScaleOut:
+    link: NatsLink
+    relay: EventRelay
+    ingest_log: NatsIngestLog
+    leadership: Leadership | None = None
+
+    @classmethod
+    def connect(cls, url: str, bus: EventBus, partitions: int, name: str, follow: tuple[str, ...] = (">",)) -> ScaleOut:
+        link = NatsLink(url, name)
+        return cls(link, EventRelay(bus, link, follow), NatsIngestLog(link, partitions))
+
+    def close(self) -> None:
+        if self.leadership is not None:
+            self.leadership.close()
+        self.relay.close()
+        self.link.close()

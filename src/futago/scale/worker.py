@@ -1,0 +1,149 @@
+"""An ingestion worker: consumes partitions of the ingestion log and runs each message through the same pipeline
+a connector in the server would (mapping, units, signatures, quality, store, events).
+
+Each partition has one durable JetStream consumer; a worker takes the partitions ``p`` with
+``p % of == index``, so N workers started with ``--index 0..N-1 --of N`` share the log without talking to each
+other, and each partition (each twin) is consumed in order by one of them. A batch is acknowledged only after its
+readings are committed: a worker killed mid-batch leaves the batch unacknowledged, and whoever consumes the partition
+next gets it again. Appends are idempotent on (twin, telemetry, timestamp), so the redelivery stores nothing twice.
+A restarted worker resumes its durable consumers where they were.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from futago.core.dead_letters import DeadLetter
+from futago.core.errors import InvalidInput, NotFound
+from futago.core.twins import now_iso
+from futago.ingest.connections import ConnectionManager
+from futago.ingest.mapping import RawMessage
+from futago.ingest.pipeline import IngestPipeline
+from futago.scale.ingest_log import ACK_WAIT_S, STREAM, consumer_config, consumer_name, decode, ensure_stream
+from futago.scale.link import NatsLink
+
+log = logging.getLogger(__name__)
+
+
+def _deliveries(reply: str) -> int:
+    """How often JetStream has delivered a message, read from its ack subject without parsing all of its metadata:
+    $JS.ACK.<stream>.<consumer>.<delivered>... or, with a domain and account, $JS.ACK.<domain>.<account>.<stream>..."""
+    tokens = reply.split(".")
+    return int(tokens[4] if len(tokens) == 9 else tokens[6])
+
+
+def partitions_of(index: int, of: int, partitions: int) -> list[int]:
+    if not 0 <= index < of:
+        raise ValueError(f"worker index {index} is not in 0..{of - 1}")
+    return [p for p in range(partitions) if p % of == index]
+
+
+@dataclass
+class WorkerCounters:
+    messages: int = 0
+    batches: int = 0
+    redelivered: int = 0
+    by_partition: dict[int, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"messages": self.messages, "batches": self.batches, "redelivered": self.redelivered}
+
+
+class IngestWorker:
+    def __init__(
+        self,
+        link: NatsLink,
+        connections: ConnectionManager,
+        pipeline: IngestPipeline,
+        partitions: list[int],
+        batch: int = 500,
+        ack_wait_s: float = ACK_WAIT_S,
+    ) -> None:
+        self.link = link
+        self.connections = connections
+        self.pipeline = pipeline
+        self.partitions = partitions
+        self.batch = batch
+        self.ack_wait_s = ack_wait_s
+        self.counters = WorkerCounters()
+        self._stop = threading.Event()
+        ensure_stream(link, max(partitions, default=-1) + 1)
+
+    def run(self) -> None:
+        """Consume until ``stop`` (from another thread or a signal handler)."""
+        tasks = [asyncio.run_coroutine_threadsafe(self._consume(p), self.link.loop) for p in self.partitions]
+        try:
+            for task in tasks:
+                task.result()
+        finally:
+            self._stop.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def _consume(self, partition: int) -> None:
+        # The consumer is the partition's own, made with the stream; the worker's ack wait applies to it.
+        await self.link.js.add_consumer(STREAM, consumer_config(partition, self.ack_wait_s, self.batch))
+        sub = await self.link.js.pull_subscribe_bind(consumer_name(partition), STREAM)
+        while not self._stop.is_set():
+            try:
+                msgs = await sub.fetch(self.batch, timeout=0.5)
+            except TimeoutError:  # nothing in the partition just now (nats-py raises asyncio's or its own)
+                continue
+            except Exception:  # the server restarting, say: wait and fetch again
+                log.exception("fetching partition %d failed", partition)
+                await asyncio.sleep(1.0)
+                continue
+            if not msgs:  # a status reply (the request expired): nothing delivered
+                continue
+            try:
+                # The pipeline's work is blocking (database writes): off the loop, one batch of a partition at a time.
+                await asyncio.to_thread(self._process, [m.data for m in msgs])
+            except Exception:
+                # Not acknowledged: the log delivers the batch again after ack_wait_s; nothing is lost.
+                log.exception("a batch of partition %d failed and will be redelivered", partition)
+                await asyncio.sleep(1.0)
+                continue
+            await msgs[-1].ack_sync()  # stored: the whole batch may go (AckPolicy.ALL)
+            self.counters.messages += len(msgs)
+            self.counters.batches += 1
+            self.counters.redelivered += sum(1 for m in msgs if _deliveries(m.reply) > 1)
+            self.counters.by_partition[partition] = self.counters.by_partition.get(partition, 0) + len(msgs)
+
+    def _process(self, data: list[bytes]) -> None:
+        """Run the messages through the pipeline, a connection's run at a time, in the order they came."""
+        run: list[RawMessage] = []
+        current: str | None = None
+        unreadable: list[DeadLetter] = []
+        for item in data:
+            try:
+                logged = decode(item)
+            except (ValueError, TypeError):  # not written by futago's log: kept, not dropped
+                reason = "the ingestion log holds a message that is not a futago envelope"
+                unreadable.append(DeadLetter("ingest-log", STREAM, item, reason, "", now_iso()))
+                continue
+            if logged.connection != current and run:
+                self._ingest(current, run)
+                run = []
+            current = logged.connection
+            run.append(logged.message)
+        if run:
+            self._ingest(current, run)
+        if unreadable:
+            self.pipeline.store.add_dead_letters(unreadable)
+
+    def _ingest(self, connection: str | None, messages: list[RawMessage]) -> None:
+        assert connection is not None
+        try:
+            spec = self.connections.current_spec(connection)
+        except (NotFound, InvalidInput) as exc:  # deleted, or changed into something invalid, since it was logged
+            reason = f"connection '{connection}' cannot map this message now: {exc.detail}"
+            self.pipeline.store.add_dead_letters(
+                [DeadLetter(connection, m.source, m.payload, reason, "", now_iso()) for m in messages]
+            )
+            return
+        self.pipeline.ingest(spec.name, spec.mapper, messages, spec.provision_model, spec.signing)
