@@ -290,6 +290,8 @@ class App:
                         if removed:
                             log.info("retention removed %d readings", removed)
                     self.telemetry.mark_missing(time.time_ns() // 1000)
+                    if self.scale is not None:  # connections stored through another process's API
+                        self.connections.sync()
                 except Exception:  # keep the server up; the next pass tries again
                     log.exception("maintenance pass failed")
                 if stop.wait(sweep_every_s):

@@ -105,6 +105,11 @@ class ConnectionSpec:
         return cls(name, config["type"], options, mapper, model, autostart, stored, signing)
 
 
+def _changed(spec: ConnectionSpec, config: dict[str, Any]) -> bool:
+    """Whether a stored or configured connection differs from the spec loaded from it."""
+    return spec.config != {k: v for k, v in config.items() if k != "name"}
+
+
 class ConnectionManager:
     def __init__(
         self,
@@ -191,7 +196,7 @@ class ConnectionManager:
         if config is None:
             raise NotFound(f"connection '{name}' does not exist")
         known = self._specs.get(name)
-        if known is not None and known.config == {k: v for k, v in config.items() if k != "name"}:
+        if known is not None and not _changed(known, config):
             return known
         spec = ConnectionSpec.from_config(name, config, list(self.factories))
         with self._lock:
@@ -233,6 +238,22 @@ class ConnectionManager:
                 self.put(name, config, persist=name not in configured, start=start)
             except InvalidInput as exc:
                 log.error("connection %s is invalid and was not started: %s", name, exc.detail)
+
+    def sync(self) -> None:
+        """Follow what other processes stored: start new or changed connections, stop deleted ones (the leading
+        process of a scaled-out deployment does this every few seconds)."""
+        current = {**self.store.list_connections(), **self._configured}
+        for name in [n for n in self._specs if n not in current]:
+            with self._lock:
+                self.stop(name, missing_ok=True)
+                self._specs.pop(name, None)
+        for name, config in current.items():
+            known = self._specs.get(name)
+            if known is None or _changed(known, config):
+                try:
+                    self.put(name, config, persist=False)
+                except InvalidInput as exc:
+                    log.error("connection %s is invalid and was not started: %s", name, exc.detail)
 
     def close(self) -> None:
         for name in list(self._running):

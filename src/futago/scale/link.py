@@ -39,10 +39,24 @@ class NatsLink:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):  # closing anyway: what was not acknowledged is redelivered
-            self.call(self.client.drain(), timeout=10)
+        # Flush what was published (events, log messages), then close; nothing needs draining: what a worker took
+        # without acknowledging comes again to whoever consumes the partition next.
+        with contextlib.suppress(Exception):
+            self.call(self.client.flush(timeout=5), timeout=10)
+        with contextlib.suppress(Exception):
+            self.call(self.client.close(), timeout=10)
         self._stop_loop()
 
     def _stop_loop(self) -> None:
+        async def cancel_the_rest() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        with contextlib.suppress(Exception):
+            self.call(cancel_the_rest(), timeout=5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self.loop.close()

@@ -1,0 +1,23 @@
+"""Scale-out tests start real PostgreSQL (with PostGIS) and NATS servers; they skip where those are not installed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from futago.scenarios.nats import NATS_SERVER
+from futago.scenarios.postgres import postgis_installed
+from futago.scenarios.scale import ScaleRig
+
+
+def need_servers() -> None:
+    if not postgis_installed() or NATS_SERVER is None:
+        pytest.skip("PostgreSQL/PostGIS or nats-server is not installed: run scripts/install-system-deps.sh")
+
+
+@pytest.fixture(scope="module")
+def rig() -> Iterator[ScaleRig]:
+    need_servers()
+    with ScaleRig(gauges=100) as started:
+        yield started
