@@ -2,10 +2,9 @@
 
 Messages are spread over ``partitions`` subjects (``futago.ingest.<p>``) by the twin they speak for (or their
 source, where only the payload names the twin), so that one partition holds all of a twin's messages in order and
-one worker at a time consumes it, through the partition's durable consumer. The stream keeps a message while a
-consumer is interested in it: until a worker has stored what it carried and acknowledged it (a batch at a time,
-AckPolicy.ALL); until then it is redelivered, which is why appends must be idempotent. The consumers are made with
-the stream, before anything is published, so that no message finds the stream without interest.
+one worker at a time consumes it, through the partition's durable consumer. The stream is a work queue: a message
+leaves it once a worker has stored what it carried and acknowledged it; until then it is redelivered, which is why
+appends must be idempotent.
 
 On the wire a message is one line of JSON (connection, source, receive time in µs), a newline, and the payload as
 the connector received it: JSON escapes newlines, so the first one ends the envelope.
@@ -66,18 +65,19 @@ DEFAULT_BATCH = 500
 
 
 def consumer_config(partition: int, ack_wait_s: float = ACK_WAIT_S, batch: int = DEFAULT_BATCH) -> ConsumerConfig:
-    """A partition's consumer: one batch in flight at a time, acknowledged whole.
+    """A partition's consumer: about one batch in flight at a time, each message acknowledged once stored.
 
-    Acknowledging a batch's last message acknowledges every message before it (AckPolicy.ALL: one ack, not
-    hundreds). That is only safe because no more than a batch is ever unacknowledged (``max_ack_pending``): when a
-    worker dies holding a batch, nothing newer is delivered until that batch comes again, so a later ack cannot
-    cover readings nobody stored, and the partition stays in order.
+    Not AckPolicy.ALL, although one ack a batch would be cheaper: a message delivered into a fetch that had just
+    expired, or to a worker that died, stays unacknowledged while newer ones are delivered, and acknowledging
+    those would acknowledge it too, unstored. (The kill test caught exactly that.) The cost: after a crash, a
+    twin's redelivered readings may be stored after newer ones; the store keeps each timestamp's value whatever
+    the order, and "latest" follows the newest timestamp.
     """
     return ConsumerConfig(
         durable_name=consumer_name(partition),
         filter_subject=subject(partition),
         deliver_policy=DeliverPolicy.ALL,
-        ack_policy=AckPolicy.ALL,
+        ack_policy=AckPolicy.EXPLICIT,
         ack_wait=ack_wait_s,
         max_ack_pending=batch,
     )
@@ -88,7 +88,7 @@ def ensure_stream(link: NatsLink, partitions: int) -> None:
     config = StreamConfig(
         name=STREAM,
         subjects=[f"{SUBJECT}.*"],
-        retention=RetentionPolicy.INTEREST,
+        retention=RetentionPolicy.WORK_QUEUE,
         storage=StorageType.FILE,
         duplicate_window=120.0,
     )
