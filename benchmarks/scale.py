@@ -12,6 +12,11 @@ The kill test: two workers; once a third of the readings are stored, worker 0 ge
 work and is started again, as a supervisor would. Its unacknowledged batch is delivered again (``redelivered``) and,
 appends being idempotent, stored once. ``kill_test_ok``: nothing lost, nothing twice, and a redelivery happened.
 
+The fan-out to dashboards: SSE_CLIENTS event-stream clients on one `futago serve` process (on this machine too,
+so they take CPU from it), and SSE_EVENTS readings posted one at a time; ``sse_fanout_p95_ms`` is the time from a
+post until the last client has the event, for the 95th-percentile event. docs/scale.md turns it into servers for
+100,000 users.
+
 Peer in the same run: the 1-worker rate; ``scaling_efficiency_2`` = rate(2) / (2 × rate(1)). This machine has two
 cores for the workers, PostgreSQL, NATS and this script together, so 4 workers cannot scale here: see
 docs/scale.md for the arithmetic beyond it.
@@ -19,19 +24,28 @@ docs/scale.md for the arithmetic beyond it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
+import subprocess
 import time
 from typing import Any
 
+import httpx
+import orjson
 from rich.console import Console
 
-from futago.scenarios.scale import ScaleRig, running
+from futago.core.telemetry import parse_timestamp
+from futago.scenarios.mosquitto import free_port
+from futago.scenarios.scale import ScaleRig, futago_command, running
 
 WORKERS = [1, 2, 4]
 MESSAGES = 50_000
 GAUGES = 1_000
 KILL_MESSAGES = 20_000
+SSE_CLIENTS = 500
+SSE_EVENTS = 30
 T0_MS = 1_800_000_000_000  # 2027-01-15: each run takes the next hour of readings
 RUN_SPAN_MS = 3_600_000
 
@@ -41,6 +55,7 @@ def run(db: str | None = None, progress: bool = True) -> dict[str, Any]:
         raise SystemExit("bench scale starts its own PostgreSQL and NATS; it takes no --db")
     console = Console(stderr=True, quiet=not progress)
     best: dict[int, float] = {}
+    cpu_of: dict[int, dict[str, float]] = {}
     lost = duplicates = 0
     console.print("starting PostgreSQL, NATS and a store of rain gauges")
     order = [1, *WORKERS, *reversed(WORKERS)]  # the first run warms PostgreSQL, NATS and the page cache up
@@ -48,15 +63,18 @@ def run(db: str | None = None, progress: bool = True) -> dict[str, Any]:
         for run_index, count in enumerate(order):
             t0 = T0_MS + run_index * RUN_SPAN_MS
             with console.status(f"run {run_index + 1} of {len(order)}: {count} worker(s), {MESSAGES:,} messages"):
-                rate, run_lost, run_duplicates = _timed_run(rig, count, t0)
-            if run_index > 0:
-                best[count] = max(best.get(count, 0.0), rate)
+                rate, run_lost, run_duplicates, cpu = _timed_run(rig, count, t0)
+            if run_index > 0 and rate > best.get(count, 0.0):
+                best[count] = rate
+                cpu_of[count] = cpu
             lost += run_lost
             duplicates += run_duplicates
         with console.status("kill test: SIGKILL a worker mid-run, start it again"):
             kill = _kill_test(rig, T0_MS + len(order) * RUN_SPAN_MS)
         lost += kill["lost"]
         duplicates += kill["duplicates"]
+        with console.status(f"fan-out: {SSE_CLIENTS} SSE clients on one API process"):
+            fanout = _sse_fanout(rig)
     rates = [round(best[count], 1) for count in WORKERS]
     return {
         "workers": WORKERS,
@@ -67,6 +85,10 @@ def run(db: str | None = None, progress: bool = True) -> dict[str, Any]:
         "duplicates": duplicates,
         "kill_test_ok": kill["ok"],
         "kill_test_redelivered": kill["redelivered"],
+        "cpu_us_per_msg": cpu_of[1],  # of the better 1-worker run: the arithmetic of docs/scale.md starts here
+        "sse_clients": SSE_CLIENTS,
+        "sse_fanout_p50_ms": fanout[0],
+        "sse_fanout_p95_ms": fanout[1],
         "messages_per_run": MESSAGES,
         "partitions": rig.partitions,
         "cpu_cores": os.cpu_count(),
@@ -79,14 +101,35 @@ def _check(rig: ScaleRig, t0: int, count: int) -> tuple[int, int]:
     return count - distinct, rows - distinct
 
 
-def _timed_run(rig: ScaleRig, count: int, t0: int) -> tuple[float, int, int]:
+def _cpu_seconds() -> dict[str, float]:
+    """CPU time so far of the workers, PostgreSQL and NATS processes on this machine."""
+    import psutil
+
+    spent: dict[str, float] = {}
+    for process in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+        with contextlib.suppress(psutil.Error, TypeError):
+            role = "worker" if " worker " in " ".join(process.info["cmdline"] or []) + " " else process.info["name"]
+            times = process.info["cpu_times"]
+            spent[role] = spent.get(role, 0.0) + times.user + times.system
+    return spent
+
+
+def _timed_run(rig: ScaleRig, count: int, t0: int) -> tuple[float, int, int, dict[str, float]]:
+    """Rate, lost, duplicates, and the CPU µs each reading cost the workers, PostgreSQL and NATS."""
     rig.publish(MESSAGES, t0)
     with running(rig.start_workers(count)) as workers:
+        cpu_before = _cpu_seconds()
         ready_at, stored_at_ready = time.monotonic(), rig.stored(t0, MESSAGES, distinct=False)[0]
         done_at = rig.wait_stored(t0, MESSAGES, timeout_s=300)
+        cpu_after = _cpu_seconds()
         rig.stop_workers(workers)
     lost, duplicates = _check(rig, t0, MESSAGES)
-    return (MESSAGES - stored_at_ready) / (done_at - ready_at), lost, duplicates
+    done = MESSAGES - stored_at_ready
+    cpu = {
+        name: round((cpu_after.get(role, 0.0) - cpu_before.get(role, 0.0)) * 1e6 / done, 1)
+        for name, role in (("worker", "worker"), ("postgres", "postgres"), ("nats", "nats-server"))
+    }
+    return done / (done_at - ready_at), lost, duplicates, cpu
 
 
 def _kill_test(rig: ScaleRig, t0: int) -> dict[str, Any]:
@@ -110,3 +153,64 @@ def _kill_test(rig: ScaleRig, t0: int) -> dict[str, Any]:
         "duplicates": duplicates,
         "redelivered": redelivered,
     }
+
+
+def _sse_fanout(rig: ScaleRig) -> tuple[float, float]:
+    """(p50, p95) ms from posting a reading until the last of SSE_CLIENTS clients has its event."""
+    port = free_port()
+    server = subprocess.Popen([*futago_command(), "serve", "--port", str(port)], cwd=rig.folder, env=rig.env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("futago serve did not start for the fan-out test")
+            time.sleep(0.2)
+        latencies = asyncio.run(_fanout(base))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    latencies.sort()
+    return round(latencies[len(latencies) // 2], 1), round(latencies[int(len(latencies) * 0.95)], 1)
+
+
+async def _fanout(base: str) -> list[float]:
+    arrivals: dict[int, list[float]] = {k: [] for k in range(SSE_EVENTS)}
+    connected = 0
+    all_connected = asyncio.Event()
+    t0_ms = T0_MS - RUN_SPAN_MS  # readings of their own, before every run's
+
+    async def client(http: httpx.AsyncClient) -> None:
+        nonlocal connected
+        async with http.stream("GET", f"{base}/events", params={"twinId": "gauge-0"}) as stream:
+            async for line in stream.aiter_lines():
+                if line.startswith(": connected"):
+                    connected += 1
+                    if connected == SSE_CLIENTS:
+                        all_connected.set()
+                elif line.startswith("data:"):
+                    ts = orjson.loads(line[5:])["data"].get("latest", {}).get("ts")
+                    if ts is not None:
+                        k = int(parse_timestamp(ts) // 1000 - t0_ms)
+                        arrivals[k].append(time.perf_counter())
+
+    limits = httpx.Limits(max_connections=SSE_CLIENTS + 10, max_keepalive_connections=SSE_CLIENTS + 10)
+    async with httpx.AsyncClient(timeout=None, limits=limits) as http:
+        tasks = [asyncio.create_task(client(http)) for _ in range(SSE_CLIENTS)]
+        await asyncio.wait_for(all_connected.wait(), timeout=120)
+        sent: list[float] = []
+        for k in range(SSE_EVENTS):
+            sent.append(time.perf_counter())
+            reading = [{"name": "rainfall", "ts": t0_ms + k, "value": k / 10}]
+            (await http.post(f"{base}/twins/gauge-0/telemetry", json=reading)).raise_for_status()
+            deadline = time.perf_counter() + 30
+            while len(arrivals[k]) < SSE_CLIENTS and time.perf_counter() < deadline:
+                await asyncio.sleep(0.005)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return [(max(arrivals[k]) - sent[k]) * 1000 for k in range(SSE_EVENTS) if len(arrivals[k]) == SSE_CLIENTS]
