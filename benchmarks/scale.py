@@ -37,7 +37,7 @@ import orjson
 from rich.console import Console
 
 from futago.core.telemetry import parse_timestamp
-from futago.scenarios.mosquitto import free_port
+from futago.scenarios.local import free_port
 from futago.scenarios.scale import ScaleRig, futago_command, running
 
 WORKERS = [1, 2, 4]

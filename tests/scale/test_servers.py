@@ -18,7 +18,8 @@ import orjson
 import psycopg
 import pytest
 
-from futago.scenarios.mosquitto import MOSQUITTO, free_port
+from futago.scenarios.local import free_port
+from futago.scenarios.mosquitto import MOSQUITTO
 from futago.scenarios.scale import GAUGE_MODEL, ScaleRig, futago_command
 from tests.scale.conftest import need_servers
 

@@ -5,13 +5,11 @@ scale-out example. ``NATS_SERVER`` is None where the Debian package is not insta
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from futago.scenarios.mosquitto import free_port
+from futago.scenarios.local import free_port, stop, wait_listening
 
 NATS_SERVER = shutil.which("nats-server") or (
     "/usr/sbin/nats-server" if Path("/usr/sbin/nats-server").exists() else None
@@ -37,26 +35,11 @@ class LocalNats:
         args = [NATS_SERVER, "-js", "-a", self.host, "-p", str(self.port), "-sd", str(self.folder / "js"),
                 "-l", str(self.log)]  # fmt: skip
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                error = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise RuntimeError(f"nats-server exited at start: {error}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError(f"nats-server did not listen on port {self.port} within 15 s")
+        wait_listening(self.process, self.host, self.port, "nats-server", 15, lambda: "")
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+            stop(self.process)
             self.process = None
         if not self.keep:
             shutil.rmtree(self.folder, ignore_errors=True)

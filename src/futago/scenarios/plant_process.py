@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from futago.scenarios.mosquitto import free_port
+from futago.scenarios.local import free_port
 
 
 class PlantProcess:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from futago.scenarios.mosquitto import free_port
+from futago.scenarios.local import free_port, stop
 
 
 def _postgres_bin() -> Path | None:
@@ -124,12 +125,7 @@ class LocalPostgres:
         """A fast shutdown (SIGINT): open transactions roll back, committed ones are kept."""
         if self.process is None:
             return
-        self.process.send_signal(2)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        stop(self.process, signal.SIGINT, 30)
         self.process = None
         if not self.keep:
             shutil.rmtree(self.folder, ignore_errors=True)

@@ -29,7 +29,8 @@ import orjson
 import paho.mqtt.client as mqtt
 
 from futago import samples
-from futago.scenarios.mosquitto import LocalBroker, free_port
+from futago.scenarios.local import free_port
+from futago.scenarios.mosquitto import LocalBroker
 from futago.scenarios.nats import LocalNats
 from futago.scenarios.postgres import LocalPostgres
 from futago.scenarios.scale import GAUGE_MODEL, futago_command
