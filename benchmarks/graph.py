@@ -138,10 +138,13 @@ def running_server(db: str) -> Iterator[str]:
         process.wait(timeout=20)
 
 
-def http_ingest(series: int = 1000, timestamps: int = 300, batch_rows: int = 50_000) -> dict[str, float]:
-    """NDJSON bulk POSTs to /telemetry through a running server; rows interleaved by time."""
+def http_ingest(
+    series: int = 1000, timestamps: int = 300, batch_rows: int = 50_000, db: str | None = None
+) -> dict[str, float]:
+    """NDJSON bulk POSTs to /telemetry through a running server; rows interleaved by time. ``db``: the server's
+    store (an empty PostgreSQL database, say); by default a SQLite file in a temporary folder."""
     with tempfile.TemporaryDirectory() as tmp:
-        db = str(Path(tmp) / "http.db")
+        db = db or str(Path(tmp) / "http.db")
         app = build_bench_app(db)
         app.twins.import_twins(
             [(f"s-{i:04d}", {"$metadata": {"$model": f"{BENCH}Kind{i % KINDS};1"}}) for i in range(series)]

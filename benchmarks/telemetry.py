@@ -5,7 +5,9 @@ every series at t1, ...), fed to ``TelemetryService.append`` in batches of 50,00
 are generated on the fly, so the process never holds the 5 M readings as Python objects.
 The floor is raw ``sqlite3.executemany`` of the same readings, in the same order and
 batching, into a bare ``(series, ts)`` WITHOUT ROWID table, measured in the same run. Only
-the calls are timed (generating a batch is not), for both.
+the calls are timed (generating a batch is not), for both. On PostgreSQL the floor is psycopg's
+binary COPY of the same rows, in the same batches, into a bare table keyed by (series, ts), in a
+database of its own on the same server.
 
 history_query: a 30-day, 1 Hz series (2.59 M readings); one day at 1-minute buckets.
 """
@@ -24,6 +26,8 @@ import numpy as np
 from benchmarks.graph import BENCH, KINDS, build_bench_app
 from futago.core.telemetry import SeriesBatch
 from futago.store.sqlite.db import SQLiteDatabase
+
+POSTGRES = ("postgresql://", "postgres://")
 
 SERIES = 1_000
 TIMESTAMPS = 5_000
@@ -77,8 +81,38 @@ def _floor(db_path: Path) -> tuple[float, int]:
         db.close()
 
 
-def ingest_api(db_path: str | Path) -> dict[str, float]:
-    """Ingest 5 M interleaved readings through the service; compare with the raw floor."""
+def _copy_floor(url: str) -> tuple[float, int]:
+    """PostgreSQL's floor: binary COPY of the same readings, batch by batch (a transaction each), into a bare
+    (series, ts) table in the empty database at ``url``; rows/s and count."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE floor (series INTEGER NOT NULL, ts BIGINT NOT NULL, value DOUBLE PRECISION, "
+            "quality SMALLINT, PRIMARY KEY (series, ts))"
+        )
+        index = {_twin(i): i for i in range(SERIES)}
+        elapsed, count = 0.0, 0
+        for rows in _batches():
+            params = [(index[twin], ts, value, q) for twin, _name, ts, value, q in rows]
+            t = time.perf_counter()
+            with conn.transaction(), conn.cursor().copy("COPY floor FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(["int4", "int8", "float8", "int2"])
+                for row in params:
+                    copy.write_row(row)
+            elapsed += time.perf_counter() - t
+            count += len(params)
+        return count / elapsed, count
+
+
+def ingest_api(db_path: str | Path, floor_db: str | None = None) -> dict[str, float]:
+    """Ingest 5 M interleaved readings through the service; compare with the raw floor.
+
+    ``db_path`` is a SQLite file, or the URL of an empty PostgreSQL database; then the floor runs in
+    ``floor_db``, another empty database on the same server (or in ``db_path`` itself, in a table of its own)."""
+    if str(db_path).startswith(POSTGRES):
+        floor_rate, _ = _copy_floor(floor_db or str(db_path))
+        return _ingest(str(db_path), floor_rate)
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     floor_path = db_path.with_name(db_path.stem + "-floor.db")
@@ -86,8 +120,11 @@ def ingest_api(db_path: str | Path) -> dict[str, float]:
         for suffix in ("", "-wal", "-shm"):
             Path(str(p) + suffix).unlink(missing_ok=True)
     floor_rate, _ = _floor(floor_path)
+    return _ingest(str(db_path), floor_rate)
 
-    app = build_bench_app(str(db_path))
+
+def _ingest(db: str, floor_rate: float) -> dict[str, float]:
+    app = build_bench_app(db)
     try:
         # Real twins of real models: every reading is checked against its twin's model.
         app.twins.import_twins(
@@ -119,11 +156,13 @@ DAY_US = 86_400 * 1_000_000
 
 
 def history_query(db_path: str | Path, days: int = 30, queries: int = 40) -> dict[str, float]:
-    """p50 of one-day, 1-minute-bucket queries (avg, then all aggregations) on a 30-day 1 Hz series."""
-    db_path = Path(db_path)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(db_path) + suffix).unlink(missing_ok=True)
+    """p50 of one-day, 1-minute-bucket queries (avg, then all aggregations) on a 30-day 1 Hz series; ``db_path``
+    is a SQLite file or the URL of an empty PostgreSQL database."""
+    if not str(db_path).startswith(POSTGRES):
+        db_path = Path(db_path)
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(db_path) + suffix).unlink(missing_ok=True)
     app = build_bench_app(str(db_path))
     try:
         app.twins.import_twins([("plant-1", {"$metadata": {"$model": f"{BENCH}Kind0;1"}})])

@@ -18,6 +18,8 @@ from typing import Any
 import psycopg
 from psycopg.types.string import TextLoader
 
+from futago.core.errors import InvalidInput
+from futago.core.problems import Problem
 from futago.core.twins import now_iso
 from futago.store import migrations
 
@@ -42,16 +44,40 @@ class PostgresConnection:
         self.depth = 0  # nesting of write() on this connection
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
-        if params is None:
-            return self.raw.execute(sql.encode())
-        return self.raw.execute(_translate(sql).encode(), params)
+        try:
+            if params is None:
+                return self.raw.execute(sql.encode())
+            return self.raw.execute(_translate(sql).encode(), params)
+        except psycopg.DataError as exc:
+            if _holds_nul(exc):
+                raise _nul_input() from exc
+            raise
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor[Any]:
         cursor = self.raw.cursor()
         rows = list(rows)
         if rows:
-            cursor.executemany(_translate(sql).encode(), rows)
+            try:
+                cursor.executemany(_translate(sql).encode(), rows)
+            except psycopg.DataError as exc:
+                if _holds_nul(exc):
+                    raise _nul_input() from exc
+                raise
         return cursor
+
+
+# PostgreSQL's text and JSONB cannot hold U+0000, which SQLite stores like any other character: psycopg refuses such
+# a parameter before sending it (a DataError without an SQLSTATE), the server refuses "\u0000" in JSONB (22P05).
+# Either is the caller's input, not a fault of the store: an id, a name or a property no stored row can hold.
+_NUL_IN_JSON = "22P05"
+
+
+def _holds_nul(exc: psycopg.DataError) -> bool:
+    return (exc.sqlstate is None and "NUL" in str(exc)) or exc.sqlstate == _NUL_IN_JSON
+
+
+def _nul_input() -> InvalidInput:
+    return InvalidInput([Problem("", "text with the NUL character (U+0000) cannot be stored or looked up")])
 
 
 def _connect(url: str) -> psycopg.Connection[Any]:

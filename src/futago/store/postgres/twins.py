@@ -2,6 +2,11 @@
 
 A trigger keeps each twin's ``geom`` in step with its GeoJSON (``migrations/R__twin_geometry.sql``), so storing a
 twin needs nothing more here.
+
+JSONB keeps a twin's properties as values, not as the text it was given: they come back with their keys in JSONB's
+order (shorter keys first) rather than as written, and a whole number written with an exponent (``1e18``, as a
+double property may be) comes back as an integer of the same value. JSON does not order keys and the values are
+equal, so the API answers the same document; only its text differs from SQLite's.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ class SqlAudit:
     def append_audit_batch(self, makes: Sequence[Callable[[int, str], AuditEntry]]) -> list[AuditEntry]:
         entries: list[AuditEntry] = []
         with self.db.write() as conn:
+            # One appender at a time reads the head and links to it: two writers (processes on PostgreSQL) that both
+            # read the same head would fork the chain.
+            self.db.serialize(conn, "futago.audit")
             head = conn.execute("SELECT seq, hash FROM audit ORDER BY pos DESC LIMIT 1").fetchone()
             seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
             for make in makes:

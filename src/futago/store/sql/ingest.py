@@ -101,6 +101,9 @@ class SqlIngest:
         self, twin_id: str, telemetry: str, records: Sequence[dict[str, Any]], change: dict[str, Any]
     ) -> None:
         with self.db.write() as conn:
+            # Two writers replacing one series' records at once (processes on PostgreSQL) would each delete only
+            # what they saw, then insert the same keys: one at a time instead.
+            self.db.serialize(conn, f"futago.calibrations/{twin_id}/{telemetry}")
             conn.execute("DELETE FROM calibrations WHERE twin_id = ? AND telemetry = ?", (twin_id, telemetry))
             conn.executemany(
                 "INSERT INTO calibrations (twin_id, telemetry, id, record) VALUES (?, ?, ?, ?)",

@@ -1,4 +1,4 @@
-"""Privacy budgets per dataset and what each release spent,: the check and the spend are one transaction,
+"""Privacy budgets per dataset and what each release spent: the check and the spend are one transaction,
 so that two releases at once cannot both fit into what is left."""
 
 from __future__ import annotations
@@ -40,7 +40,11 @@ class SqlPrivacy:
 
     def spend_privacy(self, dataset: str, epsilon: float, delta: float, record: dict[str, Any]) -> None:
         with self.db.write() as conn:
-            budget = conn.execute("SELECT epsilon, delta FROM privacy_budgets WHERE dataset = ?", (dataset,)).fetchone()
+            # The budget's row lock makes concurrent spends of one dataset (several processes on PostgreSQL) wait
+            # for each other, so each sums the spends the others committed before it: they cannot both fit.
+            budget = conn.execute(
+                f"SELECT epsilon, delta FROM privacy_budgets WHERE dataset = ?{self.db.for_update}", (dataset,)
+            ).fetchone()
             if budget is None:
                 raise NotFound(f"dataset '{dataset}' has no privacy budget; an administrator sets one first")
             spent_e, spent_d = conn.execute(

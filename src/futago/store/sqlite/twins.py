@@ -10,6 +10,15 @@ from futago.core.twins import Twin
 from futago.store.sql.twins import SqlTwins
 
 
+def _bounds(geometry: dict[str, Any]) -> tuple[float, float, float, float] | None:
+    """None for a geometry without a position (an empty GeometryCollection is valid GeoJSON): it has no bounds to
+    index and meets no box, as in PostGIS."""
+    try:
+        return geometry_bounds(geometry)
+    except ValueError:
+        return None
+
+
 class SQLiteTwins(SqlTwins):
     def _index_bounds(self, conn: Any, twins: Sequence[Twin]) -> None:
         rids: dict[str, int] = {}
@@ -24,7 +33,8 @@ class SQLiteTwins(SqlTwins):
                 (rids[t.id], b[0], b[2], b[1], b[3])
                 for t in twins
                 if t.geometry is not None
-                for b in (geometry_bounds(t.geometry),)
+                for b in (_bounds(t.geometry),)
+                if b is not None
             ],
         )
 
