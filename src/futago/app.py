@@ -264,6 +264,7 @@ class App:
         self.connections.load(self.settings.connections)
         self.behaviours.start()
         self.notifications.start()  # before the alerts, so no alert event goes unheard
+        self.alerts.reload()  # the previous leader may have raised or resolved alerts since this process started
         self.alerts.active = True
         self.alerts.start()
         self._maintenance = self.start_maintenance()
@@ -301,6 +302,8 @@ class App:
         return stop
 
     def close(self) -> None:
+        if self.scale is not None and self.scale.leadership is not None:
+            self.scale.leadership.close()  # first: a process on its way out must not take the lead meanwhile
         if self._maintenance is not None:
             self._maintenance.set()
         self.behaviours.stop()

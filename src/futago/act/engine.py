@@ -436,8 +436,19 @@ class AlertService:
 
     # --- events in ------------------------------------------------------------------------------------------------
 
+    def reload(self) -> None:
+        """Read the open alerts from the store again, forgetting this process's own view: another process raised,
+        acknowledged or resolved some (a scaled-out deployment)."""
+        with self._lock:
+            self.book = AlertBook(self.book.store, self.clock)
+            self.book.restore()
+            self.book.schedule(self._escalate_after)
+
     def _on_event(self, event: Event) -> None:
         if not self.active:
+            return
+        if event.origin is not None and event.type.startswith("alert."):  # acknowledged elsewhere, say
+            self.reload()
             return
         if event.type == TELEMETRY_APPENDED:
             self._on_telemetry(event)

@@ -156,6 +156,8 @@ class ConnectionManager:
         return spec
 
     def start(self, name: str) -> None:
+        if not self.runs_connectors:
+            raise Conflict(f"connectors run in the leading process of this deployment; '{name}' starts there")
         with self._lock:
             spec = self.spec(name)
             if name in self._running:
@@ -235,7 +237,7 @@ class ConnectionManager:
         self._configured = dict(configured)
         for name, config in {**self.store.list_connections(), **configured}.items():
             try:
-                self.put(name, config, persist=name not in configured, start=start)
+                self.put(name, config, persist=False, start=start)  # stored ones are stored; configured stay so
             except InvalidInput as exc:
                 log.error("connection %s is invalid and was not started: %s", name, exc.detail)
 
@@ -243,7 +245,7 @@ class ConnectionManager:
         """Follow what other processes stored: start new or changed connections, stop deleted ones (the leading
         process of a scaled-out deployment does this every few seconds)."""
         current = {**self.store.list_connections(), **self._configured}
-        for name in [n for n in self._specs if n not in current]:
+        for name in [n for n in list(self._specs) if n not in current]:
             with self._lock:
                 self.stop(name, missing_ok=True)
                 self._specs.pop(name, None)

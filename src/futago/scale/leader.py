@@ -44,6 +44,10 @@ class Leadership:
         except BlockingIOError:
             handle.close()
             return False
+        if self._stop.is_set():  # closing: the lock is for a process that will run what it leads
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+            return False
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
@@ -51,7 +55,12 @@ class Leadership:
         self._handle = handle
         self.leading = True
         log.info("process %d leads: connectors, behaviours, alerts and notifications run here", os.getpid())
-        self.on_lead()
+        try:
+            self.on_lead()
+        except Exception:  # give the lock back, so that a healthy process leads instead of nobody
+            log.exception("process %d could not start what it leads; it stands by again", os.getpid())
+            self._release()
+            return False
         return True
 
     def _wait(self) -> None:
@@ -63,6 +72,9 @@ class Leadership:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self.retry_s + 1)
+        self._release()
+
+    def _release(self) -> None:
         if self._handle is not None:
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()

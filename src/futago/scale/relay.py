@@ -80,7 +80,10 @@ class EventRelay:
         for event in events:
             by_type.setdefault(event.type, []).append(event)
         for kind, batch in by_type.items():
-            await self.link.client.publish(f"{SUBJECT}.{kind}", encode(batch, self.origin))
+            try:
+                await self.link.client.publish(f"{SUBJECT}.{kind}", encode(batch, self.origin))
+            except Exception:  # one type's trouble (an unencodable event) does not hold back the others
+                log.exception("could not relay %d %s events to the other processes", len(batch), kind)
 
     async def _incoming(self, msg: Msg) -> None:
         try:

@@ -12,9 +12,9 @@ A restarted worker resumes its durable consumers where they were.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,8 @@ from futago.scale.ingest_log import ACK_WAIT_S, STREAM, consumer_config, consume
 from futago.scale.link import NatsLink
 
 log = logging.getLogger(__name__)
+
+POISON_AFTER = 5  # deliveries of a failing batch before its messages are taken one at a time
 
 
 def _deliveries(reply: str) -> int:
@@ -74,7 +76,7 @@ class IngestWorker:
         # One thread does the pipeline's work for every partition, a batch at a time: that work is Python (the GIL),
         # and more threads only contend for it. NATS I/O carries on in the loop's thread meanwhile. More throughput
         # comes from more worker processes, one a core.
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="futago-ingest")
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="futago-ingest")
         self._stop = threading.Event()
         ensure_stream(link, max(partitions, default=-1) + 1)
 
@@ -82,11 +84,14 @@ class IngestWorker:
         """Consume until ``stop`` (from another thread or a signal handler)."""
         tasks = [asyncio.run_coroutine_threadsafe(self._consume(p), self.link.loop) for p in self.partitions]
         try:
-            for task in tasks:
+            # A partition whose loop died would otherwise go unconsumed while the worker looks healthy.
+            done, _ = concurrent.futures.wait(tasks, return_when=concurrent.futures.FIRST_EXCEPTION)
+            for task in done:
                 task.result()
         finally:
             self._stop.set()
-            self._executor.shutdown(wait=True)  # the batch in hand is stored (and acknowledged) before closing
+            concurrent.futures.wait(tasks)  # every loop has finished its batch in hand (stored and acknowledged)
+            self._executor.shutdown(wait=True)
 
     def stop(self) -> None:
         self._stop.set()
@@ -106,13 +111,17 @@ class IngestWorker:
                 continue
             if not msgs:  # a status reply (the request expired): nothing delivered
                 continue
+            data = [m.data for m in msgs]
+            # A batch that failed again and again holds a message the pipeline cannot take: one at a time, then.
+            process = self._process_singly if max(_deliveries(m.reply) for m in msgs) >= POISON_AFTER else self._process
             try:
                 # The pipeline's work blocks (database writes): off the loop, one batch of a partition at a time.
-                await self.link.loop.run_in_executor(self._executor, self._process, [m.data for m in msgs])
+                await self.link.loop.run_in_executor(self._executor, process, data)
             except Exception:
-                # Not acknowledged: the log delivers the batch again after ack_wait_s; nothing is lost.
-                log.exception("a batch of partition %d failed and will be redelivered", partition)
-                await asyncio.sleep(1.0)
+                # Not acknowledged: delivered again shortly (the store may be back); nothing is lost.
+                log.exception("a batch of partition %d failed and will be delivered again", partition)
+                for msg in msgs:
+                    await msg.nak(delay=1.0)
                 continue
             for msg in msgs:  # stored: each may go (one by one, not gathered: a task each would cost more)
                 await msg.ack()
@@ -120,6 +129,16 @@ class IngestWorker:
             self.counters.batches += 1
             self.counters.redelivered += sum(1 for m in msgs if _deliveries(m.reply) > 1)
             self.counters.by_partition[partition] = self.counters.by_partition.get(partition, 0) + len(msgs)
+
+    def _process_singly(self, data: list[bytes]) -> None:
+        """Each message on its own; one that still fails becomes a dead letter with the error (the rest are stored).
+        If the dead letter cannot be stored either (the store is down), the batch fails and comes again."""
+        for item in data:
+            try:
+                self._process([item])
+            except Exception as exc:
+                reason = f"the ingestion pipeline failed on this message {POISON_AFTER} times: {exc!r}"[:2000]
+                self.pipeline.store.add_dead_letters([DeadLetter("ingest-log", STREAM, item, reason, "", now_iso())])
 
     def _process(self, data: list[bytes]) -> None:
         """Run the messages through the pipeline, a connection's run at a time, in the order they came."""

@@ -109,16 +109,19 @@ class Stack:
         watchers = [threading.Thread(target=self._watch, args=(e,), daemon=True) for e in seen]
         for watcher in watchers:
             watcher.start()
-        time.sleep(2.0)  # the leader starts the connection within its maintenance pass (every 5 s)
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
         client.connect("127.0.0.1", self.broker.port)
         client.loop_start()
         start_ms = int(time.time() * 1000) - readings * GAUGES
         deadline = time.monotonic() + timeout_s
         stored = 0
-        published = False
+        published_at = -1e9
         while time.monotonic() < deadline:
-            if not published:
+            # The leading process subscribes within a few seconds of the connection being stored (at once if the
+            # PUT reached it, at its next pass if not), and the broker keeps nothing for a topic nobody has
+            # subscribed to yet. So the sensors send their readings again until they are all in: appends are
+            # idempotent, and the same reading sent twice is stored once.
+            if stored < readings * GAUGES and time.monotonic() - published_at > 5.0:
                 infos = [
                     client.publish(f"gauges/{i}/rain", orjson.dumps({"v": k / 10, "ts": start_ms + k * GAUGES + i}), 1)
                     for k in range(readings)
@@ -126,7 +129,7 @@ class Stack:
                 ]
                 for info in infos:
                     info.wait_for_publish(10)
-                published = True
+                published_at = time.monotonic()
             stored = self._stored(start_ms)
             if stored >= readings * GAUGES and all(e.is_set() for e in seen):
                 break

@@ -98,12 +98,17 @@ class PostgresDatabase:
         self.url = url
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[PostgresConnection] = []
+        self._connections: dict[threading.Thread, PostgresConnection] = {}
         try:
             self.connection()
         except psycopg.OperationalError as exc:
             raise ConnectionError(f"cannot reach PostgreSQL at {redact(url)}: {' '.join(str(exc).split())}") from exc
-        self.applied_migrations = self.upgrade()
+        try:
+            self.applied_migrations = self.upgrade()
+        except psycopg.Error as exc:  # PostGIS missing, no right to create tables: say so, not a traceback
+            self.close()
+            detail = " ".join(str(exc).split())
+            raise ConnectionError(f"cannot bring the schema at {redact(url)} up to date: {detail}") from exc
 
     def connection(self) -> PostgresConnection:
         conn: PostgresConnection | None = getattr(self._local, "conn", None)
@@ -111,7 +116,14 @@ class PostgresDatabase:
             conn = PostgresConnection(_connect(self.url))
             self._local.conn = conn
             with self._lock:
-                self._connections.append(conn)
+                # A connection per thread: those of threads that have ended (a restarted connector's, say) are
+                # closed here, or each would hold a server backend until the store closes.
+                for thread in [t for t in self._connections if not t.is_alive()]:
+                    self._connections.pop(thread).raw.close()
+                previous = self._connections.get(threading.current_thread())
+                if previous is not None:
+                    previous.raw.close()
+                self._connections[threading.current_thread()] = conn
         return conn
 
     @contextmanager
@@ -154,7 +166,7 @@ class PostgresDatabase:
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._connections:
+            for conn in self._connections.values():
                 conn.raw.close()
             self._connections.clear()
 
