@@ -106,9 +106,11 @@ class Stack:
         """Publish readings over MQTT; wait until each API process's SSE stream has shown them and the store holds
         them all."""
         seen = [threading.Event(), threading.Event()]
-        watchers = [threading.Thread(target=self._watch, args=(e,), daemon=True) for e in seen]
-        for watcher in watchers:
-            watcher.start()
+        connected = [threading.Event(), threading.Event()]
+        for args in zip(seen, connected, strict=True):
+            threading.Thread(target=self._watch, args=args, daemon=True).start()
+        for event in connected:  # both listening before the first reading, or one could miss them all
+            event.wait(30)
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
         client.connect("127.0.0.1", self.broker.port)
         client.loop_start()
@@ -151,10 +153,12 @@ class Stack:
                     total += len(answer.json()["points"])
         return total
 
-    def _watch(self, seen: threading.Event) -> None:
+    def _watch(self, seen: threading.Event, connected: threading.Event) -> None:
         """An SSE client; each may land on either API process (the kernel spreads connections over them)."""
         with httpx.Client(timeout=None) as client, client.stream("GET", f"{self.base}/events") as stream:
             for line in stream.iter_lines():
+                if line.startswith(": connected"):
+                    connected.set()
                 if line.startswith("data:") and '"telemetry.appended"' in line:
                     seen.set()
                     return
