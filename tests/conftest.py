@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -83,15 +84,24 @@ def postgres_cluster() -> Iterator[LocalPostgres]:
         yield cluster
 
 
+@contextmanager
+def database_of_its_own(cluster: LocalPostgres, template: str | None = None) -> Iterator[str]:
+    """The URL of a new database on the cluster, dropped afterwards; a copy of ``template`` if given."""
+    import psycopg
+
+    base = cluster.url.rsplit("/", 1)[0]
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture
 def postgres_url(postgres_cluster: LocalPostgres) -> Iterator[str]:
     """A fresh, empty, migrated database of its own for one test (a copy of the template: fast)."""
-    import psycopg
-
-    base = postgres_cluster.url.rsplit("/", 1)[0]
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE futago_template")
-    yield f"{base}/{name}"
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with database_of_its_own(postgres_cluster, "futago_template") as url:
+        yield url

@@ -5,7 +5,6 @@ a new version runs once, a failed one leaves nothing), and ``futago db upgrade -
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from futago.store.postgres import PostgresStore
 from futago.store.postgres.db import MIGRATIONS as POSTGRES_MIGRATIONS
 from futago.store.sqlite.db import MIGRATIONS as SQLITE_MIGRATIONS
 from futago.store.sqlite.store import SQLiteStore
+from tests.conftest import database_of_its_own
 
 V1 = Migration(1, "initial", "CREATE TABLE a (x INTEGER)")
 V2 = Migration(2, "more", "CREATE TABLE b (x INTEGER)")
@@ -106,15 +106,8 @@ def test_each_adapter_ships_a_first_version_and_its_repeatables() -> None:
 @pytest.fixture
 def empty_postgres_url(postgres_cluster: LocalPostgres) -> Iterator[str]:
     """A new database that no migration has touched (not a copy of the migrated template)."""
-    import psycopg
-
-    base = postgres_cluster.url.rsplit("/", 1)[0]
-    name = f"m_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    yield f"{base}/{name}"
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with database_of_its_own(postgres_cluster) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

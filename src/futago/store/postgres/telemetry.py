@@ -29,11 +29,12 @@ import numpy.typing as npt
 import orjson
 import psycopg
 
-from futago.core.telemetry import LatestReading, SeriesBatch, SeriesData, ValueKind
+from futago.core.telemetry import SeriesBatch, SeriesData, ValueKind
 from futago.store import chunks
 from futago.store.port import SeriesStats
 from futago.store.postgres.db import PostgresConnection, PostgresDatabase
 from futago.store.sql.db import Database
+from futago.store.sql.series import SqlSeriesIndex
 
 PARTITION_US = 7 * 86_400 * 1_000_000  # a week a partition
 _MIN_TS = -(2**63)
@@ -136,7 +137,7 @@ def _missing_partition(exc: psycopg.Error) -> bool:
     return isinstance(exc, psycopg.errors.CheckViolation) and "no partition" in str(exc)
 
 
-class PostgresTelemetry:
+class PostgresTelemetry(SqlSeriesIndex):
     """The TelemetryStore port over PostgreSQL."""
 
     def __init__(self, db: PostgresDatabase) -> None:
@@ -387,26 +388,6 @@ class PostgresTelemetry:
             order = np.argsort(ts, kind="stable")
             ts, values, quality = ts[order], values[order], quality[order]
         return SeriesData(kind, ts, values, quality)
-
-    def latest(self, twin_id: str) -> dict[str, LatestReading]:
-        rows = (
-            self.db.read()
-            .execute(
-                "SELECT s.name, l.ts, l.kind, l.value, l.quality "
-                "FROM tlatest l JOIN tseries s ON s.id = l.series_id WHERE s.twin_id = ? ORDER BY s.name",
-                (twin_id,),
-            )
-            .fetchall()
-        )
-        latest = {}
-        for name, ts, kind, value, quality in rows:
-            decoded = chunks.decode_values(kind, bytes(value))[0]
-            latest[name] = LatestReading(ts, decoded.item() if isinstance(decoded, np.generic) else decoded, quality)
-        return latest
-
-    def series_names(self, twin_id: str) -> list[str]:
-        rows = self.db.read().execute("SELECT name FROM tseries WHERE twin_id = ? ORDER BY name", (twin_id,))
-        return [name for (name,) in rows.fetchall()]
 
     def series_stats(self) -> list[SeriesStats]:
         """The catalog's summary of every stored series (``DatasetStore.series_stats``)."""

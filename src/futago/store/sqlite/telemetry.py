@@ -19,15 +19,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
-
-from futago.core.telemetry import LatestReading, SeriesBatch, SeriesData, ValueKind
+from futago.core.telemetry import SeriesBatch, SeriesData, ValueKind
 from futago.store import chunks
 from futago.store.chunks import CHUNK_MAX
 from futago.store.port import SeriesStats
 from futago.store.sql.db import Database
+from futago.store.sql.series import SqlSeriesIndex
 from futago.store.sqlite.db import SQLiteDatabase
 
 # A chunk below this size is "small" and will be merged with its small neighbours.
@@ -83,12 +81,7 @@ def _chunk_row(series_id: int, data: SeriesData) -> _ChunkRow:
     return (series_id, enc.t_start, enc.t_end, enc.n, enc.kind, enc.ts, enc.values, enc.quality)
 
 
-def _scalar(values: Any, i: int) -> Any:
-    value = values[i]
-    return value.item() if isinstance(value, np.generic) else value
-
-
-class SQLiteTelemetry:
+class SQLiteTelemetry(SqlSeriesIndex):
     """The TelemetryStore port over one SQLite database."""
 
     def __init__(self, db: SQLiteDatabase) -> None:
@@ -290,25 +283,6 @@ class SQLiteTelemetry:
         rows = conn.execute(_OVERLAPPING, (sid, sid, lo, lo, hi - 1, lo)).fetchall()
         data = chunks.concat([chunks.decode(k, ts, val, q) for _, k, ts, val, q in rows], kind)
         return chunks.slice_range(data, start_us, end_us)
-
-    def latest(self, twin_id: str) -> dict[str, LatestReading]:
-        rows = (
-            self.db.read()
-            .execute(
-                "SELECT s.name, l.ts, l.kind, l.value, l.quality "
-                "FROM tlatest l JOIN tseries s ON s.id = l.series_id WHERE s.twin_id = ? ORDER BY s.name",
-                (twin_id,),
-            )
-            .fetchall()
-        )
-        return {
-            name: LatestReading(ts, _scalar(chunks.decode_values(kind, value), 0), quality)
-            for name, ts, kind, value, quality in rows
-        }
-
-    def series_names(self, twin_id: str) -> list[str]:
-        rows = self.db.read().execute("SELECT name FROM tseries WHERE twin_id = ? ORDER BY name", (twin_id,))
-        return [name for (name,) in rows.fetchall()]
 
     def series_stats(self) -> list[SeriesStats]:
         """The catalog's summary of every stored series (``DatasetStore.series_stats``)."""
