@@ -33,7 +33,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[App]:
-    application = build(Settings(db=str(tmp_path / "futago.db")))
+    application = build(Settings(db=str(tmp_path / "futago.db"), data_root=str(tmp_path)))  # replays read here
     application.models.add(demo_models())
     yield application
     application.close()

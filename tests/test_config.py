@@ -9,6 +9,8 @@ import pytest
 from futago.config import Settings, load_settings
 from futago.core.errors import InvalidInput
 
+TOKEN = "t" * 32  # beyond loopback the bootstrap token must not be guessable
+
 
 def test_defaults_are_safe() -> None:
     settings = load_settings(environ={})
@@ -19,7 +21,7 @@ def test_defaults_are_safe() -> None:
 def test_toml_then_environment_then_flags(tmp_path: Path) -> None:
     config = tmp_path / "futago.toml"
     config.write_text(
-        '[store]\ndb = "plant.db"\n[server]\nport = 9000\nhost = "0.0.0.0"\napi_token = "t"\n'
+        f'[store]\ndb = "plant.db"\n[server]\nport = 9000\nhost = "0.0.0.0"\napi_token = "{TOKEN}"\n'
         "[telemetry]\nretention_days = 30\n"
     )
     settings = load_settings(config, environ={"FUTAGO_PORT": "9100"})

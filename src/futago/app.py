@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from futago.act.commands import CommandService
 from futago.act.engine import AlertService
@@ -25,17 +26,19 @@ from futago.config import Settings
 from futago.core.dtdl import Telemetry
 from futago.core.errors import FutagoError, InvalidInput, NotFound
 from futago.core.events import TWIN_DELETED, TWIN_UPDATED, Event, EventBus
+from futago.core.paths import DataRoot
 from futago.core.problems import Problem
+from futago.core.secrets import SecretBox
 from futago.core.telemetry import ValueKind
 from futago.ingest.connections import ConnectionManager, ConnectionSpec, Connector, ConnectorFactory, Sink
 from futago.ingest.mapping import MappingError
 from futago.ingest.pipeline import IngestPipeline
 from futago.ingest.units import convert as convert_unit
-from futago.security.audit import AuditLog, load_signing_key
+from futago.security.audit import AuditLog, CheckpointSink, load_signing_key
 from futago.security.personal import PersonalData
 from futago.security.recorder import AuditRecorder
 from futago.security.service import SecurityService
-from futago.security.vault import KeyVault
+from futago.security.vault import KeyVault, StoreSecrets
 from futago.services.calibration import CalibrationService
 from futago.services.drift import DriftService
 from futago.services.models import ModelService
@@ -69,19 +72,20 @@ _NUMERIC_KINDS: dict[str, ValueKind] = {
 _QUANTILE = re.compile(r"q\d\d")
 
 
-def open_store(url: str) -> Store:
-    """Pick the adapter for a store URL: a path or sqlite:///path (the default), or postgresql://..."""
+def open_store(url: str, secrets: SecretBox | None = None) -> Store:
+    """Pick the adapter for a store URL: a path or sqlite:///path (the default), or postgresql://...
+    ``secrets`` seals the secrets of what is stored (connections, notification channels, subscribers)."""
     if url.startswith(("postgresql://", "postgres://")):
         from futago.store.postgres import PostgresStore
 
         try:
-            return PostgresStore(url)
+            return PostgresStore(url, secrets)
         except ConnectionError as exc:
             raise InvalidInput([Problem("/store/db", str(exc))]) from exc
     path = url.removeprefix("sqlite:///").removeprefix("sqlite://")
     from futago.store.sqlite import SQLiteStore
 
-    return SQLiteStore(Path(path) if path != ":memory:" else path)
+    return SQLiteStore(Path(path) if path != ":memory:" else path, secrets)
 
 
 class TelemetryKinds:
@@ -185,23 +189,24 @@ class TelemetryKinds:
         return value if declared is None else convert_unit(value, unit, declared)
 
 
-def _connector_factories() -> dict[str, ConnectorFactory]:
-    """Connector types by name; each module is imported only when a connection of its type is made."""
+def _connector_factories(files: DataRoot) -> dict[str, ConnectorFactory]:
+    """Connector types by name; each module is imported only when a connection of its type is made.
+    ``files``: where a connection's files are confined (a replay's path, TLS and OPC UA security files)."""
 
     def mqtt(spec: ConnectionSpec, sink: Sink) -> Connector:
         from futago.ingest.mqtt import mqtt_connector
 
-        return mqtt_connector(spec, sink)
+        return mqtt_connector(spec, sink, files)
 
     def opcua(spec: ConnectionSpec, sink: Sink) -> Connector:
         from futago.ingest.opcua import opcua_connector
 
-        return opcua_connector(spec, sink)
+        return opcua_connector(spec, sink, files)
 
     def replay(spec: ConnectionSpec, sink: Sink) -> Connector:
         from futago.ingest.replay import replay_connector
 
-        return replay_connector(spec, sink)
+        return replay_connector(spec, sink, files)
 
     return {"mqtt": mqtt, "opcua": opcua, "replay": replay}
 
@@ -347,6 +352,21 @@ def _scale_out(settings: Settings, bus: EventBus, worker: bool) -> ScaleOut | No
         raise InvalidInput([Problem("/scale/nats", str(exc))]) from exc
 
 
+def audit_checkpoints_path(settings: Settings) -> Path | None:
+    """The audit's external checkpoints, an append-only file outside the store: configured, else beside a file
+    store (``<db>.audit-checkpoints.jsonl``), else for a database server in ./futago-data, named after the server
+    and database (``audit-checkpoints-<host>-<port>-<database>.jsonl``) so that two stores never share one; none
+    for an in-memory store."""
+    if settings.audit_checkpoints:
+        return Path(settings.audit_checkpoints)
+    path = settings.db.removeprefix("sqlite:///").removeprefix("sqlite://")
+    if "://" in path:
+        url = urlsplit(path)
+        name = "-".join(str(part) for part in (url.hostname, url.port, url.path.strip("/")) if part)
+        return SERVER_STORE_FILES / f"audit-checkpoints-{re.sub(r'[^A-Za-z0-9._-]+', '_', name) or 'db'}.jsonl"
+    return None if path == ":memory:" else Path(f"{path}.audit-checkpoints.jsonl")
+
+
 def leader_lock_path(settings: Settings) -> Path:
     """The lock whose holder leads a scaled-out deployment: beside a file store, or in the server store's folder."""
     path = settings.db.removeprefix("sqlite:///").removeprefix("sqlite://")
@@ -361,18 +381,42 @@ def vault_path(settings: Settings) -> Path | None:
     return None if path == ":memory:" else Path(f"{path}.keys")
 
 
+def data_root(settings: Settings) -> DataRoot:
+    """The folder whose files API callers and stored connections may name: never the store's own files,
+    keys or locks, even where they lie inside it (a server store keeps its keys in futago-data/)."""
+    store = settings.db.removeprefix("sqlite:///").removeprefix("sqlite://")
+    store_file = None if "://" in store or store == ":memory:" else Path(store)
+    private = (
+        store_file, audit_key_path(settings), audit_checkpoints_path(settings), vault_path(settings),
+        leader_lock_path(settings),
+    )  # fmt: skip
+    return DataRoot(Path(settings.data_root), tuple(p for p in private if p is not None))
+
+
+def artifacts_dir(settings: Settings) -> Path:
+    """Saved models that behaviours load: configured, else inside the data root."""
+    return Path(settings.artifacts_dir) if settings.artifacts_dir else Path(settings.data_root) / "artifacts"
+
+
 def _personal_data(
-    store: Store, audit: AuditLog, models: ModelService, settings: Settings, kinds: TelemetryKinds
+    store: Store, vault: KeyVault, audit: AuditLog, models: ModelService, kinds: TelemetryKinds
 ) -> PersonalData:
-    return PersonalData(store, KeyVault(vault_path(settings)), audit, lambda: models.models, kinds.model_or_none)
+    return PersonalData(store, vault, audit, lambda: models.models, kinds.model_or_none)
 
 
 def build(settings: Settings, worker: bool = False) -> App:
     """Compose the App. ``worker``: for a `futago worker` process, which hears only the model and twin changes of
     other processes, not their readings."""
-    store = open_store(settings.db)
+    vault = KeyVault(vault_path(settings))  # first: it holds the key that seals the store's secrets
+    try:
+        store = open_store(settings.db, StoreSecrets(vault))
+    except BaseException:
+        vault.close()
+        raise
     bus = EventBus()
-    audit = AuditLog(store, load_signing_key(audit_key_path(settings)))
+    checkpoints = audit_checkpoints_path(settings)
+    sink = CheckpointSink(checkpoints) if checkpoints is not None else None
+    audit = AuditLog(store, load_signing_key(audit_key_path(settings)), sink=sink)
     recorder = AuditRecorder(audit, bus)  # first: it hears every change from the start
     models = ModelService(store, bus)
     twins = TwinService(store, models, bus)
@@ -384,8 +428,10 @@ def build(settings: Settings, worker: bool = False) -> App:
     drift.load(settings.drift)
     ingest = IngestPipeline(telemetry, store, convert_unit=kinds.convert_unit, provision=_provisioner(twins))
     scale = _scale_out(settings, bus, worker)
+    files = data_root(settings)  # the one folder whose files callers and stored connections may name
+    factories = _connector_factories(files)
     connections = ConnectionManager(
-        ingest, store, _connector_factories(), message_log=scale.ingest_log if scale is not None else None
+        ingest, store, factories, message_log=scale.ingest_log if scale is not None else None
     )
     behaviours = BehaviourRuntime(
         store,
@@ -393,11 +439,11 @@ def build(settings: Settings, worker: bool = False) -> App:
         lambda rows: telemetry.append(rows, kind_of=kinds.readable),
         kinds.models_of,
         lambda model: models.models.descendants(model),
-        Path(settings.artifacts_dir),
+        artifacts_dir(settings),
     )
     kinds.is_derived = behaviours.is_derived
     behaviours.load(settings.behaviours)
-    commands = CommandService(store, store, models, bus, CommandTransports(connections))
+    commands = CommandService(store, store, models, bus, CommandTransports(connections, files))
     commands.load(settings.commands)
     alerts = AlertService(bus, store, store, store, lambda model: models.models.descendants(model), proposer=commands)
     alerts.active = scale is None  # scaled out, the leading process evaluates the rules (App.start)
@@ -405,9 +451,10 @@ def build(settings: Settings, worker: bool = False) -> App:
     notifications = NotificationService(
         store, store, bus, NotificationSettings.parse(settings.notifications), connections,
         building_models=lambda: model_family(models.models, BUILDING),  # a city's own building sub-models too
+        files=files,
     )  # fmt: skip
     notifications.check_configured_channels()
-    personal = _personal_data(store, audit, models, settings, kinds)
+    personal = _personal_data(store, vault, audit, models, kinds)
     twins.personal_split = personal.split_twin
     behaviours.personal = personal
     telemetry.personal_filter = lambda rows: personal.split_readings(rows, kinds.model_or_none)

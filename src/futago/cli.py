@@ -22,6 +22,7 @@ from futago import __version__
 from futago.config import Settings, load_settings
 from futago.core.errors import FutagoError, InvalidInput
 from futago.core.problems import Problem
+from futago.core.secrets import json_default
 
 if TYPE_CHECKING:
     from futago.app import App
@@ -68,7 +69,8 @@ def _print_figures(figures: dict[str, Any], as_json: bool) -> None:
 
 def _print_json(value: Any) -> None:
     """JSON for scripts: orjson writes NaN as null, so the output always parses."""
-    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode())
+    options = orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY
+    click.echo(orjson.dumps(value, default=json_default, option=options).decode())  # secrets as their mask
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -139,6 +141,8 @@ def _serve_processes(ctx: click.Context, settings: Settings, workers: int) -> No
     """uvicorn's own process manager; each process builds its App from the environment set here."""
     import uvicorn
 
+    from futago.api.serving import uvicorn_options
+
     problems = []
     if not settings.db.startswith(("postgresql://", "postgres://")):
         problems.append(Problem("/store/db", "several API processes share a PostgreSQL store, not a SQLite file"))
@@ -152,7 +156,7 @@ def _serve_processes(ctx: click.Context, settings: Settings, workers: int) -> No
         os.environ["FUTAGO_CONFIG"] = str(Path(ctx.obj["config"]).resolve())
     console.print(f"futago {__version__}: {workers} processes at http://{settings.host}:{settings.port}/docs")
     uvicorn.run("futago.api.server:app_from_environment", factory=True, workers=workers, host=settings.host,
-                port=settings.port, log_level="warning")  # fmt: skip
+                port=settings.port, log_level="warning", **uvicorn_options(settings))  # fmt: skip
 
 
 def _run_server(app: Any, stop_first: Sequence[Callable[[], object]] = ()) -> None:
@@ -160,6 +164,7 @@ def _run_server(app: Any, stop_first: Sequence[Callable[[], object]] = ()) -> No
     import uvicorn
 
     from futago.api.server import create_api
+    from futago.api.serving import uvicorn_options
 
     settings: Settings = app.settings
     console.print(f"futago {__version__} serving {app.store.url} at http://{settings.host}:{settings.port}/docs")
@@ -169,7 +174,8 @@ def _run_server(app: Any, stop_first: Sequence[Callable[[], object]] = ()) -> No
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         app.start()
-        uvicorn.run(create_api(app), host=settings.host, port=settings.port, log_level="warning")
+        uvicorn.run(create_api(app), host=settings.host, port=settings.port, log_level="warning",
+                    **uvicorn_options(settings))  # fmt: skip
     finally:
         for stop in stop_first:
             stop()
@@ -990,7 +996,8 @@ def catalog_list(ctx: click.Context, kind: str | None, as_json: bool, db: str | 
 @main.group()
 def audit() -> None:
     """The tamper-evident audit: every write, command, alert decision, notification and refused request,
-    hash-chained (SHA-256) with Ed25519-signed checkpoints.
+    hash-chained (SHA-256) with Ed25519-signed checkpoints, also kept outside the store: in
+    <db>.audit-checkpoints.jsonl by default ([audit] checkpoints), every 1,000 entries or 60 s and at shutdown.
 
     \b
     futago audit verify --db city.db --json           check the chain; names the first bad entry
@@ -1031,7 +1038,11 @@ def _opened(ctx: click.Context, db: str | None, existing: bool = False) -> Itera
 @db_option
 @click.pass_context
 def audit_verify(ctx: click.Context, checkpoints: tuple[str, ...], as_json: bool, db: str | None) -> None:
-    """Check that no audit entry was modified, deleted, inserted or reordered. Exits 1 when one was."""
+    """Check that no audit entry was modified, deleted, inserted or reordered, and none removed from the end
+    (truncated), against the checkpoints kept outside the store too. Exits 1 when one was.
+
+    After every futago process has stopped cleanly, "uncovered" is 0: newer entries come from a process
+    still running or one that crashed, or were written behind futago's back."""
     from futago.core.audit import Checkpoint
 
     with _errors():
@@ -1047,6 +1058,10 @@ def audit_verify(ctx: click.Context, checkpoints: tuple[str, ...], as_json: bool
         )
     else:
         console.print(f"[red]tampered[/red]: first bad entry {result['first_bad']}: {result['reason']}")
+    if result["uncovered"]:  # a process still running, one that crashed, or entries written behind futago's back
+        console.print(
+            f"[yellow]{result['uncovered']:,} newest entries[/yellow] are not covered by an external checkpoint yet"
+        )
     if not result["ok"]:
         sys.exit(1)
 
@@ -1152,10 +1167,10 @@ def keys_list(ctx: click.Context, as_json: bool, db: str | None) -> None:
 @db_option
 @click.pass_context
 def keys_revoke(ctx: click.Context, key_id: str, db: str | None) -> None:
-    """Revoke a key: it is refused from now on."""
+    """Revoke a key: servers sharing the store refuse it, and end its dashboard sessions, within a second."""
     with _errors(), _opened(ctx, db) as app:
         app.security.revoke_key(key_id, by="cli")
-    console.print(f"key {key_id} revoked")
+    console.print(f"key {key_id} revoked: refused within a second by every server on this store, sessions included")
 
 
 @main.group()

@@ -4,15 +4,16 @@ The TOML file is ``--config PATH``, else ``$FUTAGO_CONFIG``, else ``./futago.tom
 
     [store]
     db = "futago.db"            # a path, sqlite:///path, or (later) postgresql://...
+    data_root = "futago-data"   # the only folder API callers and stored connections may name files in
     [server]
     host = "127.0.0.1"
     port = 8000
-    api_token = "change-me"     # required once host is not a loopback address
+    api_token = "<32+ random characters>"   # required (or keys) once host is not a loopback address
     max_body_bytes = 67108864
     [telemetry]
     retention_days = 365        # unset keeps readings for ever
     [sim]
-    artifacts_dir = "futago-data/artifacts"   # the only folder a behaviour's "artifact" is read from
+    artifacts_dir = "futago-data/artifacts"   # saved models a behaviour may load; default <data_root>/artifacts
     dask = "tcp://10.0.0.5:8786"             # or "local": CLI ensembles and scenario sweeps run on Dask
     [scale]
     nats = "nats://127.0.0.1:4222"   # several processes: connectors log messages here, `futago worker`s ingest them
@@ -34,48 +35,65 @@ from typing import Any
 
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
+from futago.core.secrets import Secret, conceal, secret
 
 # setting name -> (TOML table, TOML key, environment variable)
 _SOURCES = {
     "db": ("store", "db", "FUTAGO_DB"),
+    "data_root": ("store", "data_root", "FUTAGO_DATA_ROOT"),
     "host": ("server", "host", "FUTAGO_HOST"),
     "port": ("server", "port", "FUTAGO_PORT"),
     "api_token": ("server", "api_token", "FUTAGO_API_TOKEN"),
     "require_auth": ("server", "require_auth", "FUTAGO_REQUIRE_AUTH"),
     "rate_limit_per_minute": ("server", "rate_limit_per_minute", "FUTAGO_RATE_LIMIT_PER_MINUTE"),
+    "refusals_per_minute": ("server", "refusals_per_minute", "FUTAGO_REFUSALS_PER_MINUTE"),
     "oidc_issuer": ("oidc", "issuer", "FUTAGO_OIDC_ISSUER"),
     "oidc_audience": ("oidc", "audience", "FUTAGO_OIDC_AUDIENCE"),
     "oidc_jwks_url": ("oidc", "jwks_url", "FUTAGO_OIDC_JWKS_URL"),
     "oidc_leeway_s": ("oidc", "leeway_s", "FUTAGO_OIDC_LEEWAY_S"),
     "cors_origins": ("server", "cors_origins", "FUTAGO_CORS_ORIGINS"),
     "max_body_bytes": ("server", "max_body_bytes", "FUTAGO_MAX_BODY_BYTES"),
+    "max_bulk_requests": ("server", "max_bulk_requests", "FUTAGO_MAX_BULK_REQUESTS"),
+    "max_connections": ("server", "max_connections", "FUTAGO_MAX_CONNECTIONS"),
+    "header_timeout_s": ("server", "header_timeout_s", "FUTAGO_HEADER_TIMEOUT_S"),
+    "keep_alive_s": ("server", "keep_alive_s", "FUTAGO_KEEP_ALIVE_S"),
     "retention_days": ("telemetry", "retention_days", "FUTAGO_RETENTION_DAYS"),
     "artifacts_dir": ("sim", "artifacts_dir", "FUTAGO_ARTIFACTS_DIR"),
     "nats": ("scale", "nats", "FUTAGO_NATS"),
     "partitions": ("scale", "partitions", "FUTAGO_PARTITIONS"),
     "dask": ("sim", "dask", "FUTAGO_DASK"),
     "audit_key": ("audit", "key", "FUTAGO_AUDIT_KEY"),
+    "audit_checkpoints": ("audit", "checkpoints", "FUTAGO_AUDIT_CHECKPOINTS"),
     "base_tiles": ("dashboard", "base_tiles", "FUTAGO_BASE_TILES"),
     "base_tiles_attribution": ("dashboard", "base_tiles_attribution", "FUTAGO_BASE_TILES_ATTRIBUTION"),
 }
 
 
+MIN_PUBLIC_TOKEN_CHARS = 32  # the bootstrap token is an administrator: beyond loopback it must not be guessable
+
+
 @dataclass(frozen=True)
 class Settings:
     db: str = "futago.db"
+    data_root: str = "futago-data"  # replay files (and artifacts by default) that callers name resolve in here
     host: str = "127.0.0.1"
     port: int = 8000
-    api_token: str | None = None
+    api_token: Secret[str] | None = None  # a str given is wrapped: shown and logged as a mask
     require_auth: bool = False  # ask every caller for an API key even on loopback (always so beyond it)
     oidc_issuer: str | None = None  # an OpenID Connect provider whose bearer JWTs are accepted
     oidc_audience: str | None = None  # the audience (aud) tokens for futago carry
     oidc_jwks_url: str | None = None  # default: <issuer>/.well-known/jwks.json
     oidc_leeway_s: float = 60.0  # clock skew allowed on exp/nbf/iat
     rate_limit_per_minute: int = 600  # requests per minute per API key (bursts of a fifth of it)
+    refusals_per_minute: int = 300  # 401s per minute per client address before it is refused (429) unheard; 0: off
     cors_origins: str | None = None  # comma-separated origins allowed to call the API from a browser; none: same origin
     max_body_bytes: int = 64 * 1024 * 1024
+    max_bulk_requests: int = 2  # bulk telemetry bodies parsed at once; one more is a 429 (0: no limit)
+    max_connections: int = 512  # open HTTP connections; at the cap requests get 503, beyond it connections close
+    header_timeout_s: float = 10.0  # a request's headers must arrive within this, or the connection closes
+    keep_alive_s: float = 5.0  # an idle keep-alive connection closes after this
     retention_days: float | None = None
-    artifacts_dir: str = "futago-data/artifacts"  # saved, fitted models that behaviours may load
+    artifacts_dir: str | None = None  # saved, fitted models that behaviours may load; none: <data_root>/artifacts
     dask: str | None = None  # a Dask scheduler (tcp://host:port) or "local"; none: ensembles run in process
     nats: str | None = None  # NATS with JetStream (nats://host:port): connectors log to it, `futago worker`s ingest
     partitions: int = 8  # of the ingestion log; each twin's messages stay in one, in order (fixed once in use)
@@ -87,8 +105,16 @@ class Settings:
     rule_files: tuple[str, ...] = ()  # YAML files of alert rules
     notifications: dict[str, Any] = field(default_factory=dict)  # [notifications]: threshold, retry, channels
     audit_key: str | None = None  # Ed25519 key (PEM) signing audit checkpoints; default <db>.audit-key.pem
+    audit_checkpoints: str | None = None  # append-only file of signed checkpoints, outside the store (see app.py)
     base_tiles: str | None = None  # raster tile URL ({z}/{x}/{y}) under the dashboard's map; none: offline
     base_tiles_attribution: str | None = None  # shown on the map with the base tiles (e.g. "© OpenStreetMap")
+
+    def __post_init__(self) -> None:
+        # Secrets are concealed as they come in, so a Settings (or any part of it) never prints one.
+        if self.api_token is not None:
+            object.__setattr__(self, "api_token", secret(self.api_token))
+        object.__setattr__(self, "connections", conceal(self.connections))
+        object.__setattr__(self, "notifications", conceal(self.notifications))
 
     def with_overrides(self, **overrides: Any) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -108,7 +134,18 @@ class Settings:
         return bool(self.api_token) or self.require_auth or bool(self.oidc_issuer) or not self.loopback_only
 
     def check_safe_to_serve(self) -> None:
-        """Refuse to expose an unauthenticated server beyond this machine."""
+        """Refuse to expose an unauthenticated server, or one with a guessable bootstrap token, beyond this machine."""
+        if not self.loopback_only and self.api_token and len(self.api_token) < MIN_PUBLIC_TOKEN_CHARS:
+            raise InvalidInput(
+                [
+                    Problem(
+                        "/server/api_token",
+                        f"binding to {self.host} exposes futago beyond this machine, and the API token (an "
+                        f"administrator's) has {len(self.api_token)} characters: give at least "
+                        f"{MIN_PUBLIC_TOKEN_CHARS}, e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+                    )
+                ]
+            )
         if not self.loopback_only and not self.api_token and not self.require_auth and not self.oidc_issuer:
             raise InvalidInput(
                 [

@@ -276,7 +276,7 @@ def test_the_sse_stream_shows_notifications(app: App, service: NotificationServi
                 if line.startswith("data:") and "notification.sent" in line:
                     break
         assert "event: notification.sent" in lines
-        assert '"subscriberId":"screen"' in lines[-1] and '"subject":"[Danger] flood-danger"' in lines[-1]
+        assert '"subscriberId"' not in lines[-1] and '"subject":"[Danger] flood-danger"' in lines[-1]
     finally:
         server.should_exit = True
         thread.join(10)

@@ -8,6 +8,7 @@ import pytest
 
 from futago.app import App
 from futago.core.errors import InvalidInput
+from futago.core.secrets import MASK, Secret
 from futago.ingest.connections import ConnectionManager, ConnectionSpec
 from futago.ingest.signing import signature
 from tests.conftest import Broker
@@ -53,7 +54,7 @@ def test_only_correctly_signed_messages_are_stored(
     assert sum("does not verify" in r for r in reasons) == 2 and any("not signed" in r for r in reasons)
     assert any("'river-c3' has no signing key" in r for r in reasons)
     shown = manager.describe("river")["signing"]["keys"]
-    assert shown == {"river-a1": "***", "river-b2": "env:FUTAGO_TEST_KEY_B2"}  # keys are never shown
+    assert shown == {"river-a1": MASK, "river-b2": "env:FUTAGO_TEST_KEY_B2"}  # keys are never shown
     assert running(manager, "river")
 
 
@@ -74,7 +75,7 @@ def test_a_signature_with_odd_characters_is_a_dead_letter_not_a_crash(app: App) 
     river(app, "a1")
     mapper = Mapper.from_config(river_connection(_NoBroker())["mappings"])  # type: ignore[arg-type]
     message = RawMessage("city/river/a1/level", orjson.dumps({"reading": {"level": 1.0, "time": T0_MS}, "sig": "é"}), 0)
-    result = app.ingest.ingest("odd", mapper, [message], signing=Signing({"river-a1": KEY_A1}))
+    result = app.ingest.ingest("odd", mapper, [message], signing=Signing({"river-a1": Secret(KEY_A1)}))
     assert result.stored == 0 and "does not verify" in result.dead[0].reason
 
 

@@ -134,7 +134,8 @@ def test_a_rewritten_chain_is_caught_by_a_checkpoint_kept_elsewhere(db: Path, tm
             fixed = AuditEntry(seq, entry.ts, actor, entry.action, entry.resource, entry.detail, prev)
             prev = fixed.computed_hash()
             conn.execute("UPDATE audit SET actor = ?, prev = ?, hash = ? WHERE seq = ?", (actor, fixed.prev, prev, seq))
-    assert verify(db)["ok"] is True  # without the kept checkpoint, nothing shows
+    Path(f"{db}.audit-checkpoints.jsonl").unlink()  # and the sink beside the store is lost with it
+    assert verify(db)["ok"] is True  # without a checkpoint kept anywhere, nothing shows
     report = verify(db, kept)
     assert report["ok"] is False and report["first_bad"] == TOTAL and "rewritten" in report["reason"]
 
@@ -186,7 +187,9 @@ def test_api_writes_and_refusals_are_audited_with_the_caller(app: App) -> None:
     assert by_action[("api.put", "/twins/api-1")]["actor"] == "token"
     assert by_action[("api.put", "/twins/api-1")]["detail"]["status"] == 201
     assert by_action[("twin.created", "twins/api-1")]["actor"] == "system"
-    assert by_action[("api.refused.401", "/twins/api-1")]["actor"] == "anonymous"
+    refused = by_action[("api.refused", "clients/testclient")]  # refusals are counted per client and minute
+    assert refused["actor"] == "anonymous" and refused["detail"]["statuses"] == {"401": 1}
+    assert refused["detail"]["examples"] == ["DELETE /twins/api-1"]
     assert ("twin.deleted", "twins/api-1") not in by_action
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from fastapi.testclient import TestClient
 
 from futago.api.server import create_api
@@ -22,6 +22,17 @@ from futago.security.policy import PolicyEntry
 
 ISSUER = "https://id.city.example.jp/realms/futago"
 AUDIENCE = "futago-api"
+
+
+def _jwk(public: Any) -> dict[str, Any]:
+    """A public key of any type the tests sign with (RSA, Ed25519, P-256) as a JWK."""
+    if isinstance(public, rsa.RSAPublicKey):
+        writer: Any = jwt.algorithms.RSAAlgorithm
+    elif isinstance(public, ec.EllipticCurvePublicKey):
+        writer = jwt.algorithms.ECAlgorithm
+    else:
+        writer = jwt.algorithms.OKPAlgorithm
+    return dict(json.loads(writer.to_jwk(public)))
 
 
 class Provider:
@@ -35,8 +46,7 @@ class Provider:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 provider.fetches += 1
-                public = [jwt.algorithms.RSAAlgorithm.to_jwk(k.public_key(), as_dict=True) | {"kid": kid, "use": "sig"}
-                          for kid, k in provider.keys.items()]  # fmt: skip
+                public = [_jwk(k.public_key()) | {"kid": kid, "use": "sig"} for kid, k in provider.keys.items()]
                 body = json.dumps({"keys": public}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -120,3 +130,35 @@ def test_a_rotated_key_is_picked_up_without_a_restart(client: TestClient, provid
     before = provider.fetches
     assert call(client, provider.token("k2")).status_code == 200
     assert provider.fetches == before + 1  # it fetched the JWKS again for the unknown key id
+
+
+@pytest.mark.parametrize(
+    ("signer", "alg", "kid"),
+    [
+        ("rsa", "RS256", "ed"),
+        ("rsa", "RS256", "ec"),
+        ("ed", "EdDSA", "rsa"),
+        ("ec", "ES256", "ed"),
+        ("rsa", "PS256", "ec"),
+    ],
+)
+def test_a_token_whose_algorithm_does_not_fit_its_key_is_a_401(
+    app: App, provider: Provider, signer: str, alg: str, kid: str
+) -> None:
+    """Issue 15 item 12: RS256 with the kid of an Ed25519 key was an unauthenticated 500 with a traceback."""
+    provider.keys |= {
+        "rsa": rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        "ed": ed25519.Ed25519PrivateKey.generate(),
+        "ec": ec.generate_private_key(ec.SECP256R1()),
+    }
+    app.settings = app.settings.with_overrides(oidc_issuer=ISSUER, oidc_audience=AUDIENCE, oidc_jwks_url=provider.url)
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "mallory", "iat": now, "exp": now + 300}
+    token = jwt.encode(claims, provider.keys[signer], algorithm=alg, headers={"kid": kid})
+    fitting = jwt.encode(claims, provider.keys[kid], algorithm={"rsa": "RS256", "ed": "EdDSA", "ec": "ES256"}[kid],
+                         headers={"kid": kid})  # fmt: skip
+    with TestClient(create_api(app), raise_server_exceptions=False) as client:
+        answer = client.get("/twins", headers={"Authorization": f"Bearer {token}"})
+        accepted = client.get("/auth/session", headers={"Authorization": f"Bearer {fitting}"})
+    assert answer.status_code == 401 and answer.headers["content-type"].startswith("application/problem+json")
+    assert accepted.status_code == 403  # the same key with its own algorithm authenticates (no policy grants it)

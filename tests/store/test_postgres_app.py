@@ -56,7 +56,7 @@ def app(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Monk
     # A database server's store keeps its audit key and personal-data vault in ./futago-data: a folder per test.
     monkeypatch.chdir(tmp_path)
     db = str(tmp_path / "futago.db") if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    application = build(Settings(db=db))
+    application = build(Settings(db=db, data_root=str(tmp_path)))  # replays read from the test's folder
     application.models.add(samples.demo_models())
     yield application
     application.close()

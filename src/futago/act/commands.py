@@ -63,7 +63,7 @@ from futago.act.model import (
 from futago.act.transports import OnSent, Outcome, OutgoingCommand, TransportSpec, parse_transport
 from futago.core.dtdl import Command, Interface, ObjectSchema, Schema
 from futago.core.errors import Conflict, InvalidInput, NotFound
-from futago.core.events import Event, EventBus
+from futago.core.events import COMMAND_REFUSED, Event, EventBus  # refused: turned down by the safety envelope
 from futago.core.problems import Problem, join_pointer
 from futago.core.telemetry import LatestReading, parse_duration, parse_timestamp
 from futago.core.twins import Twin
@@ -75,8 +75,6 @@ Mode = Literal["recommend", "autonomous"]
 CommandState = Literal["proposed", "approved", "rejected", "refused", "sent", "completed", "failed"]
 STATES: tuple[CommandState, ...] = ("proposed", "approved", "rejected", "refused", "sent", "completed", "failed")
 FINAL: frozenset[str] = frozenset({"rejected", "refused", "completed", "failed"})
-#: Not in act.model's list: a command the safety envelope turned down (at proposal or at approval).
-COMMAND_REFUSED = "command.refused"
 EVENT_OF_STATE = {
     "proposed": COMMAND_PROPOSED,
     "approved": COMMAND_APPROVED,
@@ -876,4 +874,5 @@ def _check_entry(stage: str, at: str, reasons: list[Reason], by: str | None) -> 
 
 
 def _event(record: CommandRecord) -> Event:
-    return Event(EVENT_OF_STATE[record.state], _now()[1], twin_id=record.twin_id, data=record.to_json())
+    about = (f"commands/{record.id}",)
+    return Event(EVENT_OF_STATE[record.state], _now()[1], twin_id=record.twin_id, data=record.to_json(), about=about)

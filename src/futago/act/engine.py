@@ -770,6 +770,7 @@ class AlertService:
             twin_id=alert.twin_id,
             model=twin.model if twin is not None else None,
             data=_snapshot(alert).to_json(),  # as it is now: the live alert moves on while the event is queued
+            about=(f"alerts/{alert.id}",),
         )
 
     def _deliver(self, effects: _Effects) -> None:

@@ -11,22 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from futago.core.events import ALERT_ACKNOWLEDGED as ALERT_ACKNOWLEDGED
+from futago.core.events import ALERT_ESCALATED as ALERT_ESCALATED
+from futago.core.events import ALERT_RAISED as ALERT_RAISED
+from futago.core.events import ALERT_RESOLVED as ALERT_RESOLVED
+from futago.core.events import COMMAND_APPROVED as COMMAND_APPROVED
+from futago.core.events import COMMAND_COMPLETED as COMMAND_COMPLETED
+from futago.core.events import COMMAND_FAILED as COMMAND_FAILED
+from futago.core.events import COMMAND_PROPOSED as COMMAND_PROPOSED
+from futago.core.events import COMMAND_REJECTED as COMMAND_REJECTED
+from futago.core.events import COMMAND_SENT as COMMAND_SENT
+
 AlertState = Literal["raised", "acknowledged", "resolved"]
 Severity = Literal["info", "warning", "critical"]
 SEVERITIES: tuple[Severity, ...] = ("info", "warning", "critical")
 
-ALERT_RAISED = "alert.raised"
-ALERT_ACKNOWLEDGED = "alert.acknowledged"
-ALERT_ESCALATED = "alert.escalated"
-ALERT_RESOLVED = "alert.resolved"
 ALERT_EVENTS = (ALERT_RAISED, ALERT_ACKNOWLEDGED, ALERT_ESCALATED, ALERT_RESOLVED)
-
-COMMAND_PROPOSED = "command.proposed"
-COMMAND_APPROVED = "command.approved"
-COMMAND_REJECTED = "command.rejected"
-COMMAND_SENT = "command.sent"
-COMMAND_COMPLETED = "command.completed"
-COMMAND_FAILED = "command.failed"
 
 
 @dataclass

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import orjson
 
 from futago.core.errors import FutagoError, InvalidInput
+from futago.core.paths import NO_FILES, DataRoot
 from futago.core.problems import Problem
 from futago.core.telemetry import parse_duration
 
@@ -202,10 +203,12 @@ class TransportsClosed(FutagoError):
 
 
 class CommandTransports:
-    """Sends commands through the connections of a ConnectionManager; one MQTT request client per connection."""
+    """Sends commands through the connections of a ConnectionManager; one MQTT request client per connection.
+    ``files``: the data root a connection's TLS files lie in (the one its connector was checked against)."""
 
-    def __init__(self, connections: Connections) -> None:
+    def __init__(self, connections: Connections, files: DataRoot = NO_FILES) -> None:
         self.connections = connections
+        self.files = files
         self._mqtt: dict[str, tuple[dict[str, Any], _MqttRequester]] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -257,7 +260,7 @@ class CommandTransports:
                 return known[1]
             if known is not None:  # the connection was redefined: a new client with its new settings
                 known[1].close()
-            requester = _MqttRequester(name, MqttOptions.parse(name, options))
+            requester = _MqttRequester(name, MqttOptions.parse(name, options, self.files))
             self._mqtt[name] = (options, requester)
             return requester
 
@@ -305,7 +308,8 @@ class _MqttRequester:
             protocol=paho.MQTTv5 if self.v5 else paho.MQTTv311,
         )
         if options.username is not None:
-            client.username_pw_set(options.username, options.password)
+            password = options.password.reveal() if options.password is not None else None
+            client.username_pw_set(options.username, password)
         if options.tls is not None:
             tls = options.tls
             client.tls_set(ca_certs=tls.ca, certfile=tls.cert, keyfile=tls.key, cert_reqs=ssl.CERT_REQUIRED)

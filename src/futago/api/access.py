@@ -5,25 +5,29 @@ Authentication: a bearer API key (``fk_...``, see ``futago.security.service``), 
 credentials, a server bound to loopback with no token and ``require_auth`` off runs in local admin mode;
 otherwise it answers 401. Authorisation: the policy entries, default deny (403). Reads of twins are shaped by
 the same policies: a twin the caller may not read is not there, and a property it may not read is left out
-(``Access.readable``; the query runs over ``ReadableGraph``).
+(``Access.readable``; the query runs over ``ReadableGraph``). Whatever else is about a twin (alerts, commands,
+deliveries, behaviour runs, events) is shown only to a caller who may read all it is about (``Access.may_see``).
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from fastapi import Request
 
-from futago.core.errors import Forbidden, Unauthorized
+from futago.core.errors import Forbidden, NotFound, Unauthorized
+from futago.core.events import twin_resource
+from futago.core.secrets import Secret
 from futago.core.twins import Twin
 from futago.security.oidc import OidcVerifier
 from futago.security.service import BOOTSTRAP_TOKEN, KEY_PREFIX, LOCAL_ADMIN, Principal, SecurityService
 from futago.security.views import ReadableGraph, without_properties
 
 Permission = Literal["READ", "WRITE", "COMMAND", "ADMIN"]
+ADMIN_REACH = "admin"  # Access.reach() of an administrator, who reads everything
 SESSION_COOKIE = "futago_session"  # the dashboard's: HttpOnly, SameSite=Strict (api/security.py)
 
 __all__ = ["Access", "Forbidden", "Permission", "Unauthorized", "require"]
@@ -43,6 +47,25 @@ class Access:
     def may(self, permission: str, resource: str) -> bool:
         return self.security.allowed(self.principal, permission, resource)
 
+    def may_see(self, resources: Iterable[str]) -> bool:
+        """Whether this caller may see an item or event about ``resources`` (policy paths, as core.events names
+        them: ``twins/<id>``, ``alerts/<id>``, ...): only if it may READ each of them. The one rule for what leaves
+        the server, REST items and SSE events alike; an item that names nothing is for administrators (fail closed)."""
+        if self.principal.admin:
+            return True
+        named = tuple(resources)
+        return bool(named) and all(self.may("READ", resource) for resource in named)
+
+    def must_see(self, resources: Iterable[str], missing: str) -> None:
+        """A 404 in the words of one that does not exist (``missing``) for an item this caller may not see, so
+        that naming a hidden item tells nothing a made-up id would not."""
+        if not self.may_see(resources):
+            raise NotFound(missing)
+
+    def may_read_twin(self, twin_id: str) -> bool:
+        """Whether this caller may read the twin: what GET /twins/{id} asks, for a twin named by another resource."""
+        return self.may("READ", twin_resource(twin_id))
+
     def readable(self, twin: Twin) -> Twin | None:
         """The twin as this caller may see it, or None."""
         if self.principal.admin:
@@ -53,6 +76,17 @@ class Access:
         if not self.security.policies().restricted_below(self.principal.subjects, "READ", resource):
             return twin
         return without_properties(twin, lambda name: not self.may("READ", f"{resource}/properties/{name}"))
+
+    def reach(self) -> Hashable:
+        """What decides this caller's answers: equal for two callers whose policies and scopes are the same, so
+        that what is derived from the twins it may read (tiles) is cached per reach, never shared across reaches."""
+        if self.principal.admin:
+            return ADMIN_REACH
+        by_subject = self.security.policies().by_subject
+        entries = frozenset(
+            (e.resource, e.permissions, e.effect) for s in self.principal.subjects for e in by_subject.get(s, ())
+        )
+        return (self.principal.scopes, entries)
 
     def graph(self, app: Any) -> Any:
         """The twin graph as this caller may read it (the store itself for an administrator)."""
@@ -105,11 +139,11 @@ def _authenticate(request: Request) -> Principal:
         if not settings.auth_required:
             return LOCAL_ADMIN
         raise Unauthorized("send 'Authorization: Bearer <API key>' (futago keys create) or the configured API token")
-    token: str | None = settings.api_token
-    if token and hmac.compare_digest(given.encode(), token.encode()):
+    token: Secret[str] | None = settings.api_token
+    if token and hmac.compare_digest(given.encode(), token.reveal().encode()):
         return BOOTSTRAP_TOKEN
     if given.startswith(KEY_PREFIX):
-        return security.authenticate_key(given)
+        return security.authenticate_key(given, request.client.host if request.client else None)
     verifier = _oidc(request)
     if verifier is not None and given.count(".") == 2:
         return verifier.authenticate(given)

@@ -2,20 +2,27 @@
 
 Live alerts need no route of their own: the service publishes ``alert.raised``, ``alert.acknowledged``,
 ``alert.escalated`` and ``alert.resolved`` on the bus, so ``GET /events?type=alert`` streams them.
+
+An alert is about its twin: a caller who may not read the twin does not see the alert, in lists, by id or on
+/events, and what the rule rendered from the twin's readings (evidence, message, the values in its history) needs
+READ on the twin's telemetry (``alert_as_seen``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
 from starlette.responses import Response
 
 from futago.act.engine import AlertService
+from futago.act.model import Alert
 from futago.api.access import Access, require
 from futago.api.deps import CREATED, JSONRoute, get_app, json_response
 from futago.app import App
 from futago.core.errors import InvalidInput, NotFound
+from futago.core.events import telemetry_resource, twin_resource
 from futago.core.problems import Problem
 
 router = APIRouter(tags=["alerts"], route_class=JSONRoute)
@@ -43,6 +50,37 @@ def _service(app: App = Depends(get_app)) -> AlertService:
     if not isinstance(service, AlertService):
         raise NotFound("rules and alerts are not enabled on this server")
     return service
+
+
+def alert_resources(alert: Mapping[str, Any]) -> tuple[str, ...]:
+    """What an alert (its JSON) is about, as its events name it (act.engine): its twin and itself."""
+    twin_id, alert_id = alert.get("twinId"), alert.get("id")
+    return (twin_resource(twin_id), f"alerts/{alert_id}") if twin_id and alert_id else ()
+
+
+def alert_as_seen(access: Access, alert: dict[str, Any]) -> dict[str, Any] | None:
+    """The alert (its JSON) as this caller may see it: None unless it may read what the alert is about; without
+    what the rule rendered from the twin's readings (the evidence, the message, the values in its history) unless
+    it may read the twin's telemetry. The same for REST answers, command evidence and /events."""
+    if access.principal.admin:
+        return alert
+    if not access.may_see(alert_resources(alert)):
+        return None
+    if access.may("READ", telemetry_resource(alert["twinId"])):
+        return alert
+    history = [{k: v for k, v in entry.items() if k != "value"} for entry in alert.get("history", [])]
+    return {**alert, "evidence": {}, "message": {}, "history": history}
+
+
+def _visible(service: AlertService, access: Access, alert_id: str) -> Alert:
+    """The alert named in the path; one about a twin the caller may not read is missing, in the same words."""
+    alert = service.get(alert_id)
+    access.must_see(alert_resources(alert.to_json()), f"alert '{alert_id}' does not exist")
+    return alert
+
+
+def _shown(access: Access, alert: Alert) -> Response:
+    return json_response(alert_as_seen(access, alert.to_json()))
 
 
 def _note(body: Any) -> str | None:
@@ -104,7 +142,9 @@ def list_alerts(
     access: Access = Depends(require("READ", "alerts")),
 ) -> Response:
     alerts, token = service.list_alerts(state, rule, twin, limit, continuation)
-    return json_response({"value": [alert.to_json() for alert in alerts], "continuationToken": token})
+    # filtered after paging: a page may hold fewer than ``limit`` alerts, and the token still goes on from it
+    shown = [seen for alert in alerts if (seen := alert_as_seen(access, alert.to_json())) is not None]
+    return json_response({"value": shown, "continuationToken": token})
 
 
 @router.get("/alerts/{alert_id}", summary="An alert with its full history")
@@ -113,7 +153,7 @@ def get_alert(
     service: AlertService = Depends(_service),
     access: Access = Depends(require("READ", "alerts/{alert_id}")),
 ) -> Response:
-    return json_response(service.get(alert_id).to_json())
+    return _shown(access, _visible(service, access, alert_id))
 
 
 @router.get(
@@ -127,11 +167,12 @@ def alert_impact(
     app: App = Depends(get_app),
     access: Access = Depends(require("READ", "alerts/{alert_id}")),
 ) -> Response:
-    alert = service.get(alert_id)
+    alert = _visible(service, access, alert_id)
     affected = app.notifications.affected_by(alert)
     zones, _ = app.notifications.targeting.area(alert)
+    zones, buildings = ([t for t in ids if access.may_read_twin(t)] for ids in (zones, affected.buildings))
     return json_response(
-        {"alertId": alert.id, "zones": zones, "buildings": affected.buildings, "residents": len(affected.residents)}
+        {"alertId": alert.id, "zones": zones, "buildings": buildings, "residents": len(affected.residents)}
     )
 
 
@@ -142,7 +183,9 @@ def acknowledge(
     service: AlertService = Depends(_service),
     access: Access = Depends(require("WRITE", "alerts/{alert_id}")),
 ) -> Response:
-    return json_response(service.acknowledge(alert_id, access.caller, _note(body)).to_json())
+    note = _note(body)
+    _visible(service, access, alert_id)
+    return _shown(access, service.acknowledge(alert_id, access.caller, note))
 
 
 @router.post("/alerts/{alert_id}/resolve", summary="Resolve an alert by hand")
@@ -152,4 +195,6 @@ def resolve(
     service: AlertService = Depends(_service),
     access: Access = Depends(require("WRITE", "alerts/{alert_id}")),
 ) -> Response:
-    return json_response(service.resolve(alert_id, access.caller, _note(body)).to_json())
+    note = _note(body)
+    _visible(service, access, alert_id)
+    return _shown(access, service.resolve(alert_id, access.caller, note))

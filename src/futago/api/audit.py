@@ -1,36 +1,46 @@
 """/audit: the tamper-evident log (read, verify, checkpoint), and the middleware that records who wrote what.
 
-Every request that changes something (POST, PUT, PATCH, DELETE) and every refused one (401, 403) is recorded
-with the caller, the path and the answer's status; the changes themselves are recorded from the event bus
-(``futago.security.recorder``).
+Every request that changes something (POST, PUT, PATCH, DELETE) is recorded with the caller, the path and the
+answer's status; the changes themselves are recorded from the event bus (``futago.security.recorder``). Refused
+requests (401, 403, 429) and writes by nobody authenticated are counted instead, one entry per client and minute
+(``futago.security.refusals``), and a client refused 401 too often is turned away (429) before authentication, so
+no anonymous traffic can grow the store or the server's work without bound.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from futago.api.access import Access, require
 from futago.api.deps import SQL_MAX, JSONRoute, get_app, json_response
+from futago.api.errors import problem_response, retry_after
 from futago.app import App
-from futago.core.errors import NotFound
+from futago.core.errors import NotFound, TooManyRequests
+from futago.security.refusals import RefusalSummary
+from futago.security.service import RateLimiter
 
 router = APIRouter(tags=["audit"], route_class=JSONRoute)
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-REFUSED = frozenset({401, 403})
+REFUSED = frozenset({401, 403, 429})
 
 
 @router.get("/audit", summary="Audit entries in the order they were stored (a page after position 'after')")
 def list_audit(
+    request: Request,
     after: Annotated[int, Query(ge=0, le=SQL_MAX, description="the position after which to start (0: the first)")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     app: App = Depends(get_app),
     access: Access = Depends(require("ADMIN", "audit")),
 ) -> Response:
+    refusals: RefusalSummary | None = getattr(request.app.state, "refusals", None)
+    if refusals is not None:
+        refusals.flush()  # the refusals counted so far, too
     app.audit.flush()  # a reader sees every entry recorded before it asked
     page = app.store.scan_audit(after, limit)
     body: dict[str, Any] = {"value": [{"position": pos, **entry.to_json()} for pos, entry in page]}
@@ -39,7 +49,10 @@ def list_audit(
     return json_response(body)
 
 
-@router.get("/audit/verify", summary="Check the hash chain and the signed checkpoints; names the first bad entry")
+@router.get(
+    "/audit/verify",
+    summary="Check the hash chain against the signed checkpoints, in the store and outside it (truncated, uncovered)",
+)
 def verify_audit(app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "audit"))) -> Response:
     return json_response(app.audit.verify().to_json())
 
@@ -61,15 +74,34 @@ def create_checkpoint(app: App = Depends(get_app), access: Access = Depends(requ
 
 
 class AuditRequests:
-    """ASGI middleware: after a write or a refusal has been answered, record it."""
+    """ASGI middleware: after a write or a refusal has been answered, record it (refusals summarised); before
+    anything else, turn away a client over its budget of 401s."""
 
     def __init__(self, app: ASGIApp, futago: App) -> None:
         self.app = app
         self.futago = futago
+        per_minute = futago.settings.refusals_per_minute
+        self.unauthenticated = RateLimiter(per_minute, burst=per_minute / 2)  # 401s per client address
+        self.refusals = RefusalSummary(futago.audit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("app") is not None:  # GET /audit writes the open windows first
+            scope["app"].state.refusals = self.refusals
+        if scope["type"] == "lifespan":
+            await self.app(scope, self._flushing_at_shutdown(receive), send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        address: str | None = client[0] if client else None
+        method, path = scope["method"], scope["path"]
+        try:
+            self.unauthenticated.check(f"client {address}")
+        except TooManyRequests as exc:  # no authentication, no route: the cheapest answer there is
+            self.refusals.add(address, "anonymous", method, path, 429)
+            detail = f"too many refused requests from {address}; try again in {exc.retry_after_s:.0f} s"
+            await problem_response(429, detail, headers=retry_after(exc.retry_after_s))(scope, receive, send)
             return
         status = 500
 
@@ -82,9 +114,20 @@ class AuditRequests:
         try:
             await self.app(scope, receive, watching_send)
         finally:
-            if scope["method"] in WRITES or status in REFUSED:
-                caller = (scope.get("state") or {}).get("caller", "anonymous")
-                client = scope.get("client")
-                detail = {"status": status, "client": client[0] if client else None}
-                action = f"api.{scope['method'].lower()}" if status not in REFUSED else f"api.refused.{status}"
-                self.futago.audit.record(caller, action, scope["path"], detail)  # queued: it does not wait
+            caller: str | None = (scope.get("state") or {}).get("caller")
+            if status == 401:
+                self.unauthenticated.spend(f"client {address}")
+            if status in REFUSED or (method in WRITES and caller is None):  # nobody accountable: counted only
+                self.refusals.add(address, caller or "anonymous", method, path, status)
+            elif method in WRITES and caller is not None:
+                answered = {"status": status, "client": address}
+                self.futago.audit.record(caller, f"api.{method.lower()}", path, answered)  # queued: it does not wait
+
+    def _flushing_at_shutdown(self, receive: Receive) -> Callable[[], Awaitable[Message]]:
+        async def flushing() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":  # before the App closes its audit
+                self.refusals.flush()
+            return message
+
+        return flushing

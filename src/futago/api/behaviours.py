@@ -1,9 +1,15 @@
 """/behaviours: attach models to twins, run them, see each run's provenance, try what-ifs (and their impact),
-validate."""
+validate.
+
+A run is about its twin: a caller who may not read the twin does not see its runs (nor the twin among those a
+behaviour is attached to), and what-ifs and validations, which show the twin's readings, need READ on its telemetry;
+a twin it may not read is answered as one the behaviour is not attached to.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
@@ -13,6 +19,7 @@ from futago.api.access import Access, require
 from futago.api.deps import CREATED, JSONRoute, get_app, json_response
 from futago.app import App
 from futago.core.errors import InvalidInput
+from futago.core.events import telemetry_resource, twin_resource
 from futago.core.problems import Problem
 from futago.core.telemetry import parse_timestamp
 from futago.sim import scenario, validation
@@ -42,6 +49,25 @@ def _at(value: str | None, pointer: str) -> int:
         raise InvalidInput([Problem(pointer, f"not a timestamp: {value!r}")]) from exc
 
 
+def run_resources(run: Mapping[str, Any]) -> tuple[str, ...]:
+    """What a run record is about, as its events name it (sim.runtime): its twin and its behaviour."""
+    twin_id, behaviour = run.get("twinId"), run.get("behaviour")
+    return (twin_resource(twin_id), f"behaviours/{behaviour}") if twin_id and behaviour else ()
+
+
+def _visible_runs(access: Access, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [run for run in runs if access.may_see(run_resources(run))]
+
+
+def _require_visible(app: App, access: Access, name: str, twin: str, of_twin: Callable[[str], str]) -> None:
+    """A twin the caller may not read (``of_twin``: the twin, or its telemetry for what shows its readings) is
+    answered in the words the runtime uses for a twin the behaviour is not attached to; an unknown behaviour is
+    still a 404, as for any caller."""
+    if not access.may_see((of_twin(twin), f"behaviours/{name}")):
+        app.behaviours.get(name)
+        raise InvalidInput([Problem("/twin", f"behaviour '{name}' is not attached to twin '{twin}'")])
+
+
 @router.get("/behaviours", summary="List behaviours with their model, version and attached twins")
 def list_behaviours(app: App = Depends(get_app), access: Access = Depends(require("READ", "behaviours"))) -> Response:
     return json_response({"value": [spec.to_json() for spec in app.behaviours.all()]})
@@ -65,7 +91,7 @@ def get_behaviour(
     name: str, app: App = Depends(get_app), access: Access = Depends(require("READ", "behaviours/{name}"))
 ) -> Response:
     spec = app.behaviours.get(name)
-    twins = app.behaviours.twins_of(spec)
+    twins = [t for t in app.behaviours.twins_of(spec) if access.may_read_twin(t)]
     return json_response({**spec.to_json(), "source": app.behaviours.source(name), "attachedTwins": twins})
 
 
@@ -84,7 +110,9 @@ def run_behaviour(
     app: App = Depends(get_app),
     access: Access = Depends(require("WRITE", "behaviours/{name}")),
 ) -> Response:
-    return json_response({"value": app.behaviours.run(name, twin)})
+    if twin is not None:
+        _require_visible(app, access, name, twin, twin_resource)
+    return json_response({"value": _visible_runs(access, app.behaviours.run(name, twin))})
 
 
 @router.get("/behaviours/{name}/runs", summary="Run records (provenance), newest first")
@@ -96,7 +124,8 @@ def list_runs(
     access: Access = Depends(require("READ", "behaviours/{name}")),
 ) -> Response:
     app.behaviours.get(name)
-    return json_response({"value": app.store.list_behaviour_runs(name, twin, limit)})
+    # filtered after the limit: fewer than ``limit`` runs when some are about twins the caller may not read
+    return json_response({"value": _visible_runs(access, app.store.list_behaviour_runs(name, twin, limit))})
 
 
 @router.post(
@@ -130,6 +159,7 @@ def run_scenarios(
     if problems:
         raise InvalidInput(problems)
     assert isinstance(twin, str)
+    _require_visible(app, access, name, twin, telemetry_resource)
     impact = None
     if body.get("impact") is not None:
         app.behaviours.get(name)  # an unknown behaviour is a 404 before the impact's zones are looked at
@@ -161,5 +191,6 @@ def validate(
     app: App = Depends(get_app),
     access: Access = Depends(require("READ", "behaviours/{name}")),
 ) -> Response:
+    _require_visible(app, access, name, twin, telemetry_resource)
     report = validation.validate_behaviour(app.behaviours, name, twin, _at(start, "/from"), _at(end, "/to"))
     return json_response(report.to_json(inline_plots=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -15,8 +16,10 @@ from futago.services.catalog import KINDS, CatalogService
 router = APIRouter(tags=["catalog"], route_class=JSONRoute)
 
 
-def _catalog(app: App) -> CatalogService:
-    return CatalogService(app.store, app.behaviours, app.connections)
+def _catalog(app: App, access: Access) -> CatalogService:
+    """The catalog as this caller may read it: a hidden twin's telemetry, a hidden behaviour or model is absent."""
+    may_read = None if access.principal.admin else partial(access.may, "READ")
+    return CatalogService(app.store, app.behaviours, app.connections, may_read)
 
 
 @router.get(
@@ -29,11 +32,11 @@ def list_catalog(
     app: App = Depends(get_app),
     access: Access = Depends(require("READ", "catalog")),
 ) -> Response:
-    return json_response({"value": _catalog(app).entries(kind)})
+    return json_response({"value": _catalog(app, access).entries(kind)})
 
 
 @router.get("/catalog/{entry_id:path}", summary="One catalog entry by id (e.g. telemetry:river-1)")
 def get_catalog_entry(
     entry_id: str, app: App = Depends(get_app), access: Access = Depends(require("READ", "catalog"))
 ) -> Response:
-    return json_response(_catalog(app).entry(entry_id))
+    return json_response(_catalog(app, access).entry(entry_id))

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.datastructures import State
 from starlette.responses import Response, StreamingResponse
 
-from futago.api.access import Access, Forbidden, require
+from futago.api.access import ADMIN_REACH, Access, require
 from futago.api.deps import EMPTY, JSONRoute, get_app, json_response
 from futago.app import App
 from futago.city.export import geojson, mvt, tiles3d
@@ -41,12 +43,28 @@ def release(state: State) -> None:
         cache.unsubscribe()
 
 
-def _summary(cache: CityCache, app: App) -> dict[str, Any]:
-    return cache.get("summary", lambda: mvt.building_summary(app.store, app.models.models))
+@dataclass(frozen=True)
+class _View:
+    """The twins a caller's tiles are made of, and the cache key of its reach. An administrator's are the store's;
+    anyone else's are those ``Access.readable`` lets through, one twin (and property) at a time: the rule that
+    answers GET /twins/{id}, never a probe of a literal path such as ``twins/*`` that a glob policy answers wrongly.
+    Cached values are kept per reach, so tiles are never shared between callers who may read different twins."""
+
+    twins: Any  # a TwinStore, or the ReadableGraph over it
+    reach: Hashable
+
+    @classmethod
+    def of(cls, access: Access, app: App) -> _View:
+        graph = access.graph(app)
+        return cls(app.store if graph is None else graph, access.reach())
 
 
-def _tile(cache: CityCache, app: App, z: int, x: int, y: int) -> bytes:
-    return cache.get(("mvt", z, x, y), lambda: mvt.encode_tile(app.store, app.models.models, z, x, y))
+def _summary(cache: CityCache, app: App, view: _View) -> dict[str, Any]:
+    return cache.get(("summary", view.reach), lambda: mvt.building_summary(view.twins, app.models.models))
+
+
+def _tile(cache: CityCache, app: App, view: _View, z: int, x: int, y: int) -> bytes:
+    return cache.get(("mvt", view.reach, z, x, y), lambda: mvt.encode_tile(view.twins, app.models.models, z, x, y))
 
 
 def warm(state: State, app: App, stop: threading.Event) -> None:
@@ -55,7 +73,8 @@ def warm(state: State, app: App, stop: threading.Event) -> None:
     ``state.city_warmed`` is set when it is done."""
     try:
         cache = city_cache(state, app)
-        bounds = _summary(cache, app)["bounds"]
+        view = _View(app.store, ADMIN_REACH)  # what an administrator (the dashboard on loopback) asks for
+        bounds = _summary(cache, app, view)["bounds"]
         for z in range(mvt.BUILDING_MIN_ZOOM, mvt.MAX_TILE_ZOOM + 1):
             tiles = mvt.tiles_covering(bounds, z) if bounds else []
             if not tiles or len(tiles) > WARM_TILES:
@@ -63,7 +82,7 @@ def warm(state: State, app: App, stop: threading.Event) -> None:
             for x, y in tiles:
                 if stop.is_set():
                     return
-                _tile(cache, app, z, x, y)
+                _tile(cache, app, view, z, x, y)
     except Exception:  # a store closed under it at shutdown, say: the requests will encode what they need
         log.debug("warming the city's tiles stopped", exc_info=True)
     finally:
@@ -105,8 +124,7 @@ def features(
 def tile_json(
     request: Request, app: App = Depends(get_app), access: Access = Depends(require("READ", "city"))
 ) -> Response:
-    _whole_city(access)
-    summary = _summary(city_cache(request.app.state, app), app)
+    summary = _summary(city_cache(request.app.state, app), app, _View.of(access, app))
     url = f"{request.base_url}city/tiles/{{z}}/{{x}}/{{y}}.mvt"
     return json_response(mvt.tilejson(url, summary))
 
@@ -125,26 +143,15 @@ def vector_tile(
     access: Access = Depends(require("READ", "city")),
 ) -> Response:
     mvt.check_tile(z, x, y)
-    _whole_city(access)
-    body = _tile(city_cache(request.app.state, app), app, z, x, y)
+    body = _tile(city_cache(request.app.state, app), app, _View.of(access, app), z, x, y)
     if not body:
         return Response(status_code=204)
     return Response(body, media_type=mvt.MEDIA_TYPE)
 
 
-def _whole_city(access: Access) -> None:
-    """Tiles are encoded once for every caller: only one who may read every twin may have them."""
-    policies = access.security.policies()
-    subjects = access.principal.subjects
-    if not access.principal.admin and (
-        not access.may("READ", "twins/*") or policies.restricted_below(subjects, "READ", "twins")
-    ):
-        raise Forbidden("tiles hold every twin of the city; this caller may read only some: ask /city/features")
-
-
-def _tileset(request: Request, app: App) -> tiles3d.Tileset:
-    cache = city_cache(request.app.state, app)
-    tileset = cache.get("3dtiles", lambda: tiles3d.build_tileset(app.store, app.models.models))
+def _tileset(request: Request, app: App, access: Access) -> tiles3d.Tileset:
+    cache, view = city_cache(request.app.state, app), _View.of(access, app)
+    tileset = cache.get(("3dtiles", view.reach), lambda: tiles3d.build_tileset(view.twins, app.models.models))
     if tileset is None:
         raise NotFound("there is no building twin with a footprint to tile; import a district first")
     return tileset
@@ -154,16 +161,14 @@ def _tileset(request: Request, app: App) -> tiles3d.Tileset:
 def tileset_json(
     request: Request, app: App = Depends(get_app), access: Access = Depends(require("READ", "city"))
 ) -> Response:
-    _whole_city(access)
-    return Response(_tileset(request, app).json, media_type=tiles3d.MEDIA_TYPE_JSON)
+    return Response(_tileset(request, app, access).json, media_type=tiles3d.MEDIA_TYPE_JSON)
 
 
 @router.get("/3dtiles/{path:path}", summary="A 3D Tiles content file (GLB) named by tileset.json")
 def tile_content(
     path: str, request: Request, app: App = Depends(get_app), access: Access = Depends(require("READ", "city"))
 ) -> Response:
-    _whole_city(access)
-    content = _tileset(request, app).contents.get(path)
+    content = _tileset(request, app, access).contents.get(path)
     if content is None:
         raise NotFound(f"'{path}' is not part of the current tileset; read tileset.json again")
     return Response(content, media_type=tiles3d.MEDIA_TYPE_GLB)

@@ -3,10 +3,14 @@
 A command's outcome can take a while (the device answers within its transport's timeout), so the routes that may
 send wait up to ``wait`` seconds for it: 200/201 with the final record, or 202 with the record still in flight
 (``approved`` or ``sent``), to be followed at ``GET /commands/{id}`` or on ``/events``.
+
+A command is about its twin: a caller who may not read the twin does not see the command, in lists, by id or on
+/events; its evidence (the alert behind a rule's proposal) is shown as that alert is (``command_as_seen``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
@@ -14,9 +18,11 @@ from starlette.responses import Response
 
 from futago.act.commands import FINAL, STATES, CommandService
 from futago.api.access import Access, require
+from futago.api.alerts import alert_as_seen
 from futago.api.deps import ACCEPTED, CREATED, JSONRoute, get_app, json_response
 from futago.app import App
 from futago.core.errors import FutagoError, InvalidInput
+from futago.core.events import telemetry_resource, twin_resource
 from futago.core.problems import Problem
 
 router = APIRouter(tags=["commands"], route_class=JSONRoute)
@@ -66,6 +72,43 @@ def _fields(body: dict[str, Any] | None, allowed: dict[str, str]) -> dict[str, A
     return body
 
 
+def command_resources(record: Mapping[str, Any]) -> tuple[str, ...]:
+    """What a command record is about, as its events name it (act.commands): its twin and itself."""
+    twin_id, command_id = record.get("twinId"), record.get("id")
+    return (twin_resource(twin_id), f"commands/{command_id}") if twin_id and command_id else ()
+
+
+def command_as_seen(access: Access, record: dict[str, Any]) -> dict[str, Any] | None:
+    """The record as this caller may see it: None unless it may read what the command is about; its evidence, a
+    snapshot of the alert behind it (act.engine), as that alert is shown, and other evidence (readings behind it)
+    only with READ on the twin's telemetry. The same for REST answers and /events."""
+    if access.principal.admin:
+        return record
+    if not access.may_see(command_resources(record)):
+        return None
+    evidence = record.get("evidence") or {}
+    if not evidence:
+        return record
+    if "rule" in evidence and "twinId" in evidence:  # an alert: it may be about another twin than the command
+        shown = alert_as_seen(access, evidence) or {}
+    else:
+        shown = evidence if access.may("READ", telemetry_resource(record["twinId"])) else {}
+    return {**record, "evidence": shown}
+
+
+def _visible(commands: CommandService, access: Access, command_id: str) -> dict[str, Any]:
+    """The record named in the path; one the caller may not see (about a twin it may not read) is missing, in the
+    same words as one that does not exist."""
+    record = commands.get(command_id)
+    access.must_see(command_resources(record), f"command '{command_id}' does not exist")
+    return record
+
+
+def _shown(access: Access, record: dict[str, Any]) -> dict[str, Any]:
+    """A record ``_visible`` let through, as the caller may see it."""
+    return command_as_seen(access, record) or {}
+
+
 def _answer(record: dict[str, Any], done_status: int = 200, headers: dict[str, str] | None = None) -> Response:
     in_flight = record["state"] not in FINAL and record["state"] != "proposed"
     return json_response(record, status_code=202 if in_flight else done_status, headers=headers)
@@ -80,7 +123,8 @@ def list_commands(
     commands: CommandService = Depends(get_commands),
     access: Access = Depends(require("READ", "commands")),
 ) -> Response:
-    return json_response({"value": commands.list_commands(state, twin, command, limit)})
+    records = commands.list_commands(state, twin, command, limit)
+    return json_response({"value": [seen for r in records if (seen := command_as_seen(access, r)) is not None]})
 
 
 @router.get("/commands/{command_id}", summary="One command with its audit: proposal, approval, what was sent, answer")
@@ -89,7 +133,7 @@ def get_command(
     commands: CommandService = Depends(get_commands),
     access: Access = Depends(require("READ", "commands/{command_id}")),
 ) -> Response:
-    return json_response(commands.get(command_id))
+    return json_response(_shown(access, _visible(commands, access, command_id)))
 
 
 @router.post(
@@ -125,8 +169,9 @@ def approve_command(
     access: Access = Depends(require("COMMAND", "commands/{command_id}")),
 ) -> Response:
     note = _fields(body, {"note": "text"}).get("note")
+    _visible(commands, access, command_id)
     record = commands.approve(command_id, access.caller, note)
-    return _answer(commands.wait(record["id"], wait))
+    return _answer(_shown(access, commands.wait(record["id"], wait)))
 
 
 @router.post("/commands/{command_id}/reject", summary="Reject a proposed command, with a reason")
@@ -137,7 +182,8 @@ def reject_command(
     access: Access = Depends(require("COMMAND", "commands/{command_id}")),
 ) -> Response:
     reason = _fields(body, {"reason": "text"}).get("reason")
-    return json_response(commands.reject(command_id, access.caller, reason))
+    _visible(commands, access, command_id)
+    return json_response(_shown(access, commands.reject(command_id, access.caller, reason)))
 
 
 @router.get("/command-bindings", summary="How each twin's commands are sent: transport, mode and safety envelope")

@@ -21,7 +21,7 @@ from futago.ingest.mapping import RawMessage
 router = APIRouter(tags=["ingest"], route_class=JSONRoute)
 
 
-@router.get("/connections", summary="List connections with their state and counters")
+@router.get("/connections", summary="List connections with their state and counters (secrets are masked)")
 def list_connections(app: App = Depends(get_app), access: Access = Depends(require("READ", "connections"))) -> Response:
     return json_response({"value": app.connections.list()})
 

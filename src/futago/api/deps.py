@@ -13,6 +13,7 @@ from starlette.responses import Response
 from futago.api.errors import InvalidBody
 from futago.app import App
 from futago.core.problems import Problem, join_pointer
+from futago.core.secrets import json_default
 
 
 def get_app(request: Request) -> App:
@@ -21,7 +22,9 @@ def get_app(request: Request) -> App:
 
 
 def json_response(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(content), status_code=status_code, media_type="application/json", headers=headers)
+    # A Secret that reaches a response is written as its mask, never revealed (and never a 500).
+    body = orjson.dumps(content, default=json_default)
+    return Response(body, status_code=status_code, media_type="application/json", headers=headers)
 
 
 MAX_FIELD_CHARS = 1_000_000  # one string in a request body (a description, a geometry's WKT)

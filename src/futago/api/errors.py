@@ -7,6 +7,7 @@ all mapped here, and anything unexpected is logged and answered as a problem too
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from futago.core.errors import FutagoError, PayloadTooLarge
+from futago.core.errors import FutagoError, PayloadTooLarge, TooManyRequests
 from futago.core.problems import Problem, join_pointer
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,11 @@ def problem_response(
     return Response(orjson.dumps(body), status_code=status, media_type="application/problem+json", headers=headers)
 
 
+def retry_after(seconds: float) -> dict[str, str]:
+    """The Retry-After header of a 429: whole seconds, at least one."""
+    return {"Retry-After": str(max(1, math.ceil(seconds)))}
+
+
 def _validation_problems(exc: RequestValidationError) -> list[Problem]:
     problems = []
     for error in exc.errors():
@@ -108,7 +114,8 @@ def _validation_problems(exc: RequestValidationError) -> list[Problem]:
 def install_error_handlers(api: FastAPI) -> None:
     @api.exception_handler(FutagoError)
     async def domain_error(request: Request, exc: FutagoError) -> Response:
-        return problem_response(exc.status, exc.detail, exc.problems, request.url.path)
+        headers = retry_after(exc.retry_after_s) if isinstance(exc, TooManyRequests) else None
+        return problem_response(exc.status, exc.detail, exc.problems, request.url.path, headers)
 
     @api.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -6,20 +6,27 @@ import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import StreamingResponse
 
 from futago.api.access import Access, require
+from futago.api.alerts import alert_as_seen
+from futago.api.commands import command_as_seen
 from futago.api.deps import JSONRoute, get_app
 from futago.app import App
-from futago.core.events import EVENT_TYPES, Event
+from futago.core.events import EVENT_TYPES, Event, twin_resource
 
 router = APIRouter(tags=["events"], route_class=JSONRoute)
 QUEUE_LIMIT = 10_000
 KEEPALIVE_S = 15.0
+# Events whose data is a record the REST routes shape too: shaped here by the same function (None: not shown)
+_SHAPED: dict[str, Callable[[Access, dict[str, Any]], dict[str, Any] | None]] = {
+    "alert": alert_as_seen,
+    "command": command_as_seen,
+}
 
 
 def _matcher(app: App, twin_ids: set[str], models: set[str], types: set[str]) -> Callable[[Event], bool]:
@@ -106,14 +113,20 @@ async def events(
 
 
 def _as_seen_by(access: Access, event: Event) -> Event | None:
-    """The event as the caller may see it: none about a twin it may not read (or whose telemetry it may not read),
-    and a twin change without its data when some of the twin's properties are hidden from it."""
-    if access.principal.admin or event.twin_id is None:
+    """The event as the caller may see it: none unless it may read every resource the event is about (its twin or
+    the twin's telemetry, the other end of a relationship, the alert, command, delivery or model; see
+    core.events.CONCERNS), and so none that names nothing; a twin change without its data when some of the twin's
+    properties are hidden from it. The same policies answer GET /twins/{id}, /alerts/{id}, /models/{id}, ..."""
+    if access.principal.admin:
         return event
-    resource = f"twins/{event.twin_id}"
-    if not access.may("READ", f"{resource}/telemetry" if event.type.startswith("telemetry.") else resource):
+    if not access.may_see(event.resources()):
         return None
-    policies = access.security.policies()
-    if event.type.startswith("twin.") and policies.restricted_below(access.principal.subjects, "READ", resource):
-        return dataclasses.replace(event, data={})
+    shape = _SHAPED.get(event.type.split(".")[0])
+    if shape is not None:
+        data = shape(access, event.data)
+        return None if data is None else dataclasses.replace(event, data=data)
+    if event.type.startswith("twin.") and event.twin_id is not None:
+        restricted = access.security.policies().restricted_below
+        if restricted(access.principal.subjects, "READ", twin_resource(event.twin_id)):
+            return dataclasses.replace(event, data={})
     return event

@@ -38,7 +38,8 @@ def list_models(
     app: App = Depends(get_app),
     access: Access = Depends(require("READ", "models")),
 ) -> Response:
-    return json_response({"value": [_model_json(r, include_model_definition) for r in app.models.list_models()]})
+    readable = [r for r in app.models.list_models() if access.may("READ", f"models/{r.id}")]  # as GET /models/{id}
+    return json_response({"value": [_model_json(r, include_model_definition) for r in readable]})
 
 
 @router.post("", status_code=201, summary="Upload models (one Interface or a JSON array of Interfaces)")

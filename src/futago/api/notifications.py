@@ -1,7 +1,13 @@
-"""/subscribers, /notification-channels and /notifications: who is told about alerts, how, and what was sent."""
+"""/subscribers, /notification-channels and /notifications: who is told about alerts, how, and what was sent.
+
+A delivery is about its alert's twin: a caller who may not read what it is about (the alert, its twin, the zone it
+names) does not see the delivery or its dead letters, in lists or by id (``delivery_as_seen``); its text, rendered
+from the twin's readings, needs READ on the twin's telemetry.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -12,7 +18,8 @@ from futago.act.model import Alert
 from futago.act.notify.service import NotificationService, render
 from futago.api.access import Access, require
 from futago.api.deps import CREATED, SQL_MAX, JSONRoute, RowId, get_app, json_response
-from futago.core.errors import FutagoError
+from futago.core.errors import FutagoError, NotFound
+from futago.core.events import telemetry_resource, twin_resource
 from futago.core.twins import now_iso
 
 router = APIRouter(tags=["notifications"], route_class=JSONRoute)
@@ -150,6 +157,36 @@ def delete_channel(
 
 # -- the delivery log ------------------------------------------------------------------------------------
 
+# What a delivery or dead letter holds that was rendered from the readings behind its alert (as the alert's message)
+_RENDERED = ("subject", "text", "message")
+
+
+def delivery_resources(record: Mapping[str, Any]) -> tuple[str, ...]:
+    """What a delivery record is about, as its events name it (act.notify): its alert, the alert's twin, the zone
+    its text names, and itself."""
+    alert_id, twin_id, delivery_id = record.get("alertId"), record.get("twinId"), record.get("id")
+    if not (alert_id and twin_id and delivery_id):
+        return ()
+    zone = record.get("zone")
+    return (f"alerts/{alert_id}", twin_resource(twin_id), f"notifications/{delivery_id}") + (
+        (twin_resource(zone),) if zone else ()
+    )
+
+
+def delivery_as_seen(
+    access: Access, record: dict[str, Any], delivery: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """A delivery record, or a dead letter of ``delivery``, as this caller may see it: None unless it may read
+    what the delivery is about; without what was rendered from readings unless it may read the twin's telemetry."""
+    if access.principal.admin:
+        return record
+    about = delivery if delivery is not None else record
+    if not access.may_see(delivery_resources(about)):
+        return None
+    if access.may("READ", telemetry_resource(about["twinId"])):
+        return record
+    return {k: v for k, v in record.items() if k not in _RENDERED}
+
 
 @router.get(
     "/notifications",
@@ -165,7 +202,8 @@ def list_deliveries(
     access: Access = Depends(require("READ", "notifications")),
 ) -> Response:
     records = service.list_deliveries(alert_id, subscriber_id, outcome, after, limit)
-    body: dict[str, Any] = {"value": records}
+    # filtered after paging: a page may hold fewer than ``limit`` records, and ``next`` still goes on from it
+    body: dict[str, Any] = {"value": [seen for r in records if (seen := delivery_as_seen(access, r)) is not None]}
     if len(records) == limit:
         body["next"] = records[-1]["seq"]
     return json_response(body)
@@ -227,10 +265,21 @@ def list_dead_letters(
     access: Access = Depends(require("READ", "notifications/dead-letters")),
 ) -> Response:
     letters = service.list_dead_letters(after, limit)
-    body: dict[str, Any] = {"value": letters}
+    body: dict[str, Any] = {"value": [seen for letter in letters if (seen := _letter_as_seen(service, access, letter))]}
     if len(letters) == limit:
         body["next"] = letters[-1]["id"]
     return json_response(body)
+
+
+def _letter_as_seen(service: NotificationService, access: Access, letter: dict[str, Any]) -> dict[str, Any] | None:
+    """A dead letter is about what its delivery is about; one whose delivery is gone names nothing (fail closed)."""
+    if access.principal.admin:
+        return letter
+    try:
+        delivery = service.delivery(letter["deliveryId"])
+    except NotFound:
+        return None
+    return delivery_as_seen(access, letter, delivery)
 
 
 class RetryRequest(BaseModel):
@@ -264,4 +313,6 @@ def delete_dead_letter(
 def get_delivery(
     delivery_id: str, service: Service, access: Access = Depends(require("READ", "notifications"))
 ) -> Response:
-    return json_response(service.delivery(delivery_id))
+    record = service.delivery(delivery_id)
+    access.must_see(delivery_resources(record), f"delivery '{delivery_id}' does not exist")
+    return json_response(delivery_as_seen(access, record))

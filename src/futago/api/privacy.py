@@ -2,6 +2,8 @@
 
 A dataset is the twins of one model (people, wearables, residents) with a Point ``geometry``. A release counts
 them per mesh cell, k-anonymous, and with a mechanism differentially private, spending from the dataset's budget.
+Policies name a dataset as ``privacy/<model>``: READ releases k-anonymous counts, WRITE spends its budget (a DP
+release), ADMIN sets the budget.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ def create_release(
         raise InvalidInput([Problem("/model", "give the id of an uploaded model whose twins are the people")])
     access.security.check(access.principal, "READ", f"privacy/{model}")
     level, k, mechanism = fields.get("mesh", "500m"), fields.get("k", 10), fields.get("mechanism")
+    if mechanism is not None:  # a DP release spends the dataset's budget (PUT/GET /privacy/budgets/{model}): a write
+        access.security.check(access.principal, "WRITE", f"privacy/{model}")
     epsilon, delta = _number(fields, "epsilon"), _number(fields, "delta")
     area = fields.get("area")
     if area is not None and (

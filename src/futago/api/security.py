@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
@@ -87,8 +88,12 @@ def start_session(
     request: Request, app: App = Depends(get_app), access: Access = Depends(require("READ", "dashboard"))
 ) -> Response:
     response = json_response(_who(access), status_code=201)
+    expires = access.principal.expires  # the server ends the session with its key; the cookie says so too
+    lifetime = (
+        SESSION_S if expires is None else max(1, min(SESSION_S, int((expires - datetime.now(UTC)).total_seconds())))
+    )
     response.set_cookie(
-        SESSION_COOKIE, app.security.start_session(access.principal), max_age=SESSION_S, httponly=True,
+        SESSION_COOKIE, app.security.start_session(access.principal), max_age=lifetime, httponly=True,
         samesite="strict", secure=request.url.scheme == "https", path="/",
     )  # fmt: skip
     return response

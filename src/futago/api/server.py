@@ -68,6 +68,7 @@ def create_api(app: App, owns_app: bool = False) -> FastAPI:
     )
     api.state.futago = app
     api.state.settings = app.settings
+    api.state.bulk_gate = telemetry.BulkGate(app.settings.max_bulk_requests)
     install_error_handlers(api)
     for module in (
         health,

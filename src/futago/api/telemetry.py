@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -11,10 +13,10 @@ from starlette.responses import Response
 from futago.api.access import Access, require
 from futago.api.deps import JSONRoute, get_app, json_response
 from futago.app import App
-from futago.core.errors import InvalidInput
+from futago.core.errors import InvalidInput, TooManyRequests
 from futago.core.problems import Problem
-from futago.core.telemetry import AGGREGATIONS, format_timestamp
-from futago.ingest.records import parse_json_body, parse_ndjson, records_to_readings
+from futago.core.telemetry import AGGREGATIONS, SeriesBatch, format_timestamp
+from futago.ingest.records import NdjsonStream, parse_json_body, records_to_readings, shift_rows
 from futago.services.calibration import CalibrationService
 
 router = APIRouter(tags=["telemetry"], route_class=JSONRoute)
@@ -30,20 +32,71 @@ _BODY_DOC = {
 
 
 _NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/jsonlines")
+#: NDJSON lines parsed and validated at a time: the memory of a body in hand is about this many parsed records.
+BATCH_LINES = 5_000
+_PIECE_BYTES = 256 * 1024
+
+
+class BulkGate:
+    """At most ``limit`` bulk bodies are read and parsed at once; one more is refused with 429 at once, not
+    queued, so concurrent uploads cannot add up to the memory of many bodies. Its count lives on the event
+    loop: nothing awaits between the check and the increment."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.busy = 0
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        if self.busy >= self.limit > 0:
+            raise TooManyRequests(
+                f"{self.limit} bulk telemetry bodies are being ingested already; send this one again shortly", 1.0
+            )
+        self.busy += 1
+        try:
+            yield
+        finally:
+            self.busy -= 1
 
 
 async def _append_body(request: Request, app: App, twin_id: str | None) -> int:
     """Parse and store a bulk body off the event loop, so SSE streams keep flowing meanwhile."""
-    body = await request.body()
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if content_type not in (*_NDJSON_TYPES, "application/json", "text/json", ""):
         raise InvalidInput([Problem("", f"send application/json or application/x-ndjson, not {content_type}")])
+    gate: BulkGate = request.app.state.bulk_gate
+    with gate.slot():
+        if content_type in _NDJSON_TYPES:
+            return await _append_ndjson(request, app, twin_id)
+        body = await request.body()
+        return await run_in_threadpool(
+            lambda: app.telemetry.append(records_to_readings(parse_json_body(body), twin_id))
+        )
 
-    def parse_and_append() -> int:
-        records: Any = parse_ndjson(body) if content_type in _NDJSON_TYPES else parse_json_body(body)
-        return app.telemetry.append(records_to_readings(records, twin_id))
 
-    return await run_in_threadpool(parse_and_append)
+async def _append_ndjson(request: Request, app: App, twin_id: str | None) -> int:
+    """Parse NDJSON as it arrives, a batch of lines at a time, into compact validated batches; store them only
+    once the whole body is valid, so a bad line anywhere stores nothing, as with a body parsed whole."""
+    stream = NdjsonStream(twin_id)
+    prepared: list[list[SeriesBatch]] = []
+
+    def prepare(lines: list[bytes]) -> None:
+        readings = stream.readings(lines)
+        try:
+            prepared.append(app.telemetry.prepare(readings))
+        except InvalidInput as exc:
+            raise shift_rows(exc, stream.first_reading) from exc
+
+    pending: list[bytes] = []
+    async for data in request.stream():
+        # A server hands the body over in network-sized chunks, but an in-process client may give it whole.
+        for start in range(0, len(data), _PIECE_BYTES):
+            pending += stream.feed(data[start : start + _PIECE_BYTES])
+            if len(pending) >= BATCH_LINES:
+                await run_in_threadpool(prepare, pending)
+                pending = []
+    await run_in_threadpool(prepare, pending + stream.finish())
+    return await run_in_threadpool(lambda: sum(app.telemetry.append_batches(b) for b in prepared))
 
 
 @router.post(

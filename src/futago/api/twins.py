@@ -83,7 +83,7 @@ def list_relationships(
     app: App = Depends(get_app),
     access: Access = Depends(require("READ", "twins/{twin_id}")),
 ) -> Response:
-    rels = app.twins.list_relationships(twin_id, relationship_name)
+    rels = app.twins.list_relationships(twin_id, relationship_name, access.may_read_twin)
     return json_response({"value": [r.to_json() for r in rels]})
 
 
@@ -91,7 +91,7 @@ def list_relationships(
 def list_incoming(
     twin_id: str, app: App = Depends(get_app), access: Access = Depends(require("READ", "twins/{twin_id}"))
 ) -> Response:
-    rels = app.twins.list_incoming(twin_id)
+    rels = app.twins.list_incoming(twin_id, access.may_read_twin)
     return json_response(
         {
             "value": [
@@ -114,7 +114,7 @@ def get_relationship(
     app: App = Depends(get_app),
     access: Access = Depends(require("READ", "twins/{twin_id}")),
 ) -> Response:
-    rel = app.twins.get_relationship(twin_id, rel_id)
+    rel = app.twins.get_relationship(twin_id, rel_id, access.may_read_twin)
     return json_response(rel.to_json(), headers={"ETag": rel.etag})
 
 

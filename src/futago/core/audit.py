@@ -41,23 +41,39 @@ class AuditEntry:
         return asdict(self)
 
 
+# What a checkpoint marks besides the head (none: written while running, every N entries or T seconds).
+FINAL = "final"  # written as the process closed the audit: it appended nothing after it
+RESUMED = "resumed"  # the head a process found as it opened the audit for writing, before its first append
+
+
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
-    """The chain's head at ``seq``, signed: what a third party keeps to prove what the log said."""
+    """The chain's head at ``seq``, signed: what a third party keeps to prove what the log said.
+
+    ``kind`` (FINAL, RESUMED or none) and ``writer`` (which process wrote it: a random id per opening) are signed
+    too, so that a clean shutdown and the restart after it cannot be forged; a checkpoint without them (from
+    before they existed) is signed as it always was."""
 
     seq: int
     hash: str
     ts: str
     public_key: str  # raw Ed25519, base64
     signature: str  # base64, over ``signed_bytes``
+    kind: str = ""
+    writer: str = ""
 
     def signed_bytes(self) -> bytes:
-        return canonical_json({"seq": self.seq, "hash": self.hash, "ts": self.ts})
+        signed: dict[str, Any] = {"seq": self.seq, "hash": self.hash, "ts": self.ts}
+        return canonical_json({**signed, **self._marks()})
+
+    def _marks(self) -> dict[str, str]:
+        return {k: v for k, v in (("kind", self.kind), ("writer", self.writer)) if v}
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        plain = {k: v for k, v in asdict(self).items() if k not in ("kind", "writer")}
+        return {**plain, **self._marks()}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Checkpoint:
-        fields = ("seq", "hash", "ts", "public_key", "signature")
-        return cls(int(data["seq"]), *(str(data[name]) for name in fields[1:]))
+        text = {name: str(data[name]) for name in ("hash", "ts", "public_key", "signature")}
+        return cls(int(data["seq"]), **text, kind=str(data.get("kind", "")), writer=str(data.get("writer", "")))

@@ -71,5 +71,11 @@ class PayloadTooLarge(FutagoError):
 
 
 class TooManyRequests(FutagoError):
+    """Over a rate limit; ``retry_after_s`` says when to try again (the answer's Retry-After header)."""
+
     status = 429
     title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after_s: float = 1.0, problems: Sequence[Problem] = ()) -> None:
+        super().__init__(detail, problems)
+        self.retry_after_s = retry_after_s

@@ -10,13 +10,15 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-# Event types, in the style "<aggregate>.<change>".
+# Event types, in the style "<aggregate>.<change>". Every type any stage publishes is declared here, so that one
+# table (CONCERNS) says what each is about and the SSE stream (api/events.py) can decide who may see it.
 TWIN_CREATED = "twin.created"
 TWIN_UPDATED = "twin.updated"
 TWIN_DELETED = "twin.deleted"
@@ -27,18 +29,78 @@ TELEMETRY_APPENDED = "telemetry.appended"
 MODEL_CREATED = "model.created"
 MODEL_DELETED = "model.deleted"
 DRIFT_SUSPECTED = "quality.drift_suspected"
-EVENT_TYPES = (
-    TWIN_CREATED,
-    TWIN_UPDATED,
-    TWIN_DELETED,
-    RELATIONSHIP_CREATED,
-    RELATIONSHIP_UPDATED,
-    RELATIONSHIP_DELETED,
-    TELEMETRY_APPENDED,
-    MODEL_CREATED,
-    MODEL_DELETED,
-    DRIFT_SUSPECTED,
-)
+ALERT_RAISED = "alert.raised"
+ALERT_ACKNOWLEDGED = "alert.acknowledged"
+ALERT_ESCALATED = "alert.escalated"
+ALERT_RESOLVED = "alert.resolved"
+COMMAND_PROPOSED = "command.proposed"
+COMMAND_APPROVED = "command.approved"
+COMMAND_REJECTED = "command.rejected"
+COMMAND_REFUSED = "command.refused"
+COMMAND_SENT = "command.sent"
+COMMAND_COMPLETED = "command.completed"
+COMMAND_FAILED = "command.failed"
+NOTIFICATION_SENT = "notification.sent"
+NOTIFICATION_FAILED = "notification.failed"
+BEHAVIOUR_RAN = "behaviour.ran"
+BEHAVIOUR_FAILED = "behaviour.failed"
+CITY_IMPORTED = "city.imported"
+
+# What each type is about, as the kinds of resource (the first segment of a policy path) it must name: its twin
+# (``twins``, or ``telemetry`` for the twin's telemetry), its model, and what its publisher names in ``about``. A
+# caller sees an event only when it may READ every resource the event names; an event of an unknown type, or one
+# that lacks a kind its type requires, names nothing and is for administrators only (fail closed).
+_ALERT = ("twins", "alerts")
+_COMMAND = ("twins", "commands")
+_NOTIFICATION = ("twins", "alerts", "notifications")
+_BEHAVIOUR = ("twins", "behaviours")
+CONCERNS: dict[str, tuple[str, ...]] = {
+    TWIN_CREATED: ("twins",),
+    TWIN_UPDATED: ("twins",),
+    TWIN_DELETED: ("twins",),
+    RELATIONSHIP_CREATED: ("twins", "twins"),  # its source and its target
+    RELATIONSHIP_UPDATED: ("twins", "twins"),
+    RELATIONSHIP_DELETED: ("twins", "twins"),
+    TELEMETRY_APPENDED: ("telemetry",),
+    MODEL_CREATED: ("models",),
+    MODEL_DELETED: ("models",),
+    DRIFT_SUSPECTED: ("telemetry", "telemetry"),  # the drifting series and its reference
+    ALERT_RAISED: _ALERT,
+    ALERT_ACKNOWLEDGED: _ALERT,
+    ALERT_ESCALATED: _ALERT,
+    ALERT_RESOLVED: _ALERT,
+    COMMAND_PROPOSED: _COMMAND,
+    COMMAND_APPROVED: _COMMAND,
+    COMMAND_REJECTED: _COMMAND,
+    COMMAND_REFUSED: _COMMAND,
+    COMMAND_SENT: _COMMAND,
+    COMMAND_COMPLETED: _COMMAND,
+    COMMAND_FAILED: _COMMAND,
+    NOTIFICATION_SENT: _NOTIFICATION,
+    NOTIFICATION_FAILED: _NOTIFICATION,
+    BEHAVIOUR_RAN: _BEHAVIOUR,
+    BEHAVIOUR_FAILED: _BEHAVIOUR,
+    CITY_IMPORTED: ("city",),
+}
+EVENT_TYPES = tuple(CONCERNS)
+# Types whose twin is named by its telemetry (``twins/<id>/telemetry``), and types about their model.
+TELEMETRY_EVENTS = frozenset({TELEMETRY_APPENDED, DRIFT_SUSPECTED})
+MODEL_EVENTS = frozenset({MODEL_CREATED, MODEL_DELETED})
+
+
+def twin_resource(twin_id: str) -> str:
+    """A twin as a policy path: what GET /twins/{id} is asked about."""
+    return f"twins/{twin_id}"
+
+
+def telemetry_resource(twin_id: str) -> str:
+    """A twin's telemetry as a policy path: what GET /twins/{id}/telemetry is asked about."""
+    return f"twins/{twin_id}/telemetry"
+
+
+def _kind(resource: str) -> str:
+    return "telemetry" if resource.startswith("twins/") and resource.endswith("/telemetry") else resource.split("/")[0]
+
 
 _sequence = itertools.count(1)
 
@@ -53,6 +115,22 @@ class Event:
     seq: int = field(default_factory=lambda: next(_sequence))
     # None for an event of this process; the publishing process's id for one relayed from another (futago.scale)
     origin: str | None = None
+    # What else the event is about, as policy paths (``alerts/<id>``, ``twins/<target>``): see CONCERNS
+    about: tuple[str, ...] = ()
+
+    def resources(self) -> tuple[str, ...]:
+        """Every resource this event is about (policy paths), or () when it does not name what its type requires:
+        a caller may see the event only if it may read each of them."""
+        named = list(self.about)
+        if self.twin_id is not None:
+            of_twin = telemetry_resource if self.type in TELEMETRY_EVENTS else twin_resource
+            named.append(of_twin(self.twin_id))
+        if self.model is not None and self.type in MODEL_EVENTS:
+            named.append(f"models/{self.model}")
+        required = Counter(CONCERNS.get(self.type, ()))
+        if not required or required - Counter(_kind(r) for r in named):
+            return ()
+        return tuple(named)
 
     def to_json(self) -> dict[str, Any]:
         return {

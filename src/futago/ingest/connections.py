@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from futago.core.errors import Conflict, InvalidInput, NotFound
 from futago.core.problems import Problem
+from futago.core.secrets import conceal, keep_stored, masked
 from futago.ingest.mapping import Mapper, RawMessage
 from futago.ingest.pipeline import IngestPipeline, IngestResult
 from futago.ingest.signing import Signing
@@ -55,17 +56,19 @@ class Connector(Protocol):
 # Builds a connector from validated options; raises InvalidInput (pointers under /options).
 ConnectorFactory = Callable[["ConnectionSpec", Sink], Connector]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+# What ``describe`` adds to a connection: accepted and ignored on a PUT, so that what a GET gave can be sent back.
+_SHOWN_ONLY = ("name", "status", "counters")
 
 
 @dataclass(frozen=True)
 class ConnectionSpec:
     name: str
     type: str
-    options: dict[str, Any]
+    options: dict[str, Any]  # secrets (passwords) as futago.core.secrets.Secret
     mapper: Mapper
     provision_model: str | None
     autostart: bool
-    config: dict[str, Any]  # as given, for storing and showing
+    config: dict[str, Any]  # as given, secrets concealed: for storing (sealed) and showing (masked)
     signing: Signing | None = None  # per-device HMAC keys: unsigned or badly signed messages are dead letters
 
     @classmethod
@@ -74,7 +77,8 @@ class ConnectionSpec:
             raise InvalidInput([Problem("/name", "a connection name is 1-128 letters, digits, '_', '.' or '-'")])
         if not isinstance(config, dict):
             raise InvalidInput([Problem("", "a connection is an object with type, options and mappings")])
-        known = {"type", "options", "mappings", "provision", "autostart", "name", "signing"}
+        config = conceal(config)  # from here on no secret of it can be shown or logged by mistake
+        known = {"type", "options", "mappings", "provision", "autostart", "signing", *_SHOWN_ONLY}
         unknown = [Problem(f"/{k}", f"unknown key; use {sorted(known)}") for k in config if k not in known]
         if unknown:
             raise InvalidInput(unknown)
@@ -101,13 +105,17 @@ class ConnectionSpec:
             raise InvalidInput([Problem("/autostart", "autostart is true or false")])
         mapper = Mapper.from_config(config.get("mappings"))
         signing = Signing.from_config(config["signing"]) if "signing" in config else None
-        stored = {k: v for k, v in config.items() if k != "name"}
+        stored = _without_shown(config)
         return cls(name, config["type"], options, mapper, model, autostart, stored, signing)
 
 
 def _changed(spec: ConnectionSpec, config: dict[str, Any]) -> bool:
     """Whether a stored or configured connection differs from the spec loaded from it."""
-    return spec.config != {k: v for k, v in config.items() if k != "name"}
+    return spec.config != conceal(_without_shown(config))
+
+
+def _without_shown(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k not in _SHOWN_ONLY}
 
 
 class ConnectionManager:
@@ -144,6 +152,8 @@ class ConnectionManager:
 
     def put(self, name: str, config: Any, persist: bool = True, start: bool = True) -> ConnectionSpec:
         """Create or replace a connection; a running one is restarted with the new settings."""
+        if persist:  # a caller's document replaces the stored one: a mask sent back keeps the secret it stands for
+            config = keep_stored(config, self._config_now(name))
         spec = ConnectionSpec.from_config(name, config, list(self.factories))
         connector = self.factories[spec.type](spec, self.sink_for(spec))  # validates the options
         with self._lock:
@@ -194,7 +204,7 @@ class ConnectionManager:
     def current_spec(self, name: str) -> ConnectionSpec:
         """A connection's spec as configured or stored now: another process may have changed it since this one
         loaded it (an ingestion worker's view). Parsed again only when it has changed."""
-        config = self._configured.get(name) or self.store.list_connections().get(name)
+        config = self._config_now(name)
         if config is None:
             raise NotFound(f"connection '{name}' does not exist")
         known = self._specs.get(name)
@@ -204,6 +214,11 @@ class ConnectionManager:
         with self._lock:
             self._specs[name] = spec
         return spec
+
+    def _config_now(self, name: str) -> dict[str, Any] | None:
+        """A connection's config as configured or stored now (another process may have stored it)."""
+        config: dict[str, Any] | None = self._configured.get(name) or self.store.list_connections().get(name)
+        return config
 
     def spec(self, name: str) -> ConnectionSpec:
         spec = self._specs.get(name)
@@ -216,14 +231,9 @@ class ConnectionManager:
         connector = self._running.get(name)
         state = connector.status() if connector else {"state": "stopped"}
         counters = self.pipeline.counters.get(name)
-        shown = dict(spec.config)
-        if "signing" in shown:  # keys are secrets: say which devices have one, never the key (env: names may show)
-            signing = dict(shown["signing"])
-            signing["keys"] = {d: k if str(k).startswith("env:") else "***" for d, k in signing.get("keys", {}).items()}
-            shown["signing"] = signing
         return {
             "name": name,
-            **shown,
+            **masked(spec.config),  # passwords and signing keys as a mask (a signing key's env: name may show)
             "status": state,
             "counters": counters.to_json() if counters else {"messages": 0, "readings": 0, "deadLetters": 0},
         }

@@ -103,6 +103,23 @@ def _fill(template: str, values: dict[str, str], what: str) -> str:
         raise MappingError(f"the {what} template '{template}' uses {{{exc.args[0]}}}, which was not captured") from None
 
 
+#: Bounds of a JMESPath expression. jmespath parses and evaluates by recursion, one level per bracket,
+#: parenthesis, negation or pipe, so a long enough one ends in a RecursionError; these are far above what
+#: a payload mapping needs, and far below that.
+MAX_EXPRESSION_CHARS = 1024
+MAX_EXPRESSION_NESTING = 32
+_NESTING = re.compile(r"[([{!|&]")
+
+
+def _expression_problems(expression: str, pointer: str) -> list[Problem]:
+    """Refuse an expression too long or too nested before jmespath recurses over it."""
+    if len(expression) > MAX_EXPRESSION_CHARS:
+        return [Problem(pointer, f"a JMESPath expression may have at most {MAX_EXPRESSION_CHARS} characters")]
+    if len(_NESTING.findall(expression)) > MAX_EXPRESSION_NESTING:
+        return [Problem(pointer, f"a JMESPath expression may hold at most {MAX_EXPRESSION_NESTING} of ( [ {{ ! | &")]
+    return []
+
+
 @dataclass(frozen=True)
 class MessageMapping:
     source: str
@@ -146,6 +163,8 @@ class MessageMapping:
         for key in ("telemetry", "value", "timestamp", "unit", "quality"):
             if key in config and config[key] is not None and not isinstance(config[key], str):
                 problems.append(Problem(f"{pointer}/{key}", f"'{key}' must be a string"))
+            elif key != "telemetry" and fmt == "json" and isinstance(config.get(key), str):
+                problems += _expression_problems(config[key], f"{pointer}/{key}")
         if problems:
             raise InvalidInput(problems)
         try:
@@ -162,6 +181,12 @@ class MessageMapping:
                 raise InvalidInput(
                     [Problem(f"{pointer}/{key}", f"{sorted(unknown)} are not captured by the source pattern")]
                 )
+            try:  # a template is str.format syntax: "{0}", "{a.b}" or a lone "{" would fail on every message
+                (template or "").format_map(dict.fromkeys(captures, ""))
+            except (KeyError, ValueError, IndexError, AttributeError) as exc:
+                raise InvalidInput(
+                    [Problem(f"{pointer}/{key}", f"the template is not valid ({exc}); name captures as {{name}}")]
+                ) from None
         return mapping
 
     def map(self, message: RawMessage, captures: dict[str, str]) -> list[MappedReading]:
@@ -215,16 +240,16 @@ class MessageMapping:
         for i, record in enumerate(pack):
             if not isinstance(record, dict):
                 raise MappingError("each SenML record must be a JSON object", f"/{i}")
-            base_name = record.get("bn", base_name)
-            base_time = float(record.get("bt", base_time))
-            base_unit = record.get("bu", base_unit)
-            base_value = float(record.get("bv", base_value))
-            name = base_name + str(record.get("n", ""))
+            base_name = _senml_field(record, "bn", base_name, str, i)
+            base_time = _senml_number(record, "bt", base_time, i)
+            base_unit = _senml_field(record, "bu", base_unit, str, i)
+            base_value = _senml_number(record, "bv", base_value, i)
+            name = base_name + _senml_field(record, "n", "", str, i)
             if not name:
                 raise MappingError("a SenML record needs a name (bn + n)", f"/{i}/n")
             value: Any
             if "v" in record:
-                value = float(record["v"]) + base_value
+                value = _senml_number(record, "v", 0.0, i) + base_value
             elif "vb" in record:
                 value = bool(record["vb"])
             elif "vs" in record:
@@ -233,15 +258,40 @@ class MessageMapping:
                 value = str(record["vd"])
             else:
                 raise MappingError("a SenML record needs v, vb, vs or vd", f"/{i}")
-            t = base_time + float(record.get("t", 0.0))
+            t = base_time + _senml_number(record, "t", 0.0, i)
+            if not _SENML_SECONDS[0] <= t < _SENML_SECONDS[1]:
+                raise MappingError(f"the SenML time {t!r} s is not within the years 1 to 9999", f"/{i}/t")
             # RFC 8428 §4.5.3: values below 2**28 are relative to now.
             ts = message.received_us + round(t * 1e6) if t < 2**28 else round(t * 1e6)
             values = {**captures, "bn": base_name, "n": str(record.get("n", ""))}
             twin = _fill(self.twin, values, "twin")
             telemetry = _fill(self.telemetry, values, "telemetry") if self.telemetry else name
-            unit = record.get("u", base_unit)
+            unit = _senml_field(record, "u", base_unit, str, i)
             out.append(MappedReading(Reading(twin, telemetry, ts, value, QUALITY_NOT_EVALUATED), unit))
         return out
+
+
+_SENML_SECONDS = (-62_135_596_800.0, 253_402_300_800.0)  # the years 1 to 9999, as every timestamp in futago
+
+
+def _senml_number(record: dict[str, Any], key: str, default: float, index: int) -> float:
+    """A SenML number field (RFC 8428 §4.2): a finite JSON number, else the record is refused with its pointer."""
+    raw = record.get(key, default)
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        try:
+            number = float(raw)
+        except OverflowError:
+            number = math.inf
+        if math.isfinite(number):
+            return number
+    raise MappingError(f"SenML '{key}' must be a finite number, not {raw!r}", f"/{index}/{key}")
+
+
+def _senml_field(record: dict[str, Any], key: str, default: Any, kind: type, index: int) -> Any:
+    raw = record.get(key, default)
+    if raw is not default and not isinstance(raw, kind):
+        raise MappingError(f"SenML '{key}' must be a {kind.__name__}, not {raw!r}", f"/{index}/{key}")
+    return raw
 
 
 def _decode(payload: bytes) -> Any:

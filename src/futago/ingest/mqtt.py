@@ -17,7 +17,6 @@ flow control (MQTT 5 Receive Maximum, or the broker's in-flight limit) then thro
 from __future__ import annotations
 
 import logging
-import os
 import ssl
 import struct
 import threading
@@ -36,7 +35,9 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from futago.core.errors import InvalidInput
+from futago.core.paths import NO_FILES, DataRoot
 from futago.core.problems import Problem
+from futago.core.secrets import Secret, reveal, secret
 from futago.ingest.connections import ConnectionSpec, Sink
 from futago.ingest.mapping import RawMessage
 
@@ -50,7 +51,7 @@ _KNOWN = {
     "client_id": "the session's client id (default futago-<connection name>)",
     "username": "user name",
     "password": "password",
-    "tls": "true, or {ca, cert, key, insecure}",
+    "tls": "true, or {ca, cert, key, insecure}: files inside the data root",
     "qos": "0, 1 or 2 (default 1)",
     "keepalive": "seconds between pings (default 60)",
     "session_expiry": "seconds the broker keeps the session while futago is away (MQTT 5; default 1 day)",
@@ -68,6 +69,8 @@ _PUBACK_TYPE = 0x40
 
 @dataclass(frozen=True)
 class TlsOptions:
+    """The files are real paths inside the data root, resolved when the options were parsed."""
+
     ca: str | None = None
     cert: str | None = None
     key: str | None = None
@@ -83,7 +86,7 @@ class MqttOptions:
     protocol: Literal["3.1.1", "5"]
     client_id: str
     username: str | None
-    password: str | None
+    password: Secret[str] | None
     tls: TlsOptions | None
     qos: int
     keepalive: int
@@ -94,7 +97,8 @@ class MqttOptions:
     reconnect_max_s: int
 
     @classmethod
-    def parse(cls, name: str, options: dict[str, Any]) -> MqttOptions:
+    def parse(cls, name: str, options: dict[str, Any], files: DataRoot = NO_FILES) -> MqttOptions:
+        """``files``: where the TLS files may lie (the server's data root); by default nowhere."""
         problems = [
             Problem(f"/options/{key}", f"unknown MQTT option; use one of {sorted(_KNOWN)}")
             for key in options
@@ -126,8 +130,9 @@ class MqttOptions:
             problems.append(Problem("/options/client_id", "a client id is at most 65,535 bytes"))
         username = text("username", None)
         password = options.get("password")
-        if password is not None and not isinstance(password, str):
+        if password is not None and not isinstance(reveal(password), str):
             problems.append(Problem("/options/password", "password is a string"))
+            password = None
         if password is not None and username is None:
             problems.append(Problem("/options/username", "a password needs a username"))
         qos = number("qos", 1, 0, 2)
@@ -145,7 +150,7 @@ class MqttOptions:
             if protocol != "5":
                 problems.append(Problem("/options/shared_group", "shared subscriptions need protocol '5'"))
         reconnect_max_s = number("reconnect_max_s", 30, 1, 3600)
-        tls = _tls(options.get("tls", False), problems)
+        tls = _tls(options.get("tls", False), problems, files)
         if problems:
             raise InvalidInput(problems)
         return cls(
@@ -154,7 +159,7 @@ class MqttOptions:
             protocol,
             client_id,
             username,
-            password,
+            None if password is None else secret(password),
             tls,
             qos,
             keepalive,
@@ -166,7 +171,7 @@ class MqttOptions:
         )
 
 
-def _tls(value: Any, problems: list[Problem]) -> TlsOptions | None:
+def _tls(value: Any, problems: list[Problem], files: DataRoot) -> TlsOptions | None:
     if value is False or value is None:
         return None
     if value is True:
@@ -177,13 +182,16 @@ def _tls(value: Any, problems: list[Problem]) -> TlsOptions | None:
     for key in value:
         if key not in ("ca", "cert", "key", "insecure"):
             problems.append(Problem(f"/options/tls/{key}", "unknown TLS option; use ca, cert, key, insecure"))
-    paths: dict[str, str | None] = {}
-    for key in ("ca", "cert", "key"):
-        path = value.get(key)
-        if path is not None and (not isinstance(path, str) or not os.path.isfile(path)):
-            problems.append(Problem(f"/options/tls/{key}", f"no readable file at {path!r}"))
-            path = None
-        paths[key] = path
+    paths: dict[str, str | None] = dict.fromkeys(("ca", "cert", "key"))
+    for key in paths:
+        if value.get(key) is None:
+            continue
+        # Confined like every file a caller names: a connection that works or fails would tell whether a file
+        # outside exists, and a key file elsewhere (the audit key) could be put to use.
+        try:
+            paths[key] = str(files.resolve(value[key], f"/options/tls/{key}"))
+        except InvalidInput as exc:
+            problems.extend(exc.problems)
     if (value.get("cert") is None) != (value.get("key") is None):
         problems.append(Problem("/options/tls/cert", "a client certificate needs both cert and key"))
     insecure = value.get("insecure", False)
@@ -444,7 +452,7 @@ class MqttConnector:
             manual_ack=True,
         )
         if o.username is not None:
-            client.username_pw_set(o.username, o.password)
+            client.username_pw_set(o.username, o.password.reveal() if o.password is not None else None)
         if o.tls is not None:
             client.tls_set(ca_certs=o.tls.ca, certfile=o.tls.cert, keyfile=o.tls.key, cert_reqs=ssl.CERT_REQUIRED)
             client.tls_insecure_set(o.tls.insecure)
@@ -588,6 +596,7 @@ class MqttConnector:
         self._acknowledged += len(ours)
 
 
-def mqtt_connector(spec: ConnectionSpec, sink: Sink) -> MqttConnector:
-    """The ``mqtt`` connector type; raises InvalidInput (pointers under /options) for bad options."""
-    return MqttConnector(spec, sink, MqttOptions.parse(spec.name, spec.options))
+def mqtt_connector(spec: ConnectionSpec, sink: Sink, files: DataRoot = NO_FILES) -> MqttConnector:
+    """The ``mqtt`` connector type; raises InvalidInput (pointers under /options) for bad options. ``files``: the
+    data root that TLS files must lie in."""
+    return MqttConnector(spec, sink, MqttOptions.parse(spec.name, spec.options, files))

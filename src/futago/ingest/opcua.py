@@ -20,8 +20,10 @@ Options::
 
     endpoint                opc.tcp://host:port/path (required)
     username, password      user-name authentication (optional)
-    security                asyncua's security string, "Policy,Mode,certificate,private_key",
-                            e.g. "Basic256Sha256,SignAndEncrypt,cert.pem,key.pem" (optional)
+    security                asyncua's security string, "Policy,Mode,certificate,private_key[,server_cert]",
+                            e.g. "Basic256Sha256,SignAndEncrypt,cert.pem,key.pem" (optional); the
+                            files lie inside the data root (relative names are relative to it)
+    key_password            the private key's password, when it is locked (a secret: never shown)
     publishing_interval_ms  the subscription's publishing interval (default 500)
     nodes                   [{"node": "ns=2;s=..."} | {"browse_path": "0:Objects/2:Plant/..."},
                              optional "source": the RawMessage source (default: the NodeId or
@@ -59,7 +61,9 @@ import orjson
 from asyncua import Client, Node, ua
 
 from futago.core.errors import FutagoError, InvalidInput
+from futago.core.paths import NO_FILES, DataRoot
 from futago.core.problems import Problem
+from futago.core.secrets import Secret, reveal, secret
 from futago.core.telemetry import QUALITY_FAIL, QUALITY_NOT_EVALUATED, QUALITY_SUSPECT
 from futago.ingest.connections import ConnectionSpec, Connector, Sink
 from futago.ingest.mapping import RawMessage
@@ -103,8 +107,9 @@ class OpcUaOptions:
     endpoint: str
     nodes: tuple[NodeSpec, ...]
     username: str | None = None
-    password: str | None = None
+    password: Secret[str] | None = None
     security: str | None = None
+    key_password: Secret[str] | None = None  # the security string's private key's, kept out of that string
     publishing_interval_ms: float = 500.0
     batch_size: int = 500
     flush_interval_ms: float = 200.0
@@ -113,8 +118,9 @@ class OpcUaOptions:
     reconnect_max_delay_ms: float = 30000.0
 
     @classmethod
-    def parse(cls, options: dict[str, Any]) -> OpcUaOptions:
-        """Validate every option at once, so one answer names every mistake."""
+    def parse(cls, options: dict[str, Any], files: DataRoot = NO_FILES) -> OpcUaOptions:
+        """Validate every option at once, so one answer names every mistake. ``files``: where the security
+        string's certificates and key may lie (the server's data root); by default nowhere."""
         numbers = {
             "publishing_interval_ms": (1.0, 3_600_000.0),
             "batch_size": (1, 100_000),
@@ -123,26 +129,21 @@ class OpcUaOptions:
             "keepalive_ms": (10.0, 600_000.0),
             "reconnect_max_delay_ms": (10.0, 3_600_000.0),
         }
-        known = {"endpoint", "username", "password", "security", "nodes", *numbers}
+        known = {"endpoint", "username", "password", "security", "key_password", "nodes", *numbers}
         problems = [
             Problem(f"/options/{k}", f"unknown OPC UA option; use {sorted(known)}") for k in options if k not in known
         ]
         endpoint = options.get("endpoint")
         if not isinstance(endpoint, str) or not endpoint.startswith("opc.tcp://") or len(endpoint) <= 10:
             problems.append(Problem("/options/endpoint", "give the server's address: opc.tcp://host:port/path"))
-        for key in ("username", "password", "security"):
-            if key in options and not isinstance(options[key], str):
+        for key in ("username", "password", "security", "key_password"):
+            if key in options and not isinstance(reveal(options[key]), str):
                 problems.append(Problem(f"/options/{key}", f"'{key}' must be a string"))
-        if isinstance(options.get("password"), str) and not isinstance(options.get("username"), str):
+        if isinstance(reveal(options.get("password")), str) and not isinstance(options.get("username"), str):
             problems.append(Problem("/options/username", "a password needs a username"))
         security = options.get("security")
-        if isinstance(security, str) and len(security.split(",")) < 4:
-            problems.append(
-                Problem(
-                    "/options/security",
-                    "use 'Policy,Mode,certificate,private_key', e.g. 'Basic256Sha256,SignAndEncrypt,cert.pem,key.pem'",
-                )
-            )
+        if isinstance(security, str):
+            security = _confined_security(security, files, problems)
         values: dict[str, Any] = {}
         for key, (low, high) in numbers.items():
             if key not in options:
@@ -164,10 +165,50 @@ class OpcUaOptions:
             endpoint=str(endpoint),
             nodes=nodes,
             username=options.get("username"),
-            password=options.get("password"),
+            password=secret(options["password"]) if "password" in options else None,
             security=security,
+            key_password=secret(options["key_password"]) if "key_password" in options else None,
             **values,
         )
+
+
+def _confined_security(security: str, files: DataRoot, problems: list[Problem]) -> str | None:
+    """The security string with its files resolved inside the data root: whether a secure session starts must
+    not tell whether a file outside exists, nor may a key file elsewhere be put to use."""
+    parts = security.split(",")
+    if not 4 <= len(parts) <= 5:
+        problems.append(
+            Problem(
+                "/options/security",
+                "use 'Policy,Mode,certificate,private_key[,server_certificate]', "
+                "e.g. 'Basic256Sha256,SignAndEncrypt,cert.pem,key.pem'",
+            )
+        )
+        return None
+    if "::" in parts[3]:  # asyncua's "path::password": a password there would be shown with the string
+        problems.append(
+            Problem("/options/security", "give the private key's password as 'key_password', not after '::'")
+        )
+        return None
+    named = parts[2:]
+    resolved: list[str] = []
+    for name in named:
+        try:
+            resolved.append(str(files.resolve(name, "/options/security")))
+        except InvalidInput as exc:
+            problems.extend(exc.problems)
+    if len(resolved) != len(named):
+        return None
+    return ",".join([*parts[:2], *resolved])
+
+
+def _with_key_password(security: str, key_password: Secret[str] | None) -> str:
+    """The security string as asyncua reads it: a locked private key as ``path::password``."""
+    if key_password is None:
+        return security
+    parts = security.split(",")
+    parts[3] += "::" + key_password.reveal()
+    return ",".join(parts)
 
 
 def _parse_nodes(nodes: Any, problems: list[Problem]) -> tuple[NodeSpec, ...]:
@@ -434,9 +475,9 @@ class OpcUaConnector:
         if opts.username is not None:
             client.set_user(opts.username)
         if opts.password is not None:
-            client.set_password(opts.password)
+            client.set_password(opts.password.reveal())
         if opts.security is not None:
-            await client.set_security_string(opts.security)
+            await client.set_security_string(_with_key_password(opts.security, opts.key_password))
         self._client = client
         self._generation += 1
         assert self._lost_event is not None
@@ -670,9 +711,10 @@ def _describe(exc: BaseException) -> str:
     return text if len(text) < 300 else text[:297] + "..."
 
 
-def opcua_connector(spec: ConnectionSpec, sink: Sink) -> Connector:
-    """The ``opcua`` connector factory; raises InvalidInput with pointers under /options."""
-    return OpcUaConnector(spec.name, OpcUaOptions.parse(spec.options), sink)
+def opcua_connector(spec: ConnectionSpec, sink: Sink, files: DataRoot = NO_FILES) -> Connector:
+    """The ``opcua`` connector factory; raises InvalidInput with pointers under /options. ``files``: the data
+    root that the security string's files must lie in."""
+    return OpcUaConnector(spec.name, OpcUaOptions.parse(spec.options, files), sink)
 
 
 __all__ = ["NodeSpec", "OpcUaConnector", "OpcUaError", "OpcUaOptions", "OpcUaUnavailable", "opcua_connector"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -65,14 +66,87 @@ def records_to_readings(records: Iterable[Any], twin_id: str | None = None, firs
     return readings
 
 
-def parse_ndjson(body: bytes, first_index: int = 0) -> Iterator[Any]:
-    """Yield one JSON value per non-empty line; a bad line raises with its (0-based) index."""
-    for index, line in enumerate(body.splitlines(), first_index):
+def parse_ndjson(body: bytes | Iterable[bytes], first_index: int = 0) -> Iterator[Any]:
+    """Yield one JSON value per non-empty line; a bad line raises with its (0-based) index.
+
+    ``body`` is a whole body, or its lines already cut (by NdjsonStream)."""
+    lines = body.splitlines() if isinstance(body, bytes) else body
+    for index, line in enumerate(lines, first_index):
         if line.strip():
             try:
                 yield orjson.loads(line)
             except orjson.JSONDecodeError as exc:
                 raise InvalidInput([Problem(f"/{index}", f"line {index + 1} is not valid JSON: {exc}")]) from exc
+
+
+#: The longest NDJSON line read: a reading takes well under a kilobyte, and a line is held whole while it arrives.
+MAX_LINE_BYTES = 1024 * 1024
+
+
+class NdjsonStream:
+    """Cuts an NDJSON body into lines and readings as its bytes arrive.
+
+    A body read whole and then parsed holds every line and every parsed record at once, about eight times the
+    body; cut as it arrives, only the unfinished last line and the batch in hand are held. Pointers count lines
+    (bad JSON) and records (bad readings) from the start of the body, as a whole-body parse would.
+    """
+
+    def __init__(self, twin_id: str | None = None, max_line: int = MAX_LINE_BYTES) -> None:
+        self.twin_id = twin_id
+        self.max_line = max_line
+        self._rest = b""
+        self._lines = 0  # lines handed out so far
+        self._parsed_lines = 0
+        self._records = 0
+        self._readings = 0
+        self.first_reading = 0  # index of the first reading of the latest batch, in the whole body
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The lines ``data`` completes. A trailing CR is held back: the LF of a CRLF may be in the next chunk."""
+        buffer = self._rest + data
+        cut = max(buffer.rfind(b"\n"), buffer.rfind(b"\r", 0, len(buffer) - 1))
+        lines = buffer[: cut + 1].splitlines() if cut >= 0 else []
+        self._rest = buffer[cut + 1 :]
+        for offset, line in enumerate(lines):
+            if len(line) > self.max_line:
+                raise self._too_long(self._lines + offset)
+        self._lines += len(lines)
+        if len(self._rest) > self.max_line:
+            raise self._too_long(self._lines)
+        return lines
+
+    def finish(self) -> list[bytes]:
+        """The last line, when the body does not end with a line break."""
+        lines, self._rest = self._rest.splitlines(), b""
+        self._lines += len(lines)
+        return lines
+
+    def _too_long(self, index: int) -> InvalidInput:
+        message = f"line {index + 1} is longer than {self.max_line} bytes; send one reading per line"
+        return InvalidInput([Problem(f"/{index}", message)])
+
+    def readings(self, lines: list[bytes]) -> list[Reading]:
+        """The readings of the next ``lines`` (in order, as ``feed`` and ``finish`` gave them)."""
+        records = list(parse_ndjson(lines, self._parsed_lines))
+        readings = records_to_readings(records, self.twin_id, self._records)
+        self._parsed_lines += len(lines)
+        self._records += len(records)
+        self.first_reading, self._readings = self._readings, self._readings + len(readings)
+        return readings
+
+
+def shift_rows(error: InvalidInput, offset: int) -> InvalidInput:
+    """``error`` with its row pointers (``/<row>/...``) counted ``offset`` rows later: the rows of one batch
+    named as rows of the whole body."""
+    problems = [replace(p, pointer=_shifted(p.pointer, offset)) for p in error.problems]
+    return InvalidInput(problems) if problems else error
+
+
+def _shifted(pointer: str, offset: int) -> str:
+    head, _, tail = pointer.lstrip("/").partition("/")
+    if not head.isdigit():
+        return pointer
+    return f"/{int(head) + offset}" + (f"/{tail}" if tail else "")
 
 
 def parse_json_body(body: bytes) -> list[Any]:

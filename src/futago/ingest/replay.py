@@ -6,6 +6,9 @@ message per row and column: the column name is the message source (so mappings s
 the cell is the payload, and the row's time column is the reading time. NDJSON gives one
 message per line, mapped as JSON. ``speed`` paces the replay against the data's own clock:
 1 is real time, 60 a minute per second, 0 as fast as the store takes it.
+
+``path`` names a file inside the data root (relative names are relative to it): a replay reads with the
+server's rights and turns unmapped lines into readable dead letters, so it must not reach beyond that folder.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 import orjson
 
 from futago.core.errors import FutagoError, InvalidInput
+from futago.core.paths import DataRoot
 from futago.core.problems import Problem
 from futago.core.telemetry import parse_timestamp
 from futago.ingest.connections import ConnectionSpec, Connector, Sink
@@ -30,13 +34,16 @@ log = logging.getLogger(__name__)
 FORMATS = ("csv", "ndjson", "parquet")
 
 
-def replay_connector(spec: ConnectionSpec, sink: Sink) -> Connector:
+def replay_connector(spec: ConnectionSpec, sink: Sink, files: DataRoot) -> Connector:
     options = dict(spec.options)
     problems: list[Problem] = []
-    path = options.get("path")
-    if not isinstance(path, str) or not Path(path).is_file():
-        problems.append(Problem("/options/path", f"'path' must name a readable file, not {path!r}"))
-    suffix = Path(path).suffix.lower().lstrip(".") if isinstance(path, str) else ""
+    path: Path | None = None
+    try:
+        path = files.resolve(options.get("path"), "/options/path")
+    except InvalidInput as exc:
+        problems.extend(exc.problems)
+    named = options.get("path")
+    suffix = Path(named).suffix.lower().lstrip(".") if isinstance(named, str) else ""
     fmt = options.get("format", {"jsonl": "ndjson", "parq": "parquet"}.get(suffix, suffix))
     if fmt not in FORMATS:
         problems.append(Problem("/options/format", f"format must be one of {list(FORMATS)}"))
@@ -51,9 +58,9 @@ def replay_connector(spec: ConnectionSpec, sink: Sink) -> Connector:
             problems.append(Problem(f"/options/{key}", f"'{key}' must be a string"))
     if problems:
         raise InvalidInput(problems)
-    assert isinstance(path, str)
+    assert path is not None
     return FileReplay(
-        Path(path),
+        path,
         fmt,
         sink,
         float(speed),

@@ -22,10 +22,15 @@ import orjson
 from futago.core.audit import canonical_json
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
+from futago.core.secrets import Secret, reveal
 from futago.ingest.mapping import MappingError, RawMessage
 
 
-def _key(text: Any, pointer: str) -> bytes:
+def _key(given: Any, pointer: str) -> Secret[bytes]:
+    return Secret(_key_bytes(reveal(given), pointer))
+
+
+def _key_bytes(text: Any, pointer: str) -> bytes:
     if not isinstance(text, str) or not text:
         raise InvalidInput([Problem(pointer, "give the key as text, base64:<key> or env:<VARIABLE>")])
     if text.startswith("env:"):
@@ -48,7 +53,7 @@ def signature(key: bytes, document: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Signing:
-    keys: dict[str, bytes]  # device (twin id) -> key
+    keys: dict[str, Secret[bytes]]  # device (twin id) -> key
     field: str = "sig"
 
     @classmethod
@@ -74,5 +79,5 @@ class Signing:
             key = self.keys.get(device)
             if key is None:
                 raise MappingError(f"device '{device}' has no signing key on this connection", f"/{self.field}")
-            if not hmac.compare_digest(given.encode(), signature(key, document).encode()):
+            if not hmac.compare_digest(given.encode(), signature(key.reveal(), document).encode()):
                 raise MappingError(f"the signature does not verify with the key of '{device}'", f"/{self.field}")

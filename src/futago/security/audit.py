@@ -4,10 +4,17 @@ Each entry's hash covers its sequence number, time, actor, action, resource, det
 as canonical JSON (keys sorted, no insignificant whitespace, UTF-8). Changing, deleting, inserting or reordering an
 entry breaks the chain at that entry, and ``verify`` names the first one that is wrong.
 
-Someone able to rewrite the whole store can also recompute every hash after the change; a signed checkpoint
-(the head's sequence number and hash, signed with the store's Ed25519 key) catches that as long as a copy of the
-checkpoint is kept elsewhere (``futago audit checkpoint --out``): it is the third party's proof of what the log
-said at that point, and a log that no longer contains it has been rewritten or truncated.
+Someone able to rewrite the whole store can also recompute every hash after the change, delete the newest
+entries, or delete the store's own checkpoints; a signed checkpoint (the head's sequence number and hash, signed
+with the store's Ed25519 key) catches that as long as a copy of it is kept outside the store. So every checkpoint
+also goes to a :class:`CheckpointSink`, an append-only file beside the store by default, written automatically
+every ``checkpoint_every`` entries or ``checkpoint_interval_s`` seconds (whichever comes first, when anything new
+was appended) and at shutdown, marked FINAL: after a clean shutdown the newest external checkpoint is the head,
+so a log that no longer contains it has been rewritten or truncated. A process that opens the audit again signs
+the head it found (RESUMED) before it appends, so a restart is told from entries written behind futago's back
+while it was stopped: those make ``verify`` fail, as does a restart that found another head than the shutdown
+left. Entries after the newest external checkpoint (``uncovered``) are otherwise a process still running, or one
+that crashed. ``futago audit checkpoint --out`` still hands a copy to a third party.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,12 +37,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from futago.core.audit import GENESIS, AuditEntry, Checkpoint
+from futago.core.audit import FINAL, GENESIS, RESUMED, AuditEntry, Checkpoint
 from futago.store.port import AuditStore
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY = 1000  # entries between automatic checkpoints
+CHECKPOINT_INTERVAL_S = 60.0  # at most this long between an append and the checkpoint that covers it
 
 
 def signature_ok(checkpoint: Checkpoint) -> bool:
@@ -46,6 +55,49 @@ def signature_ok(checkpoint: Checkpoint) -> bool:
     return True
 
 
+def public_key_of(key: Ed25519PrivateKey) -> str:
+    """The raw public key, base64: how a checkpoint names the key that signed it."""
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode()
+
+
+class CheckpointSink:
+    """Signed checkpoints outside the store: one JSON line each, in a file only ever appended to.
+
+    Outside is the point: whoever rewrites or truncates the store (its triggers dropped) has not thereby
+    rewritten this file, which an operator may also ship on to other storage (a log host, a WORM bucket)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def append(self, checkpoint: Checkpoint) -> None:
+        line = orjson.dumps(checkpoint.to_json()) + b"\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(descriptor, line)  # one write of one line: appenders in several processes never interleave
+            os.fsync(descriptor)  # a checkpoint is evidence: it must outlive a crash right after it
+        finally:
+            os.close(descriptor)
+
+    def read(self) -> tuple[list[Checkpoint], list[str]]:
+        """The checkpoints in the file, and a problem for each line that is not one (none when there is no file)."""
+        try:
+            lines = self.path.read_bytes().splitlines()
+        except FileNotFoundError:
+            return [], []
+        checkpoints: list[Checkpoint] = []
+        problems: list[str] = []
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                checkpoints.append(Checkpoint.from_json(orjson.loads(line)))
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                problems.append(f"line {number} of {self.path} is not a checkpoint")
+        return checkpoints, problems
+
+
 @dataclass(slots=True)
 class Verification:
     entries: int = 0
@@ -55,6 +107,9 @@ class Verification:
     head: str = GENESIS
     checkpoints_verified: int = 0
     checkpoint_problems: list[str] = field(default_factory=list)
+    uncovered: int = 0  # entries newer than the newest external checkpoint
+    truncated: bool = False  # a checkpoint names an entry beyond the end of the chain
+    external_checkpoints: int = 0  # signed checkpoints found outside the store
 
     def fail(self, seq: int, reason: str) -> None:
         if self.ok:
@@ -69,20 +124,47 @@ class Verification:
             "head": self.head,
             "checkpoints_verified": self.checkpoints_verified,
             "checkpoint_problems": self.checkpoint_problems,
+            "uncovered": self.uncovered,
+            "truncated": self.truncated,
+            "external_checkpoints": self.external_checkpoints,
         }
 
 
-def verify_entries(entries: Iterable[AuditEntry], checkpoints: Iterable[Checkpoint] = ()) -> Verification:
+def _untrusted(checkpoint: Checkpoint, public_key: str | None) -> str | None:
+    """Why a checkpoint proves nothing, or None. A checkpoint names its own key, so anyone can sign one:
+    only the store's key (``public_key``) makes it the store's word."""
+    if not signature_ok(checkpoint):
+        return f"checkpoint at {checkpoint.seq}: the signature does not verify"
+    if public_key is not None and checkpoint.public_key != public_key:
+        return f"checkpoint at {checkpoint.seq}: signed by another key than the store's"
+    return None
+
+
+def verify_entries(
+    entries: Iterable[AuditEntry],
+    checkpoints: Iterable[Checkpoint] = (),
+    external: Iterable[Checkpoint] = (),
+    public_key: str | None = None,
+) -> Verification:
     """Walk the chain in stored order; the first entry whose number, link or hash is wrong is ``first_bad``.
 
-    A checkpoint must be signed by its key, and the entry at its seq must carry its hash; one beyond the
-    last entry means entries were removed from the end."""
+    Every checkpoint (the store's own and ``external`` ones, kept outside the store) must be signed, by
+    ``public_key`` when given, and the entry at its seq must carry its hash; one beyond the last entry means
+    entries were removed from the end (``truncated``). Entries after the newest external checkpoint are
+    ``uncovered``: nothing outside the store vouches for them yet."""
     result = Verification()
-    wanted = {c.seq: c for c in checkpoints}
-    forged = sorted(seq for seq, c in wanted.items() if not signature_ok(c))
-    for seq in forged:
-        result.checkpoint_problems.append(f"checkpoint at {seq}: the signature does not verify")
-    expected_seq, prev = 1, GENESIS
+    in_order = list(dict.fromkeys(external))  # as written: a restart's RESUMED comes after the FINAL before it
+    outside = set(in_order)
+    everything = sorted(set(checkpoints) | outside, key=lambda c: (c.seq, c.ts))
+    refused = {c: why for c in everything if (why := _untrusted(c, public_key)) is not None}
+    result.checkpoint_problems.extend(refused.values())
+    wanted: dict[int, list[Checkpoint]] = {}
+    for checkpoint in everything:
+        if checkpoint not in refused:
+            wanted.setdefault(checkpoint.seq, []).append(checkpoint)
+    result.external_checkpoints = sum(1 for c in outside if c not in refused)
+    newest = max((c.seq for c in outside if c not in refused), default=0)
+    expected_seq, prev, last = 1, GENESIS, 0
     for entry in entries:
         result.entries += 1
         if entry.seq != expected_seq:
@@ -92,21 +174,72 @@ def verify_entries(entries: Iterable[AuditEntry], checkpoints: Iterable[Checkpoi
             result.fail(entry.seq, f"entry {entry.seq} does not link to the entry before it (inserted or reordered)")
         elif entry.computed_hash() != entry.hash:
             result.fail(entry.seq, f"entry {entry.seq} was modified: its content does not match its hash")
-        checkpoint = wanted.pop(entry.seq, None)
-        if checkpoint is not None:
+        for checkpoint in wanted.pop(entry.seq, ()):
             if checkpoint.hash != entry.hash:
                 result.checkpoint_problems.append(f"checkpoint at {entry.seq}: the log's entry differs (rewritten)")
                 result.fail(entry.seq, f"entry {entry.seq} differs from the signed checkpoint (the log was rewritten)")
-            elif signature_ok(checkpoint):
+            else:
                 result.checkpoints_verified += 1
-        expected_seq, prev = entry.seq + 1, entry.hash
+        if entry.seq > newest:
+            result.uncovered += 1
+        expected_seq, prev, last = entry.seq + 1, entry.hash, max(last, entry.seq)
     result.head = prev
     for seq in sorted(wanted):
-        result.checkpoint_problems.append(f"checkpoint at {seq}: the log ends at {expected_seq - 1} (truncated)")
-        result.fail(expected_seq, f"entries from {expected_seq} on were removed: a checkpoint names entry {seq}")
-    if forged:
-        result.fail(forged[0], f"the checkpoint at {forged[0]} is not signed by its key")
+        if seq > last:
+            result.truncated = True
+            result.checkpoint_problems.append(f"checkpoint at {seq}: the log ends at {last} (truncated)")
+            result.fail(last + 1, f"entries from {last + 1} on were removed: a checkpoint names entry {seq}")
+        else:  # a gap in the chain, already named above
+            result.checkpoint_problems.append(f"checkpoint at {seq}: the log has no entry {seq} (deleted)")
+            result.fail(seq, f"entry {seq} was removed: a checkpoint names it")
+    _check_stops([c for c in in_order if c not in refused], last, result)
+    if refused:
+        first = min(c.seq for c in refused)
+        result.fail(first, f"the checkpoint at {first} is not signed by the store's key")
     return result
+
+
+def _check_stops(in_order: list[Checkpoint], last: int, result: Verification) -> None:
+    """After a clean shutdown (a FINAL checkpoint) only a process that opens the audit again may append, and it
+    first signs the head it found (RESUMED), which must be the head the shutdown left: entries after a clean
+    shutdown that no resumed process vouches for, or a restart that found another head, were written behind
+    futago's back. A crash leaves no FINAL, so whatever follows it is only ``uncovered``.
+
+    With several processes writing one store, one of them stopping is not the server stopping: a FINAL counts
+    only when no other writer that resumed before it signs anything after it. The head the stop left is the
+    newest any checkpoint had vouched for by then (another writer may have signed past this one's last entry)."""
+    first_resume: dict[str, int] = {}
+    last_seen: dict[str, int] = {}
+    for index, checkpoint in enumerate(in_order):
+        if checkpoint.writer:
+            if checkpoint.kind == RESUMED:
+                first_resume.setdefault(checkpoint.writer, index)
+            last_seen[checkpoint.writer] = index
+
+    def others_live(index: int, writer: str) -> bool:
+        return any(w != writer and at < index < last_seen[w] for w, at in first_resume.items())
+
+    stopped: Checkpoint | None = None  # the head a clean shutdown left, until a process resumes
+    newest: Checkpoint | None = None
+    for index, checkpoint in enumerate(in_order):
+        if checkpoint.kind == RESUMED:
+            if stopped is not None and (checkpoint.seq, checkpoint.hash) != (stopped.seq, stopped.hash):
+                at = min(checkpoint.seq, stopped.seq) + (checkpoint.seq != stopped.seq)
+                result.fail(
+                    at,
+                    f"the log was changed while the server was stopped: it stopped cleanly at entry {stopped.seq}, "
+                    f"but restarted at entry {checkpoint.seq} (appended, removed or rewritten meanwhile)",
+                )
+            stopped = None
+        newest = checkpoint if newest is None or checkpoint.seq > newest.seq else newest
+        if checkpoint.kind == FINAL and not others_live(index, checkpoint.writer):
+            stopped = newest
+    if stopped is not None and last > stopped.seq:
+        result.fail(
+            stopped.seq + 1,
+            f"{last - stopped.seq} entries were appended after the server stopped cleanly at entry {stopped.seq}, "
+            "and no process that started since vouches for them (written behind futago's back)",
+        )
 
 
 def load_signing_key(path: Path | None) -> Ed25519PrivateKey:
@@ -175,15 +308,35 @@ class AuditLog:
 
     ``record`` queues an entry and returns: one writer thread appends what has queued up in one transaction, so
     recording never holds up the change it records (a burst of 141 notifications is one write, not 141).
-    ``flush`` waits until everything recorded so far is stored; ``close`` flushes and stops the writer."""
+    ``flush`` waits until everything recorded so far is stored; ``close`` flushes, signs the head (when this log
+    appended anything since its last checkpoint) and stops the writer.
 
-    def __init__(self, store: AuditStore, key: Ed25519PrivateKey, checkpoint_every: int = CHECKPOINT_EVERY) -> None:
+    Checkpoints go to the store and to ``sink``, outside it; the writer signs the newest entry it appended every
+    ``checkpoint_every`` entries or ``checkpoint_interval_s`` seconds after it, whichever comes first."""
+
+    def __init__(
+        self,
+        store: AuditStore,
+        key: Ed25519PrivateKey,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+        sink: CheckpointSink | None = None,
+        checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
+    ) -> None:
         self.store = store
         self.key = key
+        self.public_key = public_key_of(key)
         self.checkpoint_every = checkpoint_every
+        self.checkpoint_interval_s = checkpoint_interval_s
+        self.sink = sink
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
         self._writer: threading.Thread | None = None
         self._start = threading.Lock()
+        self._signing = threading.Lock()  # guards the two below: the writer and a caller of checkpoint() sign
+        self._unsigned: AuditEntry | None = None  # the newest entry this log appended that no checkpoint covers
+        self._unsigned_since = 0.0  # monotonic time of the first append that no checkpoint covers
+        self.writer = os.urandom(8).hex()  # names this opening in its checkpoints (several processes may write)
+        self._resumed = False  # whether this log has appended yet (and so signed the head it found)
+        self._newest: AuditEntry | None = None  # the newest entry this log appended: what its FINAL vouches for
 
     def record(self, actor: str, action: str, resource: str, detail: dict[str, Any] | None = None) -> None:
         with self._start:
@@ -194,7 +347,11 @@ class AuditLog:
 
     def _write(self) -> None:
         while True:
-            batch = [self._queue.get()]
+            try:
+                batch = [self._queue.get(timeout=self._until_checkpoint_due())]
+            except queue.Empty:  # quiet since an append that is still unsigned: sign it now
+                self._sign_unsigned()
+                continue
             while True:
                 try:
                     batch.append(self._queue.get_nowait())
@@ -209,14 +366,67 @@ class AuditLog:
             finally:
                 for _ in batch:
                     self._queue.task_done()
-            if len(pending) < len(batch):
+            if len(pending) < len(batch):  # closing: the head at shutdown is what the sink keeps last
+                self._sign_final()
                 return
 
     def _append(self, pending: list[_Pending]) -> None:
-        entries = self.store.append_audit_batch([item.maker() for item in pending])
+        makes = [item.maker() for item in pending]
+        if not self._resumed:
+            makes[0] = self._resuming(makes[0])
+        entries = self.store.append_audit_batch(makes)
+        if entries:
+            self._newest = entries[-1]
+            with self._signing:
+                if self._unsigned is None:
+                    self._unsigned_since = time.monotonic()
+                self._unsigned = entries[-1]
         for entry in entries:
             if self.checkpoint_every and entry.seq % self.checkpoint_every == 0:
                 self.checkpoint_at(entry)
+        if self._until_checkpoint_due() == 0.0:  # under steady load the queue is never quiet for long
+            self._sign_unsigned()
+
+    def _until_checkpoint_due(self) -> float | None:
+        """Seconds until the unsigned newest entry is due to be signed; None: nothing is waiting."""
+        with self._signing:
+            if self._unsigned is None or not self.checkpoint_interval_s:
+                return None
+            return max(0.0, self._unsigned_since + self.checkpoint_interval_s - time.monotonic())
+
+    def _resuming(self, make: Callable[[int, str], AuditEntry]) -> Callable[[int, str], AuditEntry]:
+        """``make``, first signing the head the store gives it as RESUMED: inside the store's transaction, so that
+        it is the head this process found, and in the sink before this process's first entry is stored. Only the
+        sink gets it (the store's transaction is busy appending); an empty log has no head to sign."""
+
+        def first(seq: int, prev: str) -> AuditEntry:
+            if not self._resumed:
+                self._resumed = True
+                if seq > 1 and self.sink is not None:
+                    self._to_sink(self._sign(seq - 1, prev, RESUMED))
+            return make(seq, prev)
+
+        return first
+
+    def _sign_final(self) -> None:
+        """At close, the newest entry this log appended, as FINAL: nothing follows it unless a process resumes.
+        A log that appended nothing leaves the last FINAL standing (``futago audit verify`` writes nothing)."""
+        if self._newest is None:
+            return
+        try:
+            self.checkpoint_at(self._newest, FINAL)
+        except Exception:  # the entries are stored; a missing FINAL leaves them uncovered, and must be loud
+            log.exception("could not sign the audit's final checkpoint at %d", self._newest.seq)
+
+    def _sign_unsigned(self) -> None:
+        with self._signing:
+            entry = self._unsigned
+        if entry is None:
+            return
+        try:
+            self.checkpoint_at(entry)
+        except Exception:  # the entries are stored; a missing checkpoint shows as uncovered, and must be loud
+            log.exception("could not sign the audit checkpoint at %d", entry.seq)
 
     def flush(self) -> None:
         """Wait until every entry recorded so far is in the store."""
@@ -230,19 +440,28 @@ class AuditLog:
             self._queue.put(None)
             writer.join()
 
-    def checkpoint_at(self, entry: AuditEntry) -> Checkpoint:
-        ts = _now()
-        unsigned = Checkpoint(entry.seq, entry.hash, ts, "", "")
-        public = self.key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        checkpoint = Checkpoint(
-            entry.seq,
-            entry.hash,
-            ts,
-            base64.b64encode(public).decode(),
-            base64.b64encode(self.key.sign(unsigned.signed_bytes())).decode(),
-        )
+    def checkpoint_at(self, entry: AuditEntry, kind: str = "") -> Checkpoint:
+        """Sign ``entry`` as a head, store the checkpoint and append it to the sink."""
+        checkpoint = self._sign(entry.seq, entry.hash, kind)
         self.store.put_audit_checkpoint(checkpoint)
+        self._to_sink(checkpoint)
+        with self._signing:
+            if self._unsigned is not None and self._unsigned.seq <= entry.seq:
+                self._unsigned = None
         return checkpoint
+
+    def _sign(self, seq: int, head: str, kind: str) -> Checkpoint:
+        unsigned = Checkpoint(seq, head, _now(), "", "", kind, self.writer)
+        signature = base64.b64encode(self.key.sign(unsigned.signed_bytes())).decode()
+        return Checkpoint(seq, head, unsigned.ts, self.public_key, signature, kind, self.writer)
+
+    def _to_sink(self, checkpoint: Checkpoint) -> None:
+        if self.sink is None:
+            return
+        try:
+            self.sink.append(checkpoint)
+        except OSError:  # the store keeps it still; verify will count what the sink lacks as uncovered
+            log.exception("could not append the audit checkpoint at %d to %s", checkpoint.seq, self.sink.path)
 
     def checkpoint(self) -> Checkpoint | None:
         """Sign the head now (None for an empty log)."""
@@ -262,8 +481,11 @@ class AuditLog:
             after = batch[-1][0]
 
     def verify(self, extra_checkpoints: Iterable[Checkpoint] = ()) -> Verification:
+        """Check the chain against the store's checkpoints, the sink's and ``extra_checkpoints`` (a third
+        party's copies), all of which must be signed by this store's key."""
         self.flush()
-        checkpoints = {c.seq: c for c in self.store.list_audit_checkpoints()}
-        for checkpoint in extra_checkpoints:  # a third party's copy wins over the store's own
-            checkpoints[checkpoint.seq] = checkpoint
-        return verify_entries(self.entries(), checkpoints.values())
+        outside, problems = self.sink.read() if self.sink is not None else ([], [])
+        stored = self.store.list_audit_checkpoints()
+        result = verify_entries(self.entries(), stored, [*outside, *extra_checkpoints], self.public_key)
+        result.checkpoint_problems.extend(problems)
+        return result

@@ -4,17 +4,23 @@ not seen before (at most once per ``cooldown_s``, so that tokens with made-up ke
 the provider), so the provider can rotate its keys without futago restarting.
 
 A token acts as ``user:<sub>`` and the groups of its ``groups`` claim (``group:<name>``); what it may do is up to
-the policy entries, as for an API key.
+the policy entries, as for an API key. A dashboard session started with a token ends when the token expires.
+
+Anything that goes wrong while checking a token is the token's fault and answered 401.
 """
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
 
 from futago.core.errors import Unauthorized
 from futago.security.service import Principal
+
+log = logging.getLogger(__name__)
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "EdDSA"]
 
@@ -56,7 +62,13 @@ class OidcVerifier:
             raise Unauthorized(f"the token's signing key is not in the issuer's JWKS: {exc}") from None
         except jwt.InvalidTokenError as exc:
             raise Unauthorized(f"the token is not valid: {exc}") from None
+        except Exception as exc:  # whatever a forged token makes PyJWT raise is the token's fault, not the server's:
+            # e.g. RS256 named with the kid of an Ed25519 key: PyJWT raises TypeError or InvalidKeyError, and any
+            # such case must be the caller's 401, never a 500 with a traceback per request.
+            log.debug("OIDC token refused: %s: %s", type(exc).__name__, exc)
+            raise Unauthorized("the token cannot be checked against its key: does its alg fit the key?") from None
         groups = claims.get("groups", [])
         groups = [g for g in groups if isinstance(g, str)] if isinstance(groups, list) else []
         subject = f"user:{claims['sub']}"
-        return Principal(subject, (subject, *(f"group:{g}" for g in groups)))
+        expires = datetime.fromtimestamp(claims["exp"], UTC) if isinstance(claims["exp"], int | float) else None
+        return Principal(subject, (subject, *(f"group:{g}" for g in groups)), expires=expires)

@@ -2,9 +2,18 @@
 
 A key reads ``fk_<id>_<secret>``: the id finds its record, the secret is checked against the scrypt hash (constant
 time). A key acts for its subject (``user:alice``), its groups and itself (``key:<id>``), and only within its
-scopes (the permissions it may use at all, whatever the policies grant). Verified keys are remembered for a
-minute by the SHA-256 of the whole key, so that scrypt's cost is paid once per key, not per request; revoking a
-key forgets it at once.
+scopes (the permissions it may use at all, whatever the policies grant).
+
+scrypt is deliberately expensive (16 MB and tens of milliseconds a check), so it must not be a lever for a
+denial of service: the cheap checks come first (the id is known, not revoked, not expired; one refusal for all
+three, so a made-up secret learns nothing), failed checks are throttled per key id and per client, and at most
+``SCRYPT_SLOTS`` checks run at once. Verified keys are remembered for a minute by the SHA-256 of the whole key, so
+that scrypt's cost is paid once per key, not per request.
+
+A credential never outlives its key: every remembered key and every dashboard session started with a key asks
+whether the key is still live, and that answer is read again from the store (one read by primary key) once it is
+older than ``RECHECK_S``. So a revocation or an expiry takes effect within a second on every process sharing the
+store, the ``futago keys revoke`` command included.
 """
 
 from __future__ import annotations
@@ -26,33 +35,73 @@ from futago.security.policy import PERMISSIONS, SUBJECT, PolicyEntry, PolicySet
 from futago.store.port import SecurityStore
 
 KEY_PREFIX = "fk_"
-SESSION_S = 8 * 3600  # a dashboard session lasts a working day
+SESSION_S = 8 * 3600  # a dashboard session lasts a working day, or until its key ends, whichever is first
 SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 REMEMBER_S = 60.0
+RECHECK_S = 1.0  # how stale a key's "still live" answer may be: revocations by other processes land within it
+SCRYPT_SLOTS = 2  # concurrent scrypt checks (16 MB each); more callers wait up to SCRYPT_WAIT_S, then get 429
+SCRYPT_WAIT_S = 2.0
+KEY_FAILURES_PER_MINUTE = 5  # failed checks of one key id, and (twice as many) from one client
+REFUSAL = "the API key is not valid: it is unknown, revoked or expired, or its secret is wrong (futago keys list)"
 
 
 class RateLimiter:
-    """A token bucket per caller: ``per_minute`` requests a minute on average, bursts up to a fifth of that."""
+    """A token bucket per caller: ``per_minute`` requests a minute on average, bursts up to ``burst`` (a fifth of
+    a minute's worth by default). ``take`` spends a token or refuses; ``check`` and ``spend`` split the two, for
+    limits that count only failures. Full buckets are forgotten when there are too many, so a flood of made-up
+    callers cannot grow it without bound."""
 
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, burst: float | None = None, max_callers: int = 100_000) -> None:
         self.unlimited = per_minute <= 0  # 0: no limit
         self.rate = max(per_minute, 1) / 60.0
-        self.burst = max(1.0, per_minute / 5)
+        self.burst = max(1.0, burst if burst is not None else per_minute / 5)
+        self.max_callers = max_callers
         self._buckets: dict[str, tuple[float, float]] = {}  # caller -> (tokens, at)
         self._lock = threading.Lock()
 
-    def take(self, caller: str) -> None:
+    def _tokens(self, caller: str, now: float) -> float:
+        tokens, at = self._buckets.get(caller, (self.burst, now))
+        return min(self.burst, tokens + (now - at) * self.rate)
+
+    def check(self, caller: str) -> None:
+        """Refuse (429, with when to try again) a caller whose bucket is empty; spends nothing."""
+        if self.unlimited:
+            return
+        with self._lock:
+            tokens = self._tokens(caller, time.monotonic())
+        if tokens < 1.0:
+            wait = (1.0 - tokens) / self.rate
+            raise TooManyRequests(f"{caller} is over its rate limit; try again in {wait:.1f} s", retry_after_s=wait)
+
+    def spend(self, caller: str) -> None:
         if self.unlimited:
             return
         now = time.monotonic()
         with self._lock:
-            tokens, at = self._buckets.get(caller, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - at) * self.rate)
+            self._buckets[caller] = (max(0.0, self._tokens(caller, now) - 1.0), now)
+            if len(self._buckets) > self.max_callers:
+                self._forget_full(now)
+
+    def take(self, caller: str) -> None:
+        if self.unlimited:
+            return
+        with self._lock:  # check and spend as one step, so that concurrent requests cannot overdraw
+            now = time.monotonic()
+            tokens = self._tokens(caller, now)
             if tokens < 1.0:
                 self._buckets[caller] = (tokens, now)
                 wait = (1.0 - tokens) / self.rate
-                raise TooManyRequests(f"{caller} is over its rate limit; try again in {wait:.1f} s")
+                raise TooManyRequests(f"{caller} is over its rate limit; try again in {wait:.1f} s", retry_after_s=wait)
             self._buckets[caller] = (tokens - 1.0, now)
+            if len(self._buckets) > self.max_callers:
+                self._forget_full(now)
+
+    def _forget_full(self, now: float) -> None:
+        """A full bucket is the same as none; if that is not enough, the least recently used half goes."""
+        self._buckets = {c: (t, at) for c, (t, at) in self._buckets.items() if t + (now - at) * self.rate < self.burst}
+        if len(self._buckets) > self.max_callers:
+            recent = sorted(self._buckets.items(), key=lambda item: item[1][1])[len(self._buckets) // 2 :]
+            self._buckets = dict(recent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +112,8 @@ class Principal:
     subjects: tuple[str, ...]
     scopes: frozenset[str] = frozenset(PERMISSIONS)
     admin: bool = False  # the local admin of a loopback server, or the configured bootstrap token
+    key_id: str | None = None  # the API key it authenticated with: it ends when that key is revoked or expires
+    expires: datetime | None = None  # when the credential ends (a key's expiry, an OIDC token's exp)
 
 
 LOCAL_ADMIN = Principal("local-admin", ("user:local-admin",), admin=True)
@@ -77,13 +128,29 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class _KeyState:
+    """What a process last read of a key's record, and when (monotonic)."""
+
+    checked: float
+    live: bool  # known and not revoked
+    expires: datetime | None
+
+    def valid(self) -> bool:
+        return self.live and (self.expires is None or self.expires > _now())
+
+
 class SecurityService:
     def __init__(self, store: SecurityStore, audit: AuditLog, rate_per_minute: int = 600) -> None:
         self.store = store
         self.audit = audit
         self.limiter = RateLimiter(rate_per_minute)
+        self.key_failures = RateLimiter(KEY_FAILURES_PER_MINUTE, burst=KEY_FAILURES_PER_MINUTE)  # per key id
+        self.client_failures = RateLimiter(2 * KEY_FAILURES_PER_MINUTE, burst=2 * KEY_FAILURES_PER_MINUTE)
+        self._scrypt_slots = threading.BoundedSemaphore(SCRYPT_SLOTS)
         self._policies: PolicySet | None = None
-        self._verified: dict[str, tuple[float, Principal, datetime | None]] = {}  # (when, who, expires)
+        self._verified: dict[str, tuple[float, Principal]] = {}  # SHA-256 of the key -> (when, who)
+        self._keys: dict[str, _KeyState] = {}  # key id -> its state as last read from the store
         self._revoked: set[str] = set()  # key ids revoked by this process: never remembered again
         self._sessions: dict[str, tuple[float, Principal]] = {}  # in memory: a restart signs everyone out
         self._lock = threading.Lock()
@@ -135,44 +202,94 @@ class SecurityService:
         record["revoked"] = _now().isoformat()
         self.store.put_api_key(record)
         with self._lock:
-            name = f"key:{key_id}"
             self._revoked.add(key_id)
-            self._verified = {k: v for k, v in self._verified.items() if v[1].name != name}
-            self._sessions = {k: v for k, v in self._sessions.items() if v[1].name != name}  # its sign-ins end
+            self._keys[key_id] = _KeyState(time.monotonic(), False, None)
+        self._forget_key(key_id)  # other processes notice within RECHECK_S (key_live reads the store again)
         self.audit.record(by, "key.revoked", f"keys/{key_id}")
         return public_key_record(record)
 
     def list_keys(self) -> list[dict[str, Any]]:
         return [public_key_record(r) for r in self.store.list_api_keys()]
 
-    def authenticate_key(self, key: str) -> Principal:
+    def key_live(self, key_id: str) -> bool:
+        """Whether the key is known, not revoked and not expired, as the store said at most RECHECK_S ago."""
+        state = self._key_state(key_id)
+        if state.valid():
+            return True
+        self._forget_key(key_id)
+        return False
+
+    def _key_state(self, key_id: str, record: dict[str, Any] | None = None, fresh: bool = False) -> _KeyState:
+        with self._lock:
+            state = self._keys.get(key_id)
+        if state is not None and not fresh and time.monotonic() - state.checked < RECHECK_S:
+            return state
+        record = record if record is not None else self.store.get_api_key(key_id)
+        expires = datetime.fromisoformat(record["expires"]) if record and record["expires"] else None
+        with self._lock:
+            live = record is not None and not record["revoked"] and key_id not in self._revoked
+            state = _KeyState(time.monotonic(), live, expires)
+            if record is not None or key_id in self._keys:  # made-up ids are not remembered
+                self._keys[key_id] = state
+        return state
+
+    def _forget_key(self, key_id: str) -> None:
+        """A key that ended takes its remembered checks and its dashboard sessions with it."""
+        with self._lock:
+            self._verified = {k: v for k, v in self._verified.items() if v[1].key_id != key_id}
+            self._sessions = {k: v for k, v in self._sessions.items() if v[1].key_id != key_id}
+
+    def still_valid(self, principal: Principal) -> bool:
+        """Whether the credential behind a remembered principal (a key, a token) has not ended since."""
+        if principal.expires is not None and principal.expires <= _now():
+            return False
+        return principal.key_id is None or self.key_live(principal.key_id)
+
+    def authenticate_key(self, key: str, client: str | None = None) -> Principal:
+        """The principal of ``fk_<id>_<secret>``; ``client`` (the caller's address) is throttled on failures."""
         fingerprint = hashlib.sha256(key.encode()).hexdigest()
         with self._lock:
             remembered = self._verified.get(fingerprint)
-        if remembered is not None and time.monotonic() - remembered[0] < REMEMBER_S:
-            expires = remembered[2]
-            if expires is None or expires > _now():
-                return remembered[1]
+        recent = remembered is not None and time.monotonic() - remembered[0] < REMEMBER_S
+        if remembered is not None and recent and self.still_valid(remembered[1]):
+            return remembered[1]
         key_id, _, secret = key.removeprefix(KEY_PREFIX).partition("_")
-        record = self.store.get_api_key(key_id) if key.startswith(KEY_PREFIX) and secret else None
-        refusal = "the API key is not valid"
-        if record is None or not hmac.compare_digest(_scrypt(secret, bytes.fromhex(record["salt"])), record["hash"]):
-            raise Unauthorized(refusal)
-        if record["revoked"]:
-            raise Unauthorized(f"{refusal}: it was revoked on {record['revoked']}")
-        if record["expires"] and datetime.fromisoformat(record["expires"]) <= _now():
-            raise Unauthorized(f"{refusal}: it expired on {record['expires']}")
-        principal = Principal(f"key:{key_id}", (f"key:{key_id}", record["subject"], *record["groups"]),
-                              frozenset(record["scopes"]))  # fmt: skip
+        if not key.startswith(KEY_PREFIX) or not key_id or not secret:
+            raise Unauthorized(REFUSAL)
+        by_client = f"client {client or 'unknown'}"
+        self.client_failures.check(by_client)
+        self.key_failures.check(f"key {key_id}")
+        record = self.store.get_api_key(key_id)
+        if record is None or not self._key_state(key_id, record, fresh=True).valid():  # no scrypt for these
+            self.client_failures.spend(by_client)
+            raise Unauthorized(REFUSAL)
+        if not self._secret_matches(secret, record):
+            self.client_failures.spend(by_client)
+            self.key_failures.spend(f"key {key_id}")
+            raise Unauthorized(REFUSAL)
         expires = datetime.fromisoformat(record["expires"]) if record["expires"] else None
+        principal = Principal(f"key:{key_id}", (f"key:{key_id}", record["subject"], *record["groups"]),
+                              frozenset(record["scopes"]), key_id=key_id, expires=expires)  # fmt: skip
         with self._lock:
             if key_id not in self._revoked:  # a revoke that raced this check must win
-                self._verified[fingerprint] = (time.monotonic(), principal, expires)
+                if len(self._verified) > 10_000:  # keys, not callers, fill it; a crude bound all the same
+                    self._verified.clear()
+                self._verified[fingerprint] = (time.monotonic(), principal)
         return principal
+
+    def _secret_matches(self, secret: str, record: dict[str, Any]) -> bool:
+        """scrypt, at most SCRYPT_SLOTS at a time: a crowd of callers waits briefly, then is asked to come back."""
+        if not self._scrypt_slots.acquire(timeout=SCRYPT_WAIT_S):
+            raise TooManyRequests("too many API keys are being checked at once; try again shortly")
+        try:
+            return hmac.compare_digest(_scrypt(secret, bytes.fromhex(record["salt"])), record["hash"])
+        finally:
+            self._scrypt_slots.release()
 
     # -- dashboard sessions ----------------------------------------------------------------------
     def start_session(self, principal: Principal) -> str:
-        """A session id for a browser (an HttpOnly cookie): it acts as the principal that signed in."""
+        """A session id for a browser (an HttpOnly cookie): it acts as the principal that signed in, for a working
+        day at most and never beyond the credential it signed in with."""
         session = secrets.token_urlsafe(32)
         with self._lock:
             now = time.monotonic()
@@ -184,7 +301,13 @@ class SecurityService:
     def session(self, session: str) -> Principal | None:
         with self._lock:
             found = self._sessions.get(session)
-        return found[1] if found is not None and found[0] > time.monotonic() else None
+        if found is None or found[0] <= time.monotonic():
+            return None
+        if not self.still_valid(found[1]):
+            with self._lock:
+                self._sessions.pop(session, None)
+            return None
+        return found[1]
 
     def end_session(self, session: str) -> None:
         with self._lock:

@@ -4,6 +4,9 @@ Keys live apart from the data they protect so that a copy of the store (a backup
 only. Erasing a person destroys their key: the row is deleted with ``secure_delete`` (SQLite overwrites the freed
 bytes) and the vault vacuumed, so no copy of the key is left in the vault file, and every ciphertext of that
 person, wherever it was copied, no longer decrypts (crypto-shredding).
+
+The vault also holds the key that seals the store's configured secrets (connection passwords, SMTP passwords,
+webhook secrets: ``StoreSecrets``), for the same reason: a copy of the store alone reveals none of them.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from futago.core.errors import FutagoError
 
 NONCE = 12
+# The additional data of every sealed store secret: a ciphertext of another purpose does not open as one.
+_STORE_SECRET_CONTEXT = b"futago store secret v1"
 
 
 class KeyDestroyed(FutagoError):
@@ -38,6 +43,8 @@ class KeyVault:
         self._conn = sqlite3.connect(str(path) if path else ":memory:", check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA secure_delete=ON")
         self._conn.execute("CREATE TABLE IF NOT EXISTS person_keys (person TEXT PRIMARY KEY, key BLOB NOT NULL)")
+        # Apart from the people's keys, so that no erasure (of a person with any id) can destroy it.
+        self._conn.execute("CREATE TABLE IF NOT EXISTS store_keys (name TEXT PRIMARY KEY, key BLOB NOT NULL)")
         self._lock = threading.Lock()
 
     def key(self, person: str, create: bool = False) -> bytes:
@@ -50,6 +57,15 @@ class KeyVault:
             key = AESGCM.generate_key(bit_length=256)
             self._conn.execute("INSERT INTO person_keys (person, key) VALUES (?, ?)", (person, key))
             return key
+
+    def store_key(self, name: str = "secrets") -> bytes:
+        """A key of the store itself, made on first use; processes sharing the vault agree on the first one."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO store_keys (name, key) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, AESGCM.generate_key(bit_length=256)),
+            )
+            return bytes(self._conn.execute("SELECT key FROM store_keys WHERE name = ?", (name,)).fetchone()[0])
 
     def destroy(self, person: str) -> bool:
         with self._lock:
@@ -71,3 +87,20 @@ class KeyVault:
 
     def close(self) -> None:
         self._conn.close()
+
+
+class StoreSecrets:
+    """The ``futago.core.secrets.SecretBox`` of the store: AES-256-GCM under the vault's store key."""
+
+    def __init__(self, vault: KeyVault) -> None:
+        self._aead = AESGCM(vault.store_key())
+
+    def seal(self, plaintext: bytes) -> bytes:
+        nonce = secrets.token_bytes(NONCE)
+        return nonce + self._aead.encrypt(nonce, plaintext, _STORE_SECRET_CONTEXT)
+
+    def open(self, sealed: bytes) -> bytes:
+        try:
+            return self._aead.decrypt(sealed[:NONCE], sealed[NONCE:], _STORE_SECRET_CONTEXT)
+        except InvalidTag:
+            raise ValueError("it was sealed with another key vault's key, or changed") from None

@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from futago import __version__
 from futago.core.errors import InvalidInput, NotFound
+from futago.core.events import telemetry_resource, twin_resource
 from futago.core.problems import Problem
 from futago.core.telemetry import format_timestamp
+from futago.core.twins import TwinScan
 from futago.services.datasets import CITY_IMPORT, UNSPECIFIED
 from futago.store.port import SeriesStats, Store
 
@@ -44,6 +46,7 @@ FUTAGO_NAMESPACE = "dtmi:futago:"
 FUTAGO_LICENCE = ("Apache-2.0 (futago)", "https://www.apache.org/licenses/LICENSE-2.0")
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 _USERINFO = re.compile(r"(?<=//)[^/@]*@")
+PAGE = 1000  # twins scanned at a time when counting those a caller may read
 
 
 def check_kind(kind: str | None) -> None:
@@ -130,17 +133,30 @@ def _range(stats: Sequence[SeriesStats]) -> tuple[int, int]:
 
 
 class CatalogService:
-    """Lists the catalog from the store, the behaviour runtime and the connections (both optional)."""
+    """Lists the catalog from the store, the behaviour runtime and the connections (both optional).
+
+    ``may_read`` answers whether the caller may read a resource (``twins/<id>/telemetry``, ``behaviours/<name>``,
+    ``models/<dtmi>``; None: everything): what it may not read is absent, counts included, exactly as if it did not
+    exist, so that the catalog is no side door to hidden twins, their series or models."""
 
     def __init__(
         self,
         store: Store,
         behaviours: BehaviourRuntime | None = None,
         connections: ConnectionManager | None = None,
+        may_read: Callable[[str], bool] | None = None,
     ) -> None:
         self.store = store
         self.behaviours = behaviours
         self.connections = connections
+        self.may_read = may_read
+
+    def _sees(self, resource: str) -> bool:
+        return self.may_read is None or self.may_read(resource)
+
+    def _sees_telemetry(self, twin_id: str) -> bool:
+        """As GET /twins/{id} and GET /twins/{id}/telemetry both would answer."""
+        return self._sees(twin_resource(twin_id)) and self._sees(telemetry_resource(twin_id))
 
     def entries(self, kind: str | None = None) -> list[dict[str, Any]]:
         """The catalog, in the order of ``KINDS`` and then by id; of one kind when ``kind`` is given."""
@@ -178,7 +194,13 @@ class CatalogService:
         if self.behaviours is None:
             return []
         return [
-            (spec, set(spec.output_names().values()), self.behaviours.twins_of(spec)) for spec in self.behaviours.all()
+            (
+                spec,
+                set(spec.output_names().values()),
+                [t for t in self.behaviours.twins_of(spec) if self._sees_telemetry(t)],
+            )
+            for spec in self.behaviours.all()
+            if self._sees(f"behaviours/{spec.name}")
         ]
 
     def _sources(self) -> list[_Source]:
@@ -197,6 +219,8 @@ class CatalogService:
         measured: dict[str, list[SeriesStats]] = defaultdict(list)
         derived: dict[str, list[SeriesStats]] = defaultdict(list)
         for stats in self.store.series_stats():
+            if not self._sees_telemetry(stats.twin_id):
+                continue
             owners = written_by.get(stats.twin_id, {}).get(stats.name.split("~", 1)[0], [])
             if owners:
                 for owner in owners:
@@ -249,7 +273,7 @@ class CatalogService:
 
     def _derived(self, spec: BehaviourSpec, twins: Sequence[str], series: Sequence[SeriesStats]) -> dict[str, Any]:
         runs = self.store.list_behaviour_runs(behaviour=spec.name, limit=1)
-        last_run = runs[0] if runs else None
+        last_run = runs[0] if runs and self._sees_telemetry(str(runs[0].get("twinId"))) else None
         model = spec.model_class
         provenance: dict[str, Any] = {
             "behaviour": spec.name,
@@ -279,7 +303,8 @@ class CatalogService:
     def _models(self) -> list[dict[str, Any]]:
         groups: dict[str, list[Any]] = defaultdict(list)
         for record in self.store.list_models():
-            groups[_namespace(record.id)].append(record)
+            if self._sees(f"models/{record.id}"):
+                groups[_namespace(record.id)].append(record)
         out = []
         for namespace in sorted(groups):
             records = groups[namespace]
@@ -299,7 +324,7 @@ class CatalogService:
             counts = {
                 "models": len(records),
                 "decommissioned": sum(1 for r in records if r.decommissioned),
-                "twins": self.store.count_twins_of_models(ids),
+                "twins": self._count_twins(ids),
             }
             out.append(
                 _entry(
@@ -313,3 +338,14 @@ class CatalogService:
                 )
             )
         return out
+
+    def _count_twins(self, model_ids: list[str]) -> int:
+        if self.may_read is None:
+            return self.store.count_twins_of_models(model_ids)
+        count, after, wanted = 0, None, frozenset(model_ids)
+        while True:  # only the twins the caller may read count: a number is a side door too
+            page = self.store.scan_twins(TwinScan(model_ids=wanted, after_id=after, limit=PAGE))
+            count += sum(1 for twin in page if self._sees(twin_resource(twin.id)))
+            if len(page) < PAGE:
+                return count
+            after = page[-1].id

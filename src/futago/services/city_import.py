@@ -3,6 +3,10 @@
 The whole import is one unit of work: a malformed file anywhere stops it and nothing is
 stored. Memory stays bounded: features stream from the reader and are written in batches;
 only each building's footprint centre is kept (for the flood-zone join), never its geometry.
+
+A gml:id is a twin id, so it must be unique in one import. The first feature of an id is imported;
+a later one (another file, or the same file again under another name) is skipped, counted, and the
+first few are named in the summary with both places, never written over the first or lost unsaid.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from futago.city.twins import (
     geojson,
     road_document,
 )
+from futago.core.events import CITY_IMPORTED as CITY_IMPORTED
 from futago.core.events import Event, EventBus
 from futago.core.twins import Relationship, Twin, now_iso
 from futago.services import datasets
@@ -34,8 +39,8 @@ from futago.services.models import ModelService
 from futago.services.twins import TwinService
 from futago.store.port import Store
 
-CITY_IMPORTED = "city.imported"
 BATCH = 2_000
+DUPLICATES_NAMED = 20  # skipped duplicates named in the summary; the rest are counted
 Progress = Callable[[float], None]  # the fraction of the input read, 0 to 1
 
 
@@ -53,6 +58,13 @@ class CityImportSummary:
     flood_zones: int = 0
     roads: int = 0
     seconds: float = 0.0
+    duplicates: int = 0  # features skipped because an earlier one of this import had their gml:id
+    duplicate_examples: list[dict[str, str]] = field(default_factory=list)
+
+    def add_duplicate(self, gml_id: str, at: str, first_in: str) -> None:
+        self.duplicates += 1
+        if len(self.duplicate_examples) < DUPLICATES_NAMED:
+            self.duplicate_examples.append({"gml_id": gml_id, "at": at, "first_in": first_in})
 
     def add_building(self, feature: BuildingFeature, footprint: shapely.Geometry | None) -> None:
         if feature.kind == "Building":
@@ -76,8 +88,8 @@ class CityImportSummary:
             ]
 
     def to_json(self) -> dict[str, Any]:
-        """Exactly the keys of ``futago city import --json``."""
-        return {
+        """Exactly the keys of ``futago city import --json``; ``duplicates`` only when some were skipped."""
+        report: dict[str, Any] = {
             "buildings": self.buildings,
             "building_parts": self.building_parts,
             "measured_heights": self.measured_heights,
@@ -88,6 +100,9 @@ class CityImportSummary:
             "crs_in": sorted(self.crs_in)[0] if len(self.crs_in) == 1 else sorted(self.crs_in),
             "lods": sorted(self.lods),
         }
+        if self.duplicates:
+            report["duplicates"] = {"skipped": self.duplicates, "first": self.duplicate_examples}
+        return report
 
 
 class _Centres:
@@ -152,6 +167,12 @@ class CityImporter:
             batch = _Batch(self.twins)
             for feature, district, crs in iter_city(paths, progress=progress):
                 summary.crs_in.add(crs)
+                if isinstance(feature, ReliefFeature):
+                    continue  # the reader already used it for ground elevations; it is no twin
+                first_in = batch.claim(feature.gml_id, feature.source)
+                if first_in is not None:
+                    summary.add_duplicate(feature.gml_id, feature.source, first_in)
+                    continue
                 if isinstance(feature, BuildingFeature):
                     document = building_document(feature)
                     footprint = shapely.geometry.shape(document["geometry"]) if "geometry" in document else None
@@ -165,8 +186,6 @@ class CityImporter:
                 elif isinstance(feature, RoadFeature):
                     batch.twin(feature.gml_id, road_document(feature))
                     summary.roads += 1
-                elif isinstance(feature, ReliefFeature):
-                    continue  # the reader already used it for ground elevations
             batch.flush()
             self._join_flood_zones(zones, centres)
             summary.seconds = time.perf_counter() - started
@@ -174,7 +193,7 @@ class CityImporter:
                 _dataset_record(paths, files, source or datasets.detect_source(names), licence, summary, batch)
             )
         summary.seconds = time.perf_counter() - started
-        self.bus.publish(Event(CITY_IMPORTED, now_iso(), data=summary.to_json()))
+        self.bus.publish(Event(CITY_IMPORTED, now_iso(), data=summary.to_json(), about=("city",)))
         return summary
 
     def _join_flood_zones(self, zones: Sequence[tuple[str, WaterBodyFeature]], centres: _Centres) -> None:
@@ -225,6 +244,8 @@ def _dataset_record(
         "districts": districts,
         "floodRiskBuildings": summary.flood_risk_buildings,
     }
+    if summary.duplicates:
+        counts["duplicatesSkipped"] = summary.duplicates
     return datasets.city_import_record(
         paths=paths,
         files=files,
@@ -246,6 +267,24 @@ class _Batch:
         self.documents: list[tuple[str, dict[str, Any]]] = []
         self.relationships: list[Relationship] = []
         self.districts: set[str] = set()
+        # every twin id of this import -> the index of the file it came from: an int shared by all the ids
+        # of a file, so a city of millions of features costs a dict slot each, not a string
+        self._claimed: dict[str, int] = {}
+        self._files: dict[str, int] = {}
+        self._file_names: list[str] = []
+
+    def claim(self, twin_id: str, source: str) -> str | None:
+        """Take ``twin_id`` for the feature at ``source`` (file:line); None, or the file that took it first."""
+        file = source.rpartition(":")[0] or source
+        first = self._claimed.get(twin_id)
+        if first is not None:
+            return self._file_names[first]
+        index = self._files.get(file)
+        if index is None:
+            index = self._files[file] = len(self._file_names)
+            self._file_names.append(file)
+        self._claimed[twin_id] = index
+        return None
 
     def twin(self, twin_id: str, document: dict[str, Any]) -> None:
         self.documents.append((twin_id, document))
@@ -260,6 +299,8 @@ class _Batch:
             )
         elif district is not None:
             if district not in self.districts:
+                if self.claim(district, district) is not None:  # a feature of the import took the id first
+                    return self.twin(feature.gml_id, document)
                 self.districts.add(district)
                 self.documents.append(
                     (district, {"$metadata": {"$model": DISTRICT}, "meshCode": district.split("-")[-1]})

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from futago.core.errors import InvalidInput
-from futago.core.events import DRIFT_SUSPECTED, TELEMETRY_APPENDED, Event, EventBus
+from futago.core.events import DRIFT_SUSPECTED, TELEMETRY_APPENDED, Event, EventBus, telemetry_resource
 from futago.core.problems import Problem
 from futago.core.telemetry import parse_timestamp
 from futago.core.twins import now_iso
@@ -110,4 +110,6 @@ class DriftService:
             watch.seen_until_us = int(data.ts[-1])
         for alarm in alarms:
             payload = {"name": key[1], "reference": {"twinId": watch.reference[0], "name": watch.reference[1]}}
-            self.bus.publish(Event(DRIFT_SUSPECTED, now_iso(), twin_id=key[0], data={**payload, **alarm.to_json()}))
+            about = (telemetry_resource(watch.reference[0]),)  # the reference series is shown too
+            event = Event(DRIFT_SUSPECTED, now_iso(), twin_id=key[0], data={**payload, **alarm.to_json()}, about=about)
+            self.bus.publish(event)

@@ -164,9 +164,21 @@ class TelemetryService:
         series carries the batch's time range and its newest reading, which is what a rule
         evaluates; a late batch's "latest" is the newest of that batch, not of the series.
         """
+        return self.append_batches(self.prepare(rows, kind_of))
+
+    def prepare(
+        self,
+        rows: Iterable[Reading | tuple[str, str, int, Any, int]],
+        kind_of: Callable[[str, str], ValueKind] | None = None,
+    ) -> list[SeriesBatch]:
+        """Validate readings into compact columnar batches without storing them: a body streamed in parts is
+        checked whole before ``append_batches`` stores any of it, so a bad line still stores nothing."""
         if self.personal_filter is not None:  # personal telemetry is sealed elsewhere, never stored or published here
             rows = self.personal_filter(list(rows))
-        batches = group_readings(rows, kind_of or self.kind_of)
+        return group_readings(rows, kind_of or self.kind_of)
+
+    def append_batches(self, batches: list[SeriesBatch]) -> int:
+        """Store batches that ``prepare`` validated; returns how many distinct (series, ts) were written."""
         if not batches:
             return 0
         # calibrate first, so the quality tests judge the calibrated values

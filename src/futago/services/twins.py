@@ -17,6 +17,7 @@ from futago.core.events import (
     TWIN_UPDATED,
     Event,
     EventBus,
+    twin_resource,
 )
 from futago.core.problems import Problem
 from futago.core.query import GraphSource, QueryResult, RowShaper, execute
@@ -27,6 +28,11 @@ from futago.services.models import ModelService
 from futago.store.port import Store
 
 _PATCH_OPS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
+TwinFilter = Callable[[str], bool]  # whether a caller may read the twin of this id
+
+
+def _every(twin_id: str) -> bool:
+    return True
 
 
 def apply_json_patch(document: dict[str, Any], operations: Any) -> dict[str, Any]:
@@ -179,9 +185,10 @@ class TwinService:
         return self.store.scan_twins(TwinScan(model_ids=models, after_id=after, limit=limit))
 
     # relationships ------------------------------------------------------------------------
-    def get_relationship(self, source_id: str, rel_id: str) -> Relationship:
+    def get_relationship(self, source_id: str, rel_id: str, readable: TwinFilter = _every) -> Relationship:
+        """``readable``: whether the caller may read a twin; a relationship to one it may not is not there."""
         rel = self.store.get_relationship(source_id, rel_id)
-        if rel is None:
+        if rel is None or not readable(rel.target_id):
             raise NotFound(f"relationship '{rel_id}' of twin '{source_id}' does not exist")
         return rel
 
@@ -206,7 +213,7 @@ class TwinService:
         self._validate_relationship(rel, source, previous)
         stored = self.store.put_relationship(rel, if_match=if_match, if_none_match=if_none_match)
         kind = RELATIONSHIP_CREATED if previous is None else RELATIONSHIP_UPDATED
-        self._publish(kind, source, {"relationship": stored.to_json()})
+        self._publish(kind, source, {"relationship": stored.to_json()}, about=_target(stored))
         return stored, previous is None
 
     def import_relationships(self, rels: list[Relationship], known: dict[str, Twin] | None = None) -> None:
@@ -245,7 +252,8 @@ class TwinService:
         rel = Relationship(source_id, rel_id, current.name, current.target_id, patched)
         self._validate_relationship(rel, self.get(source_id), current)
         stored = self.store.put_relationship(rel, if_match=if_match if if_match is not None else current.etag)
-        self._publish(RELATIONSHIP_UPDATED, self.get(source_id), {"relationship": stored.to_json()})
+        data = {"relationship": stored.to_json()}
+        self._publish(RELATIONSHIP_UPDATED, self.get(source_id), data, about=_target(stored))
         return stored
 
     def _validate_relationship(self, rel: Relationship, source: Twin, previous: Relationship | None) -> None:
@@ -259,15 +267,19 @@ class TwinService:
         rel = self.get_relationship(source_id, rel_id)
         self.store.delete_relationship(source_id, rel_id, if_match=if_match)
         source = self.store.get_twin(source_id)
-        self._publish(RELATIONSHIP_DELETED, source, {"relationship": rel.to_json()}, twin_id=source_id)
+        self._publish(RELATIONSHIP_DELETED, source, {"relationship": rel.to_json()}, source_id, _target(rel))
 
-    def list_relationships(self, source_id: str, name: str | None = None) -> list[Relationship]:
+    def list_relationships(
+        self, source_id: str, name: str | None = None, readable: TwinFilter = _every
+    ) -> list[Relationship]:
+        """``readable``: whether the caller may read a twin; relationships to twins it may not are left out."""
         self.get(source_id)
-        return self.store.list_relationships(source_id, name)
+        return [r for r in self.store.list_relationships(source_id, name) if readable(r.target_id)]
 
-    def list_incoming(self, target_id: str) -> list[Relationship]:
+    def list_incoming(self, target_id: str, readable: TwinFilter = _every) -> list[Relationship]:
+        """``readable``: as for list_relationships; relationships from twins the caller may not read are left out."""
         self.get(target_id)
-        return self.store.list_incoming(target_id)
+        return [r for r in self.store.list_incoming(target_id) if readable(r.source_id)]
 
     # query --------------------------------------------------------------------------------
     def query(
@@ -282,7 +294,14 @@ class TwinService:
         graph = self.store if source is None else source
         return execute(text, graph, self.models.models, page_size=page_size, continuation=continuation, shape=shape)
 
-    def _publish(self, kind: str, twin: Twin | None, data: dict[str, Any], twin_id: str | None = None) -> None:
+    def _publish(
+        self,
+        kind: str,
+        twin: Twin | None,
+        data: dict[str, Any],
+        twin_id: str | None = None,
+        about: tuple[str, ...] = (),
+    ) -> None:
         self.bus.publish(
             Event(
                 kind,
@@ -290,8 +309,14 @@ class TwinService:
                 twin_id=twin.id if twin else twin_id,
                 model=twin.model if twin else None,
                 data=data,
+                about=about,
             )
         )
+
+
+def _target(rel: Relationship) -> tuple[str, ...]:
+    """What a relationship event is about besides its source: its target (a reader must see both ends)."""
+    return (twin_resource(rel.target_id),)
 
 
 def _body(twin: Twin) -> dict[str, Any]:

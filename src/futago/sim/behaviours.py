@@ -33,6 +33,7 @@ import numpy as np
 
 from futago.analytics.protocol import Model
 from futago.core.errors import InvalidInput
+from futago.core.paths import DataRoot
 from futago.core.problems import Problem
 from futago.core.telemetry import parse_duration
 
@@ -388,12 +389,11 @@ def _artifact_path(value: Any, artifacts_dir: Path | None, pointer: str, problem
     if artifacts_dir is None:
         problems.append(Problem(pointer, "saved models are not enabled here (set [sim] artifacts_dir)"))
         return None
-    root = artifacts_dir.resolve()
-    path = (root / value).resolve()
-    if not value or Path(value).is_absolute() or not path.is_relative_to(root):
-        problems.append(Problem(pointer, f"an artifact is a file name inside {artifacts_dir}"))
+    try:  # existence is load_artifact's to tell, in the same words for every missing or unreadable file
+        return DataRoot(artifacts_dir, label="the artifacts folder").resolve(value, pointer, must_exist=False)
+    except InvalidInput as exc:
+        problems.extend(exc.problems)
         return None
-    return path
 
 
 def load_artifact(path: Path | str, model_class: type[Model]) -> Model:

@@ -27,6 +27,8 @@ import numpy as np
 
 from futago.analytics.protocol import Model
 from futago.core.errors import Conflict, FutagoError, InvalidInput, NotFound
+from futago.core.events import BEHAVIOUR_FAILED as BEHAVIOUR_FAILED
+from futago.core.events import BEHAVIOUR_RAN as BEHAVIOUR_RAN
 from futago.core.events import TELEMETRY_APPENDED, Event, EventBus
 from futago.core.problems import Problem
 from futago.core.telemetry import QUALITY_NOT_EVALUATED, Reading, SeriesData, aggregate, format_timestamp
@@ -38,8 +40,6 @@ from futago.store.port import Store
 
 log = logging.getLogger(__name__)
 
-BEHAVIOUR_RAN = "behaviour.ran"
-BEHAVIOUR_FAILED = "behaviour.failed"
 FORECAST_SUFFIX = "_forecast"
 #: Run records kept per (behaviour, twin); older ones are pruned as new ones arrive.
 RUNS_KEPT = 1000
@@ -367,7 +367,7 @@ class BehaviourRuntime:
             data["error"] = record["error"]
         if "summary" in record:
             data["summary"] = record["summary"]
-        self.bus.publish(Event(kind, _now_iso(), twin_id=twin_id, data=data))
+        self.bus.publish(Event(kind, _now_iso(), twin_id=twin_id, data=data, about=(f"behaviours/{spec.name}",)))
         return record
 
     # triggers ---------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ A 2xx answer delivers; 408, 425, 429 and 5xx answers and network errors are retr
 
 **MQTT** (``{"type": "mqtt", "topic": "residents/{subscriber}", "via": <named settings> | "connection": <an
 ingest connection> | "host"/"port"}``): the JSON message published with QoS 1 (or the entry's ``qos``); sent
-when the broker acknowledges it. The topic may name ``{subscriber}``, ``{alert}`` and ``{rule}``.
+when the broker acknowledges it. The topic may name ``{subscriber}``, ``{alert}`` and ``{rule}``. A broker's
+``tls.ca`` names a file inside the data root, like every file a caller names.
 
 **Email** (``{"type": "email", "to": "a@example.jp" | [...], "via": "email"}``): plain UTF-8 text through the
 SMTP server of the named settings (``host``, ``port``, ``sender``, ``starttls``/``ssl``, ``username``/
@@ -52,8 +53,10 @@ from urllib.parse import urlsplit
 import orjson
 
 from futago import __version__
-from futago.core.errors import FutagoError
+from futago.core.errors import FutagoError, InvalidInput
+from futago.core.paths import NO_FILES, DataRoot
 from futago.core.problems import Problem
+from futago.core.secrets import Secret, redact_url, reveal, secret
 from futago.core.twins import now_iso
 
 if TYPE_CHECKING:
@@ -141,7 +144,7 @@ class _Checker:
         ]
 
     def text(self, key: str, required: bool = False, max_length: int = 2048) -> str | None:
-        value = self.doc.get(key)
+        value = reveal(self.doc.get(key))  # a secret is checked like any text; the caller keeps it concealed
         if value is None and not required:
             return None
         if not isinstance(value, str) or not value.strip() or len(value) > max_length:
@@ -215,7 +218,7 @@ class WebhookChannel:
         return [Problem(pointer, "webhooks need no named settings: each subscriber entry has its url and secret")]
 
     def target(self, entry: Mapping[str, Any]) -> str:
-        return str(entry.get("url", ""))
+        return redact_url(str(reveal(entry.get("url", ""))))  # a token in the URL must not reach the delivery log
 
     def send(self, entry: Mapping[str, Any], message: Message) -> Outcome:
         timestamp = int(time.time())
@@ -223,13 +226,13 @@ class WebhookChannel:
         headers = {
             "Content-Type": "application/json",
             "User-Agent": f"futago/{__version__}",
-            SIGNATURE_HEADER: sign(str(entry["secret"]), body),
+            SIGNATURE_HEADER: sign(str(reveal(entry["secret"])), body),
             TIMESTAMP_HEADER: str(timestamp),
             DELIVERY_HEADER: message.delivery_id,
         }
         sent_at = now_iso()
         try:
-            status, text, retry_after = self.http.post(str(entry["url"]), body, headers)
+            status, text, retry_after = self.http.post(str(reveal(entry["url"])), body, headers)
         except TimeoutError:
             return Outcome(False, True, f"no answer within {self.timeout_s:g} s", sent_at)
         except (OSError, http.client.HTTPException) as exc:  # refused, reset, DNS: the endpoint may be back later
@@ -338,7 +341,7 @@ class Broker:
     host: str
     port: int
     username: str | None = None
-    password: str | None = None
+    password: Secret[str] | None = None
     tls: bool = False
     ca: str | None = None
     insecure: bool = False
@@ -346,16 +349,18 @@ class Broker:
     client_id: str = "futago-notify"
 
 
-def _broker(options: Mapping[str, Any], default_client_id: str) -> Broker:
-    """A Broker from validated options (of named settings, an ingest connection, or the entry itself)."""
+def _broker(options: Mapping[str, Any], default_client_id: str, files: DataRoot) -> Broker:
+    """A Broker from validated options (of named settings, an ingest connection, or the entry itself); its CA
+    file resolved in the data root again, as the file may have changed since the options were checked."""
     tls = options.get("tls", False)
-    ca = tls.get("ca") if isinstance(tls, dict) else None
+    ca = _ca_file(tls, "/tls/ca", files)
     insecure = bool(tls.get("insecure", False)) if isinstance(tls, dict) else False
+    password = options.get("password")
     return Broker(
         host=str(options.get("host", "localhost")),
         port=int(options.get("port", 1883)),
         username=options.get("username"),
-        password=options.get("password"),
+        password=None if password is None else secret(password),
         tls=bool(tls),
         ca=ca,
         insecure=insecure,
@@ -364,11 +369,18 @@ def _broker(options: Mapping[str, Any], default_client_id: str) -> Broker:
     )
 
 
-def _check_broker(checker: _Checker) -> None:
+def _ca_file(tls: Any, pointer: str, files: DataRoot) -> str | None:
+    """The real path of a ``tls.ca`` inside the data root: a broker that is reached or not would otherwise tell
+    whether a file outside exists (InvalidInput at ``pointer``, one sentence whether it exists or not)."""
+    name = tls.get("ca") if isinstance(tls, dict) else None
+    return None if name is None else str(files.resolve(name, pointer))
+
+
+def _check_broker(checker: _Checker, files: DataRoot) -> None:
     checker.text("host", required=True, max_length=255)
     checker.integer("port", 1883, 1, 65535)
     username = checker.text("username")
-    password = checker.doc.get("password")
+    password = reveal(checker.doc.get("password"))
     if password is not None and (not isinstance(password, str) or username is None):
         checker.problems.append(Problem(f"{checker.pointer}/password", "password is a string, with a username"))
     if checker.doc.get("protocol", "5") not in ("3.1.1", "5"):
@@ -376,16 +388,27 @@ def _check_broker(checker: _Checker) -> None:
     tls = checker.doc.get("tls", False)
     if not isinstance(tls, bool | dict) or (isinstance(tls, dict) and set(tls) - {"ca", "insecure"}):
         checker.problems.append(Problem(f"{checker.pointer}/tls", "tls is true, false or {ca: path, insecure: bool}"))
+    try:
+        _ca_file(tls, f"{checker.pointer}/tls/ca", files)
+    except InvalidInput as exc:
+        checker.problems += exc.problems
     checker.text("client_id", max_length=128)
 
 
 class MqttChannel:
     type = "mqtt"
 
-    def __init__(self, lookup: SettingsLookup, connections: Connections | None = None, timeout_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        lookup: SettingsLookup,
+        connections: Connections | None = None,
+        timeout_s: float = 5.0,
+        files: DataRoot = NO_FILES,
+    ) -> None:
         self.lookup = lookup
         self.connections = connections
         self.timeout_s = timeout_s
+        self.files = files  # where a broker's tls.ca may lie: the server's data root
         self._publishers: dict[Broker, _Publisher] = {}
         self._lock = threading.Lock()
 
@@ -399,7 +422,7 @@ class MqttChannel:
         if len(sources) > 1:
             checker.problems.append(Problem(pointer, "give one of 'via', 'connection' or 'host'/'port'"))
         elif "host" in entry:
-            _check_broker(checker)
+            _check_broker(checker, self.files)
         elif "connection" in entry:
             name = checker.text("connection")
             if name is not None:
@@ -423,7 +446,7 @@ class MqttChannel:
 
     def check_settings(self, spec: Mapping[str, Any], pointer: str) -> list[Problem]:
         checker = _Checker(spec, pointer, {"type", "retry"} | _BROKER_KEYS)
-        _check_broker(checker)
+        _check_broker(checker, self.files)
         return checker.problems
 
     def topic(self, entry: Mapping[str, Any], message: Message) -> str:
@@ -441,7 +464,7 @@ class MqttChannel:
 
     def _resolve(self, entry: Mapping[str, Any]) -> Broker:
         if "host" in entry:
-            return _broker(entry, "futago-notify")
+            return _broker(entry, "futago-notify", self.files)
         if "connection" in entry:
             if self.connections is None:
                 raise FutagoError("no ingest connections here")
@@ -450,12 +473,12 @@ class MqttChannel:
             options = {k: v for k, v in dict(spec.options).items() if k in _BROKER_KEYS}
             # A session of its own: sharing the ingest client id would disconnect the ingest session.
             options["client_id"] = f"{options.get('client_id') or f'futago-{name}'}-notify"
-            return _broker(options, f"futago-{name}-notify")
+            return _broker(options, f"futago-{name}-notify", self.files)
         name = str(entry.get("via", "mqtt"))
         settings = self.lookup(name)
         if settings is None or settings.get("type") != "mqtt":
             raise FutagoError(f"no MQTT notification channel settings named '{name}'")
-        return _broker(settings, f"futago-notify-{name}")
+        return _broker(settings, f"futago-notify-{name}", self.files)
 
     def _publisher(self, broker: Broker) -> _Publisher:
         with self._lock:
@@ -499,7 +522,7 @@ class _Publisher:
             protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
         )
         if broker.username is not None:
-            client.username_pw_set(broker.username, broker.password)
+            client.username_pw_set(broker.username, broker.password.reveal() if broker.password is not None else None)
         if broker.tls:
             client.tls_set(ca_certs=broker.ca, cert_reqs=ssl.CERT_REQUIRED)
             client.tls_insecure_set(broker.insecure)
@@ -583,7 +606,7 @@ class EmailChannel:
         if sender is not None and not _ADDRESS.fullmatch(sender):
             checker.problems.append(Problem(f"{pointer}/sender", "sender is an email address, e.g. alerts@city.jp"))
         username = checker.text("username")
-        password = spec.get("password")
+        password = reveal(spec.get("password"))
         if password is not None and (not isinstance(password, str) or username is None):
             checker.problems.append(Problem(f"{pointer}/password", "password is a string, with a username"))
         if checker.flag("starttls") and checker.flag("ssl"):
@@ -616,7 +639,7 @@ class EmailChannel:
                 if settings.get("starttls"):
                     smtp.starttls(context=ssl.create_default_context())
                 if settings.get("username"):
-                    smtp.login(str(settings["username"]), str(settings.get("password", "")))
+                    smtp.login(str(settings["username"]), str(reveal(settings.get("password", ""))))
                 sent_at = now_iso()
                 refused = smtp.send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:

@@ -50,16 +50,15 @@ from futago.act.notify.channels import (
 )
 from futago.act.notify.subscribers import Recipient, Subscriber, Targeting, TwinReader, parse_subscriber
 from futago.core.errors import Conflict, InvalidInput, NotFound
-from futago.core.events import Event, EventBus
+from futago.core.events import NOTIFICATION_FAILED, NOTIFICATION_SENT, Event, EventBus
+from futago.core.paths import NO_FILES, DataRoot
 from futago.core.problems import Problem
+from futago.core.secrets import conceal, keep_stored, masked
 from futago.core.twins import now_iso
 from futago.store.port import NotificationStore
 
 log = logging.getLogger(__name__)
 
-NOTIFICATION_SENT = "notification.sent"
-NOTIFICATION_FAILED = "notification.failed"
-_SECRET_KEYS = ("secret", "password")
 _SEEN_LIMIT = 20_000
 
 
@@ -288,8 +287,14 @@ class _Alert:
     received_at: str
 
 
+# What ``describe_channel`` adds to named settings: accepted and ignored on a PUT.
+_SHOWN_ONLY = ("name", "source")
+
+
 def _redact(doc: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: ("********" if k in _SECRET_KEYS and v else v) for k, v in doc.items()}
+    """What a reader sees of a channel entry or settings: secrets masked, and a webhook URL's tokens too."""
+    shown: dict[str, Any] = masked(doc)
+    return shown
 
 
 class NotificationService:
@@ -302,6 +307,7 @@ class NotificationService:
         connections: Connections | None = None,
         channels: Iterable[Channel] | None = None,
         building_models: Callable[[], frozenset[str]] | None = None,
+        files: DataRoot = NO_FILES,  # where an MQTT broker's tls.ca may lie: the server's data root
     ) -> None:
         self.store = store
         self.twins = twins
@@ -312,7 +318,7 @@ class NotificationService:
         if channels is None:
             channels = (
                 WebhookChannel(self.settings.webhook_timeout_s),
-                MqttChannel(self.named_settings, connections, self.settings.mqtt_timeout_s),
+                MqttChannel(self.named_settings, connections, self.settings.mqtt_timeout_s, files),
                 EmailChannel(self.named_settings),
                 DashboardChannel(),
             )
@@ -412,6 +418,8 @@ class NotificationService:
     def put_subscriber(self, subscriber_id: str, body: Any) -> tuple[dict[str, Any], bool]:
         """Create or replace; the home must be an existing twin. Returns the (redacted) subscriber and
         whether it was created."""
+        known = self._subscribers.get(subscriber_id)
+        body = keep_stored(body, known.to_json() if known else None)  # a mask sent back keeps its secret
         subscriber = parse_subscriber(subscriber_id, body, self.check_channel)
         if subscriber.home is not None and self.twins.get_twin(subscriber.home) is None:
             raise InvalidInput([Problem("/home", f"twin '{subscriber.home}' does not exist; create it first")])
@@ -464,7 +472,7 @@ class NotificationService:
     # -- named channel settings ------------------------------------------------------------------------
 
     def _load_named(self) -> dict[str, tuple[dict[str, Any], str]]:
-        named = {name: (dict(spec), "configuration") for name, spec in self.settings.channels.items()}
+        named = {name: (conceal(dict(spec)), "configuration") for name, spec in self.settings.channels.items()}
         named.update({name: (spec, "api") for name, spec in self.store.list_notification_channels().items()})
         return named
 
@@ -497,11 +505,14 @@ class NotificationService:
                 raise InvalidInput(problems) from None
 
     def put_channel(self, name: str, spec: Any) -> tuple[dict[str, Any], bool]:
+        if isinstance(spec, dict):  # what a GET gave may come back: its shown-only keys go, its masks keep secrets
+            spec = keep_stored({k: v for k, v in spec.items() if k not in _SHOWN_ONLY}, self.named_settings(name))
         self._check_settings(name, spec)
         created = name not in self._named
+        spec = conceal(spec)  # stored sealed, shown masked, revealed only to log in
         self.store.put_notification_channel(name, spec)
         with self._lock:
-            self._named = {**self._named, name: (dict(spec), "api")}
+            self._named = {**self._named, name: (spec, "api")}
         return self.describe_channel(name), created
 
     def describe_channel(self, name: str) -> dict[str, Any]:
@@ -529,7 +540,7 @@ class NotificationService:
         with self._lock:  # an override made through the API gives way to the configuration's settings again
             named = {k: v for k, v in self._named.items() if k != name}
             if configured is not None:
-                named[name] = (dict(configured), "configuration")
+                named[name] = (conceal(dict(configured)), "configuration")
             self._named = named
 
     @staticmethod
@@ -746,7 +757,7 @@ class NotificationService:
             )
             record.pop("nextAttemptAt", None)
             self._record(record)
-            self.bus.publish(Event(NOTIFICATION_SENT, now_iso(), twin_id=record["twinId"], data=_event_data(record)))
+            self.bus.publish(_event(NOTIFICATION_SENT, record, _event_data(record), f"notifications/{record['id']}"))
             return
         policy = self._policy(job.entry)
         if outcome.retry and attempt - job.first_attempt + 1 < policy.attempts and not self._closing:
@@ -800,11 +811,12 @@ class NotificationService:
             latest: dict[str, dict[str, Any]] = {}
             for record, _ in items:  # of several outcomes of one delivery, the last wins
                 latest[record["id"]] = record
-            letters = [letter for _, letter in items if letter is not None]
-            ids = self.store.save_deliveries(list(latest.values()), letters)
-            for letter_id, letter in zip(ids, letters, strict=True):
-                data = {**{k: v for k, v in letter.items() if k != "message"}, "id": letter_id}
-                self.bus.publish(Event(NOTIFICATION_FAILED, now_iso(), data=data))
+            failed = [(record, letter) for record, letter in items if letter is not None]
+            ids = self.store.save_deliveries(list(latest.values()), [letter for _, letter in failed])
+            for letter_id, (record, letter) in zip(ids, failed, strict=True):
+                data = {**{k: letter[k] for k in _LETTER_EVENT_KEYS}, "id": letter_id}
+                resource = f"notifications/dead-letters/{letter_id}"
+                self.bus.publish(_event(NOTIFICATION_FAILED, record, data, resource))
         except Exception:
             log.exception("recording %d notification outcomes failed", len(items))
         finally:
@@ -911,10 +923,25 @@ def _load_subscribers(store: NotificationStore) -> dict[str, Subscriber]:
     return found
 
 
+# What a notification event says: which delivery of which alert, by which kind of channel, and when. Never whom
+# or where: the subscriber, its channel's name and target (address, URL, host), the error (which names the
+# target), the text (which may say the depth at the resident's place) and the zone stay in the store, behind
+# /notifications, which needs READ on notifications.
+_EVENT_KEYS = ("id", "alertId", "event", "rule", "channelType", "subject", "queuedAt", "sentAt")
+_LETTER_EVENT_KEYS = ("deliveryId", "alertId", "event", "channelType", "attempts", "failedAt")
+
+
 def _event_data(record: Mapping[str, Any]) -> dict[str, Any]:
-    keys = ("id", "alertId", "event", "rule", "subscriberId", "channel", "channelType", "language", "subject", "text")
-    return {**{k: record.get(k) for k in keys}, "zone": record.get("zone"), "depth": record.get("depth"),
-            "queuedAt": record.get("queuedAt"), "sentAt": record.get("sentAt")}  # fmt: skip
+    return {k: record.get(k) for k in _EVENT_KEYS}
+
+
+def _event(kind: str, record: Mapping[str, Any], data: dict[str, Any], resource: str) -> Event:
+    """A notification event about the delivery (or dead letter) ``resource``: it names the alert and the twin the
+    alert is about, and the zone its subject names, so that only a caller who may read them all sees it."""
+    about: tuple[str, ...] = (f"alerts/{record['alertId']}", resource)
+    if record.get("zone"):
+        about += (f"twins/{record['zone']}",)
+    return Event(kind, now_iso(), twin_id=record.get("twinId"), data=data, about=about)
 
 
 def _iso_in(seconds: float) -> str:

@@ -46,6 +46,7 @@ from shapely.geometry import shape
 from futago.act.model import SEVERITIES, Alert, Severity
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
+from futago.core.secrets import conceal
 from futago.core.twins import Relationship, Twin, TwinScan
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class Subscriber:
     id: str
     name: str
     language: Language
-    channels: tuple[dict[str, Any], ...]  # each has a unique "name" and a "type"
+    channels: tuple[dict[str, Any], ...]  # each has a unique "name" and a "type"; secrets concealed
     home: str | None = None
     point: tuple[float, float] | None = None
     rules: tuple[str, ...] = ()
@@ -112,7 +113,7 @@ class Subscriber:
             id=doc["id"],
             name=doc.get("name", doc["id"]),
             language=doc.get("language", "ja"),
-            channels=tuple(dict(c) for c in doc.get("channels", [])),
+            channels=tuple(conceal(dict(c)) for c in doc.get("channels", [])),
             home=doc.get("home"),
             point=(float(point[0]), float(point[1])) if point is not None else None,
             rules=tuple(doc.get("rules", ())),
@@ -208,7 +209,7 @@ def _channels(value: Any, check_channel: ChannelCheck, problems: list[Problem]) 
         if name in names:
             problems.append(Problem(f"{pointer}/name", f"two channels are named '{name}'"))
         names.add(name)
-        entries.append({**entry, "name": name})
+        entries.append(conceal({**entry, "name": name}))  # a webhook's secret is a Secret from here on
     return tuple(entries)
 
 

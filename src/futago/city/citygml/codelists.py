@@ -21,6 +21,7 @@ from futago.city.citygml.names import GML_NAMESPACES
 
 Opener = Callable[[], BinaryIO]
 _DEFINITION = {f"{{{ns}}}{n}" for ns in GML_NAMESPACES for n in ("Definition", "DefinitionProxy")}
+MAX_CODELIST_ELEMENTS = 200_000  # the largest PLATEAU codelist has some thousands
 _NAME = {f"{{{ns}}}name" for ns in GML_NAMESPACES}
 _DESCRIPTION = {f"{{{ns}}}description" for ns in GML_NAMESPACES}
 
@@ -30,20 +31,35 @@ def _key(code_space: str) -> str:
 
 
 def parse_dictionary(stream: BinaryIO) -> dict[str, str]:
-    """{code: label} of one gml:Dictionary; entries without a description are skipped."""
+    """{code: label} of one gml:Dictionary; entries without a description are skipped. ValueError past
+    MAX_CODELIST_ELEMENTS elements."""
     table: dict[str, str] = {}
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
-    root = etree.parse(stream, parser).getroot()
-    for definition in root.iter(*_DEFINITION):
-        code = label = None
-        for child in definition:
-            if child.tag in _NAME and code is None:
-                code = (child.text or "").strip()
-            elif child.tag in _DESCRIPTION:
-                label = (child.text or "").strip()
-        if code and label:
-            table[code] = label
+    # A codelist comes with the (untrusted) dataset, and a few kB of zip can inflate to millions of tiny elements:
+    # they are counted as they start, and each definition is emptied once read. No huge_tree: no real codelist
+    # comes near libxml2's own limits.
+    events = etree.iterparse(stream, events=("start", "end"), resolve_entities=False, no_network=True)
+    started = 0
+    for event, elem in events:
+        if event == "start":
+            started += 1
+            if started > MAX_CODELIST_ELEMENTS:
+                raise ValueError(f"a codelist of more than {MAX_CODELIST_ELEMENTS:,} elements")
+        elif elem.tag in _DEFINITION:
+            code, label = _entry(elem)
+            if code and label:
+                table[code] = label
+            elem.clear()
     return table
+
+
+def _entry(definition: etree._Element) -> tuple[str | None, str | None]:
+    code = label = None
+    for child in definition:
+        if child.tag in _NAME and code is None:
+            code = (child.text or "").strip()
+        elif child.tag in _DESCRIPTION:
+            label = (child.text or "").strip()
+    return code, label
 
 
 class CodelistResolver:
@@ -94,7 +110,7 @@ class CodelistResolver:
                 try:
                     with opener() as stream:
                         table = parse_dictionary(stream)
-                except (OSError, etree.XMLSyntaxError, KeyError):
+                except (OSError, etree.XMLSyntaxError, KeyError, ValueError):
                     table = {}  # an unreadable codelist must not stop an import: codes stay codes
             self._tables[key] = table
         return table

@@ -7,6 +7,10 @@ for one building, not for the file. DEM triangles are handed over one by one for
 The CRS is read from the header before the first feature (a short pull-parse of the first
 bytes), so ``reader.crs`` is known as soon as the reader exists — the importer can pick its
 transforms, and a non-CityGML file is refused before any work is done.
+
+A member is built as a whole tree before its features are read, so a file of tiny elements (a few
+kB zipped) could make one member take gigabytes. The elements and the depth of each member are
+counted as they start, and a member past the limits is refused before it grows any further.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from futago.city.citygml.buildings import read_building
 from futago.city.citygml.codelists import CodelistResolver
 from futago.city.citygml.errors import CityGmlError
 from futago.city.citygml.geometry import ParseContext
-from futago.city.citygml.names import APP_NAMESPACES, CORE_NAMESPACES, GML_NAMESPACES, classify
+from futago.city.citygml.names import CORE_NAMESPACES, GML_NAMESPACES, classify, gml_id
 from futago.city.citygml.relief import TRIANGLE_TAGS, is_relief, read_relief, triangle
 from futago.city.citygml.roads import read_road
 from futago.city.citygml.water import HAZARD_BY_FOLDER, read_water_body
@@ -33,11 +37,16 @@ DEFAULT_CRS = "EPSG:6697"  # PLATEAU's CRS, assumed when a file names none
 _MEMBER_TAGS = frozenset(
     [f"{{{ns}}}cityObjectMember" for ns in CORE_NAMESPACES] + [f"{{{ns}}}featureMember" for ns in GML_NAMESPACES]
 )
-_FREE_TAGS = frozenset(f"{{{ns}}}appearanceMember" for ns in APP_NAMESPACES)
 _TRIANGLE_TAGS = frozenset(TRIANGLE_TAGS)
-_ALL_TAGS = sorted(_MEMBER_TAGS | _FREE_TAGS | _TRIANGLE_TAGS)
 _SNIFF_LIMIT = 1 << 20
 _CHUNK = 1 << 16
+# Per city object (one cityObjectMember). Measured on the real PLATEAU data in ../shared/data: the largest
+# member is a Kawasaki city furniture (frn, LOD3 geometry) of 20,031 elements, 10 deep; buildings (LOD0/1) have
+# at most 83 elements, 12 deep, flood zones 653. A built element costs ~125 bytes in lxml when empty and ~290 with
+# an id and a posList, so 10x the largest real member, 200,000 elements, keeps one member's tree under ~60 MB
+# (a bomb of empty elements under ~25 MB). DEM triangles, freed as they end, do not count.
+MAX_FEATURE_ELEMENTS = 200_000
+MAX_FEATURE_DEPTH = 100
 
 
 class _Replay:
@@ -108,7 +117,8 @@ class CityGmlReader(Iterator[CityFeature]):
 
     def _sniff(self, stream: BinaryIO) -> bytes:
         """Read the root element and the first srsName from the head of the file."""
-        parser = etree.XMLPullParser(events=("start",), resolve_entities=False, no_network=True, huge_tree=True)
+        # no huge_tree: the head is at most 1 MiB, well within libxml2's own limits
+        parser = etree.XMLPullParser(events=("start",), resolve_entities=False, no_network=True)
         chunks: list[bytes] = []
         size = 0
         root_seen = False
@@ -150,39 +160,68 @@ class CityGmlReader(Iterator[CityFeature]):
 
     def _run(self) -> Iterator[CityFeature]:
         ctx = self._ctx
+        # huge_tree stays: a posList of a large flood polygon may pass libxml2's 10 MB text limit; the depth and
+        # element limits it also lifts are this reader's own (below), checked on every start event.
         events = etree.iterparse(
             self._stream,
-            events=("end",),
-            tag=_ALL_TAGS,
+            events=("start", "end"),
             huge_tree=True,
             resolve_entities=False,
             no_network=True,
             remove_comments=True,
         )
         member_tags, triangle_tags = _MEMBER_TAGS, _TRIANGLE_TAGS
+        max_elements, max_depth = MAX_FEATURE_ELEMENTS, MAX_FEATURE_DEPTH
+        depth = elements = 0  # depth 1 is the CityModel, 2 a member, 3 its city object
+        feature: Any = None
+        relief = False  # whether the current city object is a DEM, whose triangles are read as they end
         try:
-            for _, elem in events:
-                tag = elem.tag
-                if tag in member_tags:
-                    for feature_elem in elem:
-                        yield from _features_of(feature_elem, ctx)
-                    ctx.pending_triangles = []
+            for event, elem in events:
+                if event == "start":  # the hot path: most events are deep geometry elements
+                    depth += 1
+                    elements += 1
+                    if depth <= 3:
+                        if depth == 2:
+                            elements = 1
+                        elif depth == 3:
+                            feature, relief = elem, is_relief(elem.tag)
+                    if elements > max_elements or depth > max_depth:
+                        raise self._too_large(feature, elem, elements > max_elements)
+                    continue
+                depth -= 1
+                if depth == 1:  # a child of the CityModel has ended
+                    if elem.tag in member_tags:
+                        for feature_elem in elem:
+                            yield from _features_of(feature_elem, ctx)
+                        ctx.pending_triangles = []
                     _free(elem)
-                elif tag in triangle_tags:
+                    feature, relief = None, False
+                elif relief and elem.tag in triangle_tags:
                     parent = elem.getparent()
                     if parent is not None and classify(parent.tag)[1] in ("trianglePatches", "patches"):
                         tri = triangle(elem, ctx)
                         if tri is not None:
                             ctx.pending_triangles.append(tri)
+                        elements -= sum(1 for _ in elem.iter())  # freed now: it no longer weighs on memory
                         _free(elem)
-                else:
-                    _free(elem)
         except etree.XMLSyntaxError as exc:
             raise CityGmlError(self.name, exc.lineno, str(exc.msg)) from None
         except OSError as exc:  # e.g. a corrupt zip member
             raise CityGmlError(self.name, None, f"cannot read: {exc}") from None
         finally:
             self.close()
+
+    def _too_large(self, feature: Any, elem: Any, by_count: bool) -> CityGmlError:
+        """The refusal of a member past the limits, naming the city object (gml:id) and where it starts."""
+        where = feature if feature is not None else elem
+        name = gml_id(feature) if feature is not None else ""
+        what = f"city object {name!r}" if name else f"the city object at line {where.sourceline}"
+        limit = (
+            f"more than {MAX_FEATURE_ELEMENTS:,} elements"
+            if by_count
+            else f"elements nested more than {MAX_FEATURE_DEPTH} deep (line {elem.sourceline})"
+        )
+        return CityGmlError(self.name, where.sourceline, f"{what} has {limit}; refused before it is read")
 
     def __next__(self) -> CityFeature:
         return next(self._features)

@@ -7,7 +7,6 @@ comes with the codelist resolver of its dataset.
 
 from __future__ import annotations
 
-import posixpath
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -19,6 +18,10 @@ from futago.city.citygml.reader import CityGmlReader
 
 # The udx feature types futago reads; others (luse, urf, veg, ...) are not opened at all.
 FEATURE_TYPES: tuple[str, ...] = ("bldg", "fld", "tnm", "htd", "ifld", "dem", "tran")
+# CityGML and codelists deflate about 5 to 25 times; a member that claims far more is a zip bomb. zipfile never
+# inflates a member beyond its declared size, so the declared sizes are what is checked. Small members are let be.
+MAX_RATIO = 200
+RATIO_FROM_BYTES = 1 << 20
 
 Source = tuple[str, Callable[[], BinaryIO], CodelistResolver | None]
 
@@ -62,14 +65,43 @@ def _dir_sources(root: Path) -> Iterator[Source]:
 def _zip_sources(archive: Path) -> Iterator[Source]:
     try:
         with zipfile.ZipFile(archive) as zf:
-            names = [info.filename for info in zf.infolist() if not info.is_dir()]
+            infos = [info for info in zf.infolist() if not info.is_dir()]
     except (zipfile.BadZipFile, OSError) as exc:
         raise CityGmlError(str(archive), None, f"not a readable zip: {exc}") from None
-    codelists = [n for n in names if n.lower().endswith(".xml") and "codelists" in n.split("/")[:-1]]
-    resolver = CodelistResolver.from_zip(archive, codelists) if codelists else None
-    for member in sorted(names):
-        if member.lower().endswith(".gml") and _wanted(posixpath.dirname(member).split("/")):
-            yield f"{archive}!{member}", _zip_opener(archive, member), resolver
+    _check_unique(archive, infos)
+    codelists = [i for i in infos if i.filename.lower().endswith(".xml") and "codelists" in i.filename.split("/")[:-1]]
+    gml = [i for i in infos if i.filename.lower().endswith(".gml") and _wanted(i.filename.split("/")[:-1])]
+    _check_inflation(archive, [*codelists, *gml])
+    resolver = CodelistResolver.from_zip(archive, [i.filename for i in codelists]) if codelists else None
+    for member in sorted(i.filename for i in gml):
+        yield f"{archive}!{member}", _zip_opener(archive, member), resolver
+
+
+def _check_unique(archive: Path, infos: Sequence[zipfile.ZipInfo]) -> None:
+    """Two members of one name: which one a reader gets is undefined, and the same city objects would be
+    imported twice."""
+    seen: set[str] = set()
+    for info in infos:
+        if info.filename in seen:
+            raise CityGmlError(
+                f"{archive}!{info.filename}", None, "the zip holds more than one member of this name; remove the copies"
+            )
+        seen.add(info.filename)
+
+
+def _check_inflation(archive: Path, read: Sequence[zipfile.ZipInfo]) -> None:
+    """Refuse a member that futago would read, or all of them together, inflating like a zip bomb (members it
+    never opens are left alone)."""
+    _check_ratio(str(archive), archive.stat().st_size, sum(info.file_size for info in read))
+    for info in read:
+        _check_ratio(f"{archive}!{info.filename}", info.compress_size, info.file_size)
+
+
+def _check_ratio(name: str, packed: int, inflated: int) -> None:
+    if inflated > RATIO_FROM_BYTES and inflated > MAX_RATIO * max(1, packed):
+        raise CityGmlError(
+            name, None, f"inflates {packed:,} bytes to {inflated:,}, more than {MAX_RATIO} times: refused as a zip bomb"
+        )
 
 
 def open_sources(paths: Sequence[str | Path]) -> Iterator[CityGmlReader]:

@@ -127,6 +127,9 @@ class Parser:
         self.ids: dict[str, Where] = {}
         self._known = frozenset(known_ids)
         self._owner: RawInterface | None = None
+        self._inline_depth = 0  # inline Interfaces around the element being parsed
+        self._schema_depth = 0  # complex schemas around the element being parsed
+        self._schema_root = ""  # the outermost of them
 
     # -- reporting -------------------------------------------------------------------------
     def _add(self, where: Where, pointer: str, message: str) -> None:
@@ -532,7 +535,19 @@ class Parser:
                 return None
             return RawRef(item, where, self._owner)
         if isinstance(item, dict):
-            inline = self._interface(item, where, ext, top_level=False)
+            # Checked before descending: inline Interfaces nest as deep as the document does.
+            if self._inline_depth >= v.MAX_EXTENDS_DEPTH:
+                message = (
+                    f"inline Interfaces are nested more than {v.MAX_EXTENDS_DEPTH} levels deep here; "
+                    "name the Interface by its DTMI instead."
+                )
+                self._add(where, where.pointer, message)
+                return None
+            self._inline_depth += 1
+            try:
+                inline = self._interface(item, where, ext, top_level=False)
+            finally:
+                self._inline_depth -= 1
             return RawRef(inline.id, where, self._owner) if inline else None
         self._add(where, where.pointer, f"{member} must be an Interface DTMI or an inline Interface object.")
         return None
@@ -844,16 +859,31 @@ class Parser:
             pointer = _ptr(where.pointer, "@type") if "@type" in node else where.pointer
             self._add(where, pointer, "a schema object needs an @type of Array, Enum, Map or Object.")
             return None
+        # Checked before descending, with the same limit the resolver applies to named schemas.
+        if self._schema_depth > v.MAX_SCHEMA_DEPTH:
+            message = (
+                f"complex schemas are nested more than {v.MAX_SCHEMA_DEPTH} levels deep; "
+                f"at most {v.MAX_SCHEMA_DEPTH} nested schema levels are allowed below a complex schema."
+            )
+            self._add(where, self._schema_root, message)
+            return None
+        if self._schema_depth == 0:
+            self._schema_root = where.pointer  # a depth problem names the outermost schema, as the resolver does
         el = self._element(node, where, kind, ext)
         if el is None:
             return None
         spec = RawComplex(kind=kind, where=where, owner=self._owner, id=el.id)
-        ok = {
+        fill = {
             "Array": self._fill_array,
             "Enum": self._fill_enum,
             "Map": self._fill_map,
             "Object": self._fill_object,
-        }[kind](el, spec)
+        }[kind]
+        self._schema_depth += 1
+        try:
+            ok = fill(el, spec)
+        finally:
+            self._schema_depth -= 1
         if not ok:
             return None
         if spec.id is not None and self._owner is not None:

@@ -7,6 +7,7 @@ depth and count limits, inherited name clashes, nested Components and schema dep
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from futago.core.problems import Problem
@@ -31,6 +32,33 @@ def _array_in(schema: Schema) -> str | None:
     if isinstance(schema, MapSchema):
         return _array_in(schema.value_schema)
     return None
+
+
+@dataclass(slots=True)
+class _Walk:
+    """One Interface on the explicit stack of ``Resolver.ancestors``: how far through its extends it is."""
+
+    dtmi: str
+    next: int = 0  # the index of the next extends entry to look at
+    waiting: str | None = None  # the parent being resolved below it
+    ok: bool = True
+    depth: int = 0
+    result: set[str] = field(default_factory=set)
+
+    def take(self, parent: str, parents: frozenset[str] | None, depth: int) -> None:
+        if parents is None:
+            self.ok = False
+            return
+        self.result.add(parent)
+        self.result |= parents
+        self.depth = max(self.depth, 1 + depth)
+
+
+def _nested_components(dtmi: str, names: list[str]) -> str:
+    return (
+        f"Interface {dtmi!r} cannot be a Component's schema because it has Components itself "
+        f"({', '.join(names)}); DTDL v3 does not allow nested Components."
+    )
 
 
 class Resolver:
@@ -58,33 +86,48 @@ class Resolver:
 
     # -- extends ---------------------------------------------------------------------------
     def ancestors(self, dtmi: str) -> frozenset[str] | None:
-        """Every Interface ``dtmi`` inherits from, transitively; None when the chain is broken."""
+        """Every Interface ``dtmi`` inherits from, transitively; None when the chain is broken.
+
+        The walk keeps its own stack rather than recursing: an ``extends`` chain is as long as a caller makes
+        it, and a recursion limit must never be what stops one (that was a 500 for 2,000 levels)."""
         if dtmi in self._ancestors:
             return self._ancestors[dtmi]
         if dtmi in self.done and dtmi not in self.raw:
             return self._ancestors_of_done(dtmi)
-        iface = self.raw[dtmi]
+        frames = [_Walk(dtmi)]
         self._visiting.append(dtmi)
-        result: set[str] = set()
-        depth = 0
-        ok = True
-        for ref in iface.extends:
-            if ref.dtmi in self._visiting:
-                cycle = " -> ".join([*self._visiting[self._visiting.index(ref.dtmi) :], ref.dtmi])
-                self._add(ref.where, f"extends forms a cycle ({cycle}); an Interface may not inherit from itself.")
-                ok = False
-                continue
-            if not self._is_interface(ref, "extends"):
-                ok = False
-                continue
-            parents = self.ancestors(ref.dtmi)
-            if parents is None:
-                ok = False
-                continue
-            result.add(ref.dtmi)
-            result |= parents
-            depth = max(depth, 1 + self._depth.get(ref.dtmi, 0))
-        self._visiting.pop()
+        while frames:
+            walk = frames[-1]
+            extends = self.raw[walk.dtmi].extends
+            if walk.waiting is not None:  # the parent descended into last has its answer now
+                walk.take(walk.waiting, self._ancestors[walk.waiting], self._depth.get(walk.waiting, 0))
+                walk.waiting = None
+            elif walk.next < len(extends):
+                ref = extends[walk.next]
+                walk.next += 1
+                if ref.dtmi in self._visiting:
+                    cycle = " -> ".join([*self._visiting[self._visiting.index(ref.dtmi) :], ref.dtmi])
+                    self._add(ref.where, f"extends forms a cycle ({cycle}); an Interface may not inherit from itself.")
+                    walk.ok = False
+                elif not self._is_interface(ref, "extends"):
+                    walk.ok = False
+                elif ref.dtmi in self._ancestors or ref.dtmi not in self.raw:
+                    parents = self.ancestors(ref.dtmi)  # known already, or stored (validated, so shallow)
+                    walk.take(ref.dtmi, parents, self._depth.get(ref.dtmi, 0))
+                else:
+                    walk.waiting = ref.dtmi
+                    self._visiting.append(ref.dtmi)
+                    frames.append(_Walk(ref.dtmi))
+            else:
+                frames.pop()
+                self._visiting.pop()
+                self._finish(walk)
+        return self._ancestors[dtmi]
+
+    def _finish(self, walk: _Walk) -> None:
+        """Check the depth and count limits of one Interface whose parents are all known, and remember it."""
+        iface = self.raw[walk.dtmi]
+        ok, depth = walk.ok, walk.depth
         if ok and depth > v.MAX_EXTENDS_DEPTH:
             self._add(
                 iface.extends[0].where,
@@ -92,17 +135,15 @@ class Resolver:
             )
             ok = False
         if ok:
-            count = sum(len(self._direct_extends(x)) for x in {dtmi, *result})
+            count = sum(len(self._direct_extends(x)) for x in {walk.dtmi, *walk.result})
             if count > v.MAX_EXTENDS_COUNT:
                 self._add(
                     iface.extends[0].where,
                     f"the extends hierarchy holds {count} values; at most {v.MAX_EXTENDS_COUNT} are allowed.",
                 )
                 ok = False
-        self._depth[dtmi] = depth
-        value = frozenset(result) if ok else None
-        self._ancestors[dtmi] = value
-        return value
+        self._depth[walk.dtmi] = depth
+        self._ancestors[walk.dtmi] = frozenset(walk.result) if ok else None
 
     def _ancestors_of_done(self, dtmi: str) -> frozenset[str]:
         result: set[str] = set()
@@ -294,19 +335,29 @@ class Resolver:
             return None
         if not self._is_interface(ref, "A Component's schema"):
             return None
+        # Refuse nesting before building the target: building it would build its Components in turn, and a
+        # chain of Components is as long as a caller makes it.
+        nested = self._component_names(ref.dtmi)
+        if nested:
+            self._add(ref.where, _nested_components(ref.dtmi, nested))
+            return None
         target = self.interface(ref.dtmi)
         if target is None:
             if ref.dtmi in self._visiting or (ref.dtmi in self._failed and ref.dtmi not in self.done):
                 self._add(ref.where, f"Component schema {ref.dtmi!r} is invalid or leads back to this Interface.")
             return None
-        if target.components:
-            self._add(
-                ref.where,
-                f"Interface {ref.dtmi!r} cannot be a Component's schema because it has Components itself "
-                f"({', '.join(sorted(target.components))}); DTDL v3 does not allow nested Components.",
-            )
-            return None
         return Component(c.name, ref.dtmi)
+
+    def _component_names(self, dtmi: str) -> list[str]:
+        """The Components ``dtmi`` has, its own and inherited, read from the raw Interfaces without building."""
+        lineage = {dtmi, *(self.ancestors(dtmi) or ())}
+        names: set[str] = set()
+        for x in lineage:
+            if x in self.raw:
+                names.update(c.name for c in self.raw[x].contents if c.kind == "Component")
+            elif x in self.done:
+                names.update(self.done[x].components)
+        return sorted(names)
 
     # -- schemas ---------------------------------------------------------------------------
     def _root_schema(self, spec: SchemaSpec) -> Schema | None:
@@ -331,30 +382,53 @@ class Resolver:
             return _PRIMITIVES[spec], -1
         if isinstance(spec, RawRef):
             target = self._lookup_schema(spec)
-            return None if target is None else self._schema(target)
-        key = id(spec)
-        if key in self._schemas:
-            return self._schemas[key]
-        if key in self._building:
-            self._add(spec.where, "this schema contains itself; a schema may not refer back to itself.")
-            return None
-        self._building.add(key)
-        try:
-            result = self._complex(spec)
-        finally:
-            self._building.discard(key)
-        self._schemas[key] = result
-        return result
+            if target is None:
+                return None
+            spec = target
+        if id(spec) not in self._schemas:
+            self._build_schemas(spec)
+        return self._schemas[id(spec)]
 
-    def _complex(self, spec: RawComplex) -> tuple[Schema, int] | None:
+    def _build_schemas(self, root: RawComplex) -> None:
+        """Build ``root`` and every complex schema below it, children first, on an explicit stack: schemas
+        that name other schemas nest as deep as a caller likes, and only the depth check may refuse that."""
+        stack: list[tuple[RawComplex, list[RawComplex | str | None] | None]] = [(root, None)]
+        while stack:
+            spec, targets = stack[-1]
+            key = id(spec)
+            if key in self._schemas:
+                stack.pop()
+            elif targets is None:  # first visit: resolve its children, then build those not built yet
+                self._building.add(key)
+                targets = [self._target(child) for child in self._children(spec)]
+                stack[-1] = (spec, targets)
+                for i, target in enumerate(targets):
+                    if not isinstance(target, RawComplex) or id(target) in self._schemas:
+                        continue
+                    if id(target) in self._building:
+                        self._add(target.where, "this schema contains itself; a schema may not refer back to itself.")
+                        targets[i] = None
+                    else:
+                        stack.append((target, None))
+            else:
+                stack.pop()
+                self._building.discard(key)
+                self._schemas[key] = self._complex(spec, targets)
+
+    @staticmethod
+    def _children(spec: RawComplex) -> list[SchemaSpec]:
+        direct = spec.element if spec.kind == "Array" else spec.map_value if spec.kind == "Map" else None
+        return ([direct] if direct is not None else []) + [f.schema for f in spec.fields]
+
+    def _target(self, child: SchemaSpec) -> RawComplex | str | None:
+        return self._lookup_schema(child) if isinstance(child, RawRef) else child
+
+    def _complex(self, spec: RawComplex, targets: list[RawComplex | str | None]) -> tuple[Schema, int] | None:
         if spec.kind == "Enum":
             return EnumSchema(spec.value_schema, dict(spec.enum_values)), 0
         children: list[tuple[Schema, int]] = []
-        direct = spec.element if spec.kind == "Array" else spec.map_value if spec.kind == "Map" else None
-        nested: list[SchemaSpec] = [direct] if direct is not None else []
-        nested += [f.schema for f in spec.fields]
-        for child in nested:
-            built = self._schema(child)
+        for target in targets:
+            built = self._built(target)
             if built is None:
                 return None
             children.append(built)
@@ -364,6 +438,13 @@ class Resolver:
         if spec.kind == "Map":
             return MapSchema("string", children[0][0]), depth
         return ObjectSchema({f.name: s for f, (s, _) in zip(spec.fields, children, strict=True)}), depth
+
+    def _built(self, target: RawComplex | str | None) -> tuple[Schema, int] | None:
+        if target is None:
+            return None
+        if isinstance(target, str):
+            return _PRIMITIVES[target], -1
+        return self._schemas.get(id(target))
 
     def _lookup_schema(self, ref: RawRef) -> RawComplex | None:
         owner = ref.owner

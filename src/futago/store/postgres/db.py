@@ -20,6 +20,7 @@ from psycopg.types.string import TextLoader
 
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
+from futago.core.secrets import SecretBox, redact_url
 from futago.core.twins import now_iso
 from futago.store import migrations
 
@@ -93,6 +94,7 @@ class PostgresDatabase:
     migrations_package = MIGRATIONS
     for_update = " FOR UPDATE"
     integrity_error: type[Exception] = psycopg.errors.IntegrityError
+    secrets: SecretBox | None = None
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -173,4 +175,4 @@ class PostgresDatabase:
 
 def redact(url: str) -> str:
     """The URL without its password, for messages and logs."""
-    return re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", url)
+    return redact_url(url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from futago.core.secrets import SecretBox
 from futago.store.postgres.db import PostgresDatabase, redact
 from futago.store.postgres.telemetry import PostgresTelemetry
 from futago.store.postgres.twins import PostgresTwins
@@ -34,8 +35,9 @@ class PostgresStore(
     SqlPrivacy,
     SqlPersonal,
 ):
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, secrets: SecretBox | None = None) -> None:
         db = PostgresDatabase(url)
+        db.secrets = secrets
         PostgresTwins.__init__(self, db)
         PostgresTelemetry.__init__(self, db)
         for part in (SqlIngest, SqlSim, SqlAlerts, SqlCommands, SqlNotifications, SqlDatasets, SqlAudit,

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from futago.core.secrets import SecretBox
+
 
 class Cursor(Protocol):
     rowcount: int
@@ -30,6 +32,8 @@ class Database(Protocol):
     for_update: str
     # What a broken UNIQUE or PRIMARY KEY constraint raises.
     integrity_error: type[Exception]
+    # Seals the secrets of stored connections, channel settings and subscribers (None: kept in plain text).
+    secrets: SecretBox | None
 
     def write(self) -> AbstractContextManager[Any]:
         """A write transaction (nested use joins the outer one): committed on success, rolled back on error."""

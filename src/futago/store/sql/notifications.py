@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from futago.core.errors import NotFound
+from futago.core.secrets import seal, unseal
 from futago.store.sql.db import Database
 from futago.store.sql.specs import NamedSpecs
 
@@ -25,7 +26,7 @@ def _marks(count: int) -> str:
 class SqlNotifications:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._notification_channels = NamedSpecs(db, "notification_channels", "notification channel")
+        self._notification_channels = NamedSpecs(db, "notification_channels", "notification channel", secrets=True)
 
     # -- subscribers -------------------------------------------------------------------------------
 
@@ -36,20 +37,20 @@ class SqlNotifications:
             conn.execute(
                 "INSERT INTO subscribers (id, home, doc) VALUES (?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET home = excluded.home, doc = excluded.doc",
-                (subscriber_id, doc.get("home"), orjson.dumps(doc).decode()),
+                (subscriber_id, doc.get("home"), orjson.dumps(seal(doc, self.db.secrets)).decode()),
             )
         return existed is None
 
     def get_subscriber(self, subscriber_id: str) -> dict[str, Any] | None:
         row = self.db.read().execute("SELECT doc FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
-        return None if row is None else dict(orjson.loads(row[0]))
+        return None if row is None else dict(unseal(orjson.loads(row[0]), self.db.secrets))
 
     def list_subscribers(self, after_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """In id order; ``after_id`` resumes a listing."""
         sql, params = "SELECT doc FROM subscribers WHERE id > ? ORDER BY id", list[Any]([after_id or ""])
         if limit is not None:
             sql, params = sql + " LIMIT ?", [*params, limit]
-        return [orjson.loads(row[0]) for row in self.db.read().execute(sql, params)]
+        return [unseal(orjson.loads(row[0]), self.db.secrets) for row in self.db.read().execute(sql, params)]
 
     def delete_subscriber(self, subscriber_id: str) -> None:
         with self.db.write() as conn:

@@ -6,12 +6,14 @@ transaction. Reads use a connection per thread, so API threads read while a writ
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from futago.core.secrets import SecretBox
 from futago.core.twins import now_iso
 from futago.store import migrations
 
@@ -31,6 +33,21 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
+def _owner_only(path: Path) -> None:
+    """The store holds what no other user of the machine may read (audit, personal data, sealed secrets): the
+    file is made 0600 before SQLite opens it, and SQLite gives its -wal and -shm files the same mode. A store
+    made before this was so is narrowed to 0600 too."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        for existing in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            try:
+                if existing.stat().st_mode & 0o077:
+                    existing.chmod(0o600)
+            except OSError:  # missing, or another user's file: SQLite reports what it cannot open
+                pass
+
+
 class SQLiteDatabase:
     """The ``futago.store.sql.db.Database`` of the SQLite adapter; the schema is brought up to date on opening."""
 
@@ -38,11 +55,14 @@ class SQLiteDatabase:
     migrations_package = MIGRATIONS
     for_update = ""  # one writer at a time: a row read inside a write cannot change under it
     integrity_error: type[Exception] = sqlite3.IntegrityError
+    secrets: SecretBox | None = None
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.startswith("file:"):
+                _owner_only(Path(self.path))
         else:
             # A private in-memory database must be one shared connection for every thread.
             self.path = f"file:futago-{id(self)}?mode=memory&cache=shared"

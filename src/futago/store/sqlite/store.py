@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from futago.core.secrets import SecretBox
 from futago.store.sql.alerts import SqlAlerts
 from futago.store.sql.audit import SqlAudit
 from futago.store.sql.commands import SqlCommands
@@ -35,8 +36,9 @@ class SQLiteStore(
     SqlPrivacy,
     SqlPersonal,
 ):
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, secrets: SecretBox | None = None) -> None:
         db = SQLiteDatabase(path)
+        db.secrets = secrets
         SQLiteTwins.__init__(self, db)
         SQLiteTelemetry.__init__(self, db)
         SqlIngest.__init__(self, db)
