@@ -34,6 +34,7 @@ demo: install system-deps
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports --no-cache  # the layers of docs/architecture.md, contracts in .importlinter
 
 typecheck: install
 	$(BIN)/mypy

@@ -24,7 +24,7 @@ from rich.console import Console
 
 from benchmarks.city_peer import plateaukit_buildings_per_s
 from futago.city.features import BuildingFeature
-from futago.city.generate import DistrictSpec, generate_district
+from futago.city.generator import DistrictSpec, generate_district
 from futago.city.reading import iter_city
 from futago.city.twins import building_document
 

@@ -87,7 +87,7 @@ def run(db: str | None = None, progress: bool = True, buildings: int = 20_000) -
     """``futago bench city_peer``: generate a district and time plateaukit on it (``db`` is unused)."""
     import tempfile
 
-    from futago.city.generate import DistrictSpec, generate_district
+    from futago.city.generator import DistrictSpec, generate_district
 
     with tempfile.TemporaryDirectory() as tmp:
         district = generate_district(DistrictSpec(buildings=buildings, seed=1), Path(tmp) / "district.zip")

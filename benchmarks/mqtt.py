@@ -38,8 +38,8 @@ from benchmarks.graph import BENCH, build_bench_app
 from futago.app import App
 from futago.ingest.connections import ConnectionSpec
 from futago.ingest.mapping import RawMessage
-from futago.ingest.mqtt import mqtt_connector
 from futago.ingest.pipeline import IngestResult
+from futago.protocols.mqtt.connector import mqtt_connector
 
 KEYS = ("msgs_per_s", "floor_msgs_per_s", "ratio", "latency_p50_ms", "latency_p99_ms", "lost")
 PUBLISHERS = 3

@@ -37,8 +37,8 @@ import orjson
 from rich.console import Console
 
 from futago.core.telemetry import parse_timestamp
-from futago.scenarios.local import free_port
 from futago.scenarios.scale import ScaleRig, futago_command, running
+from futago.testing.local import free_port
 
 WORKERS = [1, 2, 4]
 MESSAGES = 50_000

@@ -26,8 +26,9 @@ import numpy as np
 from benchmarks.graph import BENCH, KINDS, build_bench_app
 from futago.core.telemetry import SeriesBatch
 from futago.store.sqlite.db import SQLiteDatabase
+from futago.store.url import POSTGRES_SCHEMES
 
-POSTGRES = ("postgresql://", "postgres://")
+POSTGRES = POSTGRES_SCHEMES
 
 SERIES = 1_000
 TIMESTAMPS = 5_000

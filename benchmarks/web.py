@@ -25,7 +25,7 @@ from rich.console import Console
 
 from benchmarks.browser import BackgroundServer, chromium, open_dashboard
 from futago.app import build
-from futago.city.generate import DistrictSpec, generate_district
+from futago.city.generator import DistrictSpec, generate_district
 from futago.config import Settings
 from futago.samples import demo_models
 from futago.services.city_import import CityImporter

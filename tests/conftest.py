@@ -14,8 +14,8 @@ from benchmarks.browser import BackgroundServer
 from futago import samples
 from futago.app import App, build
 from futago.config import Settings
-from futago.scenarios.mosquitto import MOSQUITTO, LocalBroker
-from futago.scenarios.postgres import LocalPostgres, postgis_installed
+from futago.testing.mosquitto import MOSQUITTO, LocalBroker
+from futago.testing.postgres import LocalPostgres, postgis_installed
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -13,180 +13,67 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from futago.act.commands import CommandService
 from futago.act.engine import AlertService
-from futago.act.notify import NotificationService, NotificationSettings
+from futago.act.notify import ChannelFactory, NotificationService, NotificationSettings
+from futago.act.notify.dashboard import dashboard_channel
 from futago.act.rules import load_rule_file
-from futago.act.transports import CommandTransports
+from futago.act.transport import CommandTransports
 from futago.city.export.scan import BUILDING, model_family
 from futago.config import Settings
-from futago.core.dtdl import Telemetry
-from futago.core.errors import FutagoError, InvalidInput, NotFound
-from futago.core.events import TWIN_DELETED, TWIN_UPDATED, Event, EventBus
+from futago.core.errors import FutagoError, InvalidInput
+from futago.core.events import EventBus
 from futago.core.paths import DataRoot
+from futago.core.ports import Store
 from futago.core.problems import Problem
 from futago.core.secrets import SecretBox
-from futago.core.telemetry import ValueKind
-from futago.ingest.connections import ConnectionManager, ConnectionSpec, Connector, ConnectorFactory, Sink
-from futago.ingest.mapping import MappingError
+from futago.ingest.connections import ConnectionManager, ConnectionSpec
+from futago.ingest.connector import Connector, ConnectorFactory, Sink
 from futago.ingest.pipeline import IngestPipeline
-from futago.ingest.units import convert as convert_unit
 from futago.security.audit import AuditLog, CheckpointSink, load_signing_key
 from futago.security.personal import PersonalData
 from futago.security.recorder import AuditRecorder
 from futago.security.service import SecurityService
 from futago.security.vault import KeyVault, StoreSecrets
 from futago.services.calibration import CalibrationService
+from futago.services.catalog import CatalogService
+from futago.services.dead_letters import DeadLetterService
 from futago.services.drift import DriftService
+from futago.services.health import HealthService
 from futago.services.models import ModelService
+from futago.services.privacy_release import PrivacyReleaseService
 from futago.services.quality import QualityService
 from futago.services.telemetry import TelemetryService
+from futago.services.telemetry_kinds import TelemetryKinds
 from futago.services.twins import TwinService
-from futago.sim.runtime import FORECAST_SUFFIX, BehaviourRuntime
-from futago.store.port import Store
+from futago.sim.runtime import BehaviourRuntime
+from futago.store.url import StoreUrl
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from futago.scale.node import ScaleOut
 
 log = logging.getLogger(__name__)
 
-_NUMERIC_KINDS: dict[str, ValueKind] = {
-    "double": "f8",
-    "float": "f8",
-    "decimal": "f8",
-    "integer": "i8",
-    "long": "i8",
-    "short": "i8",
-    "byte": "i8",
-    "unsignedByte": "i8",
-    "unsignedShort": "i8",
-    "unsignedInteger": "i8",
-    "unsignedLong": "f8",  # beyond int64; stored as a double
-    "boolean": "b1",
-}
 
-
-_QUANTILE = re.compile(r"q\d\d")
-
-
-def open_store(url: str, secrets: SecretBox | None = None) -> Store:
+def open_store(url: str | StoreUrl, secrets: SecretBox | None = None) -> Store:
     """Pick the adapter for a store URL: a path or sqlite:///path (the default), or postgresql://...
     ``secrets`` seals the secrets of what is stored (connections, notification channels, subscribers)."""
-    if url.startswith(("postgresql://", "postgres://")):
+    where = url if isinstance(url, StoreUrl) else StoreUrl.parse(url)
+    if where.is_postgres:
         from futago.store.postgres import PostgresStore
 
         try:
-            return PostgresStore(url, secrets)
+            return PostgresStore(where.text, secrets)
         except ConnectionError as exc:
             raise InvalidInput([Problem("/store/db", str(exc))]) from exc
-    path = url.removeprefix("sqlite:///").removeprefix("sqlite://")
     from futago.store.sqlite import SQLiteStore
 
-    return SQLiteStore(Path(path) if path != ":memory:" else path, secrets)
-
-
-class TelemetryKinds:
-    """Resolves (twin, telemetry) to its value kind from the twin's model, with a small cache."""
-
-    def __init__(self, store: Store, models: ModelService, bus: EventBus) -> None:
-        self.store = store
-        self.models = models
-        self._twin_models: dict[str, str] = {}
-        self._lineage: dict[str, list[str]] = {}
-        self._lineage_of: object = None
-        self._lock = threading.Lock()
-        #: Says whether a behaviour writes ``name`` on a twin (derived telemetry the model does not declare).
-        self.is_derived: Callable[[str, str], bool] = lambda twin_id, name: False
-        bus.subscribe(self._forget)
-
-    def _forget(self, event: Event) -> None:
-        if event.type in (TWIN_UPDATED, TWIN_DELETED) and event.twin_id:
-            with self._lock:
-                self._twin_models.pop(event.twin_id, None)
-
-    def __call__(self, twin_id: str, name: str) -> ValueKind:
-        """The kind of a telemetry anyone may write: declared by the model, or an external forecast of one."""
-        model = self._model_of(twin_id)
-        if name not in self.models.interface(model).telemetry and self._is_forecast_of_declared(model, name):
-            if self.is_derived(twin_id, name):
-                raise InvalidInput([Problem("/name", f"'{name}' on twin '{twin_id}' is written by a behaviour only")])
-            return "f8"
-        return _NUMERIC_KINDS.get(self.telemetry(twin_id, name).schema.kind, "json")
-
-    def readable(self, twin_id: str, name: str) -> ValueKind:
-        """Also the derived series behaviours write (forecasts, scores, simulations: numbers), which only the
-        runtime may write, so no device can fake an anomaly flag or a forecast."""
-        model = self._model_of(twin_id)
-        if name not in self.models.interface(model).telemetry and self.is_derived(twin_id, name):
-            return "f8"
-        return self(twin_id, name)
-
-    def _is_forecast_of_declared(self, model: str, name: str) -> bool:
-        """``<telemetry>_forecast`` (and its ``~q05``-style quantiles) holds an external forecast of a numeric
-        telemetry the model declares, e.g. a rainfall nowcast with future timestamps."""
-        stem, _, suffix = name.partition("~")
-        if not stem.endswith(FORECAST_SUFFIX) or (suffix and not _QUANTILE.fullmatch(suffix)):
-            return False
-        declared = self.models.interface(model).telemetry.get(stem.removesuffix(FORECAST_SUFFIX))
-        return declared is not None and declared.schema.kind in _NUMERIC_KINDS
-
-    def telemetry(self, twin_id: str, name: str) -> Telemetry:
-        """The DTDL Telemetry a twin's model declares under ``name``; NotFound/InvalidInput otherwise."""
-        model = self._model_of(twin_id)
-        telemetry = self.models.interface(model).telemetry.get(name)
-        if telemetry is None:
-            declared = ", ".join(sorted(self.models.interface(model).telemetry)) or "none"
-            raise InvalidInput(
-                [
-                    Problem(
-                        "/name",
-                        f"twin '{twin_id}' ({model}) has no telemetry '{name}'; it declares {declared}",
-                    )
-                ]
-            )
-        return telemetry
-
-    def models_of(self, twin_id: str) -> list[str]:
-        """The twin's model and every model it extends, nearest first (for per-model settings)."""
-        model = self._model_of(twin_id)
-        catalog = self.models.models
-        if self._lineage_of is not catalog:  # the model set changed: forget what was worked out
-            self._lineage, self._lineage_of = {}, catalog
-        lineage = self._lineage.get(model)
-        if lineage is None:  # one walk over the interfaces per model, not per reading batch
-            ancestors = [m for m in catalog.interfaces if m != model and catalog.is_of_model(model, m)]
-            lineage = self._lineage[model] = [model, *ancestors]
-        return lineage
-
-    def model_or_none(self, twin_id: str) -> str | None:
-        try:
-            return self._model_of(twin_id)
-        except NotFound:
-            return None  # the reading is refused later, with its reason
-
-    def _model_of(self, twin_id: str) -> str:
-        model = self._twin_models.get(twin_id)
-        if model is None:
-            twin = self.store.get_twin(twin_id)
-            if twin is None:
-                raise NotFound(f"twin '{twin_id}' does not exist")
-            model = twin.model
-            with self._lock:
-                if len(self._twin_models) > 200_000:
-                    self._twin_models.clear()
-                self._twin_models[twin_id] = model
-        return model
-
-    def convert_unit(self, twin_id: str, name: str, unit: str, value: Any) -> Any:
-        """The ingest pipeline's unit hook: express ``value`` in the unit the model declares."""
-        try:
-            declared = self.telemetry(twin_id, name).unit
-        except FutagoError as exc:
-            raise MappingError(exc.problems[0].message if exc.problems else exc.detail) from None
-        return value if declared is None else convert_unit(value, unit, declared)
+    return SQLiteStore(where.path if where.in_memory else Path(where.path), secrets)
 
 
 def _connector_factories(files: DataRoot) -> dict[str, ConnectorFactory]:
@@ -194,12 +81,12 @@ def _connector_factories(files: DataRoot) -> dict[str, ConnectorFactory]:
     ``files``: where a connection's files are confined (a replay's path, TLS and OPC UA security files)."""
 
     def mqtt(spec: ConnectionSpec, sink: Sink) -> Connector:
-        from futago.ingest.mqtt import mqtt_connector
+        from futago.protocols.mqtt.connector import mqtt_connector
 
         return mqtt_connector(spec, sink, files)
 
     def opcua(spec: ConnectionSpec, sink: Sink) -> Connector:
-        from futago.ingest.opcua import opcua_connector
+        from futago.protocols.opcua.connector import opcua_connector
 
         return opcua_connector(spec, sink, files)
 
@@ -209,6 +96,26 @@ def _connector_factories(files: DataRoot) -> dict[str, ConnectorFactory]:
         return replay_connector(spec, sink, files)
 
     return {"mqtt": mqtt, "opcua": opcua, "replay": replay}
+
+
+def _command_transports(connections: ConnectionManager, files: DataRoot) -> CommandTransports:
+    """Command transport types by name; each loads its protocol's library only when it first sends. ``files``:
+    where a connection's TLS files are confined."""
+    from futago.protocols.mqtt.transport import MqttCommandTransport
+    from futago.protocols.opcua.transport import OpcUaCommandTransport
+
+    return CommandTransports(
+        connections, {"mqtt": MqttCommandTransport(connections, files), "opcua": OpcUaCommandTransport(connections)}
+    )
+
+
+def notification_channel_types() -> dict[str, ChannelFactory]:
+    """Notification channel types by name; the notification service builds one channel of each."""
+    from futago.protocols.http.channel import webhook_channel
+    from futago.protocols.mqtt.channel import mqtt_channel
+    from futago.protocols.smtp.channel import email_channel
+
+    return {"webhook": webhook_channel, "mqtt": mqtt_channel, "email": email_channel, "dashboard": dashboard_channel}
 
 
 def _provisioner(twins: TwinService) -> Callable[[Sequence[str], str], None]:
@@ -245,6 +152,10 @@ class App:
     audit_recorder: AuditRecorder
     security: SecurityService
     personal: PersonalData
+    dead_letters: DeadLetterService
+    privacy_release: PrivacyReleaseService
+    catalog: CatalogService
+    health: HealthService
     scale: ScaleOut | None = None  # NATS links when several processes share the work
     _maintenance: threading.Event | None = None
 
@@ -333,10 +244,10 @@ def audit_key_path(settings: Settings) -> Path | None:
     """The store's audit signing key: configured, or beside a file store; none for an in-memory one."""
     if settings.audit_key:
         return Path(settings.audit_key)
-    path = settings.db.removeprefix("sqlite:///").removeprefix("sqlite://")
-    if "://" in path:  # a database server: every process of the deployment signs with the same key
+    where = StoreUrl.parse(settings.db)
+    if where.is_server:  # a database server: every process of the deployment signs with the same key
         return SERVER_STORE_FILES / "audit-key.pem"
-    return None if path == ":memory:" else Path(f"{path}.audit-key.pem")
+    return None if where.in_memory else Path(f"{where.path}.audit-key.pem")
 
 
 def _scale_out(settings: Settings, bus: EventBus, worker: bool) -> ScaleOut | None:
@@ -359,36 +270,34 @@ def audit_checkpoints_path(settings: Settings) -> Path | None:
     for an in-memory store."""
     if settings.audit_checkpoints:
         return Path(settings.audit_checkpoints)
-    path = settings.db.removeprefix("sqlite:///").removeprefix("sqlite://")
-    if "://" in path:
-        url = urlsplit(path)
+    where = StoreUrl.parse(settings.db)
+    if where.is_server:
+        url = urlsplit(where.path)
         name = "-".join(str(part) for part in (url.hostname, url.port, url.path.strip("/")) if part)
         return SERVER_STORE_FILES / f"audit-checkpoints-{re.sub(r'[^A-Za-z0-9._-]+', '_', name) or 'db'}.jsonl"
-    return None if path == ":memory:" else Path(f"{path}.audit-checkpoints.jsonl")
+    return None if where.in_memory else Path(f"{where.path}.audit-checkpoints.jsonl")
 
 
 def leader_lock_path(settings: Settings) -> Path:
     """The lock whose holder leads a scaled-out deployment: beside a file store, or in the server store's folder."""
-    path = settings.db.removeprefix("sqlite:///").removeprefix("sqlite://")
-    return SERVER_STORE_FILES / "leader.lock" if "://" in path or path == ":memory:" else Path(f"{path}.leader.lock")
+    where = StoreUrl.parse(settings.db)
+    return SERVER_STORE_FILES / "leader.lock" if where.file is None else Path(f"{where.path}.leader.lock")
 
 
 def vault_path(settings: Settings) -> Path | None:
     """The personal-data key vault: beside a file store (never inside it); in memory for an in-memory store."""
-    path = settings.db.removeprefix("sqlite:///").removeprefix("sqlite://")
-    if "://" in path:
+    where = StoreUrl.parse(settings.db)
+    if where.is_server:
         return SERVER_STORE_FILES / "personal.keys"
-    return None if path == ":memory:" else Path(f"{path}.keys")
+    return None if where.in_memory else Path(f"{where.path}.keys")
 
 
 def data_root(settings: Settings) -> DataRoot:
     """The folder whose files API callers and stored connections may name: never the store's own files,
     keys or locks, even where they lie inside it (a server store keeps its keys in futago-data/)."""
-    store = settings.db.removeprefix("sqlite:///").removeprefix("sqlite://")
-    store_file = None if "://" in store or store == ":memory:" else Path(store)
     private = (
-        store_file, audit_key_path(settings), audit_checkpoints_path(settings), vault_path(settings),
-        leader_lock_path(settings),
+        StoreUrl.parse(settings.db).file, audit_key_path(settings), audit_checkpoints_path(settings),
+        vault_path(settings), leader_lock_path(settings),
     )  # fmt: skip
     return DataRoot(Path(settings.data_root), tuple(p for p in private if p is not None))
 
@@ -398,18 +307,12 @@ def artifacts_dir(settings: Settings) -> Path:
     return Path(settings.artifacts_dir) if settings.artifacts_dir else Path(settings.data_root) / "artifacts"
 
 
-def _personal_data(
-    store: Store, vault: KeyVault, audit: AuditLog, models: ModelService, kinds: TelemetryKinds
-) -> PersonalData:
-    return PersonalData(store, vault, audit, lambda: models.models, kinds.model_or_none)
-
-
 def build(settings: Settings, worker: bool = False) -> App:
     """Compose the App. ``worker``: for a `futago worker` process, which hears only the model and twin changes of
     other processes, not their readings."""
     vault = KeyVault(vault_path(settings))  # first: it holds the key that seals the store's secrets
     try:
-        store = open_store(settings.db, StoreSecrets(vault))
+        store = open_store(StoreUrl.parse(settings.db), StoreSecrets(vault))
     except BaseException:
         vault.close()
         raise
@@ -419,11 +322,15 @@ def build(settings: Settings, worker: bool = False) -> App:
     audit = AuditLog(store, load_signing_key(audit_key_path(settings)), sink=sink)
     recorder = AuditRecorder(audit, bus)  # first: it hears every change from the start
     models = ModelService(store, bus)
-    twins = TwinService(store, models, bus)
     kinds = TelemetryKinds(store, models, bus)
+    personal = PersonalData(store, vault, audit, lambda: models.models, kinds.model_or_none)
+    twins = TwinService(store, models, bus, personal_split=personal.split_twin)
     quality = QualityService(kinds.models_of)
     quality.load(settings.quality)
-    telemetry = TelemetryService(store, bus, kinds, quality, CalibrationService(store), read_kind_of=kinds.readable)
+    telemetry = TelemetryService(
+        store, bus, kinds, quality, CalibrationService(store), read_kind_of=kinds.readable,
+        personal_filter=lambda rows: personal.split_readings(rows, kinds.model_or_none),
+    )  # fmt: skip
     drift = DriftService(store, bus)
     drift.load(settings.drift)
     ingest = IngestPipeline(telemetry, store, convert_unit=kinds.convert_unit, provision=_provisioner(twins))
@@ -440,10 +347,11 @@ def build(settings: Settings, worker: bool = False) -> App:
         kinds.models_of,
         lambda model: models.models.descendants(model),
         artifacts_dir(settings),
+        personal=personal,
     )
-    kinds.is_derived = behaviours.is_derived
+    kinds.is_derived = behaviours.is_derived  # the one cycle: the runtime needs kinds first (a twin's lineage)
     behaviours.load(settings.behaviours)
-    commands = CommandService(store, store, models, bus, CommandTransports(connections, files))
+    commands = CommandService(store, store, models, bus, _command_transports(connections, files))
     commands.load(settings.commands)
     alerts = AlertService(bus, store, store, store, lambda model: models.models.descendants(model), proposer=commands)
     alerts.active = scale is None  # scaled out, the leading process evaluates the rules (App.start)
@@ -451,15 +359,27 @@ def build(settings: Settings, worker: bool = False) -> App:
     notifications = NotificationService(
         store, store, bus, NotificationSettings.parse(settings.notifications), connections,
         building_models=lambda: model_family(models.models, BUILDING),  # a city's own building sub-models too
-        files=files,
+        files=files, channel_types=notification_channel_types(),
     )  # fmt: skip
     notifications.check_configured_channels()
-    personal = _personal_data(store, vault, audit, models, kinds)
-    twins.personal_split = personal.split_twin
-    behaviours.personal = personal
-    telemetry.personal_filter = lambda rows: personal.split_readings(rows, kinds.model_or_none)
     return App(
         settings, store, bus, models, twins, telemetry, ingest, connections, drift, behaviours, commands, alerts,
         notifications, audit, recorder, SecurityService(store, audit, settings.rate_limit_per_minute), personal,
+        dead_letters=DeadLetterService(store, connections, ingest),
+        privacy_release=PrivacyReleaseService(store, lambda: models.models, personal, audit),
+        catalog=CatalogService(store, behaviours, connections),
+        health=HealthService(store, lambda: models.models),
         scale=scale,
     )  # fmt: skip
+
+
+def api_from_environment() -> FastAPI:
+    """One process of ``futago serve --workers N`` (uvicorn's factory): the settings come from the FUTAGO_*
+    environment the parent set; the App starts, and leadership decides whether its connectors, behaviours and
+    alert rules run here (futago.scale.leader). The API closes the App when the process stops."""
+    from futago.api.server import create_api
+    from futago.config import load_settings
+
+    app = build(load_settings())
+    app.start()
+    return create_api(app, close_at_shutdown=app.close)

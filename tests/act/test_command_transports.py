@@ -15,7 +15,7 @@ import pytest
 
 from futago.act.commands import CommandService
 from futago.app import App
-from futago.scenarios.plant_process import PlantProcess
+from futago.testing.plant_process import PlantProcess
 from tests.act.gate_device import FLOODGATE, attach_commands, gate_connection, running_gate
 from tests.conftest import Broker
 

@@ -14,7 +14,7 @@ import pytest
 
 from futago.act.commands import COMMAND_REFUSED, Binding, CommandService, Envelope
 from futago.act.model import COMMAND_APPROVED, COMMAND_COMPLETED, COMMAND_PROPOSED, COMMAND_SENT, Proposal
-from futago.act.transports import OnSent, Outcome, OutgoingCommand, TransportSpec
+from futago.act.transport import OnSent, Outcome, OutgoingCommand, TransportSpec
 from futago.app import App
 from futago.core.errors import Conflict, InvalidInput, NotFound
 from futago.core.events import Event

@@ -17,8 +17,8 @@ from shapely.geometry import Point, shape
 
 from futago.act.model import Alert
 from futago.act.notify import NotificationService, NotificationSettings
-from futago.app import App, build
-from futago.city.generate import DistrictSpec, generate_district
+from futago.app import App, build, notification_channel_types
+from futago.city.generator import DistrictSpec, generate_district
 from futago.city.twins import BUILDING, FLOOD_ZONE
 from futago.config import Settings
 from futago.core.events import Event
@@ -43,8 +43,9 @@ BAND_FLOOR = {
 def service_for(app: App, **settings: Any) -> NotificationService:
     config = {"retry": {"attempts": 2, "base_s": 0.05}, **settings}
     service = NotificationService(
-        SqlNotifications(app.store.db), app.store, app.bus, NotificationSettings.parse(config)
-    )
+        SqlNotifications(app.store.db), app.store, app.bus, NotificationSettings.parse(config),
+        channel_types=notification_channel_types(),
+    )  # fmt: skip
     service.start()
     return service
 

@@ -19,7 +19,7 @@ from futago.act.model import Alert
 from futago.act.notify import NotificationService, NotificationSettings
 from futago.api.notifications import router
 from futago.api.server import create_api
-from futago.app import App
+from futago.app import App, notification_channel_types
 from futago.core.events import Event
 from futago.core.twins import now_iso
 from futago.store.sql.notifications import SqlNotifications
@@ -32,8 +32,9 @@ CONFIGURED = {"site-smtp": {"type": "email", "host": "127.0.0.1", "port": 2525, 
 def make_service(app: App) -> NotificationService:
     config = {"retry": {"attempts": 2, "base_s": 0.05}, "channels": CONFIGURED}
     service = NotificationService(
-        SqlNotifications(app.store.db), app.store, app.bus, NotificationSettings.parse(config), app.connections
-    )
+        SqlNotifications(app.store.db), app.store, app.bus, NotificationSettings.parse(config), app.connections,
+        channel_types=notification_channel_types(),
+    )  # fmt: skip
     service.start()
     return service
 

@@ -20,7 +20,7 @@ import pytest
 
 from futago.act.model import Alert
 from futago.act.notify import NOTIFICATION_FAILED, NOTIFICATION_SENT, NotificationService, NotificationSettings
-from futago.app import App
+from futago.app import App, notification_channel_types
 from futago.core.events import Event
 from futago.core.twins import now_iso
 from futago.store.sql.notifications import SqlNotifications
@@ -112,8 +112,9 @@ def smtp() -> Iterator[tuple[int, _Inbox]]:
 def service_for(app: App, **settings: Any) -> NotificationService:
     config = {"retry": FAST_RETRY, **settings}
     service = NotificationService(
-        SqlNotifications(app.store.db), app.store, app.bus, NotificationSettings.parse(config), app.connections
-    )
+        SqlNotifications(app.store.db), app.store, app.bus, NotificationSettings.parse(config), app.connections,
+        channel_types=notification_channel_types(),
+    )  # fmt: skip
     service.start()
     return service
 

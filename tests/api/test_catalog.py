@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from futago.app import App, build
 from futago.city.citygml import CityGmlError
-from futago.city.generate import DistrictSpec, GeneratedDistrict, generate_district
+from futago.city.generator import DistrictSpec, GeneratedDistrict, generate_district
 from futago.cli import main
 from futago.config import Settings
 from futago.core.errors import InvalidInput

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from futago.act.model import Alert
 from futago.api.server import create_api
 from futago.app import App, build
-from futago.city.generate import DistrictSpec, GeneratedDistrict, generate_district
+from futago.city.generator import DistrictSpec, GeneratedDistrict, generate_district
 from futago.city.twins import BUILDING, FLOOD_ZONE
 from futago.config import Settings
 from futago.core.telemetry import Reading, format_timestamp, parse_timestamp

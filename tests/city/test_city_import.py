@@ -95,7 +95,7 @@ def test_cli_city_import_json(tmp_path: Path) -> None:
 
 
 def test_generated_district_round_trips_with_the_flood_join(app: App, tmp_path: Path) -> None:
-    from futago.city.generate import DistrictSpec, generate_district
+    from futago.city.generator import DistrictSpec, generate_district
 
     truth = generate_district(
         DistrictSpec(buildings=400, seed=11, lod2_share=0.2, parts_share=0.1), tmp_path / "district.zip"

@@ -12,7 +12,7 @@ import pytest
 from lxml import etree
 from shapely.geometry import Point, Polygon
 
-from futago.city.generate import DistrictSpec, GeneratedDistrict, generate_district
+from futago.city.generator import DistrictSpec, GeneratedDistrict, generate_district
 
 NS = {
     "core": "http://www.opengis.net/citygml/2.0",

@@ -20,8 +20,8 @@ from futago.app import App
 from futago.core.errors import InvalidInput, NotFound
 from futago.ingest.connections import ConnectionManager, ConnectionSpec
 from futago.ingest.mapping import RawMessage
-from futago.ingest.mqtt import MqttConnector, mqtt_connector
 from futago.ingest.pipeline import IngestPipeline, IngestResult
+from futago.protocols.mqtt.connector import MqttConnector, mqtt_connector
 from tests.conftest import Broker
 
 RIVER = "dtmi:futago:demo:RiverStation;1"
@@ -353,7 +353,7 @@ def _publish_packet(topic: bytes, payload: bytes, mid: int, qos: int = 1, proper
 
 
 def test_fast_path_takes_complete_publishes_and_leaves_the_rest_to_paho() -> None:
-    from futago.ingest.mqtt import _take_publishes
+    from futago.protocols.mqtt.client import _take_publishes
 
     big = b"x" * 300  # a two-byte remaining length
     data = _publish_packet(b"a/b", b"1", 7) + _publish_packet(b"a/c", big, 8) + _publish_packet(b"q0", b"z", 0, qos=0)
@@ -374,7 +374,7 @@ def test_fast_path_takes_complete_publishes_and_leaves_the_rest_to_paho() -> Non
 
 
 def test_fast_path_skips_mqtt5_properties() -> None:
-    from futago.ingest.mqtt import _take_publishes
+    from futago.protocols.mqtt.client import _take_publishes
 
     props = b"\x01\x01" + b"\x03\x00\x04json"  # payload format indicator, content type
     data = _publish_packet(b"a/b", b'{"v":1}', 3, properties=props) + _publish_packet(b"a/c", b"2", 4, properties=b"")

@@ -15,11 +15,14 @@ import pytest
 
 from futago.app import App
 from futago.core.errors import InvalidInput
-from futago.ingest.connections import ConnectionManager, ConnectionSpec, Connector, Sink
+from futago.ingest.connections import ConnectionManager, ConnectionSpec
+from futago.ingest.connector import Connector, Sink
 from futago.ingest.mapping import Mapper
-from futago.ingest.opcua import OpcUaConnector, OpcUaError, opcua_connector, payload_of, quality_of
 from futago.ingest.pipeline import IngestPipeline
-from futago.scenarios.plant_process import PlantProcess
+from futago.protocols.opcua.client import OpcUaError
+from futago.protocols.opcua.connector import OpcUaConnector, opcua_connector
+from futago.protocols.opcua.payloads import payload_of, quality_of
+from futago.testing.plant_process import PlantProcess
 
 PUMP = "dtmi:futago:demo:Pump;1"
 TEMPERATURE = "ns=2;s=Plant.Reactor.Temperature"

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from futago.scenarios.nats import NATS_SERVER
-from futago.scenarios.postgres import postgis_installed
 from futago.scenarios.scale import ScaleRig
+from futago.testing.nats import NATS_SERVER
+from futago.testing.postgres import postgis_installed
 
 
 def need_servers() -> None:

@@ -18,9 +18,9 @@ import orjson
 import psycopg
 import pytest
 
-from futago.scenarios.local import free_port
-from futago.scenarios.mosquitto import MOSQUITTO
 from futago.scenarios.scale import GAUGE_MODEL, ScaleRig, futago_command
+from futago.testing.local import free_port
+from futago.testing.mosquitto import MOSQUITTO
 from tests.scale.conftest import need_servers
 
 

@@ -13,11 +13,11 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from futago.city.generate import DistrictSpec, generate_district
+from futago.city.generator import DistrictSpec, generate_district
 from futago.cli import main
 from futago.scenarios import flood
-from futago.scenarios.mosquitto import MOSQUITTO
 from futago.store.sqlite.store import SQLiteStore
+from futago.testing.mosquitto import MOSQUITTO
 
 KEYS = {"alerts", "notified_residents", "false_notifications", "commands", "resolved",
         "reading_to_notification_p99_ms", "forecast_ms"}  # fmt: skip

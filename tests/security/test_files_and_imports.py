@@ -358,7 +358,7 @@ def test_opcua_security_files_outside_the_data_root_are_refused_alike(
 
 
 def test_an_opcua_security_string_resolves_its_files_in_the_data_root(files: dict[str, Path]) -> None:
-    from futago.ingest.opcua import OpcUaOptions
+    from futago.protocols.opcua.settings import OpcUaOptions
 
     for name in ("client.pem", "client.key", "server.der"):
         (files["root"] / name).write_text("x")
@@ -391,7 +391,7 @@ def test_a_ca_inside_the_data_root_secures_ingest_commands_and_notifications(
     server: tuple[App, TestClient], files: dict[str, Path], tmp_path: Path
 ) -> None:
     """A real Mosquitto with TLS only: what connects at all has read the CA from inside the data root."""
-    from futago.act.notify.channels import Message
+    from futago.act.notify.channel import Message
     from tests.conftest import Broker
 
     ca, cert, key = _pem_pair(files["root"] / "certs")
@@ -407,7 +407,7 @@ def test_a_ca_inside_the_data_root_secures_ingest_commands_and_notifications(
         while client.get("/connections/secure").json()["status"]["state"] != "running":
             assert time.monotonic() < deadline, client.get("/connections/secure").json()["status"]
             time.sleep(0.05)
-        requester = app.commands.transports._requester("secure")  # type: ignore[attr-defined]
+        requester = app.commands.transports.transports["mqtt"]._requester("secure")  # type: ignore[attr-defined]
         assert requester._connected.wait(10)  # the command client's own TLS session
         entry = {"type": "mqtt", "host": "127.0.0.1", "topic": "residents/sato", **tls}
         assert client.put("/notification-channels/broker", json={"type": "mqtt", "host": "127.0.0.1", **tls}).is_success

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from futago.api.server import create_api
 from futago.app import App, build, data_root
-from futago.cli import _print_json
+from futago.cli.output import print_json as _print_json
 from futago.config import Settings, load_settings
 from futago.core.secrets import MASK, SEALED, Secret, conceal, masked, redact_url, seal, unseal
 from futago.security.vault import KeyVault, StoreSecrets
@@ -354,7 +354,8 @@ def test_a_mask_where_no_secret_is_stored_is_refused_at_its_field(app: App, clie
 
 def test_an_opcua_key_password_is_a_secret_and_never_part_of_the_security_string(app: App, client: TestClient) -> None:
     """asyncua reads a locked key as ``key.pem::password``; in the security string it would be shown with it."""
-    from futago.ingest.opcua import OpcUaOptions, _with_key_password
+    from futago.protocols.opcua.client import _with_key_password
+    from futago.protocols.opcua.settings import OpcUaOptions
 
     root = Path(app.settings.data_root)
     for name in ("client.pem", "client.key"):

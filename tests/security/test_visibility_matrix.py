@@ -25,7 +25,7 @@ from futago.act.notify import NOTIFICATION_FAILED, NotificationService, Notifica
 from futago.api.access import Access
 from futago.api.events import _as_seen_by
 from futago.api.server import create_api
-from futago.app import App
+from futago.app import App, notification_channel_types
 from futago.city.export import mvt, tiles3d
 from futago.core.events import (
     CONCERNS,
@@ -354,6 +354,7 @@ def test_a_failed_notification_event_carries_no_contact_data_and_reaches_only_re
         app.bus,
         NotificationSettings.parse({"retry": {"attempts": 1, "base_s": 0.01, "factor": 1.0, "max_s": 0.01}}),
         app.connections,
+        channel_types=notification_channel_types(),
     )
     service.start()
     events: list[Event] = []

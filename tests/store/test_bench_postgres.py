@@ -10,7 +10,7 @@ import benchmarks.telemetry as telemetry
 import psycopg
 import pytest
 
-from futago.scenarios.postgres import LocalPostgres
+from futago.testing.postgres import LocalPostgres
 
 
 def _databases(server: str) -> set[str]:

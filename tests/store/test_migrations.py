@@ -14,13 +14,13 @@ from click.testing import CliRunner
 
 from futago.cli import main
 from futago.core.audit import AuditEntry
-from futago.scenarios.postgres import LocalPostgres
 from futago.store import migrations
 from futago.store.migrations import Migration, load, pending, schema_version, upgrade
 from futago.store.postgres import PostgresStore
 from futago.store.postgres.db import MIGRATIONS as POSTGRES_MIGRATIONS
 from futago.store.sqlite.db import MIGRATIONS as SQLITE_MIGRATIONS
 from futago.store.sqlite.store import SQLiteStore
+from futago.testing.postgres import LocalPostgres
 from tests.conftest import database_of_its_own
 
 V1 = Migration(1, "initial", "CREATE TABLE a (x INTEGER)")

@@ -24,24 +24,25 @@ from futago import samples
 from futago.act.commands import CommandService
 from futago.act.model import Alert
 from futago.act.notify import NotificationService, NotificationSettings
-from futago.act.transports import OnSent, Outcome, OutgoingCommand, TransportSpec
+from futago.act.transport import OnSent, Outcome, OutgoingCommand, TransportSpec
 from futago.api.server import create_api
-from futago.app import App, build
-from futago.city.generate import DistrictSpec, generate_district
+from futago.app import App, build, notification_channel_types
+from futago.city.generator import DistrictSpec, generate_district
 from futago.config import Settings
 from futago.core.audit import AuditEntry
 from futago.core.errors import Conflict, InvalidInput, PreconditionFailed
 from futago.core.events import Event
+from futago.core.ports import Store
 from futago.core.problems import Problem
 from futago.core.telemetry import Reading, SeriesBatch, parse_timestamp
 from futago.core.twins import Twin, now_iso
-from futago.scenarios.mosquitto import free_port
 from futago.security.audit import verify_entries
 from futago.security.policy import PolicyEntry
 from futago.services.city_import import CityImporter
 from futago.sim.models.tank import RiverStageModel
-from futago.store.port import Store
 from futago.store.postgres import PostgresStore
+from futago.testing.mosquitto import free_port
+from tests.store.adapters import ADAPTERS, database_url
 
 M = "dtmi:futago:demo:"
 BUILDING = M + "Building;1"
@@ -50,12 +51,12 @@ T0 = parse_timestamp("2026-07-01T00:00:00Z")
 MINUTE = 60_000_000
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=ADAPTERS)
 def app(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
     """The composed App on a fresh store of each adapter, with the demo models."""
     # A database server's store keeps its audit key and personal-data vault in ./futago-data: a folder per test.
     monkeypatch.chdir(tmp_path)
-    db = str(tmp_path / "futago.db") if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    db = database_url(request.param, request, tmp_path)
     application = build(Settings(db=db, data_root=str(tmp_path)))  # replays read from the test's folder
     application.models.add(samples.demo_models())
     yield application
@@ -439,7 +440,10 @@ def test_subscribers_deliveries_and_notification_dead_letters(client: TestClient
     assert client.put("/subscribers/screen", json={**screen, "language": "ja"}).status_code == 200
     assert client.get("/subscribers/screen").json()["language"] == "ja"
     retry = {"retry": {"attempts": 2, "base_s": 0.02, "factor": 2.0, "max_s": 0.1}}
-    service = NotificationService(app.store, app.store, app.bus, NotificationSettings.parse(retry), app.connections)
+    service = NotificationService(
+        app.store, app.store, app.bus, NotificationSettings.parse(retry), app.connections,
+        channel_types=notification_channel_types(),
+    )  # fmt: skip
     service.start()
     # A loopback webhook only through the service: the API refuses to let a caller aim futago at its own host.
     unreachable = f"http://127.0.0.1:{free_port()}/nobody-listens"

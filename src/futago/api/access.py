@@ -14,10 +14,11 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import Request
 
+from futago.api.providers import security_service
 from futago.core.errors import Forbidden, NotFound, Unauthorized
 from futago.core.events import twin_resource
 from futago.core.secrets import Secret
@@ -25,6 +26,10 @@ from futago.core.twins import Twin
 from futago.security.oidc import OidcVerifier
 from futago.security.service import BOOTSTRAP_TOKEN, KEY_PREFIX, LOCAL_ADMIN, Principal, SecurityService
 from futago.security.views import ReadableGraph, without_properties
+
+if TYPE_CHECKING:
+    from futago.core.ports import TwinStore
+    from futago.services.twins import TwinService
 
 Permission = Literal["READ", "WRITE", "COMMAND", "ADMIN"]
 ADMIN_REACH = "admin"  # Access.reach() of an administrator, who reads everything
@@ -88,9 +93,9 @@ class Access:
         )
         return (self.principal.scopes, entries)
 
-    def graph(self, app: Any) -> Any:
-        """The twin graph as this caller may read it (the store itself for an administrator)."""
-        return None if self.principal.admin else ReadableGraph(app.store, self.readable)
+    def graph(self, twins: TwinService) -> TwinStore | ReadableGraph | None:
+        """The twin graph as this caller may read it; None for an administrator, who reads the whole graph."""
+        return None if self.principal.admin else twins.graph(self.readable)
 
     def shape_row(self, row: dict[str, Any]) -> dict[str, Any] | None:
         """A twin document (``$dtId``) as this caller may see it; rows come from a ReadableGraph already."""
@@ -127,7 +132,7 @@ def _oidc(request: Request) -> OidcVerifier | None:
 
 def _authenticate(request: Request) -> Principal:
     settings = request.app.state.settings
-    security: SecurityService = request.app.state.futago.security
+    security = security_service(request)
     header = request.headers.get("authorization", "")
     scheme, _, given = header.partition(" ")
     given = given.strip()
@@ -156,7 +161,7 @@ def require(permission: Permission, resource: str) -> Callable[[Request], Access
     def dependency(request: Request) -> Access:
         principal = _authenticate(request)
         request.state.caller = principal.name  # for the audit of this request
-        security: SecurityService = request.app.state.futago.security
+        security = security_service(request)
         target = resource.format(**request.path_params)
         security.check(principal, permission, target)
         return Access(principal, permission, target, security)

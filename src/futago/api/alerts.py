@@ -18,10 +18,12 @@ from starlette.responses import Response
 
 from futago.act.engine import AlertService
 from futago.act.model import Alert
+from futago.act.notify.service import NotificationService
 from futago.api.access import Access, require
-from futago.api.deps import CREATED, JSONRoute, get_app, json_response
-from futago.app import App
-from futago.core.errors import InvalidInput, NotFound
+from futago.api.answers import AlertImpact, AlertRecord, Alerts, Rule, Rules
+from futago.api.deps import CREATED, JSONRoute, json_response
+from futago.api.providers import alert_service, notification_service
+from futago.core.errors import InvalidInput
 from futago.core.events import telemetry_resource, twin_resource
 from futago.core.problems import Problem
 
@@ -42,14 +44,6 @@ _RULE_EXAMPLE = {
     "recommend": {"twin": "gate-1", "command": "closeGate", "payload": {}},
 }
 _NOTE_EXAMPLE = {"note": "crew dispatched / 出動済み"}
-
-
-def _service(app: App = Depends(get_app)) -> AlertService:
-    # The composition root sets ``App.alerts``; read it loosely so that an app built without rules answers 404.
-    service = getattr(app, "alerts", None)
-    if not isinstance(service, AlertService):
-        raise NotFound("rules and alerts are not enabled on this server")
-    return service
 
 
 def alert_resources(alert: Mapping[str, Any]) -> tuple[str, ...]:
@@ -95,27 +89,31 @@ def _note(body: Any) -> str | None:
     return note
 
 
-@router.get("/rules", summary="List rules (from rules files and the API), and stored rules that no longer parse")
+@router.get(
+    "/rules",
+    summary="List rules (from rules files and the API), and stored rules that no longer parse",
+    response_model=Rules,
+)
 def list_rules(
-    service: AlertService = Depends(_service), access: Access = Depends(require("READ", "rules"))
+    service: AlertService = Depends(alert_service), access: Access = Depends(require("READ", "rules"))
 ) -> Response:
     value = [{**rule.to_json(), "source": service.source(rule.name)} for rule in service.rules()]
     return json_response({"value": value, "invalid": service.invalid})
 
 
-@router.get("/rules/{name}", summary="A rule")
+@router.get("/rules/{name}", summary="A rule", response_model=Rule)
 def get_rule(
-    name: str, service: AlertService = Depends(_service), access: Access = Depends(require("READ", "rules/{name}"))
+    name: str, service: AlertService = Depends(alert_service), access: Access = Depends(require("READ", "rules/{name}"))
 ) -> Response:
     rule = service.get_rule(name)
     return json_response({**rule.to_json(), "source": service.source(name)})
 
 
-@router.put("/rules/{name}", summary="Create (201) or replace (200) a rule", responses=CREATED)
+@router.put("/rules/{name}", summary="Create (201) or replace (200) a rule", responses=CREATED, response_model=Rule)
 def put_rule(
     name: str,
     body: Annotated[Any, Body(examples=[_RULE_EXAMPLE])] = None,
-    service: AlertService = Depends(_service),
+    service: AlertService = Depends(alert_service),
     access: Access = Depends(require("ADMIN", "rules/{name}")),
 ) -> Response:
     rule, created = service.put_rule(name, body)
@@ -125,20 +123,22 @@ def put_rule(
 
 @router.delete("/rules/{name}", status_code=204, summary="Delete a rule; its open alerts are resolved")
 def delete_rule(
-    name: str, service: AlertService = Depends(_service), access: Access = Depends(require("ADMIN", "rules/{name}"))
+    name: str,
+    service: AlertService = Depends(alert_service),
+    access: Access = Depends(require("ADMIN", "rules/{name}")),
 ) -> Response:
     service.delete_rule(name)
     return Response(status_code=204)
 
 
-@router.get("/alerts", summary="Alerts, newest first, filtered by state, rule and twin; paged")
+@router.get("/alerts", summary="Alerts, newest first, filtered by state, rule and twin; paged", response_model=Alerts)
 def list_alerts(
     state: Annotated[str | None, Query(description="raised, acknowledged or resolved")] = None,
     rule: Annotated[str | None, Query()] = None,
     twin: Annotated[str | None, Query(description="twin id")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     continuation: Annotated[str | None, Query(alias="continuationToken")] = None,
-    service: AlertService = Depends(_service),
+    service: AlertService = Depends(alert_service),
     access: Access = Depends(require("READ", "alerts")),
 ) -> Response:
     alerts, token = service.list_alerts(state, rule, twin, limit, continuation)
@@ -147,10 +147,10 @@ def list_alerts(
     return json_response({"value": shown, "continuationToken": token})
 
 
-@router.get("/alerts/{alert_id}", summary="An alert with its full history")
+@router.get("/alerts/{alert_id}", summary="An alert with its full history", response_model=AlertRecord)
 def get_alert(
     alert_id: str,
-    service: AlertService = Depends(_service),
+    service: AlertService = Depends(alert_service),
     access: Access = Depends(require("READ", "alerts/{alert_id}")),
 ) -> Response:
     return _shown(access, _visible(service, access, alert_id))
@@ -160,27 +160,32 @@ def get_alert(
     "/alerts/{alert_id}/impact",
     summary="What an alert concerns: its area's buildings (planned depth at or above the notification threshold) "
     "and the residents living in them, as geo-targeting counts them",
+    response_model=AlertImpact,
 )
 def alert_impact(
     alert_id: str,
-    service: AlertService = Depends(_service),
-    app: App = Depends(get_app),
+    service: AlertService = Depends(alert_service),
+    notifications: NotificationService = Depends(notification_service),
     access: Access = Depends(require("READ", "alerts/{alert_id}")),
 ) -> Response:
     alert = _visible(service, access, alert_id)
-    affected = app.notifications.affected_by(alert)
-    zones, _ = app.notifications.targeting.area(alert)
+    affected = notifications.affected_by(alert)
+    zones, _ = notifications.targeting.area(alert)
     zones, buildings = ([t for t in ids if access.may_read_twin(t)] for ids in (zones, affected.buildings))
     return json_response(
         {"alertId": alert.id, "zones": zones, "buildings": buildings, "residents": len(affected.residents)}
     )
 
 
-@router.post("/alerts/{alert_id}/acknowledge", summary="Acknowledge a raised alert (stops its escalation)")
+@router.post(
+    "/alerts/{alert_id}/acknowledge",
+    summary="Acknowledge a raised alert (stops its escalation)",
+    response_model=AlertRecord,
+)
 def acknowledge(
     alert_id: str,
     body: Annotated[Any, Body(examples=[_NOTE_EXAMPLE])] = None,
-    service: AlertService = Depends(_service),
+    service: AlertService = Depends(alert_service),
     access: Access = Depends(require("WRITE", "alerts/{alert_id}")),
 ) -> Response:
     note = _note(body)
@@ -188,11 +193,11 @@ def acknowledge(
     return _shown(access, service.acknowledge(alert_id, access.caller, note))
 
 
-@router.post("/alerts/{alert_id}/resolve", summary="Resolve an alert by hand")
+@router.post("/alerts/{alert_id}/resolve", summary="Resolve an alert by hand", response_model=AlertRecord)
 def resolve(
     alert_id: str,
     body: Annotated[Any, Body(examples=[_NOTE_EXAMPLE])] = None,
-    service: AlertService = Depends(_service),
+    service: AlertService = Depends(alert_service),
     access: Access = Depends(require("WRITE", "alerts/{alert_id}")),
 ) -> Response:
     note = _note(body)

@@ -17,10 +17,12 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from futago.api.access import Access, require
-from futago.api.deps import SQL_MAX, JSONRoute, get_app, json_response
+from futago.api.answers import AuditPage, Checkpoint, Checkpoints, Verification
+from futago.api.deps import SQL_MAX, JSONRoute, json_response
 from futago.api.errors import problem_response, retry_after
-from futago.app import App
+from futago.api.providers import ApiServices, audit_log
 from futago.core.errors import NotFound, TooManyRequests
+from futago.security.audit import AuditLog
 from futago.security.refusals import RefusalSummary
 from futago.security.service import RateLimiter
 
@@ -30,19 +32,22 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 REFUSED = frozenset({401, 403, 429})
 
 
-@router.get("/audit", summary="Audit entries in the order they were stored (a page after position 'after')")
+@router.get(
+    "/audit",
+    summary="Audit entries in the order they were stored (a page after position 'after')",
+    response_model=AuditPage,
+)
 def list_audit(
     request: Request,
     after: Annotated[int, Query(ge=0, le=SQL_MAX, description="the position after which to start (0: the first)")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    app: App = Depends(get_app),
+    audit: AuditLog = Depends(audit_log),
     access: Access = Depends(require("ADMIN", "audit")),
 ) -> Response:
     refusals: RefusalSummary | None = getattr(request.app.state, "refusals", None)
     if refusals is not None:
         refusals.flush()  # the refusals counted so far, too
-    app.audit.flush()  # a reader sees every entry recorded before it asked
-    page = app.store.scan_audit(after, limit)
+    page = audit.page(after, limit)  # every entry recorded before this request asked
     body: dict[str, Any] = {"value": [{"position": pos, **entry.to_json()} for pos, entry in page]}
     if len(page) == limit:
         body["nextAfter"] = page[-1][0]
@@ -52,22 +57,29 @@ def list_audit(
 @router.get(
     "/audit/verify",
     summary="Check the hash chain against the signed checkpoints, in the store and outside it (truncated, uncovered)",
+    response_model=Verification,
 )
-def verify_audit(app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "audit"))) -> Response:
-    return json_response(app.audit.verify().to_json())
+def verify_audit(audit: AuditLog = Depends(audit_log), access: Access = Depends(require("ADMIN", "audit"))) -> Response:
+    return json_response(audit.verify().to_json())
 
 
-@router.get("/audit/checkpoints", summary="The signed checkpoints of the chain")
-def list_checkpoints(app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "audit"))) -> Response:
-    app.audit.flush()
-    return json_response({"value": [c.to_json() for c in app.store.list_audit_checkpoints()]})
+@router.get("/audit/checkpoints", summary="The signed checkpoints of the chain", response_model=Checkpoints)
+def list_checkpoints(
+    audit: AuditLog = Depends(audit_log), access: Access = Depends(require("ADMIN", "audit"))
+) -> Response:
+    return json_response({"value": [c.to_json() for c in audit.checkpoints()]})
 
 
 @router.post(
-    "/audit/checkpoints", summary="Sign the chain's head now; keep the answer elsewhere as proof", status_code=201
+    "/audit/checkpoints",
+    summary="Sign the chain's head now; keep the answer elsewhere as proof",
+    status_code=201,
+    response_model=Checkpoint,
 )
-def create_checkpoint(app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "audit"))) -> Response:
-    checkpoint = app.audit.checkpoint()
+def create_checkpoint(
+    audit: AuditLog = Depends(audit_log), access: Access = Depends(require("ADMIN", "audit"))
+) -> Response:
+    checkpoint = audit.checkpoint()
     if checkpoint is None:
         raise NotFound("the audit is empty: there is nothing to sign yet")
     return json_response(checkpoint.to_json(), status_code=201)
@@ -77,9 +89,9 @@ class AuditRequests:
     """ASGI middleware: after a write or a refusal has been answered, record it (refusals summarised); before
     anything else, turn away a client over its budget of 401s."""
 
-    def __init__(self, app: ASGIApp, futago: App) -> None:
+    def __init__(self, app: ASGIApp, futago: ApiServices) -> None:
         self.app = app
-        self.futago = futago
+        self.audit = futago.audit
         per_minute = futago.settings.refusals_per_minute
         self.unauthenticated = RateLimiter(per_minute, burst=per_minute / 2)  # 401s per client address
         self.refusals = RefusalSummary(futago.audit)
@@ -121,7 +133,7 @@ class AuditRequests:
                 self.refusals.add(address, caller or "anonymous", method, path, status)
             elif method in WRITES and caller is not None:
                 answered = {"status": status, "client": address}
-                self.futago.audit.record(caller, f"api.{method.lower()}", path, answered)  # queued: it does not wait
+                self.audit.record(caller, f"api.{method.lower()}", path, answered)  # queued: it does not wait
 
     def _flushing_at_shutdown(self, receive: Receive) -> Callable[[], Awaitable[Message]]:
         async def flushing() -> Message:

@@ -15,16 +15,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query
 from starlette.responses import Response
 
+from futago.act.notify.service import NotificationService
 from futago.api.access import Access, require
-from futago.api.deps import CREATED, JSONRoute, get_app, json_response
-from futago.app import App
-from futago.core.errors import InvalidInput
+from futago.api.answers import Behaviour, Behaviours, Open, Runs
+from futago.api.deps import CREATED, JSONRoute, json_response
+from futago.api.providers import behaviour_runtime, notification_service, twin_service
+from futago.core.errors import InvalidInput, NotFound
 from futago.core.events import telemetry_resource, twin_resource
 from futago.core.problems import Problem
 from futago.core.telemetry import parse_timestamp
+from futago.services.twins import TwinService
 from futago.sim import scenario, validation
+from futago.sim.runtime import BehaviourRuntime
 
 router = APIRouter(tags=["behaviours"], route_class=JSONRoute)
+Runtime = Annotated[BehaviourRuntime, Depends(behaviour_runtime)]
 
 _EXAMPLE = {
     "model": "river_stage",
@@ -59,77 +64,89 @@ def _visible_runs(access: Access, runs: list[dict[str, Any]]) -> list[dict[str, 
     return [run for run in runs if access.may_see(run_resources(run))]
 
 
-def _require_visible(app: App, access: Access, name: str, twin: str, of_twin: Callable[[str], str]) -> None:
+def _require_visible(
+    behaviours: BehaviourRuntime, access: Access, name: str, twin: str, of_twin: Callable[[str], str]
+) -> None:
     """A twin the caller may not read (``of_twin``: the twin, or its telemetry for what shows its readings) is
     answered in the words the runtime uses for a twin the behaviour is not attached to; an unknown behaviour is
     still a 404, as for any caller."""
     if not access.may_see((of_twin(twin), f"behaviours/{name}")):
-        app.behaviours.get(name)
+        behaviours.get(name)
         raise InvalidInput([Problem("/twin", f"behaviour '{name}' is not attached to twin '{twin}'")])
 
 
-@router.get("/behaviours", summary="List behaviours with their model, version and attached twins")
-def list_behaviours(app: App = Depends(get_app), access: Access = Depends(require("READ", "behaviours"))) -> Response:
-    return json_response({"value": [spec.to_json() for spec in app.behaviours.all()]})
+@router.get(
+    "/behaviours", summary="List behaviours with their model, version and attached twins", response_model=Behaviours
+)
+def list_behaviours(behaviours: Runtime, access: Access = Depends(require("READ", "behaviours"))) -> Response:
+    return json_response({"value": [spec.to_json() for spec in behaviours.all()]})
 
 
-@router.put("/behaviours/{name}", summary="Create (201) or replace (200) a behaviour", responses=CREATED)
+@router.put(
+    "/behaviours/{name}",
+    summary="Create (201) or replace (200) a behaviour",
+    responses=CREATED,
+    response_model=Behaviour,
+)
 def put_behaviour(
     name: str,
     body: Annotated[dict[str, Any], Body(examples=[_EXAMPLE])],
-    app: App = Depends(get_app),
+    behaviours: Runtime,
     access: Access = Depends(require("ADMIN", "behaviours/{name}")),
 ) -> Response:
-    existed = name in {spec.name for spec in app.behaviours.all()}
-    spec = app.behaviours.put(name, body)
+    existed = name in {spec.name for spec in behaviours.all()}
+    spec = behaviours.put(name, body)
     headers = None if existed else {"Location": f"/behaviours/{name}"}
     return json_response(spec.to_json(), status_code=200 if existed else 201, headers=headers)
 
 
-@router.get("/behaviours/{name}", summary="A behaviour and the twins it runs for")
+@router.get("/behaviours/{name}", summary="A behaviour and the twins it runs for", response_model=Behaviour)
 def get_behaviour(
-    name: str, app: App = Depends(get_app), access: Access = Depends(require("READ", "behaviours/{name}"))
+    name: str, behaviours: Runtime, access: Access = Depends(require("READ", "behaviours/{name}"))
 ) -> Response:
-    spec = app.behaviours.get(name)
-    twins = [t for t in app.behaviours.twins_of(spec) if access.may_read_twin(t)]
-    return json_response({**spec.to_json(), "source": app.behaviours.source(name), "attachedTwins": twins})
+    spec = behaviours.get(name)
+    twins = [t for t in behaviours.twins_of(spec) if access.may_read_twin(t)]
+    return json_response({**spec.to_json(), "source": behaviours.source(name), "attachedTwins": twins})
 
 
 @router.delete("/behaviours/{name}", status_code=204, summary="Delete a behaviour (its outputs stay)")
 def delete_behaviour(
-    name: str, app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "behaviours/{name}"))
+    name: str, behaviours: Runtime, access: Access = Depends(require("ADMIN", "behaviours/{name}"))
 ) -> Response:
-    app.behaviours.delete(name)
+    behaviours.delete(name)
     return Response(status_code=204)
 
 
-@router.post("/behaviours/{name}/run", summary="Run a behaviour now, for one twin or all of its twins")
+@router.post(
+    "/behaviours/{name}/run", summary="Run a behaviour now, for one twin or all of its twins", response_model=Runs
+)
 def run_behaviour(
     name: str,
+    behaviours: Runtime,
     twin: Annotated[str | None, Query(description="Only this twin")] = None,
-    app: App = Depends(get_app),
     access: Access = Depends(require("WRITE", "behaviours/{name}")),
 ) -> Response:
     if twin is not None:
-        _require_visible(app, access, name, twin, twin_resource)
-    return json_response({"value": _visible_runs(access, app.behaviours.run(name, twin))})
+        _require_visible(behaviours, access, name, twin, twin_resource)
+    return json_response({"value": _visible_runs(access, behaviours.run(name, twin))})
 
 
-@router.get("/behaviours/{name}/runs", summary="Run records (provenance), newest first")
+@router.get("/behaviours/{name}/runs", summary="Run records (provenance), newest first", response_model=Runs)
 def list_runs(
     name: str,
+    behaviours: Runtime,
     twin: Annotated[str | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    app: App = Depends(get_app),
     access: Access = Depends(require("READ", "behaviours/{name}")),
 ) -> Response:
-    app.behaviours.get(name)
     # filtered after the limit: fewer than ``limit`` runs when some are about twins the caller may not read
-    return json_response({"value": _visible_runs(access, app.store.list_behaviour_runs(name, twin, limit))})
+    return json_response({"value": _visible_runs(access, behaviours.runs(name, twin, limit))})
 
 
 @router.post(
-    "/behaviours/{name}/scenarios", summary="What-if: a baseline and scenarios side by side (nothing is written)"
+    "/behaviours/{name}/scenarios",
+    summary="What-if: a baseline and scenarios side by side (nothing is written)",
+    response_model=Open,
 )
 def run_scenarios(
     name: str,
@@ -146,7 +163,9 @@ def run_scenarios(
             ]
         ),
     ],
-    app: App = Depends(get_app),
+    behaviours: Runtime,
+    twins: TwinService = Depends(twin_service),
+    notifications: NotificationService = Depends(notification_service),
     access: Access = Depends(require("READ", "behaviours/{name}")),
 ) -> Response:
     twin = body.get("twin")
@@ -159,38 +178,47 @@ def run_scenarios(
     if problems:
         raise InvalidInput(problems)
     assert isinstance(twin, str)
-    _require_visible(app, access, name, twin, telemetry_resource)
+    _require_visible(behaviours, access, name, twin, telemetry_resource)
     impact = None
     if body.get("impact") is not None:
-        app.behaviours.get(name)  # an unknown behaviour is a 404 before the impact's zones are looked at
-        spec = scenario.ImpactSpec.parse(body["impact"], app.notifications.settings.depth_threshold_m)
-        impact = (spec, _area(app, twin, spec))
-    return json_response(scenario.compare(app.behaviours, name, twin, _at(body.get("at"), "/at"), scenarios, impact))
+        behaviours.get(name)  # an unknown behaviour is a 404 before the impact's zones are looked at
+        spec = scenario.ImpactSpec.parse(body["impact"], notifications.settings.depth_threshold_m)
+        impact = (spec, _area(twins, notifications, twin, spec))
+    return json_response(scenario.compare(behaviours, name, twin, _at(body.get("at"), "/at"), scenarios, impact))
 
 
-def _area(app: App, twin: str, spec: scenario.ImpactSpec) -> scenario.AreaLookup:
+def _area(
+    twins: TwinService, notifications: NotificationService, twin: str, spec: scenario.ImpactSpec
+) -> scenario.AreaLookup:
     """The zones the twin's alerts would cover (as a rule's ``area: {relationship}``), and who lives in them."""
-    zones = [r.target_id for r in app.store.list_relationships(twin, spec.relationship)]
+    try:
+        zones = [r.target_id for r in twins.list_relationships(twin, spec.relationship)]
+    except NotFound:  # no such twin: it has no relationship either, and is answered as one without them
+        zones = []
     if not zones:
         message = f"twin '{twin}' has no '{spec.relationship}' relationship to the zones its floods would reach"
         raise InvalidInput([Problem("/impact/relationship", message)])
 
     def lookup() -> tuple[list[str], int]:
-        affected = app.notifications.affected(zones, spec.min_depth)
+        affected = notifications.affected(zones, spec.min_depth)
         return affected.buildings, len(affected.residents)
 
     return lookup
 
 
-@router.get("/behaviours/{name}/validation", summary="Validation report: the behaviour against measurements")
+@router.get(
+    "/behaviours/{name}/validation",
+    summary="Validation report: the behaviour against measurements",
+    response_model=Open,
+)
 def validate(
     name: str,
+    behaviours: Runtime,
     twin: Annotated[str, Query()],
     start: Annotated[str, Query(alias="from")],
     end: Annotated[str, Query(alias="to")],
-    app: App = Depends(get_app),
     access: Access = Depends(require("READ", "behaviours/{name}")),
 ) -> Response:
-    _require_visible(app, access, name, twin, telemetry_resource)
-    report = validation.validate_behaviour(app.behaviours, name, twin, _at(start, "/from"), _at(end, "/to"))
+    _require_visible(behaviours, access, name, twin, telemetry_resource)
+    report = validation.validate_behaviour(behaviours, name, twin, _at(start, "/from"), _at(end, "/to"))
     return json_response(report.to_json(inline_plots=True))

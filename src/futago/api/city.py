@@ -13,11 +13,16 @@ from starlette.datastructures import State
 from starlette.responses import Response, StreamingResponse
 
 from futago.api.access import ADMIN_REACH, Access, require
-from futago.api.deps import EMPTY, JSONRoute, get_app, json_response
-from futago.app import App
+from futago.api.answers import BINARY, FEATURE_COLLECTION, TileJson, Tileset
+from futago.api.deps import EMPTY, JSONRoute, json_response
+from futago.api.providers import ApiServices, event_bus, model_service, twin_service
 from futago.city.export import geojson, mvt, tiles3d
 from futago.city.export.cache import CityCache
+from futago.core.dtdl import ModelSet
 from futago.core.errors import NotFound
+from futago.core.events import EventBus
+from futago.services.models import ModelService
+from futago.services.twins import TwinService
 
 router = APIRouter(prefix="/city", tags=["city"], route_class=JSONRoute)
 log = logging.getLogger(__name__)
@@ -25,17 +30,17 @@ _cache_lock = threading.Lock()
 WARM_TILES = 16
 
 
-def city_cache(state: State, app: App) -> CityCache:
-    """One cache per served App, on the FastAPI state: made on first use, shared by requests."""
+def city_cache(state: State, twins: TwinService, bus: EventBus) -> CityCache:
+    """One cache per served API, on the FastAPI state: made on first use, shared by requests."""
     with _cache_lock:
         cache: CityCache | None = getattr(state, "city_cache", None)
         if cache is None:
-            cache = state.city_cache = CityCache(app.store, app.bus)
+            cache = state.city_cache = CityCache(twins.graph(), bus)
     return cache
 
 
 def release(state: State) -> None:
-    """The served App stops: its cache stops following the bus."""
+    """The served API stops: its cache stops following the bus."""
     with _cache_lock:
         cache: CityCache | None = getattr(state, "city_cache", None)
         state.city_cache = None
@@ -54,27 +59,26 @@ class _View:
     reach: Hashable
 
     @classmethod
-    def of(cls, access: Access, app: App) -> _View:
-        graph = access.graph(app)
-        return cls(app.store if graph is None else graph, access.reach())
+    def of(cls, access: Access, twins: TwinService) -> _View:
+        return cls(twins.graph(None if access.principal.admin else access.readable), access.reach())
 
 
-def _summary(cache: CityCache, app: App, view: _View) -> dict[str, Any]:
-    return cache.get(("summary", view.reach), lambda: mvt.building_summary(view.twins, app.models.models))
+def _summary(cache: CityCache, models: ModelSet, view: _View) -> dict[str, Any]:
+    return cache.get(("summary", view.reach), lambda: mvt.building_summary(view.twins, models))
 
 
-def _tile(cache: CityCache, app: App, view: _View, z: int, x: int, y: int) -> bytes:
-    return cache.get(("mvt", view.reach, z, x, y), lambda: mvt.encode_tile(view.twins, app.models.models, z, x, y))
+def _tile(cache: CityCache, models: ModelSet, view: _View, z: int, x: int, y: int) -> bytes:
+    return cache.get(("mvt", view.reach, z, x, y), lambda: mvt.encode_tile(view.twins, models, z, x, y))
 
 
-def warm(state: State, app: App, stop: threading.Event) -> None:
+def warm(state: State, services: ApiServices, stop: threading.Event) -> None:
     """Encode what a first page load asks for (the tile index, the tiles over the district) before anyone asks:
     the tiles of each zoom from 12 up while one zoom's tiles over the buildings number at most WARM_TILES.
     ``state.city_warmed`` is set when it is done."""
     try:
-        cache = city_cache(state, app)
-        view = _View(app.store, ADMIN_REACH)  # what an administrator (the dashboard on loopback) asks for
-        bounds = _summary(cache, app, view)["bounds"]
+        cache = city_cache(state, services.twins, services.bus)
+        view = _View(services.twins.graph(), ADMIN_REACH)  # what an administrator (the dashboard on loopback) asks for
+        bounds = _summary(cache, services.models.models, view)["bounds"]
         for z in range(mvt.BUILDING_MIN_ZOOM, mvt.MAX_TILE_ZOOM + 1):
             tiles = mvt.tiles_covering(bounds, z) if bounds else []
             if not tiles or len(tiles) > WARM_TILES:
@@ -82,7 +86,7 @@ def warm(state: State, app: App, stop: threading.Event) -> None:
             for x, y in tiles:
                 if stop.is_set():
                     return
-                _tile(cache, app, view, z, x, y)
+                _tile(cache, services.models.models, view, z, x, y)
     except Exception:  # a store closed under it at shutdown, say: the requests will encode what they need
         log.debug("warming the city's tiles stopped", exc_info=True)
     finally:
@@ -93,6 +97,7 @@ def warm(state: State, app: App, stop: threading.Event) -> None:
     "/features",
     summary="Buildings (or twins of another model) intersecting a bbox, as a streamed GeoJSON FeatureCollection",
     response_class=StreamingResponse,
+    responses={200: {"content": {geojson.MEDIA_TYPE: {"schema": FEATURE_COLLECTION}}}},
 )
 def features(
     bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat (WGS84)")] = None,
@@ -106,25 +111,31 @@ def features(
             "draws them from /city/tiles"
         ),
     ] = None,
-    app: App = Depends(get_app),
+    twins: TwinService = Depends(twin_service),
+    models: ModelService = Depends(model_service),
     access: Access = Depends(require("READ", "city")),
 ) -> Response:
     box = geojson.parse_bbox(bbox)
-    twins = geojson.features_in_bbox(app.store, app.models.models, box, model, exclude=exclude)
+    found = geojson.features_in_bbox(twins.graph(), models.models, box, model, exclude=exclude)
     if not access.principal.admin:  # the twins (and properties) this caller may read, as everywhere else
-        twins = (seen for seen in map(access.readable, twins) if seen is not None)
-    chunks = geojson.feature_collection(twins, box)
+        found = (seen for seen in map(access.readable, found) if seen is not None)
+    chunks = geojson.feature_collection(found, box)
     return StreamingResponse(chunks, media_type=geojson.MEDIA_TYPE)
 
 
 @router.get(
     "/tiles.json",
     summary="TileJSON 3.0 of the city's vector tiles: where the buildings are, their numbers' ranges, the tile URL",
+    response_model=TileJson,
 )
 def tile_json(
-    request: Request, app: App = Depends(get_app), access: Access = Depends(require("READ", "city"))
+    request: Request,
+    twins: TwinService = Depends(twin_service),
+    models: ModelService = Depends(model_service),
+    bus: EventBus = Depends(event_bus),
+    access: Access = Depends(require("READ", "city")),
 ) -> Response:
-    summary = _summary(city_cache(request.app.state, app), app, _View.of(access, app))
+    summary = _summary(city_cache(request.app.state, twins, bus), models.models, _View.of(access, twins))
     url = f"{request.base_url}city/tiles/{{z}}/{{x}}/{{y}}.mvt"
     return json_response(mvt.tilejson(url, summary))
 
@@ -132,43 +143,63 @@ def tile_json(
 @router.get(
     "/tiles/{z}/{x}/{y}.mvt",
     summary="A Mapbox Vector Tile of buildings (zoom 12 up), flood zones and roads",
-    responses=EMPTY,
+    response_class=Response,
+    responses={200: {"content": {mvt.MEDIA_TYPE: {"schema": BINARY}}}, **EMPTY},
 )
 def vector_tile(
     z: int,
     x: int,
     y: int,
     request: Request,
-    app: App = Depends(get_app),
+    twins: TwinService = Depends(twin_service),
+    models: ModelService = Depends(model_service),
+    bus: EventBus = Depends(event_bus),
     access: Access = Depends(require("READ", "city")),
 ) -> Response:
     mvt.check_tile(z, x, y)
-    body = _tile(city_cache(request.app.state, app), app, _View.of(access, app), z, x, y)
+    cache = city_cache(request.app.state, twins, bus)
+    body = _tile(cache, models.models, _View.of(access, twins), z, x, y)
     if not body:
         return Response(status_code=204)
     return Response(body, media_type=mvt.MEDIA_TYPE)
 
 
-def _tileset(request: Request, app: App, access: Access) -> tiles3d.Tileset:
-    cache, view = city_cache(request.app.state, app), _View.of(access, app)
-    tileset = cache.get(("3dtiles", view.reach), lambda: tiles3d.build_tileset(view.twins, app.models.models))
+def _tileset(
+    request: Request, twins: TwinService, models: ModelService, bus: EventBus, access: Access
+) -> tiles3d.Tileset:
+    cache, view = city_cache(request.app.state, twins, bus), _View.of(access, twins)
+    tileset = cache.get(("3dtiles", view.reach), lambda: tiles3d.build_tileset(view.twins, models.models))
     if tileset is None:
         raise NotFound("there is no building twin with a footprint to tile; import a district first")
     return tileset
 
 
-@router.get("/3dtiles/tileset.json", summary="3D Tiles 1.1 tileset of the building twins")
+@router.get("/3dtiles/tileset.json", summary="3D Tiles 1.1 tileset of the building twins", response_model=Tileset)
 def tileset_json(
-    request: Request, app: App = Depends(get_app), access: Access = Depends(require("READ", "city"))
+    request: Request,
+    twins: TwinService = Depends(twin_service),
+    models: ModelService = Depends(model_service),
+    bus: EventBus = Depends(event_bus),
+    access: Access = Depends(require("READ", "city")),
 ) -> Response:
-    return Response(_tileset(request, app, access).json, media_type=tiles3d.MEDIA_TYPE_JSON)
+    return Response(_tileset(request, twins, models, bus, access).json, media_type=tiles3d.MEDIA_TYPE_JSON)
 
 
-@router.get("/3dtiles/{path:path}", summary="A 3D Tiles content file (GLB) named by tileset.json")
+@router.get(
+    "/3dtiles/{path:path}",
+    summary="A 3D Tiles content file (GLB) named by tileset.json",
+    response_class=Response,
+    responses={200: {"content": {tiles3d.MEDIA_TYPE_GLB: {"schema": BINARY}}}},
+)
 def tile_content(
-    path: str, request: Request, app: App = Depends(get_app), access: Access = Depends(require("READ", "city"))
+    path: str,
+    request: Request,
+    twins: TwinService = Depends(twin_service),
+    models: ModelService = Depends(model_service),
+    bus: EventBus = Depends(event_bus),
+    access: Access = Depends(require("READ", "city")),
 ) -> Response:
-    content = _tileset(request, app, access).contents.get(path)
+    content = _tileset(request, twins, models, bus, access).contents.get(path)
     if content is None:
         raise NotFound(f"'{path}' is not part of the current tileset; read tileset.json again")
     return Response(content, media_type=tiles3d.MEDIA_TYPE_GLB)

@@ -19,9 +19,10 @@ from starlette.responses import Response
 from futago.act.commands import FINAL, STATES, CommandService
 from futago.api.access import Access, require
 from futago.api.alerts import alert_as_seen
-from futago.api.deps import ACCEPTED, CREATED, JSONRoute, get_app, json_response
-from futago.app import App
-from futago.core.errors import FutagoError, InvalidInput
+from futago.api.answers import CommandBinding, CommandBindings, CommandRecord, Commands
+from futago.api.deps import ACCEPTED, CREATED, JSONRoute, json_response
+from futago.api.providers import command_service
+from futago.core.errors import InvalidInput
 from futago.core.events import telemetry_resource, twin_resource
 from futago.core.problems import Problem
 
@@ -45,19 +46,6 @@ _BINDING_EXAMPLE = {
     },
     "expires": "30m",
 }
-
-
-class CommandsUnavailable(FutagoError):
-    status = 503
-    title = "Commands unavailable"
-
-
-def get_commands(app: App = Depends(get_app)) -> CommandService:
-    """The app's command service (``app.commands``); a 503 problem rather than a 500 where none is wired."""
-    service = getattr(app, "commands", None)
-    if not isinstance(service, CommandService):
-        raise CommandsUnavailable("this server has no command service; commands are not enabled")
-    return service
 
 
 def _fields(body: dict[str, Any] | None, allowed: dict[str, str]) -> dict[str, Any]:
@@ -114,23 +102,27 @@ def _answer(record: dict[str, Any], done_status: int = 200, headers: dict[str, s
     return json_response(record, status_code=202 if in_flight else done_status, headers=headers)
 
 
-@router.get("/commands", summary="Commands, newest first: filter by state, twin and command")
+@router.get("/commands", summary="Commands, newest first: filter by state, twin and command", response_model=Commands)
 def list_commands(
     state: Annotated[str | None, Query(description=" | ".join(STATES))] = None,
     twin: Annotated[str | None, Query()] = None,
     command: Annotated[str | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    commands: CommandService = Depends(get_commands),
+    commands: CommandService = Depends(command_service),
     access: Access = Depends(require("READ", "commands")),
 ) -> Response:
     records = commands.list_commands(state, twin, command, limit)
     return json_response({"value": [seen for r in records if (seen := command_as_seen(access, r)) is not None]})
 
 
-@router.get("/commands/{command_id}", summary="One command with its audit: proposal, approval, what was sent, answer")
+@router.get(
+    "/commands/{command_id}",
+    summary="One command with its audit: proposal, approval, what was sent, answer",
+    response_model=CommandRecord,
+)
 def get_command(
     command_id: str,
-    commands: CommandService = Depends(get_commands),
+    commands: CommandService = Depends(command_service),
     access: Access = Depends(require("READ", "commands/{command_id}")),
 ) -> Response:
     return json_response(_shown(access, _visible(commands, access, command_id)))
@@ -141,13 +133,14 @@ def get_command(
     status_code=201,
     summary="Request a command: it goes through the binding's mode (recommend waits for approval) and envelope",
     responses={**CREATED, **ACCEPTED},
+    response_model=CommandRecord,
 )
 def request_command(
     twin_id: str,
     command: str,
     body: Annotated[dict[str, Any], Body(examples=[_REQUEST_EXAMPLE])],
     wait: Wait = 5.0,
-    commands: CommandService = Depends(get_commands),
+    commands: CommandService = Depends(command_service),
     access: Access = Depends(require("COMMAND", "twins/{twin_id}/commands/{command}")),
 ) -> Response:
     fields = _fields(body, {"payload": "any", "note": "text"})
@@ -160,12 +153,13 @@ def request_command(
     "/commands/{command_id}/approve",
     summary="Approve a proposed command: the envelope is checked again",
     responses=ACCEPTED,
+    response_model=CommandRecord,
 )
 def approve_command(
     command_id: str,
     body: Annotated[dict[str, Any] | None, Body(examples=[{"note": "checked the gate camera"}])] = None,
     wait: Wait = 5.0,
-    commands: CommandService = Depends(get_commands),
+    commands: CommandService = Depends(command_service),
     access: Access = Depends(require("COMMAND", "commands/{command_id}")),
 ) -> Response:
     note = _fields(body, {"note": "text"}).get("note")
@@ -174,11 +168,13 @@ def approve_command(
     return _answer(_shown(access, commands.wait(record["id"], wait)))
 
 
-@router.post("/commands/{command_id}/reject", summary="Reject a proposed command, with a reason")
+@router.post(
+    "/commands/{command_id}/reject", summary="Reject a proposed command, with a reason", response_model=CommandRecord
+)
 def reject_command(
     command_id: str,
     body: Annotated[dict[str, Any] | None, Body(examples=[{"reason": "the gate crew is on site"}])] = None,
-    commands: CommandService = Depends(get_commands),
+    commands: CommandService = Depends(command_service),
     access: Access = Depends(require("COMMAND", "commands/{command_id}")),
 ) -> Response:
     reason = _fields(body, {"reason": "text"}).get("reason")
@@ -186,21 +182,25 @@ def reject_command(
     return json_response(_shown(access, commands.reject(command_id, access.caller, reason)))
 
 
-@router.get("/command-bindings", summary="How each twin's commands are sent: transport, mode and safety envelope")
+@router.get(
+    "/command-bindings",
+    summary="How each twin's commands are sent: transport, mode and safety envelope",
+    response_model=CommandBindings,
+)
 def list_bindings(
     twin: Annotated[str | None, Query()] = None,
-    commands: CommandService = Depends(get_commands),
+    commands: CommandService = Depends(command_service),
     access: Access = Depends(require("READ", "command-bindings")),
 ) -> Response:
     bindings = [b.to_json() for b in commands.bindings() if twin is None or b.twin_id == twin]
     return json_response({"value": bindings})
 
 
-@router.get("/command-bindings/{twin_id}/{command}", summary="One command binding")
+@router.get("/command-bindings/{twin_id}/{command}", summary="One command binding", response_model=CommandBinding)
 def get_binding(
     twin_id: str,
     command: str,
-    commands: CommandService = Depends(get_commands),
+    commands: CommandService = Depends(command_service),
     access: Access = Depends(require("READ", "command-bindings/{twin_id}/{command}")),
 ) -> Response:
     return json_response(commands.binding(twin_id, command).to_json())
@@ -210,12 +210,13 @@ def get_binding(
     "/command-bindings/{twin_id}/{command}",
     summary="Create (201) or replace (200) a command binding",
     responses=CREATED,
+    response_model=CommandBinding,
 )
 def put_binding(
     twin_id: str,
     command: str,
     body: Annotated[dict[str, Any], Body(examples=[_BINDING_EXAMPLE])],
-    commands: CommandService = Depends(get_commands),
+    commands: CommandService = Depends(command_service),
     access: Access = Depends(require("ADMIN", "command-bindings/{twin_id}/{command}")),
 ) -> Response:
     binding, created = commands.put_binding(twin_id, command, body)
@@ -227,7 +228,7 @@ def put_binding(
 def delete_binding(
     twin_id: str,
     command: str,
-    commands: CommandService = Depends(get_commands),
+    commands: CommandService = Depends(command_service),
     access: Access = Depends(require("ADMIN", "command-bindings/{twin_id}/{command}")),
 ) -> Response:
     commands.delete_binding(twin_id, command)

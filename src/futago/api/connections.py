@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
@@ -11,22 +10,34 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from futago.api.access import Access, require
-from futago.api.deps import SQL_MAX, JSONRoute, RowId, get_app, json_response
-from futago.app import App
+from futago.api.answers import Connection, Connections, DeadLetters, ReplayOutcomes
+from futago.api.deps import SQL_MAX, JSONRoute, RowId, json_response
+from futago.api.providers import connection_manager, dead_letter_service
 from futago.core.dead_letters import DeadLetter
-from futago.core.errors import InvalidInput, NotFound
-from futago.core.problems import Problem
-from futago.ingest.mapping import RawMessage
+from futago.ingest.connections import ConnectionManager
+from futago.services.dead_letters import DeadLetterService
 
 router = APIRouter(tags=["ingest"], route_class=JSONRoute)
+ConnectionsOfServer = Annotated[ConnectionManager, Depends(connection_manager)]
+IngestDeadLetters = Annotated[DeadLetterService, Depends(dead_letter_service)]
 
 
-@router.get("/connections", summary="List connections with their state and counters (secrets are masked)")
-def list_connections(app: App = Depends(get_app), access: Access = Depends(require("READ", "connections"))) -> Response:
-    return json_response({"value": app.connections.list()})
+@router.get(
+    "/connections",
+    summary="List connections with their state and counters (secrets are masked)",
+    response_model=Connections,
+)
+def list_connections(
+    connections: ConnectionsOfServer, access: Access = Depends(require("READ", "connections"))
+) -> Response:
+    return json_response({"value": connections.list()})
 
 
-@router.put("/connections/{name}", summary="Create or replace a connection (restarts it when running)")
+@router.put(
+    "/connections/{name}",
+    summary="Create or replace a connection (restarts it when running)",
+    response_model=Connection,
+)
 def put_connection(
     name: str,
     config: Annotated[
@@ -50,41 +61,41 @@ def put_connection(
             ]
         ),
     ],
-    app: App = Depends(get_app),
+    connections: ConnectionManager = Depends(connection_manager),
     access: Access = Depends(require("ADMIN", "connections/{name}")),
 ) -> Response:
-    app.connections.put(name, config)
-    return json_response(app.connections.describe(name))
+    connections.put(name, config)
+    return json_response(connections.describe(name))
 
 
-@router.get("/connections/{name}", summary="A connection's settings, state and counters")
+@router.get("/connections/{name}", summary="A connection's settings, state and counters", response_model=Connection)
 def get_connection(
-    name: str, app: App = Depends(get_app), access: Access = Depends(require("READ", "connections/{name}"))
+    name: str, connections: ConnectionsOfServer, access: Access = Depends(require("READ", "connections/{name}"))
 ) -> Response:
-    return json_response(app.connections.describe(name))
+    return json_response(connections.describe(name))
 
 
-@router.post("/connections/{name}/start", summary="Start a stopped connection")
+@router.post("/connections/{name}/start", summary="Start a stopped connection", response_model=Connection)
 def start_connection(
-    name: str, app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "connections/{name}"))
+    name: str, connections: ConnectionsOfServer, access: Access = Depends(require("ADMIN", "connections/{name}"))
 ) -> Response:
-    app.connections.start(name)
-    return json_response(app.connections.describe(name))
+    connections.start(name)
+    return json_response(connections.describe(name))
 
 
-@router.post("/connections/{name}/stop", summary="Stop a running connection")
+@router.post("/connections/{name}/stop", summary="Stop a running connection", response_model=Connection)
 def stop_connection(
-    name: str, app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "connections/{name}"))
+    name: str, connections: ConnectionsOfServer, access: Access = Depends(require("ADMIN", "connections/{name}"))
 ) -> Response:
-    app.connections.stop(name)
-    return json_response(app.connections.describe(name))
+    connections.stop(name)
+    return json_response(connections.describe(name))
 
 
 @router.delete("/connections/{name}", status_code=204, summary="Stop and delete a connection")
 def delete_connection(
-    name: str, app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "connections/{name}"))
+    name: str, connections: ConnectionsOfServer, access: Access = Depends(require("ADMIN", "connections/{name}"))
 ) -> Response:
-    app.connections.delete(name)
+    connections.delete(name)
     return Response(status_code=204)
 
 
@@ -104,19 +115,18 @@ def _letter_json(letter: DeadLetter) -> dict[str, Any]:
     }
 
 
-@router.get("/dead-letters", summary="Messages that could not become readings, with the reason")
+@router.get(
+    "/dead-letters", summary="Messages that could not become readings, with the reason", response_model=DeadLetters
+)
 def list_dead_letters(
+    dead_letters: IngestDeadLetters,
     connection: str | None = None,
     after: Annotated[int | None, Query(ge=0, le=SQL_MAX, description="resume after this id")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-    app: App = Depends(get_app),
     access: Access = Depends(require("READ", "dead-letters")),
 ) -> Response:
-    letters = app.store.list_dead_letters(connection, after, limit)
-    body: dict[str, Any] = {
-        "value": [_letter_json(d) for d in letters],
-        "counts": app.store.count_dead_letters(),
-    }
+    letters = dead_letters.letters(connection, after, limit)
+    body: dict[str, Any] = {"value": [_letter_json(d) for d in letters], "counts": dead_letters.counts()}
     if len(letters) == limit:
         body["next"] = letters[-1].id
     return json_response(body)
@@ -128,31 +138,21 @@ class ReplayRequest(BaseModel):
     )
 
 
-@router.post("/dead-letters/replay", summary="Run dead letters through their connection's mapping again")
+@router.post(
+    "/dead-letters/replay",
+    summary="Run dead letters through their connection's mapping again",
+    response_model=ReplayOutcomes,
+)
 def replay_dead_letters(
-    request: ReplayRequest,
-    app: App = Depends(get_app),
-    access: Access = Depends(require("WRITE", "dead-letters")),
+    request: ReplayRequest, dead_letters: IngestDeadLetters, access: Access = Depends(require("WRITE", "dead-letters"))
 ) -> Response:
     """Each replayed letter is removed; one that fails again comes back as a new dead letter."""
-    letters = app.store.get_dead_letters(request.ids)
-    missing = sorted(set(request.ids) - {d.id for d in letters if d.id is not None})
-    if missing:
-        raise InvalidInput([Problem("/ids", f"no dead letters with ids {missing[:20]}")])
-    outcomes: list[dict[str, Any]] = []
-    now_us = time.time_ns() // 1000
-    for letter in letters:
-        spec = app.connections.spec(letter.connection)
-        result = app.ingest.ingest(letter.connection, spec.mapper, [RawMessage(letter.source, letter.payload, now_us)])
-        outcomes.append({"id": letter.id, "stored": result.stored, "deadLetters": [d.reason for d in result.dead]})
-    app.store.delete_dead_letters(request.ids)
-    return json_response({"value": outcomes})
+    return json_response({"value": [outcome.to_json() for outcome in dead_letters.replay(request.ids)]})
 
 
 @router.delete("/dead-letters/{letter_id}", status_code=204, summary="Discard a dead letter")
 def delete_dead_letter(
-    letter_id: RowId, app: App = Depends(get_app), access: Access = Depends(require("WRITE", "dead-letters"))
+    letter_id: RowId, dead_letters: IngestDeadLetters, access: Access = Depends(require("WRITE", "dead-letters"))
 ) -> Response:
-    if app.store.delete_dead_letters([letter_id]) == 0:
-        raise NotFound(f"dead letter {letter_id} does not exist")
+    dead_letters.discard(letter_id)
     return Response(status_code=204)

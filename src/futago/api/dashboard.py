@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from futago.api.access import Access, require
+from futago.api.answers import DashboardConfig
 from futago.api.deps import json_response
 
 NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>futago</title>
@@ -37,7 +38,12 @@ def mount(api: FastAPI) -> None:
     if index.is_file():
         api.mount("/static", StaticFiles(directory=dist), name="static")
 
-    @api.get("/dashboard/config", tags=["dashboard"], summary="What the dashboard is configured with: a base map")
+    @api.get(
+        "/dashboard/config",
+        tags=["dashboard"],
+        summary="What the dashboard is configured with: a base map",
+        response_model=DashboardConfig,
+    )
     def dashboard_config(request: Request, access: Access = Depends(require("READ", "dashboard"))) -> Response:
         """``baseTiles`` is null unless remote raster tiles were configured (``[dashboard] base_tiles``): by default
         the map draws only its own layers and reaches nothing beyond this server."""

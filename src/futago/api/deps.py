@@ -11,14 +11,8 @@ from fastapi.routing import APIRoute
 from starlette.responses import Response
 
 from futago.api.errors import InvalidBody
-from futago.app import App
 from futago.core.problems import Problem, join_pointer
 from futago.core.secrets import json_default
-
-
-def get_app(request: Request) -> App:
-    app: App = request.app.state.futago
-    return app
 
 
 def json_response(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:

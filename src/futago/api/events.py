@@ -15,12 +15,14 @@ from starlette.responses import StreamingResponse
 from futago.api.access import Access, require
 from futago.api.alerts import alert_as_seen
 from futago.api.commands import command_as_seen
-from futago.api.deps import JSONRoute, get_app
-from futago.app import App
-from futago.core.events import EVENT_TYPES, Event, twin_resource
+from futago.api.deps import JSONRoute
+from futago.api.providers import event_bus, model_service
+from futago.core.events import EVENT_TYPES, Event, EventBus, twin_resource
+from futago.services.models import ModelService
 
 router = APIRouter(tags=["events"], route_class=JSONRoute)
 QUEUE_LIMIT = 10_000
+_STREAM = "'id: <seq>', 'event: <type>' and 'data: <the event as JSON>' per event; keep-alive comments"
 KEEPALIVE_S = 15.0
 # Events whose data is a record the REST routes shape too: shaped here by the same function (None: not shown)
 _SHAPED: dict[str, Callable[[Access, dict[str, Any]], dict[str, Any] | None]] = {
@@ -29,13 +31,15 @@ _SHAPED: dict[str, Callable[[Access, dict[str, Any]], dict[str, Any] | None]] = 
 }
 
 
-def _matcher(app: App, twin_ids: set[str], models: set[str], types: set[str]) -> Callable[[Event], bool]:
+def _matcher(
+    models_service: ModelService, twin_ids: set[str], models: set[str], types: set[str]
+) -> Callable[[Event], bool]:
     """A predicate over events; a model filter matches its sub-models too."""
 
     def of_model(event_model: str | None) -> bool:
         if event_model is None:
             return False
-        catalog = app.models.models
+        catalog = models_service.models
         if event_model not in catalog:
             return event_model in models
         return any(m in catalog and catalog.is_of_model(event_model, m) for m in models)
@@ -58,19 +62,21 @@ def _matcher(app: App, twin_ids: set[str], models: set[str], types: set[str]) ->
     "A client too slow to keep up gets an 'overflow' event and is disconnected, "
     "rather than silently missing events.",
     response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string", "description": _STREAM}}}}},
 )
 async def events(
     request: Request,
     twin_id: Annotated[list[str] | None, Query(alias="twinId")] = None,
     model: Annotated[list[str] | None, Query()] = None,
     event_type: Annotated[list[str] | None, Query(alias="type")] = None,
-    app: App = Depends(get_app),
+    models_service: ModelService = Depends(model_service),
+    bus: EventBus = Depends(event_bus),
     access: Access = Depends(require("READ", "events")),
 ) -> StreamingResponse:
     def split(values: list[str] | None) -> set[str]:
         return {v.strip() for value in values or [] for v in value.split(",") if v.strip()}
 
-    matches = _matcher(app, split(twin_id), split(model), split(event_type))
+    matches = _matcher(models_service, split(twin_id), split(model), split(event_type))
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=QUEUE_LIMIT)
 
@@ -88,7 +94,7 @@ async def events(
             if visible is not None:
                 loop.call_soon_threadsafe(deliver, visible)
 
-    unsubscribe = app.bus.subscribe(on_event)
+    unsubscribe = bus.subscribe(on_event)
 
     async def stream() -> AsyncIterator[bytes]:
         try:

@@ -8,12 +8,14 @@ from fastapi import APIRouter, Body, Depends, Query
 from starlette.responses import Response
 
 from futago.api.access import Access, require
-from futago.api.deps import JSONRoute, get_app, json_response
-from futago.app import App
+from futago.api.answers import ModelInfo, ModelList
+from futago.api.deps import JSONRoute, json_response
+from futago.api.providers import model_service
 from futago.core.errors import InvalidInput
+from futago.core.ports import ModelRecord
 from futago.core.problems import Problem
+from futago.services.models import ModelService
 from futago.services.twins import apply_json_patch
-from futago.store.port import ModelRecord
 
 router = APIRouter(prefix="/models", tags=["models"], route_class=JSONRoute)
 
@@ -32,60 +34,66 @@ def _model_json(record: ModelRecord, include_definition: bool) -> dict[str, Any]
     return doc
 
 
-@router.get("", summary="List models")
+@router.get("", summary="List models", response_model=ModelList)
 def list_models(
     include_model_definition: Annotated[bool, Query(alias="includeModelDefinition")] = False,
-    app: App = Depends(get_app),
+    models: ModelService = Depends(model_service),
     access: Access = Depends(require("READ", "models")),
 ) -> Response:
-    readable = [r for r in app.models.list_models() if access.may("READ", f"models/{r.id}")]  # as GET /models/{id}
+    readable = [r for r in models.list_models() if access.may("READ", f"models/{r.id}")]  # as GET /models/{id}
     return json_response({"value": [_model_json(r, include_model_definition) for r in readable]})
 
 
-@router.post("", status_code=201, summary="Upload models (one Interface or a JSON array of Interfaces)")
+@router.post(
+    "",
+    status_code=201,
+    summary="Upload models (one Interface or a JSON array of Interfaces)",
+    response_model=list[ModelInfo],
+)
 def upload_models(
     documents: Annotated[list[dict[str, Any]] | dict[str, Any], Body()],
-    app: App = Depends(get_app),
+    models: ModelService = Depends(model_service),
     access: Access = Depends(require("WRITE", "models")),
 ) -> Response:
     docs = documents if isinstance(documents, list) else [documents]
-    ids = app.models.add(docs)
-    return json_response([_model_json(app.models.get(i), False) for i in ids], status_code=201)
+    ids = models.add(docs)
+    return json_response([_model_json(models.get(i), False) for i in ids], status_code=201)
 
 
-@router.get("/{model_id}", summary="Read a model")
+@router.get("/{model_id}", summary="Read a model", response_model=ModelInfo)
 def get_model(
     model_id: str,
-    app: App = Depends(get_app),
+    models: ModelService = Depends(model_service),
     access: Access = Depends(require("READ", "models/{model_id}")),
 ) -> Response:
-    return json_response(_model_json(app.models.get(model_id), True))
+    return json_response(_model_json(models.get(model_id), True))
 
 
 @router.patch(
     "/{model_id}",
+    status_code=204,
     summary="Decommission a model: [{'op': 'replace', 'path': '/decommissioned', 'value': true}]",
 )
 def patch_model(
     model_id: str,
     operations: Annotated[list[dict[str, Any]], Body()],
-    app: App = Depends(get_app),
+    models: ModelService = Depends(model_service),
     access: Access = Depends(require("WRITE", "models/{model_id}")),
 ) -> Response:
-    record = app.models.get(model_id)
+    record = models.get(model_id)
     patched = apply_json_patch({"decommissioned": record.decommissioned}, operations)
     value = patched.get("decommissioned")
     if set(patched) != {"decommissioned"} or not isinstance(value, bool):
         raise InvalidInput([Problem("/0/path", "only /decommissioned (true or false) can be patched on a model")])
-    app.models.set_decommissioned(model_id, value)
+    models.set_decommissioned(model_id, value)
     return Response(status_code=204)
 
 
 @router.delete("/{model_id}", status_code=204, summary="Delete a model no twin uses")
 def delete_model(
     model_id: str,
-    app: App = Depends(get_app),
+    models: ModelService = Depends(model_service),
     access: Access = Depends(require("WRITE", "models/{model_id}")),
 ) -> Response:
-    app.models.delete(model_id)
+    models.delete(model_id)
     return Response(status_code=204)

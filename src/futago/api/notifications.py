@@ -10,34 +10,34 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from futago.act.model import Alert
 from futago.act.notify.service import NotificationService, render
 from futago.api.access import Access, require
-from futago.api.deps import CREATED, SQL_MAX, JSONRoute, RowId, get_app, json_response
-from futago.core.errors import FutagoError, NotFound
+from futago.api.answers import (
+    Deliveries,
+    Delivery,
+    NotificationChannel,
+    NotificationChannels,
+    NotificationDeadLetters,
+    Preview,
+    Requeued,
+    Subscriber,
+    Subscribers,
+)
+from futago.api.deps import CREATED, SQL_MAX, JSONRoute, RowId, json_response
+from futago.api.providers import notification_service
+from futago.core.errors import NotFound
 from futago.core.events import telemetry_resource, twin_resource
 from futago.core.twins import now_iso
 
 router = APIRouter(tags=["notifications"], route_class=JSONRoute)
 
 
-class NotificationsOff(FutagoError):
-    status = 503
-    title = "Service unavailable"
-
-
-def get_notifications(request: Request) -> NotificationService:
-    service: NotificationService | None = getattr(get_app(request), "notifications", None)
-    if service is None:
-        raise NotificationsOff("notifications are not set up in this server")
-    return service
-
-
-Service = Annotated[NotificationService, Depends(get_notifications)]
+Service = Annotated[NotificationService, Depends(notification_service)]
 SUBSCRIBER_EXAMPLE = {
     "name": "Yamada Hanako",
     "language": "ja",
@@ -53,7 +53,7 @@ SUBSCRIBER_EXAMPLE = {
 # -- subscribers ---------------------------------------------------------------------------------------
 
 
-@router.get("/subscribers", summary="List subscribers (secrets are masked)")
+@router.get("/subscribers", summary="List subscribers (secrets are masked)", response_model=Subscribers)
 def list_subscribers(
     service: Service,
     after: Annotated[str | None, Query(description="resume after this subscriber id")] = None,
@@ -74,6 +74,7 @@ def list_subscribers(
     "zone where the planned depth there reaches the threshold, or listed twins); one without a place gets the "
     "alerts of the rules it names. 201 when created, 200 when replaced.",
     responses=CREATED,
+    response_model=Subscriber,
 )
 def put_subscriber(
     subscriber_id: str,
@@ -85,7 +86,7 @@ def put_subscriber(
     return json_response(subscriber, status_code=201 if created else 200)
 
 
-@router.get("/subscribers/{subscriber_id}", summary="One subscriber (secrets are masked)")
+@router.get("/subscribers/{subscriber_id}", summary="One subscriber (secrets are masked)", response_model=Subscriber)
 def get_subscriber(
     subscriber_id: str, service: Service, access: Access = Depends(require("READ", "subscribers/{subscriber_id}"))
 ) -> Response:
@@ -103,7 +104,11 @@ def delete_subscriber(
 # -- named channel settings ------------------------------------------------------------------------------
 
 
-@router.get("/notification-channels", summary="Named channel settings: SMTP servers, MQTT brokers")
+@router.get(
+    "/notification-channels",
+    summary="Named channel settings: SMTP servers, MQTT brokers",
+    response_model=NotificationChannels,
+)
 def list_channels(service: Service, access: Access = Depends(require("READ", "notification-channels"))) -> Response:
     return json_response({"value": service.list_channels()})
 
@@ -116,6 +121,7 @@ def list_channels(service: Service, access: Access = Depends(require("READ", "no
     "A subscriber's email entry uses the settings named 'email' unless it names others with 'via'; "
     "likewise 'mqtt'.",
     responses=CREATED,
+    response_model=NotificationChannel,
 )
 def put_channel(
     name: str,
@@ -140,7 +146,11 @@ def put_channel(
     return json_response(channel, status_code=201 if created else 200)
 
 
-@router.get("/notification-channels/{name}", summary="Named channel settings (passwords are masked)")
+@router.get(
+    "/notification-channels/{name}",
+    summary="Named channel settings (passwords are masked)",
+    response_model=NotificationChannel,
+)
 def get_channel(
     name: str, service: Service, access: Access = Depends(require("READ", "notification-channels/{name}"))
 ) -> Response:
@@ -191,6 +201,7 @@ def delivery_as_seen(
 @router.get(
     "/notifications",
     summary="The delivery log: alert, subscriber, channel, queuedAt, sentAt and outcome of every notification",
+    response_model=Deliveries,
 )
 def list_deliveries(
     service: Service,
@@ -223,6 +234,7 @@ class PreviewRequest(BaseModel):
 @router.post(
     "/notifications/preview",
     summary="Who an alert over this area would notify, and with what message (nothing is sent)",
+    response_model=Preview,
 )
 def preview(
     request: PreviewRequest, service: Service, access: Access = Depends(require("READ", "notifications"))
@@ -257,7 +269,11 @@ def preview(
     return json_response({"value": found, "count": len(found)})
 
 
-@router.get("/notifications/dead-letters", summary="Notifications that could not be delivered, with the reason")
+@router.get(
+    "/notifications/dead-letters",
+    summary="Notifications that could not be delivered, with the reason",
+    response_model=NotificationDeadLetters,
+)
 def list_dead_letters(
     service: Service,
     after: Annotated[int | None, Query(ge=0, le=SQL_MAX, description="resume after this id")] = None,
@@ -294,6 +310,7 @@ class RetryRequest(BaseModel):
     summary="Send dead letters again, through each subscriber's channel as it is now",
     description="Each requeued letter leaves the list; the outcome appears in the delivery log, and one that "
     "fails again comes back as a new dead letter.",
+    response_model=Requeued,
 )
 def retry_dead_letters(
     request: RetryRequest, service: Service, access: Access = Depends(require("WRITE", "notifications/dead-letters"))
@@ -309,7 +326,7 @@ def delete_dead_letter(
     return Response(status_code=204)
 
 
-@router.get("/notifications/{delivery_id}", summary="One delivery record")
+@router.get("/notifications/{delivery_id}", summary="One delivery record", response_model=Delivery)
 def get_delivery(
     delivery_id: str, service: Service, access: Access = Depends(require("READ", "notifications"))
 ) -> Response:

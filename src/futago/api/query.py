@@ -9,8 +9,10 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from futago.api.access import Access, require
-from futago.api.deps import JSONRoute, get_app, json_response
-from futago.app import App
+from futago.api.answers import QueryAnswer
+from futago.api.deps import JSONRoute, json_response
+from futago.api.providers import twin_service
+from futago.services.twins import TwinService
 
 router = APIRouter(tags=["query"], route_class=JSONRoute)
 
@@ -24,18 +26,18 @@ class QueryRequest(BaseModel):
     continuationToken: str | None = Field(default=None, max_length=8_000)
 
 
-@router.post("/query", summary="Query the twin graph; see docs/query.md for the language")
+@router.post("/query", summary="Query the twin graph; see docs/query.md for the language", response_model=QueryAnswer)
 def query(
     request: QueryRequest,
     max_items: Annotated[int, Header(alias="max-items-per-page", ge=1, le=10_000)] = 1000,
-    app: App = Depends(get_app),
+    twins: TwinService = Depends(twin_service),
     access: Access = Depends(require("READ", "query")),
 ) -> Response:
-    result = app.twins.query(
+    result = twins.query(
         request.query,
         continuation=request.continuationToken,
         page_size=max_items,
         shape=access.shape_row,
-        source=access.graph(app),
+        source=access.graph(twins),
     )
     return json_response({"value": result.items, "continuationToken": result.continuation})

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Body, Depends, Request
 from starlette.responses import Response
 
 from futago.api.access import SESSION_COOKIE, Access, require
-from futago.api.deps import JSONRoute, RowId, get_app, json_response
-from futago.app import App
+from futago.api.answers import ApiKey, ApiKeys, Policies, Policy, Session
+from futago.api.deps import JSONRoute, RowId, json_response
+from futago.api.providers import security_service
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
 from futago.security.policy import PERMISSIONS, PolicyEntry
-from futago.security.service import SESSION_S
+from futago.security.service import SESSION_S, SecurityService
 
 router = APIRouter(tags=["security"], route_class=JSONRoute)
 
@@ -23,38 +24,62 @@ _KEY_EXAMPLE = {"name": "dashboard of the river office", "subject": "user:sato",
                 "scopes": ["READ"], "expiresDays": 90}  # fmt: skip
 
 
-@router.get("/policies", summary="The policy entries in force (default deny: what is not granted is refused)")
-def list_policies(app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "policies"))) -> Response:
-    return json_response({"value": [e.to_json() for e in app.security.list_entries()]})
+@router.get(
+    "/policies",
+    summary="The policy entries in force (default deny: what is not granted is refused)",
+    response_model=Policies,
+)
+def list_policies(
+    security: SecurityService = Depends(security_service), access: Access = Depends(require("ADMIN", "policies"))
+) -> Response:
+    return json_response({"value": [e.to_json() for e in security.list_entries()]})
 
 
-@router.post("/policies", summary="Grant (or revoke) permissions on a resource pattern to a subject", status_code=201)
+@router.post(
+    "/policies",
+    summary="Grant (or revoke) permissions on a resource pattern to a subject",
+    status_code=201,
+    response_model=Policy,
+)
 def add_policy(
     body: Annotated[Any, Body(examples=[_ENTRY_EXAMPLE])],
-    app: App = Depends(get_app),
+    security: SecurityService = Depends(security_service),
     access: Access = Depends(require("ADMIN", "policies")),
 ) -> Response:
-    entry = app.security.grant(PolicyEntry.parse(body), by=access.caller)
+    entry = security.grant(PolicyEntry.parse(body), by=access.caller)
     return json_response(entry.to_json(), status_code=201)
 
 
 @router.delete("/policies/{entry_id}", summary="Remove a policy entry", status_code=204)
 def remove_policy(
-    entry_id: RowId, app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "policies"))
+    entry_id: RowId,
+    security: SecurityService = Depends(security_service),
+    access: Access = Depends(require("ADMIN", "policies")),
 ) -> Response:
-    app.security.remove(entry_id, by=access.caller)
+    security.remove(entry_id, by=access.caller)
     return Response(status_code=204)
 
 
-@router.get("/keys", summary="The API keys (never the keys themselves: they are stored as scrypt hashes)")
-def list_keys(app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "keys"))) -> Response:
-    return json_response({"value": app.security.list_keys()})
+@router.get(
+    "/keys",
+    summary="The API keys (never the keys themselves: they are stored as scrypt hashes)",
+    response_model=ApiKeys,
+)
+def list_keys(
+    security: SecurityService = Depends(security_service), access: Access = Depends(require("ADMIN", "keys"))
+) -> Response:
+    return json_response({"value": security.list_keys()})
 
 
-@router.post("/keys", summary="Create an API key; the answer is the only time the key is shown", status_code=201)
+@router.post(
+    "/keys",
+    summary="Create an API key; the answer is the only time the key is shown",
+    status_code=201,
+    response_model=ApiKey,
+)
 def create_key(
     body: Annotated[Any, Body(examples=[_KEY_EXAMPLE])],
-    app: App = Depends(get_app),
+    security: SecurityService = Depends(security_service),
     access: Access = Depends(require("ADMIN", "keys")),
 ) -> Response:
     if not isinstance(body, dict) or not isinstance(body.get("subject"), str):
@@ -66,15 +91,19 @@ def create_key(
     if not isinstance(groups, list) or not isinstance(scopes, list):
         raise InvalidInput([Problem("/groups" if not isinstance(groups, list) else "/scopes", "give a list")])
     name = str(body.get("name") or body["subject"])
-    record, key = app.security.create_key(name, body["subject"], groups, scopes, expires, by=access.caller)
+    record, key = security.create_key(name, body["subject"], groups, scopes, expires, by=access.caller)
     return json_response({**record, "key": key}, status_code=201)
 
 
-@router.delete("/keys/{key_id}", summary="Revoke an API key (at once, on every server sharing the store)")
+@router.delete(
+    "/keys/{key_id}", summary="Revoke an API key (at once, on every server sharing the store)", response_model=ApiKey
+)
 def revoke_key(
-    key_id: str, app: App = Depends(get_app), access: Access = Depends(require("ADMIN", "keys"))
+    key_id: str,
+    security: SecurityService = Depends(security_service),
+    access: Access = Depends(require("ADMIN", "keys")),
 ) -> Response:
-    return json_response(app.security.revoke_key(key_id, by=access.caller))
+    return json_response(security.revoke_key(key_id, by=access.caller))
 
 
 def _who(access: Access) -> dict[str, Any]:
@@ -83,9 +112,11 @@ def _who(access: Access) -> dict[str, Any]:
 
 
 @router.post("/auth/session", summary="Sign the dashboard in: send an API key as a bearer, get a session cookie",
-             status_code=201)  # fmt: skip
+             status_code=201, response_model=Session)  # fmt: skip
 def start_session(
-    request: Request, app: App = Depends(get_app), access: Access = Depends(require("READ", "dashboard"))
+    request: Request,
+    security: SecurityService = Depends(security_service),
+    access: Access = Depends(require("READ", "dashboard")),
 ) -> Response:
     response = json_response(_who(access), status_code=201)
     expires = access.principal.expires  # the server ends the session with its key; the cookie says so too
@@ -93,24 +124,26 @@ def start_session(
         SESSION_S if expires is None else max(1, min(SESSION_S, int((expires - datetime.now(UTC)).total_seconds())))
     )
     response.set_cookie(
-        SESSION_COOKIE, app.security.start_session(access.principal), max_age=lifetime, httponly=True,
+        SESSION_COOKIE, security.start_session(access.principal), max_age=lifetime, httponly=True,
         samesite="strict", secure=request.url.scheme == "https", path="/",
     )  # fmt: skip
     return response
 
 
-@router.get("/auth/session", summary="Who the dashboard (or any caller) is signed in as")
+@router.get("/auth/session", summary="Who the dashboard (or any caller) is signed in as", response_model=Session)
 def get_session(access: Access = Depends(require("READ", "dashboard"))) -> Response:
     return json_response(_who(access))
 
 
 @router.delete("/auth/session", summary="Sign the dashboard out", status_code=204)
 def end_session(
-    request: Request, app: App = Depends(get_app), access: Access = Depends(require("READ", "dashboard"))
+    request: Request,
+    security: SecurityService = Depends(security_service),
+    access: Access = Depends(require("READ", "dashboard")),
 ) -> Response:
     session = request.cookies.get(SESSION_COOKIE)
     if session:
-        app.security.end_session(session)
+        security.end_session(session)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

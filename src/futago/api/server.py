@@ -1,10 +1,10 @@
-"""The FastAPI application: thin routers over the services of one composed App."""
+"""The FastAPI application: thin routers over the services of one composed futago (``ApiServices``)."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -33,7 +33,7 @@ from futago.api import (
 )
 from futago.api.errors import PROBLEM_RESPONSES, BodySizeLimit, install_error_handlers
 from futago.api.headers import SecurityHeaders
-from futago.app import App
+from futago.api.providers import ApiServices
 
 DESCRIPTION = """futago (双子) digital-twin platform API / デジタルツイン統合基盤 API.
 
@@ -41,22 +41,24 @@ Errors are RFC 9457 problem+json with a JSON Pointer to the offending field.
 """
 
 
-def create_api(app: App, owns_app: bool = False) -> FastAPI:
-    """The API of ``app``; with ``owns_app`` it also closes the App when the server stops (a process of
-    ``futago serve --workers N``, which builds its App itself)."""
+def create_api(services: ApiServices, close_at_shutdown: Callable[[], None] | None = None) -> FastAPI:
+    """The API over ``services`` (the composition root's App satisfies ApiServices). ``close_at_shutdown`` is
+    called when the server stops: a process of ``futago serve --workers N`` closes the App it built itself."""
 
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         # While being served, the city's first tiles are encoded in the background, ready for the first map.
         stop = threading.Event()
-        warming = threading.Thread(target=city.warm, args=(api.state, app, stop), name="futago-city-warm", daemon=True)
+        warming = threading.Thread(
+            target=city.warm, args=(api.state, services, stop), name="futago-city-warm", daemon=True
+        )
         warming.start()
         yield
         stop.set()  # and wait for the tile in hand: the store is closed after this, and must not be in use
         await asyncio.to_thread(warming.join)
         city.release(api.state)
-        if owns_app:
-            await asyncio.to_thread(app.close)
+        if close_at_shutdown is not None:
+            await asyncio.to_thread(close_at_shutdown)
 
     api = FastAPI(
         title="futago",
@@ -66,9 +68,10 @@ def create_api(app: App, owns_app: bool = False) -> FastAPI:
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,
     )
-    api.state.futago = app
-    api.state.settings = app.settings
-    api.state.bulk_gate = telemetry.BulkGate(app.settings.max_bulk_requests)
+    settings = services.settings
+    api.state.services = services  # what the providers (futago.api.providers) hand to the routers
+    api.state.settings = settings
+    api.state.bulk_gate = telemetry.BulkGate(settings.max_bulk_requests)
     install_error_handlers(api)
     for module in (
         health,
@@ -92,10 +95,10 @@ def create_api(app: App, owns_app: bool = False) -> FastAPI:
         api.include_router(module.router)
 
     dashboard.mount(api)
-    api.add_middleware(BodySizeLimit, max_bytes=app.settings.max_body_bytes)
-    api.add_middleware(SecurityHeaders, base_tiles=app.settings.base_tiles)
-    if app.settings.cors_origins:  # other origins' pages may call the API (credentials stay bearer keys)
-        origins = [o.strip() for o in app.settings.cors_origins.split(",") if o.strip()]
+    api.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    api.add_middleware(SecurityHeaders, base_tiles=settings.base_tiles)
+    if settings.cors_origins:  # other origins' pages may call the API (credentials stay bearer keys)
+        origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
         api.add_middleware(
             CORSMiddleware,
             allow_origins=origins,
@@ -103,17 +106,5 @@ def create_api(app: App, owns_app: bool = False) -> FastAPI:
             allow_headers=["authorization", "content-type", "if-match", "if-none-match", "max-items-per-page"],
             expose_headers=["etag", "location"],
         )
-    api.add_middleware(audit.AuditRequests, futago=app)  # outermost: it sees every answer, refusals included
+    api.add_middleware(audit.AuditRequests, futago=services)  # outermost: it sees every answer, refusals included
     return api
-
-
-def app_from_environment() -> FastAPI:
-    """One process of ``futago serve --workers N`` (uvicorn's factory): the settings come from the FUTAGO_*
-    environment the parent set; the App starts, and leadership decides whether its connectors, behaviours and
-    alert rules run here (futago.scale.leader)."""
-    from futago.app import build
-    from futago.config import load_settings
-
-    app = build(load_settings())
-    app.start()
-    return create_api(app, owns_app=True)

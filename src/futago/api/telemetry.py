@@ -11,13 +11,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from futago.api.access import Access, require
-from futago.api.deps import JSONRoute, get_app, json_response
-from futago.app import App
+from futago.api.answers import Accepted, Calibrations, Open, TelemetryAnswer
+from futago.api.deps import JSONRoute, json_response
+from futago.api.providers import telemetry_service, twin_service
 from futago.core.errors import InvalidInput, TooManyRequests
 from futago.core.problems import Problem
 from futago.core.telemetry import AGGREGATIONS, SeriesBatch, format_timestamp
 from futago.ingest.records import NdjsonStream, parse_json_body, records_to_readings, shift_rows
 from futago.services.calibration import CalibrationService
+from futago.services.telemetry import TelemetryService
+from futago.services.twins import TwinService
 
 router = APIRouter(tags=["telemetry"], route_class=JSONRoute)
 _BODY_DOC = {
@@ -59,7 +62,7 @@ class BulkGate:
             self.busy -= 1
 
 
-async def _append_body(request: Request, app: App, twin_id: str | None) -> int:
+async def _append_body(request: Request, telemetry: TelemetryService, twin_id: str | None) -> int:
     """Parse and store a bulk body off the event loop, so SSE streams keep flowing meanwhile."""
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if content_type not in (*_NDJSON_TYPES, "application/json", "text/json", ""):
@@ -67,14 +70,12 @@ async def _append_body(request: Request, app: App, twin_id: str | None) -> int:
     gate: BulkGate = request.app.state.bulk_gate
     with gate.slot():
         if content_type in _NDJSON_TYPES:
-            return await _append_ndjson(request, app, twin_id)
+            return await _append_ndjson(request, telemetry, twin_id)
         body = await request.body()
-        return await run_in_threadpool(
-            lambda: app.telemetry.append(records_to_readings(parse_json_body(body), twin_id))
-        )
+        return await run_in_threadpool(lambda: telemetry.append(records_to_readings(parse_json_body(body), twin_id)))
 
 
-async def _append_ndjson(request: Request, app: App, twin_id: str | None) -> int:
+async def _append_ndjson(request: Request, telemetry: TelemetryService, twin_id: str | None) -> int:
     """Parse NDJSON as it arrives, a batch of lines at a time, into compact validated batches; store them only
     once the whole body is valid, so a bad line anywhere stores nothing, as with a body parsed whole."""
     stream = NdjsonStream(twin_id)
@@ -83,7 +84,7 @@ async def _append_ndjson(request: Request, app: App, twin_id: str | None) -> int
     def prepare(lines: list[bytes]) -> None:
         readings = stream.readings(lines)
         try:
-            prepared.append(app.telemetry.prepare(readings))
+            prepared.append(telemetry.prepare(readings))
         except InvalidInput as exc:
             raise shift_rows(exc, stream.first_reading) from exc
 
@@ -96,19 +97,23 @@ async def _append_ndjson(request: Request, app: App, twin_id: str | None) -> int
                 await run_in_threadpool(prepare, pending)
                 pending = []
     await run_in_threadpool(prepare, pending + stream.finish())
-    return await run_in_threadpool(lambda: sum(app.telemetry.append_batches(b) for b in prepared))
+    return await run_in_threadpool(lambda: sum(telemetry.append_batches(b) for b in prepared))
 
 
 @router.post(
-    "/twins/{twin_id}/telemetry", summary="Append readings of one twin", openapi_extra=_BODY_DOC, status_code=202
+    "/twins/{twin_id}/telemetry",
+    summary="Append readings of one twin",
+    openapi_extra=_BODY_DOC,
+    status_code=202,
+    response_model=Accepted,
 )
 async def post_twin_telemetry(
     twin_id: str,
     request: Request,
-    app: App = Depends(get_app),
+    telemetry: TelemetryService = Depends(telemetry_service),
     access: Access = Depends(require("WRITE", "twins/{twin_id}/telemetry")),
 ) -> Response:
-    count = await _append_body(request, app, twin_id)
+    count = await _append_body(request, telemetry, twin_id)
     return json_response({"accepted": count}, status_code=202)
 
 
@@ -117,17 +122,22 @@ async def post_twin_telemetry(
     summary="Append readings of many twins (each record names its twinId)",
     openapi_extra=_BODY_DOC,
     status_code=202,
+    response_model=Accepted,
 )
 async def post_telemetry(
     request: Request,
-    app: App = Depends(get_app),
+    telemetry: TelemetryService = Depends(telemetry_service),
     access: Access = Depends(require("WRITE", "telemetry")),
 ) -> Response:
-    count = await _append_body(request, app, None)
+    count = await _append_body(request, telemetry, None)
     return json_response({"accepted": count}, status_code=202)
 
 
-@router.get("/twins/{twin_id}/telemetry", summary="Telemetry history: raw, or bucketed with aggregates")
+@router.get(
+    "/twins/{twin_id}/telemetry",
+    summary="Telemetry history: raw, or bucketed with aggregates",
+    response_model=TelemetryAnswer,
+)
 def get_twin_telemetry(
     twin_id: str,
     name: Annotated[str | None, Query(description="telemetry name; omit to list the twin's series")] = None,
@@ -149,12 +159,13 @@ def get_twin_telemetry(
     ] = None,
     interval: Annotated[str | None, Query(description="with fill: the expected spacing, e.g. 1m")] = None,
     max_gap: Annotated[str | None, Query(alias="maxGap", description="with fill: leave longer gaps empty")] = None,
-    app: App = Depends(get_app),
+    twins: TwinService = Depends(twin_service),
+    telemetry: TelemetryService = Depends(telemetry_service),
     access: Access = Depends(require("READ", "twins/{twin_id}/telemetry")),
 ) -> Response:
-    app.twins.get(twin_id)
+    twins.get(twin_id)
     if name is None:
-        latest = app.telemetry.latest(twin_id)
+        latest = telemetry.latest(twin_id)
         series = [
             {"name": n, "latest": {"ts": format_timestamp(r.ts), "value": r.value, "quality": r.quality}}
             for n, r in sorted(latest.items())
@@ -164,7 +175,7 @@ def get_twin_telemetry(
     unknown = [a for a in aggs or [] if a not in AGGREGATIONS]
     if unknown:
         raise InvalidInput([Problem("/agg", f"unknown aggregate {unknown}; use {', '.join(AGGREGATIONS)}")])
-    history = app.telemetry.history(
+    history = telemetry.history(
         twin_id, name, start, end, bucket, aggs, limit, min_quality, raw, fill, interval, max_gap
     )
     body = history.to_json()
@@ -174,46 +185,52 @@ def get_twin_telemetry(
     return json_response(body)
 
 
-@router.get("/twins/{twin_id}/quality", summary="Quality flags of a telemetry: the stored flag and each QARTOD test")
+@router.get(
+    "/twins/{twin_id}/quality",
+    summary="Quality flags of a telemetry: the stored flag and each QARTOD test",
+    response_model=Open,
+)
 def get_twin_quality(
     twin_id: str,
     name: str,
     start: Annotated[str | None, Query(alias="from")] = None,
     end: Annotated[str | None, Query(alias="to")] = None,
-    app: App = Depends(get_app),
+    twins: TwinService = Depends(twin_service),
+    telemetry: TelemetryService = Depends(telemetry_service),
     access: Access = Depends(require("READ", "twins/{twin_id}/telemetry")),
 ) -> Response:
-    app.twins.get(twin_id)
-    return json_response(app.telemetry.quality(twin_id, name, start, end))
+    twins.get(twin_id)
+    return json_response(telemetry.quality(twin_id, name, start, end))
 
 
-def _calibration_service(app: App) -> CalibrationService:
-    service = app.telemetry.calibration
-    assert service is not None  # always wired by futago.app
+def _calibration_service(telemetry: TelemetryService) -> CalibrationService:
+    service = telemetry.calibration
+    assert service is not None  # always wired by the composition root
     return service
 
 
-@router.get("/twins/{twin_id}/telemetry/{name}/calibrations", summary="Calibrations of a sensor, and their history")
+@router.get(
+    "/twins/{twin_id}/telemetry/{name}/calibrations",
+    summary="Calibrations of a sensor, and their history",
+    response_model=Calibrations,
+)
 def list_calibrations(
     twin_id: str,
     name: str,
-    app: App = Depends(get_app),
+    telemetry: TelemetryService = Depends(telemetry_service),
     access: Access = Depends(require("READ", "twins/{twin_id}/telemetry")),
 ) -> Response:
-    app.telemetry.kind_of(twin_id, name)
-    book = _calibration_service(app).book(twin_id, name)
-    return json_response(
-        {
-            "value": [c.to_json() for c in book.records],
-            "changes": app.store.list_calibration_changes(twin_id, name),
-        }
-    )
+    telemetry.kind_of(twin_id, name)
+    calibration = _calibration_service(telemetry)
+    book = calibration.book(twin_id, name)
+    return json_response({"value": [c.to_json() for c in book.records], "changes": calibration.changes(twin_id, name)})
 
 
 @router.post(
     "/twins/{twin_id}/telemetry/{name}/calibrations",
     status_code=201,
     summary="Add a calibration (or correct one with 'supersedes'); stored values in its window are recomputed",
+    response_model=Open,
 )
 def add_calibration(
     twin_id: str,
@@ -233,33 +250,34 @@ def add_calibration(
             ]
         ),
     ],
-    app: App = Depends(get_app),
+    telemetry: TelemetryService = Depends(telemetry_service),
     access: Access = Depends(require("WRITE", "twins/{twin_id}/telemetry")),
 ) -> Response:
-    app.telemetry.kind_of(twin_id, name)
+    telemetry.kind_of(twin_id, name)
     record = {k: v for k, v in body.items() if k not in ("why", "supersedes")}
     supersedes = body.get("supersedes")
     action = "correct" if supersedes is not None else "add"
     if supersedes is not None:
         record["id"] = supersedes
-    change = _calibration_service(app).change(twin_id, name, action, access.caller, body.get("why", ""), record)
+    change = _calibration_service(telemetry).change(twin_id, name, action, access.caller, body.get("why", ""), record)
     return json_response(change.to_json(), status_code=201)
 
 
 @router.delete(
     "/twins/{twin_id}/telemetry/{name}/calibrations/{calibration_id}",
     summary="Retire a calibration entered in error; its readings go back to their raw values",
+    response_model=Open,
 )
 def retire_calibration(
     twin_id: str,
     name: str,
     calibration_id: str,
     why: Annotated[str, Query(min_length=1, description="why it is retired")],
-    app: App = Depends(get_app),
+    telemetry: TelemetryService = Depends(telemetry_service),
     access: Access = Depends(require("WRITE", "twins/{twin_id}/telemetry")),
 ) -> Response:
-    app.telemetry.kind_of(twin_id, name)
-    change = _calibration_service(app).change(
+    telemetry.kind_of(twin_id, name)
+    change = _calibration_service(telemetry).change(
         twin_id, name, "retire", access.caller, why, calibration_id=calibration_id
     )
     return json_response(change.to_json())

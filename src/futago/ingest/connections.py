@@ -15,19 +15,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from futago.core.errors import Conflict, InvalidInput, NotFound
+from futago.core.ports import ConnectionStore
 from futago.core.problems import Problem
 from futago.core.secrets import conceal, keep_stored, masked
+from futago.ingest.connector import Connector, ConnectorFactory, Sink
 from futago.ingest.mapping import Mapper, RawMessage
 from futago.ingest.pipeline import IngestPipeline, IngestResult
 from futago.ingest.signing import Signing
-from futago.store.port import IngestStore
 
 log = logging.getLogger(__name__)
-
-# Connectors call the sink from their own thread with a batch of messages. It stores what it
-# can and dead-letters the rest; it raises only when the store itself fails, and then the
-# connector must not acknowledge the batch, so that the source delivers it again.
-Sink = Callable[[Sequence[RawMessage]], IngestResult]
 
 
 class MessageLog(Protocol):
@@ -39,22 +35,6 @@ class MessageLog(Protocol):
     ) -> IngestResult: ...
 
 
-class Connector(Protocol):
-    def start(self) -> None:
-        """Begin receiving in the background; return at once."""
-        ...
-
-    def stop(self) -> None:
-        """Stop receiving and release the connection; wait for in-flight batches."""
-        ...
-
-    def status(self) -> dict[str, Any]:
-        """At least {"state": "connecting" | "running" | "reconnecting" | "stopped" | "failed"}."""
-        ...
-
-
-# Builds a connector from validated options; raises InvalidInput (pointers under /options).
-ConnectorFactory = Callable[["ConnectionSpec", Sink], Connector]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 # What ``describe`` adds to a connection: accepted and ignored on a PUT, so that what a GET gave can be sent back.
 _SHOWN_ONLY = ("name", "status", "counters")
@@ -122,7 +102,7 @@ class ConnectionManager:
     def __init__(
         self,
         pipeline: IngestPipeline,
-        store: IngestStore,
+        store: ConnectionStore,
         factories: dict[str, ConnectorFactory],
         message_log: MessageLog | None = None,
     ) -> None:

@@ -10,20 +10,28 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from futago.core.dead_letters import DeadLetter
+from futago.core.ports import DeadLetterStore
 from futago.core.telemetry import Reading
 from futago.core.twins import now_iso
 from futago.ingest.mapping import MappedReading, Mapper, MappingError, RawMessage
 from futago.ingest.signing import Signing
-from futago.services.telemetry import TelemetryService
-from futago.store.port import IngestStore
 
 # (twin id, telemetry, unit given, value) → value in the model's unit; raises MappingError.
 UnitConverter = Callable[[str, str, str, Any], Any]
 # Creates a twin of the given model when a message names an unknown twin.
 Provisioner = Callable[[Sequence[str], str], None]
+
+
+class ReadingWriter(Protocol):
+    """Where mapped readings are stored: the telemetry use case (``services.telemetry``), which the composition
+    root passes in, so that this stage names no service."""
+
+    def append_valid(self, rows: Sequence[Reading]) -> tuple[int, list[tuple[int, str]]]:
+        """Store the valid rows; return (stored, [(row index, reason)] of the rejected ones)."""
+        ...
 
 
 @dataclass
@@ -45,8 +53,8 @@ class IngestResult:
 class IngestPipeline:
     def __init__(
         self,
-        telemetry: TelemetryService,
-        store: IngestStore,
+        telemetry: ReadingWriter,
+        store: DeadLetterStore,
         convert_unit: UnitConverter | None = None,
         provision: Provisioner | None = None,
     ) -> None:

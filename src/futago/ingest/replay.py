@@ -27,7 +27,8 @@ from futago.core.errors import FutagoError, InvalidInput
 from futago.core.paths import DataRoot
 from futago.core.problems import Problem
 from futago.core.telemetry import parse_timestamp
-from futago.ingest.connections import ConnectionSpec, Connector, Sink
+from futago.ingest.connections import ConnectionSpec
+from futago.ingest.connector import Connector, Sink
 from futago.ingest.mapping import RawMessage
 
 log = logging.getLogger(__name__)

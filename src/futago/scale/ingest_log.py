@@ -13,18 +13,16 @@ the connector received it: JSON escapes newlines, so the first one ends the enve
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import zlib
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import orjson
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
 
 from futago.ingest.mapping import RawMessage
 from futago.ingest.pipeline import IngestResult
-from futago.scale.link import NatsLink
+from futago.protocols.nats.jetstream import ConsumerConfig, ensure_work_queue, work_queue_consumer
+from futago.protocols.nats.link import NatsLink
 
 STREAM = "FUTAGO_INGEST"
 SUBJECT = "futago.ingest"
@@ -65,38 +63,13 @@ DEFAULT_BATCH = 500
 
 
 def consumer_config(partition: int, ack_wait_s: float = ACK_WAIT_S, batch: int = DEFAULT_BATCH) -> ConsumerConfig:
-    """A partition's consumer: about one batch in flight at a time, each message acknowledged once stored.
-
-    Not AckPolicy.ALL, although one ack a batch would be cheaper: a message delivered into a fetch that had just
-    expired, or to a worker that died, stays unacknowledged while newer ones are delivered, and acknowledging
-    those would acknowledge it too, unstored. (The kill test caught exactly that.) The cost: after a crash, a
-    twin's redelivered readings may be stored after newer ones; the store keeps each timestamp's value whatever
-    the order, and "latest" follows the newest timestamp.
-    """
-    return ConsumerConfig(
-        durable_name=consumer_name(partition),
-        filter_subject=subject(partition),
-        deliver_policy=DeliverPolicy.ALL,
-        ack_policy=AckPolicy.EXPLICIT,
-        ack_wait=ack_wait_s,
-        max_ack_pending=batch,
-    )
+    """A partition's consumer: about one batch in flight at a time, each message acknowledged once stored."""
+    return work_queue_consumer(consumer_name(partition), subject(partition), ack_wait_s, batch)
 
 
 def ensure_stream(link: NatsLink, partitions: int) -> None:
     """Create the stream and its partitions' consumers if they are not there (any process may be first)."""
-    config = StreamConfig(
-        name=STREAM,
-        subjects=[f"{SUBJECT}.*"],
-        retention=RetentionPolicy.WORK_QUEUE,
-        storage=StorageType.FILE,
-        duplicate_window=120.0,
-    )
-    with contextlib.suppress(BadRequestError):  # it exists, perhaps with other limits an operator set: keep them
-        link.call(link.js.add_stream(config))
-    for partition in range(partitions):
-        with contextlib.suppress(BadRequestError):
-            link.call(link.js.add_consumer(STREAM, consumer_config(partition)))
+    ensure_work_queue(link, STREAM, [f"{SUBJECT}.*"], (consumer_config(p) for p in range(partitions)))
 
 
 class NatsIngestLog:

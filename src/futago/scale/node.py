@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from futago.core.events import EventBus
+from futago.protocols.nats.link import NatsLink
 from futago.scale.ingest_log import NatsIngestLog
 from futago.scale.leader import Leadership
-from futago.scale.link import NatsLink
 from futago.scale.relay import EventRelay
 
 

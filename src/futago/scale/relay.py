@@ -21,10 +21,9 @@ import uuid
 from typing import Any
 
 import orjson
-from nats.aio.msg import Msg
 
 from futago.core.events import Event, EventBus
-from futago.scale.link import NatsLink
+from futago.protocols.nats.link import Msg, NatsLink
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from futago.core.twins import now_iso
 from futago.ingest.connections import ConnectionManager
 from futago.ingest.mapping import RawMessage
 from futago.ingest.pipeline import IngestPipeline
+from futago.protocols.nats.link import NatsLink
 from futago.scale.ingest_log import ACK_WAIT_S, STREAM, consumer_config, consumer_name, decode, ensure_stream
-from futago.scale.link import NatsLink
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ import shapely
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from futago.app import App, build
-from futago.city.generate import DistrictSpec, GeneratedDistrict, generate_district
+from futago.city.generator import DistrictSpec, GeneratedDistrict, generate_district
 from futago.config import Settings
 from futago.core.errors import FutagoError
 from futago.core.events import Event
@@ -45,9 +45,9 @@ from futago.ingest.mapping import RawMessage
 from futago.samples import demo_models
 from futago.scenarios.field import FLOODGATE, GateDevice
 from futago.scenarios.live import LiveScenario
-from futago.scenarios.mosquitto import MOSQUITTO, LocalBroker
 from futago.scenarios.storm import LEVELS, STEP_S, Storm, nowcast, true_levels
 from futago.services.city_import import CityImporter
+from futago.testing.mosquitto import MOSQUITTO, LocalBroker
 
 START = "2026-07-01T00:00:00Z"
 STEPS = 144  # 24 h of 10-minute steps

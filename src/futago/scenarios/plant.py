@@ -28,7 +28,7 @@ from futago.core.errors import FutagoError
 from futago.core.telemetry import format_timestamp
 from futago.samples import demo_models
 from futago.scenarios.live import LiveScenario
-from futago.scenarios.plant_process import PlantProcess
+from futago.testing.plant_process import PlantProcess
 
 REACTOR = "reactor-1"
 NODE = "ns=2;s=Plant.Reactor."

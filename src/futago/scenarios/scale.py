@@ -27,10 +27,10 @@ import orjson
 from futago import samples
 from futago.core.twins import Twin
 from futago.ingest.mapping import Mapper, RawMessage
+from futago.protocols.nats.link import NatsLink
 from futago.scale.ingest_log import NatsIngestLog
-from futago.scale.link import NatsLink
-from futago.scenarios.nats import LocalNats
-from futago.scenarios.postgres import LocalPostgres
+from futago.testing.nats import LocalNats
+from futago.testing.postgres import LocalPostgres
 
 GAUGE_MODEL = "dtmi:futago:demo:RainGauge;1"
 CONNECTION = "gauges"

@@ -29,11 +29,11 @@ import orjson
 import paho.mqtt.client as mqtt
 
 from futago import samples
-from futago.scenarios.local import free_port
-from futago.scenarios.mosquitto import LocalBroker
-from futago.scenarios.nats import LocalNats
-from futago.scenarios.postgres import LocalPostgres
 from futago.scenarios.scale import GAUGE_MODEL, futago_command
+from futago.testing.local import free_port
+from futago.testing.mosquitto import LocalBroker
+from futago.testing.nats import LocalNats
+from futago.testing.postgres import LocalPostgres
 
 GAUGES = 10
 

@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from futago.core.audit import FINAL, GENESIS, RESUMED, AuditEntry, Checkpoint
-from futago.store.port import AuditStore
+from futago.core.ports import AuditStore
 
 log = logging.getLogger(__name__)
 
@@ -470,6 +470,16 @@ class AuditLog:
         for last in self.entries():  # noqa: B007 - the head is the last one
             pass
         return self.checkpoint_at(last) if last is not None else None
+
+    def page(self, after: int = 0, limit: int = 100) -> list[tuple[int, AuditEntry]]:
+        """The entries after position ``after``, with their positions; every entry recorded before is in."""
+        self.flush()
+        return self.store.scan_audit(after, limit)
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """The signed checkpoints in the store, every entry recorded before included."""
+        self.flush()
+        return self.store.list_audit_checkpoints()
 
     def entries(self, page: int = 1000) -> Iterator[AuditEntry]:
         after = 0

@@ -22,12 +22,12 @@ import orjson
 from futago.core.dtdl.model_set import ModelSet
 from futago.core.dtdl.vocabulary import PERSONAL
 from futago.core.errors import Forbidden, InvalidInput
+from futago.core.ports import PersonalStore
 from futago.core.problems import Problem
 from futago.core.telemetry import QUALITY_NOT_EVALUATED, SeriesData
 from futago.core.twins import Twin
 from futago.security.audit import AuditLog
 from futago.security.vault import KeyDestroyed, KeyVault
-from futago.store.port import PersonalStore
 
 PURPOSES = ("care", "research", "city_statistics")
 
@@ -160,6 +160,10 @@ class PersonalData:
         self.store.put_consent(person, purpose, record)
         self.audit.record(by, "consent.granted", f"personal/{person}", {"purpose": purpose, "expires": expires})
         return record
+
+    def consents(self, person: str) -> list[dict[str, Any]]:
+        """The person's consents, per purpose (withdrawn ones too, with when)."""
+        return self.store.list_consents(person)
 
     def withdraw_consent(self, person: str, purpose: str, by: str) -> dict[str, Any]:
         current = {c["purpose"]: c for c in self.store.list_consents(person)}.get(purpose)

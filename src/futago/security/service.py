@@ -29,10 +29,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from futago.core.errors import Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
+from futago.core.ports import SecurityStore
 from futago.core.problems import Problem
 from futago.security.audit import AuditLog
 from futago.security.policy import PERMISSIONS, SUBJECT, PolicyEntry, PolicySet
-from futago.store.port import SecurityStore
 
 KEY_PREFIX = "fk_"
 SESSION_S = 8 * 3600  # a dashboard session lasts a working day, or until its key ends, whichever is first

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
+from futago.core.ports import TwinStore
 from futago.core.twins import Relationship, Twin, TwinScan
-from futago.store.port import TwinStore
 
 PAGE = 500
 

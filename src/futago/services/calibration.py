@@ -11,21 +11,25 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from futago.core.errors import InvalidInput
+from futago.core.ports import CalibrationStore, TelemetryStore
 from futago.core.problems import Problem
 from futago.core.telemetry import QUALITY_NOT_EVALUATED, SeriesBatch, SeriesData
 from futago.quality.calibration import Calibration, CalibrationBook, CalibrationChange, books_by_series
-from futago.store.port import Store
 
 RAW_SUFFIX = "~raw"
 
 
+class CalibratedSeriesStore(CalibrationStore, TelemetryStore, Protocol):
+    """The roles calibration uses: the calibration records and their log, and the series it recomputes."""
+
+
 class CalibrationService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: CalibratedSeriesStore) -> None:
         self.store = store
         records = [Calibration.from_json(r) for r in store.list_calibrations()]
         self._books: dict[tuple[str, str], CalibrationBook] = books_by_series(records)
@@ -33,6 +37,10 @@ class CalibrationService:
 
     def book(self, twin_id: str, telemetry: str) -> CalibrationBook:
         return self._books.get((twin_id, telemetry)) or CalibrationBook(twin_id, telemetry)
+
+    def changes(self, twin_id: str, telemetry: str) -> list[dict[str, Any]]:
+        """The log of a series' calibration changes (add, correct, retire), oldest first."""
+        return self.store.list_calibration_changes(twin_id, telemetry)
 
     def apply(self, batches: list[SeriesBatch]) -> list[SeriesBatch]:
         """Calibrate numeric batches in place; returns the raw-value batches to store beside them."""

@@ -20,16 +20,16 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from futago import __version__
 from futago.core.errors import InvalidInput, NotFound
 from futago.core.events import telemetry_resource, twin_resource
+from futago.core.ports import ConnectionStore, DatasetStore, SeriesStats, SimStore, TwinStore
 from futago.core.problems import Problem
 from futago.core.telemetry import format_timestamp
 from futago.core.twins import TwinScan
 from futago.services.datasets import CITY_IMPORT, UNSPECIFIED
-from futago.store.port import SeriesStats, Store
 
 if TYPE_CHECKING:
     from futago.ingest.connections import ConnectionManager
@@ -132,6 +132,11 @@ def _range(stats: Sequence[SeriesStats]) -> tuple[int, int]:
     return min(s.first_us for s in stats), max(s.last_us for s in stats)
 
 
+class CatalogStore(DatasetStore, TwinStore, SimStore, ConnectionStore, Protocol):
+    """The roles the catalog reads: dataset records and series summaries, the twins and models they describe,
+    behaviour runs (a derived series' provenance) and connections (a measured series' source)."""
+
+
 class CatalogService:
     """Lists the catalog from the store, the behaviour runtime and the connections (both optional).
 
@@ -141,7 +146,7 @@ class CatalogService:
 
     def __init__(
         self,
-        store: Store,
+        store: CatalogStore,
         behaviours: BehaviourRuntime | None = None,
         connections: ConnectionManager | None = None,
         may_read: Callable[[str], bool] | None = None,
@@ -150,6 +155,10 @@ class CatalogService:
         self.behaviours = behaviours
         self.connections = connections
         self.may_read = may_read
+
+    def as_seen_by(self, may_read: Callable[[str], bool] | None) -> CatalogService:
+        """The catalog as one caller may read it (``may_read``; None: everything), over the same sources."""
+        return CatalogService(self.store, self.behaviours, self.connections, may_read)
 
     def _sees(self, resource: str) -> bool:
         return self.may_read is None or self.may_read(resource)

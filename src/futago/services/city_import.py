@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import orjson
@@ -33,11 +33,11 @@ from futago.city.twins import (
 )
 from futago.core.events import CITY_IMPORTED as CITY_IMPORTED
 from futago.core.events import Event, EventBus
+from futago.core.ports import DatasetStore, UnitOfWork
 from futago.core.twins import Relationship, Twin, now_iso
 from futago.services import datasets
 from futago.services.models import ModelService
 from futago.services.twins import TwinService
-from futago.store.port import Store
 
 BATCH = 2_000
 DUPLICATES_NAMED = 20  # skipped duplicates named in the summary; the rest are counted
@@ -131,8 +131,13 @@ class _Centres:
         )
 
 
+class CityImportStore(DatasetStore, UnitOfWork, Protocol):
+    """The roles a city import uses beside the twin service: one unit of work around the whole import, and the
+    dataset record it leaves in the catalog."""
+
+
 class CityImporter:
-    def __init__(self, store: Store, models: ModelService, twins: TwinService, bus: EventBus) -> None:
+    def __init__(self, store: CityImportStore, models: ModelService, twins: TwinService, bus: EventBus) -> None:
         self.store = store
         self.models = models
         self.twins = twins

@@ -26,11 +26,11 @@ import numpy as np
 
 from futago.core.errors import InvalidInput
 from futago.core.events import DRIFT_SUSPECTED, TELEMETRY_APPENDED, Event, EventBus, telemetry_resource
+from futago.core.ports import TelemetryStore
 from futago.core.problems import Problem
 from futago.core.telemetry import parse_timestamp
 from futago.core.twins import now_iso
 from futago.quality import Cusum, PageHinkley, residuals_against
-from futago.store.port import TelemetryStore
 
 # How far back a reference reading may lie and still interpolate the first new residual.
 REFERENCE_LOOKBACK_US = 6 * 3_600_000_000

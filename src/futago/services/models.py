@@ -14,9 +14,9 @@ from futago.core.dtdl import Interface, ModelSet
 from futago.core.dtdl import load as load_models
 from futago.core.errors import Conflict, InvalidInput, NotFound
 from futago.core.events import MODEL_CREATED, MODEL_DELETED, Event, EventBus
+from futago.core.ports import ModelRecord, TwinStore
 from futago.core.problems import Problem
 from futago.core.twins import now_iso
-from futago.store.port import ModelRecord, TwinStore
 
 
 class ModelService:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -24,9 +24,9 @@ from futago.city.export import geojson, tiles3d
 from futago.city.export.scan import BUILDING
 from futago.core.dtdl.model_set import ModelSet
 from futago.core.errors import InvalidInput
+from futago.core.ports import DatasetStore, TwinStore
 from futago.core.problems import Problem
 from futago.services.catalog import OPEN_DATA
-from futago.store.port import Store
 
 FORMATS = ("geojson", "csv", "3dtiles")
 WORLD = (-180.0, -90.0, 180.0, 90.0)
@@ -62,8 +62,12 @@ def _csv(twins: list[Any], path: Path) -> None:
             writer.writerow({**row, "lon": round((west + east) / 2, 7), "lat": round((south + north) / 2, 7)})
 
 
+class OpenDataStore(TwinStore, DatasetStore, Protocol):
+    """The roles an export uses: the twins of the layer, and the catalog that records what was published."""
+
+
 def export_layer(
-    store: Store,
+    store: OpenDataStore,
     models: ModelSet,
     has_personal: Callable[[str], bool],
     layer: str,

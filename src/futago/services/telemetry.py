@@ -18,6 +18,7 @@ import numpy as np
 
 from futago.core.errors import FutagoError, InvalidInput
 from futago.core.events import TELEMETRY_APPENDED, Event, EventBus
+from futago.core.ports import TelemetryStore
 from futago.core.problems import Problem
 from futago.core.telemetry import (
     AGGREGATIONS,
@@ -36,7 +37,6 @@ from futago.core.telemetry import (
 from futago.quality.gapfill import fill_gaps
 from futago.services.calibration import CalibrationService
 from futago.services.quality import QC_SEPARATOR, QualityService, qc_series_name
-from futago.store.port import TelemetryStore
 
 TimeLike = str | int | float | datetime
 # Most buckets one aggregated query may produce; protects the server from "1 µs over a year".
@@ -143,6 +143,7 @@ class TelemetryService:
         quality: QualityService | None = None,
         calibration: CalibrationService | None = None,
         read_kind_of: Callable[[str, str], ValueKind] | None = None,
+        personal_filter: Callable[[list[Any]], list[Any]] | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
@@ -151,7 +152,7 @@ class TelemetryService:
         self.read_kind_of = read_kind_of or kind_of
         self.checks = quality
         self.calibration = calibration
-        self.personal_filter: Callable[[list[Any]], list[Any]] | None = None
+        self.personal_filter = personal_filter
 
     def append(
         self,

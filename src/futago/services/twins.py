@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, overload
 
 import jsonpatch
 
@@ -19,13 +19,14 @@ from futago.core.events import (
     EventBus,
     twin_resource,
 )
+from futago.core.ports import TelemetryStore, TwinStore
 from futago.core.problems import Problem
 from futago.core.query import GraphSource, QueryResult, RowShaper, execute
 from futago.core.telemetry import format_timestamp
 from futago.core.twin_rules import check_relationship, check_twin
 from futago.core.twins import Relationship, Twin, TwinScan, now_iso
+from futago.security.views import ReadableGraph
 from futago.services.models import ModelService
-from futago.store.port import Store
 
 _PATCH_OPS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
 TwinFilter = Callable[[str], bool]  # whether a caller may read the twin of this id
@@ -70,13 +71,24 @@ def _failing_operation(document: dict[str, Any], operations: list[Any]) -> int:
     return 0
 
 
+class TwinServiceStore(TwinStore, TelemetryStore, Protocol):
+    """The roles the twin service uses: the twin graph, and the telemetry a twin's latest values come from and
+    that goes with a deleted twin."""
+
+
 class TwinService:
-    def __init__(self, store: Store, models: ModelService, bus: EventBus) -> None:
+    def __init__(
+        self,
+        store: TwinServiceStore,
+        models: ModelService,
+        bus: EventBus,
+        personal_split: Callable[[Twin], Twin] | None = None,
+    ) -> None:
         self.store = store
         self.models = models
         self.bus = bus
         # Takes a validated twin's personal properties away (sealed elsewhere) before it is stored or published.
-        self.personal_split: Callable[[Twin], Twin] | None = None
+        self.personal_split = personal_split
 
     def _without_personal(self, twin: Twin) -> tuple[Twin, set[str]]:
         if self.personal_split is None:
@@ -280,6 +292,15 @@ class TwinService:
         """``readable``: as for list_relationships; relationships from twins the caller may not read are left out."""
         self.get(target_id)
         return [r for r in self.store.list_incoming(target_id) if readable(r.source_id)]
+
+    @overload
+    def graph(self, readable: None = None) -> TwinStore: ...
+    @overload
+    def graph(self, readable: Callable[[Twin], Twin | None]) -> ReadableGraph: ...
+    def graph(self, readable: Callable[[Twin], Twin | None] | None = None) -> TwinStore | ReadableGraph:
+        """The twin graph to read exports and queries from: the store itself, or with ``readable`` (the twin as a
+        caller may see it, or None) only what that caller may read, twin by twin and property by property."""
+        return self.store if readable is None else ReadableGraph(self.store, readable)
 
     # query --------------------------------------------------------------------------------
     def query(

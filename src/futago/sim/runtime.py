@@ -30,13 +30,13 @@ from futago.core.errors import Conflict, FutagoError, InvalidInput, NotFound
 from futago.core.events import BEHAVIOUR_FAILED as BEHAVIOUR_FAILED
 from futago.core.events import BEHAVIOUR_RAN as BEHAVIOUR_RAN
 from futago.core.events import TELEMETRY_APPENDED, Event, EventBus
+from futago.core.ports import SimStore, TelemetryStore, TwinStore
 from futago.core.problems import Problem
 from futago.core.telemetry import QUALITY_NOT_EVALUATED, Reading, SeriesData, aggregate, format_timestamp
 from futago.core.twins import TwinScan
 from futago.sim.behaviours import LIMITS, BehaviourSpec
 from futago.sim.runners import Mapper, RunInputs, RunOutput, execute, fill_forward
 from futago.sim.simulator import Simulator
-from futago.store.port import Store
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,11 @@ class PersonalSeries(Protocol):
     def series(self, twin_id: str, name: str, start_us: int, end_us: int, purpose: str, by: str) -> SeriesData:
         """The decrypted readings in [start, end); raises (refusing the run) without consent for the purpose."""
         ...
+
+
+class BehaviourStore(SimStore, TwinStore, TelemetryStore, Protocol):
+    """The roles the runtime uses: behaviour definitions and run records, the twins it runs on, and the series
+    it reads its inputs from."""
 
 
 def _now_iso() -> str:
@@ -72,15 +77,16 @@ def evaluate(
 class BehaviourRuntime:
     def __init__(
         self,
-        store: Store,
+        store: BehaviourStore,
         bus: EventBus,
         append: Callable[[list[Reading]], int],
         models_of: Callable[[str], list[str]],
         descendants: Callable[[str], Iterable[str]],
         artifacts_dir: Path | None = None,
+        personal: PersonalSeries | None = None,
     ) -> None:
         # Reads a personal series with consent for a purpose (futago.security.personal), when personal data exists.
-        self.personal: PersonalSeries | None = None
+        self.personal = personal
         # Runs ensemble chunks: the built-in map, or a Dask client's (futago.sim.distributed) for a CLI run.
         self.ensemble_mapper: Mapper = map
         self.store = store
@@ -155,6 +161,11 @@ class BehaviourRuntime:
         with self._lock:
             self._specs.pop(name, None)
             self._state = {k: v for k, v in self._state.items() if k[0] != name}
+
+    def runs(self, name: str, twin_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """A behaviour's run records (provenance), newest first; unknown behaviours are a 404."""
+        self.get(name)
+        return self.store.list_behaviour_runs(name, twin_id, limit)
 
     def get(self, name: str) -> BehaviourSpec:
         spec = self._specs.get(name)

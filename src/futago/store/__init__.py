@@ -1,5 +1,2 @@
-"""The storage port and its adapters. Adapters are chosen by URL in ``futago.app``."""
-
-from futago.store.port import ModelRecord, Store, TelemetryStore, TwinStore
-
-__all__ = ["ModelRecord", "Store", "TelemetryStore", "TwinStore"]
+"""The adapters of the role ports of ``futago.core.ports``: ``sqlite`` (embedded default) and ``postgres``
+(scale-out), sharing the portable SQL of ``sql/``. Adapters are chosen by URL in ``futago.app``."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from futago.dtdl import load
+from futago.core.dtdl import load
 
 REC = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "dtdl" / "rec"
 SPACE = "dtmi:digitaltwins:rec_3_3:core:Space;1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from futago.dtdl import ArraySchema, EnumSchema, MapSchema, ObjectSchema, PrimitiveSchema
+from futago.core.dtdl import ArraySchema, EnumSchema, MapSchema, ObjectSchema, PrimitiveSchema
 
 GOOD = [
     ("boolean", True),

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from futago.core.dtdl import EnumSchema
-from futago.dtdl import load, validate
+from futago.core.dtdl import EnumSchema, load, validate
 
 CTX = "dtmi:dtdl:context;3"
 ID = "dtmi:com:example:Spec;1"

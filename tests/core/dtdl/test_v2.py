@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from futago.dtdl import load, validate
+from futago.core.dtdl import load, validate
 
 V2 = "dtmi:dtdl:context;2"
 V3 = "dtmi:dtdl:context;3"

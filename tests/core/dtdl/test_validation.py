@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from futago.core.dtdl import ModelSet, load, validate
 from futago.core.errors import InvalidInput
-from futago.dtdl import ModelSet, load, validate
 
 CTX = "dtmi:dtdl:context;3"
 QT = "dtmi:dtdl:extension:quantitativeTypes;1"

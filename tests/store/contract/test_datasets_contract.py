@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from futago.core.errors import InvalidInput, NotFound
-from futago.store.port import SeriesStats, Store
+from futago.core.ports import SeriesStats, Store
 from tests.store.contract.test_telemetry_contract import T0, S, batch
 
 

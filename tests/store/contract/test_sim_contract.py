@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from futago.core.errors import NotFound
-from futago.store.port import Store
+from futago.core.ports import Store
 
 
 def test_behaviours_are_put_listed_replaced_and_deleted(store: Store) -> None:

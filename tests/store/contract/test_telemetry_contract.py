@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from futago.core.ports import TelemetryStore
 from futago.core.telemetry import SeriesBatch, ValueKind
-from futago.store.port import TelemetryStore
 
 T0 = 1_700_000_000_000_000
 S = 1_000_000  # one second in µs

@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from futago.core.errors import Conflict, NotFound, PreconditionFailed
+from futago.core.ports import Store
 from futago.core.twins import Relationship, Twin, TwinScan
-from futago.store.port import Store
 
 
 def _twin(twin_id: str, model: str = "dtmi:t:A;1", **props: object) -> Twin:

@@ -1,16 +1,9 @@
-"""Notifications: who an alert concerns (geo-targeting), the message in their language, and its delivery by
-webhook, MQTT, email or the dashboard, with retries, a delivery log and dead letters."""
+"""Notifications: who an alert concerns (geo-targeting), the message in their language, and its delivery by the
+registered channels (webhook, MQTT, email: ``futago.protocols``) or the dashboard, with retries, a delivery log
+and dead letters."""
 
-from futago.act.notify.channels import (
-    Channel,
-    DashboardChannel,
-    EmailChannel,
-    Message,
-    MqttChannel,
-    Outcome,
-    WebhookChannel,
-    sign,
-)
+from futago.act.notify.channel import Channel, ChannelContext, ChannelFactory, Message, Outcome
+from futago.act.notify.dashboard import DashboardChannel
 from futago.act.notify.service import (
     NOTIFICATION_FAILED,
     NOTIFICATION_SENT,
@@ -28,10 +21,10 @@ __all__ = [
     "NOTIFICATION_SENT",
     "Affected",
     "Channel",
+    "ChannelContext",
+    "ChannelFactory",
     "DashboardChannel",
-    "EmailChannel",
     "Message",
-    "MqttChannel",
     "NotificationService",
     "NotificationSettings",
     "NotificationStore",
@@ -40,8 +33,6 @@ __all__ = [
     "RetryPolicy",
     "Subscriber",
     "Targeting",
-    "WebhookChannel",
     "parse_subscriber",
     "render",
-    "sign",
 ]

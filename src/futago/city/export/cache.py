@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 
 from futago.city.export.scan import CITY_PREFIX
 from futago.core.events import Event, EventBus
-from futago.store.port import TwinStore
+from futago.core.ports import TwinStore
 
 T = TypeVar("T")
 _MISSING = object()

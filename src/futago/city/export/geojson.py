@@ -18,9 +18,9 @@ from shapely.geometry import box, shape
 from futago.city.export.scan import BUILDING, CHUNK, model_family, scan_with_geometry
 from futago.core.dtdl.model_set import ModelSet
 from futago.core.errors import InvalidInput
+from futago.core.ports import TwinStore
 from futago.core.problems import Problem
 from futago.core.twins import BBox, Twin
-from futago.store.port import TwinStore
 
 MEDIA_TYPE = "application/geo+json"
 ANY_MODEL = "*"  # every twin with a geometry: what a map shows (buildings, zones, roads, sensors)

@@ -22,9 +22,9 @@ from futago.city.export.geojson import coordinate_bounds, map_properties, number
 from futago.city.export.scan import BUILDING, FLOOD_ZONE, ROAD, model_family, scan_with_geometry
 from futago.core.dtdl.model_set import ModelSet
 from futago.core.errors import InvalidInput
+from futago.core.ports import TwinStore
 from futago.core.problems import Problem
 from futago.core.twins import BBox, Twin
-from futago.store.port import TwinStore
 
 MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 EXTENT = 4096

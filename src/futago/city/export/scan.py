@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from futago.core.dtdl.model_set import ModelSet
+from futago.core.ports import TwinStore
 from futago.core.twins import BBox, Twin, TwinScan
-from futago.store.port import TwinStore
 
 BUILDING = "dtmi:futago:city:AbstractBuilding;1"
 FLOOD_ZONE = "dtmi:futago:city:FloodZone;1"

@@ -23,7 +23,7 @@ from futago.city.export.geojson import feature_properties
 from futago.city.export.gltf import BuildingRow, write_glb
 from futago.city.export.scan import BUILDING, model_family, scan_with_geometry
 from futago.core.dtdl.model_set import ModelSet
-from futago.store.port import TwinStore
+from futago.core.ports import TwinStore
 
 DEFAULT_HEIGHT = 3.0  # metres drawn for a building without measuredHeight (its metadata stays noData)
 MEDIA_TYPE_JSON = "application/json"

@@ -29,9 +29,9 @@ import numpy.typing as npt
 import orjson
 import psycopg
 
+from futago.core.ports import SeriesStats
 from futago.core.telemetry import SeriesBatch, SeriesData, ValueKind
 from futago.store import chunks
-from futago.store.port import SeriesStats
 from futago.store.postgres.db import PostgresConnection, PostgresDatabase
 from futago.store.sql.db import Database
 from futago.store.sql.series import SqlSeriesIndex

@@ -24,7 +24,7 @@ def _dumps(value: Any) -> str:
 class SqlAlerts:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._alert_rules = NamedSpecs(db, "alert_rules", "rule")
+        self._alert_rules: NamedSpecs[str] = NamedSpecs(db, "alert_rules", "rule")
 
     # rules: stored as given; parsing is act's business
     def put_alert_rule(self, name: str, spec: dict[str, Any]) -> None:

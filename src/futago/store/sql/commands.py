@@ -13,35 +13,31 @@ from typing import Any
 
 import orjson
 
-from futago.core.errors import NotFound
 from futago.store.sql.db import Database
+from futago.store.sql.specs import NamedSpecs
 
 
 class SqlCommands:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._bindings: NamedSpecs[tuple[str, str]] = NamedSpecs(
+            db,
+            "command_bindings",
+            "command binding",
+            columns=("twin_id", "command"),
+            missing=lambda key: f"twin '{key[0]}' has no binding for command '{key[1]}'",
+        )
 
     # -- bindings ---------------------------------------------------------------------------------
 
     def put_command_binding(self, twin_id: str, command: str, spec: dict[str, Any]) -> None:
-        with self.db.write() as conn:
-            conn.execute(
-                "INSERT INTO command_bindings (twin_id, command, spec) VALUES (?, ?, ?) "
-                "ON CONFLICT (twin_id, command) DO UPDATE SET spec = excluded.spec",
-                (twin_id, command, orjson.dumps(spec).decode()),
-            )
+        self._bindings.put((twin_id, command), spec)
 
     def list_command_bindings(self) -> dict[tuple[str, str], dict[str, Any]]:
-        rows = self.db.read().execute("SELECT twin_id, command, spec FROM command_bindings ORDER BY twin_id, command")
-        return {(twin_id, command): orjson.loads(spec) for twin_id, command, spec in rows}
+        return self._bindings.all()
 
     def delete_command_binding(self, twin_id: str, command: str) -> None:
-        with self.db.write() as conn:
-            deleted = conn.execute(
-                "DELETE FROM command_bindings WHERE twin_id = ? AND command = ?", (twin_id, command)
-            ).rowcount
-        if deleted == 0:
-            raise NotFound(f"twin '{twin_id}' has no binding for command '{command}'")
+        self._bindings.delete((twin_id, command))
 
     # -- records ----------------------------------------------------------------------------------
 

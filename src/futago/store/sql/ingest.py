@@ -30,7 +30,7 @@ def _letter(row: tuple[Any, ...]) -> DeadLetter:
 class SqlIngest:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._connections = NamedSpecs(db, "connections", "connection", secrets=True)
+        self._connections: NamedSpecs[str] = NamedSpecs(db, "connections", "connection", secrets=True)
 
     def add_dead_letters(self, letters: Sequence[DeadLetter]) -> list[int]:
         ids: list[int] = []

@@ -26,7 +26,9 @@ def _marks(count: int) -> str:
 class SqlNotifications:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._notification_channels = NamedSpecs(db, "notification_channels", "notification channel", secrets=True)
+        self._notification_channels: NamedSpecs[str] = NamedSpecs(
+            db, "notification_channels", "notification channel", secrets=True
+        )
 
     # -- subscribers -------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from futago.store.sql.specs import NamedSpecs
 class SqlSim:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._behaviours = NamedSpecs(db, "behaviours", "behaviour")
+        self._behaviours: NamedSpecs[str] = NamedSpecs(db, "behaviours", "behaviour")
 
     def put_behaviour(self, name: str, spec: dict[str, Any]) -> None:
         self._behaviours.put(name, spec)

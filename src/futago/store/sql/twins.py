@@ -12,8 +12,8 @@ from typing import Any
 import orjson
 
 from futago.core.errors import Conflict, NotFound, PreconditionFailed
+from futago.core.ports import ModelRecord
 from futago.core.twins import Relationship, Twin, TwinScan, new_etag, now_iso
-from futago.store.port import ModelRecord
 from futago.store.sql.db import Database
 
 _TWIN_COLUMNS = "id, model, etag, updated, properties, geometry"

@@ -20,10 +20,10 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from futago.core.ports import SeriesStats
 from futago.core.telemetry import SeriesBatch, SeriesData, ValueKind
 from futago.store import chunks
 from futago.store.chunks import CHUNK_MAX
-from futago.store.port import SeriesStats
 from futago.store.sql.db import Database
 from futago.store.sql.series import SqlSeriesIndex
 from futago.store.sqlite.db import SQLiteDatabase

@@ -1,0 +1,78 @@
+"""A command binding: how one twin's DTDL Command is sent (transport), in which mode, and inside which envelope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from futago.act.commands.envelope import Envelope, duration_field
+from futago.act.commands.record import Mode
+from futago.act.transport import TransportSpec, parse_transport
+from futago.core.dtdl import Command, ObjectSchema, Schema
+from futago.core.errors import InvalidInput
+from futago.core.problems import Problem
+
+_NUMERIC = frozenset(
+    {"double", "float", "decimal", "integer", "long", "short", "byte"}
+    | {"unsignedByte", "unsignedShort", "unsignedInteger", "unsignedLong"}
+)
+
+
+@dataclass(frozen=True)
+class Binding:
+    """How one twin's DTDL Command is sent, and what keeps it safe."""
+
+    twin_id: str
+    command: str
+    mode: Mode
+    transport: TransportSpec
+    envelope: Envelope
+    expires_us: int | None
+    config: dict[str, Any]  # as given, for storing and showing
+    source: Literal["configuration", "api"]
+
+    @classmethod
+    def parse(cls, twin_id: str, command: str, config: Any, source: Literal["configuration", "api"]) -> Binding:
+        """InvalidInput with pointers relative to the binding (``/envelope/min``)."""
+        known = {"mode", "transport", "envelope", "expires"}
+        if not isinstance(config, dict):
+            raise InvalidInput([Problem("", f"a command binding is an object with {sorted(known)}")])
+        problems = [Problem(f"/{k}", f"unknown key; use {sorted(known)}") for k in config if k not in known]
+        mode = config.get("mode", "recommend")
+        if mode not in ("recommend", "autonomous"):
+            problems.append(Problem("/mode", "mode is 'recommend' (a person approves) or 'autonomous'"))
+        try:
+            transport = parse_transport(config.get("transport"), "/transport")
+        except InvalidInput as exc:
+            problems += exc.problems
+        envelope = Envelope.parse(config.get("envelope"), "/envelope", problems)
+        expires = duration_field(config.get("expires"), "/expires", problems)
+        if problems:
+            raise InvalidInput(problems)
+        return cls(twin_id, command, mode, transport, envelope, expires, dict(config), source)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "twinId": self.twin_id,
+            "command": self.command,
+            "mode": self.mode,
+            **self.config,
+            "source": self.source,
+        }
+
+
+def fit_problems(binding: Binding, command: Command) -> list[Problem]:
+    """Problems with an envelope for this command's request schema (a field it lacks, bounds on a string)."""
+    envelope = binding.envelope
+    if not envelope.numeric:
+        return []
+    request = command.request
+    schema: Schema | None = request.schema if request is not None else None
+    if envelope.field is not None:
+        if not isinstance(schema, ObjectSchema) or envelope.field not in schema.fields:
+            return [Problem("/envelope/field", f"the request of '{command.name}' has no field '{envelope.field}'")]
+        schema = schema.fields[envelope.field]
+    if schema is None or schema.kind not in _NUMERIC:
+        what = envelope.what()
+        return [Problem("/envelope", f"bounds, max_step and max_rate need a number, and {what} is not one")]
+    return []

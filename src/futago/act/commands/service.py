@@ -1,0 +1,296 @@
+"""The command service: bindings, and the lifecycle of a command from proposal or request to approval, refusal or
+rejection; sending is the dispatcher's (``dispatch.py``), the envelope's judgement ``safety.py``'s."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any, Protocol
+
+import orjson
+
+from futago.act.commands.binding import Binding, fit_problems
+from futago.act.commands.dispatch import CommandDispatcher, Transports
+from futago.act.commands.envelope import STATIC_CHECKS, Reason, TwinReader
+from futago.act.commands.ledger import CommandLedger
+from futago.act.commands.record import AUTONOMOUS, STATES, CommandRecord, now_stamp
+from futago.act.commands.safety import EnvelopeCheck, check_entry
+from futago.act.model import Proposal
+from futago.core.dtdl import Command, Interface
+from futago.core.errors import Conflict, InvalidInput, NotFound
+from futago.core.events import Event, EventBus
+from futago.core.ports import CommandStore
+from futago.core.problems import Problem, join_pointer
+from futago.core.telemetry import parse_timestamp
+
+log = logging.getLogger(__name__)
+
+
+class ModelCatalog(Protocol):
+    def interface(self, model_id: str) -> Interface: ...
+
+
+class CommandService:
+    """Implements act.model's Proposer for rules, and what the API offers people (request, approve, reject)."""
+
+    def __init__(
+        self,
+        records: CommandStore,
+        twins: TwinReader,
+        models: ModelCatalog,
+        bus: EventBus,
+        transports: Transports,
+        workers: int = 4,
+    ) -> None:
+        self.records = records
+        self.twins = twins
+        self.models = models
+        self.bus = bus
+        self.transports = transports
+        self._bindings: dict[tuple[str, str], Binding] = {}
+        self.ledger = CommandLedger(records, bus)
+        self.envelope_check = EnvelopeCheck(records, twins)
+        self.dispatcher = CommandDispatcher(self.ledger, transports, workers)
+        self._recovered = False
+
+    # -- bindings ---------------------------------------------------------------------------------
+
+    def load(self, configured: Mapping[str, Any]) -> None:
+        """Bindings stored through the API, then those of the configuration file, which win and cannot be changed
+        through the API. A command a previous run left in flight is failed: its outcome was never seen."""
+        for (twin_id, command), config in self.records.list_command_bindings().items():
+            try:
+                self._bindings[twin_id, command] = Binding.parse(twin_id, command, config, "api")
+            except InvalidInput as exc:  # refused at use ("no binding"), which is the safe side
+                log.error("command binding %s/%s no longer parses: %s", twin_id, command, exc.detail)
+        if not isinstance(configured, Mapping):
+            raise InvalidInput([Problem("/commands", 'commands are [commands."<twin>".<command>] tables')])
+        for twin_id, commands in configured.items():
+            if not isinstance(commands, Mapping):
+                raise InvalidInput([Problem(join_pointer("/commands", twin_id), "a table of commands of this twin")])
+            for command, config in commands.items():
+                try:
+                    binding = Binding.parse(twin_id, command, config, "configuration")
+                except InvalidInput as exc:  # a safety setting with a mistake must stop the start, not be skipped
+                    base = join_pointer("/commands", twin_id, command)
+                    raise InvalidInput([replace(p, pointer=base + p.pointer) for p in exc.problems]) from None
+                self._bindings[twin_id, command] = binding
+        if not self._recovered:  # only at start: later, approved and sent commands are this run's, in flight
+            self._recovered = True
+            self._fail_in_flight()
+
+    def _fail_in_flight(self) -> None:
+        events: list[Event] = []
+        with self.ledger.lock:
+            for state in ("approved", "sent"):
+                for body in self.records.list_commands(state=state, limit=100_000):
+                    record = CommandRecord.from_json(body)
+                    admitted = record.admitted_us if state == "sent" else None
+                    error = "futago stopped before the outcome was known"
+                    self.ledger.move(record, "failed", None, events, error=error, admitted_us=admitted)
+        self.ledger.publish(events)
+
+    def bindings(self) -> list[Binding]:
+        return [self._bindings[key] for key in sorted(self._bindings)]
+
+    def binding(self, twin_id: str, command: str) -> Binding:
+        found = self._bindings.get((twin_id, command))
+        if found is None:
+            raise NotFound(f"twin '{twin_id}' has no binding for command '{command}'")
+        return found
+
+    def put_binding(self, twin_id: str, command: str, config: Any) -> tuple[Binding, bool]:
+        """Create or replace a binding; returns it and whether it is new."""
+        existing = self._bindings.get((twin_id, command))
+        if existing is not None and existing.source == "configuration":
+            raise Conflict(f"the binding of {twin_id}/{command} is set in the configuration file; change it there")
+        dtdl = self._command_of(twin_id, command)
+        binding = Binding.parse(twin_id, command, config, "api")
+        problems = self.transports.check(binding.transport, "/transport") + fit_problems(binding, dtdl)
+        if problems:
+            raise InvalidInput(problems)
+        with self.ledger.lock:
+            self.records.put_command_binding(twin_id, command, binding.config)
+            self._bindings[twin_id, command] = binding
+        return binding, existing is None
+
+    def delete_binding(self, twin_id: str, command: str) -> None:
+        if self.binding(twin_id, command).source == "configuration":
+            raise Conflict(f"the binding of {twin_id}/{command} is set in the configuration file; change it there")
+        with self.ledger.lock:
+            self.records.delete_command_binding(twin_id, command)
+            del self._bindings[twin_id, command]
+
+    # -- commands ---------------------------------------------------------------------------------
+
+    def propose(self, proposal: Proposal) -> dict[str, Any]:
+        """A rule's or behaviour's recommendation (act.model's Proposer). Raises NotFound for an unknown twin or
+        command and InvalidInput for a payload its request schema refuses; the envelope never raises, it refuses."""
+        return self._create(
+            proposal.twin_id,
+            proposal.command,
+            proposal.payload,
+            proposal.proposed_by,
+            dict(proposal.evidence),
+            proposal.alert_id,
+            None,
+        )
+
+    def request(self, twin_id: str, command: str, payload: Any, by: str, note: str | None = None) -> dict[str, Any]:
+        """A person's (or a client's) request: it goes through the binding's mode and envelope like a proposal."""
+        return self._create(twin_id, command, payload, by, {}, None, note)
+
+    def approve(self, command_id: str, by: str, note: str | None = None) -> dict[str, Any]:
+        """Check the envelope again (the twin may have changed since the proposal), then send, or refuse."""
+        events: list[Event] = []
+        with self.ledger.lock:
+            record = self.ledger.record(command_id)
+            if record.state != "proposed":
+                raise Conflict(f"command '{command_id}' is {record.state}; only a proposed command can be approved")
+            now_us, now = now_stamp()
+            binding = self._bindings.get((record.twin_id, record.command))
+            reasons = self.envelope_check.reasons(record.twin_id, record.command, record.payload, binding, now_us)
+            if self.twins.get_twin(record.twin_id) is None:
+                reasons.insert(0, Reason("twin", f"twin '{record.twin_id}' no longer exists"))
+            if binding is not None and binding.expires_us is not None:
+                age_us = now_us - parse_timestamp(record.proposed_at)
+                if age_us > binding.expires_us:
+                    reasons.insert(0, Reason("expired", f"the proposal is {age_us / 60e6:.1f} min old; it expired"))
+            record = replace(
+                record,
+                binding=binding.to_json() if binding else None,
+                checks=[*record.checks, check_entry("approval", now, reasons, by)],
+                note=note if note is not None else record.note,
+            )
+            if reasons:
+                record = self.ledger.move(record, "refused", by, events, reasons=[r.to_json() for r in reasons])
+            else:
+                record = self.ledger.move(
+                    record, "approved", by, events, approved_by=by, approved_at=now, admitted_us=now_us
+                )
+        self.ledger.publish(events)
+        if binding is not None and record.state == "approved":
+            self.dispatcher.submit(record, binding)
+        return record.to_json()
+
+    def reject(self, command_id: str, by: str, reason: str | None = None) -> dict[str, Any]:
+        events: list[Event] = []
+        with self.ledger.lock:
+            record = self.ledger.record(command_id)
+            if record.state != "proposed":
+                raise Conflict(f"command '{command_id}' is {record.state}; only a proposed command can be rejected")
+            _, now = now_stamp()
+            why = [{"check": "rejected", "message": reason}] if reason else []
+            record = self.ledger.move(record, "rejected", by, events, rejected_by=by, rejected_at=now, reasons=why)
+        self.ledger.publish(events)
+        return record.to_json()
+
+    def get(self, command_id: str) -> dict[str, Any]:
+        return self.ledger.record(command_id).to_json()
+
+    def list_commands(
+        self, state: str | None = None, twin_id: str | None = None, command: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        if state is not None and state not in STATES:
+            raise InvalidInput([Problem("/state", f"state is one of {', '.join(STATES)}")])
+        return self.records.list_commands(state, twin_id, command, limit)
+
+    def wait(self, command_id: str, timeout_s: float) -> dict[str, Any]:
+        """The record once it is final, or waits for a person (proposed), or after ``timeout_s``."""
+        return self.ledger.wait(command_id, timeout_s)
+
+    def close(self) -> None:
+        """Stop sending: queued commands stay approved (the next start fails them), in-flight ones fail."""
+        self.dispatcher.close()
+
+    # -- inside -----------------------------------------------------------------------------------
+
+    def _create(
+        self,
+        twin_id: str,
+        command: str,
+        payload: Any,
+        by: str,
+        evidence: dict[str, Any],
+        alert_id: str | None,
+        note: str | None,
+    ) -> dict[str, Any]:
+        payload, evidence = _plain(payload), _plain(evidence)
+        _validate_payload(self._command_of(twin_id, command), payload)
+        events: list[Event] = []
+        with self.ledger.lock:
+            duplicate = self._open_duplicate(twin_id, command, payload, by)
+            if duplicate is not None:  # a rule firing again while its proposal waits: one proposal, not many
+                return duplicate
+            now_us, now = now_stamp()
+            binding = self._bindings.get((twin_id, command))
+            reasons = self.envelope_check.reasons(twin_id, command, payload, binding, now_us)
+            record = CommandRecord(
+                id=uuid.uuid4().hex,
+                twin_id=twin_id,
+                command=command,
+                payload=payload,
+                mode=binding.mode if binding else "recommend",
+                state="proposed",
+                proposed_by=by,
+                proposed_at=now,
+                evidence=evidence,
+                alert_id=alert_id,
+                note=note,
+                binding=binding.to_json() if binding else None,
+                checks=[check_entry("proposal", now, reasons, None)],
+                history=[{"at": now, "state": "proposed", "by": by}],
+            )
+            self.ledger.add(record, events)
+            autonomous = binding is not None and binding.mode == "autonomous"
+            if any(r.check in STATIC_CHECKS for r in reasons) or (autonomous and reasons):
+                record = self.ledger.move(record, "refused", None, events, reasons=[r.to_json() for r in reasons])
+            elif autonomous:
+                record = self.ledger.move(
+                    record, "approved", AUTONOMOUS, events, approved_by=AUTONOMOUS, approved_at=now, admitted_us=now_us
+                )
+        self.ledger.publish(events)
+        if binding is not None and record.state == "approved":
+            self.dispatcher.submit(record, binding)
+        return record.to_json()
+
+    def _open_duplicate(self, twin_id: str, command: str, payload: Any, by: str) -> dict[str, Any] | None:
+        for body in self.records.list_commands("proposed", twin_id, command, limit=100):
+            if body.get("proposedBy") == by and body.get("payload") == payload:
+                return body
+        return None
+
+    def _command_of(self, twin_id: str, name: str) -> Command:
+        twin = self.twins.get_twin(twin_id)
+        if twin is None:
+            raise NotFound(f"twin '{twin_id}' does not exist")
+        commands = self.models.interface(twin.model).commands
+        command = commands.get(name)
+        if command is None:
+            declared = ", ".join(sorted(commands)) or "none"
+            raise NotFound(f"twin '{twin_id}' ({twin.model}) has no command '{name}'; its model declares {declared}")
+        return command
+
+
+def _validate_payload(command: Command, payload: Any, pointer: str = "/payload") -> None:
+    """The payload against the DTDL Command's request schema, with the same checks as property values."""
+    request = command.request
+    if request is None:
+        if payload is not None:
+            raise InvalidInput([Problem(pointer, f"command '{command.name}' takes no payload; send null")])
+        return
+    if payload is None:
+        if not request.nullable:
+            what = f"'{request.name}' ({request.schema.kind})"
+            raise InvalidInput([Problem(pointer, f"command '{command.name}' needs its request {what}")])
+        return
+    problems = request.schema.check(payload, pointer)
+    if problems:
+        raise InvalidInput(problems)
+
+
+def _plain(value: Any) -> Any:
+    """JSON values only: a rule or behaviour may hand over numpy numbers, which the record could not store."""
+    return orjson.loads(orjson.dumps(value, default=str, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS))

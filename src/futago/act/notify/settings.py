@@ -1,0 +1,131 @@
+"""The ``[notifications]`` settings, and the retry policy of deliveries (also per named channel settings)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from futago.core.errors import InvalidInput
+from futago.core.problems import Problem
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """``attempts`` in all; the pause after failed attempt n is ``base_s * factor**(n-1)``, at most ``max_s``,
+    plus up to 10 % jitter (only ever added, so that many failing deliveries do not retry in lockstep)."""
+
+    attempts: int = 5
+    base_s: float = 1.0
+    factor: float = 2.0
+    max_s: float = 60.0
+
+    def delay(self, attempt: int) -> float:
+        pause = min(self.max_s, self.base_s * self.factor ** (attempt - 1))
+        return pause * (1.0 + 0.1 * random.random())
+
+    @classmethod
+    def parse(
+        cls, value: Any, pointer: str, problems: list[Problem], default: RetryPolicy | None = None
+    ) -> RetryPolicy:
+        base = default or cls()
+        if value is None:
+            return base
+        if not isinstance(value, dict):
+            problems.append(Problem(pointer, "retry is an object: {attempts, base_s, factor, max_s}"))
+            return base
+        problems += [
+            Problem(f"{pointer}/{k}", "unknown key; use attempts, base_s, factor, max_s")
+            for k in value
+            if k not in ("attempts", "base_s", "factor", "max_s")
+        ]
+        attempts = value.get("attempts", base.attempts)
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 20:
+            problems.append(Problem(f"{pointer}/attempts", "attempts is an integer from 1 to 20"))
+            attempts = base.attempts
+        numbers: dict[str, float] = {}
+        for key, low, high in (("base_s", 0.0, 3600.0), ("factor", 1.0, 10.0), ("max_s", 0.0, 86_400.0)):
+            number = value.get(key, getattr(base, key))
+            ok = isinstance(number, int | float) and not isinstance(number, bool) and low <= number <= high
+            if not ok or (key != "factor" and number <= 0):
+                problems.append(Problem(f"{pointer}/{key}", f"{key} is a number above {low:g} up to {high:g}"))
+                number = getattr(base, key)
+            numbers[key] = float(number)
+        return cls(attempts, numbers["base_s"], numbers["factor"], numbers["max_s"])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"attempts": self.attempts, "base_s": self.base_s, "factor": self.factor, "max_s": self.max_s}
+
+
+_DEFAULT_WORKERS = {"webhook": 8, "mqtt": 2, "email": 4, "dashboard": 1}
+_SETTING_KEYS = {"depth_threshold_m", "retry", "workers", "webhook_timeout_s", "mqtt_timeout_s", "channels"}
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    """``[notifications]`` in futago.toml::
+
+    [notifications]
+    depth_threshold_m = 0.5                    # planned inundation depth that makes a home "affected"
+    retry = { attempts = 5, base_s = 1.0, factor = 2.0, max_s = 60.0 }
+    workers = { webhook = 8, mqtt = 2, email = 4, dashboard = 1 }
+    webhook_timeout_s = 5.0
+    [notifications.channels.email]             # named channel settings (also PUT /notification-channels)
+    type = "email"
+    host = "smtp.city.example"
+    port = 587
+    starttls = true
+    sender = "alerts@city.example"
+    """
+
+    depth_threshold_m: float = 0.5
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    workers: Mapping[str, int] = field(default_factory=lambda: dict(_DEFAULT_WORKERS))
+    webhook_timeout_s: float = 5.0
+    mqtt_timeout_s: float = 5.0
+    channels: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, config: Mapping[str, Any] | None) -> NotificationSettings:
+        """From the ``[notifications]`` table; InvalidInput with pointers under ``/notifications``."""
+        config = config or {}
+        problems = [
+            Problem(f"/notifications/{k}", f"unknown setting; use {sorted(_SETTING_KEYS)}")
+            for k in config
+            if k not in _SETTING_KEYS
+        ]
+
+        def number(key: str, default: float, high: float, low_ok: bool = False) -> float:
+            value = config.get(key, default)
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= high
+            if not ok or (value == 0 and not low_ok):
+                problems.append(Problem(f"/notifications/{key}", f"{key} is a number from 0 to {high:g}"))
+                return default
+            return float(value)
+
+        threshold = number("depth_threshold_m", 0.5, 100.0, low_ok=True)
+        webhook_timeout = number("webhook_timeout_s", 5.0, 300.0)
+        mqtt_timeout = number("mqtt_timeout_s", 5.0, 300.0)
+        retry = RetryPolicy.parse(config.get("retry"), "/notifications/retry", problems)
+        workers = dict(_DEFAULT_WORKERS)
+        given = config.get("workers", {})
+        if not isinstance(given, dict):
+            problems.append(Problem("/notifications/workers", "workers is a table: channel type -> thread count"))
+            given = {}
+        for kind, count in given.items():
+            if kind not in _DEFAULT_WORKERS:
+                problems.append(
+                    Problem(f"/notifications/workers/{kind}", f"a channel type: {sorted(_DEFAULT_WORKERS)}")
+                )
+            elif isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 64:
+                problems.append(Problem(f"/notifications/workers/{kind}", "a thread count from 1 to 64"))
+            else:
+                workers[kind] = count
+        channels = config.get("channels", {})
+        if not isinstance(channels, dict) or not all(isinstance(c, dict) for c in channels.values()):
+            problems.append(Problem("/notifications/channels", "[notifications.channels.<name>] tables"))
+            channels = {}
+        if problems:
+            raise InvalidInput(problems)
+        return cls(threshold, retry, workers, webhook_timeout, mqtt_timeout, dict(channels))

@@ -1,0 +1,30 @@
+"""``futago bench``: the benchmarks of a source checkout, run by name."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import click
+
+from futago.cli.options import db_option
+from futago.cli.output import print_figures, reported_errors
+
+# src/futago/cli/bench.py → the checkout's root, which holds benchmarks/ (an installed wheel has none).
+CHECKOUT = Path(__file__).resolve().parents[3]
+
+
+@click.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object of figures.")
+@db_option
+def bench(name: str, as_json: bool, db: str | None) -> None:
+    """Run a benchmark from benchmarks/<NAME>.py (e.g. core) and print its figures."""
+    if not (CHECKOUT / "benchmarks" / f"{name}.py").is_file():
+        raise click.ClickException(f"no benchmark '{name}' in {CHECKOUT / 'benchmarks'} (run from a source checkout)")
+    sys.path.insert(0, str(CHECKOUT))
+    module = importlib.import_module(f"benchmarks.{name}")
+    with reported_errors():
+        figures = module.run(db=db, progress=not as_json)
+    print_figures(figures, as_json)

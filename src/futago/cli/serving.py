@@ -1,0 +1,156 @@
+"""``futago serve`` and ``futago demo``: the API server, over the user's store or the sample district and plant."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from futago import __version__
+from futago.cli.context import command_settings, opened_app
+from futago.cli.options import db_option, nats_option
+from futago.cli.output import console, reported_errors
+from futago.config import Settings
+from futago.core.errors import InvalidInput
+from futago.core.problems import Problem
+from futago.store.url import StoreUrl
+
+if TYPE_CHECKING:
+    from futago.app import App
+
+
+@click.command()
+@click.option("--host", help="Address to bind (default 127.0.0.1). Beyond loopback an API token is required.")
+@click.option("--port", type=int, help="Port (default 8000).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="API processes sharing the port (needs a PostgreSQL store and --nats).")  # fmt: skip
+@nats_option
+@db_option
+@click.pass_context
+def serve(
+    ctx: click.Context, host: str | None, port: int | None, workers: int, nats: str | None, db: str | None
+) -> None:
+    """Serve the REST API (OpenAPI at /docs) and the event stream (/events).
+
+    With --workers N, N processes serve the same port behind the kernel's load balancing (or put any load
+    balancer in front of several `futago serve`s). They share a PostgreSQL store; NATS carries every change to
+    every process, so an SSE client on any of them sees all. One process leads and runs the connectors, behaviours,
+    alert rules and notifications; if it dies another takes over within seconds.
+
+    \b
+    Example:
+      futago serve --db postgresql://futago@127.0.0.1:5432/futago --nats nats://127.0.0.1:4222 --workers 2
+    """
+    settings = command_settings(ctx, host=host, port=port, db=db, nats=nats)
+    with ExitStack() as opened:
+        with reported_errors():  # a bad setting or store is a sentence; a crash while serving keeps its traceback
+            settings.check_safe_to_serve()
+            if workers > 1:
+                _serve_processes(ctx, settings, workers)
+                return
+            app = opened.enter_context(opened_app(settings))
+        _run_server(app)
+
+
+def _serve_processes(ctx: click.Context, settings: Settings, workers: int) -> None:
+    """uvicorn's own process manager; each process builds its App from the environment set here."""
+    import uvicorn
+
+    from futago.api.serving import uvicorn_options
+
+    problems = []
+    if not StoreUrl.parse(settings.db).is_postgres:
+        problems.append(Problem("/store/db", "several API processes share a PostgreSQL store, not a SQLite file"))
+    if not settings.nats:
+        problems.append(Problem("/scale/nats", "several API processes need NATS to see each other's changes"))
+    if problems:
+        raise InvalidInput(problems)
+    os.environ.update({"FUTAGO_DB": settings.db, "FUTAGO_NATS": str(settings.nats), "FUTAGO_HOST": settings.host,
+                       "FUTAGO_PORT": str(settings.port)})  # fmt: skip
+    if ctx.obj.get("config"):
+        os.environ["FUTAGO_CONFIG"] = str(Path(ctx.obj["config"]).resolve())
+    console.print(f"futago {__version__}: {workers} processes at http://{settings.host}:{settings.port}/docs")
+    uvicorn.run("futago.app:api_from_environment", factory=True, workers=workers, host=settings.host,
+                port=settings.port, log_level="warning", **uvicorn_options(settings))  # fmt: skip
+
+
+def _run_server(app: App, stop_first: Sequence[Callable[[], object]] = ()) -> None:
+    """Serve until interrupted; ``stop_first`` are background jobs (the demo's), stopped here so that they are
+    gone before the caller's ``opened_app`` closes the store under them."""
+    import uvicorn
+
+    from futago.api.server import create_api
+    from futago.api.serving import uvicorn_options
+
+    settings: Settings = app.settings
+    console.print(f"futago {__version__} serving {app.store.url} at http://{settings.host}:{settings.port}/docs")
+    # uvicorn shuts down gracefully on SIGTERM and then raises the signal again for its previous handler; by
+    # default that ends the process at once, before the store is closed and the background jobs (the demo's
+    # plant and broker processes) are stopped. An exit instead lets the ``finally`` below, and the close, run.
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        app.start()
+        uvicorn.run(create_api(app), host=settings.host, port=settings.port, log_level="warning",
+                    **uvicorn_options(settings))  # fmt: skip
+    finally:
+        for stop in stop_first:
+            stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+@click.command()
+@click.option("--host", help="Address to bind (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default 8000).")
+@click.option("--db", envvar="FUTAGO_DB", default="futago-data/demo.db", show_default=True, help="Demo store.")
+@click.option("--interval", type=float, default=1.0, show_default=True, help="Seconds between simulated readings.")
+@click.option(
+    "--flood-step",
+    type=float,
+    default=2.0,
+    show_default=True,
+    help="Seconds per 10-minute step of the live flood scenario (0 turns it off).",
+)
+@click.option(
+    "--plant/--no-plant",
+    default=True,
+    show_default=True,
+    help="Run the OPC UA reactor of the plant scenario live (a jacket fault every few minutes).",
+)
+@click.pass_context
+def demo(
+    ctx: click.Context, host: str | None, port: int | None, db: str, interval: float, flood_step: float, plant: bool
+) -> None:
+    """Serve a sample district and plant with simulated live telemetry, and the flood scenario running live.
+
+    The sample models, twins and readings go through the same services and API a user's data does. Beside
+    them, the flood scenario (as in `futago scenario flood`) runs on a fast clock: storms over a generated
+    riverside district, forecasts, alerts, notified residents, and a floodgate proposal that waits for
+    your approval in the dashboard at http://127.0.0.1:8000/ (or POST /commands/{id}/approve). The
+    plant scenario's OPC UA reactor runs too: its cooling jacket fouls every few minutes, and a cooler
+    setpoint is recommended for your approval.
+    """
+    settings = command_settings(ctx, host=host, port=port, db=db)
+    with ExitStack() as opened:
+        with reported_errors():
+            settings.check_safe_to_serve()
+            from futago.demo import Simulator, live_flood, live_plant, seed
+
+            app = opened.enter_context(opened_app(settings))
+            summary = seed(app)
+        console.print(
+            f"demo: {summary['models']} models, {summary['twins']} twins, {summary['readings']} readings of history"
+        )
+        simulator = Simulator(app, interval)
+        simulator.start()
+        jobs: list[Any] = [simulator]
+        if flood_step > 0:
+            jobs.append(live_flood(app, Path(db).parent / "flood", flood_step))
+        if plant:
+            jobs.append(live_plant(app))
+        _run_server(app, [job.stop for job in jobs])

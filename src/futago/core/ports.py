@@ -1,0 +1,328 @@
+"""The role ports: what each stage needs from storage, one small interface per role, typed by core's records.
+
+A stage or service names only the roles it uses (a ``TwinStore``, an ``AlertStore``), so that what it can touch is
+visible in its constructor; the composite ``Store`` is for the composition root (``futago.app``) alone. Every adapter
+(``futago.store.sqlite``, ``futago.store.postgres``) implements every role and passes the same contract suite in
+``tests/store/contract/``.
+
+The ports are synchronous and small. Adapters hold no domain rules: validation against models happens before a call
+reaches the store.
+
+ETag checks happen inside the store's write transaction so that two writers cannot both win: ``if_match`` of
+``None`` means "no precondition", ``"*"`` means "must exist", and ``if_none_match="*"`` means "must not exist".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, NamedTuple, Protocol
+
+from futago.core.audit import AuditEntry, Checkpoint
+from futago.core.dead_letters import DeadLetter
+from futago.core.telemetry import LatestReading, SeriesBatch, SeriesData
+from futago.core.twins import Relationship, Twin, TwinScan
+
+
+class ModelRecord(NamedTuple):
+    id: str
+    document: dict[str, Any]
+    uploaded: str
+    decommissioned: bool
+
+
+class TwinStore(Protocol):
+    """DTDL models, twins and their relationships: the twin graph."""
+
+    # models: DTDL documents are stored as given; parsing is core's business.
+    def put_models(self, documents: Sequence[dict[str, Any]], uploaded: str) -> None: ...
+    def list_models(self) -> list[ModelRecord]: ...
+    def get_model(self, model_id: str) -> ModelRecord | None: ...
+    def delete_model(self, model_id: str) -> None: ...
+    def set_model_decommissioned(self, model_id: str, decommissioned: bool) -> None: ...
+    def count_twins_of_models(self, model_ids: Iterable[str]) -> int: ...
+
+    # twins
+    def get_twin(self, twin_id: str) -> Twin | None: ...
+    def get_twins(self, twin_ids: Iterable[str]) -> dict[str, Twin]: ...
+    def put_twin(self, twin: Twin, if_match: str | None = None, if_none_match: str | None = None) -> Twin: ...
+    def put_twins(self, twins: Sequence[Twin]) -> list[Twin]:
+        """Create or replace many twins in one transaction (bulk import, no preconditions)."""
+        ...
+
+    def delete_twin(self, twin_id: str, if_match: str | None = None) -> None: ...
+    def scan_twins(self, scan: TwinScan) -> list[Twin]: ...
+    def count_twins(self) -> int: ...
+
+    # relationships
+    def get_relationship(self, source_id: str, rel_id: str) -> Relationship | None: ...
+    def put_relationship(
+        self, rel: Relationship, if_match: str | None = None, if_none_match: str | None = None
+    ) -> Relationship: ...
+    def delete_relationship(self, source_id: str, rel_id: str, if_match: str | None = None) -> None: ...
+    def put_relationships(self, rels: Sequence[Relationship]) -> list[Relationship]:
+        """Create or replace many relationships in one transaction (bulk import, no preconditions)."""
+        ...
+
+    def list_relationships(self, source_id: str, name: str | None = None) -> list[Relationship]: ...
+    def list_relationships_of(self, source_ids: Iterable[str], name: str | None = None) -> list[Relationship]: ...
+    def list_incoming(self, target_id: str) -> list[Relationship]: ...
+
+
+class TelemetryStore(Protocol):
+    """Time series of readings per (twin, telemetry name)."""
+
+    def append_series(self, batches: Sequence[SeriesBatch]) -> int:
+        """Store readings; idempotent on (twin, name, ts): the last write of a timestamp wins."""
+        ...
+
+    def read_series(self, twin_id: str, name: str, start_us: int | None, end_us: int | None) -> SeriesData:
+        """Readings with start_us <= ts < end_us, sorted by time."""
+        ...
+
+    def latest(self, twin_id: str) -> dict[str, LatestReading]: ...
+    def series_names(self, twin_id: str) -> list[str]: ...
+    def delete_series(self, twin_id: str, name: str | None = None) -> None: ...
+    def apply_retention(self, cutoff_us: int) -> int:
+        """Delete readings older than cutoff_us; returns how many were removed."""
+        ...
+
+
+class DeadLetterStore(Protocol):
+    """What the ingest pipeline could not take in, kept whole so that it can be replayed."""
+
+    def add_dead_letters(self, letters: Sequence[DeadLetter]) -> list[int]: ...
+    def list_dead_letters(
+        self, connection: str | None = None, after_id: int | None = None, limit: int = 100
+    ) -> list[DeadLetter]: ...
+    def get_dead_letters(self, ids: Iterable[int]) -> list[DeadLetter]: ...
+    def delete_dead_letters(self, ids: Iterable[int]) -> int: ...
+    def count_dead_letters(self) -> dict[str, int]:
+        """Dead letters per connection."""
+        ...
+
+
+class ConnectionStore(Protocol):
+    """Stored connection specifications, by name (their secrets sealed at rest)."""
+
+    def put_connection(self, name: str, spec: dict[str, Any]) -> None: ...
+    def list_connections(self) -> dict[str, dict[str, Any]]: ...
+    def delete_connection(self, name: str) -> None: ...
+
+
+class CalibrationStore(Protocol):
+    """The calibration records in force per series, and the log of the changes that led there."""
+
+    def list_calibrations(self, twin_id: str | None = None) -> list[dict[str, Any]]:
+        """The calibration records in force (JSON), of one twin or of all."""
+        ...
+
+    def save_calibrations(
+        self, twin_id: str, telemetry: str, records: Sequence[dict[str, Any]], change: dict[str, Any]
+    ) -> None:
+        """Replace a series' calibration records and log the change that led there, atomically."""
+        ...
+
+    def list_calibration_changes(self, twin_id: str, telemetry: str) -> list[dict[str, Any]]: ...
+
+
+class IngestStore(DeadLetterStore, ConnectionStore, CalibrationStore, Protocol):
+    """Everything the ingest stage keeps: dead letters, connection specifications and calibrations."""
+
+
+class SimStore(Protocol):
+    """Behaviour definitions, and a provenance record per behaviour run (inputs, model, outputs, outcome)."""
+
+    def put_behaviour(self, name: str, spec: dict[str, Any]) -> None: ...
+    def list_behaviours(self) -> dict[str, dict[str, Any]]: ...
+    def delete_behaviour(self, name: str) -> None: ...
+    def add_behaviour_run(self, run: dict[str, Any], keep: int | None = None) -> int:
+        """Store a run record (it has at least ``behaviour``, ``twinId`` and ``started``); returns its id.
+        With ``keep``, only the newest ``keep`` records of that (behaviour, twin) remain."""
+        ...
+
+    def list_behaviour_runs(
+        self, behaviour: str | None = None, twin_id: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Run records, newest first, each with its ``id``."""
+        ...
+
+
+class AlertStore(Protocol):
+    """Alert rules (stored as given; parsing is act's business), alerts, and each alert's append-only history."""
+
+    def put_alert_rule(self, name: str, spec: dict[str, Any]) -> None: ...
+    def list_alert_rules(self) -> dict[str, dict[str, Any]]: ...
+    def delete_alert_rule(self, name: str) -> None: ...
+    def put_alert(self, alert: dict[str, Any], history: Sequence[dict[str, Any]] = ()) -> None: ...
+    def get_alert(self, alert_id: str) -> dict[str, Any] | None: ...
+    def list_alerts(
+        self,
+        state: str | None = None,
+        rule: str | None = None,
+        twin_id: str | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> tuple[list[dict[str, Any]], int | None]: ...
+    def open_alerts(self) -> list[dict[str, Any]]: ...
+
+
+class CommandStore(Protocol):
+    """Command bindings and records (the SQLite adapter: ``store/sqlite/commands.py``).
+
+    ``update_command`` is a compare-and-set on the record's state; a record's ``admittedUs`` (when it passed the
+    envelope) is what ``list_admitted_commands`` counts for rate limits and the rate of change.
+    """
+
+    def put_command_binding(self, twin_id: str, command: str, spec: dict[str, Any]) -> None: ...
+    def list_command_bindings(self) -> dict[tuple[str, str], dict[str, Any]]: ...
+    def delete_command_binding(self, twin_id: str, command: str) -> None: ...
+    def add_command(self, record: dict[str, Any]) -> None: ...
+    def update_command(self, record: dict[str, Any], expected_state: str) -> bool: ...
+    def get_command(self, command_id: str) -> dict[str, Any] | None: ...
+    def list_commands(
+        self, state: str | None = None, twin_id: str | None = None, command: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]: ...
+    def list_admitted_commands(
+        self, twin_id: str, command: str, since_us: int | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]: ...
+
+
+class SeriesStats(NamedTuple):
+    """How many readings one stored series holds, and the time range they span (µs since the epoch)."""
+
+    twin_id: str
+    name: str
+    readings: int
+    first_us: int
+    last_us: int
+
+
+class DatasetStore(Protocol):
+    """What the data catalog reads: dataset records (a city import's source files, licence and counts),
+    and a summary of every stored telemetry series.
+
+    A record is a JSON object with at least ``id``, ``kind`` and ``updated``; ``put_dataset`` replaces
+    the record of the same id.
+    """
+
+    def put_dataset(self, record: dict[str, Any]) -> None: ...
+    def get_dataset(self, dataset_id: str) -> dict[str, Any] | None: ...
+    def list_datasets(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Records sorted by id, of one kind or of all."""
+        ...
+
+    def delete_dataset(self, dataset_id: str) -> None: ...
+    def series_stats(self) -> list[SeriesStats]:
+        """Every stored series with at least one reading, sorted by (twin, name)."""
+        ...
+
+
+class NotificationStore(Protocol):
+    """Subscribers, named channel settings, the delivery log and the dead letters of notifications."""
+
+    def put_subscriber(self, subscriber_id: str, doc: dict[str, Any]) -> bool: ...
+    def get_subscriber(self, subscriber_id: str) -> dict[str, Any] | None: ...
+    def list_subscribers(self, after_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]: ...
+    def delete_subscriber(self, subscriber_id: str) -> None: ...
+    def put_notification_channel(self, name: str, spec: dict[str, Any]) -> None: ...
+    def list_notification_channels(self) -> dict[str, dict[str, Any]]: ...
+    def delete_notification_channel(self, name: str) -> None: ...
+    def save_deliveries(
+        self, records: Sequence[dict[str, Any]], dead_letters: Sequence[dict[str, Any]] = ()
+    ) -> list[int]: ...
+    def get_delivery(self, delivery_id: str) -> dict[str, Any] | None: ...
+    def list_deliveries(
+        self,
+        alert_id: str | None = None,
+        subscriber_id: str | None = None,
+        outcome: str | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]: ...
+    def list_notification_dead_letters(self, after_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]: ...
+    def get_notification_dead_letters(self, ids: Iterable[int]) -> list[dict[str, Any]]: ...
+    def delete_notification_dead_letters(self, ids: Iterable[int]) -> int: ...
+    def count_notification_dead_letters(self) -> int: ...
+
+
+class AuditStore(Protocol):
+    """The hash-chained audit log and its signed checkpoints."""
+
+    def append_audit_batch(self, makes: Sequence[Callable[[int, str], AuditEntry]]) -> list[AuditEntry]:
+        """Call each ``make(seq, prev)`` in turn with the next sequence number and the head's hash, and store what
+        it returns, all in one transaction, so that concurrent appends cannot fork the chain. Append-only: nothing
+        updates or deletes an entry."""
+        ...
+
+    def scan_audit(self, after: int = 0, limit: int = 1000) -> list[tuple[int, AuditEntry]]:
+        """(position, entry) in the order the entries were stored, after position ``after``: not sorted by
+        their seq, so that a reordering shows."""
+        ...
+
+    def count_audit(self) -> int: ...
+    def put_audit_checkpoint(self, checkpoint: Checkpoint) -> None: ...
+    def list_audit_checkpoints(self) -> list[Checkpoint]: ...
+
+
+class SecurityStore(Protocol):
+    """Access policy entries and API key records (hashes, never the keys)."""
+
+    def add_policy_entry(self, entry: dict[str, Any]) -> int: ...
+    def delete_policy_entry(self, entry_id: int) -> None: ...
+    def list_policy_entries(self) -> list[dict[str, Any]]: ...
+    def put_api_key(self, record: dict[str, Any]) -> None: ...
+    def get_api_key(self, key_id: str) -> dict[str, Any] | None: ...
+    def list_api_keys(self) -> list[dict[str, Any]]: ...
+
+
+class PrivacyStore(Protocol):
+    """Differential-privacy budgets per dataset, and the releases that spent them."""
+
+    def set_privacy_budget(self, dataset: str, epsilon: float, delta: float) -> None: ...
+    def privacy_budget(self, dataset: str) -> dict[str, Any] | None: ...
+
+    def spend_privacy(self, dataset: str, epsilon: float, delta: float, record: dict[str, Any]) -> None:
+        """Record a release's spend, or raise Conflict (nothing recorded) when the budget does not cover it."""
+        ...
+
+
+class PersonalStore(Protocol):
+    """Personal data, sealed per person, and the consents given for it."""
+
+    def add_personal_records(self, rows: Sequence[tuple[str, str, str, int, bytes]]) -> None:
+        """(person, kind ``property``/``telemetry``, name, ts in µs, sealed bytes): ciphertext only."""
+        ...
+
+    def personal_records(self, person: str) -> list[tuple[str, str, int, bytes]]: ...
+    def put_consent(self, person: str, purpose: str, record: dict[str, Any]) -> None: ...
+    def list_consents(self, person: str) -> list[dict[str, Any]]: ...
+
+
+class UnitOfWork(Protocol):
+    def transaction(self) -> AbstractContextManager[None]:
+        """A unit of work: every write inside commits together, or none does (bulk imports)."""
+        ...
+
+
+class Store(
+    TwinStore,
+    TelemetryStore,
+    IngestStore,
+    SimStore,
+    AlertStore,
+    CommandStore,
+    NotificationStore,
+    DatasetStore,
+    AuditStore,
+    SecurityStore,
+    PrivacyStore,
+    PersonalStore,
+    UnitOfWork,
+    Protocol,
+):
+    """Every role at once, with the unit of work: what an adapter is, and what the composition root alone holds."""
+
+    url: str
+
+    def close(self) -> None: ...

@@ -1,0 +1,1 @@
+"""HTTP: the webhook notification channel."""

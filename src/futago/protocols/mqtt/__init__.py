@@ -1,0 +1,1 @@
+"""MQTT (paho): settings, client, ingest connector, command transport and notification channel."""

@@ -1,0 +1,1 @@
+"""NATS (nats-py): the connection that the scale-out ingestion log, event relay and workers share."""

@@ -1,0 +1,1 @@
+"""OPC UA (asyncua): settings, client, ingest connector (with payloads) and command transport."""

@@ -1,0 +1,1 @@
+"""SMTP: the email notification channel."""

@@ -1,0 +1,31 @@
+"""SecurityStore contract: policy entries and API key records, for every adapter."""
+
+from __future__ import annotations
+
+import pytest
+
+from futago.core.errors import NotFound
+from futago.core.ports import SecurityStore
+
+
+def test_policy_entries_are_added_listed_in_order_and_deleted(store: SecurityStore) -> None:
+    first = store.add_policy_entry({"principal": "alice", "action": "READ", "resource": "twins/*"})
+    second = store.add_policy_entry({"principal": "bob", "action": "WRITE", "resource": "twins/b1"})
+    assert first != second
+    assert store.list_policy_entries() == [
+        {"id": first, "principal": "alice", "action": "READ", "resource": "twins/*"},
+        {"id": second, "principal": "bob", "action": "WRITE", "resource": "twins/b1"},
+    ]
+    store.delete_policy_entry(first)
+    assert [e["id"] for e in store.list_policy_entries()] == [second]
+    with pytest.raises(NotFound):
+        store.delete_policy_entry(first)
+
+
+def test_api_keys_are_put_replaced_fetched_and_listed_by_id(store: SecurityStore) -> None:
+    store.put_api_key({"id": "k2", "principal": "bob", "hash": "h2", "salt": "s2"})
+    store.put_api_key({"id": "k1", "principal": "alice", "hash": "h1", "salt": "s1"})
+    store.put_api_key({"id": "k2", "principal": "bob", "hash": "h2", "salt": "s2", "revoked": True})
+    assert store.get_api_key("k2") == {"id": "k2", "principal": "bob", "hash": "h2", "salt": "s2", "revoked": True}
+    assert store.get_api_key("missing") is None
+    assert [k["id"] for k in store.list_api_keys()] == ["k1", "k2"]
