@@ -113,3 +113,11 @@ def test_a_long_chain_of_conditions_is_answered(client: TestClient) -> None:
     response = client.post("/query", json={"query": f"SELECT T.$dtId FROM DIGITALTWINS T WHERE {where}"})
     assert response.status_code == 200, response.text
     assert response.json()["value"] == [{"$dtId": "b1"}]
+
+
+@pytest.mark.parametrize("field", ["groups", "scopes"])
+def test_a_key_with_groups_or_scopes_that_are_not_strings(client: TestClient, field: str) -> None:
+    """Found by schemathesis once /openapi.json described the body of POST /keys: the service sorted them."""
+    body = {"subject": "user:sato", field: [{}]}
+    problem = assert_problem(client.post("/keys", json=body), 422, f"/{field}")
+    assert problem["detail"] == f"/{field}: give a list of strings"

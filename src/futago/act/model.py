@@ -21,6 +21,7 @@ from futago.core.events import COMMAND_FAILED as COMMAND_FAILED
 from futago.core.events import COMMAND_PROPOSED as COMMAND_PROPOSED
 from futago.core.events import COMMAND_REJECTED as COMMAND_REJECTED
 from futago.core.events import COMMAND_SENT as COMMAND_SENT
+from futago.core.records import JsonRecord
 
 AlertState = Literal["raised", "acknowledged", "resolved"]
 Severity = Literal["info", "warning", "critical"]
@@ -30,7 +31,7 @@ ALERT_EVENTS = (ALERT_RAISED, ALERT_ACKNOWLEDGED, ALERT_ESCALATED, ALERT_RESOLVE
 
 
 @dataclass
-class Alert:
+class Alert(JsonRecord):
     """One alert: a rule's condition holding for one twin. ``(rule, twin_id)`` is its de-duplication key: while
     an alert for that key is open, the rule firing again only counts (``occurrences``)."""
 
@@ -50,45 +51,6 @@ class Alert:
     acknowledged_by: str | None = None
     resolved_at: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)  # [{"at", "state" | "event", "by"?}]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "rule": self.rule,
-            "twinId": self.twin_id,
-            "severity": self.severity,
-            "state": self.state,
-            "raisedAt": self.raised_at,
-            "message": self.message,
-            "evidence": self.evidence,
-            "area": self.area,
-            "occurrences": self.occurrences,
-            "escalation": self.escalation,
-            "acknowledgedAt": self.acknowledged_at,
-            "acknowledgedBy": self.acknowledged_by,
-            "resolvedAt": self.resolved_at,
-            "history": self.history,
-        }
-
-    @classmethod
-    def from_json(cls, body: dict[str, Any]) -> Alert:
-        return cls(
-            id=body["id"],
-            rule=body["rule"],
-            twin_id=body["twinId"],
-            severity=body["severity"],
-            state=body["state"],
-            raised_at=body["raisedAt"],
-            message=dict(body["message"]),
-            evidence=dict(body.get("evidence", {})),
-            area=dict(body.get("area", {})),
-            occurrences=int(body.get("occurrences", 1)),
-            escalation=int(body.get("escalation", 0)),
-            acknowledged_at=body.get("acknowledgedAt"),
-            acknowledged_by=body.get("acknowledgedBy"),
-            resolved_at=body.get("resolvedAt"),
-            history=list(body.get("history", [])),
-        )
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,9 @@ from futago.act.model import Alert
 from futago.act.notify.service import NotificationService
 from futago.api.access import Access, require
 from futago.api.answers import AlertImpact, AlertRecord, Alerts, Rule, Rules
+from futago.api.bodies import NoteRequest, RuleRequest, described_by
 from futago.api.deps import CREATED, JSONRoute, json_response
+from futago.api.prefer import ReturnPreference, deleted_answers, return_preference
 from futago.api.providers import alert_service, notification_service
 from futago.core.errors import InvalidInput
 from futago.core.events import telemetry_resource, twin_resource
@@ -105,14 +107,18 @@ def list_rules(
 def get_rule(
     name: str, service: AlertService = Depends(alert_service), access: Access = Depends(require("READ", "rules/{name}"))
 ) -> Response:
-    rule = service.get_rule(name)
-    return json_response({**rule.to_json(), "source": service.source(name)})
+    return json_response(_rule_as_read(service, name))
+
+
+def _rule_as_read(service: AlertService, name: str) -> dict[str, Any]:
+    """A rule and where it comes from, as GET /rules/{name} shows it."""
+    return {**service.get_rule(name).to_json(), "source": service.source(name)}
 
 
 @router.put("/rules/{name}", summary="Create (201) or replace (200) a rule", responses=CREATED, response_model=Rule)
 def put_rule(
     name: str,
-    body: Annotated[Any, Body(examples=[_RULE_EXAMPLE])] = None,
+    body: Annotated[Any, Body(examples=[_RULE_EXAMPLE]), described_by(RuleRequest)] = None,
     service: AlertService = Depends(alert_service),
     access: Access = Depends(require("ADMIN", "rules/{name}")),
 ) -> Response:
@@ -121,14 +127,16 @@ def put_rule(
     return json_response({**rule.to_json(), "source": "api"}, status_code=201 if created else 200, headers=headers)
 
 
-@router.delete("/rules/{name}", status_code=204, summary="Delete a rule; its open alerts are resolved")
+@router.delete("/rules/{name}", summary="Delete a rule; its open alerts are resolved", **deleted_answers(Rule))
 def delete_rule(
     name: str,
     service: AlertService = Depends(alert_service),
     access: Access = Depends(require("ADMIN", "rules/{name}")),
+    prefer: ReturnPreference = Depends(return_preference),
 ) -> Response:
+    before = prefer.read(access, lambda: _rule_as_read(service, name))
     service.delete_rule(name)
-    return Response(status_code=204)
+    return prefer.answer(before)
 
 
 @router.get("/alerts", summary="Alerts, newest first, filtered by state, rule and twin; paged", response_model=Alerts)
@@ -184,7 +192,7 @@ def alert_impact(
 )
 def acknowledge(
     alert_id: str,
-    body: Annotated[Any, Body(examples=[_NOTE_EXAMPLE])] = None,
+    body: Annotated[Any, Body(examples=[_NOTE_EXAMPLE]), described_by(NoteRequest)] = None,
     service: AlertService = Depends(alert_service),
     access: Access = Depends(require("WRITE", "alerts/{alert_id}")),
 ) -> Response:
@@ -196,7 +204,7 @@ def acknowledge(
 @router.post("/alerts/{alert_id}/resolve", summary="Resolve an alert by hand", response_model=AlertRecord)
 def resolve(
     alert_id: str,
-    body: Annotated[Any, Body(examples=[_NOTE_EXAMPLE])] = None,
+    body: Annotated[Any, Body(examples=[_NOTE_EXAMPLE]), described_by(NoteRequest)] = None,
     service: AlertService = Depends(alert_service),
     access: Access = Depends(require("WRITE", "alerts/{alert_id}")),
 ) -> Response:

@@ -18,7 +18,9 @@ from starlette.responses import Response
 from futago.act.notify.service import NotificationService
 from futago.api.access import Access, require
 from futago.api.answers import Behaviour, Behaviours, Open, Runs
+from futago.api.bodies import BehaviourRequest, ScenarioRequest, described_by
 from futago.api.deps import CREATED, JSONRoute, json_response
+from futago.api.prefer import ReturnPreference, deleted_answers, return_preference
 from futago.api.providers import behaviour_runtime, notification_service, twin_service
 from futago.core.errors import InvalidInput, NotFound
 from futago.core.events import telemetry_resource, twin_resource
@@ -90,7 +92,7 @@ def list_behaviours(behaviours: Runtime, access: Access = Depends(require("READ"
 )
 def put_behaviour(
     name: str,
-    body: Annotated[dict[str, Any], Body(examples=[_EXAMPLE])],
+    body: Annotated[dict[str, Any], Body(examples=[_EXAMPLE]), described_by(BehaviourRequest)],
     behaviours: Runtime,
     access: Access = Depends(require("ADMIN", "behaviours/{name}")),
 ) -> Response:
@@ -104,17 +106,26 @@ def put_behaviour(
 def get_behaviour(
     name: str, behaviours: Runtime, access: Access = Depends(require("READ", "behaviours/{name}"))
 ) -> Response:
+    return json_response(_behaviour_as_seen(behaviours, access, name))
+
+
+def _behaviour_as_seen(behaviours: BehaviourRuntime, access: Access, name: str) -> dict[str, Any]:
+    """A behaviour with its source and the attached twins this caller may read."""
     spec = behaviours.get(name)
     twins = [t for t in behaviours.twins_of(spec) if access.may_read_twin(t)]
-    return json_response({**spec.to_json(), "source": behaviours.source(name), "attachedTwins": twins})
+    return {**spec.to_json(), "source": behaviours.source(name), "attachedTwins": twins}
 
 
-@router.delete("/behaviours/{name}", status_code=204, summary="Delete a behaviour (its outputs stay)")
+@router.delete("/behaviours/{name}", summary="Delete a behaviour (its outputs stay)", **deleted_answers(Behaviour))
 def delete_behaviour(
-    name: str, behaviours: Runtime, access: Access = Depends(require("ADMIN", "behaviours/{name}"))
+    name: str,
+    behaviours: Runtime,
+    access: Access = Depends(require("ADMIN", "behaviours/{name}")),
+    prefer: ReturnPreference = Depends(return_preference),
 ) -> Response:
+    before = prefer.read(access, lambda: _behaviour_as_seen(behaviours, access, name))
     behaviours.delete(name)
-    return Response(status_code=204)
+    return prefer.answer(before)
 
 
 @router.post(
@@ -162,6 +173,7 @@ def run_scenarios(
                 }
             ]
         ),
+        described_by(ScenarioRequest),
     ],
     behaviours: Runtime,
     twins: TwinService = Depends(twin_service),

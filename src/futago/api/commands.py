@@ -20,7 +20,9 @@ from futago.act.commands import FINAL, STATES, CommandService
 from futago.api.access import Access, require
 from futago.api.alerts import alert_as_seen
 from futago.api.answers import CommandBinding, CommandBindings, CommandRecord, Commands
+from futago.api.bodies import ApprovalRequest, BindingRequest, CommandRequest, RejectionRequest, described_by
 from futago.api.deps import ACCEPTED, CREATED, JSONRoute, json_response
+from futago.api.prefer import ReturnPreference, deleted_answers, return_preference
 from futago.api.providers import command_service
 from futago.core.errors import InvalidInput
 from futago.core.events import telemetry_resource, twin_resource
@@ -138,7 +140,7 @@ def get_command(
 def request_command(
     twin_id: str,
     command: str,
-    body: Annotated[dict[str, Any], Body(examples=[_REQUEST_EXAMPLE])],
+    body: Annotated[dict[str, Any], Body(examples=[_REQUEST_EXAMPLE]), described_by(CommandRequest)],
     wait: Wait = 5.0,
     commands: CommandService = Depends(command_service),
     access: Access = Depends(require("COMMAND", "twins/{twin_id}/commands/{command}")),
@@ -157,7 +159,9 @@ def request_command(
 )
 def approve_command(
     command_id: str,
-    body: Annotated[dict[str, Any] | None, Body(examples=[{"note": "checked the gate camera"}])] = None,
+    body: Annotated[
+        dict[str, Any] | None, Body(examples=[{"note": "checked the gate camera"}]), described_by(ApprovalRequest)
+    ] = None,
     wait: Wait = 5.0,
     commands: CommandService = Depends(command_service),
     access: Access = Depends(require("COMMAND", "commands/{command_id}")),
@@ -173,7 +177,9 @@ def approve_command(
 )
 def reject_command(
     command_id: str,
-    body: Annotated[dict[str, Any] | None, Body(examples=[{"reason": "the gate crew is on site"}])] = None,
+    body: Annotated[
+        dict[str, Any] | None, Body(examples=[{"reason": "the gate crew is on site"}]), described_by(RejectionRequest)
+    ] = None,
     commands: CommandService = Depends(command_service),
     access: Access = Depends(require("COMMAND", "commands/{command_id}")),
 ) -> Response:
@@ -215,7 +221,7 @@ def get_binding(
 def put_binding(
     twin_id: str,
     command: str,
-    body: Annotated[dict[str, Any], Body(examples=[_BINDING_EXAMPLE])],
+    body: Annotated[dict[str, Any], Body(examples=[_BINDING_EXAMPLE]), described_by(BindingRequest)],
     commands: CommandService = Depends(command_service),
     access: Access = Depends(require("ADMIN", "command-bindings/{twin_id}/{command}")),
 ) -> Response:
@@ -224,12 +230,16 @@ def put_binding(
     return json_response(binding.to_json(), status_code=201 if created else 200, headers=headers)
 
 
-@router.delete("/command-bindings/{twin_id}/{command}", status_code=204, summary="Delete a command binding")
+@router.delete(
+    "/command-bindings/{twin_id}/{command}", summary="Delete a command binding", **deleted_answers(CommandBinding)
+)
 def delete_binding(
     twin_id: str,
     command: str,
     commands: CommandService = Depends(command_service),
     access: Access = Depends(require("ADMIN", "command-bindings/{twin_id}/{command}")),
+    prefer: ReturnPreference = Depends(return_preference),
 ) -> Response:
+    before = prefer.read(access, lambda: commands.binding(twin_id, command).to_json())
     commands.delete_binding(twin_id, command)
-    return Response(status_code=204)
+    return prefer.answer(before)

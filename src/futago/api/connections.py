@@ -10,8 +10,10 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from futago.api.access import Access, require
-from futago.api.answers import Connection, Connections, DeadLetters, ReplayOutcomes
+from futago.api.answers import Connection, Connections, DeadLetterRecord, DeadLetters, ReplayOutcomes
+from futago.api.bodies import ConnectionRequest, described_by
 from futago.api.deps import SQL_MAX, JSONRoute, RowId, json_response
+from futago.api.prefer import ReturnPreference, deleted_answers, return_preference
 from futago.api.providers import connection_manager, dead_letter_service
 from futago.core.dead_letters import DeadLetter
 from futago.ingest.connections import ConnectionManager
@@ -60,6 +62,7 @@ def put_connection(
                 }
             ]
         ),
+        described_by(ConnectionRequest),
     ],
     connections: ConnectionManager = Depends(connection_manager),
     access: Access = Depends(require("ADMIN", "connections/{name}")),
@@ -91,12 +94,16 @@ def stop_connection(
     return json_response(connections.describe(name))
 
 
-@router.delete("/connections/{name}", status_code=204, summary="Stop and delete a connection")
+@router.delete("/connections/{name}", summary="Stop and delete a connection", **deleted_answers(Connection))
 def delete_connection(
-    name: str, connections: ConnectionsOfServer, access: Access = Depends(require("ADMIN", "connections/{name}"))
+    name: str,
+    connections: ConnectionsOfServer,
+    access: Access = Depends(require("ADMIN", "connections/{name}")),
+    prefer: ReturnPreference = Depends(return_preference),
 ) -> Response:
+    before = prefer.read(access, lambda: connections.describe(name))  # as GET: secrets masked
     connections.delete(name)
-    return Response(status_code=204)
+    return prefer.answer(before)
 
 
 def _letter_json(letter: DeadLetter) -> dict[str, Any]:
@@ -150,9 +157,13 @@ def replay_dead_letters(
     return json_response({"value": [outcome.to_json() for outcome in dead_letters.replay(request.ids)]})
 
 
-@router.delete("/dead-letters/{letter_id}", status_code=204, summary="Discard a dead letter")
+@router.delete("/dead-letters/{letter_id}", summary="Discard a dead letter", **deleted_answers(DeadLetterRecord))
 def delete_dead_letter(
-    letter_id: RowId, dead_letters: IngestDeadLetters, access: Access = Depends(require("WRITE", "dead-letters"))
+    letter_id: RowId,
+    dead_letters: IngestDeadLetters,
+    access: Access = Depends(require("WRITE", "dead-letters")),
+    prefer: ReturnPreference = Depends(return_preference),
 ) -> Response:
+    before = prefer.read(access, lambda: _letter_json(dead_letters.letter(letter_id)))  # as GET /dead-letters lists it
     dead_letters.discard(letter_id)
-    return Response(status_code=204)
+    return prefer.answer(before)

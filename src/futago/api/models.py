@@ -10,6 +10,7 @@ from starlette.responses import Response
 from futago.api.access import Access, require
 from futago.api.answers import ModelInfo, ModelList
 from futago.api.deps import JSONRoute, json_response
+from futago.api.prefer import ReturnPreference, deleted_answers, patched_answers, return_preference
 from futago.api.providers import model_service
 from futago.core.errors import InvalidInput
 from futago.core.ports import ModelRecord
@@ -66,19 +67,25 @@ def get_model(
     models: ModelService = Depends(model_service),
     access: Access = Depends(require("READ", "models/{model_id}")),
 ) -> Response:
-    return json_response(_model_json(models.get(model_id), True))
+    return json_response(_model_as_read(models, model_id))
+
+
+def _model_as_read(models: ModelService, model_id: str) -> dict[str, Any]:
+    """The model as GET /models/{id} shows it, definition included; also what Prefer: return=representation gets."""
+    return _model_json(models.get(model_id), True)
 
 
 @router.patch(
     "/{model_id}",
-    status_code=204,
     summary="Decommission a model: [{'op': 'replace', 'path': '/decommissioned', 'value': true}]",
+    **patched_answers(ModelInfo),
 )
 def patch_model(
     model_id: str,
     operations: Annotated[list[dict[str, Any]], Body()],
     models: ModelService = Depends(model_service),
     access: Access = Depends(require("WRITE", "models/{model_id}")),
+    prefer: ReturnPreference = Depends(return_preference),
 ) -> Response:
     record = models.get(model_id)
     patched = apply_json_patch({"decommissioned": record.decommissioned}, operations)
@@ -86,14 +93,16 @@ def patch_model(
     if set(patched) != {"decommissioned"} or not isinstance(value, bool):
         raise InvalidInput([Problem("/0/path", "only /decommissioned (true or false) can be patched on a model")])
     models.set_decommissioned(model_id, value)
-    return Response(status_code=204)
+    return prefer.answer(prefer.read(access, lambda: _model_as_read(models, model_id)))
 
 
-@router.delete("/{model_id}", status_code=204, summary="Delete a model no twin uses")
+@router.delete("/{model_id}", summary="Delete a model no twin uses", **deleted_answers(ModelInfo))
 def delete_model(
     model_id: str,
     models: ModelService = Depends(model_service),
     access: Access = Depends(require("WRITE", "models/{model_id}")),
+    prefer: ReturnPreference = Depends(return_preference),
 ) -> Response:
+    before = prefer.read(access, lambda: _model_as_read(models, model_id))
     models.delete(model_id)
-    return Response(status_code=204)
+    return prefer.answer(before)

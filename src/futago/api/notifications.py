@@ -22,13 +22,16 @@ from futago.api.answers import (
     Delivery,
     NotificationChannel,
     NotificationChannels,
+    NotificationDeadLetter,
     NotificationDeadLetters,
     Preview,
     Requeued,
     Subscriber,
     Subscribers,
 )
+from futago.api.bodies import ChannelSettingsRequest, SubscriberRequest, described_by
 from futago.api.deps import CREATED, SQL_MAX, JSONRoute, RowId, json_response
+from futago.api.prefer import ReturnPreference, deleted_answers, return_preference
 from futago.api.providers import notification_service
 from futago.core.errors import NotFound
 from futago.core.events import telemetry_resource, twin_resource
@@ -78,7 +81,7 @@ def list_subscribers(
 )
 def put_subscriber(
     subscriber_id: str,
-    body: Annotated[dict[str, Any], Body(examples=[SUBSCRIBER_EXAMPLE])],
+    body: Annotated[dict[str, Any], Body(examples=[SUBSCRIBER_EXAMPLE]), described_by(SubscriberRequest)],
     service: Service,
     access: Access = Depends(require("WRITE", "subscribers/{subscriber_id}")),
 ) -> Response:
@@ -93,12 +96,16 @@ def get_subscriber(
     return json_response(service.get_subscriber(subscriber_id))
 
 
-@router.delete("/subscribers/{subscriber_id}", status_code=204, summary="Delete a subscriber")
+@router.delete("/subscribers/{subscriber_id}", summary="Delete a subscriber", **deleted_answers(Subscriber))
 def delete_subscriber(
-    subscriber_id: str, service: Service, access: Access = Depends(require("WRITE", "subscribers/{subscriber_id}"))
+    subscriber_id: str,
+    service: Service,
+    access: Access = Depends(require("WRITE", "subscribers/{subscriber_id}")),
+    prefer: ReturnPreference = Depends(return_preference),
 ) -> Response:
+    before = prefer.read(access, lambda: service.get_subscriber(subscriber_id))  # as GET: secrets masked
     service.delete_subscriber(subscriber_id)
-    return Response(status_code=204)
+    return prefer.answer(before)
 
 
 # -- named channel settings ------------------------------------------------------------------------------
@@ -138,6 +145,7 @@ def put_channel(
                 }
             ]
         ),
+        described_by(ChannelSettingsRequest),
     ],
     service: Service,
     access: Access = Depends(require("ADMIN", "notification-channels/{name}")),
@@ -157,12 +165,18 @@ def get_channel(
     return json_response(service.describe_channel(name))
 
 
-@router.delete("/notification-channels/{name}", status_code=204, summary="Delete named channel settings")
+@router.delete(
+    "/notification-channels/{name}", summary="Delete named channel settings", **deleted_answers(NotificationChannel)
+)
 def delete_channel(
-    name: str, service: Service, access: Access = Depends(require("ADMIN", "notification-channels/{name}"))
+    name: str,
+    service: Service,
+    access: Access = Depends(require("ADMIN", "notification-channels/{name}")),
+    prefer: ReturnPreference = Depends(return_preference),
 ) -> Response:
+    before = prefer.read(access, lambda: service.describe_channel(name))  # as GET: passwords masked
     service.delete_channel(name)
-    return Response(status_code=204)
+    return prefer.answer(before)
 
 
 # -- the delivery log ------------------------------------------------------------------------------------
@@ -318,12 +332,21 @@ def retry_dead_letters(
     return json_response({"value": service.retry_dead_letters(request.ids)}, status_code=202)
 
 
-@router.delete("/notifications/dead-letters/{letter_id}", status_code=204, summary="Discard a dead letter")
+@router.delete(
+    "/notifications/dead-letters/{letter_id}",
+    summary="Discard a dead letter",
+    **deleted_answers(NotificationDeadLetter),
+)
 def delete_dead_letter(
-    letter_id: RowId, service: Service, access: Access = Depends(require("WRITE", "notifications/dead-letters"))
+    letter_id: RowId,
+    service: Service,
+    access: Access = Depends(require("WRITE", "notifications/dead-letters")),
+    prefer: ReturnPreference = Depends(return_preference),
 ) -> Response:
+    # as GET /notifications/dead-letters lists it: only when the caller may see what its delivery is about
+    before = prefer.read(access, lambda: _letter_as_seen(service, access, service.dead_letter(letter_id)))
     service.discard_dead_letter(letter_id)
-    return Response(status_code=204)
+    return prefer.answer(before)
 
 
 @router.get("/notifications/{delivery_id}", summary="One delivery record", response_model=Delivery)

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from futago.api.access import Access, require
 from futago.api.answers import Consent, Consents, PersonalRecord
+from futago.api.bodies import ConsentRequest, described_by
 from futago.api.deps import JSONRoute, json_response
 from futago.api.providers import personal_data
 from futago.core.errors import InvalidInput
@@ -38,7 +39,7 @@ def list_consents(
 def give_consent(
     person_id: str,
     purpose: str,
-    body: Annotated[Any, Body(examples=[{"expires": "2027-12-31T23:59:59Z"}])] = None,
+    body: Annotated[Any, Body(examples=[{"expires": "2027-12-31T23:59:59Z"}]), described_by(ConsentRequest)] = None,
     personal: PersonalData = Depends(personal_data),
     access: Access = Depends(require("WRITE", "personal/{person_id}")),
 ) -> Response:

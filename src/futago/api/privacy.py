@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from futago.api.access import Access, require
 from futago.api.answers import PrivacyBudget, PrivacyRelease
+from futago.api.bodies import BudgetRequest, ReleaseRequest, described_by
 from futago.api.deps import JSONRoute, json_response
 from futago.api.providers import privacy_release_service
 from futago.core.errors import InvalidInput
@@ -41,7 +42,7 @@ def _number(body: dict[str, Any], name: str, default: float | None = None) -> fl
 )
 def set_budget(
     dataset: str,
-    body: Annotated[Any, Body(examples=[_BUDGET_EXAMPLE])],
+    body: Annotated[Any, Body(examples=[_BUDGET_EXAMPLE]), described_by(BudgetRequest)],
     releases: Releases,
     access: Access = Depends(require("ADMIN", "privacy/{dataset}")),
 ) -> Response:
@@ -67,7 +68,7 @@ def get_budget(
     response_model=PrivacyRelease,
 )
 def create_release(
-    body: Annotated[Any, Body(examples=[_RELEASE_EXAMPLE])],
+    body: Annotated[Any, Body(examples=[_RELEASE_EXAMPLE]), described_by(ReleaseRequest)],
     releases: Releases,
     access: Access = Depends(require("READ", "privacy")),
 ) -> Response:

@@ -10,7 +10,9 @@ from starlette.responses import Response
 
 from futago.api.access import SESSION_COOKIE, Access, require
 from futago.api.answers import ApiKey, ApiKeys, Policies, Policy, Session
+from futago.api.bodies import KeyRequest, PolicyRequest, described_by
 from futago.api.deps import JSONRoute, RowId, json_response
+from futago.api.prefer import ReturnPreference, deleted_answers, return_preference
 from futago.api.providers import security_service
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
@@ -42,7 +44,7 @@ def list_policies(
     response_model=Policy,
 )
 def add_policy(
-    body: Annotated[Any, Body(examples=[_ENTRY_EXAMPLE])],
+    body: Annotated[Any, Body(examples=[_ENTRY_EXAMPLE]), described_by(PolicyRequest)],
     security: SecurityService = Depends(security_service),
     access: Access = Depends(require("ADMIN", "policies")),
 ) -> Response:
@@ -50,14 +52,21 @@ def add_policy(
     return json_response(entry.to_json(), status_code=201)
 
 
-@router.delete("/policies/{entry_id}", summary="Remove a policy entry", status_code=204)
+def _entry_as_listed(security: SecurityService, entry_id: int) -> dict[str, Any] | None:
+    """A policy entry as GET /policies lists it; None for an unknown id (whose removal is then a 404 of its own)."""
+    return next((e.to_json() for e in security.list_entries() if e.id == entry_id), None)
+
+
+@router.delete("/policies/{entry_id}", summary="Remove a policy entry", **deleted_answers(Policy))
 def remove_policy(
     entry_id: RowId,
     security: SecurityService = Depends(security_service),
     access: Access = Depends(require("ADMIN", "policies")),
+    prefer: ReturnPreference = Depends(return_preference),
 ) -> Response:
+    before = prefer.read(access, lambda: _entry_as_listed(security, entry_id), needs="ADMIN")
     security.remove(entry_id, by=access.caller)
-    return Response(status_code=204)
+    return prefer.answer(before)
 
 
 @router.get(
@@ -78,7 +87,7 @@ def list_keys(
     response_model=ApiKey,
 )
 def create_key(
-    body: Annotated[Any, Body(examples=[_KEY_EXAMPLE])],
+    body: Annotated[Any, Body(examples=[_KEY_EXAMPLE]), described_by(KeyRequest)],
     security: SecurityService = Depends(security_service),
     access: Access = Depends(require("ADMIN", "keys")),
 ) -> Response:
@@ -90,6 +99,10 @@ def create_key(
     groups, scopes = body.get("groups", []), body.get("scopes", list(PERMISSIONS))
     if not isinstance(groups, list) or not isinstance(scopes, list):
         raise InvalidInput([Problem("/groups" if not isinstance(groups, list) else "/scopes", "give a list")])
+    # the service compares and sorts them as text: anything else is the caller's mistake, not a 500
+    for where, values in (("/groups", groups), ("/scopes", scopes)):
+        if not all(isinstance(value, str) for value in values):
+            raise InvalidInput([Problem(where, "give a list of strings")])
     name = str(body.get("name") or body["subject"])
     record, key = security.create_key(name, body["subject"], groups, scopes, expires, by=access.caller)
     return json_response({**record, "key": key}, status_code=201)
@@ -135,15 +148,17 @@ def get_session(access: Access = Depends(require("READ", "dashboard"))) -> Respo
     return json_response(_who(access))
 
 
-@router.delete("/auth/session", summary="Sign the dashboard out", status_code=204)
+@router.delete("/auth/session", summary="Sign the dashboard out", **deleted_answers(Session))
 def end_session(
     request: Request,
     security: SecurityService = Depends(security_service),
     access: Access = Depends(require("READ", "dashboard")),
+    prefer: ReturnPreference = Depends(return_preference),
 ) -> Response:
+    before = prefer.read(access, lambda: _who(access))  # the principal as GET /auth/session shows it
     session = request.cookies.get(SESSION_COOKIE)
     if session:
         security.end_session(session)
-    response = Response(status_code=204)
+    response = prefer.answer(before)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from futago.api.access import Access, require
 from futago.api.answers import Accepted, Calibrations, Open, TelemetryAnswer
+from futago.api.bodies import CalibrationRequest, ReadingRecord, described_by
 from futago.api.deps import JSONRoute, json_response
 from futago.api.providers import telemetry_service, twin_service
 from futago.core.errors import InvalidInput, TooManyRequests
@@ -23,11 +24,14 @@ from futago.services.telemetry import TelemetryService
 from futago.services.twins import TwinService
 
 router = APIRouter(tags=["telemetry"], route_class=JSONRoute)
+# The bulk body is read by hand (it may be NDJSON, parsed as it streams), so its schema is written out here.
+_READING = ReadingRecord.model_json_schema()
+_READINGS = {"anyOf": [{"type": "array", "items": _READING}, _READING]}
 _BODY_DOC = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            "application/json": {"schema": _READINGS},
             "application/x-ndjson": {"schema": {"type": "string"}},
         },
     }
@@ -249,6 +253,7 @@ def add_calibration(
                 }
             ]
         ),
+        described_by(CalibrationRequest),
     ],
     telemetry: TelemetryService = Depends(telemetry_service),
     access: Access = Depends(require("WRITE", "twins/{twin_id}/telemetry")),

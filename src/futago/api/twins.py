@@ -10,6 +10,7 @@ from starlette.responses import Response
 from futago.api.access import Access, require
 from futago.api.answers import IncomingRelationships, RelationshipDocument, Relationships, TwinDocument, TwinPage
 from futago.api.deps import CREATED, JSONRoute, json_response
+from futago.api.prefer import ReturnPreference, deleted_answers, return_preference
 from futago.api.providers import twin_service
 from futago.services.twins import TwinService
 
@@ -73,15 +74,21 @@ def patch_twin(
     return json_response(twin.to_json(), headers={"ETag": twin.etag})
 
 
-@router.delete("/{twin_id}", status_code=204, summary="Delete a twin that has no relationships left")
+@router.delete(
+    "/{twin_id}",
+    summary="Delete a twin that has no relationships left",
+    **deleted_answers(TwinDocument),
+)
 def delete_twin(
     twin_id: str,
     if_match: IfMatch = None,
     twins: TwinService = Depends(twin_service),
     access: Access = Depends(require("WRITE", "twins/{twin_id}")),
+    prefer: ReturnPreference = Depends(return_preference),
 ) -> Response:
+    before = prefer.read(access, lambda: access.shape_row(twins.get_json(twin_id)))
     twins.delete(twin_id, if_match=if_match)
-    return Response(status_code=204)
+    return prefer.answer(before)
 
 
 @router.get("/{twin_id}/relationships", summary="List a twin's outgoing relationships", response_model=Relationships)
@@ -168,13 +175,19 @@ def patch_relationship(
     return json_response(rel.to_json(), headers={"ETag": rel.etag})
 
 
-@router.delete("/{twin_id}/relationships/{rel_id}", status_code=204, summary="Delete a relationship")
+@router.delete(
+    "/{twin_id}/relationships/{rel_id}",
+    summary="Delete a relationship",
+    **deleted_answers(RelationshipDocument),
+)
 def delete_relationship(
     twin_id: str,
     rel_id: str,
     if_match: IfMatch = None,
     twins: TwinService = Depends(twin_service),
     access: Access = Depends(require("WRITE", "twins/{twin_id}")),
+    prefer: ReturnPreference = Depends(return_preference),
 ) -> Response:
+    before = prefer.read(access, lambda: twins.get_relationship(twin_id, rel_id, access.may_read_twin).to_json())
     twins.delete_relationship(twin_id, rel_id, if_match=if_match)
-    return Response(status_code=204)
+    return prefer.answer(before)

@@ -7,7 +7,9 @@ Coordinates are WGS84 (longitude, latitude[, height in metres]) — already swap
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
+
+from futago.core.records import JsonRecord
 
 Position = tuple[float, ...]  # (lon, lat) or (lon, lat, h)
 Ring = list[Position]
@@ -16,8 +18,10 @@ Hazard = Literal["river_flooding", "inland_flooding", "high_tide", "tsunami", "l
 
 
 @dataclass(slots=True)
-class RiskEntry:
+class RiskEntry(JsonRecord):
     """One disaster-risk attribute (uro:Building*RiskAttribute / uro:*RiskAttribute)."""
+
+    json_omit = "none"  # an attribute the data set lacks is left out
 
     kind: Hazard
     description: str | None = None  # e.g. the river's name (label when a codelist is present)
@@ -28,24 +32,6 @@ class RiskEntry:
     admin_type: str | None = None
     scale: str | None = None  # e.g. "L1", "L2"
     area_type: str | None = None  # landslide: warning / special warning area (uro:areaType)
-
-    def to_json(self) -> dict[str, Any]:
-        names = {"rank_org": "rankOrg", "admin_type": "adminType", "area_type": "areaType"}
-        return {
-            names.get(k, k): getattr(self, k)
-            for k in (
-                "kind",
-                "description",
-                "rank",
-                "rank_org",
-                "depth",
-                "duration",
-                "admin_type",
-                "scale",
-                "area_type",
-            )
-            if getattr(self, k) is not None
-        }
 
 
 @dataclass(slots=True)

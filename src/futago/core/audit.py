@@ -6,10 +6,13 @@ Kept in core so that stores can persist them; signing, verifying and recording l
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
+
+from futago.core.records import JsonRecord, json_meta
 
 GENESIS = "0" * 64  # the "previous hash" of the first entry
 
@@ -20,7 +23,9 @@ def canonical_json(value: Any) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
-class AuditEntry:
+class AuditEntry(JsonRecord):
+    json_case = "as_declared"
+
     seq: int
     ts: str
     actor: str
@@ -37,9 +42,6 @@ class AuditEntry:
     def computed_hash(self) -> str:
         return hashlib.sha256(canonical_json(self.body())).hexdigest()
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 # What a checkpoint marks besides the head (none: written while running, every N entries or T seconds).
 FINAL = "final"  # written as the process closed the audit: it appended nothing after it
@@ -47,20 +49,22 @@ RESUMED = "resumed"  # the head a process found as it opened the audit for writi
 
 
 @dataclass(frozen=True, slots=True)
-class Checkpoint:
+class Checkpoint(JsonRecord):
     """The chain's head at ``seq``, signed: what a third party keeps to prove what the log said.
 
     ``kind`` (FINAL, RESUMED or none) and ``writer`` (which process wrote it: a random id per opening) are signed
     too, so that a clean shutdown and the restart after it cannot be forged; a checkpoint without them (from
     before they existed) is signed as it always was."""
 
+    json_case = "as_declared"
+
     seq: int
     hash: str
     ts: str
     public_key: str  # raw Ed25519, base64
     signature: str  # base64, over ``signed_bytes``
-    kind: str = ""
-    writer: str = ""
+    kind: str = field(default="", metadata=json_meta(omit="empty"))  # left out when none, as it is signed
+    writer: str = field(default="", metadata=json_meta(omit="empty"))
 
     def signed_bytes(self) -> bytes:
         signed: dict[str, Any] = {"seq": self.seq, "hash": self.hash, "ts": self.ts}
@@ -69,11 +73,9 @@ class Checkpoint:
     def _marks(self) -> dict[str, str]:
         return {k: v for k, v in (("kind", self.kind), ("writer", self.writer)) if v}
 
-    def to_json(self) -> dict[str, Any]:
-        plain = {k: v for k, v in asdict(self).items() if k not in ("kind", "writer")}
-        return {**plain, **self._marks()}
-
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Checkpoint:
+    def from_json(cls, data: Mapping[str, Any]) -> Checkpoint:
+        # Not the plain inverse: a checkpoint may come from a file anyone could write, so each value is cast to
+        # its type here and a wrong one fails (ValueError, KeyError) where the reader reports it.
         text = {name: str(data[name]) for name in ("hash", "ts", "public_key", "signature")}
         return cls(int(data["seq"]), **text, kind=str(data.get("kind", "")), writer=str(data.get("writer", "")))

@@ -133,6 +133,8 @@ class Event:
         return tuple(named)
 
     def to_json(self) -> dict[str, Any]:
+        # Written out rather than a core.records JsonRecord: every event goes to every SSE client, so its JSON
+        # passes ``data`` through as it is (uncopied, unwalked), and ``id`` (the sequence) leads.
         return {
             "id": self.seq,
             "type": self.type,

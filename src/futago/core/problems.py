@@ -7,18 +7,19 @@ allowed. The API turns a list of them into RFC 9457 problem+json.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+
+from futago.core.records import JsonRecord
 
 
 @dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(JsonRecord):
+    json_case = "as_declared"
+    json_omit = "none"
+
     pointer: str
     message: str
     id: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
 
     def __str__(self) -> str:
         where = f"{self.id} " if self.id else ""

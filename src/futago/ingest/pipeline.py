@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from futago.core.dead_letters import DeadLetter
 from futago.core.ports import DeadLetterStore
+from futago.core.records import JsonRecord
 from futago.core.telemetry import Reading
 from futago.core.twins import now_iso
 from futago.ingest.mapping import MappedReading, Mapper, MappingError, RawMessage
@@ -35,13 +36,10 @@ class ReadingWriter(Protocol):
 
 
 @dataclass
-class IngestCounters:
+class IngestCounters(JsonRecord):
     messages: int = 0
     readings: int = 0
     dead_letters: int = 0
-
-    def to_json(self) -> dict[str, int]:
-        return {"messages": self.messages, "readings": self.readings, "deadLetters": self.dead_letters}
 
 
 @dataclass

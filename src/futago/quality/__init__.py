@@ -15,7 +15,7 @@ from futago.quality.config import (
     TimeSanityConfig,
     TimingConfig,
 )
-from futago.quality.drift import Cusum, DriftAlarm, PageHinkley, residuals_against
+from futago.quality.drift import DRIFT_METHODS, Cusum, DriftAlarm, PageHinkley, residuals_against
 from futago.quality.flags import QartodFlag, aggregate, aggregate_one
 from futago.quality.gapfill import fill_gaps
 from futago.quality.qartod import (
@@ -29,6 +29,7 @@ from futago.quality.streaming import QcReading, StreamingQc
 from futago.quality.timing import missing_timestamps, time_sanity_test
 
 __all__ = [
+    "DRIFT_METHODS",
     "Calibration",
     "CalibrationBook",
     "CalibrationChange",

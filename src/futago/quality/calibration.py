@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from futago.core.errors import Conflict, InvalidInput, NotFound
 from futago.core.problems import Problem, join_pointer
+from futago.core.records import JsonRecord, json_meta
 from futago.core.telemetry import format_timestamp, parse_timestamp
 
 CalibrationKind = Literal["linear", "polynomial"]
@@ -174,6 +175,7 @@ class Calibration:
 
     def to_json(self) -> dict[str, Any]:
         """The canonical JSON form; `from_json` reads it back to an equal record."""
+        # Not a core.records mapping: the keys depend on the kind, and from_json validates a user's body.
         out: dict[str, Any] = {
             "id": self.id,
             "twinId": self.twin_id,
@@ -342,7 +344,7 @@ def _horner(coefficients: npt.NDArray[np.float64], x: npt.NDArray[np.float64]) -
 
 
 @dataclass(frozen=True, slots=True)
-class CalibrationChange:
+class CalibrationChange(JsonRecord):
     """Who changed which calibration, when, why, and the record before and after.
 
     ``before`` is None for a creation, ``after`` None for a retirement; a correction has both.
@@ -353,9 +355,9 @@ class CalibrationChange:
     telemetry: str
     action: ChangeAction
     who: str
-    when_us: int
+    when_us: int = field(metadata=json_meta("when", encode=format_timestamp, decode=parse_timestamp))
     why: str
-    before: dict[str, Any] | None = None
+    before: dict[str, Any] | None = None  # the calibrations' JSON
     after: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
@@ -382,34 +384,6 @@ class CalibrationChange:
         start = min(w[0] for w in windows)
         ends = [w[1] for w in windows]
         return start, None if any(e is None for e in ends) else max(e for e in ends if e is not None)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "calibrationId": self.calibration_id,
-            "twinId": self.twin_id,
-            "telemetry": self.telemetry,
-            "action": self.action,
-            "who": self.who,
-            "when": format_timestamp(self.when_us),
-            "why": self.why,
-            "before": self.before,
-            "after": self.after,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> CalibrationChange:
-        """Read back what `to_json` wrote (the store's round trip)."""
-        return cls(
-            calibration_id=data["calibrationId"],
-            twin_id=data["twinId"],
-            telemetry=data["telemetry"],
-            action=data["action"],
-            who=data["who"],
-            when_us=parse_timestamp(data["when"]),
-            why=data["why"],
-            before=data.get("before"),
-            after=data.get("after"),
-        )
 
 
 def _window_of_json(data: Mapping[str, Any]) -> tuple[int, int | None]:

@@ -16,21 +16,22 @@ new level. NaN residuals (no reference at that time) are skipped.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
-from futago.core.telemetry import format_timestamp
+from futago.core.records import JsonRecord, json_meta
+from futago.core.telemetry import format_timestamp, parse_timestamp
 
 Direction = Literal["up", "down"]
 
 
 @dataclass(frozen=True, slots=True)
-class DriftAlarm:
+class DriftAlarm(JsonRecord):
     """A suspected drift: detected at one reading, believed to have started at an earlier one.
 
     ``magnitude`` is the estimated mean shift of the residual (in the telemetry's units,
@@ -38,18 +39,12 @@ class DriftAlarm:
     says whether the sensor reads high (``up``) or low (``down``) against its reference.
     """
 
-    detected_at_us: int
-    estimated_start_us: int
+    detected_at_us: int = field(metadata=json_meta("detectedAt", encode=format_timestamp, decode=parse_timestamp))
+    estimated_start_us: int = field(
+        metadata=json_meta("estimatedStart", encode=format_timestamp, decode=parse_timestamp)
+    )
     magnitude: float
     direction: Direction
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "detectedAt": format_timestamp(self.detected_at_us),
-            "estimatedStart": format_timestamp(self.estimated_start_us),
-            "magnitude": self.magnitude,
-            "direction": self.direction,
-        }
 
 
 @dataclass(slots=True)
@@ -70,9 +65,12 @@ class _Side:
 
 
 class _DriftDetector:
-    """What CUSUM and Page-Hinkley share: parameters, ordering of time, alarms, restarts."""
+    """What CUSUM and Page-Hinkley share: parameters, ordering of time, alarms, restarts.
 
-    name = "drift"
+    ``method`` is the detector's name in a drift watch's settings (``method = "cusum"``). It is not a model name:
+    the anomaly detector ``analytics.anomaly.CUSUMChart`` is the model named "cusum" that behaviours use."""
+
+    method: ClassVar[str] = ""
 
     def __init__(self, delta: float, threshold: float, min_samples: int, target: float | None) -> None:
         problems = []
@@ -162,7 +160,7 @@ class Cusum(_DriftDetector):
     sensors with a known constant offset; no alarm can come during that warm-up.
     """
 
-    name = "cusum"
+    method = "cusum"
 
     def __init__(self, delta: float, threshold: float, min_samples: int = 1, target: float | None = 0.0) -> None:
         super().__init__(delta, threshold, min_samples, target)
@@ -194,7 +192,7 @@ class PageHinkley(_DriftDetector):
     comes before ``min_samples`` residuals, while the mean settles.
     """
 
-    name = "page_hinkley"
+    method = "page_hinkley"
 
     def __init__(self, delta: float, threshold: float, min_samples: int = 30, target: float | None = None) -> None:
         super().__init__(delta, threshold, min_samples, target)
@@ -259,3 +257,7 @@ def residuals_against(
         ref = np.where(exact, rv[right], ref)
         out[inside] = v[inside] - ref[inside]
     return out
+
+
+#: The drift detectors by the ``method`` a drift watch names.
+DRIFT_METHODS: dict[str, type[Cusum] | type[PageHinkley]] = {kind.method: kind for kind in (Cusum, PageHinkley)}

@@ -16,10 +16,10 @@ import concurrent.futures
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 from futago.core.dead_letters import DeadLetter
 from futago.core.errors import InvalidInput, NotFound
+from futago.core.records import JsonRecord, json_meta
 from futago.core.twins import now_iso
 from futago.ingest.connections import ConnectionManager
 from futago.ingest.mapping import RawMessage
@@ -46,14 +46,11 @@ def partitions_of(index: int, of: int, partitions: int) -> list[int]:
 
 
 @dataclass
-class WorkerCounters:
+class WorkerCounters(JsonRecord):
     messages: int = 0
     batches: int = 0
     redelivered: int = 0
-    by_partition: dict[int, int] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"messages": self.messages, "batches": self.batches, "redelivered": self.redelivered}
+    by_partition: dict[int, int] = field(default_factory=dict, metadata=json_meta(skip=True))  # not reported
 
 
 class IngestWorker:

@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from futago.core.audit import FINAL, GENESIS, RESUMED, AuditEntry, Checkpoint
 from futago.core.ports import AuditStore
+from futago.core.records import JsonRecord
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,9 @@ class CheckpointSink:
 
 
 @dataclass(slots=True)
-class Verification:
+class Verification(JsonRecord):
+    json_case = "as_declared"  # the keys of ``futago audit verify --json``
+
     entries: int = 0
     ok: bool = True
     first_bad: int | None = None
@@ -114,20 +117,6 @@ class Verification:
     def fail(self, seq: int, reason: str) -> None:
         if self.ok:
             self.ok, self.first_bad, self.reason = False, seq, reason
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "entries": self.entries,
-            "ok": self.ok,
-            "first_bad": self.first_bad,
-            "reason": self.reason,
-            "head": self.head,
-            "checkpoints_verified": self.checkpoints_verified,
-            "checkpoint_problems": self.checkpoint_problems,
-            "uncovered": self.uncovered,
-            "truncated": self.truncated,
-            "external_checkpoints": self.external_checkpoints,
-        }
 
 
 def _untrusted(checkpoint: Checkpoint, public_key: str | None) -> str | None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
+from futago.core.records import JsonRecord, json_meta
 
 PERMISSIONS = ("READ", "WRITE", "COMMAND", "ADMIN")
 EFFECTS = ("grant", "revoke")
@@ -25,12 +26,14 @@ Effect = Literal["grant", "revoke"]
 
 
 @dataclass(frozen=True, slots=True)
-class PolicyEntry:
+class PolicyEntry(JsonRecord):
+    json_order = ("id", "subject", "resource", "permissions", "effect")  # the id, once stored, first
+
     subject: str  # user:alice, group:operators, key:<id>, device:<twin id>
     resource: str  # a glob over resource paths
-    permissions: frozenset[str]
+    permissions: frozenset[str]  # in JSON, a sorted list
     effect: Effect = "grant"
-    id: int | None = None
+    id: int | None = field(default=None, metadata=json_meta(omit="none"))
 
     def applies_to(self, permission: str) -> bool:
         return permission in self.permissions or "ADMIN" in self.permissions
@@ -38,11 +41,6 @@ class PolicyEntry:
     def specificity(self) -> tuple[int, int]:
         """Deeper paths first, then more literal characters: ``twins/p1`` is more specific than ``twins/*``."""
         return (self.resource.count("/"), len(self.resource.replace("*", "").replace("?", "")))
-
-    def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"subject": self.subject, "resource": self.resource,
-                                "permissions": sorted(self.permissions), "effect": self.effect}  # fmt: skip
-        return body if self.id is None else {"id": self.id, **body}
 
     @classmethod
     def parse(cls, data: Any, pointer: str = "") -> PolicyEntry:

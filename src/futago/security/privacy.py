@@ -17,13 +17,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
+from futago.core.records import JsonRecord, json_meta
 
 MeshLevel = Literal["1km", "500m", "250m"]
 LEVELS: dict[str, int] = {"1km": 8, "500m": 9, "250m": 10}  # digits of the code
@@ -91,9 +92,17 @@ def cells_in(area: tuple[float, float, float, float], level: str) -> list[str]:
     ]
 
 
+def _cells(cells: dict[str, int]) -> list[dict[str, Any]]:
+    """Each cell with its count and its bounding box, in the order of their mesh codes."""
+    return [{"mesh": code, "count": n, "bbox": list(mesh_bounds(code))} for code, n in sorted(cells.items())]
+
+
 @dataclass(frozen=True, slots=True)
-class Release:
-    cells: dict[str, int]  # mesh code -> count (noisy when a mechanism was used)
+class Release(JsonRecord):
+    json_order = ("level", "k", "cells", "generalised", "suppressed", "mechanism", "epsilon", "delta")
+
+    # mesh code -> count (noisy when a mechanism was used)
+    cells: dict[str, int] = field(metadata=json_meta(encode=_cells))
     level: str
     k: int
     generalised: int  # people counted in a coarser cell than asked for
@@ -101,20 +110,6 @@ class Release:
     mechanism: str | None
     epsilon: float | None
     delta: float | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "level": self.level,
-            "k": self.k,
-            "cells": [
-                {"mesh": code, "count": n, "bbox": list(mesh_bounds(code))} for code, n in sorted(self.cells.items())
-            ],
-            "generalised": self.generalised,
-            "suppressed": self.suppressed,
-            "mechanism": self.mechanism,
-            "epsilon": self.epsilon,
-            "delta": self.delta,
-        }
 
 
 def k_anonymous(counts: Counter[str], level: str, k: int) -> tuple[dict[str, int], int, int]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from futago import __version__
@@ -27,6 +27,7 @@ from futago.core.errors import InvalidInput, NotFound
 from futago.core.events import telemetry_resource, twin_resource
 from futago.core.ports import ConnectionStore, DatasetStore, SeriesStats, SimStore, TwinStore
 from futago.core.problems import Problem
+from futago.core.records import JsonRecord, json_meta
 from futago.core.telemetry import format_timestamp
 from futago.core.twins import TwinScan
 from futago.services.datasets import CITY_IMPORT, UNSPECIFIED
@@ -87,13 +88,13 @@ def _template(template: str | None) -> re.Pattern[str]:
 
 
 @dataclass(frozen=True)
-class _Source:
+class _Source(JsonRecord):
     """A connection as provenance: its name, type and endpoint (never credentials), and what it can write."""
 
-    name: str
+    name: str = field(metadata=json_meta("connection"))
     type: str
     endpoint: str | None
-    writes: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...]
+    writes: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = field(metadata=json_meta(skip=True))
 
     @classmethod
     def of(cls, name: str, config: dict[str, Any]) -> _Source:
@@ -118,9 +119,6 @@ class _Source:
 
     def can_write(self, twin_id: str, name: str) -> bool:
         return any(twin.match(twin_id) and tele.match(name) for twin, tele in self.writes)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"connection": self.name, "type": self.type, "endpoint": self.endpoint}
 
 
 def _namespace(model_id: str) -> str:

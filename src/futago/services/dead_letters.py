@@ -13,21 +13,19 @@ from futago.core.dead_letters import DeadLetter
 from futago.core.errors import InvalidInput, NotFound
 from futago.core.ports import DeadLetterStore
 from futago.core.problems import Problem
+from futago.core.records import JsonRecord
 from futago.ingest.connections import ConnectionManager
 from futago.ingest.mapping import RawMessage
 from futago.ingest.pipeline import IngestPipeline
 
 
 @dataclass(frozen=True, slots=True)
-class ReplayOutcome:
+class ReplayOutcome(JsonRecord):
     """One replayed letter: how many readings it gave, and the reasons of the dead letters it gave again."""
 
     id: int | None
     stored: int
     dead_letters: list[str]
-
-    def to_json(self) -> dict[str, object]:
-        return {"id": self.id, "stored": self.stored, "deadLetters": self.dead_letters}
 
 
 class DeadLetterService:
@@ -59,6 +57,12 @@ class DeadLetterService:
             outcomes.append(ReplayOutcome(letter.id, result.stored, [d.reason for d in result.dead]))
         self.store.delete_dead_letters(ids)
         return outcomes
+
+    def letter(self, letter_id: int) -> DeadLetter:
+        found = self.store.get_dead_letters([letter_id])
+        if not found:
+            raise NotFound(f"dead letter {letter_id} does not exist")
+        return found[0]
 
     def discard(self, letter_id: int) -> None:
         if self.store.delete_dead_letters([letter_id]) == 0:

@@ -30,7 +30,7 @@ from futago.core.ports import TelemetryStore
 from futago.core.problems import Problem
 from futago.core.telemetry import parse_timestamp
 from futago.core.twins import now_iso
-from futago.quality import Cusum, PageHinkley, residuals_against
+from futago.quality import DRIFT_METHODS, Cusum, PageHinkley, residuals_against
 
 # How far back a reference reading may lie and still interpolate the first new residual.
 REFERENCE_LOOKBACK_US = 6 * 3_600_000_000
@@ -59,15 +59,14 @@ class DriftService:
         ):
             raise InvalidInput([Problem(pointer + "/reference", "reference = { twin = '...', telemetry = '...' }")])
         method = config.get("method", "cusum")
-        kinds: dict[str, type[Cusum] | type[PageHinkley]] = {"cusum": Cusum, "page_hinkley": PageHinkley}
-        if method not in kinds:
+        if method not in DRIFT_METHODS:
             raise InvalidInput([Problem(pointer + "/method", "method is 'cusum' or 'page_hinkley'")])
         parameters = {k: config[k] for k in ("delta", "threshold", "min_samples", "target") if k in config}
         unknown = set(config) - {"reference", "method", *parameters}
         if unknown:
             raise InvalidInput([Problem(f"{pointer}/{sorted(unknown)[0]}", "unknown drift setting")])
         try:
-            detector = kinds[method](**parameters)
+            detector = DRIFT_METHODS[method](**parameters)
         except InvalidInput as exc:
             raise InvalidInput([Problem(pointer + p.pointer, p.message) for p in exc.problems]) from exc
         except TypeError as exc:

@@ -35,7 +35,8 @@ from futago.analytics.protocol import Model
 from futago.core.errors import InvalidInput
 from futago.core.paths import DataRoot
 from futago.core.problems import Problem
-from futago.core.telemetry import parse_duration
+from futago.core.records import JsonRecord, json_meta
+from futago.core.validation import Checker
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: Metrics a behaviour may declare tolerances for, and whether larger is better.
@@ -76,17 +77,14 @@ def model_classes() -> dict[str, type[Model]]:
 
 
 @dataclass(frozen=True)
-class InputRef:
+class InputRef(JsonRecord):
     """An input column: a telemetry of the behaviour's own twin (``twin`` None) or of another twin."""
 
     telemetry: str
-    twin: str | None = None
+    twin: str | None = field(default=None, metadata=json_meta(omit="empty"))
 
     def twin_for(self, own: str) -> str:
         return self.twin or own
-
-    def to_json(self) -> dict[str, Any]:
-        return {"telemetry": self.telemetry, **({"twin": self.twin} if self.twin else {})}
 
 
 #: Bounds on the work one behaviour run (or one scenario, or one validation) may ask of the server.
@@ -157,6 +155,7 @@ class BehaviourSpec:
         return {"value": self.output or self.name}
 
     def to_json(self) -> dict[str, Any]:
+        # The description as written, with what its model adds (version, kind, the derived telemetry).
         return {
             "name": self.name,
             **self.raw,
@@ -183,8 +182,9 @@ class BehaviourSpec:
         for key in ("model", "measured", "output", "description", "twinModel", "artifact", "purpose"):
             if key in body and not isinstance(body[key], str):
                 problems.append(Problem(f"{pointer}/{key}", f"{key} is a string"))
+        check = Checker(pointer, problems)
         durations = {
-            key: _duration(body.get(key), f"{pointer}/{key}", problems, default)
+            key: check.duration(body, key, default=default, message=_not_a_duration)
             for key, default in (("step", "10m"), ("window", "24h"), ("horizon", "6h"))
         }
         step = durations["step"] or 600_000_000
@@ -198,8 +198,8 @@ class BehaviourSpec:
                 Problem(f"{pointer}/trigger", 'trigger is {every = "10m", onReadings = true} (either or both)')
             )
             trigger = {}
-        every = _duration(trigger.get("every"), f"{pointer}/trigger/every", problems, None)
-        train = _duration(body.get("train"), f"{pointer}/train", problems, None)
+        every = check.duration(trigger, "every", f"{pointer}/trigger", message=_not_a_duration)
+        train = check.duration(body, "train", message=_not_a_duration)
         members = body.get("members", 0)
         if isinstance(members, bool) or not isinstance(members, int) or members < 0:
             problems.append(Problem(f"{pointer}/members", "members is a whole number, 0 for no ensemble"))
@@ -431,11 +431,5 @@ def _inputs(value: Any, pointer: str, problems: list[Problem]) -> dict[str, Inpu
     return refs
 
 
-def _duration(value: Any, pointer: str, problems: list[Problem], default: str | None) -> int | None:
-    if value is None:
-        return None if default is None else parse_duration(default)
-    try:
-        return parse_duration(value)
-    except (InvalidInput, ValueError, TypeError):
-        problems.append(Problem(pointer, f'not a duration: {value!r} (e.g. "10m", "6h")'))
-        return None
+def _not_a_duration(value: Any) -> str:
+    return f'not a duration: {value!r} (e.g. "10m", "6h")'

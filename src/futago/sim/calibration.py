@@ -19,6 +19,7 @@ from scipy.optimize import least_squares
 
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
+from futago.core.records import JsonRecord, record_to_json
 
 if TYPE_CHECKING:
     from futago.sim.runtime import BehaviourRuntime
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Calibration:
+class Calibration(JsonRecord):
     params: dict[str, float]
     stderr: dict[str, float]
     ci95: dict[str, tuple[float, float]]
@@ -38,17 +39,9 @@ class Calibration:
     at_bound: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "params": self.params,
-            "stderr": {k: (None if math.isnan(v) else v) for k, v in self.stderr.items()},
-            "ci95": {k: list(v) for k, v in self.ci95.items()},
-            "rmse": self.rmse,
-            "rmseBefore": self.rmse_before,
-            "n": self.n,
-            "success": self.success,
-            "message": self.message,
-            "atBound": self.at_bound,
-        }
+        # Not the plain mapping: a standard error that could not be estimated (NaN) is null, as JSON has no NaN.
+        stderr = {k: (None if math.isnan(v) else v) for k, v in self.stderr.items()}
+        return {**record_to_json(self), "stderr": stderr}
 
 
 class _Scale:

@@ -13,7 +13,6 @@ import copy
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -21,20 +20,18 @@ from numpy.typing import ArrayLike
 from futago.analytics.protocol import FloatArray, check_X
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
+from futago.core.records import JsonRecord
 from futago.sim.simulator import Simulator
 
 DEFAULT_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
 @dataclass(frozen=True)
-class Uncertainty:
+class Uncertainty(JsonRecord):
     """Log-normal spreads (sigma of the log) for the inputs, per input column, and for parameters by name."""
 
     inputs: Mapping[str, float] = field(default_factory=dict)
     params: Mapping[str, float] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"inputs": dict(self.inputs), "params": dict(self.params)}
 
 
 @dataclass(frozen=True)

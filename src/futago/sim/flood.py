@@ -15,7 +15,7 @@ danger         氾濫危険水位            flood danger: the river may overtop
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
@@ -24,6 +24,7 @@ from numpy.typing import ArrayLike
 
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
+from futago.core.records import JsonRecord, json_meta
 from futago.sim.ensemble import DEFAULT_QUANTILES, Uncertainty, run_ensemble
 from futago.sim.models.tank import RiverStageModel
 
@@ -81,20 +82,19 @@ class WarningLevels:
         return reached[-1] if reached else None
 
 
+def _quantile_series(quantiles: dict[float, np.ndarray]) -> dict[str, list[float]]:
+    """``{0.05: array}`` → ``{"q05": [...]}``, to 4 decimals (metres: a tenth of a millimetre)."""
+    return {f"q{round(q * 100):02d}": v.round(4).tolist() for q, v in quantiles.items()}
+
+
 @dataclass(frozen=True)
-class StageForecast:
-    quantiles: dict[float, np.ndarray]
-    exceedance: dict[str, float]
+class StageForecast(JsonRecord):
+    json_order = ("members", "steps", "quantiles", "exceedance")  # the sizes first
+
+    quantiles: dict[float, np.ndarray] = field(metadata=json_meta(encode=_quantile_series))
+    exceedance: dict[str, float] = field(metadata=json_meta("exceedanceProbabilities"))
     members: int
     steps: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "members": self.members,
-            "steps": self.steps,
-            "quantiles": {f"q{round(q * 100):02d}": v.round(4).tolist() for q, v in self.quantiles.items()},
-            "exceedanceProbabilities": self.exceedance,
-        }
 
 
 def forecast_stage(

@@ -26,6 +26,7 @@ import numpy as np
 from futago.analytics.protocol import Model
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
+from futago.core.records import JsonRecord
 from futago.core.telemetry import format_timestamp
 from futago.sim.behaviours import BehaviourSpec
 from futago.sim.flood import STAGES
@@ -51,7 +52,7 @@ AreaLookup = Callable[[], tuple[list[str], int]]
 
 
 @dataclass(frozen=True)
-class ImpactSpec:
+class ImpactSpec(JsonRecord):
     """``"impact"`` of a scenario request: a scenario floods when P(reaching ``stage`` within the horizon) is at
     least ``probability`` — the test a flood rule applies — and then reaches the buildings of the zones linked
     to the twin by ``relationship`` where the planned depth is at least ``min_depth`` metres."""
@@ -86,14 +87,6 @@ class ImpactSpec:
         if problems:
             raise InvalidInput(problems)
         return cls(stage, probability, relationship, min_depth)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "stage": self.stage,
-            "probability": self.probability,
-            "relationship": self.relationship,
-            "minDepth": self.min_depth,
-        }
 
     def assess(self, summary: Mapping[str, Any], area: AreaLookup) -> dict[str, Any]:
         """The scenario's probability of reaching the stage, whether that floods, and whom it reaches."""

@@ -52,6 +52,7 @@ class Binding:
         return cls(twin_id, command, mode, transport, envelope, expires, dict(config), source)
 
     def to_json(self) -> dict[str, Any]:
+        # The configuration as given (not the parsed fields), so that it is shown and stored as it was written.
         return {
             "twinId": self.twin_id,
             "command": self.command,

@@ -11,6 +11,7 @@ from typing import Any, Literal, Protocol
 
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
+from futago.core.records import JsonRecord
 from futago.core.telemetry import LatestReading, parse_duration
 from futago.core.twins import Twin
 
@@ -25,15 +26,12 @@ class TwinReader(Protocol):
 
 
 @dataclass(frozen=True)
-class Reason:
+class Reason(JsonRecord):
     """Why the envelope says no. ``check`` names the part: bounds, step, rate, rate_limit, interlock, binding,
     expired. Bounds and a missing binding cannot change with time, so they refuse even a proposal."""
 
     check: str
     message: str
-
-    def to_json(self) -> dict[str, str]:
-        return {"check": self.check, "message": self.message}
 
 
 STATIC_CHECKS = frozenset({"bounds", "binding"})  # checks whose answer cannot change with time

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -17,6 +16,7 @@ from futago.act.model import (
     COMMAND_SENT,
 )
 from futago.core.events import COMMAND_REFUSED, Event  # refused: turned down by the safety envelope
+from futago.core.records import JsonRecord
 
 Mode = Literal["recommend", "autonomous"]
 CommandState = Literal["proposed", "approved", "rejected", "refused", "sent", "completed", "failed"]
@@ -34,13 +34,8 @@ EVENT_OF_STATE = {
 AUTONOMOUS = "autonomous"  # who approves a command in autonomous mode
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
 @dataclass
-class CommandRecord:
+class CommandRecord(JsonRecord):
     """One command and its audit trail. Its JSON uses camelCase (``twinId``, ``approvedBy``)."""
 
     id: str
@@ -70,13 +65,6 @@ class CommandRecord:
     failed_at: str | None = None
     error: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)  # [{at, state, by?}]
-
-    def to_json(self) -> dict[str, Any]:
-        return {_camel(k): v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_json(cls, body: Mapping[str, Any]) -> CommandRecord:
-        return cls(**{f.name: body[_camel(f.name)] for f in fields(cls) if _camel(f.name) in body})
 
 
 def now_stamp() -> tuple[int, str]:

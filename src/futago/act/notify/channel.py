@@ -22,7 +22,7 @@ from typing import Any, NamedTuple, Protocol
 
 from futago.core.paths import NO_FILES, DataRoot
 from futago.core.problems import Problem
-from futago.core.secrets import reveal
+from futago.core.validation import Checker
 
 #: The header (and email header) that carries a delivery's id, the same on every retry.
 DELIVERY_HEADER = "X-Futago-Delivery"
@@ -98,44 +98,12 @@ class ChannelContext:
 ChannelFactory = Callable[[ChannelContext], Channel]
 
 
-class EntryChecker:
-    """Collects problems for one channel entry or settings object, so that every mistake is named at once."""
-
-    def __init__(self, doc: Mapping[str, Any], pointer: str, known: set[str] | frozenset[str]) -> None:
-        self.doc, self.pointer = doc, pointer
-        self.problems = [
-            Problem(f"{pointer}/{key}", f"unknown key; use {sorted(known)}") for key in doc if key not in known
-        ]
-
-    def text(self, key: str, required: bool = False, max_length: int = 2048) -> str | None:
-        value = reveal(self.doc.get(key))  # a secret is checked like any text; the caller keeps it concealed
-        if value is None and not required:
-            return None
-        if not isinstance(value, str) or not value.strip() or len(value) > max_length:
-            self.problems.append(Problem(f"{self.pointer}/{key}", f"'{key}' is a non-empty string"))
-            return None
-        return value
-
-    def integer(self, key: str, default: int, low: int, high: int) -> int:
-        value = self.doc.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.problems.append(Problem(f"{self.pointer}/{key}", f"'{key}' is an integer from {low} to {high}"))
-            return default
-        return value
-
-    def number(self, key: str, default: float, low: float, high: float) -> float:
-        value = self.doc.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low < value <= high:
-            self.problems.append(Problem(f"{self.pointer}/{key}", f"'{key}' is a number above {low:g} up to {high:g}"))
-            return default
-        return float(value)
-
-    def flag(self, key: str) -> bool:
-        value = self.doc.get(key, False)
-        if not isinstance(value, bool):
-            self.problems.append(Problem(f"{self.pointer}/{key}", f"'{key}' is true or false"))
-            return False
-        return value
+def entry_checker(doc: Mapping[str, Any], pointer: str, known: set[str] | frozenset[str]) -> Checker:
+    """A checker for one channel entry or settings object, in the channels' wording (keys named as 'key'), that
+    has already named every unknown key, so that every mistake is named at once."""
+    checker = Checker(pointer, quote_keys=True)
+    checker.keys(doc, sorted(known), message=f"unknown key; use {sorted(known)}")
+    return checker
 
 
 def named_settings_problems(lookup: SettingsLookup, name: str, kind: str, pointer: str) -> list[Problem]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from futago.act.notify.channel import ENTRY_KEYS, ChannelContext, EntryChecker, Message, Outcome
+from futago.act.notify.channel import ENTRY_KEYS, ChannelContext, Message, Outcome, entry_checker
 from futago.core.problems import Problem
 from futago.core.twins import now_iso
 
@@ -17,7 +17,7 @@ class DashboardChannel:
     type = "dashboard"
 
     def check(self, entry: Mapping[str, Any], pointer: str) -> list[Problem]:
-        return EntryChecker(entry, pointer, ENTRY_KEYS).problems
+        return entry_checker(entry, pointer, ENTRY_KEYS).problems
 
     def check_settings(self, spec: Mapping[str, Any], pointer: str) -> list[Problem]:
         return [Problem(pointer, "the dashboard channel has no settings")]

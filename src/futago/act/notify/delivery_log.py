@@ -95,6 +95,12 @@ class DeliveryLog:
     def list_dead_letters(self, after: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
         return self.store.list_notification_dead_letters(after, limit)
 
+    def dead_letter(self, letter_id: int) -> dict[str, Any]:
+        found = self.store.get_notification_dead_letters([letter_id])
+        if not found:
+            raise NotFound(f"notification dead letter {letter_id} does not exist")
+        return found[0]
+
     def discard_dead_letter(self, letter_id: int) -> None:
         if self.store.delete_notification_dead_letters([letter_id]) == 0:
             raise NotFound(f"notification dead letter {letter_id} does not exist")

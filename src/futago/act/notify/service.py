@@ -291,6 +291,9 @@ class NotificationService:
             self.dispatcher.dispatch(job)
         return outcomes
 
+    def dead_letter(self, letter_id: int) -> dict[str, Any]:
+        return self.deliveries.dead_letter(letter_id)
+
     def discard_dead_letter(self, letter_id: int) -> None:
         self.deliveries.discard_dead_letter(letter_id)
 

@@ -9,12 +9,16 @@ from typing import Any
 
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
+from futago.core.records import JsonRecord
+from futago.core.validation import Checker
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(JsonRecord):
     """``attempts`` in all; the pause after failed attempt n is ``base_s * factor**(n-1)``, at most ``max_s``,
     plus up to 10 % jitter (only ever added, so that many failing deliveries do not retry in lockstep)."""
+
+    json_case = "as_declared"  # its JSON echoes the configuration's snake_case keys
 
     attempts: int = 5
     base_s: float = 1.0
@@ -35,29 +39,18 @@ class RetryPolicy:
         if not isinstance(value, dict):
             problems.append(Problem(pointer, "retry is an object: {attempts, base_s, factor, max_s}"))
             return base
-        problems += [
-            Problem(f"{pointer}/{k}", "unknown key; use attempts, base_s, factor, max_s")
-            for k in value
-            if k not in ("attempts", "base_s", "factor", "max_s")
-        ]
-        attempts = value.get("attempts", base.attempts)
-        if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 20:
-            problems.append(Problem(f"{pointer}/attempts", "attempts is an integer from 1 to 20"))
-            attempts = base.attempts
-        numbers: dict[str, float] = {}
-        for key, low, high in (("base_s", 0.0, 3600.0), ("factor", 1.0, 10.0), ("max_s", 0.0, 86_400.0)):
-            number = value.get(key, getattr(base, key))
-            ok = isinstance(number, int | float) and not isinstance(number, bool) and low <= number <= high
-            if not ok or (key != "factor" and number <= 0):
-                problems.append(Problem(f"{pointer}/{key}", f"{key} is a number above {low:g} up to {high:g}"))
-                number = getattr(base, key)
-            numbers[key] = float(number)
-        return cls(attempts, numbers["base_s"], numbers["factor"], numbers["max_s"])
-
-    def to_json(self) -> dict[str, Any]:
-        return {"attempts": self.attempts, "base_s": self.base_s, "factor": self.factor, "max_s": self.max_s}
+        keys = ("attempts", "base_s", "factor", "max_s")
+        check = Checker(pointer, problems)
+        check.keys(value, keys, message=f"unknown key; use {', '.join(keys)}")
+        attempts = check.integer(value, "attempts", low=1, high=20, default=base.attempts)
+        base_s = check.number(value, "base_s", low=0.0, high=3600.0, above=True, default=base.base_s)
+        # a factor of 1 (no growth) is allowed, though the sentence is the same as for the pauses
+        factor = check.number(value, "factor", low=1.0, high=10.0, default=base.factor, message=_FACTOR)
+        max_s = check.number(value, "max_s", low=0.0, high=86_400.0, above=True, default=base.max_s)
+        return cls(attempts, base_s, factor, max_s)
 
 
+_FACTOR = "factor is a number above 1 up to 10"
 _DEFAULT_WORKERS = {"webhook": 8, "mqtt": 2, "email": 4, "dashboard": 1}
 _SETTING_KEYS = {"depth_threshold_m", "retry", "workers", "webhook_timeout_s", "mqtt_timeout_s", "channels"}
 
@@ -90,21 +83,15 @@ class NotificationSettings:
     def parse(cls, config: Mapping[str, Any] | None) -> NotificationSettings:
         """From the ``[notifications]`` table; InvalidInput with pointers under ``/notifications``."""
         config = config or {}
-        problems = [
-            Problem(f"/notifications/{k}", f"unknown setting; use {sorted(_SETTING_KEYS)}")
-            for k in config
-            if k not in _SETTING_KEYS
-        ]
+        check = Checker("/notifications")
+        check.keys(config, sorted(_SETTING_KEYS), message=f"unknown setting; use {sorted(_SETTING_KEYS)}")
+        problems = check.problems
 
-        def number(key: str, default: float, high: float, low_ok: bool = False) -> float:
-            value = config.get(key, default)
-            ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= high
-            if not ok or (value == 0 and not low_ok):
-                problems.append(Problem(f"/notifications/{key}", f"{key} is a number from 0 to {high:g}"))
-                return default
-            return float(value)
+        def number(key: str, default: float, high: float, zero_ok: bool = False) -> float:
+            said = f"{key} is a number from 0 to {high:g}"
+            return check.number(config, key, low=0.0, high=high, above=not zero_ok, default=default, message=said)
 
-        threshold = number("depth_threshold_m", 0.5, 100.0, low_ok=True)
+        threshold = number("depth_threshold_m", 0.5, 100.0, zero_ok=True)
         webhook_timeout = number("webhook_timeout_s", 5.0, 300.0)
         mqtt_timeout = number("mqtt_timeout_s", 5.0, 300.0)
         retry = RetryPolicy.parse(config.get("retry"), "/notifications/retry", problems)

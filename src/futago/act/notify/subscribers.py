@@ -46,6 +46,7 @@ from shapely.geometry import shape
 from futago.act.model import SEVERITIES, Alert, Severity
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
+from futago.core.records import JsonRecord, json_meta, record_from_json
 from futago.core.secrets import conceal
 from futago.core.twins import Relationship, Twin, TwinScan
 
@@ -65,17 +66,33 @@ _CHUNK = 500  # twin ids per store call, well under SQLite's bound on parameters
 BUILDING_MODELS = frozenset({"dtmi:futago:city:Building;1", "dtmi:futago:city:BuildingPart;1"})
 
 
+def _in_event_order(events: frozenset[str]) -> list[str]:
+    return sorted(events, key=EVENT_KINDS.index)
+
+
+def _point(value: Any) -> tuple[float, float] | None:
+    return (float(value[0]), float(value[1])) if value is not None else None
+
+
+def _concealed(channels: Any) -> tuple[dict[str, Any], ...]:
+    return tuple(conceal(dict(c)) for c in channels)
+
+
 @dataclass(frozen=True)
-class Subscriber:
+class Subscriber(JsonRecord):
+    # The JSON names what every subscriber has first, then the optional place and rules.
+    json_order = ("id", "name", "language", "channels", "min_severity", "events", "home", "point", "rules")
+
     id: str
     name: str
     language: Language
-    channels: tuple[dict[str, Any], ...]  # each has a unique "name" and a "type"; secrets concealed
-    home: str | None = None
-    point: tuple[float, float] | None = None
-    rules: tuple[str, ...] = ()
+    # each has a unique "name" and a "type"; secrets concealed as they are read
+    channels: tuple[dict[str, Any], ...] = field(metadata=json_meta(decode=_concealed))
+    home: str | None = field(default=None, metadata=json_meta(omit="none"))
+    point: tuple[float, float] | None = field(default=None, metadata=json_meta(omit="none", decode=_point))
+    rules: tuple[str, ...] = field(default=(), metadata=json_meta(omit="empty"))
     min_severity: Severity = "info"
-    events: frozenset[str] = DEFAULT_EVENTS
+    events: frozenset[str] = field(default=DEFAULT_EVENTS, metadata=json_meta(encode=_in_event_order))
 
     @property
     def located(self) -> bool:
@@ -89,37 +106,10 @@ class Subscriber:
             return False
         return not self.rules or any(fnmatch.fnmatchcase(alert.rule, pattern) for pattern in self.rules)
 
-    def to_json(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "id": self.id,
-            "name": self.name,
-            "language": self.language,
-            "channels": [dict(c) for c in self.channels],
-            "minSeverity": self.min_severity,
-            "events": sorted(self.events, key=EVENT_KINDS.index),
-        }
-        if self.home is not None:
-            doc["home"] = self.home
-        if self.point is not None:
-            doc["point"] = list(self.point)
-        if self.rules:
-            doc["rules"] = list(self.rules)
-        return doc
-
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Subscriber:
-        point = doc.get("point")
-        return cls(
-            id=doc["id"],
-            name=doc.get("name", doc["id"]),
-            language=doc.get("language", "ja"),
-            channels=tuple(conceal(dict(c)) for c in doc.get("channels", [])),
-            home=doc.get("home"),
-            point=(float(point[0]), float(point[1])) if point is not None else None,
-            rules=tuple(doc.get("rules", ())),
-            min_severity=doc.get("minSeverity", "info"),
-            events=frozenset(doc.get("events", DEFAULT_EVENTS)),
-        )
+        # Not the plain inverse: a stored document may leave out what has a default only here (the name is the id).
+        return record_from_json(cls, {"name": doc["id"], "language": "ja", "channels": (), **doc})
 
 
 #: Problems with one channel entry of a subscriber (the service asks the channel of the entry's type).

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from futago.act.rules.checker import RuleChecker, escape_pointer
 from futago.act.rules.leaves import (
     EXCEEDANCE_SUFFIX,
     FORECAST_SUFFIX,
@@ -21,6 +20,8 @@ from futago.act.rules.leaves import (
     Threshold,
 )
 from futago.act.rules.rule import AllOf, AnyOf, LeafNode, Node, NotOf
+from futago.core.problems import escape_pointer_token
+from futago.core.validation import Checker
 
 MAX_DEPTH = 12
 MAX_LEAVES = 64
@@ -37,9 +38,7 @@ _LEAF_KEYS = {
 _OPERATORS = ("all", "any", "not", *_LEAF_KEYS)
 
 
-def _telemetry_name(
-    check: RuleChecker, body: Mapping[str, Any], pointer: str, default: str | None = None
-) -> str | None:
+def _telemetry_name(check: Checker, body: Mapping[str, Any], pointer: str, default: str | None = None) -> str | None:
     value = body.get("telemetry", default)
     if not isinstance(value, str) or not value or len(value) > 200:
         check.add(f"{pointer}/telemetry", "telemetry is the name of a telemetry (or derived series) of the twin")
@@ -47,7 +46,7 @@ def _telemetry_name(
     return value
 
 
-def _direction(check: RuleChecker, body: Mapping[str, Any], pointer: str) -> tuple[float | None, float | None, float]:
+def _direction(check: Checker, body: Mapping[str, Any], pointer: str) -> tuple[float | None, float | None, float]:
     """``above`` or ``below`` (exactly one), and the ``clear`` level on the right side of it."""
     if ("above" in body) == ("below" in body):
         check.add(pointer, "give exactly one of 'above' or 'below'")
@@ -63,7 +62,7 @@ def _direction(check: RuleChecker, body: Mapping[str, Any], pointer: str) -> tup
     return above, below, clear
 
 
-def _min_quality(check: RuleChecker, body: Mapping[str, Any], pointer: str) -> int:
+def _min_quality(check: Checker, body: Mapping[str, Any], pointer: str) -> int:
     value = body.get("minQuality", 3)
     if value not in QARTOD_FLAGS or isinstance(value, bool):
         check.add(f"{pointer}/minQuality", "minQuality is a QARTOD flag: 1, 2, 3, 4 or 9")
@@ -71,7 +70,7 @@ def _min_quality(check: RuleChecker, body: Mapping[str, Any], pointer: str) -> i
     return int(value)
 
 
-def _leaf(kind: str, body: Any, pointer: str, check: RuleChecker) -> Leaf | None:
+def _leaf(kind: str, body: Any, pointer: str, check: Checker) -> Leaf | None:
     if not isinstance(body, Mapping):
         check.add(pointer, f"a {kind} condition is an object")
         return None
@@ -161,7 +160,7 @@ def _leaf(kind: str, body: Any, pointer: str, check: RuleChecker) -> Leaf | None
     return Quality(name, for_us, None, flag=flag_value, test=test, stuck_us=stuck, tolerance=tolerance or 0.0)
 
 
-def parse_condition(body: Any, pointer: str, check: RuleChecker, leaves: list[Leaf], depth: int = 0) -> Node | None:
+def parse_condition(body: Any, pointer: str, check: Checker, leaves: list[Leaf], depth: int = 0) -> Node | None:
     if depth > MAX_DEPTH:
         check.add(pointer, f"conditions nest at most {MAX_DEPTH} deep")
         return None
@@ -169,7 +168,7 @@ def parse_condition(body: Any, pointer: str, check: RuleChecker, leaves: list[Le
         check.add(pointer, f"a condition is an object with one key: one of {', '.join(_OPERATORS)}")
         return None
     ((op, inner),) = body.items()
-    here = f"{pointer}/{escape_pointer(str(op))}"
+    here = f"{pointer}/{escape_pointer_token(str(op))}"
     if op in ("all", "any"):
         if not isinstance(inner, list) or not inner:
             check.add(here, f"'{op}' is a non-empty list of conditions")

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from futago.act.model import SEVERITIES
-from futago.act.rules.checker import RuleChecker, escape_pointer
 from futago.act.rules.condition_parser import parse_condition
 from futago.act.rules.leaves import Leaf
 from futago.act.rules.rule import DEFAULT_MESSAGE, TEMPLATE_FIELDS, AreaSpec, Recommend, Rule, Scope
 from futago.core.errors import InvalidInput
-from futago.core.problems import Problem
+from futago.core.problems import Problem, escape_pointer_token
 from futago.core.query.spatial import point_from_literal
+from futago.core.validation import Checker
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -57,7 +57,7 @@ def _template_problems(template: str) -> str | None:
     return None
 
 
-def _message(value: Any, pointer: str, check: RuleChecker) -> dict[str, str]:
+def _message(value: Any, pointer: str, check: Checker) -> dict[str, str]:
     if value is None:
         return dict(DEFAULT_MESSAGE)
     if isinstance(value, str):
@@ -81,7 +81,7 @@ def _message(value: Any, pointer: str, check: RuleChecker) -> dict[str, str]:
     return message
 
 
-def _id_list(value: Any, pointer: str, check: RuleChecker) -> tuple[str, ...]:
+def _id_list(value: Any, pointer: str, check: Checker) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v and len(v) <= 200 for v in value):
         check.add(pointer, "a list of twin ids")
         return ()
@@ -91,7 +91,7 @@ def _id_list(value: Any, pointer: str, check: RuleChecker) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _scope(value: Any, pointer: str, check: RuleChecker) -> Scope | None:
+def _scope(value: Any, pointer: str, check: Checker) -> Scope | None:
     if value is None:
         return None
     if not isinstance(value, Mapping) or len(value) != 1 or next(iter(value)) not in ("within", "near"):
@@ -119,7 +119,7 @@ def _scope(value: Any, pointer: str, check: RuleChecker) -> Scope | None:
     return None if distance is None else Scope(point=point, distance_m=distance)
 
 
-def _area(value: Any, pointer: str, check: RuleChecker, scope: Scope | None) -> AreaSpec:
+def _area(value: Any, pointer: str, check: Checker, scope: Scope | None) -> AreaSpec:
     default_zone = scope.within if scope is not None else None
     if value is None:
         return AreaSpec(zone=default_zone)
@@ -133,7 +133,7 @@ def _area(value: Any, pointer: str, check: RuleChecker, scope: Scope | None) -> 
     return AreaSpec(relationship=relationship, zone=zone or (None if relationship else default_zone), twins=twins)
 
 
-def _recommend(value: Any, pointer: str, check: RuleChecker) -> Recommend | None:
+def _recommend(value: Any, pointer: str, check: Checker) -> Recommend | None:
     if value is None:
         return None
     if not isinstance(value, Mapping):
@@ -160,7 +160,7 @@ def _safe_parse(template: str) -> list[tuple[str, str | None, str | None, str | 
 
 def parse_rule(name: str, body: Any, pointer: str = "") -> Rule:
     """Check a rule description; every problem is reported at once, each with its JSON pointer (under ``pointer``)."""
-    check = RuleChecker()
+    check = Checker()
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         check.add(
             pointer or "/name", "a rule name is 1–64 letters, digits, '_', '.', '-' (starting with a letter/digit)"
@@ -237,7 +237,7 @@ def load_rule_file(path: str | Path) -> dict[str, Rule]:
     problems: list[Problem] = []
     for name, body in document["rules"].items():
         try:
-            rules[str(name)] = parse_rule(str(name), body, f"/rules/{escape_pointer(str(name))}")
+            rules[str(name)] = parse_rule(str(name), body, f"/rules/{escape_pointer_token(str(name))}")
         except InvalidInput as exc:
             problems += exc.problems
     if problems:

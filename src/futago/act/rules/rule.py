@@ -115,6 +115,7 @@ class Rule:
         return frozenset(leaf.telemetry for leaf in self.leaves)
 
     def to_json(self) -> dict[str, Any]:
+        # The rule as written (not the parsed tree), so that it is shown and stored as it was given.
         return {"name": self.name, **self.raw}
 
 

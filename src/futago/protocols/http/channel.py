@@ -32,9 +32,9 @@ from futago.act.notify.channel import (
     DELIVERY_HEADER,
     ENTRY_KEYS,
     ChannelContext,
-    EntryChecker,
     Message,
     Outcome,
+    entry_checker,
 )
 from futago.core.problems import Problem
 from futago.core.secrets import redact_url, reveal
@@ -58,8 +58,8 @@ class WebhookChannel:
         self.http = _KeepAlive(timeout_s)
 
     def check(self, entry: Mapping[str, Any], pointer: str) -> list[Problem]:
-        checker = EntryChecker(entry, pointer, ENTRY_KEYS | {"url", "secret"})
-        url = checker.text("url", required=True)
+        checker = entry_checker(entry, pointer, ENTRY_KEYS | {"url", "secret"})
+        url = checker.text(entry, "url", required=True, max_length=2048)
         if url is not None:
             try:
                 parts = urlsplit(url)
@@ -68,7 +68,7 @@ class WebhookChannel:
                 valid = False
             if not valid or any(c.isspace() for c in url):
                 checker.problems.append(Problem(f"{pointer}/url", "url is an absolute http:// or https:// URL"))
-        secret = checker.text("secret", required=True, max_length=512)
+        secret = checker.text(entry, "secret", required=True, max_length=512)
         if secret is not None and len(secret) < 16:
             checker.problems.append(Problem(f"{pointer}/secret", "a signing secret has at least 16 characters"))
         return checker.problems

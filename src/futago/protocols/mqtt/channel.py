@@ -20,10 +20,10 @@ from futago.act.notify.channel import (
     ENTRY_KEYS,
     ChannelContext,
     Connections,
-    EntryChecker,
     Message,
     Outcome,
     SettingsLookup,
+    entry_checker,
     named_settings_problems,
 )
 from futago.core.errors import FutagoError
@@ -56,22 +56,22 @@ class MqttChannel:
         self._lock = threading.Lock()
 
     def check(self, entry: Mapping[str, Any], pointer: str) -> list[Problem]:
-        checker = EntryChecker(entry, pointer, ENTRY_KEYS | {"topic", "qos", "via", "connection"} | BROKER_KEYS.keys())
-        topic = checker.text("topic", max_length=1024)
+        checker = entry_checker(entry, pointer, ENTRY_KEYS | {"topic", "qos", "via", "connection"} | BROKER_KEYS.keys())
+        topic = checker.text(entry, "topic", max_length=1024)
         if topic is not None and ("+" in topic or "#" in topic or "\0" in topic):
             checker.problems.append(Problem(f"{pointer}/topic", "a notification topic names one topic: no '+' or '#'"))
-        checker.integer("qos", 1, 0, 2)
+        checker.integer(entry, "qos", low=0, high=2, default=1)
         sources = [key for key in ("via", "connection", "host") if key in entry]
         if len(sources) > 1:
             checker.problems.append(Problem(pointer, "give one of 'via', 'connection' or 'host'/'port'"))
         elif "host" in entry:
             MqttBroker.parse_into(entry, checker.problems, "futago-notify", self.files, pointer, host_required=True)
         elif "connection" in entry:
-            name = checker.text("connection")
+            name = checker.text(entry, "connection", max_length=2048)
             if name is not None:
                 checker.problems += self._check_connection(name, f"{pointer}/connection")
         else:
-            name = checker.text("via") if "via" in entry else "mqtt"
+            name = checker.text(entry, "via", max_length=2048) if "via" in entry else "mqtt"
             if name is not None:
                 checker.problems += named_settings_problems(self.lookup, name, "mqtt", f"{pointer}/via")
         return checker.problems
@@ -88,7 +88,7 @@ class MqttChannel:
         return []
 
     def check_settings(self, spec: Mapping[str, Any], pointer: str) -> list[Problem]:
-        checker = EntryChecker(spec, pointer, {"type", "retry"} | BROKER_KEYS.keys())
+        checker = entry_checker(spec, pointer, {"type", "retry"} | BROKER_KEYS.keys())
         MqttBroker.parse_into(spec, checker.problems, "futago-notify", self.files, pointer, host_required=True)
         return checker.problems
 

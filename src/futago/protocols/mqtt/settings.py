@@ -15,8 +15,11 @@ from futago.core.errors import InvalidInput
 from futago.core.paths import NO_FILES, DataRoot
 from futago.core.problems import Problem
 from futago.core.secrets import Secret, reveal, secret
+from futago.core.validation import Checker
 
 PLAIN_PORT = 1883
+_PROTOCOL = "protocol is '3.1.1' or '5' (MQTT 5)"
+_BATCH_MS = "batch_ms is a number of milliseconds from 0 to 60,000"
 TLS_PORT = 8883
 
 #: The keys that say how to reach a broker, with what each means.
@@ -97,20 +100,17 @@ class MqttBroker:
     ) -> dict[str, Any]:
         """The broker's fields from ``options``, each mistake added to ``problems`` at ``pointer``/key.
         ``files``: where the TLS files may lie (the server's data root); by default nowhere."""
-        reader = _Reader(options, problems, pointer)
-        host = reader.text("host", None if host_required else "localhost")
+        check = Checker(pointer, problems)
+        host = check.text(options, "host", max_length=None, default=None if host_required else "localhost")
         if host is None and "host" not in options:
             problems.append(Problem(f"{pointer}/host", "host is the broker's host name"))
         tls = _tls(options.get("tls", False), problems, files, f"{pointer}/tls")
-        port = reader.number("port", default_port(options.get("tls", False)), 1, 65535)
-        protocol = options.get("protocol", "5")
-        if protocol not in ("3.1.1", "5"):
-            problems.append(Problem(f"{pointer}/protocol", "protocol is '3.1.1' or '5' (MQTT 5)"))
-            protocol = "5"
-        client_id = reader.text("client_id", default_client_id) or default_client_id
+        port = check.integer(options, "port", low=1, high=65535, default=default_port(options.get("tls", False)))
+        protocol = check.choice(options, "protocol", ("3.1.1", "5"), default="5", message=_PROTOCOL)
+        client_id = check.text(options, "client_id", max_length=None, default=default_client_id) or default_client_id
         if len(client_id.encode()) > 65535:
             problems.append(Problem(f"{pointer}/client_id", "a client id is at most 65,535 bytes"))
-        username = reader.text("username", None)
+        username = check.text(options, "username", max_length=None)
         password = options.get("password")
         if password is not None and not isinstance(reveal(password), str):
             problems.append(Problem(f"{pointer}/password", "password is a string"))
@@ -125,8 +125,8 @@ class MqttBroker:
             "username": username,
             "password": None if password is None else secret(password),  # revealed only when the client logs in
             "tls": tls,
-            "keepalive": reader.number("keepalive", 60, 5, 65535),
-            "reconnect_max_s": reader.number("reconnect_max_s", 30, 1, 3600),
+            "keepalive": check.integer(options, "keepalive", low=5, high=65535, default=60),
+            "reconnect_max_s": check.integer(options, "reconnect_max_s", low=1, high=3600, default=30),
         }
 
 
@@ -145,57 +145,29 @@ class MqttOptions(MqttBroker):
     def parse_connection(cls, name: str, options: dict[str, Any], files: DataRoot = NO_FILES) -> MqttOptions:
         """``files``: where the TLS files may lie (the server's data root); by default nowhere."""
         known = {**BROKER_KEYS, **SUBSCRIBER_KEYS}
-        problems = [
-            Problem(f"/options/{key}", f"unknown MQTT option; use one of {sorted(known)}")
-            for key in options
-            if key not in known
-        ]
+        check = Checker("/options")
+        check.keys(options, known, message=f"unknown MQTT option; use one of {sorted(known)}")
+        problems = check.problems
         broker = MqttBroker.parse_into(options, problems, f"futago-{name}", files)
-        reader = _Reader(options, problems, "/options")
-        qos = reader.number("qos", 1, 0, 2)
-        session_expiry = reader.number("session_expiry", 86_400, 0, 0xFFFFFFFF)
-        batch_max = reader.number("batch_max", 2000, 1, 65535)
-        batch_ms = options.get("batch_ms", 10)
-        if isinstance(batch_ms, bool) or not isinstance(batch_ms, int | float) or not 0 <= batch_ms <= 60_000:
-            problems.append(Problem("/options/batch_ms", "batch_ms is a number of milliseconds from 0 to 60,000"))
-            batch_ms = 20
-        shared_group = reader.text("shared_group", None)
+        qos = check.integer(options, "qos", low=0, high=2, default=1)
+        session_expiry = check.integer(options, "session_expiry", low=0, high=0xFFFFFFFF, default=86_400)
+        batch_max = check.integer(options, "batch_max", low=1, high=65535, default=2000)
+        batch_ms = check.number(options, "batch_ms", low=0, high=60_000, default=10.0, message=_BATCH_MS)
+        shared_group = check.text(options, "shared_group", max_length=None)
         if shared_group is not None:
             if any(c in shared_group for c in "/+#"):
                 problems.append(Problem("/options/shared_group", "a share group name has no '/', '+' or '#'"))
             if broker["protocol"] != "5":
                 problems.append(Problem("/options/shared_group", "shared subscriptions need protocol '5'"))
-        if problems:
-            raise InvalidInput(problems)
+        check.raise_if_any()
         return cls(
             **broker,
             qos=qos,
             session_expiry=session_expiry,
             batch_max=batch_max,
-            batch_ms=float(batch_ms),
+            batch_ms=batch_ms,
             shared_group=shared_group,
         )
-
-
-class _Reader:
-    """Reads one options object, adding a problem for each value that is not what its key needs."""
-
-    def __init__(self, options: Any, problems: list[Problem], pointer: str) -> None:
-        self.options, self.problems, self.pointer = options, problems, pointer
-
-    def number(self, key: str, default: int, low: int, high: int) -> int:
-        value = self.options.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.problems.append(Problem(f"{self.pointer}/{key}", f"{key} is an integer from {low} to {high}"))
-            return default
-        return value
-
-    def text(self, key: str, default: str | None) -> str | None:
-        value = reveal(self.options.get(key, default))
-        if value is not None and (not isinstance(value, str) or not value.strip()):
-            self.problems.append(Problem(f"{self.pointer}/{key}", f"{key} is a non-empty string"))
-            return default
-        return value
 
 
 def _tls(value: Any, problems: list[Problem], files: DataRoot, pointer: str) -> TlsOptions | None:
@@ -206,9 +178,8 @@ def _tls(value: Any, problems: list[Problem], files: DataRoot, pointer: str) -> 
     if not isinstance(value, dict):
         problems.append(Problem(pointer, "tls is true, or an object {ca, cert, key, insecure}"))
         return None
-    for key in value:
-        if key not in ("ca", "cert", "key", "insecure"):
-            problems.append(Problem(f"{pointer}/{key}", "unknown TLS option; use ca, cert, key, insecure"))
+    check = Checker(pointer, problems)
+    check.keys(value, ("ca", "cert", "key", "insecure"), message="unknown TLS option; use ca, cert, key, insecure")
     paths: dict[str, str | None] = dict.fromkeys(("ca", "cert", "key"))
     for key in paths:
         if value.get(key) is None:
@@ -221,8 +192,5 @@ def _tls(value: Any, problems: list[Problem], files: DataRoot, pointer: str) -> 
             problems.extend(exc.problems)
     if (value.get("cert") is None) != (value.get("key") is None):
         problems.append(Problem(f"{pointer}/cert", "a client certificate needs both cert and key"))
-    insecure = value.get("insecure", False)
-    if not isinstance(insecure, bool):
-        problems.append(Problem(f"{pointer}/insecure", "insecure is true or false"))
-        insecure = False
+    insecure = check.boolean(value, "insecure")
     return TlsOptions(paths["ca"], paths["cert"], paths["key"], insecure)

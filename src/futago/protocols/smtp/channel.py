@@ -19,10 +19,10 @@ from futago.act.notify.channel import (
     DELIVERY_HEADER,
     ENTRY_KEYS,
     ChannelContext,
-    EntryChecker,
     Message,
     Outcome,
     SettingsLookup,
+    entry_checker,
     named_settings_problems,
 )
 from futago.core.problems import Problem
@@ -44,7 +44,7 @@ class EmailChannel:
         self.lookup = lookup
 
     def check(self, entry: Mapping[str, Any], pointer: str) -> list[Problem]:
-        checker = EntryChecker(entry, pointer, ENTRY_KEYS | {"to", "via"})
+        checker = entry_checker(entry, pointer, ENTRY_KEYS | {"to", "via"})
         to = entry.get("to")
         addresses = _addresses(to)
         if not addresses or len(addresses) > 50:
@@ -53,25 +53,25 @@ class EmailChannel:
             if not isinstance(address, str) or not _ADDRESS.fullmatch(address) or len(address) > 254:
                 at = f"{pointer}/to" + (f"/{index}" if isinstance(to, list) else "")
                 checker.problems.append(Problem(at, "an email address, e.g. name@example.jp"))
-        name = checker.text("via") if "via" in entry else "email"
+        name = checker.text(entry, "via", max_length=2048) if "via" in entry else "email"
         if name is not None:
             checker.problems += named_settings_problems(self.lookup, name, "email", f"{pointer}/via")
         return checker.problems
 
     def check_settings(self, spec: Mapping[str, Any], pointer: str) -> list[Problem]:
-        checker = EntryChecker(spec, pointer, _SMTP_KEYS)
-        checker.text("host", required=True, max_length=255)
-        checker.integer("port", 25, 1, 65535)
-        sender = checker.text("sender", required=True, max_length=254)
+        checker = entry_checker(spec, pointer, _SMTP_KEYS)
+        checker.text(spec, "host", required=True, max_length=255)
+        checker.integer(spec, "port", low=1, high=65535, default=25)
+        sender = checker.text(spec, "sender", required=True, max_length=254)
         if sender is not None and not _ADDRESS.fullmatch(sender):
             checker.problems.append(Problem(f"{pointer}/sender", "sender is an email address, e.g. alerts@city.jp"))
-        username = checker.text("username")
+        username = checker.text(spec, "username", max_length=2048)
         password = reveal(spec.get("password"))
         if password is not None and (not isinstance(password, str) or username is None):
             checker.problems.append(Problem(f"{pointer}/password", "password is a string, with a username"))
-        if checker.flag("starttls") and checker.flag("ssl"):
+        if checker.boolean(spec, "starttls") and checker.boolean(spec, "ssl"):
             checker.problems.append(Problem(f"{pointer}/ssl", "use either ssl (SMTPS) or starttls, not both"))
-        checker.number("timeout_s", 10.0, 0.0, 300.0)
+        checker.number(spec, "timeout_s", low=0.0, high=300.0, above=True, default=10.0)
         return checker.problems
 
     def target(self, entry: Mapping[str, Any]) -> str:
