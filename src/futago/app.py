@@ -21,7 +21,7 @@ from futago.act.engine import AlertService
 from futago.act.notify import ChannelFactory, NotificationService, NotificationSettings
 from futago.act.notify.dashboard import dashboard_channel
 from futago.act.rules import load_rule_file
-from futago.act.transport import CommandTransports
+from futago.act.transport import TRANSPORT_SPECS, CommandTransports, CommandTransportType
 from futago.city.export.scan import BUILDING, model_family
 from futago.config import Settings
 from futago.core.errors import FutagoError, InvalidInput
@@ -33,6 +33,8 @@ from futago.core.secrets import SecretBox
 from futago.ingest.connections import ConnectionManager, ConnectionSpec
 from futago.ingest.connector import Connector, ConnectorFactory, Sink
 from futago.ingest.pipeline import IngestPipeline
+from futago.protocols.mqtt.transport import MqttCommandTransport
+from futago.protocols.opcua.transport import OpcUaCommandTransport
 from futago.security.audit import AuditLog, CheckpointSink, load_signing_key
 from futago.security.personal import PersonalData
 from futago.security.recorder import AuditRecorder
@@ -98,15 +100,15 @@ def _connector_factories(files: DataRoot) -> dict[str, ConnectorFactory]:
     return {"mqtt": mqtt, "opcua": opcua, "replay": replay}
 
 
-def _command_transports(connections: ConnectionManager, files: DataRoot) -> CommandTransports:
-    """Command transport types by name; each loads its protocol's library only when it first sends. ``files``:
-    where a connection's TLS files are confined."""
-    from futago.protocols.mqtt.transport import MqttCommandTransport
-    from futago.protocols.opcua.transport import OpcUaCommandTransport
+#: Command transport types, one per protocol: each reads its bindings' ``transport`` object and sends over the
+#: connections of its type, loading its protocol's library only when it first sends.
+COMMAND_TRANSPORT_TYPES: tuple[CommandTransportType, ...] = (MqttCommandTransport, OpcUaCommandTransport)
+TRANSPORT_SPECS.register(*COMMAND_TRANSPORT_TYPES)  # every binding is read against them, wherever it is parsed
 
-    return CommandTransports(
-        connections, {"mqtt": MqttCommandTransport(connections, files), "opcua": OpcUaCommandTransport(connections)}
-    )
+
+def _command_transports(connections: ConnectionManager, files: DataRoot) -> CommandTransports:
+    """One transport of each registered type. ``files``: where a connection's TLS files are confined."""
+    return CommandTransports(connections, {kind.type: kind(connections, files) for kind in COMMAND_TRANSPORT_TYPES})
 
 
 def notification_channel_types() -> dict[str, ChannelFactory]:
@@ -353,13 +355,16 @@ def build(settings: Settings, worker: bool = False) -> App:
     behaviours.load(settings.behaviours)
     commands = CommandService(store, store, models, bus, _command_transports(connections, files))
     commands.load(settings.commands)
-    alerts = AlertService(bus, store, store, store, lambda model: models.models.descendants(model), proposer=commands)
-    alerts.active = scale is None  # scaled out, the leading process evaluates the rules (App.start)
+    alerts = AlertService(
+        bus, store, store, store, lambda model: models.models.descendants(model), proposer=commands,
+        active=scale is None,  # scaled out, the leading process evaluates the rules (App.start)
+    )  # fmt: skip
     alerts.load({name: rule for path in settings.rule_files for name, rule in load_rule_file(path).items()})
+    channel_types = notification_channel_types()
     notifications = NotificationService(
-        store, store, bus, NotificationSettings.parse(settings.notifications), connections,
+        store, store, bus, NotificationSettings.parse(settings.notifications, channel_types), connections,
         building_models=lambda: model_family(models.models, BUILDING),  # a city's own building sub-models too
-        files=files, channel_types=notification_channel_types(),
+        files=files, channel_types=channel_types,
     )  # fmt: skip
     notifications.check_configured_channels()
     return App(

@@ -36,6 +36,7 @@ from typing import Any
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
 from futago.core.secrets import Secret, conceal, secret
+from futago.core.validation import Checker
 
 # setting name -> (TOML table, TOML key, environment variable)
 _SOURCES = {
@@ -159,24 +160,44 @@ class Settings:
             )
 
 
-def _coerce(name: str, value: Any, origin: str) -> Any:
-    kind = {f.name: f.type for f in fields(Settings)}[name]
-    if "bool" in str(kind):
-        if isinstance(value, bool) or str(value).lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-            return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
-        raise InvalidInput([Problem(f"/{name}", f"{origin}: {value!r} is not true or false")])
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+# TOML tables handed on whole, each with whether its entries must be tables too, and what it holds.
+_TABLES = {
+    "connections": (True, "[connections.<name>] tables describe connections"),
+    "quality": (False, '[quality."<model>".<telemetry>] tables configure QC'),
+    "drift": (False, '[drift."<twin>".<telemetry>] tables watch for drift'),
+    "behaviours": (True, "[behaviours.<name>] tables describe behaviours"),
+    "commands": (True, '[commands."<twin>".<command>] tables bind commands'),
+    "notifications": (False, "[notifications] is a table"),
+}
+
+
+def _coerce(check: Checker, name: str, value: Any, origin: str) -> Any:
+    """``value`` as the setting's type (a text from the environment too); a problem naming ``origin`` if not."""
+    kind = str({f.name: f.type for f in fields(Settings)}[name])
+    if "bool" in kind:
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in _TRUE + _FALSE:
+            return str(value).lower() in _TRUE
+        check.add(f"/{name}", f"{origin}: {value!r} is not true or false")
+        return None
     try:
-        if "int" in str(kind):
+        if "int" in kind:
             return int(value)
-        if "float" in str(kind):
+        if "float" in kind:
             return float(value)
         return str(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput([Problem(f"/{name}", f"{origin}: {value!r} is not a valid {name}")]) from exc
+    except (TypeError, ValueError):
+        check.add(f"/{name}", f"{origin}: {value!r} is not a valid {name}")
+        return None
 
 
 def load_settings(config: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """The settings; one InvalidInput names every wrong value of the file and the environment at once."""
     env = os.environ if environ is None else environ
+    check = Checker()
     values: dict[str, Any] = {}
     path = Path(config) if config else Path(env["FUTAGO_CONFIG"]) if env.get("FUTAGO_CONFIG") else None
     if path is None and Path("futago.toml").is_file():
@@ -189,37 +210,20 @@ def load_settings(config: str | Path | None = None, environ: dict[str, str] | No
         for name, (table, key, _) in _SOURCES.items():
             section = document.get(table, {})
             if isinstance(section, dict) and key in section:
-                values[name] = _coerce(name, section[key], str(path))
-        connections = document.get("connections", {})
-        if not isinstance(connections, dict) or not all(isinstance(c, dict) for c in connections.values()):
-            raise InvalidInput([Problem("/connections", f"{path}: [connections.<name>] tables describe connections")])
-        values["connections"] = connections
-        quality = document.get("quality", {})
-        if not isinstance(quality, dict):
-            raise InvalidInput([Problem("/quality", f'{path}: [quality."<model>".<telemetry>] tables configure QC')])
-        values["quality"] = quality
-        drift = document.get("drift", {})
-        if not isinstance(drift, dict):
-            raise InvalidInput([Problem("/drift", f'{path}: [drift."<twin>".<telemetry>] tables watch for drift')])
-        values["drift"] = drift
-        behaviours = document.get("behaviours", {})
-        if not isinstance(behaviours, dict) or not all(isinstance(b, dict) for b in behaviours.values()):
-            raise InvalidInput([Problem("/behaviours", f"{path}: [behaviours.<name>] tables describe behaviours")])
-        values["behaviours"] = behaviours
-        commands = document.get("commands", {})
-        if not isinstance(commands, dict) or not all(isinstance(c, dict) for c in commands.values()):
-            raise InvalidInput([Problem("/commands", f'{path}: [commands."<twin>".<command>] tables bind commands')])
-        values["commands"] = commands
+                values[name] = _coerce(check, name, section[key], str(path))
+        for key, (of_tables, holds) in _TABLES.items():
+            tables = check.mapping(document, key, message=f"{path}: {holds}")
+            if of_tables and not all(isinstance(entry, dict) for entry in tables.values()):
+                check.add(f"/{key}", f"{path}: {holds}")
+            values[key] = tables
         rules = document.get("rules", {})
         files = rules.get("files", []) if isinstance(rules, dict) else None
         if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-            raise InvalidInput([Problem("/rules/files", f"{path}: [rules] files is a list of YAML rule files")])
-        notifications = document.get("notifications", {})
-        if not isinstance(notifications, dict):
-            raise InvalidInput([Problem("/notifications", f"{path}: [notifications] is a table")])
-        values["notifications"] = notifications
+            check.add("/rules/files", f"{path}: [rules] files is a list of YAML rule files")
+            files = []
         values["rule_files"] = tuple(str((path.parent / f) if not Path(f).is_absolute() else f) for f in files)
     for name, (_, _, variable) in _SOURCES.items():
         if env.get(variable):
-            values[name] = _coerce(name, env[variable], variable)
+            values[name] = _coerce(check, name, env[variable], variable)
+    check.raise_if_any()
     return Settings(**values)

@@ -12,7 +12,7 @@ from typing import Any, cast
 import numpy as np
 import pytest
 
-from futago.act.commands import COMMAND_REFUSED, Binding, CommandService, Envelope
+from futago.act.commands import COMMAND_REFUSED, Binding, CommandRecord, CommandService, Envelope
 from futago.act.model import COMMAND_APPROVED, COMMAND_COMPLETED, COMMAND_PROPOSED, COMMAND_SENT, Proposal
 from futago.act.transport import OnSent, Outcome, OutgoingCommand, TransportSpec
 from futago.app import App
@@ -212,7 +212,7 @@ def test_step_and_rate_of_change_against_the_last_value_sent(wired: Wired) -> No
 def test_a_proposal_expires(wired: Wired) -> None:
     wired.bind(expires="10m")
     proposed = wired.service.request("gate-1", "setOpening", opening(10), "bob")
-    stale = {**proposed, "proposedAt": "2020-01-01T00:00:00Z"}
+    stale = CommandRecord.from_json({**proposed, "proposedAt": "2020-01-01T00:00:00Z"})
     assert wired.records.update_command(stale, "proposed")
     refused = wired.service.approve(proposed["id"], "alice")
     assert refused["state"] == "refused" and refused["reasons"][0]["check"] == "expired"
@@ -330,7 +330,7 @@ def test_rates_are_read_in_their_units() -> None:
 def test_commands_in_flight_when_futago_stopped_are_failed_at_the_next_start(wired: Wired, app: App) -> None:
     wired.bind("closeGate")
     proposed = wired.service.request("gate-1", "closeGate", None, "bob")
-    record = {**proposed, "state": "approved", "admittedUs": 1}
+    record = CommandRecord.from_json({**proposed, "state": "approved", "admittedUs": 1})
     assert wired.records.update_command(record, "proposed")
     restarted = CommandService(wired.records, app.store, app.models, app.bus, RecordingTransport())
     restarted.load({})

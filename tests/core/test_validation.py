@@ -138,3 +138,21 @@ def test_add_at_the_root_says_slash() -> None:
     check = Checker()
     check.add("", "a rule is a JSON object")
     assert check.problems == [Problem("/", "a rule is a JSON object")]
+
+
+def test_a_part_with_its_own_parser_joins_the_answer() -> None:
+    def port(value: object) -> int:
+        if not isinstance(value, int):
+            raise InvalidInput([Problem("/port", "port is a number")])
+        return value
+
+    check = Checker()
+    assert check.parsed(port, 8080) == 8080
+    assert check.parsed(port, "eighty") is None
+    assert check.problems == [Problem("/port", "port is a number")]
+
+
+def test_problems_name_the_document_they_belong_to() -> None:
+    check = Checker(id="dtmi:demo:Pump;1").at("spike")
+    check.number({"fail_threshold": "high"}, "fail_threshold")
+    assert check.problems == [Problem("/spike/fail_threshold", "fail_threshold is a finite number", "dtmi:demo:Pump;1")]

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from futago.act.transport import OPCUA_VARIANT_TYPES
 from futago.core.errors import InvalidInput
 from futago.core.paths import DataRoot
 from futago.protocols.mqtt.settings import MqttBroker, MqttOptions
+from futago.protocols.opcua.transport import OPCUA_VARIANT_TYPES
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "futago"
 

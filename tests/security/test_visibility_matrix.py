@@ -152,11 +152,11 @@ def add_items_about_twins(app: App) -> None:
     """Stored as the services store them, so that each list and item route has something to leak."""
     level = alert_of(ALERT_OF_LEVEL, "river-2", LEVELS["river-2"])
     for alert in (alert_of(ALERT_OF_BUILDING, BUILDING_ID), level):
-        app.store.put_alert(alert.to_json(), alert.history)
+        app.store.put_alert(alert, alert.history)
     command = CommandRecord(id=COMMAND_OF_BUILDING, twin_id=BUILDING_ID, command="closeShutters", payload=None,
                             mode="recommend", state="proposed", proposed_by="rule:high-water", proposed_at=now_iso(),
                             evidence=level.to_json(), alert_id=ALERT_OF_LEVEL)  # fmt: skip
-    app.store.add_command(command.to_json())
+    app.store.add_command(command)
     delivery = {"id": DELIVERY_OF_BUILDING, "alertId": ALERT_OF_BUILDING, "twinId": BUILDING_ID,
                 "event": "alert.raised", "subscriberId": "resident-1", "channel": "hook", "channelType": "webhook",
                 "outcome": "failed", "subject": "check it", "text": "check it", "zone": None,

@@ -21,7 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from futago import samples
-from futago.act.commands import CommandService
+from futago.act.commands import CommandRecord, CommandService
 from futago.act.model import Alert
 from futago.act.notify import NotificationService, NotificationSettings
 from futago.act.transport import OnSent, Outcome, OutgoingCommand, TransportSpec
@@ -357,7 +357,7 @@ def test_rules_and_the_alert_lifecycle(client: TestClient, app: App) -> None:
     assert [a["message"]["en"] for a in alerts] == [f"river-1: water level {v} m" for v in (4.2, 6.5, 5.5, 4.5)]
     raised = client.get("/alerts", params={"state": "raised"}).json()["value"]
     assert [a["id"] for a in raised] == [alerts[0]["id"]]
-    assert [a["id"] for a in app.store.open_alerts()] == [alerts[0]["id"]]
+    assert [a.id for a in app.store.open_alerts()] == [alerts[0]["id"]]
 
     alert_id = alerts[0]["id"]
     acked = client.post(f"/alerts/{alert_id}/acknowledge", json={"note": "on it"})
@@ -411,16 +411,18 @@ def test_command_bindings_and_records(app: App) -> None:
         assert isinstance(done["admittedUs"], int)
         assert [h["state"] for h in done["history"]] == ["proposed", "approved", "sent", "completed"]
         refused = service.request("gate-1", "setOpening", {"percent": 95.0}, "rule:x")
-        assert refused["state"] == "refused" and app.store.get_command(refused["id"]) == refused
+        assert refused["state"] == "refused"
+        assert app.store.get_command(refused["id"]) == CommandRecord.from_json(refused)
         admitted = app.store.list_admitted_commands("gate-1", "setOpening", done["admittedUs"])
-        assert [c["id"] for c in admitted] == [done["id"]]
+        assert [c.id for c in admitted] == [done["id"]]
         assert app.store.list_admitted_commands("gate-1", "setOpening", done["admittedUs"] + 1) == []
 
         service.put_binding("gate-1", "setOpening", {"mode": "recommend", "transport": mqtt})
         proposed = service.request("gate-1", "setOpening", {"percent": 10.0}, "bob")
         assert proposed["state"] == "proposed"
         rejected = service.reject(proposed["id"], "carol", "the crew is on site")
-        assert rejected["state"] == "rejected" and app.store.get_command(proposed["id"]) == rejected
+        assert rejected["state"] == "rejected"
+        assert app.store.get_command(proposed["id"]) == CommandRecord.from_json(rejected)
         with pytest.raises(Conflict):  # the compare-and-set on the state: no second decision
             service.approve(proposed["id"], "alice")
         listed = service.list_commands(twin_id="gate-1")

@@ -72,9 +72,11 @@ class AlertService:
         descendants: Callable[[str], Iterable[str]],
         proposer: Proposer | None = None,
         clock: Callable[[], int] | None = None,
+        active: bool = True,
     ) -> None:
         """``descendants(model)`` gives a model and every model extending it (a ``twinModel`` target includes
-        sub-models); ``clock`` gives epoch microseconds."""
+        sub-models); ``clock`` gives epoch microseconds. ``active``: whether this process evaluates the rules now;
+        with several processes only one does (futago.scale), and the others must not raise alerts too."""
         self.bus = bus
         self.store = store
         self.twins = twins
@@ -95,8 +97,7 @@ class AlertService:
         self.evaluator = RuleEvaluator(self.book, self.targets, series, self._events)
         with self._lock:
             self.book.restore()
-        # With several processes only one evaluates the rules (futago.scale); the others must not raise alerts too.
-        self.active = True
+        self.active = active  # the leading process of a scaled-out deployment turns it on when it takes over
         self._unsubscribe = bus.subscribe(self._on_event)
 
     @property
@@ -218,8 +219,8 @@ class AlertService:
                 before = int(continuation)
         if problems:
             raise InvalidInput(problems)
-        documents, cursor = self.store.list_alerts(state, rule, twin_id, before, limit)
-        return [Alert.from_json(d) for d in documents], (None if cursor is None else str(cursor))
+        alerts, cursor = self.store.list_alerts(state, rule, twin_id, before, limit)
+        return alerts, (None if cursor is None else str(cursor))
 
     def acknowledge(self, alert_id: str, by: str, note: str | None = None) -> Alert:
         effects = Effects()

@@ -9,8 +9,12 @@ depend on this module and on the bus, never on each other.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
+from futago.core.alerts import SEVERITIES as SEVERITIES
+from futago.core.alerts import Alert as Alert  # the record is core's: the alert store's port takes and gives it
+from futago.core.alerts import AlertState as AlertState
+from futago.core.alerts import Severity as Severity
 from futago.core.events import ALERT_ACKNOWLEDGED as ALERT_ACKNOWLEDGED
 from futago.core.events import ALERT_ESCALATED as ALERT_ESCALATED
 from futago.core.events import ALERT_RAISED as ALERT_RAISED
@@ -21,36 +25,8 @@ from futago.core.events import COMMAND_FAILED as COMMAND_FAILED
 from futago.core.events import COMMAND_PROPOSED as COMMAND_PROPOSED
 from futago.core.events import COMMAND_REJECTED as COMMAND_REJECTED
 from futago.core.events import COMMAND_SENT as COMMAND_SENT
-from futago.core.records import JsonRecord
-
-AlertState = Literal["raised", "acknowledged", "resolved"]
-Severity = Literal["info", "warning", "critical"]
-SEVERITIES: tuple[Severity, ...] = ("info", "warning", "critical")
 
 ALERT_EVENTS = (ALERT_RAISED, ALERT_ACKNOWLEDGED, ALERT_ESCALATED, ALERT_RESOLVED)
-
-
-@dataclass
-class Alert(JsonRecord):
-    """One alert: a rule's condition holding for one twin. ``(rule, twin_id)`` is its de-duplication key: while
-    an alert for that key is open, the rule firing again only counts (``occurrences``)."""
-
-    id: str
-    rule: str
-    twin_id: str
-    severity: Severity
-    state: AlertState
-    raised_at: str  # ISO 8601 UTC
-    message: dict[str, str]  # {"ja": ..., "en": ...}
-    evidence: dict[str, Any] = field(default_factory=dict)  # the values that tipped the rule
-    #: Where it applies, for geo-targeted notification: {"zone": twin id} and/or {"twins": [ids]}.
-    area: dict[str, Any] = field(default_factory=dict)
-    occurrences: int = 1
-    escalation: int = 0  # how many times it was escalated while unacknowledged
-    acknowledged_at: str | None = None
-    acknowledged_by: str | None = None
-    resolved_at: str | None = None
-    history: list[dict[str, Any]] = field(default_factory=list)  # [{"at", "state" | "event", "by"?}]
 
 
 @dataclass(frozen=True)

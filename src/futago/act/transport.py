@@ -2,8 +2,10 @@
 ``CommandTransport`` interface each protocol implements (``futago.protocols.mqtt``, ``futago.protocols.opcua``).
 
 Every transport goes through a connection of the ingest stage (``[connections.<name>]``), so the broker or
-server, its credentials and TLS are configured once. The composition root (``futago.app``) registers one
-transport per type name; ``CommandTransports`` checks that a binding's connection exists and is of the
+server, its credentials and TLS are configured once. The composition root (``futago.app``) registers each
+transport type by name: its class reads the ``transport`` object of a binding (``parse_spec``, checked here
+only for what every transport shares: an object, a registered ``type`` and a ``connection``) and, built over
+the connections, sends. ``CommandTransports`` checks that a binding's connection exists and is of the
 transport's type, and hands the command to the transport of that type.
 
 **MQTT** (``{"type": "mqtt", "connection": ..., "topic": ..., "response_topic": ..., "timeout": "10s", "qos": 1}``):
@@ -17,27 +19,16 @@ a request published on ``topic``, answered on ``response_topic`` (default ``<top
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from futago.core.errors import FutagoError, InvalidInput
+from futago.core.paths import DataRoot
 from futago.core.problems import Problem
-from futago.core.telemetry import parse_duration
+from futago.core.validation import Checker
 
 log = logging.getLogger(__name__)
-
-_DEFAULT_TIMEOUT_S = 10.0
-_MAX_TIMEOUT_S = 600.0
-_MAX_TOPIC_BYTES = 32_768  # MQTT allows 65,535; the rest is room for the twin id and command name
-#: The OPC UA built-in types a value may be written as (OPC 10000-6, 5.1.2), as asyncua's VariantType names them.
-OPCUA_VARIANT_TYPES = frozenset(
-    {
-        "Null", "Boolean", "SByte", "Byte", "Int16", "UInt16", "Int32", "UInt32", "Int64", "UInt64", "Float",
-        "Double", "String", "DateTime", "Guid", "ByteString", "XmlElement", "NodeId", "ExpandedNodeId",
-        "StatusCode", "QualifiedName", "LocalizedText", "ExtensionObject", "DataValue", "Variant", "DiagnosticInfo",
-    }
-)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -45,105 +36,69 @@ OPCUA_VARIANT_TYPES = frozenset(
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MqttTransport:
-    connection: str
-    topic: str
-    response_topic: str
-    timeout_s: float = _DEFAULT_TIMEOUT_S
-    qos: int = 1
-    type: Literal["mqtt"] = "mqtt"
+class TransportSpec(Protocol):
+    """A binding's transport as its protocol read it. Every one names its type (the name its transport is
+    registered by) and the connection it goes through; the rest is the protocol's own."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def connection(self) -> str: ...
 
 
-@dataclass(frozen=True)
-class OpcUaTransport:
-    connection: str
-    write: str | None = None  # a node to write the value to ...
-    object: str | None = None  # ... or a method (and the object it belongs to) to call
-    method: str | None = None
-    variant_type: str | None = None
-    read_back: str | None = None
-    field: str | None = None  # the payload field written, when the payload is an object
-    arguments: tuple[str, ...] = ()  # the payload fields passed to the method, in order
-    type: Literal["opcua"] = "opcua"
+#: Reads one type's specification (an object whose 'type' names it); InvalidInput names every mistake at once.
+SpecParser = Callable[[Mapping[str, Any], str], TransportSpec]
 
 
-TransportSpec = MqttTransport | OpcUaTransport
-_MQTT_KEYS = {"type", "connection", "topic", "response_topic", "timeout", "qos"}
-_OPCUA_KEYS = {"type", "connection", "write", "object", "method", "variant_type", "read_back", "field", "arguments"}
+class TransportSpecs:
+    """The transport types a command binding may name, each read by its own protocol's parser."""
+
+    def __init__(self) -> None:
+        self._parsers: dict[str, SpecParser] = {}
+
+    def register(self, *types: CommandTransportType) -> None:
+        for transport in types:
+            self._parsers[transport.type] = transport.parse_spec
+
+    def parse(self, config: Any, pointer: str = "/transport") -> TransportSpec:
+        """A transport from its configuration: its type first, then every mistake its parser finds, at once."""
+        quoted = [f"'{name}'" for name in sorted(self._parsers)]
+        if not isinstance(config, dict):
+            said = f"a transport is an object: {{type: {' | '.join(quoted)}, connection, ...}}"
+            raise InvalidInput([Problem(pointer, said)])
+        kind = config.get("type")
+        parser = self._parsers.get(kind) if isinstance(kind, str) else None
+        if parser is None:
+            raise InvalidInput([Problem(f"{pointer}/type", f"type is {_alternatives(quoted)}")])
+        return parser(config, pointer)
+
+
+def _alternatives(quoted: list[str]) -> str:
+    """'a', 'b' or 'c', as a sentence names the registered types."""
+    if not quoted:
+        return "a registered transport type, and none is registered"
+    return ", ".join(quoted[:-1]) + " or " + quoted[-1] if len(quoted) > 1 else quoted[0]
+
+
+#: The transport types of this process, which every command binding is read against: the composition root
+#: (``futago.app``) registers each protocol's transport class in it when it is imported.
+TRANSPORT_SPECS = TransportSpecs()
 
 
 def parse_transport(config: Any, pointer: str = "/transport") -> TransportSpec:
-    """A transport from its configuration; InvalidInput names every mistake at once."""
-    if not isinstance(config, dict):
-        raise InvalidInput([Problem(pointer, "a transport is an object: {type: 'mqtt' | 'opcua', connection, ...}")])
-    kind = config.get("type")
-    if kind not in ("mqtt", "opcua"):
-        raise InvalidInput([Problem(f"{pointer}/type", "type is 'mqtt' or 'opcua'")])
-    known = _MQTT_KEYS if kind == "mqtt" else _OPCUA_KEYS
-    problems = [
-        Problem(f"{pointer}/{key}", f"unknown key for an {kind} transport; use {sorted(known)}")
-        for key in config
-        if key not in known
-    ]
-
-    def text(key: str, required: bool = False) -> str | None:
-        value = config.get(key)
-        if value is None and not required:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            problems.append(Problem(f"{pointer}/{key}", f"'{key}' is a non-empty string"))
-            return None
-        return value
-
-    connection = text("connection", required=True) or ""
-    if kind == "mqtt":
-        topic = text("topic", required=True) or ""
-        response = text("response_topic") or f"{topic}/response"
-        for key, value in (("topic", topic), ("response_topic", response)):
-            if "+" in value or "#" in value or "\x00" in value:
-                problems.append(Problem(f"{pointer}/{key}", "a command topic names one topic: no '+', '#' or NUL"))
-            elif len(value.encode()) > _MAX_TOPIC_BYTES:  # leaves room for a twin id in {twin}
-                problems.append(Problem(f"{pointer}/{key}", f"a topic is at most {_MAX_TOPIC_BYTES} bytes"))
-        qos = config.get("qos", 1)
-        if qos not in (0, 1, 2) or isinstance(qos, bool):
-            problems.append(Problem(f"{pointer}/qos", "qos is 0, 1 or 2"))
-        timeout_s = _timeout(config.get("timeout", "10s"), f"{pointer}/timeout", problems)
-        if problems:
-            raise InvalidInput(problems)
-        return MqttTransport(connection, topic, response, timeout_s, int(qos))
-    write, obj, method = text("write"), text("object"), text("method")
-    if (write is None) == (method is None):
-        problems.append(Problem(pointer, "give either 'write' (a node) or 'object' and 'method' (a method call)"))
-    if method is not None and obj is None:
-        problems.append(Problem(f"{pointer}/object", "a method call needs the 'object' node the method belongs to"))
-    arguments = config.get("arguments", [])
-    if not isinstance(arguments, list) or not all(isinstance(a, str) and a for a in arguments):
-        problems.append(Problem(f"{pointer}/arguments", "arguments is a list of payload field names"))
-        arguments = []
-    variant_type = text("variant_type")
-    if variant_type is not None and variant_type not in OPCUA_VARIANT_TYPES:
-        problems.append(Problem(f"{pointer}/variant_type", "an OPC UA variant type, e.g. Double, Float, Int32"))
-    read_back, field_name = text("read_back"), text("field")
-    if problems:
-        raise InvalidInput(problems)
-    return OpcUaTransport(connection, write, obj, method, variant_type, read_back, field_name, tuple(arguments))
+    """A binding's transport, read against the registered types (``TRANSPORT_SPECS``)."""
+    return TRANSPORT_SPECS.parse(config, pointer)
 
 
-def _timeout(value: Any, pointer: str, problems: list[Problem]) -> float:
-    try:
-        seconds = parse_duration(value) / 1e6
-    except (InvalidInput, TypeError, ValueError, AttributeError):
-        seconds = -1.0
-    if not 0 < seconds <= _MAX_TIMEOUT_S:
-        problems.append(Problem(pointer, f"timeout is a duration up to {_MAX_TIMEOUT_S:g} s, e.g. '10s'"))
-        return _DEFAULT_TIMEOUT_S
-    return seconds
-
-
-# ---------------------------------------------------------------------------------------------
-# Sending
-# ---------------------------------------------------------------------------------------------
+def spec_checker(config: Mapping[str, Any], pointer: str, known: Collection[str]) -> tuple[Checker, str]:
+    """Where each protocol's parser starts: a checker in the transports' wording that has already named every
+    unknown key, and the connection every transport goes through."""
+    check = Checker(pointer, quote_keys=True)
+    keys = sorted(known)
+    check.keys(config, keys, message=f"unknown key for an {config.get('type')} transport; use {keys}")
+    connection = check.text(config, "connection", required=True, max_length=None) or ""
+    return check, connection
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,6 +147,19 @@ class CommandTransport(Protocol):
     def close(self) -> None:
         """Stop: wake every command waiting for an answer, and release the clients."""
         ...
+
+
+class CommandTransportType(Protocol):
+    """A command transport class as the composition root registers it: its type name, the reader of its
+    bindings' specifications, and its constructor over the connections (``files``: the data root a connection's
+    files lie in)."""
+
+    @property
+    def type(self) -> str: ...
+
+    def parse_spec(self, config: Mapping[str, Any], pointer: str) -> TransportSpec: ...
+
+    def __call__(self, connections: Connections, files: DataRoot) -> CommandTransport: ...
 
 
 class TransportsClosed(FutagoError):

@@ -11,7 +11,7 @@ import itertools
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,6 +143,24 @@ class Event:
             "model": self.model,
             "data": self.data,
         }
+
+    def to_wire(self, origin: str) -> dict[str, Any]:
+        """The event as it travels to the other processes (futago.scale.relay): its JSON without the sequence,
+        which is this process's (the receiver numbers the event anew), with the sending process as ``origin`` and
+        what the event is ``about``, without which a relayed event would name less than it is about."""
+        wire = self.to_json()
+        del wire["id"]
+        wire["origin"] = origin
+        wire["about"] = self.about
+        return wire
+
+    @classmethod
+    def from_wire(cls, wire: Mapping[str, Any]) -> Event:
+        """The event another process sent (``to_wire``), as relayed here: with its sender as ``origin``."""
+        return cls(
+            wire["type"], wire["time"], wire.get("twinId"), wire.get("model"), wire.get("data") or {},
+            origin=str(wire["origin"]), about=tuple(wire.get("about") or ()),
+        )  # fmt: skip
 
 
 Handler = Callable[[Event], None]

@@ -9,7 +9,9 @@ mapping, known keys), each returning the value when it is what the key needs and
 Readers read ``doc[key]`` and put a problem at ``<pointer>/<key>``, where ``pointer`` is the document's pointer:
 the checker's own (see ``at``) unless the caller names another. Each reader has a default sentence; a parser whose
 documented wording differs passes its own ``message`` (a text, or a function of the offending value), so one
-mechanism keeps every established answer word for word.
+mechanism keeps every established answer word for word. A part that has a parser of its own (a mapping, a
+transport, an artifact path) joins the same answer through ``parsed``; ``id`` names the document in each problem
+where several are checked at once (a model's QC configurations).
 """
 
 from __future__ import annotations
@@ -36,24 +38,36 @@ _DURATION_HINT = 'is a duration, e.g. "30s", "10m", "3h" or "PT30M"'
 class Checker:
     """Collects the problems of one document; scopes made by ``at`` share the list, so nested parts add to it."""
 
-    def __init__(self, pointer: str = "", problems: list[Problem] | None = None, quote_keys: bool = False) -> None:
+    def __init__(
+        self, pointer: str = "", problems: list[Problem] | None = None, quote_keys: bool = False, id: str | None = None
+    ) -> None:
         self.pointer = pointer
         self.problems: list[Problem] = [] if problems is None else problems
         self.quote_keys = quote_keys  # name keys as 'key' in the default sentences (the channel entries' wording)
+        self.id = id  # what the document configures, named in each problem where several are checked at once
 
     # --- scopes and results -----------------------------------------------------------------------------------
 
     def at(self, *tokens: str | int) -> Checker:
         """The checker of a part of the document: its pointer extended by ``tokens`` (escaped), same problems."""
         pointer = self.pointer + "".join("/" + escape_pointer_token(t) for t in tokens)
-        return Checker(pointer, self.problems, self.quote_keys)
+        return Checker(pointer, self.problems, self.quote_keys, self.id)
 
     def add(self, pointer: str, message: str) -> None:
         """A problem at ``pointer``, a whole JSON pointer (the root is written "/")."""
-        self.problems.append(Problem(pointer or "/", message))
+        self.problems.append(Problem(pointer or "/", message, self.id))
 
     def extend(self, problems: Iterable[Problem]) -> None:
         self.problems.extend(problems)
+
+    def parsed(self, parse: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """What ``parse(*args, **kwargs)`` makes, or None with its problems added: a part parsed by its own parser
+        (one that raises InvalidInput) joins the answer of the whole document."""
+        try:
+            return parse(*args, **kwargs)
+        except InvalidInput as exc:
+            self.problems.extend(exc.problems)
+            return None
 
     @property
     def ok(self) -> bool:
@@ -234,6 +248,30 @@ class Checker:
         except (InvalidInput, ValueError, TypeError, OverflowError):
             self._problem(pointer, key, value, message, _DURATION_HINT)
             return None
+
+    @overload
+    def choice(
+        self,
+        doc: Mapping[str, Any],
+        key: str,
+        options: Iterable[T],
+        pointer: str | None = None,
+        *,
+        default: T,
+        message: Message | None = None,
+    ) -> T: ...
+
+    @overload
+    def choice(
+        self,
+        doc: Mapping[str, Any],
+        key: str,
+        options: Iterable[T],
+        pointer: str | None = None,
+        *,
+        default: None = None,
+        message: Message | None = None,
+    ) -> T | None: ...
 
     def choice(
         self,

@@ -18,6 +18,7 @@ from futago.core.errors import Conflict, InvalidInput, NotFound
 from futago.core.ports import ConnectionStore
 from futago.core.problems import Problem
 from futago.core.secrets import conceal, keep_stored, masked
+from futago.core.validation import Checker
 from futago.ingest.connector import Connector, ConnectorFactory, Sink
 from futago.ingest.mapping import Mapper, RawMessage
 from futago.ingest.pipeline import IngestPipeline, IngestResult
@@ -53,40 +54,34 @@ class ConnectionSpec:
 
     @classmethod
     def from_config(cls, name: str, config: Any, types: Sequence[str]) -> ConnectionSpec:
+        """The spec of a connection; one InvalidInput names every mistake of its name, keys and mappings (the
+        options are the connector's to check)."""
+        check = Checker()
         if not _NAME.match(name):
-            raise InvalidInput([Problem("/name", "a connection name is 1-128 letters, digits, '_', '.' or '-'")])
+            check.add("/name", "a connection name is 1-128 letters, digits, '_', '.' or '-'")
         if not isinstance(config, dict):
-            raise InvalidInput([Problem("", "a connection is an object with type, options and mappings")])
+            check.extend([Problem("", "a connection is an object with type, options and mappings")])
+            check.raise_if_any()
         config = conceal(config)  # from here on no secret of it can be shown or logged by mistake
-        known = {"type", "options", "mappings", "provision", "autostart", "signing", *_SHOWN_ONLY}
-        unknown = [Problem(f"/{k}", f"unknown key; use {sorted(known)}") for k in config if k not in known]
-        if unknown:
-            raise InvalidInput(unknown)
+        known = sorted({"type", "options", "mappings", "provision", "autostart", "signing", *_SHOWN_ONLY})
+        check.keys(config, known, message=f"unknown key; use {known}")
         if config.get("type") not in types:
-            raise InvalidInput([Problem("/type", f"type must be one of {sorted(types)}")])
-        options = config.get("options", {})
-        if not isinstance(options, dict):
-            raise InvalidInput([Problem("/options", "options must be an object")])
+            check.add("/type", f"type must be one of {sorted(types)}")
+        check.mapping(config, "options", message="options must be an object")
+        options: dict[str, Any] = config.get("options", {})
         provision = config.get("provision")
         model = None
         if provision is not None:
             if not isinstance(provision, dict) or not isinstance(provision.get("model"), str):
-                raise InvalidInput(
-                    [
-                        Problem(
-                            "/provision/model",
-                            "to create unknown twins, give {'model': '<dtmi>'} to create them from",
-                        )
-                    ]
-                )
-            model = provision["model"]
-        autostart = config.get("autostart", True)
-        if not isinstance(autostart, bool):
-            raise InvalidInput([Problem("/autostart", "autostart is true or false")])
-        mapper = Mapper.from_config(config.get("mappings"))
-        signing = Signing.from_config(config["signing"]) if "signing" in config else None
-        stored = _without_shown(config)
-        return cls(name, config["type"], options, mapper, model, autostart, stored, signing)
+                check.add("/provision/model", "to create unknown twins, give {'model': '<dtmi>'} to create them from")
+            else:
+                model = provision["model"]
+        autostart = check.boolean(config, "autostart", default=True, message="autostart is true or false")
+        mapper = check.parsed(Mapper.from_config, config.get("mappings"))
+        signing = check.parsed(Signing.from_config, config["signing"]) if "signing" in config else None
+        check.raise_if_any()
+        assert mapper is not None  # parsed without a problem
+        return cls(name, config["type"], options, mapper, model, autostart, _without_shown(config), signing)
 
 
 def _changed(spec: ConnectionSpec, config: dict[str, Any]) -> bool:

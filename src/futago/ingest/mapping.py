@@ -26,6 +26,7 @@ import orjson
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
 from futago.core.telemetry import QUALITY_NOT_EVALUATED, Reading, parse_timestamp
+from futago.core.validation import Checker
 
 PayloadFormat = Literal["json", "number", "senml"]
 FORMATS: tuple[PayloadFormat, ...] = ("json", "number", "senml")
@@ -111,13 +112,12 @@ MAX_EXPRESSION_NESTING = 32
 _NESTING = re.compile(r"[([{!|&]")
 
 
-def _expression_problems(expression: str, pointer: str) -> list[Problem]:
+def _check_expression(expression: str, pointer: str, check: Checker) -> None:
     """Refuse an expression too long or too nested before jmespath recurses over it."""
     if len(expression) > MAX_EXPRESSION_CHARS:
-        return [Problem(pointer, f"a JMESPath expression may have at most {MAX_EXPRESSION_CHARS} characters")]
-    if len(_NESTING.findall(expression)) > MAX_EXPRESSION_NESTING:
-        return [Problem(pointer, f"a JMESPath expression may hold at most {MAX_EXPRESSION_NESTING} of ( [ {{ ! | &")]
-    return []
+        check.add(pointer, f"a JMESPath expression may have at most {MAX_EXPRESSION_CHARS} characters")
+    elif len(_NESTING.findall(expression)) > MAX_EXPRESSION_NESTING:
+        check.add(pointer, f"a JMESPath expression may hold at most {MAX_EXPRESSION_NESTING} of ( [ {{ ! | &")
 
 
 @dataclass(frozen=True)
@@ -146,27 +146,26 @@ class MessageMapping:
     @classmethod
     def from_config(cls, config: Any, pointer: str = "") -> MessageMapping:
         """Build from a configuration dict; every mistake is a Problem at its key."""
+        check = Checker(pointer)
         if not isinstance(config, dict):
-            raise InvalidInput([Problem(pointer, "a mapping is an object with source, twin and telemetry")])
-        known = {"source", "twin", "telemetry", "format", "value", "timestamp", "unit", "quality"}
-        problems = [
-            Problem(f"{pointer}/{k}", f"unknown mapping key; use {sorted(known)}") for k in config if k not in known
-        ]
+            check.extend([Problem(pointer, "a mapping is an object with source, twin and telemetry")])
+            check.raise_if_any()
+        known = sorted({"source", "twin", "telemetry", "format", "value", "timestamp", "unit", "quality"})
+        check.keys(config, known, message=f"unknown mapping key; use {known}")
         for key in ("source", "twin"):
             if not isinstance(config.get(key), str) or not config[key]:
-                problems.append(Problem(f"{pointer}/{key}", f"'{key}' is required: a non-empty string"))
+                check.add(f"{pointer}/{key}", f"'{key}' is required: a non-empty string")
         fmt = config.get("format", "json")
-        if fmt not in FORMATS:
-            problems.append(Problem(f"{pointer}/format", f"format must be one of {list(FORMATS)}"))
+        if fmt not in FORMATS:  # the wrong format stays, so no JSON-only check runs for it
+            check.add(f"{pointer}/format", f"format must be one of {list(FORMATS)}")
         if fmt != "senml" and not isinstance(config.get("telemetry"), str):
-            problems.append(Problem(f"{pointer}/telemetry", "name the telemetry the value feeds"))
+            check.add(f"{pointer}/telemetry", "name the telemetry the value feeds")
         for key in ("telemetry", "value", "timestamp", "unit", "quality"):
             if key in config and config[key] is not None and not isinstance(config[key], str):
-                problems.append(Problem(f"{pointer}/{key}", f"'{key}' must be a string"))
+                check.add(f"{pointer}/{key}", f"'{key}' must be a string")
             elif key != "telemetry" and fmt == "json" and isinstance(config.get(key), str):
-                problems += _expression_problems(config[key], f"{pointer}/{key}")
-        if problems:
-            raise InvalidInput(problems)
+                _check_expression(config[key], f"{pointer}/{key}", check)
+        check.raise_if_any()
         try:
             mapping = cls(**config)
         except ValueError as exc:
@@ -326,9 +325,14 @@ class Mapper:
 
     @classmethod
     def from_config(cls, configs: Any, pointer: str = "/mappings") -> Mapper:
+        """Every mapping of a connection; one InvalidInput names the mistakes of all of them."""
+        check = Checker(pointer)
         if not isinstance(configs, list) or not configs:
-            raise InvalidInput([Problem(pointer, "give at least one mapping")])
-        return cls([MessageMapping.from_config(c, f"{pointer}/{i}") for i, c in enumerate(configs)])
+            check.add(pointer, "give at least one mapping")
+            check.raise_if_any()
+        mappings = [check.parsed(MessageMapping.from_config, c, f"{pointer}/{i}") for i, c in enumerate(configs)]
+        check.raise_if_any()
+        return cls([m for m in mappings if m is not None])
 
     def partition_key(self, source: str) -> str:
         """What orders a message among others: the twin its source names, where the first matching mapping names

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem, join_pointer
 from futago.core.telemetry import parse_duration
+from futago.core.validation import Checker
 from futago.quality.qartod import SpikeMethod
 
 
@@ -75,10 +76,9 @@ class QcConfig:
     @classmethod
     def from_dict(cls, data: Any, id: str | None = None, pointer: str = "") -> QcConfig:
         """Parse and validate; raises InvalidInput listing every Problem found."""
-        parser = _Parser(id)
+        parser = _Parser(Checker(id=id))
         config = parser.config(data, pointer)
-        if parser.problems:
-            raise InvalidInput(parser.problems)
+        parser.check.raise_if_any()
         return config
 
     def to_dict(self) -> dict[str, Any]:
@@ -104,20 +104,26 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "timing": ("expected_interval", "grace"),
     "time_sanity": ("future_tolerance", "max_age"),
 }
-_SPIKE_METHODS = ("average", "differential")
+_SPIKE_METHODS: tuple[SpikeMethod, ...] = ("average", "differential")
+_NOT_AN_OBJECT = 'a QC configuration is an object of test sections, e.g. {"gross_range": {...}}'
+
+
+def _method_said(method: Any) -> str:
+    return f"method must be 'average' or 'differential', got {method!r}"
 
 
 @dataclass
 class _Parser:
-    id: str | None
-    problems: list[Problem] = field(default_factory=list)
+    """Reads the sections of one QC configuration, each mistake added to ``check`` (which names the id)."""
+
+    check: Checker
 
     def problem(self, pointer: str, message: str) -> None:
-        self.problems.append(Problem(pointer, message, self.id))
+        self.check.add(pointer, message)
 
     def config(self, data: Any, at: str) -> QcConfig:
-        if not isinstance(data, Mapping):
-            self.problem(at, 'a QC configuration is an object of test sections, e.g. {"gross_range": {...}}')
+        if not isinstance(data, Mapping):  # at the document's own pointer, which may be the whole document ("")
+            self.check.extend([Problem(at, _NOT_AN_OBJECT, self.check.id)])
             return QcConfig()
         sections: dict[str, Any] = {}
         for key, body in data.items():
@@ -141,17 +147,12 @@ class _Parser:
     # -- values ---------------------------------------------------------------------------------
 
     def number(self, body: Mapping[str, Any], key: str, at: str, minimum: float | None = None) -> float | None:
-        value = body.get(key)
-        if value is None:
-            return None
-        where = join_pointer(at, key)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            self.problem(where, f"{key} must be a finite number, got {value!r}")
-            return None
-        if minimum is not None and value < minimum:
-            self.problem(where, f"{key} must be at least {minimum:g}, got {value!r}")
-            return None
-        return float(value)
+        def said(value: Any) -> str:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                return f"{key} must be a finite number, got {value!r}"
+            return f"{key} must be at least {minimum:g}, got {value!r}"
+
+        return self.check.number(body, key, at, minimum, message=said)
 
     def seconds(self, body: Mapping[str, Any], key: str, at: str, positive: bool = False) -> float | None:
         value = body.get(key)
@@ -204,10 +205,7 @@ class _Parser:
     def spike(self, body: Mapping[str, Any], at: str) -> SpikeConfig | None:
         suspect = self.number(body, "suspect_threshold", at, minimum=0)
         fail = self.number(body, "fail_threshold", at, minimum=0)
-        method = body.get("method", "average")
-        if method not in _SPIKE_METHODS:
-            self.problem(join_pointer(at, "method"), f"method must be 'average' or 'differential', got {method!r}")
-            method = "average"
+        method = self.check.choice(body, "method", _SPIKE_METHODS, at, default="average", message=_method_said)
         if body.get("suspect_threshold") is None and body.get("fail_threshold") is None:
             self.problem(at, "give suspect_threshold, fail_threshold or both (in the telemetry's units)")
         self.ordered(at, "suspect_threshold", suspect, "fail_threshold", fail)

@@ -33,18 +33,13 @@ STRUCTURE_EVENTS = ("model.>", "twin.>", "relationship.>")
 
 
 def encode(events: list[Event], origin: str) -> bytes:
-    return orjson.dumps(
-        [{"type": e.type, "time": e.time, "twinId": e.twin_id, "model": e.model, "data": e.data, "origin": origin,
-          "about": e.about} for e in events],
-        default=str, option=orjson.OPT_SERIALIZE_NUMPY,
-    )  # fmt: skip
+    """One NATS message: a JSON array of the events' wire forms (``Event.to_wire``)."""
+    return orjson.dumps([e.to_wire(origin) for e in events], default=str, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def decode(data: bytes) -> list[Event]:
     docs: list[dict[str, Any]] = orjson.loads(data)
-    # "about" travels too: without it a relayed event would name less than it is about (api/events.py)
-    return [Event(d["type"], d["time"], d.get("twinId"), d.get("model"), d.get("data") or {},
-                  origin=str(d["origin"]), about=tuple(d.get("about") or ())) for d in docs]  # fmt: skip
+    return [Event.from_wire(d) for d in docs]
 
 
 class EventRelay:

@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
-from futago.core.errors import InvalidInput
-from futago.core.problems import Problem
 from futago.core.records import JsonRecord, json_meta
+from futago.core.validation import Checker
 
 PERMISSIONS = ("READ", "WRITE", "COMMAND", "ADMIN")
-EFFECTS = ("grant", "revoke")
-SUBJECT = re.compile(r"^(user|group|key|device):[^\s]{1,200}$")
 Effect = Literal["grant", "revoke"]
+EFFECTS: tuple[Effect, ...] = ("grant", "revoke")
+SUBJECT = re.compile(r"^(user|group|key|device):[^\s]{1,200}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,21 +44,20 @@ class PolicyEntry(JsonRecord):
     @classmethod
     def parse(cls, data: Any, pointer: str = "") -> PolicyEntry:
         """A policy entry from JSON, with a problem per wrong field."""
+        check = Checker(pointer)
         if not isinstance(data, dict):
-            raise InvalidInput([Problem(pointer or "/", "a policy entry is an object: subject, resource, permissions")])
-        problems = []
+            check.add(pointer, "a policy entry is an object: subject, resource, permissions")
+            check.raise_if_any()
         subject, resource = data.get("subject"), data.get("resource")
-        permissions, effect = data.get("permissions"), data.get("effect", "grant")
+        permissions = data.get("permissions")
         if not isinstance(subject, str) or not SUBJECT.match(subject):
-            problems.append(Problem(f"{pointer}/subject", "give user:<name>, group:<name>, key:<id> or device:<id>"))
+            check.add(f"{pointer}/subject", "give user:<name>, group:<name>, key:<id> or device:<id>")
         if not isinstance(resource, str) or not resource or len(resource) > 500:
-            problems.append(Problem(f"{pointer}/resource", "give a resource path or glob, e.g. twins/pump-* or *"))
+            check.add(f"{pointer}/resource", "give a resource path or glob, e.g. twins/pump-* or *")
         if not isinstance(permissions, list) or not permissions or not all(p in PERMISSIONS for p in permissions):
-            problems.append(Problem(f"{pointer}/permissions", f"give a non-empty list of {', '.join(PERMISSIONS)}"))
-        if effect not in EFFECTS:
-            problems.append(Problem(f"{pointer}/effect", "give grant or revoke"))
-        if problems:
-            raise InvalidInput(problems)
+            check.add(f"{pointer}/permissions", f"give a non-empty list of {', '.join(PERMISSIONS)}")
+        effect = check.choice(data, "effect", EFFECTS, default="grant", message="give grant or revoke")
+        check.raise_if_any()
         entry_id = data.get("id")
         return cls(str(subject), str(resource), frozenset(permissions or ()), effect,
                    entry_id if isinstance(entry_id, int) else None)  # fmt: skip

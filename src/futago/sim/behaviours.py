@@ -172,40 +172,37 @@ class BehaviourSpec:
 
         ``artifacts_dir`` is the only folder an ``artifact`` may be read from (None: artifacts are refused).
         """
-        problems: list[Problem] = []
+        check = Checker(pointer)
         if not NAME_PATTERN.match(name):
-            problems.append(Problem(pointer or "/name", "a behaviour name is 1–64 letters, digits, '_', '.', '-'"))
+            check.add(pointer or "/name", "a behaviour name is 1–64 letters, digits, '_', '.', '-'")
         if not isinstance(body, Mapping):
-            raise InvalidInput([Problem(pointer or "/", "a behaviour is a JSON object")])
-        problems += [Problem(f"{pointer}/{k}", f"unknown key; use one of {', '.join(sorted(_KNOWN_KEYS))}")
-                     for k in body if k not in _KNOWN_KEYS]  # fmt: skip
+            check.add(pointer, "a behaviour is a JSON object")
+            check.raise_if_any()
+        check.keys(body, sorted(_KNOWN_KEYS))
         for key in ("model", "measured", "output", "description", "twinModel", "artifact", "purpose"):
-            if key in body and not isinstance(body[key], str):
-                problems.append(Problem(f"{pointer}/{key}", f"{key} is a string"))
-        check = Checker(pointer, problems)
+            if key in body and not isinstance(body[key], str):  # present, even as null
+                check.add(f"{pointer}/{key}", f"{key} is a string")
         durations = {
             key: check.duration(body, key, default=default, message=_not_a_duration)
             for key, default in (("step", "10m"), ("window", "24h"), ("horizon", "6h"))
         }
         step = durations["step"] or 600_000_000
-        artifact = _artifact_path(body.get("artifact"), artifacts_dir, f"{pointer}/artifact", problems)
-        model_class, params = _model(body, step, artifact, pointer, problems)
-        twins, twin_model = _attachment(body, pointer, problems)
-        inputs = _inputs(body.get("inputs", {}), f"{pointer}/inputs", problems)
+        artifact = _artifact_path(body.get("artifact"), artifacts_dir, f"{pointer}/artifact", check)
+        model_class, params = _model(body, step, artifact, pointer, check)
+        twins, twin_model = _attachment(body, pointer, check)
+        inputs = _inputs(body.get("inputs", {}), f"{pointer}/inputs", check)
         trigger = body.get("trigger", {})
         if not isinstance(trigger, Mapping) or set(trigger) - {"every", "onReadings"}:
-            problems.append(
-                Problem(f"{pointer}/trigger", 'trigger is {every = "10m", onReadings = true} (either or both)')
-            )
+            check.add(f"{pointer}/trigger", 'trigger is {every = "10m", onReadings = true} (either or both)')
             trigger = {}
         every = check.duration(trigger, "every", f"{pointer}/trigger", message=_not_a_duration)
         train = check.duration(body, "train", message=_not_a_duration)
         members = body.get("members", 0)
         if isinstance(members, bool) or not isinstance(members, int) or members < 0:
-            problems.append(Problem(f"{pointer}/members", "members is a whole number, 0 for no ensemble"))
+            check.add(f"{pointer}/members", "members is a whole number, 0 for no ensemble")
             members = 0
-        if problems or model_class is None:
-            raise InvalidInput(problems)
+        check.raise_if_any()
+        assert model_class is not None  # an unknown model is a problem named above
         spec = cls(
             name=name,
             model=model_class.name,
@@ -222,7 +219,7 @@ class BehaviourSpec:
             uncertainty=dict(body.get("uncertainty", {})) if isinstance(body.get("uncertainty"), Mapping) else {},
             every_us=every,
             on_readings=bool(trigger.get("onReadings", False)),
-            tolerances=_tolerances(body.get("tolerances", {}), model_class, pointer, problems),
+            tolerances=_tolerances(body.get("tolerances", {}), model_class, pointer, check),
             train_us=train,
             artifact=artifact,
             description=body.get("description", ""),
@@ -230,69 +227,66 @@ class BehaviourSpec:
             raw=dict(body),
         )
         spec = _in_model_order(spec)
-        problems += _coherence(spec, body, pointer)
-        if problems:
-            raise InvalidInput(problems)
+        _coherence(spec, body, pointer, check)
+        check.raise_if_any()
         return spec
 
 
 def _model(
-    body: Mapping[str, Any], step_us: int, artifact: Path | None, pointer: str, problems: list[Problem]
+    body: Mapping[str, Any], step_us: int, artifact: Path | None, pointer: str, check: Checker
 ) -> tuple[type[Model] | None, dict[str, Any]]:
     """The model class and its parameters, with the time step taken from the behaviour's ``step``."""
     model = body.get("model")
     classes = model_classes()
     model_class = classes.get(model) if isinstance(model, str) else None
     if model_class is None:
-        problems.append(
-            Problem(f"{pointer}/model", f"unknown model {model!r}; futago ships {', '.join(sorted(classes))}")
-        )
+        check.add(f"{pointer}/model", f"unknown model {model!r}; futago ships {', '.join(sorted(classes))}")
         return None, {}
     params = body.get("params", {})
     if not isinstance(params, Mapping):
-        problems.append(Problem(f"{pointer}/params", "params is an object of model parameters"))
+        check.add(f"{pointer}/params", "params is an object of model parameters")
         return model_class, {}
     params = dict(params)
     known = model_class.param_names()
-    problems += [Problem(f"{pointer}/params/{k}", f"{model} has no parameter '{k}'") for k in params if k not in known]
+    for key in params:
+        if key not in known:
+            check.add(f"{pointer}/params/{key}", f"{model} has no parameter '{key}'")
     for key in TIME_STEP_PARAMS:
         if key in known:
             seconds = step_us / 1e6
             if key not in params:
                 params[key] = seconds  # the model steps as the behaviour samples its inputs
             elif params[key] != seconds:
-                problems.append(
-                    Problem(f"{pointer}/params/{key}", f"{key} must equal the behaviour's step ({seconds:g} s)")
-                )
-    if artifact is not None and params and not problems:
-        problems.append(Problem(f"{pointer}/params", "a saved model (artifact) takes no parameters"))
+                check.add(f"{pointer}/params/{key}", f"{key} must equal the behaviour's step ({seconds:g} s)")
+    if artifact is not None and params and check.ok:
+        check.add(f"{pointer}/params", "a saved model (artifact) takes no parameters")
     return model_class, params
 
 
-def _attachment(body: Mapping[str, Any], pointer: str, problems: list[Problem]) -> tuple[tuple[str, ...], str | None]:
+def _attachment(body: Mapping[str, Any], pointer: str, check: Checker) -> tuple[tuple[str, ...], str | None]:
     twins = body.get("twins", [])
     twin_model = body.get("twinModel")
     if not isinstance(twins, list) or not all(isinstance(t, str) and t for t in twins):
-        problems.append(Problem(f"{pointer}/twins", "twins is a list of twin ids"))
+        check.add(f"{pointer}/twins", "twins is a list of twin ids")
         twins = []
     if not twins and not twin_model:
-        problems.append(Problem(f"{pointer}/twins", "attach the behaviour to twins or to a twinModel"))
+        check.add(f"{pointer}/twins", "attach the behaviour to twins or to a twinModel")
     return tuple(twins), twin_model if isinstance(twin_model, str) else None
 
 
-def _tolerances(value: Any, model_class: type[Model], pointer: str, problems: list[Problem]) -> dict[str, float]:
+def _tolerances(value: Any, model_class: type[Model], pointer: str, check: Checker) -> dict[str, float]:
     if not isinstance(value, Mapping):
-        problems.append(Problem(f"{pointer}/tolerances", "tolerances is an object of metric limits"))
+        check.add(f"{pointer}/tolerances", "tolerances is an object of metric limits")
         return {}
     tolerances = {}
     for metric, limit in value.items():
         where = f"{pointer}/tolerances/{metric}"
         if metric not in TOLERANCE_DIRECTIONS:
-            problems.append(Problem(where, f"unknown metric; use {', '.join(TOLERANCE_DIRECTIONS)}"))
+            check.add(where, f"unknown metric; use {', '.join(TOLERANCE_DIRECTIONS)}")
         elif isinstance(limit, bool) or not isinstance(limit, int | float):
-            problems.append(Problem(where, "a tolerance is a number"))
+            check.add(where, "a tolerance is a number")
         elif metric == "coverage" and model_class.kind != "forecaster":
-            problems.append(Problem(where, "coverage judges prediction intervals, which only forecasters give"))
+            check.add(where, "coverage judges prediction intervals, which only forecasters give")
         else:
             tolerances[metric] = float(limit)
     return tolerances
@@ -311,89 +305,83 @@ def _in_model_order(spec: BehaviourSpec) -> BehaviourSpec:
     return replace(spec, inputs={name: spec.inputs[name] for name in expected})
 
 
-def _coherence(spec: BehaviourSpec, body: Mapping[str, Any], pointer: str) -> list[Problem]:
+def _coherence(spec: BehaviourSpec, body: Mapping[str, Any], pointer: str, check: Checker) -> None:
     """Checks across keys: inputs match the model, names do not collide, the work stays bounded, and a
     simulator runs on a couple of steps (so a bad parameter fails here, not on every scheduled run)."""
-    problems: list[Problem] = []
     try:
         model = spec.build_model()
     except InvalidInput as exc:  # only a saved model raises this here
-        return [Problem(f"{pointer}/artifact", p.message) for p in exc.problems]
+        for problem in exc.problems:
+            check.add(f"{pointer}/artifact", problem.message)
+        return
     except (TypeError, ValueError) as exc:
-        return [Problem(f"{pointer}/params", f"{spec.model}: {exc}")]
+        check.add(f"{pointer}/params", f"{spec.model}: {exc}")
+        return
     kind = model.kind
     if kind == "simulator":
         expected = list(getattr(model, "inputs", ()))
         if sorted(spec.inputs) != sorted(expected):
-            problems.append(
-                Problem(f"{pointer}/inputs", f"{spec.model} needs the inputs {expected}, got {sorted(spec.inputs)}")
-            )
+            check.add(f"{pointer}/inputs", f"{spec.model} needs the inputs {expected}, got {sorted(spec.inputs)}")
         else:
             try:
                 outputs = model.predict(np.ones((2, len(expected))))
                 if not np.isfinite(outputs).all():
                     raise ValueError("it gives non-finite outputs")
             except Exception as exc:  # any failure of the model itself is the description's problem
-                problems.append(Problem(f"{pointer}/params", f"{spec.model} does not run with these parameters: {exc}"))
+                check.add(f"{pointer}/params", f"{spec.model} does not run with these parameters: {exc}")
     if kind == "regressor" and not spec.output and not spec.artifact:
-        problems.append(
-            Problem(f"{pointer}/output", "a regressor writes its predictions under 'output' (e.g. \"rul\")")
-        )
+        check.add(f"{pointer}/output", "a regressor writes its predictions under 'output' (e.g. \"rul\")")
     names = set(spec.output_names().values())
     clashes = sorted(names & ({spec.measured} | {ref.telemetry for ref in spec.inputs.values()}))
     if clashes:
-        problems.append(Problem(f"{pointer}/output", f"outputs would overwrite measured or input telemetry: {clashes}"))
+        check.add(f"{pointer}/output", f"outputs would overwrite measured or input telemetry: {clashes}")
     window_steps, horizon_steps = spec.window_us // spec.step_us, spec.horizon_us // spec.step_us
     if window_steps > LIMITS["window_steps"]:
-        problems.append(Problem(f"{pointer}/window", f"at most {LIMITS['window_steps']:,} steps of history per run"))
+        check.add(f"{pointer}/window", f"at most {LIMITS['window_steps']:,} steps of history per run")
     if horizon_steps > LIMITS["horizon_steps"]:
-        problems.append(Problem(f"{pointer}/horizon", f"at most {LIMITS['horizon_steps']:,} forecast steps"))
+        check.add(f"{pointer}/horizon", f"at most {LIMITS['horizon_steps']:,} forecast steps")
     if spec.members:
         limit = LIMITS["members"] if model.tags.get("vectorised_params") else LIMITS["members_stepwise"]
         if kind != "simulator":
-            problems.append(Problem(f"{pointer}/members", f"ensembles run simulators; {spec.model} is a {kind}"))
+            check.add(f"{pointer}/members", f"ensembles run simulators; {spec.model} is a {kind}")
         elif spec.members > limit or spec.members * max(horizon_steps, 1) > LIMITS["member_steps"]:
-            problems.append(Problem(f"{pointer}/members", f"{spec.model}: at most {limit:,} members and "
-                                    f"{LIMITS['member_steps']:,} member-steps per run"))  # fmt: skip
-    problems += _uncertainty(body.get("uncertainty"), model, pointer)
-    return problems
+            check.add(f"{pointer}/members", f"{spec.model}: at most {limit:,} members and "
+                      f"{LIMITS['member_steps']:,} member-steps per run")  # fmt: skip
+    _uncertainty(body.get("uncertainty"), model, pointer, check)
 
 
-def _uncertainty(value: Any, model: Model, pointer: str) -> list[Problem]:
+def _uncertainty(value: Any, model: Model, pointer: str, check: Checker) -> None:
     """``{"inputs": sigma, "params": {name: sigma}}``: log-normal spreads (sigma of the log)."""
     if value is None:
-        return []
+        return
     where = f"{pointer}/uncertainty"
     if not isinstance(value, Mapping) or set(value) - {"inputs", "params"}:
-        return [Problem(where, 'uncertainty is {"inputs": 0.3, "params": {"a11": 0.2}}')]
-    problems = []
+        check.add(where, 'uncertainty is {"inputs": 0.3, "params": {"a11": 0.2}}')
+        return
     spread = value.get("inputs", 0.0)
     if isinstance(spread, bool) or not isinstance(spread, int | float) or not 0 <= spread <= 3:
-        problems.append(Problem(f"{where}/inputs", "a log-normal sigma from 0 to 3"))
+        check.add(f"{where}/inputs", "a log-normal sigma from 0 to 3")
     params = value.get("params", {})
     if not isinstance(params, Mapping):
-        return [*problems, Problem(f"{where}/params", "an object of parameter names and sigmas")]
+        check.add(f"{where}/params", "an object of parameter names and sigmas")
+        return
     for key, sigma in params.items():
         current = getattr(model, key, None) if key in model.param_names() else None
         if isinstance(current, bool) or not isinstance(current, int | float):
-            problems.append(Problem(f"{where}/params/{key}", f"{model.name} has no numeric parameter '{key}'"))
+            check.add(f"{where}/params/{key}", f"{model.name} has no numeric parameter '{key}'")
         elif isinstance(sigma, bool) or not isinstance(sigma, int | float) or not 0 <= sigma <= 3:
-            problems.append(Problem(f"{where}/params/{key}", "a log-normal sigma from 0 to 3"))
-    return problems
+            check.add(f"{where}/params/{key}", "a log-normal sigma from 0 to 3")
 
 
-def _artifact_path(value: Any, artifacts_dir: Path | None, pointer: str, problems: list[Problem]) -> Path | None:
+def _artifact_path(value: Any, artifacts_dir: Path | None, pointer: str, check: Checker) -> Path | None:
     """An artifact is named relative to the artifacts folder and must stay inside it."""
     if value is None or not isinstance(value, str):
         return None
     if artifacts_dir is None:
-        problems.append(Problem(pointer, "saved models are not enabled here (set [sim] artifacts_dir)"))
+        check.add(pointer, "saved models are not enabled here (set [sim] artifacts_dir)")
         return None
-    try:  # existence is load_artifact's to tell, in the same words for every missing or unreadable file
-        return DataRoot(artifacts_dir, label="the artifacts folder").resolve(value, pointer, must_exist=False)
-    except InvalidInput as exc:
-        problems.extend(exc.problems)
-        return None
+    # existence is load_artifact's to tell, in the same words for every missing or unreadable file
+    return check.parsed(DataRoot(artifacts_dir, label="the artifacts folder").resolve, value, pointer, must_exist=False)
 
 
 def load_artifact(path: Path | str, model_class: type[Model]) -> Model:
@@ -413,9 +401,9 @@ def load_artifact(path: Path | str, model_class: type[Model]) -> Model:
     return model
 
 
-def _inputs(value: Any, pointer: str, problems: list[Problem]) -> dict[str, InputRef]:
+def _inputs(value: Any, pointer: str, check: Checker) -> dict[str, InputRef]:
     if not isinstance(value, Mapping):
-        problems.append(Problem(pointer, "inputs maps each model input to a telemetry (name, or {twin, telemetry})"))
+        check.add(pointer, "inputs maps each model input to a telemetry (name, or {twin, telemetry})")
         return {}
     refs: dict[str, InputRef] = {}
     for column, ref in value.items():
@@ -424,10 +412,10 @@ def _inputs(value: Any, pointer: str, problems: list[Problem]) -> dict[str, Inpu
         elif isinstance(ref, Mapping) and isinstance(ref.get("telemetry"), str) and set(ref) <= {"telemetry", "twin"}:
             twin = ref.get("twin")
             if twin is not None and not isinstance(twin, str):
-                problems.append(Problem(f"{pointer}/{column}/twin", "twin is a twin id"))
+                check.add(f"{pointer}/{column}/twin", "twin is a twin id")
             refs[column] = InputRef(ref["telemetry"], twin)
         else:
-            problems.append(Problem(f"{pointer}/{column}", "an input is a telemetry name or {twin, telemetry}"))
+            check.add(f"{pointer}/{column}", "an input is a telemetry name or {twin, telemetry}")
     return refs
 
 

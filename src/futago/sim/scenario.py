@@ -28,6 +28,7 @@ from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
 from futago.core.records import JsonRecord
 from futago.core.telemetry import format_timestamp
+from futago.core.validation import Checker
 from futago.sim.behaviours import BehaviourSpec
 from futago.sim.flood import STAGES
 from futago.sim.runners import RunInputs, RunOutput
@@ -36,6 +37,9 @@ from futago.sim.simulator import Simulator
 from futago.sim.validation import model_errors
 
 OPERATIONS = ("scale", "add", "set")
+_STAGE = f"a warning stage: one of {', '.join(STAGES)}"
+_PROBABILITY = "probability is a number from 0 to 1"
+_MIN_DEPTH = "minDepth is a number of metres from 0 to 100"
 # Scenario times stay where every step of the window and horizon can be stored and formatted.
 MIN_AT_US = 0
 MAX_AT_US = 221_845_392_000_000_000  # 9000-01-01
@@ -67,25 +71,15 @@ class ImpactSpec(JsonRecord):
         if not isinstance(value, Mapping):
             raise InvalidInput([Problem(pointer, "impact is an object: {stage, probability, relationship, minDepth}")])
         keys = ("stage", "probability", "relationship", "minDepth")
-        problems = [Problem(f"{pointer}/{k}", f"unknown key; use {', '.join(keys)}") for k in value if k not in keys]
-        stage = value.get("stage", cls.stage)
-        if stage not in STAGES:
-            problems.append(Problem(f"{pointer}/stage", f"a warning stage: one of {', '.join(STAGES)}"))
+        check = Checker(pointer)
+        check.keys(value, keys, message=f"unknown key; use {', '.join(keys)}")
+        stage = check.choice(value, "stage", STAGES, default=cls.stage, message=_STAGE)
         relationship = value.get("relationship", cls.relationship)
         if not isinstance(relationship, str) or not relationship or len(relationship) > 256:
-            problems.append(Problem(f"{pointer}/relationship", "the name of the twin's relationship to its zones"))
-
-        def number(key: str, default: float, high: float, what: str) -> float:
-            given = value.get(key, default)
-            if isinstance(given, bool) or not isinstance(given, int | float) or not 0 <= given <= high:
-                problems.append(Problem(f"{pointer}/{key}", what))
-                return default
-            return float(given)
-
-        probability = number("probability", cls.probability, 1.0, "probability is a number from 0 to 1")
-        min_depth = number("minDepth", default_min_depth, 100.0, "minDepth is a number of metres from 0 to 100")
-        if problems:
-            raise InvalidInput(problems)
+            check.add(f"{pointer}/relationship", "the name of the twin's relationship to its zones")
+        probability = check.number(value, "probability", low=0, high=1.0, default=cls.probability, message=_PROBABILITY)
+        min_depth = check.number(value, "minDepth", low=0, high=100.0, default=default_min_depth, message=_MIN_DEPTH)
+        check.raise_if_any()
         return cls(stage, probability, relationship, min_depth)
 
     def assess(self, summary: Mapping[str, Any], area: AreaLookup) -> dict[str, Any]:
@@ -115,19 +109,17 @@ def apply_overrides(inputs: RunInputs, columns: Sequence[str], overrides: Any, p
     if not isinstance(overrides, Mapping):
         raise InvalidInput([Problem(pointer, 'inputs maps input names to {"scale" | "add" | "set": number}')])
     future = inputs.future_X.copy()
-    problems = []
+    check = Checker(pointer)
     for column, change in overrides.items():
         if column not in columns:
-            problems.append(Problem(f"{pointer}/{column}", f"no input '{column}'; the inputs are {list(columns)}"))
+            check.add(f"{pointer}/{column}", f"no input '{column}'; the inputs are {list(columns)}")
             continue
         if not isinstance(change, Mapping) or len(change) != 1 or next(iter(change)) not in OPERATIONS:
-            problems.append(
-                Problem(f"{pointer}/{column}", 'an override is one of {"scale": x}, {"add": x}, {"set": x}')
-            )
+            check.add(f"{pointer}/{column}", 'an override is one of {"scale": x}, {"add": x}, {"set": x}')
             continue
         ((operation, value),) = change.items()
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            problems.append(Problem(f"{pointer}/{column}/{operation}", "an override value is a finite number"))
+            check.add(f"{pointer}/{column}/{operation}", "an override value is a finite number")
             continue
         j = list(columns).index(column)
         if operation == "scale":
@@ -136,8 +128,7 @@ def apply_overrides(inputs: RunInputs, columns: Sequence[str], overrides: Any, p
             future[:, j] += value
         else:
             future[:, j] = value
-    if problems:
-        raise InvalidInput(problems)
+    check.raise_if_any()
     return replace(inputs, future_X=future)
 
 
@@ -149,15 +140,14 @@ def _overridden_model(spec: BehaviourSpec, scenario: Mapping[str, Any], pointer:
     params = scenario.get("params", {})
     if not isinstance(params, Mapping):
         raise InvalidInput([Problem(f"{pointer}/params", "params maps numeric parameter names to numbers")])
-    problems = []
+    check = Checker(f"{pointer}/params")
     for key, value in params.items():
         current = getattr(model, key, None) if key in model.param_names() else None
         if isinstance(current, bool) or not isinstance(current, int | float):
-            problems.append(Problem(f"{pointer}/params/{key}", f"{spec.model} has no numeric parameter '{key}'"))
+            check.add(f"{pointer}/params/{key}", f"{spec.model} has no numeric parameter '{key}'")
         elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            problems.append(Problem(f"{pointer}/params/{key}", "a parameter override is a finite number"))
-    if problems:
-        raise InvalidInput(problems)
+            check.add(f"{pointer}/params/{key}", "a parameter override is a finite number")
+    check.raise_if_any()
     if params:
         model = copy.deepcopy(model).set_params(**params)
     if "state" in scenario:
@@ -194,9 +184,9 @@ def _prepare(
     spec = runtime.get(behaviour)
     if not isinstance(scenario, Mapping):
         raise InvalidInput([Problem(pointer or "/", "a scenario is an object: {name, inputs, params, state}")])
-    unknown = sorted(set(scenario) - {"name", "inputs", "params", "state"})
-    if unknown:
-        raise InvalidInput([Problem(f"{pointer}/{unknown[0]}", "a scenario has name, inputs, params and state")])
+    check = Checker(pointer)
+    check.keys(scenario, ("name", "inputs", "params", "state"), message="a scenario has name, inputs, params and state")
+    check.raise_if_any()
     model = _overridden_model(spec, scenario, pointer)
     inputs = base_inputs or runtime.gather(spec, twin_id, at_us - spec.window_us, at_us)
     inputs = apply_overrides(inputs, list(spec.inputs), scenario.get("inputs", {}), f"{pointer}/inputs")

@@ -29,8 +29,8 @@ class AlertBook:
 
     def restore(self) -> None:
         """Pick up the alerts left open by the previous run (``schedule`` then plans their escalations)."""
-        for document in self.store.open_alerts():
-            self._track(Alert.from_json(document))
+        for alert in self.store.open_alerts():
+            self._track(alert)
 
     def forget(self) -> None:
         """Drop this process's view of the open alerts, their escalation plans and suppression windows: another
@@ -71,14 +71,14 @@ class AlertBook:
         alert = self._by_id.get(alert_id)
         if alert is not None:
             return alert
-        document = self.store.get_alert(alert_id)
-        if document is None:
+        stored = self.store.get_alert(alert_id)
+        if stored is None:
             raise NotFound(f"alert '{alert_id}' does not exist")
-        return Alert.from_json(document)
+        return stored
 
     def _save(self, alert: Alert, entry: dict[str, Any]) -> None:
         alert.history.append(entry)
-        self.store.put_alert(alert.to_json(), [entry])
+        self.store.put_alert(alert, [entry])
 
     def raise_alert(self, alert: Alert, escalate_after_us: int | None) -> None:
         self._save(alert, {"at": alert.raised_at, "state": "raised"})

@@ -5,17 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from futago.act.commands.envelope import Envelope, duration_field
+from futago.act.commands.envelope import DURATION, Envelope
 from futago.act.commands.record import Mode
 from futago.act.transport import TransportSpec, parse_transport
 from futago.core.dtdl import Command, ObjectSchema, Schema
-from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
+from futago.core.validation import Checker
 
 _NUMERIC = frozenset(
     {"double", "float", "decimal", "integer", "long", "short", "byte"}
     | {"unsignedByte", "unsignedShort", "unsignedInteger", "unsignedLong"}
 )
+
+_MODES: tuple[Mode, ...] = ("recommend", "autonomous")
+_MODE = "mode is 'recommend' (a person approves) or 'autonomous'"
 
 
 @dataclass(frozen=True)
@@ -33,22 +36,19 @@ class Binding:
 
     @classmethod
     def parse(cls, twin_id: str, command: str, config: Any, source: Literal["configuration", "api"]) -> Binding:
-        """InvalidInput with pointers relative to the binding (``/envelope/min``)."""
-        known = {"mode", "transport", "envelope", "expires"}
+        """InvalidInput with pointers relative to the binding (``/envelope/min``), every mistake at once."""
+        known = sorted({"mode", "transport", "envelope", "expires"})
+        check = Checker()
         if not isinstance(config, dict):
-            raise InvalidInput([Problem("", f"a command binding is an object with {sorted(known)}")])
-        problems = [Problem(f"/{k}", f"unknown key; use {sorted(known)}") for k in config if k not in known]
-        mode = config.get("mode", "recommend")
-        if mode not in ("recommend", "autonomous"):
-            problems.append(Problem("/mode", "mode is 'recommend' (a person approves) or 'autonomous'"))
-        try:
-            transport = parse_transport(config.get("transport"), "/transport")
-        except InvalidInput as exc:
-            problems += exc.problems
-        envelope = Envelope.parse(config.get("envelope"), "/envelope", problems)
-        expires = duration_field(config.get("expires"), "/expires", problems)
-        if problems:
-            raise InvalidInput(problems)
+            check.extend([Problem("", f"a command binding is an object with {known}")])
+            check.raise_if_any()
+        check.keys(config, known, message=f"unknown key; use {known}")
+        mode = check.choice(config, "mode", _MODES, default="recommend", message=_MODE)
+        transport = check.parsed(parse_transport, config.get("transport"), "/transport")
+        envelope = Envelope.parse(config.get("envelope"), "/envelope", check.problems)
+        expires = check.duration(config, "expires", message=DURATION)
+        check.raise_if_any()
+        assert transport is not None  # parsed without a problem
         return cls(twin_id, command, mode, transport, envelope, expires, dict(config), source)
 
     def to_json(self) -> dict[str, Any]:

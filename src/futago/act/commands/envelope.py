@@ -14,6 +14,7 @@ from futago.core.problems import Problem
 from futago.core.records import JsonRecord
 from futago.core.telemetry import LatestReading, parse_duration
 from futago.core.twins import Twin
+from futago.core.validation import Checker
 
 _MAX_RATE_COUNT = 100_000  # a rate limit's count is also a query's LIMIT
 
@@ -42,6 +43,9 @@ _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "not_equals": operator.ne,
 }
 _WORDS = {"above": "above", "below": "below", "equals": "equal to", "not_equals": "not equal to"}
+_WHEN_MISSING: tuple[Literal["refuse", "allow"], ...] = ("refuse", "allow")
+_WHEN = "when_missing is 'refuse' (the default) or 'allow'"
+DURATION = "a duration, e.g. '30s', '5m', '1h'"  # what a binding's expires and an interlock's max_age are
 
 
 @dataclass(frozen=True)
@@ -59,27 +63,27 @@ class Interlock:
 
     @classmethod
     def parse(cls, config: Any, pointer: str, problems: list[Problem]) -> Interlock | None:
+        """An interlock, or None with its mistakes added to ``problems``."""
         keys = {"telemetry", "property", "twin", "max_age", "when_missing", "message", *_OPERATORS}
+        check = Checker(pointer, problems)
         if not isinstance(config, dict):
-            problems.append(Problem(pointer, "an interlock is an object, e.g. {telemetry: 'flow', above: 5}"))
+            check.add(pointer, "an interlock is an object, e.g. {telemetry: 'flow', above: 5}")
             return None
         before = len(problems)
-        problems += [Problem(f"{pointer}/{k}", f"unknown key; use {sorted(keys)}") for k in config if k not in keys]
+        check.keys(config, keys, message=f"unknown key; use {sorted(keys)}")
         sources = [k for k in ("telemetry", "property") if k in config]
         ops = [k for k in _OPERATORS if k in config]
         if len(sources) != 1 or not isinstance(config[sources[0]], str) or not config[sources[0]]:
-            problems.append(Problem(pointer, "name exactly one of 'telemetry' or 'property' (a string)"))
+            check.add(pointer, "name exactly one of 'telemetry' or 'property' (a string)")
         if len(ops) != 1:
-            problems.append(Problem(pointer, f"give exactly one condition: {', '.join(_OPERATORS)}"))
+            check.add(pointer, f"give exactly one condition: {', '.join(_OPERATORS)}")
         elif ops[0] in ("above", "below") and not is_number(config[ops[0]]):
-            problems.append(Problem(f"{pointer}/{ops[0]}", f"'{ops[0]}' compares with a number"))
+            check.add(f"{pointer}/{ops[0]}", f"'{ops[0]}' compares with a number")
         for key in ("twin", "message"):
-            if key in config and (not isinstance(config[key], str) or not config[key]):
-                problems.append(Problem(f"{pointer}/{key}", f"'{key}' is a non-empty string"))
-        when_missing = config.get("when_missing", "refuse")
-        if when_missing not in ("refuse", "allow"):
-            problems.append(Problem(f"{pointer}/when_missing", "when_missing is 'refuse' (the default) or 'allow'"))
-        max_age = duration_field(config.get("max_age"), f"{pointer}/max_age", problems)
+            if key in config and (not isinstance(config[key], str) or not config[key]):  # present, even as null
+                check.add(f"{pointer}/{key}", f"'{key}' is a non-empty string")
+        when_missing = check.choice(config, "when_missing", _WHEN_MISSING, default="refuse", message=_WHEN)
+        max_age = check.duration(config, "max_age", message=DURATION)
         if len(problems) > before:
             return None
         return cls(
@@ -134,36 +138,35 @@ class Envelope:
 
     @classmethod
     def parse(cls, config: Any, pointer: str, problems: list[Problem]) -> Envelope:
+        """The envelope at ``pointer`` of a binding, each mistake added to ``problems`` (an empty one if absent)."""
         if config is None:
             return cls()
         known = {"min", "max", "field", "max_step", "max_rate", "rate_limit", "interlocks"}
+        check = Checker(pointer, problems)
         if not isinstance(config, dict):
-            problems.append(Problem(pointer, f"the envelope is an object with {sorted(known)}"))
+            check.add(pointer, f"the envelope is an object with {sorted(known)}")
             return cls()
-        problems += [Problem(f"{pointer}/{k}", f"unknown key; use {sorted(known)}") for k in config if k not in known]
+        check.keys(config, known, message=f"unknown key; use {sorted(known)}")
 
         def number(key: str, positive: bool = False) -> float | None:
             value = config.get(key)
             if value is None:
                 return None
             if not is_number(value) or (positive and value <= 0):
-                problems.append(Problem(f"{pointer}/{key}", f"'{key}' is a {'positive ' if positive else ''}number"))
+                check.add(f"{pointer}/{key}", f"'{key}' is a {'positive ' if positive else ''}number")
                 return None
             return float(value)
 
         minimum, maximum = number("min"), number("max")
         if minimum is not None and maximum is not None and minimum > maximum:
-            problems.append(Problem(f"{pointer}/min", f"min ({minimum:g}) is above max ({maximum:g})"))
+            check.add(f"{pointer}/min", f"min ({minimum:g}) is above max ({maximum:g})")
         field_name = config.get("field")
         if field_name is not None and (not isinstance(field_name, str) or not field_name):
-            problems.append(Problem(f"{pointer}/field", "'field' names a field of the command's request"))
+            check.add(f"{pointer}/field", "'field' names a field of the command's request")
             field_name = None
-        max_rate = _per_second(config.get("max_rate"), f"{pointer}/max_rate", problems)
-        rate_limit = _rate_limit(config.get("rate_limit"), f"{pointer}/rate_limit", problems)
-        interlocks = config.get("interlocks", [])
-        if not isinstance(interlocks, list):
-            problems.append(Problem(f"{pointer}/interlocks", "interlocks is a list of conditions"))
-            interlocks = []
+        max_rate = _per_second(config.get("max_rate"), f"{pointer}/max_rate", check)
+        rate_limit = _rate_limit(config.get("rate_limit"), f"{pointer}/rate_limit", check)
+        interlocks = check.items(config, "interlocks", message="interlocks is a list of conditions")
         parsed = [Interlock.parse(item, f"{pointer}/interlocks/{i}", problems) for i, item in enumerate(interlocks)]
         return cls(
             minimum,
@@ -193,19 +196,7 @@ def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def duration_field(value: Any, pointer: str, problems: list[Problem]) -> int | None:
-    if value is None:
-        return None
-    try:
-        if isinstance(value, str | int | float) and not isinstance(value, bool):
-            return parse_duration(value)
-    except InvalidInput:
-        pass
-    problems.append(Problem(pointer, "a duration, e.g. '30s', '5m', '1h'"))
-    return None
-
-
-def _per_second(value: Any, pointer: str, problems: list[Problem]) -> float | None:
+def _per_second(value: Any, pointer: str, check: Checker) -> float | None:
     """``max_rate``: a number (change per second) or "<change>/<duration>", e.g. "10/1m"."""
     if value is None:
         return None
@@ -219,11 +210,11 @@ def _per_second(value: Any, pointer: str, problems: list[Problem]) -> float | No
             change, window_us = -1.0, 1
         if math.isfinite(change) and change > 0:
             return change / (window_us / 1e6)
-    problems.append(Problem(pointer, "max_rate is a change per second, or e.g. '10/1m' (10 per minute)"))
+    check.add(pointer, "max_rate is a change per second, or e.g. '10/1m' (10 per minute)")
     return None
 
 
-def _rate_limit(value: Any, pointer: str, problems: list[Problem]) -> tuple[int, int] | None:
+def _rate_limit(value: Any, pointer: str, check: Checker) -> tuple[int, int] | None:
     """``rate_limit``: "<count>/<duration>", e.g. "1/5m"."""
     if value is None:
         return None
@@ -234,7 +225,5 @@ def _rate_limit(value: Any, pointer: str, problems: list[Problem]) -> tuple[int,
                 return int(count), parse_duration(per)
         except InvalidInput:
             pass
-    problems.append(
-        Problem(pointer, f"rate_limit is '<count>/<duration>' with a count up to {_MAX_RATE_COUNT}, e.g. '1/5m'")
-    )
+    check.add(pointer, f"rate_limit is '<count>/<duration>' with a count up to {_MAX_RATE_COUNT}, e.g. '1/5m'")
     return None

@@ -23,14 +23,14 @@ class CommandLedger:
         self._changed = threading.Condition(self.lock)
 
     def record(self, command_id: str) -> CommandRecord:
-        body = self.records.get_command(command_id)
-        if body is None:
+        record = self.records.get_command(command_id)
+        if record is None:
             raise NotFound(f"command '{command_id}' does not exist")
-        return CommandRecord.from_json(body)
+        return record
 
     def add(self, record: CommandRecord, events: list[Event]) -> None:
         """Store a new record and queue its event. The caller holds the lock."""
-        self.records.add_command(record.to_json())
+        self.records.add_command(record)
         events.append(command_event(record))
 
     def move(
@@ -40,7 +40,7 @@ class CommandLedger:
         _, at = now_stamp()
         entry = {"at": at, "state": to, **({"by": by} if by else {})}
         updated = replace(record, state=to, history=[*record.history, entry], **changes)
-        if not self.records.update_command(updated.to_json(), record.state):
+        if not self.records.update_command(updated, record.state):
             raise Conflict(f"command '{record.id}' changed meanwhile; read it again")
         events.append(command_event(updated))
         self._changed.notify_all()

@@ -54,7 +54,7 @@ class EnvelopeCheck:
         if envelope.max_step is None and envelope.max_rate is None:
             return reasons
         last = self.records.list_admitted_commands(twin_id, command, None, 1)
-        previous = envelope.number(last[0]["payload"]) if last else None
+        previous = envelope.number(last[0].payload) if last else None
         if previous is None:  # the first command of this twin is held by the bounds alone
             return reasons
         change = abs(value - previous)
@@ -67,7 +67,8 @@ class EnvelopeCheck:
                 )
             )
         if envelope.max_rate is not None:
-            elapsed_s = max(0.0, (now_us - int(last[0]["admittedUs"])) / 1e6)
+            admitted_us = last[0].admitted_us or 0  # never None: only admitted records are listed
+            elapsed_s = max(0.0, (now_us - admitted_us) / 1e6)
             allowed = envelope.max_rate * elapsed_s
             if change > allowed:
                 reasons.append(

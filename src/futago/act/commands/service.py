@@ -85,8 +85,7 @@ class CommandService:
         events: list[Event] = []
         with self.ledger.lock:
             for state in ("approved", "sent"):
-                for body in self.records.list_commands(state=state, limit=100_000):
-                    record = CommandRecord.from_json(body)
+                for record in self.records.list_commands(state=state, limit=100_000):
                     admitted = record.admitted_us if state == "sent" else None
                     error = "futago stopped before the outcome was known"
                     self.ledger.move(record, "failed", None, events, error=error, admitted_us=admitted)
@@ -195,7 +194,7 @@ class CommandService:
     ) -> list[dict[str, Any]]:
         if state is not None and state not in STATES:
             raise InvalidInput([Problem("/state", f"state is one of {', '.join(STATES)}")])
-        return self.records.list_commands(state, twin_id, command, limit)
+        return [record.to_json() for record in self.records.list_commands(state, twin_id, command, limit)]
 
     def wait(self, command_id: str, timeout_s: float) -> dict[str, Any]:
         """The record once it is final, or waits for a person (proposed), or after ``timeout_s``."""
@@ -257,9 +256,9 @@ class CommandService:
         return record.to_json()
 
     def _open_duplicate(self, twin_id: str, command: str, payload: Any, by: str) -> dict[str, Any] | None:
-        for body in self.records.list_commands("proposed", twin_id, command, limit=100):
-            if body.get("proposedBy") == by and body.get("payload") == payload:
-                return body
+        for record in self.records.list_commands("proposed", twin_id, command, limit=100):
+            if record.proposed_by == by and record.payload == payload:
+                return record.to_json()
         return None
 
     def _command_of(self, twin_id: str, name: str) -> Command:

@@ -10,7 +10,8 @@ Every channel has the same small shape: ``check`` a subscriber's channel entry (
 ``check_settings`` for named channel settings (an SMTP server, an MQTT broker), ``target`` (the address, for
 the delivery log) and ``send``, which never raises: it answers an ``Outcome`` that says whether the message
 was accepted and, when not, whether trying again may help. Retries, backoff and dead letters belong to the
-service, so every channel gets them the same way.
+service, so every channel gets them the same way. A channel also says how many of its deliveries are sent at once
+(``workers``), which ``[notifications.workers]`` may change per type.
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ class Outcome(NamedTuple):
 
 class Channel(Protocol):
     type: str
+    #: How many deliveries of this type are sent at once, unless ``[notifications.workers]`` says otherwise: each
+    #: type knows how its peers answer (a slow webhook holds a thread; an event on the bus is immediate).
+    workers: int
 
     def check(self, entry: Mapping[str, Any], pointer: str) -> list[Problem]:
         """Problems with a subscriber's channel entry."""

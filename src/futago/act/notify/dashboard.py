@@ -15,6 +15,7 @@ class DashboardChannel:
     so for this channel there is nothing else to send."""
 
     type = "dashboard"
+    workers = 1  # publishing an event on the bus is immediate
 
     def check(self, entry: Mapping[str, Any], pointer: str) -> list[Problem]:
         return entry_checker(entry, pointer, ENTRY_KEYS).problems

@@ -101,7 +101,8 @@ class NotificationService:
         """Follow alert events and start the planner, the retry timer and the recorder."""
         if self._threads:
             return
-        self.dispatcher.open_pools(self.settings.workers)
+        configured = self.settings.workers
+        self.dispatcher.open_pools({kind: configured.get(kind, c.workers) for kind, c in self.channels.items()})
         self.deliveries.running = True
         loops = (
             ("plan", self._plan_loop),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +51,6 @@ class RetryPolicy(JsonRecord):
 
 
 _FACTOR = "factor is a number above 1 up to 10"
-_DEFAULT_WORKERS = {"webhook": 8, "mqtt": 2, "email": 4, "dashboard": 1}
 _SETTING_KEYS = {"depth_threshold_m", "retry", "workers", "webhook_timeout_s", "mqtt_timeout_s", "channels"}
 
 
@@ -62,7 +61,7 @@ class NotificationSettings:
     [notifications]
     depth_threshold_m = 0.5                    # planned inundation depth that makes a home "affected"
     retry = { attempts = 5, base_s = 1.0, factor = 2.0, max_s = 60.0 }
-    workers = { webhook = 8, mqtt = 2, email = 4, dashboard = 1 }
+    workers = { webhook = 8, mqtt = 2, email = 4, dashboard = 1 }   # threads per channel type
     webhook_timeout_s = 5.0
     [notifications.channels.email]             # named channel settings (also PUT /notification-channels)
     type = "email"
@@ -74,14 +73,19 @@ class NotificationSettings:
 
     depth_threshold_m: float = 0.5
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    workers: Mapping[str, int] = field(default_factory=lambda: dict(_DEFAULT_WORKERS))
+    # Only the counts the configuration sets; a channel type it does not name gets the default its channel
+    # declares (``Channel.workers``), so that a new type brings its own number.
+    workers: Mapping[str, int] = field(default_factory=dict)
     webhook_timeout_s: float = 5.0
     mqtt_timeout_s: float = 5.0
     channels: Mapping[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, config: Mapping[str, Any] | None) -> NotificationSettings:
-        """From the ``[notifications]`` table; InvalidInput with pointers under ``/notifications``."""
+    def parse(
+        cls, config: Mapping[str, Any] | None, channel_types: Collection[str] | None = None
+    ) -> NotificationSettings:
+        """From the ``[notifications]`` table; InvalidInput with pointers under ``/notifications``.
+        ``channel_types``: the registered type names, which ``workers`` may name (any name, when not given)."""
         config = config or {}
         check = Checker("/notifications")
         check.keys(config, sorted(_SETTING_KEYS), message=f"unknown setting; use {sorted(_SETTING_KEYS)}")
@@ -95,16 +99,14 @@ class NotificationSettings:
         webhook_timeout = number("webhook_timeout_s", 5.0, 300.0)
         mqtt_timeout = number("mqtt_timeout_s", 5.0, 300.0)
         retry = RetryPolicy.parse(config.get("retry"), "/notifications/retry", problems)
-        workers = dict(_DEFAULT_WORKERS)
+        workers: dict[str, int] = {}
         given = config.get("workers", {})
         if not isinstance(given, dict):
             problems.append(Problem("/notifications/workers", "workers is a table: channel type -> thread count"))
             given = {}
         for kind, count in given.items():
-            if kind not in _DEFAULT_WORKERS:
-                problems.append(
-                    Problem(f"/notifications/workers/{kind}", f"a channel type: {sorted(_DEFAULT_WORKERS)}")
-                )
+            if channel_types is not None and kind not in channel_types:
+                problems.append(Problem(f"/notifications/workers/{kind}", f"a channel type: {sorted(channel_types)}"))
             elif isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 64:
                 problems.append(Problem(f"/notifications/workers/{kind}", "a thread count from 1 to 64"))
             else:

@@ -44,11 +44,11 @@ import shapely
 from shapely.geometry import shape
 
 from futago.act.model import SEVERITIES, Alert, Severity
-from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
 from futago.core.records import JsonRecord, json_meta, record_from_json
 from futago.core.secrets import conceal
 from futago.core.twins import Relationship, Twin, TwinScan
+from futago.core.validation import Checker
 
 log = logging.getLogger(__name__)
 
@@ -118,41 +118,39 @@ ChannelCheck = Callable[[Mapping[str, Any], str], list[Problem]]
 
 def parse_subscriber(subscriber_id: str, body: Any, check_channel: ChannelCheck) -> Subscriber:
     """A subscriber from its JSON; InvalidInput names every mistake, with a pointer."""
-    problems: list[Problem] = []
+    check = Checker()
     if not SUBSCRIBER_ID.fullmatch(subscriber_id):
-        problems.append(Problem("/id", "a subscriber id has 1 to 128 letters, digits, '.', '_', ':', '@' or '-'"))
+        check.add("/id", "a subscriber id has 1 to 128 letters, digits, '.', '_', ':', '@' or '-'")
     if not isinstance(body, dict):
-        raise InvalidInput([*problems, Problem("", "a subscriber is a JSON object")])
-    problems += [Problem(f"/{k}", f"unknown key; use {sorted(_KEYS)}") for k in body if k not in _KEYS]
+        check.extend([Problem("", "a subscriber is a JSON object")])
+        check.raise_if_any()
+    check.keys(body, sorted(_KEYS), message=f"unknown key; use {sorted(_KEYS)}")
     if "id" in body and body["id"] != subscriber_id:
-        problems.append(Problem("/id", f"the body's id differs from the path's '{subscriber_id}'"))
+        check.add("/id", f"the body's id differs from the path's '{subscriber_id}'")
     name = body.get("name", subscriber_id)
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        problems.append(Problem("/name", "name is a non-empty string of up to 200 characters"))
-    language = body.get("language", "ja")
-    if language not in LANGUAGES:
-        problems.append(Problem("/language", "language is 'ja' or 'en'"))
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:  # a null too: a name is not optional
+        check.add("/name", "name is a non-empty string of up to 200 characters")
+    language = check.choice(body, "language", LANGUAGES, default="ja", message="language is 'ja' or 'en'")
     home, point = body.get("home"), body.get("point")
     if home is not None and point is not None:
-        problems.append(Problem("/point", "give a home twin or a point, not both"))
+        check.add("/point", "give a home twin or a point, not both")
     if home is not None and (not isinstance(home, str) or not home or len(home) > 1024):
-        problems.append(Problem("/home", "home is the id of a twin (a building)"))
+        check.add("/home", "home is the id of a twin (a building)")
     if point is not None and not _is_lonlat(point):
-        problems.append(Problem("/point", "point is [longitude, latitude] in WGS84 degrees"))
+        check.add("/point", "point is [longitude, latitude] in WGS84 degrees")
     rules = body.get("rules", [])
     if not isinstance(rules, list) or not all(isinstance(r, str) and r and len(r) <= 256 for r in rules):
-        problems.append(Problem("/rules", "rules is a list of rule names or patterns such as 'flood-*'"))
+        check.add("/rules", "rules is a list of rule names or patterns such as 'flood-*'")
         rules = []
-    severity = body.get("minSeverity", "info")
-    if severity not in SEVERITIES:
-        problems.append(Problem("/minSeverity", f"minSeverity is one of {list(SEVERITIES)}"))
+    severity = check.choice(
+        body, "minSeverity", SEVERITIES, default="info", message=f"minSeverity is one of {list(SEVERITIES)}"
+    )
     events = body.get("events", sorted(DEFAULT_EVENTS))
     if not isinstance(events, list) or not events or not all(e in EVENT_KINDS for e in events):
-        problems.append(Problem("/events", f"events is a non-empty list of {list(EVENT_KINDS)}"))
+        check.add("/events", f"events is a non-empty list of {list(EVENT_KINDS)}")
         events = list(DEFAULT_EVENTS)
-    channels = _channels(body.get("channels"), check_channel, problems)
-    if problems:
-        raise InvalidInput(problems)
+    channels = _channels(body.get("channels"), check_channel, check)
+    check.raise_if_any()
     return Subscriber(
         id=subscriber_id,
         name=name,
@@ -174,20 +172,20 @@ def _is_lonlat(value: Any) -> bool:
     return -180.0 <= value[0] <= 180.0 and -90.0 <= value[1] <= 90.0
 
 
-def _channels(value: Any, check_channel: ChannelCheck, problems: list[Problem]) -> tuple[dict[str, Any], ...]:
+def _channels(value: Any, check_channel: ChannelCheck, check: Checker) -> tuple[dict[str, Any], ...]:
     """The channel entries, each named: its ``name``, else its type (``webhook``, then ``webhook-2``...)."""
     if not isinstance(value, list) or not 1 <= len(value) <= _MAX_CHANNELS:
-        problems.append(Problem("/channels", f"channels is a list of 1 to {_MAX_CHANNELS} channel objects"))
+        check.add("/channels", f"channels is a list of 1 to {_MAX_CHANNELS} channel objects")
         return ()
     entries: list[dict[str, Any]] = []
     names: set[str] = set()
     for index, entry in enumerate(value):
         pointer = f"/channels/{index}"
         if not isinstance(entry, dict):
-            problems.append(Problem(pointer, "a channel is an object with a 'type'"))
+            check.add(pointer, "a channel is an object with a 'type'")
             continue
         found = check_channel(entry, pointer)
-        problems += found
+        check.extend(found)
         if found:
             continue
         name = entry.get("name")
@@ -197,7 +195,7 @@ def _channels(value: Any, check_channel: ChannelCheck, problems: list[Problem]) 
                 count += 1
                 name = f"{entry['type']}-{count}"
         if name in names:
-            problems.append(Problem(f"{pointer}/name", f"two channels are named '{name}'"))
+            check.add(f"{pointer}/name", f"two channels are named '{name}'")
         names.add(name)
         entries.append(conceal({**entry, "name": name}))  # a webhook's secret is a Secret from here on
     return tuple(entries)

@@ -52,6 +52,7 @@ def sign(secret: str, body: bytes) -> str:
 
 class WebhookChannel:
     type = "webhook"
+    workers = 8  # each endpoint answers at its own pace, up to the timeout: a slow one must not hold up the rest
 
     def __init__(self, timeout_s: float = 5.0) -> None:
         self.timeout_s = timeout_s

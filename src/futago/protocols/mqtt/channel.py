@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 class MqttChannel:
     type = "mqtt"
+    workers = 2  # a publish waits only for its broker's acknowledgement, over one client per broker
 
     def __init__(
         self,

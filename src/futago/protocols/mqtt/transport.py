@@ -28,12 +28,15 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
-from futago.act.transport import Connections, MqttTransport, OnSent, Outcome, OutgoingCommand, TransportsClosed
+from futago.act.transport import Connections, OnSent, Outcome, OutgoingCommand, TransportsClosed, spec_checker
+from futago.core.errors import InvalidInput
 from futago.core.paths import NO_FILES, DataRoot
+from futago.core.telemetry import parse_duration
+from futago.core.validation import Checker
 from futago.protocols.mqtt.settings import MqttOptions
 
 if TYPE_CHECKING:
@@ -42,6 +45,51 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _OK = frozenset({"ok", "completed", "success"})
+_DEFAULT_TIMEOUT_S = 10.0
+_MAX_TIMEOUT_S = 600.0
+_MAX_TOPIC_BYTES = 32_768  # MQTT allows 65,535; the rest is room for the twin id and command name
+_KEYS = {"type", "connection", "topic", "response_topic", "timeout", "qos"}
+
+
+@dataclass(frozen=True)
+class MqttTransport:
+    """A binding's MQTT transport: where the request goes, where its answer comes, and how long to wait."""
+
+    connection: str
+    topic: str
+    response_topic: str
+    timeout_s: float = _DEFAULT_TIMEOUT_S
+    qos: int = 1
+    type: Literal["mqtt"] = "mqtt"
+
+
+def parse_mqtt_transport(config: Mapping[str, Any], pointer: str) -> MqttTransport:
+    """A binding's ``{"type": "mqtt", ...}`` transport; InvalidInput names every mistake at once."""
+    check, connection = spec_checker(config, pointer, _KEYS)
+    topic = check.text(config, "topic", required=True, max_length=None) or ""
+    response = check.text(config, "response_topic", max_length=None) or f"{topic}/response"
+    for key, value in (("topic", topic), ("response_topic", response)):
+        if "+" in value or "#" in value or "\x00" in value:
+            check.add(f"{pointer}/{key}", "a command topic names one topic: no '+', '#' or NUL")
+        elif len(value.encode()) > _MAX_TOPIC_BYTES:  # leaves room for a twin id in {twin}
+            check.add(f"{pointer}/{key}", f"a topic is at most {_MAX_TOPIC_BYTES} bytes")
+    qos = config.get("qos", 1)
+    if qos not in (0, 1, 2) or isinstance(qos, bool):
+        check.add(f"{pointer}/qos", "qos is 0, 1 or 2")
+    timeout_s = _timeout(config.get("timeout", "10s"), f"{pointer}/timeout", check)
+    check.raise_if_any()
+    return MqttTransport(connection, topic, response, timeout_s, int(qos))
+
+
+def _timeout(value: Any, pointer: str, check: Checker) -> float:
+    try:
+        seconds = parse_duration(value) / 1e6
+    except (InvalidInput, TypeError, ValueError, AttributeError):
+        seconds = -1.0
+    if not 0 < seconds <= _MAX_TIMEOUT_S:
+        check.add(pointer, f"timeout is a duration up to {_MAX_TIMEOUT_S:g} s, e.g. '10s'")
+        return _DEFAULT_TIMEOUT_S
+    return seconds
 
 
 class MqttCommandTransport:
@@ -49,6 +97,7 @@ class MqttCommandTransport:
     connection's TLS files lie in (the one its connector was checked against)."""
 
     type = "mqtt"
+    parse_spec = staticmethod(parse_mqtt_transport)
 
     def __init__(self, connections: Connections, files: DataRoot = NO_FILES) -> None:
         self.connections = connections

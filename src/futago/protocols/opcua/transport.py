@@ -9,20 +9,71 @@ read, and that value is the resulting state recorded with the command.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import orjson
 
-from futago.act.transport import Connections, OnSent, OpcUaTransport, Outcome, OutgoingCommand
+from futago.act.transport import Connections, OnSent, Outcome, OutgoingCommand, spec_checker
 from futago.core.errors import FutagoError
+from futago.core.paths import NO_FILES, DataRoot
+
+#: The OPC UA built-in types a value may be written as (OPC 10000-6, 5.1.2), as asyncua's VariantType names them.
+OPCUA_VARIANT_TYPES = frozenset(
+    {
+        "Null", "Boolean", "SByte", "Byte", "Int16", "UInt16", "Int32", "UInt32", "Int64", "UInt64", "Float",
+        "Double", "String", "DateTime", "Guid", "ByteString", "XmlElement", "NodeId", "ExpandedNodeId",
+        "StatusCode", "QualifiedName", "LocalizedText", "ExtensionObject", "DataValue", "Variant", "DiagnosticInfo",
+    }
+)  # fmt: skip
+_KEYS = {"type", "connection", "write", "object", "method", "variant_type", "read_back", "field", "arguments"}
+
+
+@dataclass(frozen=True)
+class OpcUaTransport:
+    """A binding's OPC UA transport: a node to write, or a method to call, and the node read back afterwards."""
+
+    connection: str
+    write: str | None = None  # a node to write the value to ...
+    object: str | None = None  # ... or a method (and the object it belongs to) to call
+    method: str | None = None
+    variant_type: str | None = None
+    read_back: str | None = None
+    field: str | None = None  # the payload field written, when the payload is an object
+    arguments: tuple[str, ...] = ()  # the payload fields passed to the method, in order
+    type: Literal["opcua"] = "opcua"
+
+
+def parse_opcua_transport(config: Mapping[str, Any], pointer: str) -> OpcUaTransport:
+    """A binding's ``{"type": "opcua", ...}`` transport; InvalidInput names every mistake at once."""
+    check, connection = spec_checker(config, pointer, _KEYS)
+    write, obj, method = (check.text(config, key, max_length=None) for key in ("write", "object", "method"))
+    if (write is None) == (method is None):
+        check.add(pointer, "give either 'write' (a node) or 'object' and 'method' (a method call)")
+    if method is not None and obj is None:
+        check.add(f"{pointer}/object", "a method call needs the 'object' node the method belongs to")
+    arguments = config.get("arguments", [])
+    if not isinstance(arguments, list) or not all(isinstance(a, str) and a for a in arguments):
+        check.add(f"{pointer}/arguments", "arguments is a list of payload field names")
+        arguments = []
+    variant_type = check.text(config, "variant_type", max_length=None)
+    if variant_type is not None and variant_type not in OPCUA_VARIANT_TYPES:
+        check.add(f"{pointer}/variant_type", "an OPC UA variant type, e.g. Double, Float, Int32")
+    read_back = check.text(config, "read_back", max_length=None)
+    field_name = check.text(config, "field", max_length=None)
+    check.raise_if_any()
+    return OpcUaTransport(connection, write, obj, method, variant_type, read_back, field_name, tuple(arguments))
 
 
 class OpcUaCommandTransport:
     """Sends commands through the running connector of an OPC UA connection (its session, its security)."""
 
     type = "opcua"
+    parse_spec = staticmethod(parse_opcua_transport)
 
-    def __init__(self, connections: Connections) -> None:
+    def __init__(self, connections: Connections, files: DataRoot = NO_FILES) -> None:
+        # ``files`` is not needed: the connector holds the session, checked with its security files already.
         self.connections = connections
 
     def send(self, spec: OpcUaTransport, command: OutgoingCommand, on_sent: OnSent) -> Outcome:

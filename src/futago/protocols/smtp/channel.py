@@ -39,6 +39,7 @@ def _addresses(value: Any) -> list[str]:
 
 class EmailChannel:
     type = "email"
+    workers = 4  # an SMTP session takes a few round trips; a server accepts a few sessions at once
 
     def __init__(self, lookup: SettingsLookup) -> None:
         self.lookup = lookup

@@ -1,8 +1,9 @@
-"""Rule definitions, alerts and every alert's history,.
+"""Rule definitions, alerts and every alert's history.
 
 An alert is one row (its JSON, with the columns it is filtered by); its history is an append-only table beside it,
 so a transition adds a row instead of rewriting a growing document, and the full history survives as written.
-Pages run newest first by the row's sequence number, which also serves as the continuation cursor.
+Pages run newest first by the row's sequence number, which also serves as the continuation cursor. The rows hold the
+alert's JSON (``Alert.to_json``): records are converted here, at the edge, and nowhere else.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from futago.core.alerts import Alert
 from futago.store.sql.db import Database
 from futago.store.sql.specs import NamedSpecs
 
@@ -37,21 +39,22 @@ class SqlAlerts:
         self._alert_rules.delete(name)
 
     # alerts
-    def put_alert(self, alert: dict[str, Any], history: Sequence[dict[str, Any]] = ()) -> None:
-        """Create or update an alert (its JSON; a ``history`` member is ignored) and append ``history`` entries."""
-        document = _dumps({k: v for k, v in alert.items() if k != "history"})
+    def put_alert(self, alert: Alert, history: Sequence[dict[str, Any]] = ()) -> None:
+        """Create or update an alert (its own ``history`` is not written) and append ``history`` entries."""
+        body = alert.to_json()
+        del body["history"]  # the history table holds it, one row per entry
         with self.db.write() as conn:
             conn.execute(
                 "INSERT INTO alerts (id, rule, twin_id, state, document) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET state = excluded.state, document = excluded.document",
-                (alert["id"], alert["rule"], alert["twinId"], alert["state"], document),
+                (alert.id, alert.rule, alert.twin_id, alert.state, _dumps(body)),
             )
             conn.executemany(
                 "INSERT INTO alert_history (alert_id, entry) VALUES (?, ?)",
-                [(alert["id"], _dumps(entry)) for entry in history],
+                [(alert.id, _dumps(entry)) for entry in history],
             )
 
-    def get_alert(self, alert_id: str) -> dict[str, Any] | None:
+    def get_alert(self, alert_id: str) -> Alert | None:
         row = self.db.read().execute("SELECT document FROM alerts WHERE id = ?", (alert_id,)).fetchone()
         return None if row is None else self._with_history([orjson.loads(row[0])])[0]
 
@@ -62,7 +65,7 @@ class SqlAlerts:
         twin_id: str | None = None,
         before: int | None = None,
         limit: int = 100,
-    ) -> tuple[list[dict[str, Any]], int | None]:
+    ) -> tuple[list[Alert], int | None]:
         """Alerts newest first, and the cursor (``before``) of the next page, None on the last one."""
         sql, params = "SELECT seq, document FROM alerts WHERE 1 = 1", list[Any]()
         for column, value in (("state", state), ("rule", rule), ("twin_id", twin_id)):
@@ -76,15 +79,16 @@ class SqlAlerts:
         alerts = self._with_history([orjson.loads(document) for _, document in rows])
         return alerts, (int(rows[-1][0]) if more else None)
 
-    def open_alerts(self) -> list[dict[str, Any]]:
+    def open_alerts(self) -> list[Alert]:
         """Alerts not yet resolved, oldest first (what the rule engine picks up again after a restart)."""
         rows = self.db.read().execute("SELECT document FROM alerts WHERE state != 'resolved' ORDER BY seq")
         return self._with_history([orjson.loads(document) for (document,) in rows])
 
-    def _with_history(self, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if not alerts:
-            return alerts
-        history: dict[str, list[Any]] = {alert["id"]: [] for alert in alerts}
+    def _with_history(self, documents: list[dict[str, Any]]) -> list[Alert]:
+        """The alerts of stored documents, each with its history read from the history table."""
+        if not documents:
+            return []
+        history: dict[str, list[Any]] = {document["id"]: [] for document in documents}
         ids = list(history)
         for start in range(0, len(ids), 500):  # stay well inside SQLite's limit on bound parameters
             chunk = ids[start : start + 500]
@@ -94,4 +98,4 @@ class SqlAlerts:
             )
             for alert_id, entry in rows:
                 history[alert_id].append(orjson.loads(entry))
-        return [{**alert, "history": history[alert["id"]]} for alert in alerts]
+        return [Alert.from_json({**document, "history": history[document["id"]]}) for document in documents]

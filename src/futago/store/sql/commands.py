@@ -1,10 +1,10 @@
-"""Command bindings (transport, envelope and mode per twin and command) and command records,.
+"""Command bindings (transport, envelope and mode per twin and command) and command records.
 
 A command record is the audit of one command (who proposed it, who approved it, what was sent, the device's
 answer, the resulting state) kept as JSON; the columns beside it exist only to find records. ``admitted_us`` is
 when the record passed the safety envelope on its way to the device: the rate limit and the rate-of-change check
-count those. The service keeps it in the record (``admittedUs``): set on approval, cleared again when the command
-failed before anything was sent.
+count those. The service keeps it in the record (``admitted_us``): set on approval, cleared again when the command
+failed before anything was sent. Records are converted to and from their JSON here, at the edge.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from futago.core.commands import CommandRecord
 from futago.store.sql.db import Database
 from futago.store.sql.specs import NamedSpecs
 
@@ -41,39 +42,26 @@ class SqlCommands:
 
     # -- records ----------------------------------------------------------------------------------
 
-    def add_command(self, record: dict[str, Any]) -> None:
+    def add_command(self, record: CommandRecord) -> None:
         with self.db.write() as conn:
             conn.execute(
                 "INSERT INTO commands (id, twin_id, command, state, admitted_us, record) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    record["id"],
-                    record["twinId"],
-                    record["command"],
-                    record["state"],
-                    record.get("admittedUs"),
-                    orjson.dumps(record).decode(),
-                ),
+                (record.id, record.twin_id, record.command, record.state, record.admitted_us, _dumps(record)),
             )
 
-    def update_command(self, record: dict[str, Any], expected_state: str) -> bool:
+    def update_command(self, record: CommandRecord, expected_state: str) -> bool:
         """Replace a record only while it is still in ``expected_state`` (compare-and-set), so that two
         approvers, or an approver and a rejecter, cannot both move the same command on."""
         with self.db.write() as conn:
             changed = conn.execute(
                 "UPDATE commands SET state = ?, admitted_us = ?, record = ? WHERE id = ? AND state = ?",
-                (
-                    record["state"],
-                    record.get("admittedUs"),
-                    orjson.dumps(record).decode(),
-                    record["id"],
-                    expected_state,
-                ),
+                (record.state, record.admitted_us, _dumps(record), record.id, expected_state),
             ).rowcount
         return changed == 1
 
-    def get_command(self, command_id: str) -> dict[str, Any] | None:
+    def get_command(self, command_id: str) -> CommandRecord | None:
         row = self.db.read().execute("SELECT record FROM commands WHERE id = ?", (command_id,)).fetchone()
-        return None if row is None else dict(orjson.loads(row[0]))
+        return None if row is None else CommandRecord.from_json(orjson.loads(row[0]))
 
     def list_commands(
         self,
@@ -81,22 +69,26 @@ class SqlCommands:
         twin_id: str | None = None,
         command: str | None = None,
         limit: int = 100,
-    ) -> list[dict[str, Any]]:
+    ) -> list[CommandRecord]:
         """Newest first."""
         sql, params = "SELECT record FROM commands WHERE 1 = 1", list[Any]()
         for column, value in (("state", state), ("twin_id", twin_id), ("command", command)):
             if value is not None:
                 sql, params = f"{sql} AND {column} = ?", [*params, value]
         rows = self.db.read().execute(f"{sql} ORDER BY seq DESC LIMIT ?", [*params, limit])
-        return [orjson.loads(record) for (record,) in rows]
+        return [CommandRecord.from_json(orjson.loads(record)) for (record,) in rows]
 
     def list_admitted_commands(
         self, twin_id: str, command: str, since_us: int | None = None, limit: int = 1000
-    ) -> list[dict[str, Any]]:
+    ) -> list[CommandRecord]:
         """The records of a twin's command that passed the envelope (since ``since_us``), newest first."""
         rows = self.db.read().execute(
             "SELECT record FROM commands WHERE twin_id = ? AND command = ? "
             "AND admitted_us IS NOT NULL AND admitted_us >= ? ORDER BY admitted_us DESC LIMIT ?",
             (twin_id, command, since_us if since_us is not None else -(2**62), limit),
         )
-        return [orjson.loads(record) for (record,) in rows]
+        return [CommandRecord.from_json(orjson.loads(record)) for (record,) in rows]
+
+
+def _dumps(record: CommandRecord) -> str:
+    return orjson.dumps(record.to_json()).decode()
