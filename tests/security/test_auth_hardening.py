@@ -208,6 +208,25 @@ def test_a_key_revoked_by_the_cli_ends_its_session_and_bearer_within_a_second(on
         assert client.put("/twins/x", json={}, headers=cookie).status_code == 401  # writes too
 
 
+def test_a_policy_changed_by_the_cli_holds_in_a_running_server_within_a_second(on_each_store: App) -> None:
+    """Found by probing the fixed server: policies were read once and reloaded only after a change through the
+    server's own API, so a grant removed with ``futago policy`` (another process) never took effect."""
+    secured = on_each_store
+    with TestClient(create_api(secured), raise_server_exceptions=False) as client:
+        _, bearer, _ = _signed_in(secured, client)
+        entry = next(e for e in secured.security.list_entries() if e.resource == "query")
+        removed = CliRunner().invoke(main, ["policy", "remove", "--db", secured.settings.db, str(entry.id)])
+        assert removed.exit_code == 0, removed.output
+        time.sleep(service.RECHECK_S + 0.1)
+        assert client.post("/query", json={"query": "SELECT T FROM DIGITALTWINS T"}, headers=bearer).status_code == 403
+        granted = CliRunner().invoke(
+            main, ["policy", "grant", "--db", secured.settings.db, "user:sato", "query", "READ"]
+        )
+        assert granted.exit_code == 0, granted.output
+        time.sleep(service.RECHECK_S + 0.1)
+        assert client.post("/query", json={"query": "SELECT T FROM DIGITALTWINS T"}, headers=bearer).status_code == 200
+
+
 def test_an_expired_key_ends_its_session_and_bearer(secured: App, monkeypatch: pytest.MonkeyPatch) -> None:
     with TestClient(create_api(secured), raise_server_exceptions=False) as client:
         _, bearer, cookie = _signed_in(secured, client)

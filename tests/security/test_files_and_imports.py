@@ -92,6 +92,16 @@ def test_a_replay_outside_the_data_root_is_refused_and_stores_nothing(
     assert app.store.list_connections() == {}
 
 
+def test_a_name_too_long_for_the_file_system_is_a_422_not_a_500(server: tuple[App, TestClient]) -> None:
+    """Found by probing the fixed server: the existence check raised OSError (ENAMETOOLONG) as a 500."""
+    _, client = server
+    for name in ("a" * 300, "b/" * 2100):
+        assert "data root" in _refusal(client, name)
+    tls = {"type": "mqtt", "options": {"host": "127.0.0.1", "tls": {"ca": "c" * 300}}, "mappings": MAPPING}
+    answer = client.put("/connections/tls", json=tls)
+    assert answer.status_code == 422 and answer.json()["errors"][0]["pointer"] == "/options/tls/ca"
+
+
 def test_a_symlink_that_leaves_the_root_is_refused_like_any_path_outside(
     server: tuple[App, TestClient], files: dict[str, Path]
 ) -> None:

@@ -374,3 +374,14 @@ def test_an_opcua_key_password_is_a_secret_and_never_part_of_the_security_string
     parsed = OpcUaOptions.parse(conceal(apart), data_root(app.settings))
     # what asyncua is given when the session starts: the password back after '::'
     assert _with_key_password(parsed.security or "", parsed.key_password).endswith(f"client.key::{MQTT_PASSWORD}")
+
+
+def test_an_opcua_login_in_the_endpoint_url_is_refused(client: TestClient) -> None:
+    """Found by probing the fixed server: asyncua logs in with user:password@ from the endpoint, which GET
+    /connections, the log and the store then showed in plain text; the login belongs in username/password."""
+    config = {"type": "opcua", "autostart": False,
+              "options": {"endpoint": f"opc.tcp://plc:{MQTT_PASSWORD}@127.0.0.1:4840", "nodes": [{"node": "ns=2;s=T"}]},
+              "mappings": [{"source": "ns=2;s=T", "twin": "river-1", "telemetry": "waterLevel"}]}  # fmt: skip
+    refused = client.put("/connections/plc", json=config)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["pointer"] == "/options/endpoint"
+    assert MQTT_PASSWORD not in refused.text and client.get("/connections/plc").status_code == 404

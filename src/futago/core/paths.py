@@ -52,13 +52,21 @@ class DataRoot:
         if not path.is_relative_to(root) or path == root or self._is_private(path):
             # one sentence for every refusal: it must not tell an existing file from a missing one
             raise InvalidInput([Problem(pointer, f"{name!r} is not a file inside {self.label}")])
-        if must_exist and not path.is_file():
+        if must_exist and not _is_file(path):
             raise InvalidInput([Problem(pointer, f"no file named {name!r} in {self.label}")])
         return path
 
     def _is_private(self, path: Path) -> bool:
         text = str(path)
         return any(text.startswith(str(_real(private))) for private in self.private)
+
+
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file; a name the file system refuses (too long, say) is none."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 # What a part gets when it is built without the server's data root (a test, a benchmark): leaving the root out

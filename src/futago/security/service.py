@@ -149,6 +149,8 @@ class SecurityService:
         self.client_failures = RateLimiter(2 * KEY_FAILURES_PER_MINUTE, burst=2 * KEY_FAILURES_PER_MINUTE)
         self._scrypt_slots = threading.BoundedSemaphore(SCRYPT_SLOTS)
         self._policies: PolicySet | None = None
+        self._policy_rows: list[dict[str, Any]] = []  # the entries the policy set was built from
+        self._policies_read = 0.0  # when they were last read (monotonic)
         self._verified: dict[str, tuple[float, Principal]] = {}  # SHA-256 of the key -> (when, who)
         self._keys: dict[str, _KeyState] = {}  # key id -> its state as last read from the store
         self._revoked: set[str] = set()  # key ids revoked by this process: never remembered again
@@ -317,9 +319,16 @@ class SecurityService:
 
     # -- policies --------------------------------------------------------------------------------
     def policies(self) -> PolicySet:
+        """The entries in force. They are read again once the last read is RECHECK_S old, so that a change made by
+        another process (another server, ``futago policy`` on the same store) holds here within a second; the set
+        is rebuilt only when the entries differ, so what is cached per set stays valid."""
         with self._lock:
-            if self._policies is None:
-                self._policies = PolicySet(PolicyEntry.parse(e) for e in self.store.list_policy_entries())
+            now = time.monotonic()
+            if self._policies is None or now - self._policies_read >= RECHECK_S:
+                rows = self.store.list_policy_entries()
+                if self._policies is None or rows != self._policy_rows:
+                    self._policies, self._policy_rows = PolicySet(PolicyEntry.parse(e) for e in rows), rows
+                self._policies_read = now
             return self._policies
 
     def grant(self, entry: PolicyEntry, by: str = "system") -> PolicyEntry:

@@ -52,6 +52,8 @@ class OpcUaOptions:
         endpoint = options.get("endpoint")
         if not isinstance(endpoint, str) or not endpoint.startswith("opc.tcp://") or len(endpoint) <= 10:
             check.add("/options/endpoint", "give the server's address: opc.tcp://host:port/path")
+        elif "@" in endpoint.split("/")[2]:  # asyncua logs in with user:password@ from the URL, shown with it
+            check.add("/options/endpoint", "give the login as 'username' and 'password', not in the URL")
         for key in ("username", "password", "security", "key_password"):
             if key in options and not isinstance(reveal(options[key]), str):  # present, even as null
                 check.add(f"/options/{key}", f"'{key}' must be a string")
