@@ -23,12 +23,12 @@ def test_readme_city_commands_work(tmp_path: Path) -> None:
     outputs = []
     for command in _commands():
         command = command.split("#")[0] if " # " in command else command
-        if "../shared/data/plateau" in command and not (SHARED_DATA / "plateau").exists():
+        if "data/plateau" in command and not (SHARED_DATA / "plateau").exists():
             continue
         command = (
             command.replace(".venv/bin/futago", f"{sys.executable} -m futago.cli")
             .replace("futago-data/", f"{tmp_path}/")
-            .replace("../shared/data/plateau", str(SHARED_DATA / "plateau"))
+            .replace(" data/plateau", f" {SHARED_DATA / 'plateau'}")
         )
         run = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300, cwd=REPO)
         assert run.returncode == 0, f"{command}\n{run.stdout}\n{run.stderr}"
