@@ -6,6 +6,7 @@ Coordinates are WGS84 (longitude, latitude[, height in metres]) — already swap
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -34,6 +35,50 @@ class RiskEntry(JsonRecord):
     area_type: str | None = None  # landslide: warning / special warning area (uro:areaType)
 
 
+GenericType = Literal["string", "int", "double", "date", "uri", "measure"]
+
+
+@dataclass(slots=True)
+class GenericAttribute:
+    """One CityGML generic attribute (gen:stringAttribute ... gen:measureAttribute), of any name in any script.
+
+    ``value`` is the text exactly as in the file; ``number`` is its value for int, double and measure
+    attributes (None when the text is not a number: it is kept, with a warning). ``set`` is the path of the
+    enclosing gen:genericAttributeSet names joined by "/" (None at the top), so nested sets flatten
+    into one list that still round-trips to the XML.
+    """
+
+    name: str
+    type: GenericType
+    value: str
+    number: float | None = None
+    unit: str | None = None  # measureAttribute's uom
+    set: str | None = None
+    code_space: str | None = None  # genericAttributeSet's codeSpace, when it has one
+
+
+@dataclass(slots=True)
+class Opening:
+    """A bldg:Window or bldg:Door of a boundary surface: 3D polygons in (lon, lat, h)."""
+
+    kind: str  # "Window", "Door"
+    gml_id: str
+    lod: int
+    polygons: list[Polygon3] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class BoundarySurface:
+    """A _BoundarySurface of a building at LOD2+ (RoofSurface, WallSurface, GroundSurface, ClosureSurface,
+    OuterCeilingSurface, OuterFloorSurface, and the interior ones of LOD4): its 3D polygons and openings."""
+
+    kind: str  # the element's local name, e.g. "RoofSurface"
+    gml_id: str
+    lod: int
+    polygons: list[Polygon3] = field(default_factory=list)  # 3D
+    openings: list[Opening] = field(default_factory=list)
+
+
 @dataclass(slots=True)
 class BuildingFeature:
     gml_id: str
@@ -60,6 +105,8 @@ class BuildingFeature:
     risks: list[RiskEntry] = field(default_factory=list)
     ground_elevation: float | None = None  # metres: the lowest ground height (or from the DEM)
     source: str = ""  # file:line where the feature starts
+    generic: list[GenericAttribute] = field(default_factory=list)  # gen:* attributes (not in ``attributes``)
+    surfaces: list[BoundarySurface] = field(default_factory=list)  # LOD2/LOD3 boundary surfaces, with openings
 
 
 @dataclass(slots=True)
@@ -92,4 +139,77 @@ class ReliefFeature:
     source: str = ""
 
 
-CityFeature = BuildingFeature | WaterBodyFeature | RoadFeature | ReliefFeature
+@dataclass(slots=True)
+class CityObjectFeature:
+    """Any other city object of the PLATEAU product specification: urban-planning zones (urf), land use (luse),
+    sediment-disaster areas (lsld), city furniture (frn), bridges, tunnels, other constructions, vegetation,
+    railways, tracks, squares, waterways, water bodies that are not hazard zones, underground facilities,
+    generic city objects, building installations...
+
+    The reader keeps what the file says, without knowing the models: ``properties`` are the feature's own
+    simple properties by local name (labels from the codelists applied, text otherwise, repeated values
+    joined with "; "), ``codes`` the raw codes of the code-typed ones, ``units`` the uom of measured ones.
+    The importer maps ``module``/``kind`` to a DTDL model and coerces the values to its schemas.
+    """
+
+    gml_id: str
+    module: str  # the namespace group: "urf", "luse", "frn", "bridge", "tunnel", "vegetation", "uro", "tran"...
+    kind: str  # the element's local name, e.g. "UseDistrict", "LandUse", "CityFurniture"
+    name: str | None = None
+    properties: dict[str, str] = field(default_factory=dict)
+    codes: dict[str, str] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+    attributes: dict[str, str] = field(default_factory=dict)  # uro attributes, flattened as for buildings
+    generic: list[GenericAttribute] = field(default_factory=list)
+    risks: list[RiskEntry] = field(default_factory=list)
+    polygons: list[Polygon3] = field(default_factory=list)  # 2D (lon, lat) area or ground footprint
+    lines: list[Ring] = field(default_factory=list)  # 2D curves (e.g. LOD0 networks)
+    points: list[Position] = field(default_factory=list)  # e.g. the reference point of an implicit geometry
+    height: float | None = None  # metres: measured or derived from the 3D geometry (top - bottom)
+    lods: set[int] = field(default_factory=set)
+    parts: list[CityObjectFeature] = field(default_factory=list)  # e.g. TrafficArea / AuxiliaryTrafficArea
+    parent_id: str | None = None  # e.g. the building of a BuildingInstallation
+    source: str = ""
+
+
+@dataclass(slots=True)
+class ReadWarning:
+    """Something in a feature that futago kept as text or left out, without failing the file."""
+
+    feature_id: str
+    path: str  # file:line, then the element path inside the feature
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"feature": self.feature_id, "path": self.path, "message": self.message}
+
+
+@dataclass
+class ReadTally:
+    """What reading a city met, for the import summary: nothing futago reads is dropped unsaid.
+
+    ``features`` counts each top-level city object (each child of a cityObjectMember or featureMember) by
+    its local element name, whatever futago then does with it; ``skipped`` counts by reason those that
+    became no twin, with one example gml:id per reason; ``warnings`` are the first ``WARNINGS_KEPT``
+    warnings, ``warning_count`` all of them.
+    """
+
+    WARNINGS_KEPT = 20
+
+    features: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    skipped_examples: dict[str, str] = field(default_factory=dict)
+    warnings: list[ReadWarning] = field(default_factory=list)
+    warning_count: int = 0
+
+    def skip(self, reason: str, gml_id: str) -> None:
+        self.skipped[reason] += 1
+        self.skipped_examples.setdefault(reason, gml_id)
+
+    def warn(self, feature_id: str, path: str, message: str) -> None:
+        self.warning_count += 1
+        if len(self.warnings) < self.WARNINGS_KEPT:
+            self.warnings.append(ReadWarning(feature_id, path, message))
+
+
+CityFeature = BuildingFeature | WaterBodyFeature | RoadFeature | ReliefFeature | CityObjectFeature
