@@ -96,7 +96,9 @@ BBox = tuple[float, float, float, float]  # min_lon, min_lat, max_lon, max_lat (
 
 
 class PropertyFilter(NamedTuple):
-    """``properties[path] <op> value`` for a number or a string value.
+    """``properties[path] <op> value`` for a number or a string value, or, with the ops
+    ``array_contains`` / ``array_contains_partial``, an array at ``path`` holding an element equal to
+    (or, partial, containing the members of) the JSON text ``value`` (the query's ARRAY_CONTAINS/EXISTS).
 
     A store may use it to narrow a scan (in its own SQL dialect) or ignore it: the query
     engine re-checks every row exactly. It must never drop a twin for which the comparison
@@ -104,7 +106,7 @@ class PropertyFilter(NamedTuple):
     """
 
     path: tuple[str, ...]
-    op: str  # one of = < <= > >=
+    op: str  # one of = < <= > >= array_contains array_contains_partial
     value: float | int | str
 
 

@@ -91,7 +91,21 @@ class Call:
     pos: Pos = field(compare=False)
 
 
-Expr = LiteralValue | Path | Compare | And | Or | Not | InList | IsOfModel | Call
+@dataclass(frozen=True, slots=True)
+class Exists:
+    """``EXISTS(SELECT VALUE var FROM var IN array [WHERE where])``, the Cosmos DB form.
+
+    ``var`` names one element of ``array`` inside ``where`` only; paths that start with it
+    carry it as their alias.
+    """
+
+    var: str
+    array: Path
+    where: Expr | None
+    pos: Pos = field(compare=False)
+
+
+Expr = LiteralValue | Path | Compare | And | Or | Not | InList | IsOfModel | Call | Exists
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,4 +160,8 @@ def walk(expr: Expr) -> list[Expr]:
             stack.append(node.value)
         elif isinstance(node, Call):
             stack.extend(reversed(node.args))
+        elif isinstance(node, Exists):
+            if node.where is not None:
+                stack.append(node.where)
+            stack.append(node.array)
     return out

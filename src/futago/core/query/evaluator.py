@@ -19,6 +19,7 @@ from futago.core.query.ast import (
     And,
     Call,
     Compare,
+    Exists,
     Expr,
     InList,
     IsOfModel,
@@ -148,18 +149,33 @@ def compile_path(path: Path, layout: Layout) -> Value:
 
 
 class Compiler:
-    """Holds what compiling needs besides the AST: the binding layout and model lookups."""
+    """Holds what compiling needs besides the AST: the binding layout and model lookups.
 
-    def __init__(self, layout: Layout, models: ModelResolver) -> None:
+    ``elements`` maps each EXISTS element name in scope to its slot; those slots come after
+    every collection's (``width`` is the first free one), so an element binding is the row's
+    binding padded to that slot, whatever JOIN level the row has reached.
+    """
+
+    def __init__(
+        self, layout: Layout, models: ModelResolver, elements: dict[str, int] | None = None, width: int = 0
+    ) -> None:
         self.layout = layout
         self.models = models
+        self.elements = elements or {}
+        self.width = max(width, max((slot for slot, _ in layout.values()), default=-1) + 1)
 
     def value(self, expr: Expr) -> Value:
         if isinstance(expr, LiteralValue):
             const = expr.value
             return lambda b: const
+        if isinstance(expr, Path) and expr.alias in self.elements:
+            slot, rest = self.elements[expr.alias], expr.segments
+            return (lambda b: _descend(b[slot], rest)) if rest else (lambda b: b[slot])
         if isinstance(expr, Path):
             return compile_path(expr, self.layout)
+        if isinstance(expr, Call) and expr.name == "ARRAY_LENGTH":
+            array = self.value(expr.args[0])
+            return lambda b: len(v) if isinstance(v := array(b), list) else MISSING
         if isinstance(expr, Call) and expr.name == "ST_DISTANCE":
             geometry = self.value(expr.args[0])
             distance = spatial.distance_function(_literal(expr.args[1]))
@@ -199,7 +215,9 @@ class Compiler:
             slot = self.layout[expr.alias][0]
             allowed = self.models(expr.model, expr.exact)
             return lambda b: b[slot].model in allowed
-        if isinstance(expr, Call) and expr.name != "ST_DISTANCE":
+        if isinstance(expr, Exists):
+            return self.exists(expr)
+        if isinstance(expr, Call) and expr.name not in _VALUE_FUNCTIONS:
             return self.call(expr)
         value = self.value(expr)
 
@@ -265,9 +283,30 @@ class Compiler:
             return st_within
         if name in ("STARTSWITH", "ENDSWITH", "CONTAINS"):
             return _string_test(name, self.value(expr.args[0]), self.value(expr.args[1]))
+        if name == "ARRAY_CONTAINS":
+            partial = len(expr.args) == 3 and _literal(expr.args[2]) is True
+            return _array_contains(self.value(expr.args[0]), self.value(expr.args[1]), partial)
         arg = self.value(expr.args[0])
         check = _TYPE_CHECKS[name]
         return lambda b: check(arg(b))
+
+    def exists(self, expr: Exists) -> Pred:
+        array = self.value(expr.array)
+        slot = self.width
+        inner = Compiler(self.layout, self.models, {**self.elements, expr.var: slot}, slot + 1)
+        where: Pred = inner.pred(expr.where) if expr.where is not None else (lambda b: True)
+
+        def exists(b: Binding) -> bool | None:
+            items = array(b)
+            if not isinstance(items, list):  # as in Cosmos DB: no element, so none matches
+                return False
+            pad = (None,) * (slot - len(b))
+            return any(where((*b, *pad, item)) is True for item in items)
+
+        return exists
+
+
+_VALUE_FUNCTIONS = frozenset({"ST_DISTANCE", "ARRAY_LENGTH"})  # they give a value, not a condition
 
 
 def _literal(expr: Expr) -> Any:
@@ -324,6 +363,25 @@ def _string_test(name: str, lv: Value, rv: Value) -> Pred:
         return None
 
     return test
+
+
+def partial_match(element: Any, wanted: Any) -> bool:
+    """Cosmos DB's partial ARRAY_CONTAINS: an object matches when it has every wanted member, equal."""
+    if isinstance(wanted, dict) and isinstance(element, dict):
+        return all(key in element and json_equal(element[key], value) for key, value in wanted.items())
+    return json_equal(element, wanted)
+
+
+def _array_contains(array: Value, needle: Value, partial: bool) -> Pred:
+    match = partial_match if partial else json_equal
+
+    def contains(b: Binding) -> bool | None:
+        items, wanted = array(b), needle(b)
+        if not isinstance(items, list) or wanted is MISSING:
+            return None
+        return any(match(item, wanted) for item in items)
+
+    return contains
 
 
 _TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {

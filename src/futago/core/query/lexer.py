@@ -163,10 +163,15 @@ def _string(text: str, i: int, line: int, line_start: int, tokens: list[Token]) 
                 j += 2
                 continue
             if esc == "u":
-                digits = text[j + 2 : j + 6]
-                if len(digits) == 4 and all(c in "0123456789abcdefABCDEF" for c in digits):
-                    out.append(chr(int(digits, 16)))
-                    j += 6
+                code = _hex4(text, j + 2)
+                if code is not None:
+                    low = _hex4(text, j + 8) if 0xD800 <= code < 0xDC00 and text.startswith("\\u", j + 6) else None
+                    if low is not None and 0xDC00 <= low < 0xE000:  # a UTF-16 pair, as JSON writes 😀
+                        out.append(chr(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)))
+                        j += 12
+                    else:
+                        out.append(chr(code))
+                        j += 6
                     continue
             fail_at(
                 line,
@@ -177,5 +182,14 @@ def _string(text: str, i: int, line: int, line_start: int, tokens: list[Token]) 
         out.append(ch)
         j += 1
     value = "".join(out)
+    if any("\ud800" <= ch <= "\udfff" for ch in value):  # no store can bind it, and no twin can hold it
+        fail_at(start_line, start_column, "string with a lone UTF-16 surrogate", "expected valid Unicode text")
     tokens.append(Token(Kind.STRING, value, value, start_line, start_column))
     return j + 1, line, line_start
+
+
+def _hex4(text: str, at: int) -> int | None:
+    digits = text[at : at + 4]
+    if len(digits) == 4 and all(c in "0123456789abcdefABCDEF" for c in digits):
+        return int(digits, 16)
+    return None

@@ -17,6 +17,7 @@ from futago.core.query.ast import (
     Column,
     Compare,
     CompareOp,
+    Exists,
     Expr,
     InList,
     IsOfModel,
@@ -57,6 +58,8 @@ FUNCTIONS: dict[str, tuple[int, int]] = {
     "CONTAINS": (2, 2),
     "ST_WITHIN": (2, 2),
     "ST_DISTANCE": (2, 2),
+    "ARRAY_CONTAINS": (2, 3),
+    "ARRAY_LENGTH": (1, 1),
 }
 
 _COMPARE_OPS: dict[str, CompareOp] = {
@@ -298,8 +301,10 @@ class _Parser:
         self.advance()  # "("
         if name == "IS_OF_MODEL":
             return self.is_of_model(tok)
+        if name == "EXISTS":
+            return self.exists(tok)
         if name not in FUNCTIONS:
-            known = ", ".join(["IS_OF_MODEL", *FUNCTIONS])
+            known = ", ".join(["IS_OF_MODEL", "EXISTS", *FUNCTIONS])
             fail_at(tok.line, tok.column, f"unknown function {tok.text!r}", f"expected one of {known}")
         self.enter(tok)
         args: list[Expr] = []
@@ -313,9 +318,36 @@ class _Parser:
         self.depth -= 1
         low, high = FUNCTIONS[name]
         if not low <= len(args) <= high:
-            fail_at(tok.line, tok.column, f"{name} with {len(args)} argument(s)", f"expected {low}")
+            count = str(low) if low == high else f"{low} or {high}"
+            fail_at(tok.line, tok.column, f"{name} with {len(args)} argument(s)", f"expected {count}")
         self.check_spatial(name, args, tok)
+        if name == "ARRAY_CONTAINS" and len(args) == 3:
+            partial = args[2]
+            if not isinstance(partial, LiteralValue) or not isinstance(partial.value, bool):
+                pos = _pos_of(partial)
+                fail_at(pos.line, pos.column, "ARRAY_CONTAINS argument 3", "expected true or false (partial match)")
         return Call(name, tuple(args), Pos(tok.line, tok.column))
+
+    def exists(self, tok: Token) -> Expr:
+        """``EXISTS(SELECT VALUE a FROM a IN T.array [WHERE ...])``: the "(" is already read."""
+        self.enter(tok)
+        form = "SELECT VALUE <name> FROM <name> IN <array> [WHERE ...] inside EXISTS( )"
+        self.expect_keyword("SELECT", form)
+        self.expect_keyword("VALUE", form)
+        var = self.name("a name for one element of the array")
+        self.expect_keyword("FROM", "FROM")
+        again = self.name(f"{var.text} (the name after SELECT VALUE)")
+        if again.text != var.text:
+            self.error(again, f"{var.text} (the name after SELECT VALUE)")
+        self.expect_keyword("IN", "IN and the array to look into")
+        array = self.path("an array property, such as T.genericAttributes")
+        where: Expr | None = None
+        if self.at_keyword("WHERE"):
+            self.advance()
+            where = self.or_expr()
+        self.expect_punct(")", "')' closing EXISTS" if where is None else "AND, OR or ')' closing EXISTS")
+        self.depth -= 1
+        return Exists(var.text, array, where, Pos(tok.line, tok.column))
 
     def check_spatial(self, name: str, args: list[Expr], tok: Token) -> None:
         if name not in ("ST_WITHIN", "ST_DISTANCE"):
@@ -412,6 +444,7 @@ class _Resolver:
         self.query = query
         self.twins: dict[str, Pos] = {}
         self.relationships: dict[str, Pos] = {}
+        self.elements: list[str] = []  # EXISTS element names in scope, innermost last
 
     def declare(self, name: str, pos: Pos, relationship: bool) -> None:
         if name in self.twins or name in self.relationships:
@@ -451,9 +484,11 @@ class _Resolver:
         return Query(q.text, Select(select.kind, select.top, tuple(columns)), q.root, q.joins, where)
 
     def path(self, path: Path) -> Path:
+        head, rest = path.segments[0], path.segments[1:]
+        if head in self.elements:  # an EXISTS element shadows a bare property of the same name
+            return Path(head, rest, path.pos)
         if self.query.root is None:
             return path
-        head, rest = path.segments[0], path.segments[1:]
         if head not in self.twins and head not in self.relationships:
             known = ", ".join([*self.twins, *self.relationships])
             fail_at(path.pos.line, path.pos.column, f"unknown collection {head!r}", f"expected one of {known}")
@@ -461,7 +496,7 @@ class _Resolver:
 
     def value_path(self, path: Path) -> Path:
         resolved = self.path(path)
-        if not resolved.segments:
+        if not resolved.segments and resolved.alias not in self.elements:
             fail_at(path.pos.line, path.pos.column, f"collection {resolved.alias!r}", "expected a property of it")
         return resolved
 
@@ -480,6 +515,8 @@ class _Resolver:
             return InList(self.expr(expr.value), expr.options, expr.negate, expr.pos)
         if isinstance(expr, IsOfModel):
             return self.is_of_model(expr)
+        if isinstance(expr, Exists):
+            return self.exists(expr)
         if isinstance(expr, Call):
             args = tuple(self.expr(a) for a in expr.args)
             if expr.name == "IS_DEFINED" and not isinstance(args[0], Path):
@@ -490,6 +527,15 @@ class _Resolver:
                     fail_at(expr.pos.line, expr.pos.column, f"{expr.name} argument 1", "expected T.geometry")
             return Call(expr.name, args, expr.pos)
         return expr
+
+    def exists(self, expr: Exists) -> Expr:
+        array = self.value_path(expr.array)  # in the enclosing scope: the element is not bound yet
+        if expr.var in self.twins or expr.var in self.relationships or expr.var in self.elements:
+            fail_at(expr.pos.line, expr.pos.column, f"name {expr.var!r} declared twice", "expected a new name")
+        self.elements.append(expr.var)
+        where = self.expr(expr.where) if expr.where is not None else None
+        self.elements.pop()
+        return Exists(expr.var, array, where, expr.pos)
 
     def is_of_model(self, expr: IsOfModel) -> Expr:
         alias = expr.alias

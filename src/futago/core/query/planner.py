@@ -9,6 +9,7 @@ so rows are discarded before the graph is walked further.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from futago.core.query.ast import (
     And,
     Call,
     Compare,
+    Exists,
     Expr,
     InList,
     IsOfModel,
@@ -45,6 +47,12 @@ Projector = Callable[[Binding], dict[str, Any]]
 # compiled filters. SQLite refuses a WHERE nested deeper than 1000 (a chain of ~1000 ANDs
 # was a 500), and a few dozen conditions already narrow a scan as far as it goes.
 MAX_PUSHED_PROPERTIES = 32
+
+# Array membership pushed down as a PropertyFilter: ``value`` is the JSON text of the wanted
+# element. "array_contains" keeps twins whose array at ``path`` holds an element equal to it;
+# "array_contains_partial" also keeps an object element holding at least its members (Cosmos
+# DB's partial match). As for comparisons, a store may keep extra twins, never drop one.
+ARRAY_CONTAINS_OPS = ("array_contains", "array_contains_partial")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +97,15 @@ def conjuncts(where: Expr | None) -> list[Expr]:
 
 
 def _aliases(expr: Expr) -> set[str | None]:
+    """The collections ``expr`` reads; EXISTS element names are bound inside it, not by a JOIN."""
     found: set[str | None] = set()
+    local: set[str | None] = set()
     for node in walk(expr):
         if isinstance(node, Path | IsOfModel):
             found.add(node.alias)
-    return found
+        elif isinstance(node, Exists):
+            local.add(node.var)
+    return found - local
 
 
 def model_resolver(models: ModelCatalog) -> Callable[[str, bool], frozenset[str]]:
@@ -201,6 +213,20 @@ class _Pushdown:
         elif isinstance(conj, Call) and conj.name == "ST_WITHIN" and self._root_path(conj.args[0], "geometry"):
             min_lon, min_lat, max_lon, max_lat = spatial.region_from_literal(_const(conj.args[1])).bounds
             self._box((min_lon, min_lat, max_lon, max_lat))
+        elif isinstance(conj, Call) and conj.name == "ARRAY_CONTAINS" and isinstance(conj.args[1], LiteralValue):
+            partial = len(conj.args) == 3 and _const(conj.args[2]) is True
+            self._contains(conj.args[0], conj.args[1].value, partial)
+        elif isinstance(conj, Exists):
+            wanted = _exists_element(conj)
+            if wanted is not _NOTHING:
+                self._contains(conj.array, wanted, True)
+
+    def _contains(self, array: Expr, wanted: Any, partial: bool) -> None:
+        if self._property_path(array) and len(self.properties) < MAX_PUSHED_PROPERTIES:
+            assert isinstance(array, Path)
+            op = ARRAY_CONTAINS_OPS[partial]
+            text = json.dumps(wanted, ensure_ascii=False, allow_nan=False)
+            self.properties.append(PropertyFilter(array.segments, op, text))
 
     def _compare(self, conj: Compare) -> None:
         left, right, op = conj.left, conj.right, conj.op
@@ -239,6 +265,26 @@ class _Pushdown:
             properties=tuple(self.properties),
         )
         return scan, empty
+
+
+_NOTHING: Any = object()
+
+
+def _exists_element(exists: Exists) -> Any:
+    """What an element must at least hold for ``exists`` to be true: the equalities with a literal among the
+    top-level conjuncts of its WHERE (``a.name = 'x' AND a.number > 3`` gives ``{"name": "x"}``), or ``_NOTHING``."""
+    members: dict[str, Any] = {}
+    for conj in conjuncts(exists.where):
+        if not isinstance(conj, Compare) or conj.op != "=":
+            continue
+        path, literal = (conj.left, conj.right) if isinstance(conj.right, LiteralValue) else (conj.right, conj.left)
+        if not isinstance(path, Path) or path.alias != exists.var or not isinstance(literal, LiteralValue):
+            continue
+        if not path.segments:
+            return literal.value  # the element itself is known
+        if len(path.segments) == 1:
+            members.setdefault(path.segments[0], literal.value)
+    return members if members else _NOTHING
 
 
 def _const(expr: Expr) -> Any:

@@ -31,6 +31,12 @@ class PostgresTwins(SqlTwins):
         return "geom && ST_MakeEnvelope(?, ?, ?, ?, 4326)", list(bbox)
 
     def _property_condition(self, path: Sequence[str], op: str, value: Any) -> tuple[str, list[Any]]:
+        if op in ("array_contains", "array_contains_partial"):
+            if "\\u0000" in value:  # JSONB refuses NUL, and no stored twin can hold one: let the engine decide
+                return "TRUE", []
+            # JSONB containment: an element that contains the wanted value (members of objects, recursively). It
+            # serves both matches, keeping extra rows for the full one (an element with more members).
+            return "(properties #> ?::text[]) @> ?::jsonb", [list(path), f"[{value}]"]
         op = "<>" if op == "!=" else op
         if isinstance(value, str):
             # Text in code point order, as the query engine compares Python strings; a number stored under the path
