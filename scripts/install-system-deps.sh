@@ -3,7 +3,7 @@
 # already present are not fetched again. Needs root (as on CI) or sudo.
 set -euo pipefail
 # A Japanese font, so the dashboard's screenshots read; PostgreSQL with PostGIS and NATS (JetStream) for scale-out.
-PACKAGES=(mosquitto chromium fonts-ipafont-gothic postgresql-15 postgresql-15-postgis-3 nats-server)
+PACKAGES=(mosquitto chromium fonts-ipafont-gothic postgresql-15 postgresql-15-postgis-3 nats-server proj-data)
 missing=()
 for package in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -187,6 +187,13 @@ def test_an_empty_tile_is_204_and_a_tile_outside_the_pyramid_is_422(client: Test
 # --- 3D Tiles ------------------------------------------------------------------------------------
 
 
+def geoid_height(lon: float, lat: float) -> float:
+    """The geoid height the tileset adds at a place, from the same grids (0 when none is installed)."""
+    from futago.city.export.geoid import find_geoid
+
+    return float(find_geoid().undulation(lon, lat)[0][0])
+
+
 def parse_glb(data: bytes) -> tuple[dict[str, Any], bytes]:
     magic, version, length = struct.unpack_from("<4sII", data)
     assert (magic, version, length) == (b"glTF", 2, len(data))
@@ -254,7 +261,9 @@ def test_tileset_is_a_quadtree_whose_leaves_hold_every_building_once(app: App, d
     check_tree(root, document["geometricError"])
     west, south, _, _, low, high = root["boundingVolume"]["region"]
     assert math.degrees(west) == pytest.approx(LON0 - DLON) and math.degrees(south) == pytest.approx(LAT0)
-    assert low == 2.0 and high == pytest.approx(2.5 + height(3, 2))
+    # Regions are ellipsoidal: the orthometric heights plus the geoid height (0 where no grid is installed).
+    n = geoid_height(LON0, LAT0)
+    assert low == pytest.approx(2.0 + n, abs=0.01) and high == pytest.approx(2.5 + height(3, 2) + n, abs=0.01)
     seen: dict[str, dict[str, Any]] = {}
     for leaf in leaves(root):
         assert leaf["geometricError"] == 0 and len(leaf["transform"]) == 16
@@ -285,7 +294,8 @@ def test_glb_positions_put_a_building_at_its_place_and_height(app: App, district
     ecef = local @ np.array(root["transform"]).reshape(4, 4)
     ring = square(*corner(2, 0))["coordinates"][0][:4]
     lons, lats = [p[0] for p in ring] * 2, [p[1] for p in ring] * 2
-    expected = to_ecef(lons, lats, [2.5] * 4 + [2.5 + height(2, 0)] * 4)
+    n = geoid_height(lons[0] + SIDE_LON / 2, lats[0] + SIDE_LAT / 2)
+    expected = to_ecef(lons, lats, [2.5 + n] * 4 + [2.5 + height(2, 0) + n] * 4)
     distances = np.linalg.norm(ecef[:, None, :3] - expected[None, :, :], axis=2)
     assert distances.min(axis=1).max() < 0.05  # every vertex is a corner of the prism
     assert distances.min(axis=0).max() < 0.05  # every corner of the prism is there

@@ -72,3 +72,57 @@ def flat_normals(triangles: NDArray[np.float64]) -> tuple[NDArray[np.float64], N
     length = np.linalg.norm(normals, axis=1)
     keep = length > 1e-6
     return normals / np.where(keep, length, 1.0)[:, None], keep
+
+
+def _plane_basis(ring: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """(unit normal, 2×3 in-plane axes with e1 × e2 = normal) of a 3D ring, by Newell's method; None if flat."""
+    relative = ring - ring[0]
+    normal = np.cross(relative, np.roll(relative, -1, axis=0)).sum(axis=0)
+    length = float(np.linalg.norm(normal))
+    if length < 1e-9:
+        return None
+    normal /= length
+    helper = np.eye(3)[int(np.argmin(np.abs(normal)))]  # the axis least along the normal: never parallel
+    e1 = np.cross(helper, normal)
+    e1 /= np.linalg.norm(e1)
+    return normal, np.vstack((e1, np.cross(normal, e1)))
+
+
+def surface_triangles(rings: list[NDArray[np.float64]]) -> NDArray[np.float64]:
+    """(T, 3, 3) triangles of a planar 3D polygon (exterior, then holes; (N, 3) metric positions each).
+
+    The polygon is triangulated in its own plane, so that roofs of any pitch and walls keep their holes
+    (windows, courtyards), and the triangles wind like the exterior: outwards, as CityGML orients it.
+    """
+    rings = [r for r in rings if len(r) >= 3]
+    basis = _plane_basis(rings[0]) if rings else None
+    if basis is None:
+        return np.empty((0, 3, 3))
+    normal, axes = basis
+    origin = rings[0][0]
+    planar = [(r - origin) @ axes.T for r in rings]
+    try:
+        polygon = shapely.Polygon(planar[0], planar[1:])
+        parts = footprint_polygons(polygon)
+    except (shapely.errors.ShapelyError, ValueError):
+        return np.empty((0, 3, 3))
+    tris2d = [t for part in parts if len(t := _ccw_triangles(orient(part, sign=1.0)))]
+    if not tris2d:
+        return np.empty((0, 3, 3))
+    flat = np.concatenate(tris2d).reshape(-1, 2)
+    # Triangulation keeps the input vertices: look each one up to keep its exact height (PLATEAU roofs are
+    # not perfectly planar); a vertex that repairing the polygon created lies on the mean plane.
+    exact = {
+        (float(u), float(v)): p
+        for ring, uv in zip(rings, planar, strict=True)
+        for (u, v), p in zip(uv, ring, strict=True)
+    }
+    offset = float(np.mean(np.concatenate([r - origin for r in rings]) @ normal))
+    points = [exact.get((float(u), float(v))) for u, v in flat]
+    out = np.array(
+        [
+            p if p is not None else origin + u * axes[0] + v * axes[1] + offset * normal
+            for p, (u, v) in zip(points, flat, strict=True)
+        ]
+    )
+    return out.reshape(-1, 3, 3)

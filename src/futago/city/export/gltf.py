@@ -3,6 +3,8 @@
 ``EXT_mesh_features`` tags every vertex with the index of its building; ``EXT_structural_metadata``
 holds a property table indexed by that id, so that a viewer (CesiumJS, deck.gl) can pick a
 building and show or style by its id, height, usage and flood depth without another request.
+Buildings drawn from their LOD2/LOD3 boundary surfaces add a second feature id per vertex, into a
+``surfaces`` table (surface type, gml:id, LOD), so that a roof or a wall can be picked and styled too.
 """
 
 from __future__ import annotations
@@ -34,6 +36,27 @@ SCHEMA: dict[str, Any] = {
         }
     },
 }
+
+
+NULL_FEATURE_ID = 16_777_215  # 2**24 - 1, exact in float32: a triangle of an extruded building has no surface
+SURFACE_CLASS: dict[str, Any] = {
+    "name": "Boundary surface",
+    "description": "A LOD2/LOD3 boundary surface of a building (CityGML bldg:_BoundarySurface)",
+    "properties": {
+        "surfaceType": {"type": "STRING", "required": True, "description": "RoofSurface, WallSurface, ..."},
+        "gmlId": {"type": "STRING", "noData": "", "description": "the surface's gml:id"},
+        "lod": {"type": "SCALAR", "componentType": "UINT8", "required": True},
+    },
+}
+
+
+@dataclass(slots=True)
+class SurfaceRow:
+    """One row of the surface table: what a viewer shows when a roof or a wall is picked."""
+
+    kind: str
+    gml_id: str
+    lod: int
 
 
 @dataclass(slots=True)
@@ -80,9 +103,13 @@ def write_glb(
     normals: NDArray[np.float64],
     feature_ids: NDArray[np.int64],
     rows: list[BuildingRow],
+    surface_ids: NDArray[np.int64] | None = None,
+    surfaces: list[SurfaceRow] | None = None,
 ) -> bytes:
     """A GLB of ENU triangles (T, 3, 3) with one normal and one feature id per triangle.
 
+    With ``surfaces``, a second feature id set (``_FEATURE_ID_1``) gives each triangle its boundary
+    surface, a row of the ``surfaces`` table (NULL_FEATURE_ID for triangles of extruded buildings).
     glTF is y-up and 3D Tiles turns it z-up, so ENU (e, n, u) is written as (e, u, -n).
     """
     to_gltf = np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]], dtype=np.float64)  # columns: e, n, u → x, y, z
@@ -126,20 +153,38 @@ def write_glb(
             properties[name] = _numbers(binary, values)
     if any(r.usage for r in rows):
         properties["usage"] = _strings(binary, [r.usage or "" for r in rows])
-    table = {"name": "buildings", "class": "building", "count": len(rows), "properties": properties}
+    tables: list[dict[str, Any]] = [
+        {"name": "buildings", "class": "building", "count": len(rows), "properties": properties}
+    ]
+    attributes = {"POSITION": 0, "NORMAL": 1, "_FEATURE_ID_0": 2}
+    feature_sets: list[dict[str, Any]] = [{"featureCount": len(rows), "attribute": 0, "propertyTable": 0}]
+    schema = SCHEMA
+    if surfaces and surface_ids is not None:
+        accessors.append(
+            {
+                "bufferView": binary.add(np.repeat(surface_ids, 3).astype("<f4").tobytes(), ARRAY_BUFFER),
+                "componentType": FLOAT,
+                "count": count,
+                "type": "SCALAR",
+            }
+        )
+        attributes["_FEATURE_ID_1"] = 3
+        feature_sets.append(
+            {"featureCount": len(surfaces), "attribute": 1, "propertyTable": 1, "nullFeatureId": NULL_FEATURE_ID}
+        )
+        tables.append(_surface_table(binary, surfaces))
+        schema = {**SCHEMA, "classes": {**SCHEMA["classes"], "surface": SURFACE_CLASS}}
     binary.data += b"\0" * (-len(binary.data) % 4)
     primitive = {
-        "attributes": {"POSITION": 0, "NORMAL": 1, "_FEATURE_ID_0": 2},
+        "attributes": attributes,
         "mode": 4,
         "material": 0,
-        "extensions": {
-            "EXT_mesh_features": {"featureIds": [{"featureCount": len(rows), "attribute": 0, "propertyTable": 0}]}
-        },
+        "extensions": {"EXT_mesh_features": {"featureIds": feature_sets}},
     }
     document = {
         "asset": {"version": "2.0", "generator": "futago"},
         "extensionsUsed": ["EXT_mesh_features", "EXT_structural_metadata"],
-        "extensions": {"EXT_structural_metadata": {"schema": SCHEMA, "propertyTables": [table]}},
+        "extensions": {"EXT_structural_metadata": {"schema": schema, "propertyTables": tables}},
         "scene": 0,
         "scenes": [{"nodes": [0]}],
         "nodes": [{"mesh": 0}],
@@ -158,6 +203,16 @@ def write_glb(
         "buffers": [{"byteLength": len(binary.data)}],
     }
     return glb(orjson.dumps(document), bytes(binary.data))
+
+
+def _surface_table(binary: _Binary, surfaces: list[SurfaceRow]) -> dict[str, Any]:
+    properties: dict[str, dict[str, int]] = {
+        "surfaceType": _strings(binary, [s.kind for s in surfaces]),
+        "lod": {"values": binary.add(np.array([s.lod for s in surfaces], dtype="<u1").tobytes())},
+    }
+    if any(s.gml_id for s in surfaces):
+        properties["gmlId"] = _strings(binary, [s.gml_id for s in surfaces])
+    return {"name": "surfaces", "class": "surface", "count": len(surfaces), "properties": properties}
 
 
 def glb(json_chunk: bytes, bin_chunk: bytes) -> bytes:
