@@ -61,7 +61,8 @@ def test_ids_lods_footprints_axis_order() -> None:
         assert b.kind == "Building" and b.parent_id is None
         assert b.lods == {0, 1}
         assert b.building_id and b.building_id.startswith("01100-bldg-")
-        assert b.attributes["KeyCode"]
+        (key_code,) = [g for g in b.generic if g.name == "KeyCode"]  # a gen:stringAttribute, not in attributes
+        assert key_code.type == "string" and key_code.value and "KeyCode" not in b.attributes
         assert b.footprint and b.lod0_roof_edge and b.lod1_solid
         for poly in b.footprint:
             for lon, lat in poly[0]:

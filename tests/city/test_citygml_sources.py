@@ -34,7 +34,7 @@ def _dataset(root: Path, plateau: Path) -> None:
     (root / "codelists").mkdir()
     shutil.copy(plateau / BLDG, root / "udx" / "bldg" / BLDG)
     shutil.copy(plateau / FLD, root / "udx" / "fld" / "pref" / "river" / FLD)
-    shutil.copy(plateau / BLDG, root / "udx" / "luse" / "ignored.gml")  # a type futago does not read
+    shutil.copy(plateau / BLDG, root / "udx" / "luse" / "also-read.gml")  # every udx folder is read now
     (root / "codelists" / "Building_class.xml").write_text(CLASS_CODELIST, encoding="utf-8")
     (root / "codelists" / "BuildingRiverFloodingRiskAttribute_scale.xml").write_text(SCALE_CODELIST, encoding="utf-8")
 
@@ -51,7 +51,7 @@ def test_directory_layout(tmp_path: Path) -> None:
     _dataset(tmp_path / "city", plateau_dir())
     sources = list(iter_sources([tmp_path / "city"]))
     names = [Path(name).name for name, _, _ in sources]
-    assert names == [BLDG, FLD]
+    assert names == [BLDG, FLD, "also-read.gml"]
     buildings = [f for f in iter_features(tmp_path / "city" / "udx" / "bldg" / BLDG) if isinstance(f, BuildingFeature)]
     _check_labels(buildings)  # codelists found above the file by default
 
@@ -65,7 +65,7 @@ def test_zip_layout_read_without_extracting(tmp_path: Path) -> None:
                 zf.write(path, "01100_sapporo/" + path.relative_to(tmp_path / "city").as_posix())
     shutil.rmtree(tmp_path / "city")
     sources = list(iter_sources([archive]))
-    assert [name.rsplit("/", 1)[1] for name, _, _ in sources] == [BLDG, FLD]
+    assert [name.rsplit("/", 1)[1] for name, _, _ in sources] == [BLDG, FLD, "also-read.gml"]
     assert all("!" in name for name, _, _ in sources)
     name, opener, codelists = sources[0]
     assert codelists is not None
@@ -74,7 +74,7 @@ def test_zip_layout_read_without_extracting(tmp_path: Path) -> None:
         assert reader.crs == "EPSG:6697"
         _check_labels([f for f in reader if isinstance(f, BuildingFeature)])
     readers = list(open_sources([archive]))
-    assert [sum(1 for _ in r) for r in readers] == [25, 3]
+    assert [sum(1 for _ in r) for r in readers] == [25, 3, 25]
 
 
 def test_plain_file_and_missing_path(tmp_path: Path) -> None:

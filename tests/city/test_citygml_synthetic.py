@@ -75,7 +75,9 @@ def test_lod2_parts_and_uro3(tmp_path: Path) -> None:
     assert b.footprint == [[[(p[0], p[1]) for p in b.lod2_ground[0][0]]]]
     assert b.ground_elevation == 10.0
     assert b.building_id == "13101-bldg-1"
-    assert b.attributes["city"] == "13101" and b.attributes["set.k"] == "v" and b.attributes["owner"] == "city"
+    assert b.attributes["city"] == "13101" and b.attributes["owner"] == "city"
+    assert "set.k" not in b.attributes  # generic attributes have their own list now
+    assert [(g.set, g.name, g.type, g.value) for g in b.generic] == [("set", "k", "string", "v")]
     river, slide, tsunami = b.risks
     assert (river.kind, river.rank, river.depth, river.duration, river.scale) == (
         "river_flooding",

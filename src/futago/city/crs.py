@@ -233,11 +233,19 @@ def is_lat_lon(crs: str) -> bool:
 
 
 def default_dimension(crs: str) -> int:
+    """Coordinates per position when a file gives no srsDimension: 3 for compound (+ height) CRSs such as
+    EPSG:6697 or the plane zones + JGD2011 height (EPSG:10162-10174), 2 for EPSG:6668 and the bare plane
+    zones (EPSG:6669-6687); any other code asks pyproj, and an unknown one is taken as 3D (PLATEAU's case)."""
     codes = epsg_codes(crs)
     if len(codes) > 1 or (codes and codes[0] in (6697, 4979, 6667)):
         return 3
-    if codes and codes[0] in _LAT_LON_CODES:
+    if codes and (codes[0] in _LAT_LON_CODES or 6669 <= codes[0] <= 6687):
         return 2
+    if codes:
+        try:
+            return len(CRS.from_epsg(codes[0]).axis_info) or 3
+        except Exception:  # pyproj raises its own CRSError, or ValueError for odd codes
+            return 3
     return 3
 
 

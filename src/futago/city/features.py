@@ -128,6 +128,13 @@ class RoadFeature:
     road_class: str | None = None
     polygons: list[Polygon3] = field(default_factory=list)  # 2D footprints
     source: str = ""
+    name: str | None = None
+    usage: str | None = None  # label (tran:usage)
+    lods: set[int] = field(default_factory=set)
+    attributes: dict[str, str] = field(default_factory=dict)  # uro attributes, flattened as for buildings
+    generic: list[GenericAttribute] = field(default_factory=list)
+    risks: list[RiskEntry] = field(default_factory=list)
+    parts: list[CityObjectFeature] = field(default_factory=list)  # TrafficArea / AuxiliaryTrafficArea
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ file names, e.g. ``53394611_bldg_6697_op.gml``) and the file's CRS.
 
 from __future__ import annotations
 
+import itertools
 import re
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -14,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from futago.city.citygml import iter_features, iter_sources
-from futago.city.features import BuildingFeature, CityFeature, ReliefFeature
+from futago.city.citygml import iter_sources
+from futago.city.features import BuildingFeature, CityFeature, ReadTally, ReliefFeature
+from futago.city.parallel import read_local, read_parallel, workers_for
 
 Progress = Callable[[float], None]  # the fraction of the input read, 0 to 1
 _MESH = re.compile(r"(?:^|[/!\\])(\d{6,10})_[a-z]+_")
@@ -65,32 +67,50 @@ class Ground:
         value = float(self._interpolate(lon, lat))
         return round(value, 3) if np.isfinite(value) else None
 
+    def fill(self, features: Sequence[CityFeature]) -> None:
+        """Each building's ground elevation at its footprint's first ring's mean, where the relief has one.
+
+        One call for many buildings: the interpolator's cost is mostly per call, not per point."""
+        todo = [f for f in features if isinstance(f, BuildingFeature) and f.footprint]
+        if not todo or not self.ready():
+            return
+        centres = np.empty((len(todo), 2))
+        for row, feature in enumerate(todo):
+            ring = feature.footprint[0][0]
+            centres[row] = (sum(p[0] for p in ring) / len(ring), sum(p[1] for p in ring) / len(ring))
+        for feature, value in zip(todo, self._interpolate(centres).tolist(), strict=True):
+            if np.isfinite(value) and round(value, 3):  # 0.0 and outside the relief keep the file's own
+                feature.ground_elevation = round(value, 3)
+
 
 def iter_city(
-    paths: Sequence[str | Path], progress: Progress | None = None
+    paths: Sequence[str | Path], progress: Progress | None = None, tally: ReadTally | None = None
 ) -> Iterator[tuple[CityFeature, str | None, str]]:
+    """(feature, district, input CRS) for every city object of every source; ``tally`` counts them all."""
     sources = list(iter_sources(paths))
     sizes = [_size(name) for name, _, _ in sources]
     total = max(1, sum(sizes))
     order = sorted(range(len(sources)), key=lambda i: not _is_relief(sources[i][0]))  # relief first
     ground = Ground()
-    done = 0
-    for i in order:
-        name, opener, codelists = sources[i]
-        with opener() as stream:
-            reader = iter_features(stream, codelists=codelists, name=name)
-            position: Callable[[], int] = getattr(stream, "tell", lambda: 0)  # zip members cannot tell
-            for count, feature in enumerate(reader):
-                if isinstance(feature, ReliefFeature):
-                    ground.add(feature)
-                elif isinstance(feature, BuildingFeature) and feature.footprint and ground.ready():
-                    ring = feature.footprint[0][0]
-                    lon = sum(p[0] for p in ring) / len(ring)
-                    lat = sum(p[1] for p in ring) / len(ring)
-                    feature.ground_elevation = ground.at(lon, lat) or feature.ground_elevation
-                yield feature, district_of(name), reader.crs
-                if progress is not None and count % 1000 == 0:
-                    progress(min(1.0, (done + position()) / total))
-        done += sizes[i]
+    relief = [i for i in order if _is_relief(sources[i][0])]
+    rest = order[len(relief) :]
+    workers = workers_for([sizes[i] for i in rest])
+    chunks = itertools.chain(
+        read_local(sources, relief, tally),  # the parent reads the relief while the workers parse the rest
+        read_parallel(paths, rest, workers, tally) if workers else read_local(sources, rest, tally),
+    )
+    done, current = 0, order[0] if order else -1
+    for i, crs, chunk, position in chunks:
+        if i != current:
+            done += sizes[current]
+            current = i
+        district = district_of(sources[i][0])
+        ground.fill(chunk)
+        for feature in chunk:
+            if isinstance(feature, ReliefFeature):
+                ground.add(feature)
+            yield feature, district, crs
         if progress is not None:
-            progress(min(1.0, done / total))
+            progress(min(1.0, (done + position) / total))
+    if progress is not None:
+        progress(1.0)

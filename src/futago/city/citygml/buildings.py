@@ -2,17 +2,22 @@
 
 One pass over the direct children of each building, dispatching on (group, local name), keeps
 the per-building cost close to lxml's own. Parts come out as their own features after their
-parent, with ``parent_id`` set, so the importer can make them child twins.
+parent, with ``parent_id`` set, so the importer can make them child twins; so do the building's
+installations (CityObjectFeature "BuildingInstallation"), right after the building they belong to.
+Boundary surfaces of LOD2 and up are kept per surface (``surfaces``, with their windows and doors);
+the LOD2 ones also fill ``lod2_roof``/``lod2_wall``/``lod2_ground``/``lod2_other``, sharing the polygons.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
+from futago.city.citygml.context import warn
 from futago.city.citygml.geometry import ParseContext, flat, lowest_polygons, min_z
 from futago.city.citygml.names import URO, classify, gml_id
-from futago.city.citygml.uro import UroSink, length_m, read_generic, read_uro_property
-from futago.city.features import BuildingFeature, Polygon3
+from futago.city.citygml.objects import read_object
+from futago.city.citygml.uro import GENERIC_LOCALS, UroSink, length_m, read_generic, read_uro_property
+from futago.city.features import BoundarySurface, BuildingFeature, CityObjectFeature, Opening, Polygon3
 
 _BOUNDARY_LISTS = {"RoofSurface": "lod2_roof", "WallSurface": "lod2_wall", "GroundSurface": "lod2_ground"}
 
@@ -24,7 +29,8 @@ def _int(elem: Any, ctx: ParseContext) -> int | None:
     try:
         return int(text[:4]) if "-" in text[1:] else int(float(text))  # gYear / date / "3"
     except ValueError:
-        raise ctx.error(elem, f"not an integer: {text!r}") from None
+        warn(ctx, elem, f"not an integer: {text!r}; left out")  # one bad value must not fail the file
+        return None
 
 
 def _lod_of(local: str) -> int | None:
@@ -33,8 +39,10 @@ def _lod_of(local: str) -> int | None:
     return None
 
 
-def read_building(elem: Any, ctx: ParseContext, parent_id: str | None = None) -> list[BuildingFeature]:
-    """The building and, after it, each of its parts (recursively)."""
+def read_building(
+    elem: Any, ctx: ParseContext, parent_id: str | None = None
+) -> list[BuildingFeature | CityObjectFeature]:
+    """The building, its installations, then each of its parts (recursively)."""
     kind: Literal["Building", "BuildingPart"] = (
         "BuildingPart" if classify(elem.tag)[1] == "BuildingPart" else "Building"
     )
@@ -44,6 +52,7 @@ def read_building(elem: Any, ctx: ParseContext, parent_id: str | None = None) ->
     sink.attributes = feature.attributes
     sink.risks = feature.risks
     parts: list[Any] = []
+    installations: list[Any] = []
     footprint: list[Polygon3] = []
     lods = feature.lods
 
@@ -82,6 +91,8 @@ def read_building(elem: Any, ctx: ParseContext, parent_id: str | None = None) ->
                 _boundary(child, feature, ctx)
             elif local == "consistsOfBuildingPart":
                 parts.extend(child)
+            elif local in ("outerBuildingInstallation", "interiorBuildingInstallation"):
+                installations.extend(child)
             elif local == "address":
                 text = "".join(t.strip() for t in child.itertext())
                 if text:
@@ -93,7 +104,8 @@ def read_building(elem: Any, ctx: ParseContext, parent_id: str | None = None) ->
         elif group == URO:
             read_uro_property(child, sink, ctx)
         elif group == "gen":
-            read_generic(child, feature.attributes, ctx)
+            if local in GENERIC_LOCALS:
+                read_generic(child, feature.generic, ctx)
         elif group == "gml" and local == "name" and feature.name is None:
             feature.name = ctx.label(child)[0]
 
@@ -107,6 +119,8 @@ def read_building(elem: Any, ctx: ParseContext, parent_id: str | None = None) ->
         feature.footprint = flat(feature.lod2_ground)
     elif solid:
         feature.footprint = flat(lowest_polygons(solid))
+    elif feature.surfaces:  # LOD3/4 only: the ground surfaces of the lowest LOD, else the lowest faces
+        feature.footprint = flat(_lowest_lod_ground(feature.surfaces))
     lows = [
         z for z in (min_z(feature.lod1_solid), min_z(feature.lod2_other), min_z(feature.lod2_ground)) if z is not None
     ]
@@ -115,9 +129,15 @@ def read_building(elem: Any, ctx: ParseContext, parent_id: str | None = None) ->
         lows = [z] if z is not None else []
     elif not lows:
         lows = [z for z in (min_z(feature.lod2_wall), min_z(feature.lod2_roof)) if z is not None]
+    if not lows and feature.surfaces:
+        z = min_z(p for s in feature.surfaces for p in s.polygons)
+        lows = [z] if z is not None else []
     feature.ground_elevation = min(lows) if lows else None
 
-    out = [feature]
+    out: list[BuildingFeature | CityObjectFeature] = [feature]
+    for index, installation in enumerate(installations):
+        fallback = f"{feature.gml_id}/BuildingInstallation/{index}"
+        out.append(read_object(installation, ctx, parent_id=feature.gml_id, fallback_id=fallback))
     for part in parts:
         if classify(part.tag)[1] == "BuildingPart":
             out.extend(read_building(part, ctx, parent_id=feature.gml_id))
@@ -126,12 +146,52 @@ def read_building(elem: Any, ctx: ParseContext, parent_id: str | None = None) ->
 
 def _boundary(prop: Any, feature: BuildingFeature, ctx: ParseContext) -> None:
     for surface in prop:
-        target_name = _BOUNDARY_LISTS.get(classify(surface.tag)[1], "lod2_other")
+        kind = classify(surface.tag)[1]
+        target_name = _BOUNDARY_LISTS.get(kind, "lod2_other")
+        records: list[BoundarySurface] = []
+        openings: list[Opening] = []
         for geom in surface:
+            group, local = classify(geom.tag)
+            if group != "bldg":
+                continue
+            if local == "opening":
+                openings.extend(_openings(geom, feature, ctx))
+                continue
+            lod = _lod_of(local)
+            if lod is None:
+                continue
+            feature.lods.add(lod)
+            if lod >= 2:
+                polygons = ctx.polygons(geom)
+                if lod == 2:
+                    getattr(feature, target_name).extend(polygons)
+                records.append(BoundarySurface(kind=kind, gml_id=gml_id(surface), lod=lod, polygons=polygons))
+        for opening in openings:  # each window or door goes with the surface of its LOD
+            match = next((r for r in records if r.lod == opening.lod), None)
+            if match is None:
+                match = BoundarySurface(kind=kind, gml_id=gml_id(surface), lod=opening.lod)
+                records.append(match)
+            match.openings.append(opening)
+        feature.surfaces.extend(records)
+
+
+def _openings(prop: Any, feature: BuildingFeature, ctx: ParseContext) -> list[Opening]:
+    """bldg:opening → its bldg:Window / bldg:Door at each LOD it has geometry for."""
+    out = []
+    for obj in prop:
+        kind = classify(obj.tag)[1]
+        for geom in obj:
             group, local = classify(geom.tag)
             lod = _lod_of(local) if group == "bldg" else None
             if lod is None:
                 continue
             feature.lods.add(lod)
-            if lod == 2:
-                getattr(feature, target_name).extend(ctx.polygons(geom))
+            out.append(Opening(kind=kind, gml_id=gml_id(obj), lod=lod, polygons=ctx.polygons(geom)))
+    return out
+
+
+def _lowest_lod_ground(surfaces: list[BoundarySurface]) -> list[Polygon3]:
+    lod = min(s.lod for s in surfaces)
+    at_lod = [s for s in surfaces if s.lod == lod]
+    ground = [p for s in at_lod if s.kind == "GroundSurface" for p in s.polygons]
+    return ground or lowest_polygons([p for s in at_lod for p in s.polygons])

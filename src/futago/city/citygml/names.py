@@ -1,8 +1,9 @@
-"""Namespace handling: CityGML 1.0/2.0, GML 3.1/3.2 and every i-UR (uro) version by local name.
+"""Namespace handling: CityGML 1.0/2.0, GML 3.1/3.2 and every i-UR (uro, urf) version by local name.
 
-i-UR changed its namespace with every release (kantei.go.jp 1.4/1.5, geospatial.jp 2.0, 3.0, 3.1...)
+i-UR changed its namespaces with every release (kantei.go.jp 1.4/1.5, geospatial.jp 2.0, 3.0, 3.1...)
 and renamed some wrappers. Matching the namespace by prefix and comparing local names lets one
-code path read them all, without a table per version.
+code path read them all, without a table per version. CityGML modules get the short names PLATEAU
+uses for its folders and prefixes (bldg, tran, brid, tun, frn, veg, luse, grp, gen...).
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ URO_PREFIXES: Final = (
     "https://www.geospatial.jp/iur/uro/",
     "http://www.kantei.go.jp/jp/singi/tiiki/toshisaisei/itoshisaisei/iur/uro",
 )
+URF_PREFIXES: Final = (
+    "https://www.geospatial.jp/iur/urf/",
+    "http://www.kantei.go.jp/jp/singi/tiiki/toshisaisei/itoshisaisei/iur/urf",
+)
 XLINK: Final = "http://www.w3.org/1999/xlink"
 CORE_NAMESPACES: Final = ("http://www.opengis.net/citygml/2.0", "http://www.opengis.net/citygml/1.0")
 APP_NAMESPACES: Final = (
@@ -25,6 +30,7 @@ APP_NAMESPACES: Final = (
 # Groups a tag can belong to. Module names (bldg, wtr, ...) come from the CityGML namespace path.
 GML: Final = "gml"
 URO: Final = "uro"
+URF: Final = "urf"
 OTHER: Final = "other"
 _MODULES: Final = {
     "building": "bldg",
@@ -33,6 +39,13 @@ _MODULES: Final = {
     "transportation": "tran",
     "generics": "gen",
     "appearance": "app",
+    "bridge": "brid",
+    "tunnel": "tun",
+    "cityfurniture": "frn",
+    "vegetation": "veg",
+    "landuse": "luse",
+    "cityobjectgroup": "grp",
+    "texturedsurface": "tex",
 }
 
 _cache: dict[str, tuple[str, str]] = {}
@@ -53,6 +66,8 @@ def classify(tag: object) -> tuple[str, str]:
         group = GML
     elif ns.startswith(URO_PREFIXES):
         group = URO
+    elif ns.startswith(URF_PREFIXES):
+        group = URF
     elif ns.startswith(CITYGML_PREFIX):
         rest = ns[len(CITYGML_PREFIX) :].split("/", 1)[0]
         group = _MODULES.get(rest, "core" if rest[:1].isdigit() else rest)

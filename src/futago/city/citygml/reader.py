@@ -9,12 +9,19 @@ bytes), so ``reader.crs`` is known as soon as the reader exists — the importer
 transforms, and a non-CityGML file is refused before any work is done.
 
 A member is built as a whole tree before its features are read, so a file of tiny elements (a few
-kB zipped) could make one member take gigabytes. The elements and the depth of each member are
-counted as they start, and a member past the limits is refused before it grows any further.
+kB zipped) could make one member take gigabytes. The elements of each member are bounded as the
+file is fed in (see ``_run``), so a member past the limit is refused before it grows more than a chunk
+further, and its depth is checked before any of it is read.
+
+Every city object is yielded, whatever its class (the importer decides what it models): buildings,
+hazard water bodies, roads and relief as their own feature types, everything else as a
+CityObjectFeature. A ``ReadTally`` counts each top-level object by its local name, the objects that
+could not be read at all (with the reason), and the values left out with a warning.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
@@ -25,13 +32,14 @@ from lxml import etree
 from futago.city import crs as crs_mod
 from futago.city.citygml.buildings import read_building
 from futago.city.citygml.codelists import CodelistResolver
+from futago.city.citygml.context import ReadContext
 from futago.city.citygml.errors import CityGmlError
-from futago.city.citygml.geometry import ParseContext
-from futago.city.citygml.names import CORE_NAMESPACES, GML_NAMESPACES, classify, gml_id
+from futago.city.citygml.names import APP_NAMESPACES, CORE_NAMESPACES, GML_NAMESPACES, classify, gml_id
+from futago.city.citygml.objects import read_object
 from futago.city.citygml.relief import TRIANGLE_TAGS, is_relief, read_relief, triangle
 from futago.city.citygml.roads import read_road
 from futago.city.citygml.water import HAZARD_BY_FOLDER, read_water_body
-from futago.city.features import CityFeature
+from futago.city.features import CityFeature, ReadTally
 
 DEFAULT_CRS = "EPSG:6697"  # PLATEAU's CRS, assumed when a file names none
 _MEMBER_TAGS = frozenset(
@@ -47,6 +55,11 @@ _CHUNK = 1 << 16
 # (a bomb of empty elements under ~25 MB). DEM triangles, freed as they end, do not count.
 MAX_FEATURE_ELEMENTS = 200_000
 MAX_FEATURE_DEPTH = 100
+_MODEL_TAGS = frozenset(f"{{{ns}}}CityModel" for ns in CORE_NAMESPACES)
+# what the parser reports to Python: the CityModel, its members and appearances (freed as they end), DEM triangles
+_EVENT_TAGS = sorted(
+    _MODEL_TAGS | _MEMBER_TAGS | _TRIANGLE_TAGS | {f"{{{ns}}}appearanceMember" for ns in APP_NAMESPACES}
+)
 
 
 class _Replay:
@@ -87,6 +100,7 @@ class CityGmlReader(Iterator[CityFeature]):
         *,
         codelists: Path | str | CodelistResolver | None = None,
         name: str | None = None,
+        tally: ReadTally | None = None,
     ) -> None:
         self._owned: BinaryIO | None = None
         if isinstance(source, str | Path):
@@ -103,7 +117,7 @@ class CityGmlReader(Iterator[CityFeature]):
             self.name = name or str(getattr(source, "name", "<stream>"))
         if isinstance(codelists, str | Path):
             codelists = CodelistResolver.from_dir(codelists)
-        self._ctx = ParseContext(file=self.name, codelists=codelists, hazard_hint=_hazard_hint(self.name))
+        self._ctx = ReadContext(file=self.name, codelists=codelists, hazard_hint=_hazard_hint(self.name), tally=tally)
         self.crs: str = DEFAULT_CRS
         self.crs_assumed = True
         try:
@@ -159,57 +173,84 @@ class CityGmlReader(Iterator[CityFeature]):
         return b"".join(chunks)
 
     def _run(self) -> Iterator[CityFeature]:
+        """Feed the parser a chunk at a time; Python sees only member, appearance and DEM-triangle events.
+
+        Most elements are deep geometry, and an event per element in Python cost a third of the reading
+        time, so lxml filters the events by tag in C. The element limit is then kept per chunk instead of per
+        element: every element starts with a "<", so the "<"s read since the last member ended bound the live
+        elements; when that bound passes the limit the live tree is counted exactly, and a member truly past
+        it is refused with at most one chunk (64 kB) more of it built. The depth limit is checked with one
+        XPath (evaluated in C) when a member ends, before any Python code walks it.
+        """
         ctx = self._ctx
         # huge_tree stays: a posList of a large flood polygon may pass libxml2's 10 MB text limit; the depth and
-        # element limits it also lifts are this reader's own (below), checked on every start event.
-        events = etree.iterparse(
-            self._stream,
+        # element limits it also lifts are this reader's own (below).
+        parser = etree.XMLPullParser(
             events=("start", "end"),
+            tag=_EVENT_TAGS,
             huge_tree=True,
             resolve_entities=False,
             no_network=True,
             remove_comments=True,
         )
+        read = self._stream.read
         member_tags, triangle_tags = _MEMBER_TAGS, _TRIANGLE_TAGS
-        max_elements, max_depth = MAX_FEATURE_ELEMENTS, MAX_FEATURE_DEPTH
-        depth = elements = 0  # depth 1 is the CityModel, 2 a member, 3 its city object
-        feature: Any = None
-        relief = False  # whether the current city object is a DEM, whose triangles are read as they end
+        root: Any = None  # the CityModel
+        member: Any = None  # the open child of the CityModel (a member or an appearance), if any
+        relief: bool | None = None  # whether the open member's city object is a DEM (None: not yet known)
+        bound = 0  # at least the number of live elements: the "<"s read since what was open last ended
         try:
-            for event, elem in events:
-                if event == "start":  # the hot path: most events are deep geometry elements
-                    depth += 1
-                    elements += 1
-                    if depth <= 3:
-                        if depth == 2:
-                            elements = 1
-                        elif depth == 3:
-                            feature, relief = elem, is_relief(elem.tag)
-                    if elements > max_elements or depth > max_depth:
-                        raise self._too_large(feature, elem, elements > max_elements)
-                    continue
-                depth -= 1
-                if depth == 1:  # a child of the CityModel has ended
-                    if elem.tag in member_tags:
+            while True:
+                chunk = read(_CHUNK)
+                if chunk:
+                    parser.feed(chunk)
+                else:
+                    parser.close()
+                ended = False
+                for event, elem in parser.read_events():
+                    tag = elem.tag
+                    if event == "start":
+                        if root is None:
+                            root = elem if tag in _MODEL_TAGS else None
+                        elif elem.getparent() is root:
+                            member, relief = elem, None
+                        continue
+                    if tag in triangle_tags:
+                        if relief is None:
+                            city_object = _city_object(member)
+                            relief = city_object is not None and is_relief(city_object.tag)
+                        if relief:
+                            _take_triangle(elem, ctx)
+                        continue
+                    if root is None or elem.getparent() is not root:
+                        continue  # a member tag nested inside a city object: read with it
+                    self._check_depth(elem)
+                    if tag in member_tags:
                         for feature_elem in elem:
-                            yield from _features_of(feature_elem, ctx)
+                            yield from _member(feature_elem, ctx)
                         ctx.pending_triangles = []
+                        ctx.top = None
                     _free(elem)
-                    feature, relief = None, False
-                elif relief and elem.tag in triangle_tags:
-                    parent = elem.getparent()
-                    if parent is not None and classify(parent.tag)[1] in ("trianglePatches", "patches"):
-                        tri = triangle(elem, ctx)
-                        if tri is not None:
-                            ctx.pending_triangles.append(tri)
-                        elements -= sum(1 for _ in elem.iter())  # freed now: it no longer weighs on memory
-                        _free(elem)
+                    member, relief, ended = None, None, True
+                if not chunk:
+                    break
+                bound = chunk.count(b"<") + (0 if ended else bound)
+                if bound > MAX_FEATURE_ELEMENTS and root is not None:
+                    bound = sum(1 for _ in root.iter()) - 1
+                    if bound > MAX_FEATURE_ELEMENTS:
+                        raise self._too_large(_city_object(member), member if member is not None else root, True)
         except etree.XMLSyntaxError as exc:
             raise CityGmlError(self.name, exc.lineno, str(exc.msg)) from None
         except OSError as exc:  # e.g. a corrupt zip member
             raise CityGmlError(self.name, None, f"cannot read: {exc}") from None
         finally:
             self.close()
+
+    def _check_depth(self, top: Any) -> None:
+        """Refuse a child of the CityModel (depth 2) holding an element deeper than MAX_FEATURE_DEPTH."""
+        deep = _too_deep(MAX_FEATURE_DEPTH)(top)
+        if deep:
+            raise self._too_large(_city_object(top), deep[0], False)
 
     def _too_large(self, feature: Any, elem: Any, by_count: bool) -> CityGmlError:
         """The refusal of a member past the limits, naming the city object (gml:id) and where it starts."""
@@ -241,18 +282,61 @@ class CityGmlReader(Iterator[CityFeature]):
         self.close()
 
 
-def _features_of(elem: Any, ctx: ParseContext) -> Iterator[CityFeature]:
+def _member(elem: Any, ctx: ReadContext) -> Iterator[CityFeature]:
+    """The features of one child of a cityObjectMember / featureMember, counted in the tally."""
+    if not isinstance(elem.tag, str):
+        return  # a processing instruction
+    local = classify(elem.tag)[1]
+    tally = ctx.tally
+    if tally is not None:
+        tally.features[local] += 1
+    ctx.top = elem
+    if not gml_id(elem):
+        if tally is not None:
+            tally.skip(f"{local} without gml:id", f"{ctx.file}:{elem.sourceline}")
+        return
+    yield from _features_of(elem, ctx)
+
+
+def _features_of(elem: Any, ctx: ReadContext) -> Iterator[CityFeature]:
     group, local = classify(elem.tag)
     if group == "bldg" and local in ("Building", "BuildingPart"):
         yield from read_building(elem, ctx)
     elif group == "wtr" and local == "WaterBody":
         water = read_water_body(elem, ctx)
-        if water is not None:
-            yield water
+        yield water if water is not None else read_object(elem, ctx)  # a river or lake, not a hazard zone
     elif group == "tran" and local == "Road":
         yield read_road(elem, ctx)
     elif is_relief(elem.tag):
         yield read_relief(elem, ctx)
+    else:
+        yield read_object(elem, ctx)
+
+
+@functools.lru_cache(maxsize=4)
+def _too_deep(limit: int) -> etree.XPath:
+    """The elements at depth ``limit + 1`` below a child of the CityModel (depth 2), in document order."""
+    return etree.XPath("/".join(["*"] * (limit - 1)))
+
+
+def _city_object(member: Any) -> Any:
+    """The city object of a member element (its first child element), or None."""
+    if member is None:
+        return None
+    for child in member:
+        if isinstance(child.tag, str):
+            return child
+    return None
+
+
+def _take_triangle(elem: Any, ctx: ReadContext) -> None:
+    """A DEM triangle, read as it ends and freed at once: a tile of a million triangles needs memory for one."""
+    parent = elem.getparent()
+    if parent is not None and classify(parent.tag)[1] in ("trianglePatches", "patches"):
+        tri = triangle(elem, ctx)
+        if tri is not None:
+            ctx.pending_triangles.append(tri)
+        _free(elem)
 
 
 def _free(elem: Any) -> None:
@@ -269,14 +353,17 @@ def iter_features(
     *,
     codelists: Path | str | CodelistResolver | None = None,
     name: str | None = None,
+    tally: ReadTally | None = None,
 ) -> CityGmlReader:
     """Stream the features of one CityGML file (a path or a binary stream).
 
     The result is an iterator with ``.crs`` — the input CRS, e.g. "EPSG:6697" — already set.
     ``codelists`` is a codelist folder or resolver; for a path it defaults to the dataset's
-    ``codelists/`` folder found above the file. Raises :class:`CityGmlError` for bad input.
+    ``codelists/`` folder found above the file. ``tally`` counts what was read, skipped and warned about.
+    Raises :class:`CityGmlError` for bad input (malformed XML, geometry that is not numbers), never for
+    an attribute value.
     """
-    return CityGmlReader(source, codelists=codelists, name=name)
+    return CityGmlReader(source, codelists=codelists, name=name, tally=tally)
 
 
 def read_crs(source: str | Path | BinaryIO, *, name: str | None = None) -> str:

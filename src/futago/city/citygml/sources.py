@@ -16,22 +16,18 @@ from futago.city.citygml.codelists import CodelistResolver, _file_opener, _zip_o
 from futago.city.citygml.errors import CityGmlError
 from futago.city.citygml.reader import CityGmlReader
 
-# The udx feature types futago reads; others (luse, urf, veg, ...) are not opened at all.
-FEATURE_TYPES: tuple[str, ...] = ("bldg", "fld", "tnm", "htd", "ifld", "dem", "tran")
+# The udx folders of the PLATEAU product specification (editions 2.x to 4.x). Every .gml under udx/ is read,
+# these and any other: a folder a later edition adds is read too, so that nothing is left out unsaid.
+FEATURE_TYPES: tuple[str, ...] = (
+    "bldg", "tran", "rwy", "trk", "squr", "wwy", "brid", "tun", "cons", "frn", "ubld", "unf", "veg",
+    "luse", "urf", "fld", "tnm", "htd", "ifld", "lsld", "wtr", "dem", "gen", "area",
+)  # fmt: skip
 # CityGML and codelists deflate about 5 to 25 times; a member that claims far more is a zip bomb. zipfile never
 # inflates a member beyond its declared size, so the declared sizes are what is checked. Small members are let be.
 MAX_RATIO = 200
 RATIO_FROM_BYTES = 1 << 20
 
 Source = tuple[str, Callable[[], BinaryIO], CodelistResolver | None]
-
-
-def _wanted(parts: Sequence[str]) -> bool:
-    """A .gml under udx/ is read only for the feature types above; loose files always are."""
-    if "udx" not in parts:
-        return True
-    i = len(parts) - 1 - list(reversed(parts)).index("udx")
-    return i + 1 < len(parts) and parts[i + 1] in FEATURE_TYPES
 
 
 def iter_sources(paths: Sequence[str | Path]) -> Iterator[Source]:
@@ -55,8 +51,7 @@ def iter_sources(paths: Sequence[str | Path]) -> Iterator[Source]:
 def _dir_sources(root: Path) -> Iterator[Source]:
     resolver = CodelistResolver.near(root / "x.gml")
     for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).parts
-        if path.suffix.lower() == ".gml" and path.is_file() and _wanted(rel):
+        if path.suffix.lower() == ".gml" and path.is_file():
             yield str(path), _file_opener(path), resolver
         elif path.suffix.lower() == ".zip" and path.is_file():
             yield from _zip_sources(path)
@@ -70,7 +65,7 @@ def _zip_sources(archive: Path) -> Iterator[Source]:
         raise CityGmlError(str(archive), None, f"not a readable zip: {exc}") from None
     _check_unique(archive, infos)
     codelists = [i for i in infos if i.filename.lower().endswith(".xml") and "codelists" in i.filename.split("/")[:-1]]
-    gml = [i for i in infos if i.filename.lower().endswith(".gml") and _wanted(i.filename.split("/")[:-1])]
+    gml = [i for i in infos if i.filename.lower().endswith(".gml")]
     _check_inflation(archive, [*codelists, *gml])
     resolver = CodelistResolver.from_zip(archive, [i.filename for i in codelists]) if codelists else None
     for member in sorted(i.filename for i in gml):

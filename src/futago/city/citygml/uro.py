@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from futago.city.citygml.context import warn
 from futago.city.citygml.geometry import ParseContext
 from futago.city.citygml.names import GML, URO, classify
-from futago.city.features import Hazard, RiskEntry
+from futago.city.features import GenericAttribute, GenericType, Hazard, RiskEntry
 
 _HAZARD_WORDS: tuple[tuple[str, Hazard], ...] = (
     ("riverflooding", "river_flooding"),
@@ -41,7 +42,8 @@ def measure(elem: Any, units: dict[str, float], ctx: ParseContext) -> float | No
     try:
         value = float(text)
     except ValueError:
-        raise ctx.error(elem, f"not a number: {text!r}") from None
+        warn(ctx, elem, f"not a number: {text!r}; left out")  # one bad value must not fail the file
+        return None
     uom = elem.get("uom")
     if uom:
         value *= units.get(uom.strip().lower(), 1.0)
@@ -139,20 +141,54 @@ def _put(attributes: dict[str, str], key: str, value: str | None) -> None:
     attributes[key] = value if old is None or old == value else f"{old}; {value}"
 
 
-def read_generic(prop: Any, attributes: dict[str, str], ctx: ParseContext, prefix: str = "") -> None:
-    """gen:stringAttribute / intAttribute / ... / genericAttributeSet → ``attributes[name]``."""
+_GENERIC_TYPES: dict[str, GenericType] = {
+    "stringAttribute": "string",
+    "intAttribute": "int",
+    "doubleAttribute": "double",
+    "dateAttribute": "date",
+    "uriAttribute": "uri",
+    "measureAttribute": "measure",
+}
+GENERIC_LOCALS = frozenset([*_GENERIC_TYPES, "genericAttributeSet"])
+_NUMERIC = frozenset(("int", "double", "measure"))
+
+
+def read_generic(prop: Any, out: list[GenericAttribute], ctx: ParseContext, set_path: str | None = None) -> None:
+    """gen:stringAttribute / intAttribute / ... / genericAttributeSet (nested) → ``out``, in document order.
+
+    Names are kept as written, in any script: they are data, not identifiers. A number that does not
+    parse keeps its text with ``number=None`` and a warning."""
+    local = classify(prop.tag)[1]
     name = prop.get("name")
     if name is None:
+        warn(ctx, prop, f"gen:{local} without a name; left out")
         return
-    local = classify(prop.tag)[1]
     if local == "genericAttributeSet":
+        inner = name if set_path is None else f"{set_path}/{name}"
+        code_space = prop.get("codeSpace")
+        start = len(out)
         for child in prop:
-            if classify(child.tag)[1].endswith("Attribute") or classify(child.tag)[1] == "genericAttributeSet":
-                read_generic(child, attributes, ctx, prefix=f"{prefix}{name}.")
+            if classify(child.tag)[1] in GENERIC_LOCALS:
+                read_generic(child, out, ctx, inner)
+        if code_space:
+            for attribute in out[start:]:
+                attribute.code_space = attribute.code_space or code_space
+        return
+    kind = _GENERIC_TYPES.get(local)
+    if kind is None:
         return
     for child in prop:
         if classify(child.tag)[1] == "value":
-            _put(attributes, prefix + name, (child.text or "").strip())
+            text = (child.text or "").strip()
+            attribute = GenericAttribute(name=name, type=kind, value=text, set=set_path)
+            if kind in _NUMERIC and text:
+                try:
+                    attribute.number = float(text)
+                except ValueError:
+                    warn(ctx, child, f"gen:{local} {name!r}: not a number: {text!r}; kept as text")
+            if kind == "measure":
+                attribute.unit = child.get("uom")
+            out.append(attribute)
             break
 
 

@@ -1,7 +1,8 @@
 """wtr:WaterBody zones of the PLATEAU hazard maps (fld, tnm, htd, ifld) → WaterBodyFeature.
 
 The hazard comes from the risk attribute's type; a water body without one is a real river or
-lake, not a hazard zone, and is skipped unless its PLATEAU folder says which hazard it maps.
+lake, not a hazard zone (None here: the reader reads it as a CityObjectFeature "WaterBody"),
+unless its PLATEAU folder says which hazard it maps.
 """
 
 from __future__ import annotations
