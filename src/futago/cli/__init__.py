@@ -15,6 +15,7 @@ from futago.cli import (
     behaviours,
     bench,
     city,
+    datasets,
     db,
     evaluation,
     models,
@@ -74,6 +75,7 @@ COMMANDS: tuple[click.Command, ...] = (
     access.keys,
     access.policy,
     open_data.export,
+    datasets.datasets,
 )
 for _command in COMMANDS:
     main.add_command(_command)

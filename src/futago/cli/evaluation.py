@@ -9,11 +9,12 @@ from typing import Any
 import click
 
 from futago.cli.output import print_figures, reported_errors
+from futago.services import public_data
 
 
 @click.command("eval")
 @click.argument("benchmark", type=click.Choice(["skab", "nab", "cmapss"]))
-@click.argument("path", type=click.Path(exists=True, file_okay=False))
+@click.argument("path", required=False, type=click.Path(exists=True, file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object of figures.")
 @click.option(
     "--predictions",
@@ -28,7 +29,12 @@ from futago.cli.output import print_figures, reported_errors
     help="cmapss only: also pickle a fitted RUL pipeline (sensors s1..s21 in, RUL out) for a behaviour's artifact.",
 )
 def eval_command(
-    benchmark: str, path: str, as_json: bool, predictions: str | None, detector: str | None, save_model: str | None
+    benchmark: str,
+    path: str | None,
+    as_json: bool,
+    predictions: str | None,
+    detector: str | None,
+    save_model: str | None,
 ) -> None:
     """Score futago's models on a public benchmark with that benchmark's own protocol.
 
@@ -36,9 +42,12 @@ def eval_command(
       skab    SKAB anomaly benchmark: PATH holds valve1/, valve2/, … (first 400 rows of each file train)
       nab     NAB realKnownCause series, standard profile: PATH is the NAB data folder
       cmapss  NASA C-MAPSS FD001 remaining useful life: PATH holds train_/test_/RUL_FD001.txt
+
+    Without PATH, the benchmark's dataset in the cache is used (`futago datasets fetch skab` fills it).
+
     \b
     Example:
-      futago eval skab ../shared/data/skab --json --predictions out/skab
+      futago eval skab --json --predictions out/skab
     """
     module = importlib.import_module(f"futago.analytics.evaluation.{benchmark}")
     options: dict[str, Any] = {"detector": detector} if detector else {}
@@ -47,7 +56,8 @@ def eval_command(
             raise click.UsageError(f"--save-model: only cmapss saves a fitted model, not {benchmark}")
         options["save_model"] = Path(save_model)
     with reported_errors():
+        folder = Path(path) if path else public_data.local_path(benchmark)
         figures = module.evaluate(
-            Path(path), predictions=Path(predictions) if predictions else None, progress=not as_json, **options
+            folder, predictions=Path(predictions) if predictions else None, progress=not as_json, **options
         )
     print_figures(figures, as_json)
