@@ -28,8 +28,9 @@ web: $(DASHBOARD)
 
 install: $(STAMP) $(DASHBOARD)
 
+# make demo PORT=8001: another port (the default is 8000, or FUTAGO_PORT / futago.toml).
 demo: install system-deps
-	$(BIN)/futago demo
+	$(BIN)/futago demo$(if $(PORT), --port $(PORT))
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

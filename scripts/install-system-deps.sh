@@ -18,8 +18,17 @@ if [ "$(id -u)" -ne 0 ]; then
     fi
     SUDO="sudo"
 fi
+skip() {
+    # apt may be busy (another apt or unattended-upgrades holds its lock), offline, or without these packages:
+    # futago itself does not need them, so the set-up goes on and says what is missing.
+    echo "warning: could not install the Debian packages ${missing[*]} ($1)" >&2
+    echo "(futago runs without them: the scenarios fall back to in-process delivery; some tests skip)." >&2
+    echo "Install them later with: bash scripts/install-system-deps.sh" >&2
+    exit 0
+}
 echo "installing Debian packages: ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+$SUDO apt-get update -qq || skip "apt-get update failed"
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || skip "apt-get install failed"
 # The tests start their own brokers on free ports; the packaged services are not needed.
 if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now mosquitto >/dev/null 2>&1 || true; fi

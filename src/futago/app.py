@@ -353,7 +353,7 @@ def build(settings: Settings, worker: bool = False) -> App:
     )
     kinds.is_derived = behaviours.is_derived  # the one cycle: the runtime needs kinds first (a twin's lineage)
     behaviours.load(settings.behaviours)
-    commands = CommandService(store, store, models, bus, _command_transports(connections, files))
+    commands = CommandService(store, store, models, bus, _command_transports(connections, files), alerts=store)
     commands.load(settings.commands)
     alerts = AlertService(
         bus, store, store, store, lambda model: models.models.descendants(model), proposer=commands,

@@ -10,6 +10,7 @@ import math
 import random
 import threading
 import time
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,47 @@ BEHAVIOURS: dict[str, dict[str, Any]] = {
         "trigger": {"every": "30s"},
     },
 }
+
+
+#: QARTOD tests on the demo's sensors (futago.services.quality), as a user would write them in futago.toml's
+#: [quality] table: each gross range is the instrument's span (fail) and what the site has ever seen (suspect).
+#: A [quality] table of the user's own configuration wins over these.
+QUALITY: dict[str, dict[str, dict[str, Any]]] = {
+    MODELS + "RiverStation;1": {
+        # a pressure gauge spans -1 … 15 m; the Kano's stations have never read outside 0 … 10 m
+        "waterLevel": {"gross_range": {"fail_span": [-1.0, 15.0], "suspect_span": [0.0, 10.0]}},
+    },
+    MODELS + "RainGauge;1": {
+        # a tipping bucket saturates near 300 mm/h; Japan's record hour is about 150 mm
+        "rainfall": {"gross_range": {"fail_span": [0.0, 300.0], "suspect_span": [0.0, 150.0]}},
+    },
+    MODELS + "Pump;1": {
+        # the meter's noise reads slightly below zero at rest; the pump's rating is 4 m³/s
+        "flow": {"gross_range": {"fail_span": [-1.0, 10.0], "suspect_span": [-0.3, 4.0]}},
+        "bearingTemperature": {
+            "gross_range": {"fail_span": [-20.0, 150.0], "suspect_span": [0.0, 90.0]},
+            "spike": {"suspect_threshold": 5.0, "fail_threshold": 15.0},  # a bearing warms over minutes, not at once
+        },
+    },
+    MODELS + "Building;1": {
+        "energyUse": {"gross_range": {"fail_span": [0.0, 1000.0], "suspect_span": [0.0, 200.0]}},
+    },
+}
+
+
+def configure_quality(app: App) -> int:
+    """The demo's QARTOD tests, for every one the user's configuration leaves unset; returns how many were set."""
+    checks, configured = app.telemetry.checks, app.settings.quality
+    if checks is None:  # an App built without quality checks at ingest
+        return 0
+    count = 0
+    for model, per_telemetry in QUALITY.items():
+        own = configured.get(model, {})
+        for telemetry, config in per_telemetry.items():
+            if telemetry not in own:
+                checks.configure(model, telemetry, config)
+                count += 1
+    return count
 
 
 def _twins() -> list[tuple[str, dict[str, Any]]]:
@@ -234,9 +276,10 @@ def _readings(at_s: float, rng: random.Random, rivers: Rivers) -> list[Reading]:
 
 
 def seed(app: App) -> dict[str, int]:
-    """Load the demo models and twins (once) and a day of minute history."""
+    """Load the demo models and twins (once), its QARTOD tests, and a day of minute history."""
     documents = demo_models()
     app.models.add_missing(documents)
+    tests = configure_quality(app)  # before the history: every reading, old and live, is judged
     twins = _twins()
     for twin_id, doc in twins:
         if app.store.get_twin(twin_id) is None:
@@ -257,7 +300,7 @@ def seed(app: App) -> dict[str, int]:
     for minute in range(HISTORY_HOURS * 60, 0, -1):
         history += _readings(now - minute * 60, rng, rivers)
     readings = app.telemetry.append(history)
-    return {"models": len(documents), "twins": len(twins), "readings": readings}
+    return {"models": len(documents), "twins": len(twins), "readings": readings, "quality": tests}
 
 
 class Simulator:
@@ -299,3 +342,29 @@ def live_flood(app: App, folder: Path, step_s: float) -> LiveFlood:
     flood = LiveFlood(scenario, step_s)
     flood.start()
     return flood
+
+
+#: The rule each live scenario stores last while it sets up: once present, its twins and models are in the store.
+READY_RULES = {"flood": "flood-danger", "plant": "reactor-anomaly"}
+
+
+def announce_when_ready(
+    app: App, scenarios: list[str], say: Callable[[str], object], timeout_s: float = 300.0
+) -> threading.Thread:
+    """Say what the store holds (as ``/health`` counts it) once the live scenarios have put their district and
+    reactor in it, so that the start-up lines and /health agree."""
+    wanted = {READY_RULES[name] for name in scenarios if name in READY_RULES}
+
+    def wait() -> None:
+        deadline = time.monotonic() + timeout_s
+        while not wanted <= {rule.name for rule in app.alerts.rules()}:
+            if time.monotonic() > deadline:
+                return  # a scenario that failed has said why in the log
+            time.sleep(0.5)
+        if wanted:
+            names = " and ".join(scenarios)
+            say(f"demo: the live {names} scenarios are set up; the store holds {app.health.summary()}")
+
+    thread = threading.Thread(target=wait, name="futago-demo-ready", daemon=True)
+    thread.start()
+    return thread

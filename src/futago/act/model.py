@@ -25,6 +25,7 @@ from futago.core.events import COMMAND_FAILED as COMMAND_FAILED
 from futago.core.events import COMMAND_PROPOSED as COMMAND_PROPOSED
 from futago.core.events import COMMAND_REJECTED as COMMAND_REJECTED
 from futago.core.events import COMMAND_SENT as COMMAND_SENT
+from futago.core.events import COMMAND_WITHDRAWN as COMMAND_WITHDRAWN
 
 ALERT_EVENTS = (ALERT_RAISED, ALERT_ACKNOWLEDGED, ALERT_ESCALATED, ALERT_RESOLVED)
 

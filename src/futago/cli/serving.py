@@ -16,6 +16,7 @@ from futago import __version__
 from futago.cli.context import command_settings, opened_app
 from futago.cli.options import db_option, nats_option
 from futago.cli.output import console, reported_errors
+from futago.cli.serve_lock import check_port_free, hold_store
 from futago.config import Settings
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
@@ -54,8 +55,18 @@ def serve(
             if workers > 1:
                 _serve_processes(ctx, settings, workers)
                 return
+            _claim(opened, settings, "serve")
             app = opened.enter_context(opened_app(settings))
         _run_server(app)
+
+
+def _claim(opened: ExitStack, settings: Settings, command: str) -> None:
+    """Before the store is opened or anything written: the store is this server's alone (a SQLite file; a
+    PostgreSQL store is shared by design, except by the demo), and the port is free. Either refusal names why."""
+    hold = hold_store(settings.db, command, settings.host, settings.port, exclusive_on_server=command == "demo")
+    if hold is not None:
+        opened.callback(hold.release)  # last out: after the store is closed
+    check_port_free(settings.host, settings.port)
 
 
 def _serve_processes(ctx: click.Context, settings: Settings, workers: int) -> None:
@@ -71,6 +82,7 @@ def _serve_processes(ctx: click.Context, settings: Settings, workers: int) -> No
         problems.append(Problem("/scale/nats", "several API processes need NATS to see each other's changes"))
     if problems:
         raise InvalidInput(problems)
+    check_port_free(settings.host, settings.port)
     os.environ.update({"FUTAGO_DB": settings.db, "FUTAGO_NATS": str(settings.nats), "FUTAGO_HOST": settings.host,
                        "FUTAGO_PORT": str(settings.port)})  # fmt: skip
     if ctx.obj.get("config"):
@@ -139,18 +151,27 @@ def demo(
     with ExitStack() as opened:
         with reported_errors():
             settings.check_safe_to_serve()
-            from futago.demo import Simulator, live_flood, live_plant, seed
+            from futago.demo import Simulator, announce_when_ready, live_flood, live_plant, seed
 
+            _claim(opened, settings, "demo")  # at once: a second demo must not seed the first one's store
             app = opened.enter_context(opened_app(settings))
             summary = seed(app)
+        # The counts are the store's, as GET /health gives them, not only what the sample district added.
         console.print(
-            f"demo: {summary['models']} models, {summary['twins']} twins, {summary['readings']} readings of history"
+            f"demo: sample district seeded ({summary['twins']} twins, {summary['readings']:,} readings of history, "
+            f"{summary['quality']} QARTOD tests); the store holds {app.health.summary()}",
+            soft_wrap=True,  # one line, to read beside GET /health
         )
         simulator = Simulator(app, interval)
         simulator.start()
         jobs: list[Any] = [simulator]
+        live: list[str] = []
         if flood_step > 0:
             jobs.append(live_flood(app, Path(db).parent / "flood", flood_step))
+            live.append("flood")
         if plant:
             jobs.append(live_plant(app))
+            live.append("plant")
+        if live:
+            announce_when_ready(app, live, console.print)
         _run_server(app, [job.stop for job in jobs])

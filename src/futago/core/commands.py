@@ -14,9 +14,12 @@ from typing import Any, Literal
 from futago.core.records import JsonRecord
 
 Mode = Literal["recommend", "autonomous"]
-CommandState = Literal["proposed", "approved", "rejected", "refused", "sent", "completed", "failed"]
-STATES: tuple[CommandState, ...] = ("proposed", "approved", "rejected", "refused", "sent", "completed", "failed")
-FINAL: frozenset[str] = frozenset({"rejected", "refused", "completed", "failed"})
+CommandState = Literal["proposed", "approved", "rejected", "refused", "withdrawn", "sent", "completed", "failed"]
+STATES: tuple[CommandState, ...] = (
+    "proposed", "approved", "rejected", "refused", "withdrawn", "sent", "completed", "failed",
+)  # fmt: skip
+# withdrawn: a proposal whose alert resolved before anyone decided it; nothing was sent
+FINAL: frozenset[str] = frozenset({"rejected", "refused", "withdrawn", "completed", "failed"})
 
 
 @dataclass
@@ -41,7 +44,8 @@ class CommandRecord(JsonRecord):
     admitted_us: int | None = None  # when it passed the envelope (µs); rate limits count these
     rejected_by: str | None = None
     rejected_at: str | None = None
-    reasons: list[dict[str, str]] = field(default_factory=list)  # why it was refused or rejected
+    reasons: list[dict[str, str]] = field(default_factory=list)  # why it was refused, rejected or withdrawn
+    withdrawn_at: str | None = None
     sent: dict[str, Any] | None = None  # exactly what went to the device, and how
     sent_at: str | None = None
     response: Any = None  # the device's answer

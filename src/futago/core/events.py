@@ -37,6 +37,7 @@ COMMAND_PROPOSED = "command.proposed"
 COMMAND_APPROVED = "command.approved"
 COMMAND_REJECTED = "command.rejected"
 COMMAND_REFUSED = "command.refused"
+COMMAND_WITHDRAWN = "command.withdrawn"  # a proposal whose alert resolved undecided
 COMMAND_SENT = "command.sent"
 COMMAND_COMPLETED = "command.completed"
 COMMAND_FAILED = "command.failed"
@@ -73,6 +74,7 @@ CONCERNS: dict[str, tuple[str, ...]] = {
     COMMAND_APPROVED: _COMMAND,
     COMMAND_REJECTED: _COMMAND,
     COMMAND_REFUSED: _COMMAND,
+    COMMAND_WITHDRAWN: _COMMAND,
     COMMAND_SENT: _COMMAND,
     COMMAND_COMPLETED: _COMMAND,
     COMMAND_FAILED: _COMMAND,

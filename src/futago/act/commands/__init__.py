@@ -24,15 +24,19 @@ readings as missing, and a missing value refuses unless ``when_missing = "allow"
 The states of a command::
 
     proposed ──approve──► approved ──► sent ──► completed
-       │  │                  │           └────► failed
-       │  └──reject──► rejected              approved ──► failed (it could not be sent)
-       └──(the envelope says no, at proposal or at approval)──► refused
+       │  │  │               │           └────► failed
+       │  │  └──reject──► rejected           approved ──► failed (it could not be sent)
+       │  └──(the envelope says no, at proposal or at approval)──► refused
+       └──(the alert behind it resolved before anyone decided)──► withdrawn
 
-In **recommend** mode a proposal waits for a person; the envelope is checked again when they approve, because the
-twin may have changed meanwhile. A proposal outside the bounds, or without a binding, is refused at once. In
-**autonomous** mode a command inside the envelope is approved by ``autonomous`` and sent at once, and refused
-otherwise. Every transition is stored (the record is the audit: who proposed it and why, who approved it, what was
-sent, the device's answer and the resulting state) and published on the bus as ``command.<state>``.
+A rule's proposal follows its alert: each alert makes its own, and when the alert resolves its undecided proposals
+are withdrawn (the history entry and ``reasons`` say which alert resolved, when and by whom); approving one whose
+alert has resolved is a 409. In **recommend** mode a proposal waits for a person; the envelope is checked again when
+they approve, because the twin may have changed meanwhile. A proposal outside the bounds, or without a binding, is
+refused at once. In **autonomous** mode a command inside the envelope is approved by ``autonomous`` and sent at
+once, and refused otherwise. Every transition is stored (the record is the audit: who proposed it and why, who
+approved it, what was sent, the device's answer and the resulting state) and published on the bus as
+``command.<state>``.
 """
 
 from futago.act.commands.binding import Binding

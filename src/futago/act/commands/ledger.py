@@ -34,11 +34,18 @@ class CommandLedger:
         events.append(command_event(record))
 
     def move(
-        self, record: CommandRecord, to: CommandState, by: str | None, events: list[Event], **changes: Any
+        self,
+        record: CommandRecord,
+        to: CommandState,
+        by: str | None,
+        events: list[Event],
+        reason: str | None = None,
+        **changes: Any,
     ) -> CommandRecord:
-        """Store a transition (compare-and-set on the state) and queue its event. The caller holds the lock."""
+        """Store a transition (compare-and-set on the state) and queue its event; ``reason`` goes into the history
+        entry (the audit trail says why, e.g. of a withdrawal). The caller holds the lock."""
         _, at = now_stamp()
-        entry = {"at": at, "state": to, **({"by": by} if by else {})}
+        entry = {"at": at, "state": to, **({"by": by} if by else {}), **({"reason": reason} if reason else {})}
         updated = replace(record, state=to, history=[*record.history, entry], **changes)
         if not self.records.update_command(updated, record.state):
             raise Conflict(f"command '{record.id}' changed meanwhile; read it again")

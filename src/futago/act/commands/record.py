@@ -12,6 +12,7 @@ from futago.act.model import (
     COMMAND_PROPOSED,
     COMMAND_REJECTED,
     COMMAND_SENT,
+    COMMAND_WITHDRAWN,
 )
 from futago.core.commands import FINAL as FINAL
 from futago.core.commands import STATES as STATES
@@ -25,6 +26,7 @@ EVENT_OF_STATE = {
     "approved": COMMAND_APPROVED,
     "rejected": COMMAND_REJECTED,
     "refused": COMMAND_REFUSED,
+    "withdrawn": COMMAND_WITHDRAWN,
     "sent": COMMAND_SENT,
     "completed": COMMAND_COMPLETED,
     "failed": COMMAND_FAILED,

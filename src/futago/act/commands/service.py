@@ -17,7 +17,7 @@ from futago.act.commands.envelope import STATIC_CHECKS, Reason, TwinReader
 from futago.act.commands.ledger import CommandLedger
 from futago.act.commands.record import AUTONOMOUS, STATES, CommandRecord, now_stamp
 from futago.act.commands.safety import EnvelopeCheck, check_entry
-from futago.act.model import Proposal
+from futago.act.model import ALERT_RESOLVED, Alert, Proposal
 from futago.core.dtdl import Command, Interface
 from futago.core.errors import Conflict, InvalidInput, NotFound
 from futago.core.events import Event, EventBus
@@ -32,6 +32,12 @@ class ModelCatalog(Protocol):
     def interface(self, model_id: str) -> Interface: ...
 
 
+class AlertLookup(Protocol):
+    """The alerts behind rules' proposals, read to know whether a proposal's alert still holds."""
+
+    def get_alert(self, alert_id: str) -> Alert | None: ...
+
+
 class CommandService:
     """Implements act.model's Proposer for rules, and what the API offers people (request, approve, reject)."""
 
@@ -43,6 +49,7 @@ class CommandService:
         bus: EventBus,
         transports: Transports,
         workers: int = 4,
+        alerts: AlertLookup | None = None,
     ) -> None:
         self.records = records
         self.twins = twins
@@ -54,6 +61,9 @@ class CommandService:
         self.envelope_check = EnvelopeCheck(records, twins)
         self.dispatcher = CommandDispatcher(self.ledger, transports, workers)
         self._recovered = False
+        # A proposal follows its alert: when the alert resolves, what it proposed and nobody decided is withdrawn.
+        self.alerts = alerts
+        self._unsubscribe = bus.subscribe(self._on_event)
 
     # -- bindings ---------------------------------------------------------------------------------
 
@@ -80,6 +90,7 @@ class CommandService:
         if not self._recovered:  # only at start: later, approved and sent commands are this run's, in flight
             self._recovered = True
             self._fail_in_flight()
+            self._withdraw_stale()
 
     def _fail_in_flight(self) -> None:
         events: list[Event] = []
@@ -90,6 +101,16 @@ class CommandService:
                     error = "futago stopped before the outcome was known"
                     self.ledger.move(record, "failed", None, events, error=error, admitted_us=admitted)
         self.ledger.publish(events)
+
+    def _withdraw_stale(self) -> None:
+        """Proposals whose alert resolved while no process was listening (or before proposals followed alerts)."""
+        if self.alerts is None:
+            return
+        alert_ids = {r.alert_id for r in self.records.list_commands("proposed", limit=100_000) if r.alert_id}
+        for alert_id in sorted(alert_ids):
+            alert = self._resolved_alert(alert_id)
+            if alert is not None:
+                self.withdraw_for_alert(alert.id, _resolved_reason(alert))
 
     def bindings(self) -> list[Binding]:
         return [self._bindings[key] for key in sorted(self._bindings)]
@@ -142,44 +163,64 @@ class CommandService:
         return self._create(twin_id, command, payload, by, {}, None, note)
 
     def approve(self, command_id: str, by: str, note: str | None = None) -> dict[str, Any]:
-        """Check the envelope again (the twin may have changed since the proposal), then send, or refuse."""
+        """Check the envelope again (the twin may have changed since the proposal), then send, or refuse. A proposal
+        whose alert has resolved is not approved (409): it is withdrawn, if the resolve had not withdrawn it yet."""
         events: list[Event] = []
         with self.ledger.lock:
-            record = self.ledger.record(command_id)
-            if record.state != "proposed":
-                raise Conflict(f"command '{command_id}' is {record.state}; only a proposed command can be approved")
-            now_us, now = now_stamp()
-            binding = self._bindings.get((record.twin_id, record.command))
-            reasons = self.envelope_check.reasons(record.twin_id, record.command, record.payload, binding, now_us)
-            if self.twins.get_twin(record.twin_id) is None:
-                reasons.insert(0, Reason("twin", f"twin '{record.twin_id}' no longer exists"))
-            if binding is not None and binding.expires_us is not None:
-                age_us = now_us - parse_timestamp(record.proposed_at)
-                if age_us > binding.expires_us:
-                    reasons.insert(0, Reason("expired", f"the proposal is {age_us / 60e6:.1f} min old; it expired"))
-            record = replace(
-                record,
-                binding=binding.to_json() if binding else None,
-                checks=[*record.checks, check_entry("approval", now, reasons, by)],
-                note=note if note is not None else record.note,
-            )
-            if reasons:
-                record = self.ledger.move(record, "refused", by, events, reasons=[r.to_json() for r in reasons])
+            record = self._undecided(command_id, "approved")
+            resolved = self._resolved_alert(record.alert_id)
+            if resolved is not None:  # the resolve event went unheard (another process, a crash): withdraw it now
+                self._withdraw(record, _resolved_reason(resolved), events)
             else:
-                record = self.ledger.move(
-                    record, "approved", by, events, approved_by=by, approved_at=now, admitted_us=now_us
-                )
+                record, binding = self._judge_approval(record, by, note, events)
         self.ledger.publish(events)
+        if resolved is not None:
+            raise Conflict(
+                f"command '{command_id}' was proposed for alert '{resolved.id}', which resolved at "
+                f"{resolved.resolved_at}; the proposal is withdrawn (a new alert makes its own)"
+            )
         if binding is not None and record.state == "approved":
             self.dispatcher.submit(record, binding)
         return record.to_json()
 
+    def _undecided(self, command_id: str, verb: str) -> CommandRecord:
+        """The record, while it still waits for a person; else a 409 that says what became of it."""
+        record = self.ledger.record(command_id)
+        if record.state == "withdrawn":
+            why = "; ".join(r.get("message", "") for r in record.reasons if r.get("check") == "withdrawn")
+            raise Conflict(f"command '{command_id}' is withdrawn ({why}); a withdrawn proposal cannot be {verb}")
+        if record.state != "proposed":
+            raise Conflict(f"command '{command_id}' is {record.state}; only a proposed command can be {verb}")
+        return record
+
+    def _judge_approval(
+        self, record: CommandRecord, by: str, note: str | None, events: list[Event]
+    ) -> tuple[CommandRecord, Binding | None]:
+        """The envelope again at approval: approved, or refused with the reasons. The caller holds the lock."""
+        now_us, now = now_stamp()
+        binding = self._bindings.get((record.twin_id, record.command))
+        reasons = self.envelope_check.reasons(record.twin_id, record.command, record.payload, binding, now_us)
+        if self.twins.get_twin(record.twin_id) is None:
+            reasons.insert(0, Reason("twin", f"twin '{record.twin_id}' no longer exists"))
+        if binding is not None and binding.expires_us is not None:
+            age_us = now_us - parse_timestamp(record.proposed_at)
+            if age_us > binding.expires_us:
+                reasons.insert(0, Reason("expired", f"the proposal is {age_us / 60e6:.1f} min old; it expired"))
+        record = replace(
+            record,
+            binding=binding.to_json() if binding else None,
+            checks=[*record.checks, check_entry("approval", now, reasons, by)],
+            note=note if note is not None else record.note,
+        )
+        if reasons:
+            return self.ledger.move(record, "refused", by, events, reasons=[r.to_json() for r in reasons]), binding
+        moved = self.ledger.move(record, "approved", by, events, approved_by=by, approved_at=now, admitted_us=now_us)
+        return moved, binding
+
     def reject(self, command_id: str, by: str, reason: str | None = None) -> dict[str, Any]:
         events: list[Event] = []
         with self.ledger.lock:
-            record = self.ledger.record(command_id)
-            if record.state != "proposed":
-                raise Conflict(f"command '{command_id}' is {record.state}; only a proposed command can be rejected")
+            record = self._undecided(command_id, "rejected")
             _, now = now_stamp()
             why = [{"check": "rejected", "message": reason}] if reason else []
             record = self.ledger.move(record, "rejected", by, events, rejected_by=by, rejected_at=now, reasons=why)
@@ -200,8 +241,23 @@ class CommandService:
         """The record once it is final, or waits for a person (proposed), or after ``timeout_s``."""
         return self.ledger.wait(command_id, timeout_s)
 
+    def withdraw_for_alert(self, alert_id: str, reason: str) -> list[dict[str, Any]]:
+        """Withdraw the undecided proposals of an alert that resolved; returns the withdrawn records."""
+        events: list[Event] = []
+        withdrawn = []
+        with self.ledger.lock:
+            for record in self.records.list_commands("proposed", limit=100_000):
+                if record.alert_id == alert_id:
+                    try:
+                        withdrawn.append(self._withdraw(record, reason, events).to_json())
+                    except Conflict:  # decided meanwhile (another process of a scaled-out deployment)
+                        continue
+        self.ledger.publish(events)
+        return withdrawn
+
     def close(self) -> None:
         """Stop sending: queued commands stay approved (the next start fails them), in-flight ones fail."""
+        self._unsubscribe()
         self.dispatcher.close()
 
     # -- inside -----------------------------------------------------------------------------------
@@ -220,7 +276,7 @@ class CommandService:
         _validate_payload(self._command_of(twin_id, command), payload)
         events: list[Event] = []
         with self.ledger.lock:
-            duplicate = self._open_duplicate(twin_id, command, payload, by)
+            duplicate = self._open_duplicate(twin_id, command, payload, by, alert_id)
             if duplicate is not None:  # a rule firing again while its proposal waits: one proposal, not many
                 return duplicate
             now_us, now = now_stamp()
@@ -244,7 +300,10 @@ class CommandService:
             )
             self.ledger.add(record, events)
             autonomous = binding is not None and binding.mode == "autonomous"
-            if any(r.check in STATIC_CHECKS for r in reasons) or (autonomous and reasons):
+            resolved = self._resolved_alert(alert_id)
+            if resolved is not None:  # raised and resolved in one pass of the rules: nothing left to act on
+                record = self._withdraw(record, _resolved_reason(resolved), events)
+            elif any(r.check in STATIC_CHECKS for r in reasons) or (autonomous and reasons):
                 record = self.ledger.move(record, "refused", None, events, reasons=[r.to_json() for r in reasons])
             elif autonomous:
                 record = self.ledger.move(
@@ -255,11 +314,38 @@ class CommandService:
             self.dispatcher.submit(record, binding)
         return record.to_json()
 
-    def _open_duplicate(self, twin_id: str, command: str, payload: Any, by: str) -> dict[str, Any] | None:
+    def _open_duplicate(
+        self, twin_id: str, command: str, payload: Any, by: str, alert_id: str | None
+    ) -> dict[str, Any] | None:
+        """The same proposal still waiting: of the same alert (a later alert makes its own), by the same proposer,
+        with the same payload."""
         for record in self.records.list_commands("proposed", twin_id, command, limit=100):
-            if record.proposed_by == by and record.payload == payload:
+            if record.alert_id == alert_id and record.proposed_by == by and record.payload == payload:
                 return record.to_json()
         return None
+
+    def _on_event(self, event: Event) -> None:
+        if event.type != ALERT_RESOLVED or event.origin is not None or not isinstance(event.data, Mapping):
+            return  # another process's resolve is withdrawn there, by the process whose rules proposed
+        alert_id = event.data.get("id")
+        if isinstance(alert_id, str):
+            at = event.data.get("resolvedAt") or event.time
+            by = _resolved_by(event.data.get("history"))
+            self.withdraw_for_alert(alert_id, f"alert '{alert_id}' resolved at {at}{by}")
+
+    def _resolved_alert(self, alert_id: str | None) -> Alert | None:
+        if alert_id is None or self.alerts is None:
+            return None
+        alert = self.alerts.get_alert(alert_id)
+        return alert if alert is not None and alert.state == "resolved" else None
+
+    def _withdraw(self, record: CommandRecord, reason: str, events: list[Event]) -> CommandRecord:
+        """Move an undecided proposal to withdrawn, saying why; its proposer withdraws it (the audit's actor too).
+        The caller holds the lock."""
+        _, now = now_stamp()
+        why = [*record.reasons, {"check": "withdrawn", "message": reason}]
+        by = record.proposed_by
+        return self.ledger.move(record, "withdrawn", by, events, reason=reason, withdrawn_at=now, reasons=why)
 
     def _command_of(self, twin_id: str, name: str) -> Command:
         twin = self.twins.get_twin(twin_id)
@@ -271,6 +357,20 @@ class CommandService:
             declared = ", ".join(sorted(commands)) or "none"
             raise NotFound(f"twin '{twin_id}' ({twin.model}) has no command '{name}'; its model declares {declared}")
         return command
+
+
+def _resolved_reason(alert: Alert) -> str:
+    return f"alert '{alert.id}' resolved at {alert.resolved_at}{_resolved_by(alert.history)}"
+
+
+def _resolved_by(history: Any) -> str:
+    """ " (by rule)" or " (by <person>)": who resolved the alert, from its newest resolved history entry."""
+    if not isinstance(history, list):
+        return ""
+    for entry in reversed(history):
+        if isinstance(entry, Mapping) and entry.get("state") == "resolved" and entry.get("by"):
+            return f" (by {entry['by']})"
+    return ""
 
 
 def _validate_payload(command: Command, payload: Any, pointer: str = "/payload") -> None:
