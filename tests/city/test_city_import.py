@@ -42,8 +42,15 @@ def test_plateau_fixtures_import_with_exact_counts(app: App) -> None:
         "bbox_wgs84",
         "crs_in",
         "lods",
+        "features",
+        "twins",
+        "skipped",
+        "warnings",
     ]
     assert report["buildings"] == 25 and report["building_parts"] == 0
+    assert report["features"] == {"Building": 25, "WaterBody": 6}  # every cityObjectMember, counted once
+    assert report["twins"] == app.store.count_twins() == 25 + 6 + 1  # and the district of mesh 64413325
+    assert report["skipped"] == {} and report["warnings"] == 0
     assert report["measured_heights"] == len(heights) == 22
     assert report["height_max"] == max(heights)
     assert report["height_sum"] == pytest.approx(sum(heights))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from futago.city.features import BuildingFeature, Polygon3, RoadFeature, WaterBodyFeature
+from futago.city.generic import generic_json, split_attributes
+from futago.city.surfaces import surfaces_document
 
 CITY = "dtmi:futago:city:"
 BUILDING = CITY + "Building;1"
@@ -44,10 +46,13 @@ def building_document(feature: BuildingFeature) -> dict[str, Any]:
     _set(doc, "buildingClass", feature.building_class)
     _set(doc, "yearOfConstruction", feature.year_of_construction)
     _set(doc, "lods", sorted(feature.lods))
-    _set(doc, "attributes", {k: str(v) for k, v in feature.attributes.items()})
+    attributes, moved = split_attributes(feature.attributes)  # a Japanese key is no DTDL map key
+    _set(doc, "attributes", attributes)
+    _set(doc, "genericAttributes", [generic_json(a) for a in feature.generic] + moved)
     _set(doc, "risks", [r.to_json() for r in feature.risks])
     depths = [r.depth for r in feature.risks if r.kind == "river_flooding" and r.depth is not None]
     _set(doc, "floodDepthMax", max(depths) if depths else None)
+    _set(doc, "surfaces", surfaces_document(feature.surfaces))
     _set(doc, "geometry", geojson(feature.footprint))
     return doc
 

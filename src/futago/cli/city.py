@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -23,15 +24,42 @@ def city() -> None:
 @city.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--json", "as_json", is_flag=True, help="Print the import summary as one JSON object.")
+@click.option(
+    "--source",
+    type=click.Choice(["plateau", "generated", "citygml"]),
+    default=None,
+    help="Where the data comes from, for the catalog (default: told from the file names; a district from "
+    "`futago city generate` looks like PLATEAU on purpose, so say --source generated).",
+)
+@click.option("--licence", default=None, help="The data's licence, e.g. 'CC BY 4.0' (default: the source's).")
 @db_option
 @click.pass_context
-def city_import(ctx: click.Context, paths: tuple[str, ...], as_json: bool, db: str | None) -> None:
-    """Import CityGML files, PLATEAU zips or folders (udx/bldg, udx/fld, udx/dem, codelists/).
+def city_import(
+    ctx: click.Context, paths: tuple[str, ...], as_json: bool, source: str | None, licence: str | None, db: str | None
+) -> None:
+    """Import CityGML files, PLATEAU zips or folders (udx/<type>/*.gml with codelists/).
 
-    Buildings become twins of dtmi:futago:city:Building;1 with their footprint as geometry,
-    linked to their parts and district; flood zones become FloodZone twins, and buildings
-    inside them get an inFloodZone relationship with the planned depth. All or nothing: a bad
-    file stops the import and nothing is stored.
+    \b
+    Every feature type of the PLATEAU product specification becomes twins of dtmi:futago:city:*:
+      bldg  建築物      Building, BuildingPart, BuildingInstallation (footprint, LOD2 surfaces)
+      urf   都市計画    UseDistrict 用途地域, FirePreventionDistrict 防火地域, HeightControlDistrict 高度地区,
+                        ProductiveGreenZone 生産緑地, AreaClassification 区域区分 ... (every urf class)
+      lsld  土砂災害    SedimentDisasterProneArea 土砂災害警戒区域 (areaType = zone type)
+      fld/tnm/htd/ifld  FloodZone 浸水想定区域;  luse LandUse 土地利用;  frn CityFurniture 都市設備
+      tran/brid/tun/veg/wtr/gen ...  Road, Bridge, Tunnel, PlantCover, WaterBody, GenericCityObject
+
+    Buildings are joined to the zones containing their footprint centre, in whichever order the files come
+    (and across imports): inFloodZone (rank, depth), inHazardArea (kind, zoneType), inZone (every urf zone).
+    Ask, for example:
+
+    \b
+      futago query "SELECT B.$dtId, Z.floorAreaRate FROM DIGITALTWINS B JOIN Z RELATED B.inZone
+        WHERE Z.$metadata.$model = 'dtmi:futago:city:UseDistrict;1'"
+
+    Generic attributes of any name (gen:stringAttribute name="総建物階数") are kept in genericAttributes.
+    The summary counts the city objects read (features), the twins written, what was skipped and why, and
+    warnings (a value kept as text; printed to stderr). All or nothing: a malformed file names its line and
+    nothing is stored.
     """
     from futago.services.city_import import CityImporter
 
@@ -46,15 +74,31 @@ def city_import(ctx: click.Context, paths: tuple[str, ...], as_json: bool, db: s
             disable=as_json,
         ) as progress:
             task = progress.add_task("", total=1.0)
-            summary = importer.run(list(paths), progress=lambda done: progress.update(task, completed=done))
+            summary = importer.run(
+                list(paths),
+                progress=lambda done: progress.update(task, completed=done),
+                source=source,
+                licence=licence,
+            )
+    report = summary.to_json()
+    _print_warnings(report)
     if as_json:
-        click.echo(json.dumps(summary.to_json(), ensure_ascii=False))
+        click.echo(json.dumps(report, ensure_ascii=False))
     else:
         table = Table("figure", "value")
-        for key, value in summary.to_json().items():
-            table.add_row(key, str(value))
+        for key, value in report.items():
+            if key != "warning_examples":
+                table.add_row(key, str(value))
         Console().print(table)
         console.print(f"imported in {summary.seconds:.1f} s")
+
+
+def _print_warnings(report: dict[str, Any]) -> None:
+    examples = report.get("warning_examples", [])
+    for warning in examples:
+        click.echo(f"warning: {warning['feature']} at {warning['path']}: {warning['message']}", err=True)
+    if report["warnings"] > len(examples):
+        click.echo(f"warning: ... and {report['warnings'] - len(examples)} more", err=True)
 
 
 @city.command("generate")
@@ -70,9 +114,22 @@ def city_import(ctx: click.Context, paths: tuple[str, ...], as_json: bool, db: s
 @click.option("--river/--no-river", default=True, show_default=True, help="A river with flood zones.")
 @click.option("--lod2-share", type=float, default=0.0, help="Fraction of buildings with LOD2 surfaces.")
 @click.option("--parts-share", type=float, default=0.0, help="Fraction of buildings with building parts.")
+@click.option(
+    "--mesh",
+    default=None,
+    help="Centre the district on this JIS X 0410 mesh cell (6 or 8 digits, e.g. 52385700: Numazu's "
+    "Shimokanuki, under real urf and lsld zones), instead of beside Numazu's Kano River.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the true counts of what was generated.")
 def city_generate(
-    buildings: int, out: str, seed: int, river: bool, lod2_share: float, parts_share: float, as_json: bool
+    buildings: int,
+    out: str,
+    seed: int,
+    river: bool,
+    lod2_share: float,
+    parts_share: float,
+    mesh: str | None,
+    as_json: bool,
 ) -> None:
     """Write a synthetic district as PLATEAU-shaped CityGML that `futago city import` reads.
 
@@ -82,7 +139,13 @@ def city_generate(
 
     target = Path(out)
     spec = DistrictSpec(
-        buildings=buildings, seed=seed, river=river, flood_zones=river, lod2_share=lod2_share, parts_share=parts_share
+        buildings=buildings,
+        seed=seed,
+        river=river,
+        flood_zones=river,
+        lod2_share=lod2_share,
+        parts_share=parts_share,
+        mesh_code=mesh,
     )
     with reported_errors():
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -101,3 +164,4 @@ def city_generate(
         click.echo(json.dumps(facts))
     else:
         console.print(f"wrote {generated.building_count} buildings to {generated.path}")
+        console.print(f"import it with: futago city import {generated.path} --source generated")

@@ -1,8 +1,12 @@
 """Importing a city: CityGML/PLATEAU features become twins, linked and spatially joined.
 
-The whole import is one unit of work: a malformed file anywhere stops it and nothing is
-stored. Memory stays bounded: features stream from the reader and are written in batches;
-only each building's footprint centre is kept (for the flood-zone join), never its geometry.
+The whole import is one unit of work: a malformed file anywhere stops it and nothing is stored. Memory stays
+bounded: features stream from the reader and are written in batches, and the spatial joins read buildings back
+from the store (``city_joins``), so nothing is kept per building.
+
+Nothing read is dropped unsaid: the reader counts every top-level city object in a ``ReadTally``; a class
+futago does not model is counted in ``skipped`` with its reason and an example gml:id, and a value that does
+not fit its model is kept as text and reported as a warning (feature id and path).
 
 A gml:id is a twin id, so it must be unique in one import. The first feature of an id is imported;
 a later one (another file, or the same file again under another name) is skipped, counted, and the
@@ -13,35 +17,42 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
 import orjson
 import shapely
 
-from futago.city.features import BuildingFeature, ReliefFeature, RoadFeature, WaterBodyFeature
-from futago.city.twins import (
-    DISTRICT,
-    building_document,
-    flood_zone_document,
-    geojson,
-    road_document,
+from futago.city.classes import model_info, model_of
+from futago.city.features import (
+    BuildingFeature,
+    CityFeature,
+    CityObjectFeature,
+    ReadTally,
+    ReliefFeature,
+    RoadFeature,
+    WaterBodyFeature,
 )
+from futago.city.objects import city_object_document
+from futago.city.twins import building_document, flood_zone_document, road_document
 from futago.core.events import CITY_IMPORTED as CITY_IMPORTED
 from futago.core.events import Event, EventBus
 from futago.core.ports import DatasetStore, UnitOfWork
-from futago.core.twins import Relationship, Twin, now_iso
+from futago.core.twins import now_iso
 from futago.services import datasets
+from futago.services.city_batch import BATCH as BATCH
+from futago.services.city_batch import Batch
+from futago.services.city_joins import ZoneJoin
 from futago.services.models import ModelService
 from futago.services.twins import TwinService
 
-BATCH = 2_000
 DUPLICATES_NAMED = 20  # skipped duplicates named in the summary; the rest are counted
+RELATIONSHIPS_AT_ONCE = 20_000
 Progress = Callable[[float], None]  # the fraction of the input read, 0 to 1
+Read = Iterator[tuple[CityFeature, str | None, str]]
 
 
 @dataclass
@@ -60,6 +71,9 @@ class CityImportSummary:
     seconds: float = 0.0
     duplicates: int = 0  # features skipped because an earlier one of this import had their gml:id
     duplicate_examples: list[dict[str, str]] = field(default_factory=list)
+    city_objects: int = 0  # twins of the other classes (urf, luse, lsld, frn, ...)
+    twins: int = 0  # created or updated
+    tally: ReadTally = field(default_factory=ReadTally)
 
     def add_duplicate(self, gml_id: str, at: str, first_in: str) -> None:
         self.duplicates += 1
@@ -88,7 +102,8 @@ class CityImportSummary:
             ]
 
     def to_json(self) -> dict[str, Any]:
-        """Exactly the keys of ``futago city import --json``; ``duplicates`` only when some were skipped."""
+        """The keys of ``futago city import --json``; ``duplicates`` only when some were skipped, ``warning_examples``
+        (the first 20) only when there were warnings."""
         report: dict[str, Any] = {
             "buildings": self.buildings,
             "building_parts": self.building_parts,
@@ -102,33 +117,17 @@ class CityImportSummary:
         }
         if self.duplicates:
             report["duplicates"] = {"skipped": self.duplicates, "first": self.duplicate_examples}
+        tally = self.tally
+        report["features"] = dict(sorted(tally.features.items()))
+        report["twins"] = self.twins
+        report["skipped"] = {
+            reason + (f" (e.g. gml:id {example})" if (example := tally.skipped_examples[reason]) else ""): count
+            for reason, count in tally.skipped.items()
+        }
+        report["warnings"] = tally.warning_count
+        if tally.warning_count:
+            report["warning_examples"] = [w.to_json() for w in tally.warnings]
         return report
-
-
-class _Centres:
-    """Footprint centres of the imported buildings, for the flood-zone join (no geometry kept)."""
-
-    def __init__(self) -> None:
-        self.ids: list[str] = []
-        self.lon: list[float] = []
-        self.lat: list[float] = []
-        # the building's own planned depth per (river, scale): L1 (planned) and L2 (largest) differ
-        self.depth: list[dict[tuple[str, str], float]] = []
-
-    def add(self, twin_id: str, footprint: shapely.Geometry | None, feature: BuildingFeature) -> None:
-        if footprint is None or feature.kind != "Building":
-            return
-        centre = shapely.centroid(footprint)
-        self.ids.append(twin_id)
-        self.lon.append(centre.x)
-        self.lat.append(centre.y)
-        self.depth.append(
-            {
-                (r.description or "", r.scale or ""): r.depth
-                for r in feature.risks
-                if r.kind == "river_flooding" and r.depth is not None
-            }
-        )
 
 
 class CityImportStore(DatasetStore, UnitOfWork, Protocol):
@@ -158,7 +157,6 @@ class CityImporter:
         the twins. ``source`` is plateau, generated or citygml (default: told from the file names), and
         ``licence`` overrides the source's default licence."""
         from futago.city.citygml import iter_sources
-        from futago.city.reading import iter_city  # the reader (lxml) loads only when a city is imported
 
         started = time.perf_counter()
         datasets.check_source(source)
@@ -166,68 +164,108 @@ class CityImporter:
         files = datasets.source_files(names)  # hashed before the write transaction begins
         self.ensure_models()
         summary = CityImportSummary()
-        centres = _Centres()
-        zones: list[tuple[str, WaterBodyFeature]] = []
         with self.store.transaction():
-            batch = _Batch(self.twins)
-            for feature, district, crs in iter_city(paths, progress=progress):
+            run = _Run(self.twins, summary)
+            for feature, district, crs in _read(paths, progress, summary.tally):
                 summary.crs_in.add(crs)
-                if isinstance(feature, ReliefFeature):
-                    continue  # the reader already used it for ground elevations; it is no twin
-                first_in = batch.claim(feature.gml_id, feature.source)
-                if first_in is not None:
-                    summary.add_duplicate(feature.gml_id, feature.source, first_in)
-                    continue
-                if isinstance(feature, BuildingFeature):
-                    document = building_document(feature)
-                    footprint = shapely.geometry.shape(document["geometry"]) if "geometry" in document else None
-                    summary.add_building(feature, footprint)
-                    centres.add(feature.gml_id, footprint, feature)
-                    batch.building(feature, document, district)
-                elif isinstance(feature, WaterBodyFeature):
-                    zones.append((feature.gml_id, feature))
-                    batch.twin(feature.gml_id, flood_zone_document(feature))
-                    summary.flood_zones += 1
-                elif isinstance(feature, RoadFeature):
-                    batch.twin(feature.gml_id, road_document(feature))
-                    summary.roads += 1
-            batch.flush()
-            self._join_flood_zones(zones, centres)
+                run.feature(feature, district)
+            run.finish()
+            if not summary.tally.features and not summary.tally.skipped:
+                summary.tally.skip(f"no city object in {', '.join(names) or 'the input'}", "")
             summary.seconds = time.perf_counter() - started
             self.store.put_dataset(
-                _dataset_record(paths, files, source or datasets.detect_source(names), licence, summary, batch)
+                _dataset_record(paths, files, source or datasets.detect_source(names), licence, summary, run.batch)
             )
         summary.seconds = time.perf_counter() - started
         self.bus.publish(Event(CITY_IMPORTED, now_iso(), data=summary.to_json(), about=("city",)))
         return summary
 
-    def _join_flood_zones(self, zones: Sequence[tuple[str, WaterBodyFeature]], centres: _Centres) -> None:
-        """inFloodZone: a building whose footprint centre lies in a zone, with the zone's rank and the
-        building's own planned depth for that river (else the zone's)."""
-        if not zones or not centres.ids:
+
+def _read(paths: Sequence[str | Path], progress: Progress | None, tally: ReadTally) -> Read:
+    from futago.city.reading import iter_city  # the reader (lxml) loads only when a city is imported
+
+    return iter_city(paths, progress=progress, tally=tally)
+
+
+class _Run:
+    """One import's features becoming twins, relationships and joins."""
+
+    def __init__(self, twins: TwinService, summary: CityImportSummary) -> None:
+        self.twins = twins
+        self.summary = summary
+        self.tally = summary.tally
+        self.batch = Batch(twins)
+        self.join = ZoneJoin(twins)
+        self.join.start()
+
+    def feature(self, feature: CityFeature, district: str | None) -> None:
+        if isinstance(feature, ReliefFeature):
+            return  # the reader already used it for ground elevations; it is no twin
+        if isinstance(feature, CityObjectFeature):
+            self.city_object(feature, None)
             return
-        lon, lat = np.asarray(centres.lon), np.asarray(centres.lat)
-        rels: list[Relationship] = []
-        for zone_id, zone in zones:
-            shape = shapely.geometry.shape(geojson(zone.polygons)) if zone.polygons else None
-            if shape is None:
-                continue
-            shapely.prepare(shape)
-            risk = zone.risks[0] if zone.risks else None
-            for index in np.flatnonzero(shapely.contains_xy(shape, lon, lat)):
-                own = centres.depth[index].get((risk.description or "", risk.scale or "")) if risk else None
-                depth = own if own is not None else (risk.depth if risk else None)
-                properties: dict[str, Any] = {}
-                if risk is not None and risk.rank is not None:
-                    properties["rank"] = risk.rank
-                if depth is not None:
-                    properties["depth"] = depth
-                rels.append(
-                    Relationship(centres.ids[index], f"inFloodZone-{zone_id}", "inFloodZone", zone_id, properties)
-                )
-            for start in range(0, len(rels), 20_000):
-                self.twins.import_relationships(rels[start : start + 20_000])
-            rels = []
+        if not self._claimed(feature.gml_id, feature.source):
+            return
+        if isinstance(feature, BuildingFeature):
+            self.building(feature, district)
+        elif isinstance(feature, WaterBodyFeature):
+            document = flood_zone_document(feature)
+            self.batch.twin(feature.gml_id, document)
+            self.join.add_zone(feature.gml_id, document)
+            self.summary.flood_zones += 1
+        elif isinstance(feature, RoadFeature):
+            self.batch.twin(feature.gml_id, road_document(feature))
+            self.summary.roads += 1
+
+    def _claimed(self, gml_id: str, source: str) -> bool:
+        first_in = self.batch.claim(gml_id, source)
+        if first_in is not None:
+            self.summary.add_duplicate(gml_id, source, first_in)
+        return first_in is None
+
+    def building(self, feature: BuildingFeature, district: str | None) -> None:
+        document = building_document(feature)
+        footprint = shapely.geometry.shape(document["geometry"]) if "geometry" in document else None
+        self.summary.add_building(feature, footprint)
+        batch = self.batch
+        if feature.kind == "BuildingPart" and feature.parent_id:
+            batch.link(feature.gml_id, "partOf", feature.parent_id)
+            batch.link(feature.parent_id, "hasPart", feature.gml_id)
+        elif district is not None:
+            batch.district(feature.gml_id, district)
+        batch.twin(feature.gml_id, document)
+        if footprint is not None and feature.kind == "Building":
+            if self.join.zones:
+                centre = shapely.centroid(footprint)
+                batch.relationships += self.join.building(feature.gml_id, document, (centre.x, centre.y))
+            else:
+                self.join.saw_building()  # no zone known yet: a zone met later scans the store
+
+    def city_object(self, feature: CityObjectFeature, parent_id: str | None) -> None:
+        model_id = model_of(feature.module, feature.kind)
+        if model_id is None:
+            self.tally.skip(f"{feature.module}:{feature.kind}: futago has no model for this class", feature.gml_id)
+            return
+        if not self._claimed(feature.gml_id, feature.source):
+            return
+        document = city_object_document(feature, model_info(model_id), self.tally.warn)
+        self.batch.twin(feature.gml_id, document)
+        self.summary.city_objects += 1
+        self.join.add_zone(feature.gml_id, document)
+        parent = feature.parent_id or parent_id
+        if parent:
+            self.batch.link(feature.gml_id, "partOf", parent)
+            down = "hasInstallation" if feature.kind == "BuildingInstallation" else "hasPart"
+            self.batch.link(parent, down, feature.gml_id)
+        for part in feature.parts:
+            self.city_object(part, feature.gml_id)
+
+    def finish(self) -> None:
+        self.batch.finish(self.tally.warn)
+        for relationships in self.join.finish():
+            for start in range(0, len(relationships), RELATIONSHIPS_AT_ONCE):
+                self.twins.import_relationships(relationships[start : start + RELATIONSHIPS_AT_ONCE])
+        self.summary.twins = self.batch.written
 
 
 def _dataset_record(
@@ -236,18 +274,21 @@ def _dataset_record(
     source: str,
     licence: str | None,
     summary: CityImportSummary,
-    batch: _Batch,
+    batch: Batch,
 ) -> dict[str, Any]:
     report = summary.to_json()
-    districts = len(batch.districts)
     counts = {
-        "twins": summary.buildings + summary.building_parts + summary.flood_zones + summary.roads + districts,
+        "twins": summary.twins,
         "buildings": summary.buildings,
         "buildingParts": summary.building_parts,
         "floodZones": summary.flood_zones,
         "roads": summary.roads,
-        "districts": districts,
+        "cityObjects": summary.city_objects,
+        "districts": len(batch.districts),
         "floodRiskBuildings": summary.flood_risk_buildings,
+        "features": sum(summary.tally.features.values()),
+        "skipped": sum(summary.tally.skipped.values()),
+        "warnings": summary.tally.warning_count,
     }
     if summary.duplicates:
         counts["duplicatesSkipped"] = summary.duplicates
@@ -262,69 +303,3 @@ def _dataset_record(
         extent={"bboxWgs84": report["bbox_wgs84"], "lods": report["lods"]},
         seconds=summary.seconds,
     )
-
-
-class _Batch:
-    """Twins and their relationships, written a batch at a time."""
-
-    def __init__(self, twins: TwinService) -> None:
-        self.twins = twins
-        self.documents: list[tuple[str, dict[str, Any]]] = []
-        self.relationships: list[Relationship] = []
-        self.districts: set[str] = set()
-        # every twin id of this import -> the index of the file it came from: an int shared by all the ids
-        # of a file, so a city of millions of features costs a dict slot each, not a string
-        self._claimed: dict[str, int] = {}
-        self._files: dict[str, int] = {}
-        self._file_names: list[str] = []
-
-    def claim(self, twin_id: str, source: str) -> str | None:
-        """Take ``twin_id`` for the feature at ``source`` (file:line); None, or the file that took it first."""
-        file = source.rpartition(":")[0] or source
-        first = self._claimed.get(twin_id)
-        if first is not None:
-            return self._file_names[first]
-        index = self._files.get(file)
-        if index is None:
-            index = self._files[file] = len(self._file_names)
-            self._file_names.append(file)
-        self._claimed[twin_id] = index
-        return None
-
-    def twin(self, twin_id: str, document: dict[str, Any]) -> None:
-        self.documents.append((twin_id, document))
-        if len(self.documents) >= BATCH:
-            self.flush()
-
-    def building(self, feature: BuildingFeature, document: dict[str, Any], district: str | None) -> None:
-        if feature.kind == "BuildingPart" and feature.parent_id:
-            self.relationships.append(Relationship(feature.gml_id, "partOf", "partOf", feature.parent_id))
-            self.relationships.append(
-                Relationship(feature.parent_id, f"hasPart-{feature.gml_id}", "hasPart", feature.gml_id)
-            )
-        elif district is not None:
-            if district not in self.districts:
-                if self.claim(district, district) is not None:  # a feature of the import took the id first
-                    return self.twin(feature.gml_id, document)
-                self.districts.add(district)
-                self.documents.append(
-                    (district, {"$metadata": {"$model": DISTRICT}, "meshCode": district.split("-")[-1]})
-                )
-            self.relationships.append(Relationship(feature.gml_id, "locatedIn", "locatedIn", district))
-        self.twin(feature.gml_id, document)
-
-    def flush(self) -> None:
-        if self.documents:
-            stored = self.twins.import_twins(self.documents, publish=False)
-            known: dict[str, Twin] = {t.id: t for t in stored}
-            self.documents = []
-            # a part may come before its building is flushed: keep those for the next flush
-            is_ready = [r.source_id in known or r.target_id in known for r in self.relationships]
-            ready = [r for r, ok in zip(self.relationships, is_ready, strict=True) if ok]
-            waiting = [r for r, ok in zip(self.relationships, is_ready, strict=True) if not ok]
-            if ready:
-                self.twins.import_relationships(ready, known)
-            self.relationships = waiting
-        elif self.relationships:
-            self.twins.import_relationships(self.relationships)
-            self.relationships = []
