@@ -161,6 +161,28 @@ def check_describe(case: Case) -> None:
     assert isinstance(info["params"], dict)
 
 
+def check_near_constant_training_keeps_scores_readable(case: Case) -> None:
+    """A detector learned on a window in which every column barely moves (a settled controller output: levels
+    from 0.1 to 350 with jitter of 1e-9) still scores the normal continuation below 1, and a shift of 5 % of
+    each level as a readable multiple of its threshold: above 1, never the billions a learned scale of 1e-9
+    would give. Detectors only."""
+    model = case.make()
+    if model.kind != "detector":
+        return
+    n_columns = np.asarray(case.X).shape[1]
+    levels = np.resize([350.0, 10.0, 0.1], n_columns)
+    rng = np.random.default_rng(3)
+    train = levels + 1e-9 * rng.normal(size=(400, n_columns))
+    normal = levels + 1e-9 * rng.normal(size=(60, n_columns))
+    shifted = levels * 1.05 + 1e-9 * rng.normal(size=(40, n_columns))
+    model.fit(train)
+    ratio = model.score(np.vstack([normal, shifted])) / model.threshold_
+    assert np.all(np.isfinite(ratio))
+    assert np.mean(ratio[: len(normal)] > 1.0) <= 0.05, "false alarms on the unchanged continuation"
+    assert ratio[len(normal) :].max() > 1.0, "a 5 % shift must be seen"
+    assert ratio.max() <= 1e3, f"scores exploded: {ratio.max():.3g} × the threshold"
+
+
 CHECKS = [
     check_params_roundtrip,
     check_init_does_no_work,
@@ -173,4 +195,5 @@ CHECKS = [
     check_predict_one_matches_predict,
     check_streaming,
     check_describe,
+    check_near_constant_training_keeps_scores_readable,
 ]

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from futago.analytics.anomaly.base import dither, estimated_floor
 from futago.analytics.anomaly.conditioning import condition, warmup
 from futago.analytics.anomaly.ensemble import EnsembleDetector
 from futago.analytics.anomaly.ewma import CUSUMChart, EWMAChart, long_run_scale
@@ -106,8 +107,23 @@ def test_threshold_comes_from_training_rows_only(name: str) -> None:
 def test_threshold_is_a_training_quantile_times_margin() -> None:
     rows = _plant()
     detector = PCADetector(smoothing=1, quantile=0.95, margin=1.7).fit(rows[:TRAIN])
-    training_scores = detector._score_features(rows[:TRAIN], detector._initial_state())[0]
+    # The training rows as learned: dithered by each sensor's noise floor (see anomaly.base).
+    learned = dither(rows[:TRAIN], detector.noise_floor_)
+    training_scores = detector._score_features(learned, detector._initial_state())[0]
     assert detector.threshold_ == pytest.approx(np.quantile(training_scores, 0.95) * 1.7)
+
+
+def test_noise_floor_is_declared_or_estimated_from_resolution_and_level() -> None:
+    counts = np.tile([32.0, 33.0], 50)  # a flow meter dithering between whole counts
+    level = np.full(100, 350.0)  # a settled reading at 350 K
+    floors = estimated_floor(np.column_stack([counts, level]))
+    assert floors == pytest.approx([max(1.0 / np.sqrt(12.0), 0.0325), 0.35])
+    declared = EWMAChart(noise_floor=(0.5, 0.2)).fit(np.column_stack([counts, level]))
+    assert declared.noise_floor_.tolist() == [0.5, 0.2]
+    with pytest.raises(InvalidInput, match="noise_floor"):
+        EWMAChart(noise_floor=(0.5,)).fit(np.column_stack([counts, level]))
+    with pytest.raises(InvalidInput, match="noise_floor"):
+        EWMAChart(noise_floor=-1.0).fit(np.column_stack([counts, level]))
 
 
 @pytest.mark.parametrize("name", sorted(FACTORIES))

@@ -61,7 +61,10 @@ def test_cli_scores_skab_beyond_the_published_best(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["eval", "skab", str(DATA), "--json", "--predictions", str(out)])
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)
-    assert set(figures) == {"f1", "far", "mar", "detector", "files"}
+    assert set(figures) == {"f1", "far", "mar", "f1_lofo", "far_lofo", "folders", "detector", "files"}
+    # Held out folder by folder (valve1, valve2): the rule learns nothing across files, so the figures hold.
+    assert figures["folders"] == 2
+    assert figures["f1_lofo"] >= 0.80 and figures["far_lofo"] <= 15.0
     assert figures["files"] == 20
     assert figures["detector"] == skab.DEFAULT_DETECTOR
     # Best published outlier F1 on SKAB: 0.78 (Conv-AE, MSET). futago's default reaches 0.84 here.
@@ -120,6 +123,8 @@ def test_every_labelled_file_in_any_folder_is_scored(synthetic: Path, tmp_path: 
     f1, _ = _rescore(out, synthetic)
     assert f1 == pytest.approx(figures["f1"], abs=1e-12)
     assert figures["f1"] > 0.9 and figures["far"] < 5.0  # a clean two-count flow drop is easy
+    assert figures["folders"] == 2  # valve1 and other; anomaly-free is never scored
+    assert figures["f1_lofo"] == pytest.approx(figures["f1"]) and figures["far_lofo"] == pytest.approx(figures["far"])
 
 
 @pytest.mark.parametrize("detector", sorted(skab.DETECTORS))

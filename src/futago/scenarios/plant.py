@@ -22,6 +22,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from futago.app import App, build
 from futago.config import Settings
 from futago.core.errors import FutagoError
@@ -40,6 +42,10 @@ NEW_SETPOINT = 340.0
 BEHAVIOUR = {
     "description": "EWMA control chart over temperature and coolant flow, learned from normal operation",
     "model": "ewma",
+    # The instruments' accuracy, in their units (K, L/min): a Pt100 class B reads ±0.7 K at 77 °C and a flow
+    # meter ±1 % of its 40 L/min range. The controller's settled output barely moves while the detector learns,
+    # so without this floor the chart would learn a scale of 1e-6 L/min and score the fault in billions.
+    "params": {"noise_floor": [0.5, 0.5]},
     "twins": [REACTOR],
     "inputs": {"temperature": "temperature", "coolantFlow": "coolantFlow"},
     "step": 500,  # milliseconds: the plant publishes every 100 ms
@@ -110,6 +116,7 @@ def run(db: str | None = None, progress: bool = False, timeout_s: float = 90.0) 
                 for c in app.commands.list_commands(limit=10)
             ],
             "applied": command["state"] == "completed" and abs(setpoint - NEW_SETPOINT) < 1e-6,
+            "anomaly_score_max": _score_max(app),
             "plant_setpoint": setpoint,
             "seconds": round(time.monotonic() - began, 1),
         }
@@ -164,7 +171,13 @@ class LivePlant(LiveScenario):
 
 
 def _learned(app: App) -> bool:
-    return any(r["status"] == "ok" for r in app.store.list_behaviour_runs("reactor-anomaly", REACTOR, limit=3))
+    return any(r.status == "ok" for r in app.store.list_behaviour_runs("reactor-anomaly", REACTOR, limit=3))
+
+
+def _score_max(app: App) -> float | None:
+    """The highest ``anomalyScore`` the reactor's detector wrote (score ÷ learned threshold); None if none."""
+    values = np.asarray(app.store.read_series(REACTOR, "anomalyScore", None, None).values, dtype=np.float64)
+    return round(float(values.max()), 3) if len(values) else None
 
 
 def _approve(app: App, command_id: str) -> None:

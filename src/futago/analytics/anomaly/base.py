@@ -10,6 +10,19 @@ same whatever came before.
 
 ``threshold_`` is ``quantile`` of the training scores times ``margin``: learned from training rows only,
 with a margin because a high quantile estimated from a few hundred autocorrelated rows is itself uncertain.
+Scores are distances (never squared), so ``score / threshold_`` reads as "how many times the limit".
+
+**Noise floor.** A sensor cannot be quieter than its resolution: a training window in which a column barely
+moves (a settled controller output, a stuck-but-valid reading) would otherwise teach a scale of 1e-9 and make
+the first real change score a billion. Every column therefore has a noise floor, in its own units: the
+detector's ``noise_floor`` parameter when given (the sensor's declared resolution or noise, one value or one per
+column), else the larger of the readings' quantisation step / √12 (the noise of a uniform quantiser) and
+``RELATIVE_FLOOR`` × |median| (0.1 % of reading, the accuracy class of a good industrial instrument). The
+training rows are learned as the sensor resolves them: before conditioning, each column gets Gaussian noise of
+its floor's size added (a fixed seed, so fitting stays deterministic). Scales, limits and thresholds are
+then learned as usual; a column far noisier than its floor is practically unchanged
+(√(σ² + f²) ≈ σ), a near-constant one is learned with scale f, so no window can make scores explode. Only
+training is dithered; scoring reads the rows as they are.
 """
 
 from __future__ import annotations
@@ -29,6 +42,43 @@ from futago.core.problems import Problem
 MIN_TRAIN_ROWS = 20
 #: Scales below this are treated as a constant column (avoids dividing by zero on a stuck sensor).
 _TINY = 1e-12
+#: Default noise floor relative to a column's typical level (see the module docstring).
+RELATIVE_FLOOR = 1e-3
+#: Seed of the training dither: the same rows always give the same model.
+_DITHER_SEED = 20240518
+#: What ``noise_floor`` may be: None (estimated), one floor for every column, or one per column.
+NoiseFloor = float | tuple[float, ...] | None
+
+
+def estimated_floor(data: FloatArray) -> FloatArray:
+    """Per-column noise floor from the readings alone: quantisation step / √12 or 0.1 % of |median|."""
+    floors = np.zeros(data.shape[1])
+    for j, column in enumerate(data.T):
+        gaps = np.diff(np.unique(column))
+        step = float(gaps.min()) if len(gaps) else 0.0
+        floors[j] = max(step / np.sqrt(12.0), RELATIVE_FLOOR * abs(float(np.median(column))))
+    return floors
+
+
+def noise_floor(data: FloatArray, declared: NoiseFloor) -> FloatArray:
+    """The floor each column is learned with: ``declared`` (one value or one per column) or the estimate."""
+    if declared is None:
+        return estimated_floor(data)
+    return np.broadcast_to(np.asarray(declared, dtype=np.float64), (data.shape[1],)).copy()
+
+
+def dither(data: FloatArray, floors: FloatArray) -> FloatArray:
+    """``data`` plus Gaussian noise of ``floors`` per column, from a fixed seed (deterministic)."""
+    rng = np.random.default_rng(_DITHER_SEED)
+    return data + rng.standard_normal(data.shape) * floors
+
+
+def _floor_ok(value: Any, n_columns: int) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, tuple | list):
+        return len(value) == n_columns and all(is_real(v) and v >= 0.0 for v in value)
+    return is_real(value) and value >= 0.0
 
 
 def location_scale(features: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -64,6 +114,7 @@ class _WindowDetector(Detector):
     tags: ClassVar[Mapping[str, bool]] = {**Detector.tags, "streaming": True}
 
     smoothing: int
+    noise_floor: NoiseFloor
     rate_columns: tuple[int, ...]
     rate_lag: int
     quantile: float
@@ -105,6 +156,13 @@ class _WindowDetector(Detector):
             problems.append(Problem("/margin", f"{self.name}: margin must be positive"))
         if not _is_int(self.window) or self.window < 1:
             problems.append(Problem("/window", f"{self.name}: window must be a whole number of rows >= 1"))
+        if not _floor_ok(self.noise_floor, n_columns):
+            problems.append(
+                Problem(
+                    "/noise_floor",
+                    f"{self.name}: noise_floor must be a number >= 0 or one per column ({n_columns}), in their units",
+                )
+            )
         if problems:
             raise InvalidInput(problems)
 
@@ -129,7 +187,10 @@ class _WindowDetector(Detector):
                     )
                 ]
             )
-        features = condition(data, int(self.smoothing), tuple(self.rate_columns), int(self.rate_lag))[self._warmup :]
+        self.noise_floor_ = noise_floor(data, self.noise_floor)
+        learned = dither(data, self.noise_floor_)
+        features = condition(learned, int(self.smoothing), tuple(self.rate_columns), int(self.rate_lag))
+        features = features[self._warmup :]
         self._learn(features)
         scores, state = self._score_features(features, self._initial_state())
         self.n_features_ = data.shape[1]

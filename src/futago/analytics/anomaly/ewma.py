@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from futago.analytics.anomaly.base import _WindowDetector, is_real, location_scale
+from futago.analytics.anomaly.base import NoiseFloor, _WindowDetector, is_real, location_scale
 from futago.analytics.protocol import FloatArray
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
@@ -38,25 +38,28 @@ def long_run_scale(centred: FloatArray) -> FloatArray:
 class EWMAChart(_WindowDetector):
     """Exponentially weighted moving average chart: ``z[t] = lam·x[t] + (1 − lam)·z[t−1]`` per column.
 
-    Score: the largest squared EWMA over the columns, each divided by the spread its EWMA showed on the training
-    rows. That spread is measured rather than taken from the textbook ``σ·√(lam/(2 − lam))``, which holds only
-    for uncorrelated samples: real sensors wander, and a chart that assumes they do not alarms on wander.
+    Score: the largest |EWMA| over the columns, each divided by the spread its EWMA showed on the training
+    rows (a z-score, not its square, so ``score / threshold_`` grows in proportion to the shift). That spread
+    is measured rather than taken from the textbook ``σ·√(lam/(2 − lam))``, which holds only for uncorrelated
+    samples: real sensors wander, and a chart that assumes they do not alarms on wander.
     ``lam=0.2`` remembers about (2 − lam)/lam = 9 rows, a short memory that still averages out dithering.
-    ``threshold_``: ``quantile`` of the training scores (after the chart has forgotten its start) × ``margin``.
+    ``threshold_``: ``quantile`` of the training scores (after the chart has forgotten its start) × ``margin``
+    (1.4 ≈ √2: the margin of 2 this chart had when it scored squares).
     """
 
     name: ClassVar[str] = "ewma"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
 
     def __init__(
         self,
         lam: float = 0.2,
         quantile: float = 0.99,
-        margin: float = 2.0,
+        margin: float = 1.4,
         smoothing: int = 1,
         rate_columns: tuple[int, ...] = (),
         rate_lag: int = 30,
         window: int = 2000,
+        noise_floor: NoiseFloor = None,
     ) -> None:
         self.lam = lam
         self.quantile = quantile
@@ -65,6 +68,7 @@ class EWMAChart(_WindowDetector):
         self.rate_columns = rate_columns
         self.rate_lag = rate_lag
         self.window = window
+        self.noise_floor = noise_floor
 
     def _burn_in(self) -> int:
         # After 4/lam rows the start (z = 0) weighs (1 − lam)^(4/lam) ≈ e⁻⁴ ≈ 2 %: the chart is in its stride.
@@ -95,7 +99,7 @@ class EWMAChart(_WindowDetector):
 
     def _score_features(self, features: FloatArray, state: FloatArray) -> tuple[FloatArray, FloatArray]:
         ewma = self._run((features - self.center_) / self.scale_, state)
-        scores: FloatArray = np.max((ewma / self.ewma_scale_) ** 2, axis=1)
+        scores: FloatArray = np.max(np.abs(ewma) / self.ewma_scale_, axis=1)
         return scores, (ewma[-1].copy() if len(ewma) else state)
 
 
@@ -129,6 +133,7 @@ class CUSUMChart(_WindowDetector):
         rate_columns: tuple[int, ...] = (),
         rate_lag: int = 30,
         window: int = 2000,
+        noise_floor: NoiseFloor = None,
     ) -> None:
         self.k = k
         self.cap = cap
@@ -138,6 +143,7 @@ class CUSUMChart(_WindowDetector):
         self.rate_columns = rate_columns
         self.rate_lag = rate_lag
         self.window = window
+        self.noise_floor = noise_floor
 
     def _learn(self, features: FloatArray) -> None:
         problems = []

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.ensemble import IsolationForest
 
-from futago.analytics.anomaly.base import _WindowDetector, location_scale
+from futago.analytics.anomaly.base import NoiseFloor, _WindowDetector, location_scale
 from futago.analytics.protocol import FloatArray
 
 
@@ -38,6 +38,7 @@ class IsolationForestDetector(_WindowDetector):
         rate_columns: tuple[int, ...] = (),
         rate_lag: int = 30,
         window: int = 2000,
+        noise_floor: NoiseFloor = None,
     ) -> None:
         self.n_estimators = n_estimators
         self.random_state = random_state
@@ -47,6 +48,7 @@ class IsolationForestDetector(_WindowDetector):
         self.rate_columns = rate_columns
         self.rate_lag = rate_lag
         self.window = window
+        self.noise_floor = noise_floor
 
     def _learn(self, features: FloatArray) -> None:
         self.center_, self.scale_ = location_scale(features)

@@ -12,7 +12,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from futago.analytics.anomaly.base import _WindowDetector, is_real, location_scale
+from futago.analytics.anomaly.base import NoiseFloor, _WindowDetector, is_real, location_scale
 from futago.analytics.protocol import FloatArray
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
@@ -26,28 +26,30 @@ class PCADetector(_WindowDetector):
 
     ``variance``: the share of training variance the retained components must explain (at least one
     component, and at least one left over for Q when there are two or more columns).
-    ``statistic``: ``"t2q"`` scores max(T²/T²-limit, Q/Q-limit), so a row alarms when either statistic is far
-    beyond its ``quantile`` on the training rows; ``"t2"`` or ``"q"`` score one statistic alone.
-    ``threshold_``: ``quantile`` of the training scores × ``margin``. Scores are squared distances, so
-    ``margin=2`` is about √2 ≈ 1.41 in z-score units.
+    ``statistic``: ``"t2q"`` scores max(√(T²/T²-limit), √(Q/Q-limit)), so a row alarms when either statistic is
+    far beyond its ``quantile`` on the training rows; ``"t2"`` or ``"q"`` score one statistic alone. The square
+    roots make scores distances (in units of their limit), so ``score / threshold_`` grows in proportion to the
+    shift rather than with its square. ``threshold_``: ``quantile`` of the training scores × ``margin``
+    (1.4 ≈ √2, the margin of 2 these scores had as squared distances).
 
     Rows are first conditioned (``smoothing`` rows of causal rolling mean; ``rate_columns`` monitored as
     their change over ``rate_lag`` rows); see ``conditioning``. ``learn_one`` refits on the last ``window`` rows.
     """
 
     name: ClassVar[str] = "pca_t2q"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
 
     def __init__(
         self,
         variance: float = 0.9,
         statistic: Statistic = "t2q",
         quantile: float = 0.99,
-        margin: float = 2.0,
+        margin: float = 1.4,
         smoothing: int = 10,
         rate_columns: tuple[int, ...] = (),
         rate_lag: int = 30,
         window: int = 2000,
+        noise_floor: NoiseFloor = None,
     ) -> None:
         self.variance = variance
         self.statistic = statistic
@@ -57,6 +59,7 @@ class PCADetector(_WindowDetector):
         self.rate_columns = rate_columns
         self.rate_lag = rate_lag
         self.window = window
+        self.noise_floor = noise_floor
 
     def _learn(self, features: FloatArray) -> None:
         problems = []
@@ -91,9 +94,10 @@ class PCADetector(_WindowDetector):
 
     def _score_features(self, features: FloatArray, state: FloatArray) -> tuple[FloatArray, FloatArray]:
         t2, q = self._statistics(features)
+        t2_ratio, q_ratio = np.sqrt(t2 / self.t2_limit_), np.sqrt(q / self.q_limit_)
         if self.statistic == "t2":
-            return t2 / self.t2_limit_, state
+            return t2_ratio, state
         if self.statistic == "q":
-            return q / self.q_limit_, state
-        scores: FloatArray = np.maximum(t2 / self.t2_limit_, q / self.q_limit_)
+            return q_ratio, state
+        scores: FloatArray = np.maximum(t2_ratio, q_ratio)
         return scores, state

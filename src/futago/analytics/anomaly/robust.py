@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from futago.analytics.anomaly.base import _WindowDetector
+from futago.analytics.anomaly.base import NoiseFloor, _WindowDetector
 from futago.analytics.protocol import FloatArray
 
 # MAD × 1.4826 estimates the standard deviation of normal data, so scores read as z-scores.
@@ -35,6 +35,7 @@ class RobustZScore(_WindowDetector):
         smoothing: int = 1,
         rate_columns: tuple[int, ...] = (),
         rate_lag: int = 30,
+        noise_floor: NoiseFloor = None,
     ) -> None:
         self.quantile = quantile
         self.margin = margin
@@ -42,6 +43,7 @@ class RobustZScore(_WindowDetector):
         self.smoothing = smoothing
         self.rate_columns = rate_columns
         self.rate_lag = rate_lag
+        self.noise_floor = noise_floor
 
     def _learn(self, features: FloatArray) -> None:
         self.median_ = np.median(features, axis=0)
