@@ -60,25 +60,26 @@ def test_exactly_the_residents_of_affected_buildings_are_notified(outcome: tuple
     )  # fmt: skip
     store = SQLiteStore(db)
     try:
-        residents = {s["id"]: s for s in store.list_subscribers()}
+        residents = {s.id: s for s in store.list_subscribers()}
         expected = set()
-        for resident, doc in residents.items():
-            home = store.get_twin(doc["home"])
+        for resident, subscriber in residents.items():
+            assert subscriber.home is not None
+            home = store.get_twin(subscriber.home)
             assert home is not None and home.geometry is not None
             if deep.covers(shapely.geometry.shape(home.geometry).centroid):
                 expected.add(resident)
         (alert,) = figures["alerts"]
         deliveries = store.list_deliveries(alert_id=alert["id"], limit=10_000)
-        raised = [d for d in deliveries if d.get("event", "alert.raised") == "alert.raised"]
-        notified = {d["subscriberId"] for d in raised}
-        languages = {d["subscriberId"]: d["language"] for d in raised}
+        raised = [d for d in deliveries if d.event == "alert.raised"]
+        notified = {d.subscriber_id for d in raised}
+        languages = {d.subscriber_id: d.language for d in raised}
     finally:
         store.close()
     assert len(residents) == 200 and 0 < len(expected) < 200
     assert notified == expected
     assert figures["notified_residents"] == len(expected) and figures["false_notifications"] == 0
     assert {languages[r] for r in notified} == {"ja", "en"}
-    assert all(languages[r] == residents[r]["language"] for r in notified)
+    assert all(languages[r] == residents[r].language for r in notified)
 
 
 def test_the_gate_closes_after_the_operator_approves(outcome: tuple[dict, Path]) -> None:  # type: ignore[type-arg]

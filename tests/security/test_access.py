@@ -155,7 +155,7 @@ def test_keys_are_stored_as_hashes_only(app: App) -> None:
     _, key = app.security.create_key("k", "user:x")
     stored = app.store.list_api_keys()[0]
     secret = key.split("_", 2)[2]
-    assert secret not in str(stored) and len(stored["hash"]) == 64 and "hash" not in app.security.list_keys()[0]
+    assert secret not in str(stored) and len(stored.hash) == 64 and "hash" not in app.security.list_keys()[0]
 
 
 def test_the_most_specific_entry_decides_and_a_revoke_wins_a_tie() -> None:

@@ -19,6 +19,7 @@ from futago.api.server import create_api
 from futago.app import App, build, data_root
 from futago.cli.output import print_json as _print_json
 from futago.config import Settings, load_settings
+from futago.core.notifications import Subscriber
 from futago.core.secrets import MASK, SEALED, Secret, conceal, masked, redact_url, seal, unseal
 from futago.security.vault import KeyVault, StoreSecrets
 from futago.store.sqlite import SQLiteStore
@@ -140,7 +141,7 @@ def test_cli_output_and_log_lines_never_show_a_secret(
     store_every_kind(client)
     # What a command prints of the stored records, and what a log line says of the live objects.
     _print_json({"connections": app.store.list_connections(), "channels": app.store.list_notification_channels(),
-                 "subscribers": app.store.list_subscribers()})  # fmt: skip
+                 "subscribers": [s.to_json() for s in app.store.list_subscribers()]})  # fmt: skip
     printed = capsys.readouterr().out
     assert MASK in printed and not [s for s in ALL if s in printed]
     spec = app.connections.spec("river")
@@ -267,7 +268,7 @@ def test_postgresql_stores_the_secrets_sealed_too(postgres_url: str) -> None:
     try:
         store.put_connection("river", conceal(mqtt_connection(1883)))
         store.put_notification_channel("smtp", SMTP)  # plain text in: sealed all the same
-        store.put_subscriber("resident-1", {"id": "resident-1", **SUBSCRIBER})
+        store.put_subscriber(Subscriber.from_json({"id": "resident-1", **SUBSCRIBER}))
         with psycopg.connect(postgres_url) as conn:
             raw = " ".join(
                 str(row[0])
@@ -281,7 +282,7 @@ def test_postgresql_stores_the_secrets_sealed_too(postgres_url: str) -> None:
         assert SEALED in raw and not [s for s in ALL if s in raw]
         assert store.list_connections()["river"]["options"]["password"].reveal() == MQTT_PASSWORD
         assert store.list_notification_channels()["smtp"]["password"].reveal() == SMTP_PASSWORD
-        assert store.list_subscribers()[0]["channels"][0]["secret"].reveal() == WEBHOOK_SECRET
+        assert store.list_subscribers()[0].channels[0]["secret"].reveal() == WEBHOOK_SECRET
     finally:
         store.close()
 
@@ -315,7 +316,7 @@ def test_what_a_get_shows_put_back_unchanged_keeps_every_secret(app: App, client
     assert stored["signing"]["keys"] == {"river-a1": Secret(SIGNING_KEY), "river-b2": "env:FUTAGO_TEST_KEY_B2"}
     assert app.notifications.named_settings("smtp")["password"].reveal() == SMTP_PASSWORD  # type: ignore[index]
     assert app.store.list_notification_channels()["smtp"]["password"].reveal() == SMTP_PASSWORD
-    for subscriber in (app.notifications.subscribers()[0].to_json(), app.store.list_subscribers()[0]):
+    for subscriber in (app.notifications.subscribers()[0].to_json(), app.store.list_subscribers()[0].to_json()):
         webhook = subscriber["channels"][0]
         assert webhook["secret"].reveal() == WEBHOOK_SECRET
         assert webhook["url"].reveal() == f"https://hooks.example.jp/in?token={URL_TOKEN}"

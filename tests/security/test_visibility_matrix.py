@@ -34,6 +34,8 @@ from futago.core.events import (
     telemetry_resource,
     twin_resource,
 )
+from futago.core.notifications import Delivery, LetterMessage, NotificationDeadLetter
+from futago.core.runs import BehaviourRun
 from futago.core.twins import now_iso
 from futago.store.sql.notifications import SqlNotifications
 from tests.city.export_fixtures import load_city_models
@@ -157,17 +159,19 @@ def add_items_about_twins(app: App) -> None:
                             mode="recommend", state="proposed", proposed_by="rule:high-water", proposed_at=now_iso(),
                             evidence=level.to_json(), alert_id=ALERT_OF_LEVEL)  # fmt: skip
     app.store.add_command(command)
-    delivery = {"id": DELIVERY_OF_BUILDING, "alertId": ALERT_OF_BUILDING, "twinId": BUILDING_ID,
-                "event": "alert.raised", "subscriberId": "resident-1", "channel": "hook", "channelType": "webhook",
-                "outcome": "failed", "subject": "check it", "text": "check it", "zone": None,
-                "queuedAt": now_iso()}  # fmt: skip
-    letter = {"deliveryId": DELIVERY_OF_BUILDING, "alertId": ALERT_OF_BUILDING, "subscriberId": "resident-1",
-              "channel": "hook", "reason": "refused", "failedAt": now_iso(),
-              "message": {"subject": "check it", "body": {"alert": {"twinId": BUILDING_ID}}}}  # fmt: skip
+    delivery = Delivery(id=DELIVERY_OF_BUILDING, alert_id=ALERT_OF_BUILDING, twin_id=BUILDING_ID,
+                        event="alert.raised", subscriber_id="resident-1", channel="hook", channel_type="webhook",
+                        outcome="failed", subject="check it", text="check it", zone=None,
+                        queued_at=now_iso())  # fmt: skip
+    letter = NotificationDeadLetter(delivery_id=DELIVERY_OF_BUILDING, alert_id=ALERT_OF_BUILDING, event="alert.raised",
+                                    subscriber_id="resident-1", channel="hook", channel_type="webhook", target="",
+                                    reason="refused", attempts=1, failed_at=now_iso(),
+                                    message=LetterMessage("check it", "", {"alert": {"twinId": BUILDING_ID}}),
+                                    )  # fmt: skip
     app.store.save_deliveries([delivery], [letter])
     app.behaviours.put(BEHAVIOUR, {"model": "river_stage", "twins": [], "twinModel": BUILDING,
                                    "inputs": {"rainfall": {"twin": "river-1", "telemetry": "waterLevel"}}})  # fmt: skip
-    run = {"behaviour": BEHAVIOUR, "twinId": BUILDING_ID, "started": now_iso(), "status": "failed", "error": "no rain"}
+    run = BehaviourRun(BEHAVIOUR, BUILDING_ID, now_iso(), status="failed", error="no rain")
     app.store.add_behaviour_run(run)
 
 

@@ -58,5 +58,5 @@ def test_calibration_applies_at_ingest_and_recomputes_its_window(app: App) -> No
         )
     app.telemetry.calibration.change("rs", "waterLevel", "retire", "ops", "entered in error", calibration_id="c1")  # type: ignore[union-attr]
     assert _levels(app) == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
-    actions = [c["action"] for c in app.store.list_calibration_changes("rs", "waterLevel")]
+    actions = [c.action for c in app.store.list_calibration_changes("rs", "waterLevel")]
     assert actions == ["created", "corrected", "retired"]

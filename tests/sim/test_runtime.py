@@ -106,7 +106,7 @@ def test_on_demand_run_writes_forecast_with_quantiles_exceedance_and_provenance(
     assert set(probabilities) == {"standby", "caution", "evacuation", "danger"}
     assert list(probabilities.values()) == sorted(probabilities.values(), reverse=True)
     (stored,) = river.store.list_behaviour_runs("flood")
-    assert stored["id"] == record["id"] and stored["outputs"] == record["outputs"]
+    assert stored.id == record["id"] and stored.outputs == record["outputs"]
     assert any(e.type == BEHAVIOUR_RAN and e.data["run"] == record["id"] for e in events)
 
 
@@ -142,7 +142,7 @@ def test_new_readings_trigger_a_run(river: App) -> None:
         while not river.store.list_behaviour_runs("live") and time.monotonic() < deadline:
             time.sleep(0.05)
         runs = river.store.list_behaviour_runs("live")
-        assert runs and runs[0]["twinId"] == "river-1"
+        assert runs and runs[0].twin_id == "river-1"
     finally:
         river.behaviours.stop()
 
@@ -462,6 +462,6 @@ def test_the_runtime_restarts_and_does_not_lose_triggers(river: App) -> None:
             river.telemetry.append([Reading("river-1", "waterLevel", now + i, 1.0)])
             assert river.behaviours.drain(10)
         runs = river.store.list_behaviour_runs("live")
-        assert len(runs) >= 3 and all(r["status"] == "ok" for r in runs), [r.get("error") for r in runs]
+        assert len(runs) >= 3 and all(r.status == "ok" for r in runs), [r.error for r in runs]
     finally:
         river.behaviours.stop()

@@ -30,10 +30,12 @@ from futago.app import App, build, notification_channel_types
 from futago.city.generator import DistrictSpec, generate_district
 from futago.config import Settings
 from futago.core.audit import AuditEntry
+from futago.core.calibration import Calibration, CalibrationChange
 from futago.core.errors import Conflict, InvalidInput, PreconditionFailed
 from futago.core.events import Event
 from futago.core.ports import Store
 from futago.core.problems import Problem
+from futago.core.runs import BehaviourRun
 from futago.core.telemetry import Reading, SeriesBatch, parse_timestamp
 from futago.core.twins import Twin, now_iso
 from futago.security.audit import verify_entries
@@ -453,8 +455,8 @@ def test_subscribers_deliveries_and_notification_dead_letters(client: TestClient
         "ops",
         {**screen, "channels": [{"type": "webhook", "url": unreachable, "secret": "s3cret-shared-with-the-receiver"}]},
     )
-    assert [s["id"] for s in app.store.list_subscribers(limit=1)] == ["ops"]
-    assert [s["id"] for s in app.store.list_subscribers(after_id="ops")] == ["screen"]
+    assert [s.id for s in app.store.list_subscribers(limit=1)] == ["ops"]
+    assert [s.id for s in app.store.list_subscribers(after_id="ops")] == ["screen"]
     try:
         alert = Alert(id="alert-1", rule="flood-danger", twin_id="river-1", severity="critical", state="raised",
                       raised_at=now_iso(), message={"en": "The river is above the danger level."})  # fmt: skip
@@ -466,7 +468,7 @@ def test_subscribers_deliveries_and_notification_dead_letters(client: TestClient
         [letter] = service.list_dead_letters()
         assert letter["subscriberId"] == "ops" and letter["attempts"] == 2 and "cannot reach" in letter["reason"]
         assert app.store.count_notification_dead_letters() == 1
-        assert [d["id"] for d in app.store.get_notification_dead_letters([letter["id"], 12345])] == [letter["id"]]
+        assert [d.id for d in app.store.get_notification_dead_letters([letter["id"], 12345])] == [letter["id"]]
         log = client.get("/notifications", params={"alertId": "alert-1", "outcome": "sent"}).json()["value"]
         assert [d["subscriberId"] for d in log] == ["screen"]
         assert client.delete(f"/notifications/dead-letters/{letter['id']}").status_code == 204
@@ -475,7 +477,7 @@ def test_subscribers_deliveries_and_notification_dead_letters(client: TestClient
         service.close()
     assert client.delete("/subscribers/screen").status_code == 204
     assert client.get("/subscribers/screen").status_code == 404
-    assert [s["id"] for s in app.store.list_subscribers()] == ["ops"]
+    assert [s.id for s in app.store.list_subscribers()] == ["ops"]
 
 
 # -- datasets, audit, security, privacy, personal data, behaviours ------------------------------------------------
@@ -543,7 +545,7 @@ def test_policies_and_api_keys(app: App) -> None:
         assert secured.delete("/twins/b1", headers=sato).status_code == 403
         keys = {k["name"]: k for k in secured.get("/keys", headers=root).json()["value"]}
         assert set(keys) == {"root", "sato"} and "hash" not in keys["sato"]
-        assert len(app.store.get_api_key(made.json()["id"])["hash"]) == 64  # type: ignore[index]
+        assert len(app.store.get_api_key(made.json()["id"]).hash) == 64  # type: ignore[union-attr]
         assert secured.delete(f"/keys/{made.json()['id']}", headers=root).json()["revoked"]
         assert secured.get("/twins/b1", headers=sato).status_code == 401
         assert secured.delete(f"/policies/{entry_id}", headers=root).status_code == 204
@@ -656,10 +658,8 @@ def test_behaviour_runs_keep_their_provenance(client: TestClient, app: App) -> N
 
     # Only the newest records of a (behaviour, twin) are kept when asked.
     for i in range(5):
-        app.store.add_behaviour_run(
-            {"behaviour": "other", "twinId": "river-1", "started": f"2026-07-01T0{i}:00:00Z", "n": i}, keep=3
-        )
-    assert [r["n"] for r in app.store.list_behaviour_runs("other", "river-1")] == [4, 3, 2]
+        app.store.add_behaviour_run(BehaviourRun("other", "river-1", f"2026-07-01T0{i}:00:00Z", written=i), keep=3)
+    assert [r.written for r in app.store.list_behaviour_runs("other", "river-1")] == [4, 3, 2]
     assert len(app.store.list_behaviour_runs(twin_id="river-1", limit=4)) == 4
     assert client.delete("/behaviours/flood").status_code == 204
     assert app.store.list_behaviours() == {}
@@ -819,13 +819,16 @@ def test_writers_in_two_processes_cannot_fork_the_audit_chain(writers: list[Post
 
 def test_concurrent_calibration_changes_of_one_series_do_not_collide(writers: list[PostgresStore]) -> None:
     def save(i: int) -> None:
-        records = [{"id": f"c{k}", "by": i} for k in range(3)]
-        writers[i % 2].save_calibrations("rs", "waterLevel", records, {"by": i})
+        records = [
+            Calibration(f"c{k}", "rs", "waterLevel", "linear", k * 1000, k * 1000 + 1000, gain=i + 1) for k in range(3)
+        ]
+        change = CalibrationChange("c0", "rs", "waterLevel", "corrected", f"writer {i}", i, "race")
+        writers[i % 2].save_calibrations("rs", "waterLevel", records, change)
 
     outcomes = _race(6, save)
     assert outcomes == [None] * 6
     kept = writers[0].list_calibrations("rs")
-    assert [r["id"] for r in kept] == ["c0", "c1", "c2"] and len({r["by"] for r in kept}) == 1  # one writer's set
+    assert [r.id for r in kept] == ["c0", "c1", "c2"] and len({r.gain for r in kept}) == 1  # one writer's set
     assert len(writers[1].list_calibration_changes("rs", "waterLevel")) == 6
 
 

@@ -24,11 +24,12 @@ import secrets
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from futago.core.errors import Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
+from futago.core.keys import ApiKey
 from futago.core.ports import SecurityStore
 from futago.core.problems import Problem
 from futago.security.audit import AuditLog
@@ -181,37 +182,28 @@ class SecurityService:
             raise InvalidInput(problems)
         key_id, secret, salt = secrets.token_hex(6), secrets.token_urlsafe(32), secrets.token_bytes(16)
         created = _now()
-        record = {
-            "id": key_id,
-            "name": name,
-            "subject": subject,
-            "groups": groups,
-            "scopes": scopes,
-            "created": created.isoformat(),
-            "expires": (created + timedelta(days=expires_days)).isoformat() if expires_days is not None else None,
-            "revoked": None,
-            "salt": salt.hex(),
-            "hash": _scrypt(secret, salt),
-        }
+        expires = (created + timedelta(days=expires_days)).isoformat() if expires_days is not None else None
+        record = ApiKey(key_id, name, subject, groups, scopes, created.isoformat(), expires, None, salt.hex(),
+                        _scrypt(secret, salt))  # fmt: skip
         self.store.put_api_key(record)
         self.audit.record(by, "key.created", f"keys/{key_id}", {"subject": subject, "scopes": scopes})
-        return public_key_record(record), f"{KEY_PREFIX}{key_id}_{secret}"
+        return record.public(), f"{KEY_PREFIX}{key_id}_{secret}"
 
     def revoke_key(self, key_id: str, by: str = "system") -> dict[str, Any]:
         record = self.store.get_api_key(key_id)
         if record is None:
             raise NotFound(f"API key '{key_id}' does not exist")
-        record["revoked"] = _now().isoformat()
+        record = replace(record, revoked=_now().isoformat())
         self.store.put_api_key(record)
         with self._lock:
             self._revoked.add(key_id)
             self._keys[key_id] = _KeyState(time.monotonic(), False, None)
         self._forget_key(key_id)  # other processes notice within RECHECK_S (key_live reads the store again)
         self.audit.record(by, "key.revoked", f"keys/{key_id}")
-        return public_key_record(record)
+        return record.public()
 
     def list_keys(self) -> list[dict[str, Any]]:
-        return [public_key_record(r) for r in self.store.list_api_keys()]
+        return [r.public() for r in self.store.list_api_keys()]
 
     def key_live(self, key_id: str) -> bool:
         """Whether the key is known, not revoked and not expired, as the store said at most RECHECK_S ago."""
@@ -221,15 +213,15 @@ class SecurityService:
         self._forget_key(key_id)
         return False
 
-    def _key_state(self, key_id: str, record: dict[str, Any] | None = None, fresh: bool = False) -> _KeyState:
+    def _key_state(self, key_id: str, record: ApiKey | None = None, fresh: bool = False) -> _KeyState:
         with self._lock:
             state = self._keys.get(key_id)
         if state is not None and not fresh and time.monotonic() - state.checked < RECHECK_S:
             return state
         record = record if record is not None else self.store.get_api_key(key_id)
-        expires = datetime.fromisoformat(record["expires"]) if record and record["expires"] else None
+        expires = datetime.fromisoformat(record.expires) if record and record.expires else None
         with self._lock:
-            live = record is not None and not record["revoked"] and key_id not in self._revoked
+            live = record is not None and not record.revoked and key_id not in self._revoked
             state = _KeyState(time.monotonic(), live, expires)
             if record is not None or key_id in self._keys:  # made-up ids are not remembered
                 self._keys[key_id] = state
@@ -269,9 +261,9 @@ class SecurityService:
             self.client_failures.spend(by_client)
             self.key_failures.spend(f"key {key_id}")
             raise Unauthorized(REFUSAL)
-        expires = datetime.fromisoformat(record["expires"]) if record["expires"] else None
-        principal = Principal(f"key:{key_id}", (f"key:{key_id}", record["subject"], *record["groups"]),
-                              frozenset(record["scopes"]), key_id=key_id, expires=expires)  # fmt: skip
+        expires = datetime.fromisoformat(record.expires) if record.expires else None
+        principal = Principal(f"key:{key_id}", (f"key:{key_id}", record.subject, *record.groups),
+                              frozenset(record.scopes), key_id=key_id, expires=expires)  # fmt: skip
         with self._lock:
             if key_id not in self._revoked:  # a revoke that raced this check must win
                 if len(self._verified) > 10_000:  # keys, not callers, fill it; a crude bound all the same
@@ -279,12 +271,12 @@ class SecurityService:
                 self._verified[fingerprint] = (time.monotonic(), principal)
         return principal
 
-    def _secret_matches(self, secret: str, record: dict[str, Any]) -> bool:
+    def _secret_matches(self, secret: str, record: ApiKey) -> bool:
         """scrypt, at most SCRYPT_SLOTS at a time: a crowd of callers waits briefly, then is asked to come back."""
         if not self._scrypt_slots.acquire(timeout=SCRYPT_WAIT_S):
             raise TooManyRequests("too many API keys are being checked at once; try again shortly")
         try:
-            return hmac.compare_digest(_scrypt(secret, bytes.fromhex(record["salt"])), record["hash"])
+            return hmac.compare_digest(_scrypt(secret, bytes.fromhex(record.salt)), record.hash)
         finally:
             self._scrypt_slots.release()
 
@@ -360,8 +352,3 @@ class SecurityService:
             self.limiter.take(principal.name)
         if not self.allowed(principal, permission, resource):
             raise Forbidden(f"{principal.name} may not {permission} {resource}: no policy entry grants it")
-
-
-def public_key_record(record: dict[str, Any]) -> dict[str, Any]:
-    """A key's record without its hash and salt."""
-    return {k: v for k, v in record.items() if k not in ("hash", "salt")}

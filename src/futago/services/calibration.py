@@ -31,16 +31,15 @@ class CalibratedSeriesStore(CalibrationStore, TelemetryStore, Protocol):
 class CalibrationService:
     def __init__(self, store: CalibratedSeriesStore) -> None:
         self.store = store
-        records = [Calibration.from_json(r) for r in store.list_calibrations()]
-        self._books: dict[tuple[str, str], CalibrationBook] = books_by_series(records)
+        self._books: dict[tuple[str, str], CalibrationBook] = books_by_series(store.list_calibrations())
         self._lock = threading.Lock()
 
     def book(self, twin_id: str, telemetry: str) -> CalibrationBook:
         return self._books.get((twin_id, telemetry)) or CalibrationBook(twin_id, telemetry)
 
     def changes(self, twin_id: str, telemetry: str) -> list[dict[str, Any]]:
-        """The log of a series' calibration changes (add, correct, retire), oldest first."""
-        return self.store.list_calibration_changes(twin_id, telemetry)
+        """The log of a series' calibration changes (add, correct, retire), oldest first, as JSON."""
+        return [c.to_json() for c in self.store.list_calibration_changes(twin_id, telemetry)]
 
     def apply(self, batches: list[SeriesBatch]) -> list[SeriesBatch]:
         """Calibrate numeric batches in place; returns the raw-value batches to store beside them."""
@@ -95,7 +94,7 @@ class CalibrationService:
                     new_book, change = book.correct(calibration, who=who, why=why, when_us=now_us)
                 else:
                     new_book, change = book.add(calibration, who=who, why=why, when_us=now_us)
-            self.store.save_calibrations(twin_id, telemetry, [c.to_json() for c in new_book.records], change.to_json())
+            self.store.save_calibrations(twin_id, telemetry, new_book.records, change)
             self._books[(twin_id, telemetry)] = new_book
             self._recompute(new_book, *change.window())
         return change

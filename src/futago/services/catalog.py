@@ -280,7 +280,7 @@ class CatalogService:
 
     def _derived(self, spec: BehaviourSpec, twins: Sequence[str], series: Sequence[SeriesStats]) -> dict[str, Any]:
         runs = self.store.list_behaviour_runs(behaviour=spec.name, limit=1)
-        last_run = runs[0] if runs and self._sees_telemetry(str(runs[0].get("twinId"))) else None
+        last_run = runs[0].to_json() if runs and self._sees_telemetry(runs[0].twin_id) else None
         model = spec.model_class
         provenance: dict[str, Any] = {
             "behaviour": spec.name,

@@ -32,6 +32,7 @@ from futago.core.events import BEHAVIOUR_RAN as BEHAVIOUR_RAN
 from futago.core.events import TELEMETRY_APPENDED, Event, EventBus
 from futago.core.ports import SimStore, TelemetryStore, TwinStore
 from futago.core.problems import Problem
+from futago.core.runs import BehaviourRun
 from futago.core.telemetry import QUALITY_NOT_EVALUATED, Reading, SeriesData, aggregate, format_timestamp
 from futago.core.twins import TwinScan
 from futago.sim.behaviours import LIMITS, BehaviourSpec
@@ -163,9 +164,9 @@ class BehaviourRuntime:
             self._state = {k: v for k, v in self._state.items() if k[0] != name}
 
     def runs(self, name: str, twin_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """A behaviour's run records (provenance), newest first; unknown behaviours are a 404."""
+        """A behaviour's run records (provenance) as JSON, newest first; unknown behaviours are a 404."""
         self.get(name)
-        return self.store.list_behaviour_runs(name, twin_id, limit)
+        return [run.to_json() for run in self.store.list_behaviour_runs(name, twin_id, limit)]
 
     def get(self, name: str) -> BehaviourSpec:
         spec = self._specs.get(name)
@@ -209,12 +210,12 @@ class BehaviourRuntime:
 
     # running ----------------------------------------------------------------------------------
     def run(self, name: str, twin_id: str | None = None, now_us: int | None = None) -> list[dict[str, Any]]:
-        """Run a behaviour now (on demand) for one of its twins or all of them; returns the run records."""
+        """Run a behaviour now (on demand) for one of its twins or all of them; returns the run records (JSON)."""
         spec = self.get(name)
         if twin_id is not None:
             self.require_attached(spec, twin_id)
-            return [self._run_one(spec, twin_id, now_us)]
-        return [self._run_one(spec, t, now_us) for t in self.twins_of(spec)]
+            return [self._run_one(spec, twin_id, now_us).to_json()]
+        return [self._run_one(spec, t, now_us).to_json() for t in self.twins_of(spec)]
 
     def gather(
         self, spec: BehaviourSpec, twin_id: str, start_us: int, end_us: int, horizon_us: int | None = None
@@ -341,17 +342,17 @@ class BehaviourRuntime:
         with self._lock:
             return copy.deepcopy(self._state.get((name, twin_id), {}))
 
-    def _run_one(self, spec: BehaviourSpec, twin_id: str, now_us: int | None = None) -> dict[str, Any]:
+    def _run_one(self, spec: BehaviourSpec, twin_id: str, now_us: int | None = None) -> BehaviourRun:
         with self._running[(spec.name, twin_id)]:  # runs of one (behaviour, twin) never overlap
             return self._run_locked(spec, twin_id, now_us)
 
-    def _run_locked(self, spec: BehaviourSpec, twin_id: str, now_us: int | None) -> dict[str, Any]:
+    def _run_locked(self, spec: BehaviourSpec, twin_id: str, now_us: int | None) -> BehaviourRun:
         now_us = now_us if now_us is not None else time.time_ns() // 1000
         started = time.perf_counter()
-        record: dict[str, Any] = {"behaviour": spec.name, "twinId": twin_id, "started": _now_iso()}
+        record = BehaviourRun(spec.name, twin_id, _now_iso())
         try:
             model = spec.build_model()
-            record["model"] = model.describe() | ({"artifact": spec.artifact.name} if spec.artifact else {})
+            record.model = model.describe() | ({"artifact": spec.artifact.name} if spec.artifact else {})
             output, inputs, _ = self.compute(spec, twin_id, now_us, model=model)
             readings = [
                 Reading(twin_id, name, int(t), float(v), QUALITY_NOT_EVALUATED)
@@ -360,24 +361,22 @@ class BehaviourRuntime:
                 if np.isfinite(v)
             ]
             written = self._append(readings) if readings else 0
-            record.update(
-                status="ok", inputs=inputs.provenance, outputs=sorted(output.series), written=written,
-                summary=output.summary,
-            )  # fmt: skip
+            record.status, record.inputs, record.outputs = "ok", inputs.provenance, sorted(output.series)
+            record.written, record.summary = written, output.summary
         except Exception as exc:  # a behaviour must never take the runtime down with it
             self.failures += 1
             detail = exc.detail if isinstance(exc, FutagoError) else f"{type(exc).__name__}: {exc}"
-            record.update(status="failed", error=detail)
+            record.status, record.error = "failed", detail
             if not isinstance(exc, FutagoError):
                 log.exception("behaviour %s failed on %s", spec.name, twin_id)
-        record["durationMs"] = round((time.perf_counter() - started) * 1000, 2)
-        record["id"] = self.store.add_behaviour_run(record, keep=RUNS_KEPT)
-        kind = BEHAVIOUR_RAN if record["status"] == "ok" else BEHAVIOUR_FAILED
-        data = {"behaviour": spec.name, "run": record["id"], "status": record["status"]}
-        if "error" in record:
-            data["error"] = record["error"]
-        if "summary" in record:
-            data["summary"] = record["summary"]
+        record.duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        record.id = self.store.add_behaviour_run(record, keep=RUNS_KEPT)
+        kind = BEHAVIOUR_RAN if record.status == "ok" else BEHAVIOUR_FAILED
+        data: dict[str, Any] = {"behaviour": spec.name, "run": record.id, "status": record.status}
+        if record.error is not None:
+            data["error"] = record.error
+        if record.summary is not None:
+            data["summary"] = record.summary
         self.bus.publish(Event(kind, _now_iso(), twin_id=twin_id, data=data, about=(f"behaviours/{spec.name}",)))
         return record
 

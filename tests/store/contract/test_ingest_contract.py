@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from futago.core.calibration import Calibration, CalibrationChange, ChangeAction
 from futago.core.dead_letters import DeadLetter
 from futago.core.errors import NotFound
 from futago.core.ports import IngestStore
@@ -50,18 +51,24 @@ def test_connections_are_put_replaced_listed_and_deleted_with_their_secrets(stor
         store.delete_connection("a")
 
 
+def _calibration(calibration_id: str, twin: str, gain: float = 1.0) -> Calibration:
+    return Calibration(calibration_id, twin, "t", "linear", 1_767_225_600_000_000, gain=gain)
+
+
+def _change(action: ChangeAction, calibration_id: str, twin: str = "s1") -> CalibrationChange:
+    return CalibrationChange(calibration_id, twin, "t", action, "calibrator", 1_767_225_600_000_000, "certificate")
+
+
 def test_calibrations_of_a_series_are_replaced_together_and_every_change_is_logged(store: IngestStore) -> None:
-    first = [{"id": "c1", "twinId": "s1", "telemetry": "t", "gain": 2.0}]
-    store.save_calibrations("s1", "t", first, {"action": "add", "id": "c1"})
-    store.save_calibrations("s2", "t", [{"id": "c9", "twinId": "s2", "telemetry": "t"}], {"action": "add"})
-    second = [
-        {"id": "c2", "twinId": "s1", "telemetry": "t", "gain": 3.0},
-        {"id": "c3", "twinId": "s1", "telemetry": "t"},
-    ]
-    store.save_calibrations("s1", "t", second, {"action": "correct", "id": "c1"})
+    first = [_calibration("c1", "s1", gain=2.0)]
+    store.save_calibrations("s1", "t", first, _change("created", "c1"))
+    store.save_calibrations("s2", "t", [_calibration("c9", "s2")], _change("created", "c9", "s2"))
+    second = [_calibration("c2", "s1", gain=3.0), _calibration("c3", "s1")]
+    store.save_calibrations("s1", "t", second, _change("corrected", "c1"))
     assert store.list_calibrations("s1") == second
-    assert [r["id"] for r in store.list_calibrations()] == ["c2", "c3", "c9"]
+    assert [r.id for r in store.list_calibrations()] == ["c2", "c3", "c9"]
     assert store.list_calibrations("nobody") == []
     changes = store.list_calibration_changes("s1", "t")
-    assert [c["action"] for c in changes] == ["add", "correct"]
+    assert [c.action for c in changes] == ["created", "corrected"]
+    assert changes[0] == _change("created", "c1")  # the whole record comes back
     assert store.list_calibration_changes("s1", "other") == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import queue
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from futago.act.notify.channel import Channel, Message
@@ -13,13 +14,14 @@ from futago.act.notify.jobs import InFlight, Job
 from futago.act.notify.subscribers import Subscriber
 from futago.core.errors import InvalidInput, NotFound
 from futago.core.events import NOTIFICATION_FAILED, NOTIFICATION_SENT, Event, EventBus
+from futago.core.notifications import Delivery, NotificationDeadLetter
 from futago.core.ports import NotificationStore
 from futago.core.problems import Problem
 from futago.core.twins import now_iso
 
 log = logging.getLogger(__name__)
 
-Written = tuple[dict[str, Any], dict[str, Any] | None]  # a delivery record, and its dead letter when it failed
+Written = tuple[Delivery, NotificationDeadLetter | None]  # a delivery, and its dead letter when it failed
 
 
 class DeliveryLog:
@@ -30,16 +32,17 @@ class DeliveryLog:
         self.running = False  # the recorder thread runs; else (a one-off ``notify``) outcomes are written at once
         self._outbox: queue.SimpleQueue[Written | None] = queue.SimpleQueue()
 
-    def record(self, record: dict[str, Any], letter: dict[str, Any] | None = None) -> None:
+    def record(self, record: Delivery, letter: NotificationDeadLetter | None = None) -> None:
+        """Log the delivery as it is now: a copy, since the dispatcher moves the job's own record on."""
         self.in_flight.more()
         if not self.running:  # not started (a one-off ``notify``): write now
-            self._write([(dict(record), letter)])
+            self._write([(replace(record), letter)])
             return
-        self._outbox.put((dict(record), letter))
+        self._outbox.put((replace(record), letter))
 
-    def sent(self, record: Mapping[str, Any]) -> None:
+    def sent(self, record: Delivery) -> None:
         """Announce an accepted delivery (the dashboard channel)."""
-        self.bus.publish(event(NOTIFICATION_SENT, record, _event_data(record), f"notifications/{record['id']}"))
+        self.bus.publish(event(NOTIFICATION_SENT, record, _event_data(record), f"notifications/{record.id}"))
 
     def stop(self) -> None:
         """The recorder writes what it holds and ends."""
@@ -62,13 +65,14 @@ class DeliveryLog:
 
     def _write(self, items: list[Written]) -> None:
         try:
-            latest: dict[str, dict[str, Any]] = {}
+            latest: dict[str, Delivery] = {}
             for record, _ in items:  # of several outcomes of one delivery, the last wins
-                latest[record["id"]] = record
+                latest[record.id] = record
             failed = [(record, letter) for record, letter in items if letter is not None]
             ids = self.store.save_deliveries(list(latest.values()), [letter for _, letter in failed])
             for letter_id, (record, letter) in zip(ids, failed, strict=True):
-                data = {**{k: letter[k] for k in _LETTER_EVENT_KEYS}, "id": letter_id}
+                doc = letter.to_json()
+                data = {**{k: doc[k] for k in _LETTER_EVENT_KEYS}, "id": letter_id}
                 resource = f"notifications/dead-letters/{letter_id}"
                 self.bus.publish(event(NOTIFICATION_FAILED, record, data, resource))
         except Exception:
@@ -83,19 +87,19 @@ class DeliveryLog:
         outcome: str | None = None,
         after: int | None = None,
         limit: int = 100,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Delivery]:
         return self.store.list_deliveries(alert_id, subscriber_id, outcome, after, limit)
 
-    def delivery(self, delivery_id: str) -> dict[str, Any]:
+    def delivery(self, delivery_id: str) -> Delivery:
         record = self.store.get_delivery(delivery_id)
         if record is None:
             raise NotFound(f"delivery '{delivery_id}' does not exist")
         return record
 
-    def list_dead_letters(self, after: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    def list_dead_letters(self, after: int | None = None, limit: int = 100) -> list[NotificationDeadLetter]:
         return self.store.list_notification_dead_letters(after, limit)
 
-    def dead_letter(self, letter_id: int) -> dict[str, Any]:
+    def dead_letter(self, letter_id: int) -> NotificationDeadLetter:
         found = self.store.get_notification_dead_letters([letter_id])
         if not found:
             raise NotFound(f"notification dead letter {letter_id} does not exist")
@@ -111,38 +115,35 @@ class DeliveryLog:
         """Dead letters queued again, to be sent through the subscriber's channel as it is now (the fix may have
         been to it): what became of each, and the jobs to dispatch. A requeued letter leaves the list."""
         letters = self.store.get_notification_dead_letters(ids)
-        missing = sorted(set(ids) - {int(letter["id"]) for letter in letters})
+        missing = sorted(set(ids) - {letter.id for letter in letters if letter.id is not None})
         if missing:
             raise InvalidInput([Problem("/ids", f"no notification dead letters with ids {missing[:20]}")])
         outcomes: list[dict[str, Any]] = []
         requeue: list[Job] = []
         for letter in letters:
-            subscriber = subscriber_of(letter["subscriberId"])
-            entry = (
-                next((c for c in subscriber.channels if c["name"] == letter["channel"]), None) if subscriber else None
-            )
-            record = self.store.get_delivery(letter["deliveryId"])
+            subscriber = subscriber_of(letter.subscriber_id)
+            entry = next((c for c in subscriber.channels if c["name"] == letter.channel), None) if subscriber else None
+            record = self.store.get_delivery(letter.delivery_id)
             if subscriber is None or entry is None or record is None:
                 why = "the subscriber no longer exists" if subscriber is None else "the subscriber has no such channel"
-                outcomes.append(
-                    {"id": letter["id"], "deliveryId": letter["deliveryId"], "requeued": False, "reason": why}
-                )
+                outcomes.append({"id": letter.id, "deliveryId": letter.delivery_id, "requeued": False, "reason": why})
                 continue
-            record.pop("seq", None)
-            record.update(outcome="queued", error=None, target=channels[entry["type"]].target(entry))
-            saved = letter["message"]
-            message = Message(
-                record["id"],
-                subscriber.id,
-                record["language"],
-                saved["subject"],
-                saved["text"],
-                saved["body"],
-                record["alertId"],
-                record["rule"],
+            record = replace(
+                record, seq=None, outcome="queued", error=None, target=channels[entry["type"]].target(entry)
             )
-            requeue.append(Job(record, entry, message, first_attempt=record["attempts"] + 1))
-            outcomes.append({"id": letter["id"], "deliveryId": record["id"], "requeued": True})
+            saved = letter.message
+            message = Message(
+                record.id,
+                subscriber.id,
+                record.language,
+                saved.subject,
+                saved.text,
+                saved.body,
+                record.alert_id,
+                record.rule,
+            )
+            requeue.append(Job(record, entry, message, first_attempt=record.attempts + 1))
+            outcomes.append({"id": letter.id, "deliveryId": record.id, "requeued": True})
         if requeue:
             self.store.save_deliveries([job.record for job in requeue])
             self.store.delete_notification_dead_letters([o["id"] for o in outcomes if o["requeued"]])
@@ -157,14 +158,15 @@ _EVENT_KEYS = ("id", "alertId", "event", "rule", "channelType", "subject", "queu
 _LETTER_EVENT_KEYS = ("deliveryId", "alertId", "event", "channelType", "attempts", "failedAt")
 
 
-def _event_data(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: record.get(k) for k in _EVENT_KEYS}
+def _event_data(record: Delivery) -> dict[str, Any]:
+    doc = record.to_json()
+    return {k: doc.get(k) for k in _EVENT_KEYS}
 
 
-def event(kind: str, record: Mapping[str, Any], data: dict[str, Any], resource: str) -> Event:
+def event(kind: str, record: Delivery, data: dict[str, Any], resource: str) -> Event:
     """A notification event about the delivery (or dead letter) ``resource``: it names the alert and the twin the
     alert is about, and the zone its subject names, so that only a caller who may read them all sees it."""
-    about: tuple[str, ...] = (f"alerts/{record['alertId']}", resource)
-    if record.get("zone"):
-        about += (f"twins/{record['zone']}",)
-    return Event(kind, now_iso(), twin_id=record.get("twinId"), data=data, about=about)
+    about: tuple[str, ...] = (f"alerts/{record.alert_id}", resource)
+    if record.zone:
+        about += (f"twins/{record.zone}",)
+    return Event(kind, now_iso(), twin_id=record.twin_id or None, data=data, about=about)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -12,8 +11,6 @@ from futago.core.errors import InvalidInput, NotFound
 from futago.core.ports import NotificationStore
 from futago.core.problems import Problem
 from futago.core.secrets import keep_stored, masked
-
-log = logging.getLogger(__name__)
 
 #: Checks a subscriber's channel entry: problems with pointers under the given one.
 ChannelCheck = Callable[[Mapping[str, Any], str], list[Problem]]
@@ -34,7 +31,7 @@ class SubscriberDirectory:
         self.twins = twins
         self.check_channel = check_channel
         self._lock = threading.RLock()
-        self._subscribers = _load_subscribers(store)
+        self._subscribers = {s.id: s for s in store.list_subscribers()}  # a damaged one is logged and left out
 
     def get(self, subscriber_id: str) -> Subscriber | None:
         return self._subscribers.get(subscriber_id)
@@ -50,7 +47,7 @@ class SubscriberDirectory:
         subscriber = parse_subscriber(subscriber_id, body, self.check_channel)
         if subscriber.home is not None and self.twins.get_twin(subscriber.home) is None:
             raise InvalidInput([Problem("/home", f"twin '{subscriber.home}' does not exist; create it first")])
-        created = self.store.put_subscriber(subscriber.id, subscriber.to_json())
+        created = self.store.put_subscriber(subscriber)
         with self._lock:
             self._subscribers = {**self._subscribers, subscriber.id: subscriber}
         return self.describe(subscriber), created
@@ -75,13 +72,3 @@ class SubscriberDirectory:
         doc = subscriber.to_json()
         doc["channels"] = [redact(c) for c in doc["channels"]]
         return doc
-
-
-def _load_subscribers(store: NotificationStore) -> dict[str, Subscriber]:
-    found: dict[str, Subscriber] = {}
-    for doc in store.list_subscribers():
-        try:
-            found[doc["id"]] = Subscriber.from_json(doc)
-        except (KeyError, TypeError, ValueError, IndexError):  # a damaged record must not stop the server
-            log.error("stored subscriber %r cannot be read; it gets no notifications", doc.get("id"))
-    return found

@@ -18,6 +18,7 @@ from futago.act.notify.channel import Channel, Outcome
 from futago.act.notify.delivery_log import DeliveryLog
 from futago.act.notify.jobs import InFlight, Job
 from futago.act.notify.settings import RetryPolicy
+from futago.core.notifications import LetterMessage, NotificationDeadLetter
 from futago.core.twins import now_iso
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ class DeliveryDispatcher:
         try:
             self._try(job)
         except Exception:
-            log.exception("delivery %s failed unexpectedly", job.record["id"])
+            log.exception("delivery %s failed unexpectedly", job.record.id)
         finally:
             self.in_flight.done()
 
@@ -89,17 +90,11 @@ class DeliveryDispatcher:
         except Exception as exc:  # a channel promises not to raise; a bug in one must not lose the delivery
             log.exception("the %s channel raised", channel.type)
             outcome = Outcome(False, True, f"{type(exc).__name__}: {exc}")
-        attempt = record["attempts"] = record["attempts"] + 1
-        record["lastAttemptAt"] = started
+        attempt = record.attempts = record.attempts + 1
+        record.last_attempt_at = started
         if outcome.ok:
-            record.update(
-                outcome="sent",
-                sentAt=outcome.sent_at or started,
-                confirmedAt=now_iso(),
-                error=None,
-                detail=outcome.detail,
-            )
-            record.pop("nextAttemptAt", None)
+            record.outcome, record.sent_at, record.confirmed_at = "sent", outcome.sent_at or started, now_iso()
+            record.error, record.detail, record.next_attempt_at = None, outcome.detail, None
             self.deliveries.record(record)
             self.deliveries.sent(record)
             return
@@ -107,25 +102,24 @@ class DeliveryDispatcher:
         if outcome.retry and attempt - job.first_attempt + 1 < policy.attempts and not self.closing:
             pause = max(policy.delay(attempt - job.first_attempt + 1), outcome.retry_after_s or 0.0)
             pause = min(pause, max(policy.max_s, 1.0) * 10)  # a Retry-After of days must not park a delivery
-            record.update(outcome="retrying", error=outcome.detail, nextAttemptAt=_iso_in(pause))
+            record.outcome, record.error, record.next_attempt_at = "retrying", outcome.detail, _iso_in(pause)
             self.deliveries.record(record)
             self._schedule(job, pause)
             return
-        record.update(outcome="failed", error=outcome.detail)
-        record.pop("nextAttemptAt", None)
-        letter = {
-            "deliveryId": record["id"],
-            "alertId": record["alertId"],
-            "event": record["event"],
-            "subscriberId": record["subscriberId"],
-            "channel": record["channel"],
-            "channelType": record["channelType"],
-            "target": record["target"],
-            "reason": outcome.detail,
-            "attempts": attempt,
-            "failedAt": now_iso(),
-            "message": {"subject": job.message.subject, "text": job.message.text, "body": job.message.body},
-        }
+        record.outcome, record.error, record.next_attempt_at = "failed", outcome.detail, None
+        letter = NotificationDeadLetter(
+            delivery_id=record.id,
+            alert_id=record.alert_id,
+            event=record.event,
+            subscriber_id=record.subscriber_id,
+            channel=record.channel,
+            channel_type=record.channel_type,
+            target=record.target,
+            reason=outcome.detail,
+            attempts=attempt,
+            failed_at=now_iso(),
+            message=LetterMessage(job.message.subject, job.message.text, job.message.body),
+        )
         self.deliveries.record(record, letter)
 
     def _schedule(self, job: Job, pause: float) -> None:

@@ -9,13 +9,14 @@ from typing import Any
 
 from futago.act.model import Alert
 from futago.act.notify.channel import Message
+from futago.core.notifications import Delivery
 
 
 @dataclass
 class Job:
     """One delivery ready to send: its record, the subscriber's channel entry and the rendered message."""
 
-    record: dict[str, Any]  # the delivery record; this job's own copy
+    record: Delivery  # this job's own copy: the dispatcher moves it on
     entry: dict[str, Any]  # the subscriber's channel entry
     message: Message
     first_attempt: int = 1  # a retried dead letter gets a fresh budget of attempts

@@ -18,6 +18,7 @@ from futago.act.notify.channel import Channel, Message
 from futago.act.notify.jobs import AlertItem, Job
 from futago.act.notify.messages import render
 from futago.act.notify.subscribers import Recipient, Subscriber, Targeting, TwinReader
+from futago.core.notifications import Delivery
 from futago.core.ports import NotificationStore
 from futago.core.twins import now_iso
 
@@ -53,10 +54,10 @@ class DeliveryPlanner:
         after: int | None = None
         while True:
             page = self.store.list_deliveries(alert_id=alert_id, after=after, limit=1000)
-            warned |= {r["subscriberId"] for r in page if r["event"] in ("alert.raised", "alert.escalated")}
+            warned |= {r.subscriber_id for r in page if r.event in ("alert.raised", "alert.escalated")}
             if len(page) < 1000:
                 return warned
-            after = page[-1]["seq"]
+            after = page[-1].seq
 
     def plan(self, item: AlertItem) -> list[Job]:
         """The deliveries of an alert event, recorded ``queued``; none when it was planned before or concerns
@@ -92,11 +93,11 @@ class DeliveryPlanner:
         after: int | None = None
         while True:
             page = self.store.list_deliveries(alert_id=alert.id, after=after, limit=1000)
-            if any(r["event"] == event and r.get("escalation", 0) == escalation for r in page):
+            if any(r.event == event and r.escalation == escalation for r in page):
                 return True
             if len(page) < 1000:
                 return False
-            after = page[-1]["seq"]
+            after = page[-1].seq
 
     def place(self, alert: Alert, zone_id: str | None) -> tuple[str, bool]:
         """What the message calls the place, and whether it is a flood zone (the flood template)."""
@@ -137,30 +138,25 @@ class DeliveryPlanner:
             "depth": recipient.depth,
             "alert": {k: v for k, v in alert.to_json().items() if k not in ("history", "acknowledgedBy", "evidence")},
         }
-        record = {
-            "id": delivery_id,
-            "alertId": alert.id,
-            "event": event,
-            "escalation": alert.escalation if kind == "escalated" else 0,
-            "rule": alert.rule,
-            "twinId": alert.twin_id,
-            "subscriberId": subscriber.id,
-            "channel": entry["name"],
-            "channelType": entry["type"],
-            "target": channel.target(entry),
-            "language": subscriber.language,
-            "subject": subject,
-            "text": text,
-            "why": recipient.why,
-            "zone": recipient.zone,
-            "depth": recipient.depth,
-            "receivedAt": received_at,
-            "queuedAt": now_iso(),
-            "sentAt": None,
-            "confirmedAt": None,
-            "outcome": "queued",
-            "attempts": 0,
-            "error": None,
-        }
+        record = Delivery(
+            id=delivery_id,
+            alert_id=alert.id,
+            event=event,
+            escalation=alert.escalation if kind == "escalated" else 0,
+            rule=alert.rule,
+            twin_id=alert.twin_id,
+            subscriber_id=subscriber.id,
+            channel=entry["name"],
+            channel_type=entry["type"],
+            target=channel.target(entry),
+            language=subscriber.language,
+            subject=subject,
+            text=text,
+            why=recipient.why,
+            zone=recipient.zone,
+            depth=recipient.depth,
+            received_at=received_at,
+            queued_at=now_iso(),
+        )
         message = Message(delivery_id, subscriber.id, subscriber.language, subject, text, body, alert.id, alert.rule)
         return Job(record, entry, message)

@@ -264,7 +264,7 @@ class NotificationService:
         jobs = self.planner.plan(item)
         for job in jobs:
             self.dispatcher.dispatch(job)
-        return [job.record["id"] for job in jobs]
+        return [job.record.id for job in jobs]
 
     # -- the log and dead letters ---------------------------------------------------------------------
 
@@ -276,13 +276,14 @@ class NotificationService:
         after: int | None = None,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
-        return self.deliveries.deliveries(alert_id, subscriber_id, outcome, after, limit)
+        """The delivery records as JSON (each with its ``seq``), as the API answers them."""
+        return [r.to_json() for r in self.deliveries.deliveries(alert_id, subscriber_id, outcome, after, limit)]
 
     def delivery(self, delivery_id: str) -> dict[str, Any]:
-        return self.deliveries.delivery(delivery_id)
+        return self.deliveries.delivery(delivery_id).to_json()
 
     def list_dead_letters(self, after: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        return self.deliveries.list_dead_letters(after, limit)
+        return [letter.to_json() for letter in self.deliveries.list_dead_letters(after, limit)]
 
     def retry_dead_letters(self, ids: Sequence[int]) -> list[dict[str, Any]]:
         """Send dead letters again, through the subscriber's channel as it is now (the fix may have been to
@@ -293,7 +294,7 @@ class NotificationService:
         return outcomes
 
     def dead_letter(self, letter_id: int) -> dict[str, Any]:
-        return self.deliveries.dead_letter(letter_id)
+        return self.deliveries.dead_letter(letter_id).to_json()
 
     def discard_dead_letter(self, letter_id: int) -> None:
         self.deliveries.discard_dead_letter(letter_id)

@@ -31,31 +31,27 @@ the rules it names in ``rules`` (``fnmatch`` patterns, ``*`` for every rule). ``
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 import math
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import shapely
 from shapely.geometry import shape
 
-from futago.act.model import SEVERITIES, Alert, Severity
+from futago.act.model import SEVERITIES, Alert
+from futago.core.notifications import DEFAULT_EVENTS, EVENT_KINDS, LANGUAGES
+from futago.core.notifications import Subscriber as Subscriber  # re-exported: the record is core's, its rules here
 from futago.core.problems import Problem
-from futago.core.records import JsonRecord, json_meta, record_from_json
 from futago.core.secrets import conceal
 from futago.core.twins import Relationship, Twin, TwinScan
 from futago.core.validation import Checker
 
 log = logging.getLogger(__name__)
 
-Language = Literal["ja", "en"]
-LANGUAGES: tuple[Language, ...] = ("ja", "en")
-EVENT_KINDS = ("raised", "acknowledged", "escalated", "resolved")
-DEFAULT_EVENTS = frozenset({"raised", "escalated", "resolved"})
 IN_FLOOD_ZONE = "inFloodZone"
 SUBSCRIBER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
 _KEYS = {"id", "name", "language", "home", "point", "rules", "minSeverity", "events", "channels"}
@@ -64,52 +60,6 @@ _CHUNK = 500  # twin ids per store call, well under SQLite's bound on parameters
 # The models of the buildings the city importer makes, when the composition root names no others: a zone's
 # buildings are those joined to it by ``inFloodZone``, and twins of these models whose footprint centre lies in it.
 BUILDING_MODELS = frozenset({"dtmi:futago:city:Building;1", "dtmi:futago:city:BuildingPart;1"})
-
-
-def _in_event_order(events: frozenset[str]) -> list[str]:
-    return sorted(events, key=EVENT_KINDS.index)
-
-
-def _point(value: Any) -> tuple[float, float] | None:
-    return (float(value[0]), float(value[1])) if value is not None else None
-
-
-def _concealed(channels: Any) -> tuple[dict[str, Any], ...]:
-    return tuple(conceal(dict(c)) for c in channels)
-
-
-@dataclass(frozen=True)
-class Subscriber(JsonRecord):
-    # The JSON names what every subscriber has first, then the optional place and rules.
-    json_order = ("id", "name", "language", "channels", "min_severity", "events", "home", "point", "rules")
-
-    id: str
-    name: str
-    language: Language
-    # each has a unique "name" and a "type"; secrets concealed as they are read
-    channels: tuple[dict[str, Any], ...] = field(metadata=json_meta(decode=_concealed))
-    home: str | None = field(default=None, metadata=json_meta(omit="none"))
-    point: tuple[float, float] | None = field(default=None, metadata=json_meta(omit="none", decode=_point))
-    rules: tuple[str, ...] = field(default=(), metadata=json_meta(omit="empty"))
-    min_severity: Severity = "info"
-    events: frozenset[str] = field(default=DEFAULT_EVENTS, metadata=json_meta(encode=_in_event_order))
-
-    @property
-    def located(self) -> bool:
-        return self.home is not None or self.point is not None
-
-    def wants(self, alert: Alert, kind: str) -> bool:
-        """The subscriber's own filters (not the place): event kind, severity and rules."""
-        if kind not in self.events:
-            return False
-        if SEVERITIES.index(alert.severity) < SEVERITIES.index(self.min_severity):
-            return False
-        return not self.rules or any(fnmatch.fnmatchcase(alert.rule, pattern) for pattern in self.rules)
-
-    @classmethod
-    def from_json(cls, doc: Mapping[str, Any]) -> Subscriber:
-        # Not the plain inverse: a stored document may leave out what has a default only here (the name is the id).
-        return record_from_json(cls, {"name": doc["id"], "language": "ja", "channels": (), **doc})
 
 
 #: Problems with one channel entry of a subscriber (the service asks the channel of the entry's type).

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from futago.core.calibration import Calibration, CalibrationChange
 from futago.core.dead_letters import DeadLetter
 from futago.core.twins import now_iso
 from futago.store.sql.db import Database
@@ -91,14 +92,15 @@ class SqlIngest:
     def delete_connection(self, name: str) -> None:
         self._connections.delete(name)
 
-    def list_calibrations(self, twin_id: str | None = None) -> list[dict[str, Any]]:
+    def list_calibrations(self, twin_id: str | None = None) -> list[Calibration]:
         sql, params = "SELECT record FROM calibrations", []
         if twin_id is not None:
             sql, params = sql + " WHERE twin_id = ?", [twin_id]
-        return [orjson.loads(r[0]) for r in self.db.read().execute(sql + " ORDER BY twin_id, telemetry, id", params)]
+        rows = self.db.read().execute(sql + " ORDER BY twin_id, telemetry, id", params)
+        return [Calibration.from_json(orjson.loads(r[0])) for r in rows]
 
     def save_calibrations(
-        self, twin_id: str, telemetry: str, records: Sequence[dict[str, Any]], change: dict[str, Any]
+        self, twin_id: str, telemetry: str, records: Sequence[Calibration], change: CalibrationChange
     ) -> None:
         with self.db.write() as conn:
             # Two writers replacing one series' records at once (processes on PostgreSQL) would each delete only
@@ -107,16 +109,16 @@ class SqlIngest:
             conn.execute("DELETE FROM calibrations WHERE twin_id = ? AND telemetry = ?", (twin_id, telemetry))
             conn.executemany(
                 "INSERT INTO calibrations (twin_id, telemetry, id, record) VALUES (?, ?, ?, ?)",
-                [(twin_id, telemetry, r["id"], orjson.dumps(r).decode()) for r in records],
+                [(twin_id, telemetry, r.id, orjson.dumps(r.to_json()).decode()) for r in records],
             )
             conn.execute(
                 "INSERT INTO calibration_changes (twin_id, telemetry, change) VALUES (?, ?, ?)",
-                (twin_id, telemetry, orjson.dumps(change).decode()),
+                (twin_id, telemetry, orjson.dumps(change.to_json()).decode()),
             )
 
-    def list_calibration_changes(self, twin_id: str, telemetry: str) -> list[dict[str, Any]]:
+    def list_calibration_changes(self, twin_id: str, telemetry: str) -> list[CalibrationChange]:
         rows = self.db.read().execute(
             "SELECT change FROM calibration_changes WHERE twin_id = ? AND telemetry = ? ORDER BY seq",
             (twin_id, telemetry),
         )
-        return [orjson.loads(r[0]) for r in rows]
+        return [CalibrationChange.from_json(orjson.loads(r[0])) for r in rows]

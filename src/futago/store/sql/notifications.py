@@ -1,26 +1,45 @@
 """Notification state: subscribers, named channel settings, the delivery log and dead letters.
 
-Records are JSON documents (the shapes belong to ``futago.act.notify``); the columns beside them are only
-what is filtered or ordered on. Webhook (and other channel) dead letters have a table of their own rather
+Records are kept as their JSON (``futago.core.notifications``); the columns beside them are only what is
+filtered or ordered on. Webhook (and other channel) dead letters have a table of their own rather
 than sharing the ingest stage's ``dead_letters``: those are replayed through a connection's mapping, these
 are re-sent to a subscriber, and mixing them would let one replay path pick up the other's letters.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
 
 from futago.core.errors import NotFound
+from futago.core.notifications import Delivery, NotificationDeadLetter, Subscriber
 from futago.core.secrets import seal, unseal
 from futago.store.sql.db import Database
 from futago.store.sql.specs import NamedSpecs
 
+log = logging.getLogger(__name__)
+
 
 def _marks(count: int) -> str:
     return ",".join("?" * count)
+
+
+def _delivery(seq: int, record: str) -> Delivery:
+    return Delivery.from_json({**orjson.loads(record), "seq": seq})
+
+
+def _letter(letter_id: int, letter: str) -> NotificationDeadLetter:
+    return NotificationDeadLetter.from_json({**orjson.loads(letter), "id": letter_id})
+
+
+def _stored(record: Delivery | NotificationDeadLetter) -> str:
+    """The record's JSON without what the store assigns (a delivery's ``seq``, a letter's ``id``)."""
+    doc = record.to_json()
+    doc.pop("seq" if isinstance(record, Delivery) else "id", None)
+    return orjson.dumps(doc).decode()
 
 
 class SqlNotifications:
@@ -32,8 +51,9 @@ class SqlNotifications:
 
     # -- subscribers -------------------------------------------------------------------------------
 
-    def put_subscriber(self, subscriber_id: str, doc: dict[str, Any]) -> bool:
+    def put_subscriber(self, subscriber: Subscriber) -> bool:
         """Create or replace; True when it was created."""
+        subscriber_id, doc = subscriber.id, subscriber.to_json()
         with self.db.write() as conn:
             existed = conn.execute("SELECT 1 FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
             conn.execute(
@@ -43,16 +63,24 @@ class SqlNotifications:
             )
         return existed is None
 
-    def get_subscriber(self, subscriber_id: str) -> dict[str, Any] | None:
-        row = self.db.read().execute("SELECT doc FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
-        return None if row is None else dict(unseal(orjson.loads(row[0]), self.db.secrets))
+    def get_subscriber(self, subscriber_id: str) -> Subscriber | None:
+        row = self.db.read().execute("SELECT id, doc FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
+        return None if row is None else self._subscriber(row[0], row[1])
 
-    def list_subscribers(self, after_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        """In id order; ``after_id`` resumes a listing."""
-        sql, params = "SELECT doc FROM subscribers WHERE id > ? ORDER BY id", list[Any]([after_id or ""])
+    def list_subscribers(self, after_id: str | None = None, limit: int | None = None) -> list[Subscriber]:
+        """In id order; ``after_id`` resumes a listing. A row that cannot be read is logged and left out."""
+        sql, params = "SELECT id, doc FROM subscribers WHERE id > ? ORDER BY id", list[Any]([after_id or ""])
         if limit is not None:
             sql, params = sql + " LIMIT ?", [*params, limit]
-        return [unseal(orjson.loads(row[0]), self.db.secrets) for row in self.db.read().execute(sql, params)]
+        found = (self._subscriber(row[0], row[1]) for row in self.db.read().execute(sql, params))
+        return [s for s in found if s is not None]
+
+    def _subscriber(self, subscriber_id: str, doc: str) -> Subscriber | None:
+        try:
+            return Subscriber.from_json(unseal(orjson.loads(doc), self.db.secrets))
+        except (KeyError, TypeError, ValueError, IndexError):  # orjson's decode error is a ValueError
+            log.error("stored subscriber %r cannot be read; it gets no notifications", subscriber_id)
+            return None
 
     def delete_subscriber(self, subscriber_id: str) -> None:
         with self.db.write() as conn:
@@ -73,7 +101,7 @@ class SqlNotifications:
     # -- the delivery log and dead letters ---------------------------------------------------------
 
     def save_deliveries(
-        self, records: Sequence[dict[str, Any]], dead_letters: Sequence[dict[str, Any]] = ()
+        self, records: Sequence[Delivery], dead_letters: Sequence[NotificationDeadLetter] = ()
     ) -> list[int]:
         """Insert or update delivery records (by ``id``) and add dead letters, in one transaction; returns
         the new dead letters' ids. One transaction per batch keeps the log cheap when 200 residents are
@@ -86,16 +114,7 @@ class SqlNotifications:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
                 "outcome = excluded.outcome, sent_at = excluded.sent_at, record = excluded.record",
                 [
-                    (
-                        r["id"],
-                        r["alertId"],
-                        r["subscriberId"],
-                        r["channel"],
-                        r["outcome"],
-                        r["queuedAt"],
-                        r.get("sentAt"),
-                        orjson.dumps(r).decode(),
-                    )
+                    (r.id, r.alert_id, r.subscriber_id, r.channel, r.outcome, r.queued_at, r.sent_at, _stored(r))
                     for r in records
                 ],
             )
@@ -103,24 +122,18 @@ class SqlNotifications:
                 cursor = conn.execute(
                     "INSERT INTO notification_dead_letters (delivery_id, subscriber_id, channel, failed_at, letter) "
                     "VALUES (?, ?, ?, ?, ?) RETURNING id",
-                    (
-                        letter["deliveryId"],
-                        letter["subscriberId"],
-                        letter["channel"],
-                        letter["failedAt"],
-                        orjson.dumps(letter).decode(),
-                    ),
+                    (letter.delivery_id, letter.subscriber_id, letter.channel, letter.failed_at, _stored(letter)),
                 )
                 ids.append(int(cursor.fetchone()[0]))
         return ids
 
-    def get_delivery(self, delivery_id: str) -> dict[str, Any] | None:
+    def get_delivery(self, delivery_id: str) -> Delivery | None:
         row = (
             self.db.read()
             .execute("SELECT seq, record FROM notification_deliveries WHERE id = ?", (delivery_id,))
             .fetchone()
         )
-        return None if row is None else {**orjson.loads(row[1]), "seq": row[0]}
+        return None if row is None else _delivery(row[0], row[1])
 
     def list_deliveries(
         self,
@@ -129,22 +142,24 @@ class SqlNotifications:
         outcome: str | None = None,
         after: int | None = None,
         limit: int = 100,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Delivery]:
         """Oldest first, each with its ``seq``; ``after`` (a seq) resumes a listing."""
         sql, params = "SELECT seq, record FROM notification_deliveries WHERE seq > ?", list[Any]([after or 0])
         for column, value in (("alert_id", alert_id), ("subscriber_id", subscriber_id), ("outcome", outcome)):
             if value is not None:
                 sql, params = sql + f" AND {column} = ?", [*params, value]
         rows = self.db.read().execute(sql + " ORDER BY seq LIMIT ?", [*params, limit])
-        return [{**orjson.loads(record), "seq": seq} for seq, record in rows]
+        return [_delivery(seq, record) for seq, record in rows]
 
-    def list_notification_dead_letters(self, after_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    def list_notification_dead_letters(
+        self, after_id: int | None = None, limit: int = 100
+    ) -> list[NotificationDeadLetter]:
         rows = self.db.read().execute(
             "SELECT id, letter FROM notification_dead_letters WHERE id > ? ORDER BY id LIMIT ?", (after_id or 0, limit)
         )
-        return [{**orjson.loads(letter), "id": letter_id} for letter_id, letter in rows]
+        return [_letter(letter_id, letter) for letter_id, letter in rows]
 
-    def get_notification_dead_letters(self, ids: Iterable[int]) -> list[dict[str, Any]]:
+    def get_notification_dead_letters(self, ids: Iterable[int]) -> list[NotificationDeadLetter]:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return []
@@ -152,7 +167,7 @@ class SqlNotifications:
             f"SELECT id, letter FROM notification_dead_letters WHERE id IN ({_marks(len(wanted))}) ORDER BY id",
             wanted,
         )
-        return [{**orjson.loads(letter), "id": letter_id} for letter_id, letter in rows]
+        return [_letter(letter_id, letter) for letter_id, letter in rows]
 
     def delete_notification_dead_letters(self, ids: Iterable[int]) -> int:
         wanted = list(dict.fromkeys(ids))

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 
 from futago.core.errors import NotFound
+from futago.core.keys import ApiKey
 from futago.store.sql.db import Database
 
 
@@ -30,17 +31,18 @@ class SqlSecurity:
         rows = self.db.read().execute("SELECT id, entry FROM policies ORDER BY id")
         return [{"id": entry_id, **orjson.loads(entry)} for entry_id, entry in rows]
 
-    def put_api_key(self, record: dict[str, Any]) -> None:
+    def put_api_key(self, record: ApiKey) -> None:
         with self.db.write() as conn:
             conn.execute(
                 "INSERT INTO api_keys (id, record) VALUES (?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET record = excluded.record",
-                (record["id"], orjson.dumps(record).decode()),
+                (record.id, orjson.dumps(record.to_json()).decode()),
             )
 
-    def get_api_key(self, key_id: str) -> dict[str, Any] | None:
+    def get_api_key(self, key_id: str) -> ApiKey | None:
         row = self.db.read().execute("SELECT record FROM api_keys WHERE id = ?", (key_id,)).fetchone()
-        return orjson.loads(row[0]) if row else None
+        return ApiKey.from_json(orjson.loads(row[0])) if row else None
 
-    def list_api_keys(self) -> list[dict[str, Any]]:
-        return [orjson.loads(r) for (r,) in self.db.read().execute("SELECT record FROM api_keys ORDER BY id")]
+    def list_api_keys(self) -> list[ApiKey]:
+        rows = self.db.read().execute("SELECT record FROM api_keys ORDER BY id")
+        return [ApiKey.from_json(orjson.loads(r)) for (r,) in rows]

@@ -1,4 +1,4 @@
-"""Behaviour definitions and the provenance record of every behaviour run,."""
+"""Behaviour definitions and the provenance record of every behaviour run."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from futago.core.runs import BehaviourRun
 from futago.store.sql.db import Database
 from futago.store.sql.specs import NamedSpecs
 
@@ -15,6 +16,7 @@ class SqlSim:
         self.db = db
         self._behaviours: NamedSpecs[str] = NamedSpecs(db, "behaviours", "behaviour")
 
+    # Behaviours stay JSON documents: user-authored specs, stored verbatim, checked by sim before they get here.
     def put_behaviour(self, name: str, spec: dict[str, Any]) -> None:
         self._behaviours.put(name, spec)
 
@@ -24,11 +26,13 @@ class SqlSim:
     def delete_behaviour(self, name: str) -> None:
         self._behaviours.delete(name)
 
-    def add_behaviour_run(self, run: dict[str, Any], keep: int | None = None) -> int:
+    def add_behaviour_run(self, run: BehaviourRun, keep: int | None = None) -> int:
+        doc = run.to_json()
+        doc.pop("id", None)  # the store assigns it
         with self.db.write() as conn:
             cursor = conn.execute(
                 "INSERT INTO behaviour_runs (behaviour, twin_id, started, record) VALUES (?, ?, ?, ?) RETURNING id",
-                (run["behaviour"], run["twinId"], run["started"], orjson.dumps(run).decode()),
+                (run.behaviour, run.twin_id, run.started, orjson.dumps(doc).decode()),
             )
             run_id = int(cursor.fetchone()[0])
             if keep is not None:
@@ -36,13 +40,13 @@ class SqlSim:
                     "DELETE FROM behaviour_runs WHERE behaviour = ? AND twin_id = ? AND id < ("
                     "SELECT MIN(id) FROM (SELECT id FROM behaviour_runs WHERE behaviour = ? AND twin_id = ? "
                     "ORDER BY id DESC LIMIT ?) AS newest)",
-                    (run["behaviour"], run["twinId"], run["behaviour"], run["twinId"], keep),
+                    (run.behaviour, run.twin_id, run.behaviour, run.twin_id, keep),
                 )
             return run_id
 
     def list_behaviour_runs(
         self, behaviour: str | None = None, twin_id: str | None = None, limit: int = 50
-    ) -> list[dict[str, Any]]:
+    ) -> list[BehaviourRun]:
         """Newest first."""
         sql, params = "SELECT id, record FROM behaviour_runs WHERE 1 = 1", list[Any]()
         if behaviour is not None:
@@ -50,4 +54,4 @@ class SqlSim:
         if twin_id is not None:
             sql, params = sql + " AND twin_id = ?", [*params, twin_id]
         rows = self.db.read().execute(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
-        return [{**orjson.loads(record), "id": run_id} for run_id, record in rows]
+        return [BehaviourRun.from_json({**orjson.loads(record), "id": run_id}) for run_id, record in rows]
