@@ -8,6 +8,8 @@ its alert and the floodgate proposal come within the test's time. Screenshots of
 from __future__ import annotations
 
 import io
+import json
+import re
 import subprocess
 import sys
 import time
@@ -137,6 +139,36 @@ def test_the_map_canvas_is_drawn(loaded: tuple[Any, list[str]]) -> None:
     assert page.inner_text("#legend").count("m") >= 5  # the legend explains the colours
 
 
+README_TWINS = ("river-1", "river-2", "rain-1", "pump-1", "kano-station")  # the demo's and the live flood's
+COLOCATED = ("kano-station", "kano-rain", "kano-gate")  # three sensors at one point
+
+
+def _inside(point: dict[str, float] | None, box: dict[str, float]) -> bool:
+    if point is None:
+        return False
+    return box["x"] <= point["x"] <= box["x"] + box["width"] and box["y"] <= point["y"] <= box["y"] + box["height"]
+
+
+def _spread(page: Any) -> float:
+    points = [page.evaluate(f"window.futago.screenPoint('{twin}')") for twin in COLOCATED]
+    return min(
+        ((a["x"] - b["x"]) ** 2 + (a["y"] - b["y"]) ** 2) ** 0.5 for i, a in enumerate(points) for b in points[i + 1 :]
+    )
+
+
+def test_the_first_view_fits_every_twin_and_spreads_colocated_sensors(loaded: tuple[Any, list[str]]) -> None:
+    page, _ = loaded
+    _view(page, "city")
+    page.wait_for_function("() => document.getElementById('map-state').textContent === ''", timeout=30_000)
+    box = page.locator("#map").bounding_box()
+    outside = [t for t in README_TWINS if not _inside(page.evaluate(f"window.futago.screenPoint('{t}')"), box)]
+    assert outside == [], f"{outside} are outside the first view"
+    assert _spread(page) >= 12  # drawn apart on the screen, not as one dot
+    page.evaluate("window.futago.flyTo('kano-station')")
+    page.wait_for_timeout(1200)
+    assert _spread(page) >= 12  # still apart, at another zoom
+
+
 def test_clicking_a_building_opens_the_inspector_with_its_true_height(loaded: tuple[Any, list[str]]) -> None:
     page, _ = loaded
     _view(page, "city")
@@ -145,9 +177,11 @@ def test_clicking_a_building_opens_the_inspector_with_its_true_height(loaded: tu
     page.wait_for_timeout(1200)
     point = page.evaluate("window.futago.screenPoint('bldg-005')")
     page.mouse.click(point["x"], point["y"])
-    page.wait_for_function("() => document.getElementById('inspector-title').textContent === 'bldg-005'", timeout=5000)
+    name = dict(_twins())["bldg-005"]["name"]  # the title is the twin's name; its id follows in small print
+    page.wait_for_function(f"() => document.getElementById('inspector-title').textContent === '{name}'", timeout=5000)
+    assert "bldg-005" in page.inner_text("#inspector-id")
     page.wait_for_selector("#inspector-props td[data-prop=height]")
-    assert float(page.inner_text("#inspector-props td[data-prop=height]")) == true_height
+    assert float(page.get_attribute("#inspector-props td[data-prop=height]", "data-value") or "") == true_height
     page.wait_for_selector("#inspector-chart .uplot", timeout=10_000)  # the history chart drew
     _shot(page, "inspector")
     page.click("#inspector-close")
@@ -238,7 +272,7 @@ def test_every_view_works_and_is_captured(loaded: tuple[Any, list[str]]) -> None
     assert page.locator("[data-unit=reactor-1] [data-tele=temperature]").count() == 1
     _shot(page, "plant")
     _view(page, "models")
-    page.wait_for_selector("#graph svg [data-node]", timeout=20_000)
+    page.wait_for_selector("#graph svg [data-node], #graph svg [data-group]", timeout=20_000)
     page.wait_for_selector("#catalog-table tbody tr", timeout=20_000)
     page.click("#query-run")
     page.wait_for_selector("#query-result table", timeout=10_000)
@@ -276,6 +310,163 @@ def test_readable_on_a_tablet(demo: str, context: Any) -> None:
     _shot(page, "tablet")
     page.close()
     assert errors == []
+
+
+# --- A dashboard that reads well, in both languages (issue 18) ---------------------------------------------------
+
+DATE_FORMATS = {  # one format per language, in lists, tables and charts alike
+    "ja": r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}$",
+    "en": r"^\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}:\d{2}$",
+}
+DAY_TICK = {"ja": r"\d{2}/\d{2}\n", "en": r"\d{1,2} [A-Z][a-z]{2}\n"}
+GENERIC = [  # CityGML gen:* attributes as the city import keeps them
+    {"name": "総建物階数", "type": "string", "value": "3", "set": "attributes"},
+    {"name": "延床面積", "type": "measure", "value": "120.5", "number": 120.5, "unit": "m2", "set": "建物詳細"},
+]
+LABEL_OVERFLOW = """() => {
+  const panel = document.getElementById('inspector');
+  const broken = [];
+  for (const th of panel.querySelectorAll('th')) {
+    const probe = document.createElement('span');
+    probe.style.cssText = 'position: absolute; white-space: nowrap; visibility: hidden';
+    probe.style.font = getComputedStyle(th).font;
+    document.body.append(probe);
+    // Latin words must fit whole; Japanese text may wrap between any two characters, as Japanese does.
+    for (const word of th.textContent.trim().split(/\\s+/).filter((w) => /[A-Za-z]/.test(w))) {
+      probe.textContent = word;
+      if (probe.getBoundingClientRect().width > th.clientWidth + 0.5) broken.push(word);
+    }
+    probe.remove();
+  }
+  return {broken, overflow: panel.scrollWidth - panel.clientWidth};
+}"""
+
+
+def _language(page: Any, lang: str) -> None:
+    if page.evaluate("document.documentElement.lang") != lang:
+        page.click("#lang")
+    assert page.evaluate("document.documentElement.lang") == lang
+
+
+def _open(page: Any, twin: str) -> None:
+    page.evaluate(f"window.futago.openTwin('{twin}')")
+    shown = f"() => document.getElementById('inspector-id').textContent.endsWith('{twin}')"
+    page.wait_for_function(shown, timeout=10_000)
+
+
+def _plateau_building(demo: str) -> dict[str, Any]:
+    query = (
+        "SELECT T FROM DIGITALTWINS T WHERE IS_DEFINED(T.risks) AND IS_DEFINED(T.attributes) AND T.usage = '共同住宅'"
+    )
+    rows = httpx.post(f"{demo}/query", json={"query": query}, timeout=10).json()["value"]
+    assert rows, "the live flood district has no building with risks"
+    return dict(rows[0]["T"])
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_the_inspector_names_a_building_and_shows_its_records_as_tables(
+    loaded: tuple[Any, list[str]], demo: str, lang: str
+) -> None:
+    page, _ = loaded
+    _view(page, "city")
+    _language(page, lang)
+    building = _plateau_building(demo)
+    twin = {**building, "genericAttributes": GENERIC}
+    twin = {k: v for k, v in twin.items() if not k.startswith("$") or k == "$metadata"}
+    twin["$metadata"] = {"$model": building["$metadata"]["$model"]}
+    assert httpx.put(f"{demo}/twins/{building['$dtId']}", json=twin, timeout=10).status_code in (200, 201)
+    _open(page, building["$dtId"])
+    assert page.inner_text("#inspector-title") == building["usage"]  # its use, not a gml UUID
+    labels = page.locator("#inspector-props > tbody > tr > th").all_inner_texts()
+    assert ("計測高さ" if lang == "ja" else "Measured height") in labels
+    assert not [t for t in labels if re.search(r"[a-z][A-Z]", t)], labels  # no raw camelCase names
+    attributes = page.inner_text("table[data-table=attributes]")
+    assert building["attributes"]["prefecture"] in attributes
+    assert ("都道府県" if lang == "ja" else "Prefecture") in attributes
+    risks = page.locator("table[data-table=risks]")
+    assert risks.count() == len(building["risks"])
+    assert ("洪水浸水想定" if lang == "ja" else "River flooding") in risks.first.inner_text()
+    generic = page.inner_text("table[data-table=genericAttributes]")
+    assert "延床面積" in generic and "120.5 m²" in generic and "建物詳細" in generic
+    assert "{" not in page.inner_text("#inspector-props")  # no raw JSON left
+    measured = page.evaluate(LABEL_OVERFLOW)
+    assert measured["broken"] == [] and measured["overflow"] <= 0, measured
+    tools, panel = page.locator(".map-tools").bounding_box(), page.locator("#inspector").bounding_box()
+    assert tools["x"] + tools["width"] <= panel["x"], "the inspector covers the Colour-by menu"
+    _shot(page, f"inspector-building-{lang}")
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_charts_name_their_quantity_unit_and_warning_levels(loaded: tuple[Any, list[str]], lang: str) -> None:
+    page, _ = loaded
+    _view(page, "city")
+    _language(page, lang)
+    _open(page, "kano-station")
+    page.wait_for_selector("#inspector-chart .uplot", timeout=10_000)
+    chart = page.locator("#inspector-chart")
+    assert chart.get_attribute("data-axis") == ("水位 (m)" if lang == "ja" else "Water level (m)")
+    levels = (chart.get_attribute("data-levels") or "").split("|")
+    assert ("氾濫危険水位" if lang == "ja" else "Flood danger level") in levels and len(levels) == 4
+    ticks = (chart.get_attribute("data-ticks") or "").split("|")
+    assert all(re.fullmatch(f"({DAY_TICK[lang]})?\\d{{2}}:\\d{{2}}", t) for t in ticks), ticks
+    assert any(re.match(DAY_TICK[lang], t) for t in ticks), ticks  # a 24 h chart names its days
+    for when in page.locator("#inspector-telemetry td.when").all_inner_texts():
+        assert re.fullmatch(DATE_FORMATS[lang], when), when
+    relationships = page.locator("#inspector-body [data-rel=floodZones]")
+    assert relationships.count() == 1 and int(relationships.get_attribute("data-count") or 0) > 3
+    page.locator("#inspector-chart").scroll_into_view_if_needed()
+    _shot(page, f"inspector-chart-{lang}")
+    page.click("#inspector-close")
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_alert_dates_badges_and_colour_by(loaded: tuple[Any, list[str]], lang: str) -> None:
+    page, _ = loaded
+    _view(page, "city")
+    _language(page, lang)
+    page.check("#show-resolved")
+    page.wait_for_selector("#alert-list [data-alert]", timeout=20_000)
+    for when in page.locator("#alert-list time").all_inner_texts()[:20]:
+        assert re.fullmatch(DATE_FORMATS[lang], when), when
+    wrapped = page.evaluate(
+        "[...document.querySelectorAll('#alert-list .state, #alert-list .badge')]"
+        ".filter((el) => el.getClientRects().length > 1).map((el) => el.textContent)"
+    )
+    assert wrapped == []  # "承認待ち" on one line
+    page.select_option("#metric", "floodDepth")
+    colour = json.dumps(page.evaluate("window.futago.paintOf('buildings', 'fill-extrusion-color')"))
+    assert "floodDepth" in colour and "alert" not in colour  # an alert never repaints the chosen metric
+    assert "alert" in json.dumps(page.evaluate("window.futago.paintOf('buildings-alert', 'fill-extrusion-height')"))
+    _shot(page, f"colour-by-depth-{lang}")
+    page.select_option("#metric", "height")
+    page.uncheck("#show-resolved")
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_the_plant_plots_one_quantity_per_axis_and_the_graph_groups_relationships(
+    loaded: tuple[Any, list[str]], demo: str, lang: str
+) -> None:
+    page, _ = loaded
+    _language(page, lang)
+    _view(page, "plant")
+    page.wait_for_selector("[data-unit=pump-1] [data-trend=bearingTemperature] .uplot", timeout=30_000)
+    axes = page.eval_on_selector_all(
+        "[data-unit=pump-1] [data-trend]", "els => els.map((e) => [e.dataset.axis, e.dataset.series])"
+    )
+    assert all(series == "1" for _, series in axes), axes  # one line, one axis per chart
+    assert ("軸受温度 (°C)" if lang == "ja" else "Bearing temperature (°C)") in [axis for axis, _ in axes]
+    reactor = page.inner_text("[data-unit=reactor-1] [data-tele=temperature]")
+    assert reactor.endswith(" K")  # the value with its unit
+    _shot(page, f"plant-{lang}")
+    _view(page, "models")
+    page.wait_for_selector("#graph svg [data-group=floodZones]", timeout=20_000)
+    total = len(httpx.get(f"{demo}/twins/kano-station/relationships", timeout=10).json()["value"])
+    group = page.locator("#graph svg [data-group=floodZones]")
+    assert int(group.get_attribute("data-count") or 0) == total > 3
+    assert page.locator("#graph svg line").count() < 24  # one spoke for the group, not one per zone
+    _shot(page, f"graph-{lang}")
+    _view(page, "city")
+    _language(page, "ja")
 
 
 def test_screenshots_exist_for_every_view() -> None:

@@ -24,8 +24,9 @@ function evidenceText(evidence) {
   return [trigger, ...parts].filter(Boolean).join("; ");
 }
 
-function commandHtml(c) {
-  const actions = c.state === "proposed"
+function commandHtml(c, alert) {
+  // Approve only while the alert behind the proposal holds: once it resolves the server withdraws the proposal.
+  const actions = c.state === "proposed" && alert?.state !== "resolved"
     ? `<button type="button" class="approve" data-approve="${c.id}">${t("approve")}</button>
        <button type="button" class="reject" data-reject="${c.id}">${t("reject")}</button>`
     : "";
@@ -54,7 +55,7 @@ function alertHtml(a) {
     ${impact}
     <details><summary>${t("evidence")}</summary><p class="evidence">${escapeHtml(evidenceText(a.evidence))}</p></details>
     ${a.state === "raised" ? `<button type="button" data-ack="${a.id}">${t("acknowledge")}</button>` : ""}
-    ${own.map(commandHtml).join("")}
+    ${own.map((c) => commandHtml(c, a)).join("")}
   </li>`;
 }
 

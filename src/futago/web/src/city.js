@@ -34,6 +34,8 @@ const state = {
   structures: new Map(), // twin id -> feature
   alertTwins: new Set(),
   metric: "height",
+  sensorPoints: null, // the sensors at their true positions (state.sensors holds them as drawn)
+  moved: false, // the user has moved the map (the first view is no longer ours to set)
   onPick: () => {},
 };
 
@@ -61,6 +63,43 @@ function classify(features) {
   return groups;
 }
 
+const SPREAD_PX = 14; // how far from their common point co-located sensors are drawn, on the screen
+
+/** Sensors at one point (a station's gauge, rain gauge and gate) are drawn on a small ring around it, each
+ * still clickable; the twin keeps its true position (only the drawn copy moves). */
+export function spreadColocated(points, metres) {
+  const groups = new Map();
+  for (const f of points) {
+    const [lon, lat] = f.geometry.coordinates;
+    const key = `${lon.toFixed(6)},${lat.toFixed(6)}`;
+    groups.set(key, [...(groups.get(key) || []), f]);
+  }
+  return [...groups.values()].flatMap((group) => {
+    if (group.length < 2) return group;
+    return group.map((f, i) => {
+      const [lon, lat] = f.geometry.coordinates;
+      const angle = (2 * Math.PI * i) / group.length - Math.PI / 2;
+      const dLat = (metres * Math.sin(angle)) / 111320;
+      const dLon = (metres * Math.cos(angle)) / (111320 * Math.cos((lat * Math.PI) / 180));
+      return { ...f, geometry: { type: "Point", coordinates: [lon + dLon, lat + dLat] }, properties: { ...f.properties, colocated: group.length } };
+    });
+  });
+}
+
+/** SPREAD_PX in metres at the map's zoom: the ring keeps its size on the screen as the map zooms. */
+function spreadMetres(map) {
+  const lat = map.getCenter().lat;
+  return (SPREAD_PX * 40075016.7 * Math.cos((lat * Math.PI) / 180)) / (512 * 2 ** map.getZoom());
+}
+
+function respreadSensors() {
+  const source = state.map?.getSource("sensors");
+  if (!source || !state.sensorPoints) return;
+  const drawn = spreadColocated(state.sensorPoints, spreadMetres(state.map));
+  for (const f of drawn) state.sensors.set(f.id, f);
+  source.setData(collection(drawn));
+}
+
 function toBounds([w, s, e, n]) {
   return [[w, s], [e, n]];
 }
@@ -74,6 +113,12 @@ function bounds(features) {
   };
   for (const f of features) visit(f.geometry.coordinates);
   return w <= e ? [[w, s], [e, n]] : [[138.85, 35.09], [138.89, 35.11]];
+}
+
+function unionBounds(tileBounds, [[w, s], [e, n]]) {
+  if (!tileBounds) return [[w, s], [e, n]];
+  const [tw, ts, te, tn] = tileBounds;
+  return [[Math.min(w, tw), Math.min(s, ts)], [Math.max(e, te), Math.max(n, tn)]];
 }
 
 function collection(features) {
@@ -131,9 +176,35 @@ function rampLegend([lo, hi], colours, unit) {
   ];
 }
 
+/** The chosen metric's colour only: an alert adds a band on the roof (``addAlertLayers``), it never repaints the
+ * building, so "colour by flood depth" still reads while an alert is open. "Alert state" is itself a metric. */
 function buildingColour() {
   const { colour } = metricStyle(state.metric);
+  if (state.metric !== "alert") return colour;
   return ["case", ["boolean", ["feature-state", "alert"], false], ALERT_COLOUR, colour];
+}
+
+const ALERT_BAND_M = 3;
+const inAlert = ["boolean", ["feature-state", "alert"], false];
+
+/** A band of the alert colour on top of each building in an alert, and its footprint outlined on the ground.
+ * Buildings not in an alert get a zero-height band at ground level, hidden inside their own walls. */
+function addAlertLayers(map, source, sourceLayer, idPrefix) {
+  const height = ["coalesce", ["get", "height"], 3];
+  const layer = { source, ...(sourceLayer ? { "source-layer": sourceLayer } : {}) };
+  map.addLayer({
+    id: `${idPrefix}-alert`, type: "fill-extrusion", ...layer,
+    paint: {
+      "fill-extrusion-color": ALERT_COLOUR,
+      "fill-extrusion-base": ["case", inAlert, height, 0],
+      "fill-extrusion-height": ["case", inAlert, ["+", height, ALERT_BAND_M], 0],
+      "fill-extrusion-opacity": 0.95,
+    },
+  });
+  map.addLayer({
+    id: `${idPrefix}-alert-outline`, type: "line", ...layer,
+    paint: { "line-color": ALERT_COLOUR, "line-width": 3, "line-opacity": ["case", inAlert, 1, 0] },
+  }, idPrefix);
 }
 
 function applyMetric() {
@@ -147,8 +218,9 @@ function applyMetric() {
     if (now && JSON.stringify(now) !== JSON.stringify(colour)) map.setPaintProperty(layer, "fill-extrusion-color", colour);
   }
   const el = document.getElementById("legend");
-  el.innerHTML = [...legend, ...(state.metric === "alert" ? [] : [[ALERT_COLOUR, t("inAlert")]])]
-    .map(([c, label]) => `<span class="swatch" style="background:${c}"></span>${escapeHtml(label)}`)
+  const outline = state.metric === "alert" ? [] : [[ALERT_COLOUR, t("inAlert"), "outline"]];
+  el.innerHTML = [...legend, ...outline]
+    .map(([c, label, kind]) => `<span class="swatch${kind ? " " + kind : ""}" style="${kind ? "border-color" : "background"}:${c}"></span>${escapeHtml(label)}`)
     .join("<br>");
 }
 
@@ -279,6 +351,7 @@ function addBuildings(map, tiles) {
       "fill-extrusion-opacity": 0.9,
     },
   });
+  addAlertLayers(map, "city", "buildings", "buildings");
 }
 
 /** The ranges and usages of the other footprints join those of the tiles' buildings (one legend for both). */
@@ -319,16 +392,14 @@ function addOthers(map, groups) {
       "fill-extrusion-opacity": 0.9,
     },
   });
+  addAlertLayers(map, "structures", null, "structures");
   map.addLayer({
     id: "sensors", type: "circle", source: "sensors",
     paint: {
       "circle-radius": 8,
-      "circle-color": [
-        "case", ["boolean", ["feature-state", "alert"], false], ALERT_COLOUR,
-        ["match", ["coalesce", ["feature-state", "quality"], 2], 1, QUALITY[1], 3, QUALITY[3], 4, QUALITY[4], 9, QUALITY[9], QUALITY[2]],
-      ],
-      "circle-stroke-color": "#ffffff",
-      "circle-stroke-width": ["case", ["==", ["feature-state", "pulse"], 1], 4, 2],
+      "circle-color": ["match", ["coalesce", ["feature-state", "quality"], 2], 1, QUALITY[1], 3, QUALITY[3], 4, QUALITY[4], 9, QUALITY[9], QUALITY[2]],
+      "circle-stroke-color": ["case", inAlert, ALERT_COLOUR, "#ffffff"],
+      "circle-stroke-width": ["case", inAlert, 4, ["==", ["feature-state", "pulse"], 1], 4, 2],
     },
   });
 }
@@ -363,6 +434,8 @@ export async function init(onPick) {
   });
   state.map = map;
   const loaded = new Promise((resolve) => map.once("load", resolve));
+  // Once the user moves the map, the late arrival of the other twins must not move it back.
+  for (const kind of ["dragstart", "zoomstart", "rotatestart", "pitchstart"]) map.on(kind, (e) => e.originalEvent && (state.moved = true));
   map.addControl(new maplibregl.NavigationControl({ visualizePitch: true }), "top-left");
   map.addControl(new maplibregl.ScaleControl(), "bottom-left");
   // The buildings' tiles are asked for as soon as their index is here; the other twins join when they arrive.
@@ -391,10 +464,13 @@ export async function init(onPick) {
   Promise.all([others, buildingsDrawn]).then(([{ features, error }]) => {
     if (error) return failed(error);
     const groups = classify(features);
+    // The first view holds every twin with a position: the tiles' buildings and the other twins together.
+    if (!state.moved && features.length) map.fitBounds(unionBounds(state.summary.bounds, bounds(features)), { padding: 40, animate: false });
+    state.sensorPoints = groups.sensors;
+    groups.sensors = spreadColocated(groups.sensors, spreadMetres(map));
     for (const f of groups.sensors) state.sensors.set(f.id, f);
     for (const f of groups.structures) state.structures.set(f.id, f);
     includeInSummary(groups.structures);
-    if (!state.summary.bounds && features.length) map.fitBounds(bounds(features), { padding: 40, animate: false });
     addOthers(map, groups);
     fillMetricOptions();
     applyMetric();
@@ -422,6 +498,7 @@ export async function init(onPick) {
     applyMetric();
   });
   events.on("telemetry.appended", onTelemetry);
+  map.on("zoomend", respreadSensors);
   onLanguage(() => {
     fillMetricOptions();
     applyMetric();
@@ -448,6 +525,11 @@ export function buildingState(twinId) {
   if (!state.map?.getSource("city")) return null;
   const fromTiles = state.map.getFeatureState({ ...BUILDINGS, id: twinId });
   return state.map.getSource("structures") ? { ...fromTiles, ...state.map.getFeatureState({ ...STRUCTURES, id: twinId }) } : fromTiles;
+}
+
+/** A layer's paint property as the map has it (for tests: what "colour by" really paints). */
+export function paintOf(layer, property) {
+  return state.map?.getLayer(layer) ? state.map.getPaintProperty(layer, property) : null;
 }
 
 /** How many distinct buildings the loaded tiles hold (for the bench: all of the district is in view). */

@@ -5,7 +5,7 @@ const TYPES = [
   "twin.created", "twin.updated", "twin.deleted", "relationship.created", "relationship.deleted",
   "telemetry.appended", "alert.raised", "alert.acknowledged", "alert.escalated", "alert.resolved",
   "command.proposed", "command.approved", "command.rejected", "command.sent", "command.completed",
-  "command.failed", "notification.sent",
+  "command.failed", "command.withdrawn", "notification.sent",
 ];
 const listeners = [];
 let connected = false;

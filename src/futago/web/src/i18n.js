@@ -41,6 +41,7 @@ const TEXTS = {
   completed: ["完了", "completed"],
   failed: ["失敗", "failed"],
   refused: ["拒否", "refused"],
+  withdrawn: ["取り下げ", "withdrawn"],
   critical: ["緊急", "critical"],
   warning: ["警告", "warning"],
   info: ["情報", "info"],
@@ -151,10 +152,24 @@ export function setLanguage(next) {
   for (const fn of listeners) fn(lang);
 }
 
-export function formatTime(iso) {
-  if (!iso) return "";
+// One date format per language everywhere (lists, tables, chart axes and legends): Japanese year/month/day,
+// English day and month name (never a numeric day/month order a reader could take the wrong way round).
+const CLOCK = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+const DATE_PARTS = { ja: { year: "numeric", month: "2-digit", day: "2-digit" }, en: { year: "numeric", month: "short", day: "numeric" } };
+const DAY_PARTS = { ja: { month: "2-digit", day: "2-digit" }, en: { month: "short", day: "numeric" } };
+
+function dateFormat(parts) {
+  return new Intl.DateTimeFormat(lang === "ja" ? "ja-JP" : "en-GB", parts);
+}
+
+/** A moment (ISO text, Date or epoch ms): "full" date and time with seconds, "clock" (HH:MM) or "day" (month and day). */
+export function formatTime(iso, style = "full") {
+  if (iso === null || iso === undefined || iso === "") return "";
   const d = new Date(iso);
-  return d.toLocaleString(lang === "ja" ? "ja-JP" : "en-GB", { dateStyle: "short", timeStyle: "medium" });
+  if (Number.isNaN(d.getTime())) return String(iso);
+  if (style === "clock") return dateFormat(CLOCK).format(d);
+  if (style === "day") return dateFormat(DAY_PARTS[lang]).format(d);
+  return dateFormat({ ...DATE_PARTS[lang], ...CLOCK, second: "2-digit" }).format(d);
 }
 
 export function formatNumber(value, digits = 2) {

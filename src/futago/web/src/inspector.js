@@ -4,6 +4,7 @@ import { api, escapeHtml } from "./api.js";
 import { drawChart } from "./chart.js";
 import * as events from "./events.js";
 import { formatNumber, formatTime, onLanguage, t } from "./i18n.js";
+import { kindName, label, modelName, schemaOf, text, unitOf, unitSymbol } from "./labels.js";
 
 const QUALITY_KEYS = { 1: "pass", 2: "notEvaluated", 3: "suspect", 4: "fail", 9: "missing" };
 const RANGES = [["1h", 3600], ["6h", 21600], ["24h", 86400], ["7d", 604800]];
@@ -13,6 +14,7 @@ let current = null;
 let chosenSeries = null;
 let rangeS = 86400;
 let onOpen = () => {};
+let schema = null; // the open twin's model: labels and units
 
 export function qualityLabel(flag) {
   return t(QUALITY_KEYS[flag] || "notEvaluated");
@@ -22,15 +24,108 @@ function baseSeries(telemetry) {
   return Object.keys(telemetry).filter((n) => !n.includes("~") && !n.endsWith("_forecast") && !n.endsWith("_sim")).sort();
 }
 
-function scalar(value) {
+const SUMMARY_ONLY = new Set(["surfaces"]); // geometry-sized arrays: a count, not their coordinates
+const NAME_KEYS = ["name", "address"];
+const PLAIN_ARRAY_MAX = 12;
+
+function withUnit(value, unit, digits = 3) {
+  const shown = typeof value === "number" ? formatNumber(value, digits) : String(value ?? "");
+  return unit && shown !== "" ? `${shown} ${unit}` : shown;
+}
+
+function scalar(value, unit = "") {
+  if (typeof value === "boolean") return value ? "✓" : "—";
   if (value && typeof value === "object") return JSON.stringify(value).slice(0, 120);
-  return typeof value === "number" ? formatNumber(value, 3) : String(value);
+  return withUnit(value, unit);
+}
+
+/** The names a person knows a twin by (gml:name, address, usage), before its id. */
+export function titleOf(twin) {
+  for (const key of NAME_KEYS) {
+    const value = twin[key] ?? twin.attributes?.[key];
+    if (typeof value === "string" && value.trim()) return value.trim();
+  }
+  return typeof twin.usage === "string" && twin.usage ? twin.usage : twin.$dtId;
+}
+
+function cellTable(columns, rows, kind) {
+  const head = columns.map(([, name]) => `<th scope="col">${escapeHtml(name)}</th>`).join("");
+  const body = rows.map((row) => `<tr>${row.map((v) => `<td>${escapeHtml(v)}</td>`).join("")}</tr>`).join("");
+  return `<table class="sub" data-table="${kind}"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+function mapTable(value, schema, kind) {
+  const rows = Object.entries(value).map(([k, v]) => `<tr><th scope="row">${escapeHtml(label(k, schema))}</th><td>${escapeHtml(scalar(v, unitOf(k)))}</td></tr>`);
+  return `<table class="sub kv" data-table="${kind}"><tbody>${rows.join("")}</tbody></table>`;
+}
+
+/** One small key/value table per hazard (a risk has too many fields for columns in a 460 px panel). */
+function riskTable(risks, schema) {
+  return risks.map((r) => {
+    const named = { ...r, kind: kindName(r.kind) };
+    return mapTable(named, schema, "risks");
+  }).join("");
+}
+
+function genericTable(entries) {
+  const columns = [["name", label("name")], ["value", label("value")], ["set", label("set")]];
+  const rows = entries.map((a) => [a.name ?? "", withUnit(typeof a.number === "number" ? a.number : a.value, unitSymbol(a.unit)), a.set ?? ""]);
+  return cellTable(columns, rows, "genericAttributes");
+}
+
+function recordsHtml(name, value, schema) {
+  const flat = !SUMMARY_ONLY.has(name) && value.every((v) => v && typeof v === "object" && Object.values(v).every((x) => typeof x !== "object"));
+  if (!flat) return escapeHtml(`${formatNumber(value.length, 0)} ${text("count")}`);
+  const keys = [...new Set(value.flatMap(Object.keys))];
+  return cellTable(keys.map((k) => [k, label(k, schema)]), value.map((v) => keys.map((k) => scalar(v[k] ?? "", unitOf(k)))), name);
+}
+
+/** A property's value as a cell: numbers with their unit, maps and lists of records as tables. */
+function valueHtml(name, value, schema) {
+  if (name === "genericAttributes" && Array.isArray(value)) return genericTable(value);
+  if (name === "risks" && Array.isArray(value)) return riskTable(value, schema);
+  if (Array.isArray(value)) {
+    if (SUMMARY_ONLY.has(name) || value.some((v) => v && typeof v === "object")) return recordsHtml(name, value, schema);
+    const shown = value.slice(0, PLAIN_ARRAY_MAX).map((v) => scalar(v)).join(", ");
+    return escapeHtml(value.length > PLAIN_ARRAY_MAX ? `${shown} … (${value.length})` : shown);
+  }
+  if (value && typeof value === "object") return mapTable(value, schema, name);
+  return escapeHtml(scalar(value, unitOf(name, schema)));
+}
+
+function propertyRows(twin, schema) {
+  const props = Object.entries(twin).filter(([k]) => !k.startsWith("$") && k !== "geometry");
+  if (!props.length) return `<tr><td>${t("none")}</td></tr>`;
+  return props.map(([k, v]) => {
+    const wide = v && typeof v === "object" && !(Array.isArray(v) && v.every((x) => typeof x !== "object"));
+    const head = `<th scope="row"${wide ? ' colspan="2" class="wide"' : ""}>${escapeHtml(label(k, schema))}</th>`;
+    const cell = `<td data-prop="${escapeHtml(k)}"${typeof v === "number" ? ` data-value="${v}"` : ""}>${valueHtml(k, v, schema)}</td>`;
+    return wide ? `<tr>${head}</tr><tr><td colspan="2" class="nested" data-prop="${escapeHtml(k)}">${valueHtml(k, v, schema)}</td></tr>` : `<tr>${head}${cell}</tr>`;
+  }).join("");
+}
+
+function link(id) {
+  return `<button type="button" class="link" data-twin="${escapeHtml(id)}">${escapeHtml(id)}</button>`;
+}
+
+/** Relationships grouped by name: a few are listed, many fold into one line with their count. */
+function relationshipList(list, idOf, schema, kind) {
+  const groups = new Map();
+  for (const r of list) groups.set(r.$relationshipName, [...(groups.get(r.$relationshipName) || []), idOf(r)]);
+  if (!groups.size) return `<ul class="rels"><li class="muted">${t("none")}</li></ul>`;
+  const items = [...groups].map(([name, ids]) => {
+    const title = `${escapeHtml(label(name, schema))} <span class="count">(${formatNumber(ids.length, 0)})</span>`;
+    const links = ids.slice(0, 50).map((id) => `<li>${link(id)}</li>`).join("") + (ids.length > 50 ? `<li class="muted">… ${formatNumber(ids.length - 50, 0)} ${text("more")}</li>` : "");
+    return `<li data-rel="${escapeHtml(name)}" data-count="${ids.length}"><details${ids.length <= 3 ? " open" : ""}><summary>${title}</summary><ul>${links}</ul></details></li>`;
+  });
+  return `<ul class="rels" data-rels="${kind}">${items.join("")}</ul>`;
 }
 
 export async function open(twinId) {
   const panel = document.getElementById("inspector");
   const body = document.getElementById("inspector-body");
   document.getElementById("inspector-title").textContent = twinId;
+  document.getElementById("inspector-id").textContent = "";
   panel.hidden = false;
   body.innerHTML = `<p class="muted" role="status">${t("loading")}</p>`;
   if (current !== twinId) chosenSeries = null;
@@ -43,7 +138,9 @@ export async function open(twinId) {
       api(`/twins/${enc}/relationships`),
       api(`/twins/${enc}/incomingrelationships`),
     ]);
+    const loaded = await schemaOf(twin.$metadata?.$model);
     if (current !== twinId) return;
+    schema = loaded;
     render(twin, out.value || [], incoming.value || []);
   } catch (error) {
     body.innerHTML = `<p class="error" role="alert">${t("loadFailed")}: ${escapeHtml(error.message)}</p>`;
@@ -51,34 +148,37 @@ export async function open(twinId) {
   panel.focus();
 }
 
+function telemetryRows(telemetry) {
+  const rows = Object.entries(telemetry).map(([name, r]) => `<tr data-tele="${escapeHtml(name)}"><th scope="row">${escapeHtml(label(name, schema))}</th>
+    <td data-value="${escapeHtml(r.value)}">${escapeHtml(scalar(r.value, unitOf(name, schema)))}</td>
+    <td><span class="flag q${r.quality}">${escapeHtml(qualityLabel(r.quality))}</span></td><td class="muted when">${escapeHtml(formatTime(r.ts))}</td></tr>`);
+  return rows.join("") || `<tr><td>${t("none")}</td></tr>`;
+}
+
 function render(twin, out, incoming) {
   const body = document.getElementById("inspector-body");
-  const props = Object.entries(twin).filter(([k]) => !k.startsWith("$") && k !== "geometry");
   const telemetry = twin.$telemetry || {};
   const series = baseSeries(telemetry);
   chosenSeries = chosenSeries && series.includes(chosenSeries) ? chosenSeries : series[0] || null;
-  const link = (id) => `<button type="button" class="link" data-twin="${escapeHtml(id)}">${escapeHtml(id)}</button>`;
+  document.getElementById("inspector-title").textContent = titleOf(twin);
+  document.getElementById("inspector-id").textContent = `${modelName(schema, twin.$metadata?.$model)} · ${twin.$dtId}`;
   body.innerHTML = `
     <p class="muted">${t("model")}: <code>${escapeHtml(twin.$metadata?.$model)}</code></p>
     <h3>${t("properties")}</h3>
-    <table class="props" id="inspector-props"><tbody>
-      ${props.map(([k, v]) => `<tr><th scope="row">${escapeHtml(k)}</th><td data-prop="${escapeHtml(k)}">${escapeHtml(scalar(v))}</td></tr>`).join("") || `<tr><td>${t("none")}</td></tr>`}
-    </tbody></table>
+    <table class="props" id="inspector-props"><tbody>${propertyRows(twin, schema)}</tbody></table>
     <h3>${t("relationships")}</h3>
-    <ul class="rels">${out.map((r) => `<li>${escapeHtml(r.$relationshipName)} → ${link(r.$targetId)}</li>`).join("") || `<li class="muted">${t("none")}</li>`}</ul>
-    ${incoming.length ? `<h3>${t("incoming")}</h3><ul class="rels">${incoming.slice(0, 50).map((r) => `<li>${link(r.$sourceId)} (${escapeHtml(r.$relationshipName)})</li>`).join("")}</ul>` : ""}
+    ${relationshipList(out, (r) => r.$targetId, schema, "out")}
+    ${incoming.length ? `<h3>${t("incoming")}</h3>${relationshipList(incoming, (r) => r.$sourceId, null, "in")}` : ""}
     <h3>${t("telemetry")}</h3>
-    <table class="props" id="inspector-telemetry"><tbody>
-      ${Object.entries(telemetry).map(([name, r]) => `<tr><th scope="row">${escapeHtml(name)}</th><td>${escapeHtml(scalar(r.value))}</td><td><span class="flag q${r.quality}">${escapeHtml(qualityLabel(r.quality))}</span></td><td class="muted">${escapeHtml(formatTime(r.ts))}</td></tr>`).join("") || `<tr><td>${t("none")}</td></tr>`}
-    </tbody></table>
+    <table class="props" id="inspector-telemetry"><tbody>${telemetryRows(telemetry)}</tbody></table>
     ${chosenSeries ? `
       <h3>${t("history")}</h3>
       <div class="chart-tools">
         <label for="series-pick" class="sr-only">${t("telemetry")}</label>
-        <select id="series-pick">${series.map((s) => `<option${s === chosenSeries ? " selected" : ""}>${escapeHtml(s)}</option>`).join("")}</select>
-        <span role="group" aria-label="${t("range")}">${RANGES.map(([label, s]) => `<button type="button" class="range${s === rangeS ? " on" : ""}" data-range="${s}" aria-pressed="${s === rangeS}">${label}</button>`).join("")}</span>
+        <select id="series-pick">${series.map((s) => `<option value="${escapeHtml(s)}"${s === chosenSeries ? " selected" : ""}>${escapeHtml(label(s, schema))}</option>`).join("")}</select>
+        <span role="group" aria-label="${t("range")}">${RANGES.map(([name, s]) => `<button type="button" class="range${s === rangeS ? " on" : ""}" data-range="${s}" aria-pressed="${s === rangeS}">${name}</button>`).join("")}</span>
       </div>
-      <div id="inspector-chart" class="chart" role="img" aria-label="${escapeHtml(chosenSeries)} ${t("history")}"></div>` : ""}
+      <div id="inspector-chart" class="chart" role="img" aria-label="${escapeHtml(label(chosenSeries, schema))} ${t("history")}"></div>` : ""}
   `;
   for (const button of body.querySelectorAll("[data-twin]")) button.addEventListener("click", () => open(button.dataset.twin));
   body.querySelector("#series-pick")?.addEventListener("change", (e) => {
@@ -113,13 +213,14 @@ async function chart(twin) {
     const forecast = telemetry[`${name}_forecast`] ? [`${name}_forecast`, `${name}_forecast~q05`, `${name}_forecast~q95`] : [];
     for (const f of forecast) if (telemetry[f]) wanted.push([f, new Date(lastTs - 1).toISOString(), ahead]);
     const loaded = await Promise.all(wanted.map(([n, a, b]) => history(twin.$dtId, n, a, b)));
-    const series = [{ label: name, ...loaded[0], colour: "#2171b5", width: 2 }];
+    const series = [{ label: label(name, schema), ...loaded[0], colour: "#2171b5", width: 2 }];
     loaded.slice(1).forEach((s, i) => {
-      const label = wanted[i + 1][0];
-      series.push({ label: label.endsWith("_forecast") ? t("forecast") : label.split("~")[1], ...s, colour: "#4e79a7", dash: label.endsWith("_forecast") ? [6, 3] : [2, 2], width: 1 });
+      const key = wanted[i + 1][0];
+      const forecast = key.endsWith("_forecast");
+      series.push({ key, label: label(forecast ? "forecast" : key.split("~")[1]), ...s, colour: "#4e79a7", dash: forecast ? [6, 3] : [2, 2], width: 1 });
     });
-    const low = series.findIndex((s) => s.label === "q05");
-    const high = series.findIndex((s) => s.label === "q95");
+    const low = series.findIndex((s) => s.key?.endsWith("~q05"));
+    const high = series.findIndex((s) => s.key?.endsWith("~q95"));
     if (low > 0 && high > 0) series[high].bandWith = low;
     let markers = [];
     if (telemetry.anomalyScore && name !== "anomalyScore") {
@@ -127,8 +228,9 @@ async function chart(twin) {
       const values = new Map(loaded[0].ts.map((ts, i) => [ts, loaded[0].values[i]]));
       markers = scores.ts.map((ts, i) => [ts, scores.values[i]]).filter(([ts, s]) => s >= 1 && values.has(ts)).map(([ts]) => ({ ts, value: values.get(ts) }));
     }
-    const levels = Object.fromEntries(LEVEL_KEYS.filter((k) => typeof twin[k] === "number").map((k) => [k, twin[k]]));
-    drawChart(el, { series, levels: name.toLowerCase().includes("level") ? levels : {}, markers });
+    const levels = LEVEL_KEYS.filter((k) => typeof twin[k] === "number").map((k) => ({ key: k, label: label(k, schema), value: twin[k] }));
+    const unit = unitOf(name, schema);
+    drawChart(el, { series, levels: name.toLowerCase().includes("level") ? levels : [], markers, axis: label(name, schema), unit });
   } catch (error) {
     el.innerHTML = `<p class="error" role="alert">${t("loadFailed")}: ${escapeHtml(error.message)}</p>`;
   }
@@ -143,8 +245,8 @@ export function init({ onOpened }) {
   });
   events.on("telemetry.appended", (event) => {
     if (event.twinId !== current || panel.hidden) return;
-    const cell = [...document.querySelectorAll("#inspector-telemetry th")].find((th) => th.textContent === event.data.name);
-    if (cell) cell.nextElementSibling.textContent = scalar(event.data.latest.value);
+    const cell = document.querySelector(`#inspector-telemetry [data-tele="${CSS.escape(event.data.name)}"] td`);
+    if (cell) cell.textContent = scalar(event.data.latest.value, unitOf(event.data.name, schema));
   });
   onLanguage(() => current && !panel.hidden && open(current));
 }

@@ -82,7 +82,7 @@ async function start() {
   const live = events.connect();
   const openTwin = (id) => inspector.open(id);
   inspector.init({ onOpened: (id) => city.flyTo(id) });
-  window.futago = { probe: city.probe, screenPoint: city.screenPoint, buildingState: city.buildingState, renderedBuildings: city.renderedBuildings, flyTo: city.flyTo, openTwin, errors };
+  window.futago = { probe: city.probe, paintOf: city.paintOf, screenPoint: city.screenPoint, buildingState: city.buildingState, renderedBuildings: city.renderedBuildings, flyTo: city.flyTo, openTwin, errors };
   await Promise.all([
     city.init(openTwin),
     alerts.init({ onTwin: openTwin, onError: banner }),

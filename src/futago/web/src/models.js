@@ -15,6 +15,34 @@ function modelsPanel(models) {
   return section("models", t("models"), `<ul class="model-list">${models.map((m) => `<li><code>${escapeHtml(m.id)}</code> ${escapeHtml(pick(m.displayName))}</li>`).join("")}</ul>`);
 }
 
+const GROUP_FROM = 4; // this many relationships of one name and direction or more are drawn as one node
+
+/** [id, name, dir] edges with many of one name folded into [null, name, dir, count]: one spoke, not 119. */
+export function groupEdges(edges) {
+  const counts = new Map();
+  for (const [, name, dir] of edges) counts.set(`${dir}|${name}`, (counts.get(`${dir}|${name}`) || 0) + 1);
+  const done = new Set();
+  const out = [];
+  for (const [id, name, dir] of edges) {
+    const key = `${dir}|${name}`;
+    if (counts.get(key) < GROUP_FROM) out.push([id, name, dir, 1]);
+    else if (!done.has(key)) {
+      done.add(key);
+      out.push([null, name, dir, counts.get(key)]);
+    }
+  }
+  return out;
+}
+
+function nodeSvg(n) {
+  if (n.id === null) {
+    const text = `${n.name} ×${formatNumber(n.count, 0)}`;
+    return `<g class="node group" role="img" data-group="${escapeHtml(n.name)}" data-count="${n.count}" aria-label="${escapeHtml(text)}"><circle cx="${n.x}" cy="${n.y}" r="11"/><text x="${n.x}" y="${n.y - 15}">${escapeHtml(text)}</text></g>`;
+  }
+  const short = n.id.length > 24 ? n.id.slice(0, 22) + "…" : n.id;
+  return `<g class="node" tabindex="0" role="button" data-node="${escapeHtml(n.id)}" aria-label="${escapeHtml(n.id)}"><circle cx="${n.x}" cy="${n.y}" r="7"/><text x="${n.x}" y="${n.y - 11}">${escapeHtml(short)}</text></g>`;
+}
+
 /** The chosen twin in the middle, its relationships around it: an SVG the keyboard can walk (each node is a button). */
 async function graph(twinId) {
   const el = document.getElementById("graph");
@@ -22,20 +50,20 @@ async function graph(twinId) {
   try {
     const enc = encodeURIComponent(twinId);
     const [out, incoming] = await Promise.all([api(`/twins/${enc}/relationships`), api(`/twins/${enc}/incomingrelationships`)]);
-    const edges = [
+    const edges = groupEdges([
       ...out.value.map((r) => [r.$targetId, r.$relationshipName, "out"]),
       ...incoming.value.map((r) => [r.$sourceId, r.$relationshipName, "in"]),
-    ].slice(0, 24);
+    ]).slice(0, 24);
     const w = 640;
     const h = 360;
-    const nodes = edges.map(([id, name, dir], i) => {
+    const nodes = edges.map(([id, name, dir, count], i) => {
       const angle = (2 * Math.PI * i) / Math.max(edges.length, 1);
-      return { id, name, dir, x: w / 2 + 240 * Math.cos(angle), y: h / 2 + 140 * Math.sin(angle) };
+      return { id, name, dir, count, x: w / 2 + 240 * Math.cos(angle), y: h / 2 + 140 * Math.sin(angle) };
     });
     el.innerHTML = `<svg viewBox="0 0 ${w} ${h}" role="group" aria-label="${escapeHtml(t("twinGraph"))}: ${escapeHtml(twinId)}">
       ${nodes.map((n) => `<line x1="${w / 2}" y1="${h / 2}" x2="${n.x}" y2="${n.y}" class="edge ${n.dir}"/><text x="${(w / 2 + n.x) / 2}" y="${(h / 2 + n.y) / 2}" class="edge-label">${escapeHtml(n.name)}</text>`).join("")}
       <g class="node centre"><circle cx="${w / 2}" cy="${h / 2}" r="9"/><text x="${w / 2}" y="${h / 2 - 14}">${escapeHtml(twinId)}</text></g>
-      ${nodes.map((n) => `<g class="node" tabindex="0" role="button" data-node="${escapeHtml(n.id)}" aria-label="${escapeHtml(n.id)}"><circle cx="${n.x}" cy="${n.y}" r="7"/><text x="${n.x}" y="${n.y - 11}">${escapeHtml(n.id.length > 24 ? n.id.slice(0, 22) + "…" : n.id)}</text></g>`).join("")}
+      ${nodes.map(nodeSvg).join("")}
     </svg>`;
     for (const node of el.querySelectorAll("[data-node]")) {
       const go = () => {
