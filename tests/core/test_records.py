@@ -14,6 +14,7 @@ from futago.act.commands.record import CommandRecord
 from futago.act.model import Alert
 from futago.act.notify.subscribers import Subscriber
 from futago.city.features import RiskEntry
+from futago.core.alerts import AlertHistoryEntry
 from futago.core.audit import AuditEntry, Checkpoint
 from futago.core.problems import Problem
 from futago.core.records import JsonRecord, camel_case, json_meta, record_from_json, record_to_json
@@ -157,7 +158,7 @@ def test_alert() -> None:
         "2024",
         "bob",
         None,
-        [{"at": "t", "state": "raised"}],
+        [AlertHistoryEntry("t", "raised")],
     )
     body = alert.to_json()
     assert list(body.items()) == [
@@ -207,7 +208,8 @@ def test_command_record() -> None:
         "alertId",
     ]
     assert body["resultState"] is None and body["admittedUs"] is None and body["history"] == []
-    assert len(body) == 27
+    assert body["withdrawnAt"] is None  # the state a proposal takes when its alert resolves undecided
+    assert len(body) == 28
     assert CommandRecord.from_json(body) == record
 
 
