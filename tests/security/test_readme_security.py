@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 from futago.app import build
 from futago.config import Settings
-from tests.conftest import REPO
+from tests import readme_blocks
 
 
 def _commands() -> list[str]:
-    section = (REPO / "README.md").read_text(encoding="utf-8").split("## Security: who may do what", 1)[1]
-    section = section.split("\n## ", 1)[0]
-    commands = []
-    for block in re.findall(r"```sh\n(.*?)```", section, re.S):
-        commands += [c.strip() for c in block.replace("\\\n", " ").splitlines() if c.strip()]
-    return commands
+    """The section's blocks this test runs (tests/readme_blocks.py: the privacy release has a test of its own)."""
+    return [c.replace("\\\n", " ").strip() for block in readme_blocks.blocks_for(__file__) for c in block.commands()]
 
 
 def test_readme_security_commands_work(tmp_path: Path) -> None:

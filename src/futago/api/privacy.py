@@ -30,6 +30,16 @@ _RELEASE_EXAMPLE = {"model": "dtmi:futago:demo:Person;1", "mesh": "500m", "k": 1
                     "epsilon": 0.2, "area": [138.84, 35.08, 138.89, 35.12]}  # fmt: skip
 
 
+def _fields(body: Any) -> dict[str, Any]:
+    """The body's fields; a body that is not a JSON object is named as such, rather than blaming ε or the model
+    (curl -d without a content-type sends form data, which reaches here as text, not JSON)."""
+    if isinstance(body, dict):
+        return body
+    if isinstance(body, list | int | float | bool) or body is None:
+        raise InvalidInput([Problem("", "give a JSON object")])
+    raise InvalidInput([Problem("", "the body is not JSON: send a JSON object with content-type: application/json")])
+
+
 def _number(body: dict[str, Any], name: str, default: float | None = None) -> float | None:
     value = body.get(name, default)
     if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
@@ -46,7 +56,7 @@ def set_budget(
     releases: Releases,
     access: Access = Depends(require("ADMIN", "privacy/{dataset}")),
 ) -> Response:
-    fields = body if isinstance(body, dict) else {}
+    fields = _fields(body)
     epsilon, delta = _number(fields, "epsilon"), _number(fields, "delta", 0.0)
     return json_response(releases.set_budget(dataset, epsilon, delta, access.caller))
 
@@ -72,7 +82,7 @@ def create_release(
     releases: Releases,
     access: Access = Depends(require("READ", "privacy")),
 ) -> Response:
-    fields = body if isinstance(body, dict) else {}
+    fields = _fields(body)
     model = fields.get("model")
     if not releases.is_dataset(model):
         raise InvalidInput([Problem("/model", "give the id of an uploaded model whose twins are the people")])
