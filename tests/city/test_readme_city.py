@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -24,17 +25,16 @@ def test_readme_city_commands_work(tmp_path: Path) -> None:
     outputs: dict[str, str] = {}
     for command in _commands():
         command = command.split("#")[0] if " # " in command else command
-        if "data/plateau-cities" in command and not (SHARED_DATA / "plateau-cities").exists():
+        if "datasets path plateau-cities" in command and not (SHARED_DATA / "plateau-cities").exists():
             continue
-        if "data/plateau" in command and not (SHARED_DATA / "plateau").exists():
+        if "datasets path plateau)" in command and not (SHARED_DATA / "plateau").exists():
             continue
         original = command
-        command = (
-            command.replace(".venv/bin/futago", f"{sys.executable} -m futago.cli")
-            .replace("futago-data/", f"{tmp_path}/")
-            .replace(" data/plateau", f" {SHARED_DATA / 'plateau'}")  # data/plateau-cities too
+        command = command.replace(".venv/bin/futago", f"{sys.executable} -m futago.cli").replace(
+            "futago-data/", f"{tmp_path}/"
         )
-        run = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300, cwd=REPO)
+        env = {**os.environ, "FUTAGO_DATA": str(SHARED_DATA)}  # the data sets' cache: the shared copy, offline
+        run = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300, cwd=REPO, env=env)
         assert run.returncode == 0, f"{command}\n{run.stdout}\n{run.stderr}"
         outputs[original] = run.stdout
     commands = list(outputs)
@@ -42,6 +42,11 @@ def test_readme_city_commands_work(tmp_path: Path) -> None:
     assert summary["buildings"] == 2000 and summary["crs_in"] == "EPSG:6697"
     rows = _rows(outputs[commands[-1]])
     assert rows and all(row["depth"] >= 0.5 for row in rows)
+    if (SHARED_DATA / "plateau").exists():  # Sapporo's real buildings with their own planned flood depths
+        (depths,) = [c for c in commands if "sapporo.db" in c and "floodDepthMax" in c]
+        deep = _rows(outputs[depths])
+        assert len(deep) == 19 and all(row["floodDepthMax"] >= 0.5 for row in deep)
+        assert max(row["floodDepthMax"] for row in deep) == 3.311
     if not (SHARED_DATA / "plateau-cities").exists():
         return
     (zones,) = [c for c in commands if "523857_urf_6668_op.gml" in c]
