@@ -49,7 +49,7 @@ def test_readme_city_commands_work(tmp_path: Path) -> None:
         assert max(row["floodDepthMax"] for row in deep) == 3.311
     if not (SHARED_DATA / "plateau-cities").exists():
         return
-    (zones,) = [c for c in commands if "523857_urf_6668_op.gml" in c]
+    (zones,) = [c for c in commands if "523857_{urf,lsld}_6668_op.gml" in c]
     report = json.loads(outputs[zones].strip().splitlines()[-1])
     assert report["features"]["UseDistrict"] == 38 and report["features"]["SedimentDisasterProneArea"] == 81
     (hazard,) = [c for c in commands if "inHazardArea" in c]
