@@ -131,7 +131,7 @@ def test_threshold_with_hysteresis_raises_once_and_resolves_below_the_clear_leve
     assert rig.kinds() == [ALERT_RAISED, ALERT_RESOLVED]
     resolved = rig.service.get(alert.id)
     assert resolved.state == "resolved" and resolved.resolved_at == at(7)
-    assert [h.get("state") for h in resolved.history] == ["raised", "resolved"]
+    assert [h.state for h in resolved.history] == ["raised", "resolved"]
     assert rig.events[0].twin_id == "river-1" and rig.events[0].model == D + "RiverStation;1"
     assert rig.events[0].data["id"] == alert.id
 
@@ -203,7 +203,7 @@ def test_exceedance_probability_raises_recommends_and_targets_the_area(rig: Rig)
     assert (proposal.twin_id, proposal.command, proposal.payload) == ("gate-1", "closeGate", {"position": 0})
     assert proposal.proposed_by == "rule:flood" and proposal.alert_id == alert.id
     history = rig.service.get(alert.id).history
-    assert history[-1]["event"] == "recommended" and history[-1]["result"] == {"id": "cmd-1", "state": "proposed"}
+    assert history[-1].event == "recommended" and history[-1].details["result"] == {"id": "cmd-1", "state": "proposed"}
     rig.send("river-1", 20, 0.7, name=series)  # still firing: no second proposal
     rig.send("river-2", 20, 0.9, name=series)  # another station: its own alert, no area relationship
     assert len(rig.proposer.proposals) == 2
@@ -225,8 +225,8 @@ def test_anomaly_recommends_once_per_raise_and_records_refusals(rig: Rig) -> Non
     rig.send("pump-1", 6, 0.1, name="anomalyScore")
     rig.send("pump-1", 7, 2.0, name="anomalyScore")
     newest = rig.alerts()[0]
-    assert newest.history[-1]["event"] == "recommendFailed"
-    assert "safety envelope" in newest.history[-1]["detail"]
+    assert newest.history[-1].event == "recommendFailed"
+    assert "safety envelope" in newest.history[-1].details["detail"]
 
 
 def test_stuck_sensor_and_quality_flags(rig: Rig) -> None:
@@ -372,7 +372,7 @@ def test_dedup_counts_occurrences_while_open(rig: Rig) -> None:
         rig.send("river-1", minute, value)
     (alert,) = rig.alerts()
     assert alert.state == "raised" and alert.occurrences == 3
-    assert [h.get("event") for h in alert.history] == [None, "occurred", "occurred"]
+    assert [h.event for h in alert.history] == [None, "occurred", "occurred"]
     assert rig.kinds() == [ALERT_RAISED]
 
 
@@ -453,7 +453,7 @@ def test_manual_acknowledge_and_resolve_keep_the_history(rig: Rig) -> None:
     rig.clock.now = T0 + 5 * M
     rig.service.resolve(alert.id, "bob", "gate closed")
     stored = rig.service.get(alert.id)
-    assert [(h.get("state"), h.get("by"), h.get("note")) for h in stored.history] == [
+    assert [(h.state, h.by, h.note) for h in stored.history] == [
         ("raised", None, None),
         ("acknowledged", "alice", "crew on the way"),
         ("resolved", "bob", "gate closed"),
@@ -505,7 +505,7 @@ def test_rules_from_files_stored_overrides_and_deletion(rig: Rig) -> None:
     assert {a.rule for a in rig.alerts(state="raised")} == {"file-rule", "api-rule"}
     rig.service.delete_rule("api-rule")  # its open alert is resolved with the reason
     resolved = rig.alerts(rule="api-rule")[0]
-    assert resolved.state == "resolved" and resolved.history[-1]["by"] == "system"
+    assert resolved.state == "resolved" and resolved.history[-1].by == "system"
     with pytest.raises(NotFound):
         rig.service.get_rule("api-rule")
     with pytest.raises(NotFound):

@@ -54,7 +54,7 @@ def test_a_real_file_becomes_one_twin_per_city_object(app: App, name: str, featu
     for kind, count in features.items():
         assert _count(app, kind) == count
     [dataset] = app.store.list_datasets()
-    assert dataset["records"]["cityObjects"] == dataset["records"]["features"] == sum(features.values())
+    assert dataset.records["cityObjects"] == dataset.records["features"] == sum(features.values())
 
 
 @needs_cities

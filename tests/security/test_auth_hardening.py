@@ -267,8 +267,8 @@ def test_a_differential_privacy_release_needs_write_on_its_budget(secured: App) 
         refused = client.post("/privacy/releases", json=noisy, headers=reader)
         assert refused.status_code == 403 and refused.headers["content-type"].startswith("application/problem+json")
         budget = secured.store.privacy_budget(SENSOR)
-        assert budget is not None and budget["spentEpsilon"] == 0
+        assert budget is not None and budget.spent_epsilon == 0
         _grant(secured, "user:analyst", f"privacy/{SENSOR}", "WRITE")
         assert client.post("/privacy/releases", json=noisy, headers=reader).status_code == 200
     budget = secured.store.privacy_budget(SENSOR)
-    assert budget is not None and budget["spentEpsilon"] == pytest.approx(0.25)
+    assert budget is not None and budget.spent_epsilon == pytest.approx(0.25)

@@ -461,7 +461,7 @@ def test_a_gml_id_met_again_in_another_file_is_skipped_and_named(app: App, tmp_p
     twins = app.store.get_twins(["b-1", "b-2", "b-3"])
     assert {i: t.properties["measuredHeight"] for i, t in twins.items()} == {"b-1": 10.0, "b-2": 20.0, "b-3": 30.0}
     [dataset] = app.store.list_datasets()
-    assert dataset["records"]["duplicatesSkipped"] == 2 and dataset["records"]["buildings"] == 3
+    assert dataset.records["duplicatesSkipped"] == 2 and dataset.records["buildings"] == 3
 
 
 def test_a_whole_file_imported_twice_under_two_names_counts_every_duplicate(app: App, tmp_path: Path) -> None:

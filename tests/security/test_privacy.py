@@ -142,7 +142,7 @@ def test_the_budget_refuses_a_release_it_does_not_cover_and_remembers_across_res
     again = build(Settings(db=db))
     budget = again.store.privacy_budget(SENSOR)
     again.close()
-    assert budget is not None and budget["spentEpsilon"] == pytest.approx(1.0) and budget["releases"] == 3
+    assert budget is not None and budget.spent_epsilon == pytest.approx(1.0) and budget.releases == 3
 
 
 def test_a_release_over_http_is_k_anonymous_and_audited(people: App) -> None:

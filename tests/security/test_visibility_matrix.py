@@ -27,6 +27,7 @@ from futago.api.events import _as_seen_by
 from futago.api.server import create_api
 from futago.app import App, notification_channel_types
 from futago.city.export import mvt, tiles3d
+from futago.core.alerts import AlertHistoryEntry
 from futago.core.events import (
     CONCERNS,
     EVENT_TYPES,
@@ -142,11 +143,11 @@ def alert_of(alert_id: str, twin_id: str, value: float | None = None) -> Alert:
     raised = now_iso()
     alert = Alert(id=alert_id, rule="high-water", twin_id=twin_id, severity="critical", state="raised",
                   raised_at=raised, message={"en": f"{twin_id}: check it"},
-                  history=[{"at": raised, "state": "raised"}])  # fmt: skip
+                  history=[AlertHistoryEntry(raised, "raised")])  # fmt: skip
     if value is not None:
         alert.message = {"en": f"{twin_id}: water level {value} m"}
         alert.evidence = {"trigger": {"telemetry": "waterLevel", "value": value}, "conditions": [{"value": value}]}
-        alert.history.append({"at": raised, "event": "occurred", "value": value})
+        alert.history.append(AlertHistoryEntry(raised, event="occurred", details={"value": value}))
     return alert
 
 

@@ -34,6 +34,7 @@ from futago.core.calibration import Calibration, CalibrationChange
 from futago.core.errors import Conflict, InvalidInput, PreconditionFailed
 from futago.core.events import Event
 from futago.core.ports import Store
+from futago.core.privacy import PrivacySpend
 from futago.core.problems import Problem
 from futago.core.runs import BehaviourRun
 from futago.core.telemetry import Reading, SeriesBatch, parse_timestamp
@@ -491,7 +492,7 @@ def test_a_city_import_is_catalogued(client: TestClient, app: App, tmp_path: Pat
     assert entry["licence"] == "CC0 (synthetic)"
     assert entry["provenance"]["bboxWgs84"] == pytest.approx(list(district.bbox_wgs84))
     assert client.get(f"/catalog/{entry['id']}").json() == entry
-    assert app.store.get_dataset(entry["id"])["kind"] == "city_import"  # type: ignore[index]
+    assert app.store.get_dataset(entry["id"]).kind == "city_import"  # type: ignore[union-attr]
     west, south, east, north = district.bbox_wgs84
     inside = query(
         client, f"SELECT COUNT() FROM DIGITALTWINS T WHERE ST_WITHIN(T.geometry, [{west}, {south}, {east}, {north}])"
@@ -550,7 +551,7 @@ def test_policies_and_api_keys(app: App) -> None:
         assert secured.get("/twins/b1", headers=sato).status_code == 401
         assert secured.delete(f"/policies/{entry_id}", headers=root).status_code == 204
         assert secured.delete(f"/policies/{entry_id}", headers=root).status_code == 404
-        assert [e["subject"] for e in app.store.list_policy_entries()] == ["user:root"]
+        assert [e.subject for e in app.store.list_policy_entries()] == ["user:root"]
 
 
 def _grant(subject: str, resource: str, permissions: list[str]) -> PolicyEntry:
@@ -580,8 +581,8 @@ def test_a_release_beyond_the_privacy_budget_is_refused_and_records_nothing(clie
     assert before["releases"] == 2 and before["spentEpsilon"] == pytest.approx(0.8) and before["epsilon"] == 1.0
     assert client.post("/privacy/releases", json={**release, "epsilon": 0.2}).status_code == 200  # what is left
     budget = app.store.privacy_budget(SENSOR)
-    assert budget is not None and budget["releases"] == 3 and budget["spentEpsilon"] == pytest.approx(1.0)
-    assert budget["spentDelta"] == 0.0 and budget["delta"] == 1e-5
+    assert budget is not None and budget.releases == 3 and budget.spent_epsilon == pytest.approx(1.0)
+    assert budget.spent_delta == 0.0 and budget.delta == 1e-5
 
 
 WEARER = {
@@ -622,7 +623,7 @@ def test_personal_records_consents_and_erasure(client: TestClient, app: App) -> 
     assert data["properties"] == {"fullName": "佐藤花子"}
     assert sorted(r["value"] for r in data["telemetry"]["heartRate"]) == [60.0, 61.0, 62.0]
     assert client.get("/persons/w1/data", params={"purpose": "research"}).status_code == 403  # expired
-    assert [c["purpose"] for c in app.store.list_consents("w1")] == ["care", "research"]
+    assert [c.purpose for c in app.store.list_consents("w1")] == ["care", "research"]
     assert client.delete("/persons/w1/consents/care").status_code == 200
     assert client.get("/persons/w1/data", params={"purpose": "care"}).status_code == 403  # withdrawn
 
@@ -766,27 +767,27 @@ def test_two_spends_that_together_exceed_the_budget_cannot_both_pass(writers: li
 
     def spend_and_hold() -> None:
         with first.transaction():
-            first.spend_privacy("people", 0.6, 0.0, {"by": "first"})
+            first.spend_privacy("people", 0.6, 0.0, PrivacySpend("user:first"))
             holding.set()
             time.sleep(0.5)
 
     thread, spent = _in_thread(spend_and_hold)
     assert holding.wait(10)
     with pytest.raises(Conflict):
-        second.spend_privacy("people", 0.6, 0.0, {"by": "second"})
+        second.spend_privacy("people", 0.6, 0.0, PrivacySpend("user:second"))
     thread.join(10)
     assert "error" not in spent
     budget = second.privacy_budget("people")
-    assert budget is not None and budget["releases"] == 1 and budget["spentEpsilon"] == pytest.approx(0.6)
+    assert budget is not None and budget.releases == 1 and budget.spent_epsilon == pytest.approx(0.6)
 
     for round_ in range(5):  # released together: exactly what fits passes, the rest records nothing
         dataset = f"people-{round_}"
         first.set_privacy_budget(dataset, 1.0, 0.0)
-        outcomes = _race(8, lambda i, d=dataset: writers[i % 2].spend_privacy(d, 0.3, 0.0, {"by": i}))
+        outcomes = _race(8, lambda i, d=dataset: writers[i % 2].spend_privacy(d, 0.3, 0.0, PrivacySpend(f"user:{i}")))
         assert sum(o is None for o in outcomes) == 3
         assert all(o is None or isinstance(o, Conflict) for o in outcomes)
         budget = first.privacy_budget(dataset)
-        assert budget is not None and budget["releases"] == 3 and budget["spentEpsilon"] == pytest.approx(0.9)
+        assert budget is not None and budget.releases == 3 and budget.spent_epsilon == pytest.approx(0.9)
 
 
 def _entry(actor: str, n: int) -> Callable[[int, str], AuditEntry]:

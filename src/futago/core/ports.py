@@ -18,13 +18,17 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, NamedTuple, Protocol
 
-from futago.core.alerts import Alert
+from futago.core.alerts import Alert, AlertHistoryEntry
 from futago.core.audit import AuditEntry, Checkpoint
 from futago.core.calibration import Calibration, CalibrationChange
 from futago.core.commands import CommandRecord
+from futago.core.consents import Consent
+from futago.core.datasets import DatasetRecord
 from futago.core.dead_letters import DeadLetter
 from futago.core.keys import ApiKey
 from futago.core.notifications import Delivery, NotificationDeadLetter, Subscriber
+from futago.core.policies import PolicyEntry
+from futago.core.privacy import PrivacyBudget, PrivacySpend
 from futago.core.runs import BehaviourRun
 from futago.core.telemetry import LatestReading, SeriesBatch, SeriesData
 from futago.core.twins import Relationship, Twin, TwinScan
@@ -165,7 +169,7 @@ class AlertStore(Protocol):
     def put_alert_rule(self, name: str, spec: dict[str, Any]) -> None: ...
     def list_alert_rules(self) -> dict[str, dict[str, Any]]: ...
     def delete_alert_rule(self, name: str) -> None: ...
-    def put_alert(self, alert: Alert, history: Sequence[dict[str, Any]] = ()) -> None:
+    def put_alert(self, alert: Alert, history: Sequence[AlertHistoryEntry] = ()) -> None:
         """Create or update an alert, and append ``history`` entries to its stored history: the alert's own
         ``history`` is not written, so a transition adds its entry instead of rewriting the whole list."""
         ...
@@ -231,13 +235,13 @@ class DatasetStore(Protocol):
     """What the data catalog reads: dataset records (a city import's source files, licence and counts),
     and a summary of every stored telemetry series.
 
-    A record is a JSON object with at least ``id``, ``kind`` and ``updated``; ``put_dataset`` replaces
-    the record of the same id.
+    ``put_dataset`` replaces the record of the same id, and refuses one without an ``id``, ``kind`` or
+    ``updated`` (InvalidInput).
     """
 
-    def put_dataset(self, record: dict[str, Any]) -> None: ...
-    def get_dataset(self, dataset_id: str) -> dict[str, Any] | None: ...
-    def list_datasets(self, kind: str | None = None) -> list[dict[str, Any]]:
+    def put_dataset(self, record: DatasetRecord) -> None: ...
+    def get_dataset(self, dataset_id: str) -> DatasetRecord | None: ...
+    def list_datasets(self, kind: str | None = None) -> list[DatasetRecord]:
         """Records sorted by id, of one kind or of all."""
         ...
 
@@ -314,9 +318,15 @@ class AuditStore(Protocol):
 class SecurityStore(Protocol):
     """Access policy entries and API key records (hashes, never the keys)."""
 
-    def add_policy_entry(self, entry: dict[str, Any]) -> int: ...
+    def add_policy_entry(self, entry: PolicyEntry) -> int:
+        """Store the entry (its ``id`` is ignored); returns its id."""
+        ...
+
     def delete_policy_entry(self, entry_id: int) -> None: ...
-    def list_policy_entries(self) -> list[dict[str, Any]]: ...
+    def list_policy_entries(self) -> list[PolicyEntry]:
+        """In the order they were added, each with its ``id``."""
+        ...
+
     def put_api_key(self, record: ApiKey) -> None:
         """Create or replace the record of the same id."""
         ...
@@ -331,9 +341,9 @@ class PrivacyStore(Protocol):
     """Differential-privacy budgets per dataset, and the releases that spent them."""
 
     def set_privacy_budget(self, dataset: str, epsilon: float, delta: float) -> None: ...
-    def privacy_budget(self, dataset: str) -> dict[str, Any] | None: ...
+    def privacy_budget(self, dataset: str) -> PrivacyBudget | None: ...
 
-    def spend_privacy(self, dataset: str, epsilon: float, delta: float, record: dict[str, Any]) -> None:
+    def spend_privacy(self, dataset: str, epsilon: float, delta: float, spend: PrivacySpend) -> None:
         """Record a release's spend, or raise Conflict (nothing recorded) when the budget does not cover it."""
         ...
 
@@ -346,8 +356,13 @@ class PersonalStore(Protocol):
         ...
 
     def personal_records(self, person: str) -> list[tuple[str, str, int, bytes]]: ...
-    def put_consent(self, person: str, purpose: str, record: dict[str, Any]) -> None: ...
-    def list_consents(self, person: str) -> list[dict[str, Any]]: ...
+    def put_consent(self, consent: Consent) -> None:
+        """Create or replace the consent of its (person, purpose)."""
+        ...
+
+    def list_consents(self, person: str) -> list[Consent]:
+        """Sorted by purpose."""
+        ...
 
 
 class UnitOfWork(Protocol):

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import orjson
 
+from futago.core.consents import Consent
 from futago.core.dtdl.model_set import ModelSet
 from futago.core.dtdl.vocabulary import PERSONAL
 from futago.core.errors import Forbidden, InvalidInput
@@ -155,30 +157,29 @@ class PersonalData:
                     raise ValueError
             except ValueError:
                 raise InvalidInput([Problem("/expires", "give an ISO 8601 time with its offset, or null")]) from None
-        record = {"person": person, "purpose": purpose, "granted": _now().isoformat(), "expires": expires,
-                  "withdrawn": None, "by": by}  # fmt: skip
-        self.store.put_consent(person, purpose, record)
+        consent = Consent(person, purpose, _now().isoformat(), expires, None, by)
+        self.store.put_consent(consent)
         self.audit.record(by, "consent.granted", f"personal/{person}", {"purpose": purpose, "expires": expires})
-        return record
+        return consent.to_json()
 
     def consents(self, person: str) -> list[dict[str, Any]]:
         """The person's consents, per purpose (withdrawn ones too, with when)."""
-        return self.store.list_consents(person)
+        return [consent.to_json() for consent in self.store.list_consents(person)]
 
     def withdraw_consent(self, person: str, purpose: str, by: str) -> dict[str, Any]:
-        current = {c["purpose"]: c for c in self.store.list_consents(person)}.get(purpose)
+        current = {c.purpose: c for c in self.store.list_consents(person)}.get(purpose)
         if current is None:
             raise InvalidInput([Problem("/purpose", f"{person} has given no consent for {purpose}")])
-        record = {**current, "withdrawn": _now().isoformat()}
-        self.store.put_consent(person, purpose, record)
+        withdrawn = replace(current, withdrawn=_now().isoformat())
+        self.store.put_consent(withdrawn)
         self.audit.record(by, "consent.withdrawn", f"personal/{person}", {"purpose": purpose})
-        return record
+        return withdrawn.to_json()
 
     def has_consent(self, person: str, purpose: str) -> bool:
         for consent in self.store.list_consents(person):
-            if consent["purpose"] != purpose or consent["withdrawn"]:
+            if consent.purpose != purpose or consent.withdrawn:
                 continue
-            expires = consent["expires"]
+            expires = consent.expires
             if expires is None or datetime.fromisoformat(expires.replace("Z", "+00:00")) > _now():
                 return True
         return False
@@ -241,7 +242,7 @@ class PersonalData:
         data = self._opened(person)
         data["erased"] = data["erasedRecords"] > 0
         self.audit.record(by, "personal.exported", f"personal/{person}")
-        return {"person": person, **data, "consents": self.store.list_consents(person)}
+        return {"person": person, **data, "consents": self.consents(person)}
 
     def erase(self, person: str, by: str) -> dict[str, Any]:
         """Destroy the person's key: every sealed record of theirs, here or in any copy, no longer decrypts."""

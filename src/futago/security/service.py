@@ -150,7 +150,7 @@ class SecurityService:
         self.client_failures = RateLimiter(2 * KEY_FAILURES_PER_MINUTE, burst=2 * KEY_FAILURES_PER_MINUTE)
         self._scrypt_slots = threading.BoundedSemaphore(SCRYPT_SLOTS)
         self._policies: PolicySet | None = None
-        self._policy_rows: list[dict[str, Any]] = []  # the entries the policy set was built from
+        self._policy_rows: list[PolicyEntry] = []  # the entries the policy set was built from
         self._policies_read = 0.0  # when they were last read (monotonic)
         self._verified: dict[str, tuple[float, Principal]] = {}  # SHA-256 of the key -> (when, who)
         self._keys: dict[str, _KeyState] = {}  # key id -> its state as last read from the store
@@ -319,12 +319,12 @@ class SecurityService:
             if self._policies is None or now - self._policies_read >= RECHECK_S:
                 rows = self.store.list_policy_entries()
                 if self._policies is None or rows != self._policy_rows:
-                    self._policies, self._policy_rows = PolicySet(PolicyEntry.parse(e) for e in rows), rows
+                    self._policies, self._policy_rows = PolicySet(rows), rows
                 self._policies_read = now
             return self._policies
 
     def grant(self, entry: PolicyEntry, by: str = "system") -> PolicyEntry:
-        entry_id = self.store.add_policy_entry({k: v for k, v in entry.to_json().items() if k != "id"})
+        entry_id = self.store.add_policy_entry(entry)
         with self._lock:
             self._policies = None
         stored = PolicyEntry(entry.subject, entry.resource, entry.permissions, entry.effect, entry_id)
@@ -338,7 +338,7 @@ class SecurityService:
         self.audit.record(by, "policy.removed", f"policies/{entry_id}")
 
     def list_entries(self) -> list[PolicyEntry]:
-        return [PolicyEntry.parse(e) for e in self.store.list_policy_entries()]
+        return self.store.list_policy_entries()
 
     def allowed(self, principal: Principal, permission: str, resource: str) -> bool:
         if principal.admin:

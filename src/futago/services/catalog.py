@@ -192,8 +192,7 @@ class CatalogService:
 
     # city imports and open-data exports: records written when they happened --------------------
     def _stored(self, kind: str) -> list[dict[str, Any]]:
-        keys = ("id", "title", "kind", "licence", "licenceUrl", "provenance", "records", "updated")
-        return [{key: record.get(key) for key in keys} for record in self.store.list_datasets(kind)]
+        return [record.to_json() for record in self.store.list_datasets(kind)]
 
     # telemetry and derived telemetry ------------------------------------------------------------
     def _derived_outputs(self) -> list[tuple[BehaviourSpec, set[str], list[str]]]:

@@ -38,6 +38,7 @@ from futago.city.features import (
 )
 from futago.city.objects import city_object_document
 from futago.city.twins import building_document, flood_zone_document, road_document
+from futago.core.datasets import DatasetRecord
 from futago.core.events import CITY_IMPORTED as CITY_IMPORTED
 from futago.core.events import Event, EventBus
 from futago.core.ports import DatasetStore, UnitOfWork
@@ -275,7 +276,7 @@ def _dataset_record(
     licence: str | None,
     summary: CityImportSummary,
     batch: Batch,
-) -> dict[str, Any]:
+) -> DatasetRecord:
     report = summary.to_json()
     counts = {
         "twins": summary.twins,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from futago import __version__
+from futago.core.datasets import DatasetRecord
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
 
@@ -105,7 +106,7 @@ def city_import_record(
     records: dict[str, int],
     extent: dict[str, Any],
     seconds: float,
-) -> dict[str, Any]:
+) -> DatasetRecord:
     """The dataset record of one city import. Its id follows the files' content: importing the same
     files again replaces the record rather than adding a second one."""
     check_source(source)
@@ -113,13 +114,13 @@ def city_import_record(
     default = DEFAULT_LICENCES[source]
     given = licence is not None and licence.strip() != ""
     inputs = ", ".join(Path(p).name for p in paths[:3]) + (f" +{len(paths) - 3}" if len(paths) > 3 else "")
-    return {
-        "id": f"{CITY_IMPORT}:{combined[:16]}",
-        "title": f"{_TITLES[source]}: {inputs}",
-        "kind": CITY_IMPORT,
-        "licence": licence.strip() if licence is not None and given else default.name,
-        "licenceUrl": None if given else default.url,
-        "provenance": {
+    return DatasetRecord(
+        id=f"{CITY_IMPORT}:{combined[:16]}",
+        title=f"{_TITLES[source]}: {inputs}",
+        kind=CITY_IMPORT,
+        licence=licence.strip() if licence is not None and given else default.name,
+        licence_url=None if given else default.url,
+        provenance={
             "source": source,
             "licenceGivenBy": "user" if given else "default",
             "format": _FORMATS[source],
@@ -134,6 +135,6 @@ def city_import_record(
             "toolVersion": __version__,
             **extent,
         },
-        "records": dict(records),
-        "updated": imported,
-    }
+        records=dict(records),
+        updated=imported,
+    )

@@ -22,6 +22,7 @@ import orjson
 from futago import __version__
 from futago.city.export import geojson, tiles3d
 from futago.city.export.scan import BUILDING
+from futago.core.datasets import DatasetRecord
 from futago.core.dtdl.model_set import ModelSet
 from futago.core.errors import InvalidInput
 from futago.core.ports import DatasetStore, TwinStore
@@ -115,13 +116,13 @@ def export_layer(
         {"name": str(f.relative_to(out)), "bytes": f.stat().st_size, "sha256": _sha256(f)} for f in files
     ]
     digest = hashlib.sha256("\n".join(f["sha256"] for f in listed).encode()).hexdigest()
-    record = {
-        "id": f"{OPEN_DATA}:{layer}:{fmt}:{digest[:12]}",
-        "title": f"Open data: {layer} ({fmt})",
-        "kind": OPEN_DATA,
-        "licence": terms.name,
-        "licenceUrl": terms.url,
-        "provenance": {
+    record = DatasetRecord(
+        id=f"{OPEN_DATA}:{layer}:{fmt}:{digest[:12]}",
+        title=f"Open data: {layer} ({fmt})",
+        kind=OPEN_DATA,
+        licence=terms.name,
+        licence_url=terms.url,
+        provenance={
             "layer": layer,
             "model": model,
             "format": fmt,
@@ -134,9 +135,10 @@ def export_layer(
             "tool": "futago export",
             "toolVersion": __version__,
         },
-        "records": {"features": len(twins)},
-        "updated": now,
-    }
-    (out / "metadata.json").write_bytes(orjson.dumps(record, option=orjson.OPT_INDENT_2))
+        records={"features": len(twins)},
+        updated=now,
+    )
+    body = record.to_json()  # what metadata.json holds is what the catalog lists
+    (out / "metadata.json").write_bytes(orjson.dumps(body, option=orjson.OPT_INDENT_2))
     store.put_dataset(record)
-    return record
+    return body

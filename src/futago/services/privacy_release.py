@@ -16,6 +16,7 @@ from futago.city.export.scan import model_family, scan_with_geometry
 from futago.core.dtdl import ModelSet
 from futago.core.errors import InvalidInput, NotFound
 from futago.core.ports import PrivacyStore, TwinStore
+from futago.core.privacy import PrivacySpend
 from futago.core.problems import Problem
 from futago.security import privacy
 from futago.security.audit import AuditLog
@@ -44,13 +45,17 @@ class PrivacyReleaseService:
             raise InvalidInput([Problem("/epsilon", "give ε > 0 and δ in [0, 1)")])
         self.store.set_privacy_budget(dataset, epsilon, delta)
         self.audit.record(by, "privacy.budget", f"privacy/{dataset}", {"epsilon": epsilon, "delta": delta})
-        return self.store.privacy_budget(dataset)
+        return self._budget_json(dataset)
 
     def budget(self, dataset: str) -> dict[str, Any]:
         budget = self.store.privacy_budget(dataset)
         if budget is None:
             raise NotFound(f"dataset '{dataset}' has no privacy budget")
-        return budget
+        return budget.to_json()
+
+    def _budget_json(self, dataset: str) -> dict[str, Any] | None:
+        budget = self.store.privacy_budget(dataset)
+        return None if budget is None else budget.to_json()
 
     def release(
         self,
@@ -71,12 +76,11 @@ class PrivacyReleaseService:
         result = privacy.release(points, level, k, mechanism, epsilon, delta, area, rng)
         if mechanism is not None:  # the check and the spend are atomic in the store
             assert epsilon is not None
-            record = {"by": by, "mesh": level, "k": k, "mechanism": mechanism}
-            self.store.spend_privacy(model, epsilon, delta or 0.0, record)
+            self.store.spend_privacy(model, epsilon, delta or 0.0, PrivacySpend(by, level, k, mechanism))
         detail = {"model": model, "people": len(points), "mesh": level, "k": k, "mechanism": mechanism,
                   "epsilon": epsilon}  # fmt: skip
         self.audit.record(by, "privacy.release", f"privacy/{model}", detail)
-        return {"model": model, **result.to_json(), "budget": self.store.privacy_budget(model)}
+        return {"model": model, **result.to_json(), "budget": self._budget_json(model)}
 
     def _points(self, model: str) -> list[tuple[float, float]]:
         """(lat, lon) of each twin with a Point; people whose model has personal data are counted only with their

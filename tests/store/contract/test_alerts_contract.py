@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from futago.core.alerts import Alert, AlertState
+from futago.core.alerts import Alert, AlertHistoryEntry, AlertState
 from futago.core.errors import NotFound
 from futago.core.ports import AlertStore
 
@@ -27,21 +27,22 @@ def test_rules_are_put_listed_replaced_and_deleted(store: AlertStore) -> None:
 
 
 def test_an_alert_keeps_its_history_appended_across_updates(store: AlertStore) -> None:
-    store.put_alert(_alert("a1"), [{"state": "raised", "at": "t0"}])
-    ignored = [{"state": "ignored"}]
-    store.put_alert(replace(_alert("a1", "acknowledged"), history=ignored), [{"state": "acknowledged", "at": "t1"}])
+    store.put_alert(_alert("a1"), [AlertHistoryEntry("t0", "raised")])
+    ignored = [AlertHistoryEntry("t9", event="ignored")]
+    acknowledged = AlertHistoryEntry("t1", "acknowledged", by="alice", note="on it", details={"crew": 2})
+    store.put_alert(replace(_alert("a1", "acknowledged"), history=ignored), [acknowledged])
     alert = store.get_alert("a1")
     assert alert is not None
     assert alert.state == "acknowledged" and alert.severity == "warning"
-    assert alert.history == [{"state": "raised", "at": "t0"}, {"state": "acknowledged", "at": "t1"}]
+    assert alert.history == [AlertHistoryEntry("t0", "raised"), acknowledged]
     assert store.get_alert("missing") is None
 
 
 def test_alerts_are_listed_newest_first_filtered_and_paged(store: AlertStore) -> None:
-    store.put_alert(_alert("a1"), [{"state": "raised"}])
+    store.put_alert(_alert("a1"), [AlertHistoryEntry("t0", "raised")])
     store.put_alert(_alert("a2", rule="dry"))
     store.put_alert(_alert("a3", twin="r2"))
-    store.put_alert(_alert("a1", "resolved"), [{"state": "resolved"}])  # an update keeps its place
+    store.put_alert(_alert("a1", "resolved"), [AlertHistoryEntry("t1", "resolved")])  # an update keeps its place
     everything, cursor = store.list_alerts()
     assert [a.id for a in everything] == ["a3", "a2", "a1"] and cursor is None
     assert [a.id for a in store.list_alerts(state="raised")[0]] == ["a3", "a2"]
@@ -50,7 +51,7 @@ def test_alerts_are_listed_newest_first_filtered_and_paged(store: AlertStore) ->
     assert [a.id for a in page] == ["a3", "a2"] and cursor is not None
     rest, last = store.list_alerts(before=cursor, limit=2)
     assert [a.id for a in rest] == ["a1"] and last is None
-    assert [h["state"] for h in rest[0].history] == ["raised", "resolved"]
+    assert [h.state for h in rest[0].history] == ["raised", "resolved"]
 
 
 def test_open_alerts_are_those_not_resolved_oldest_first(store: AlertStore) -> None:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
+from futago.core.datasets import DatasetRecord
 from futago.core.errors import InvalidInput, NotFound
 from futago.core.ports import SeriesStats, Store
 from tests.store.contract.test_telemetry_contract import T0, S, batch
 
 
-def _record(dataset_id: str, kind: str = "city_import", **extra: object) -> dict[str, object]:
-    return {"id": dataset_id, "kind": kind, "updated": "2026-01-01T00:00:00Z", **extra}
+def _record(
+    dataset_id: str, kind: str = "city_import", updated: str = "2026-01-01T00:00:00Z", **extra: Any
+) -> DatasetRecord:
+    return DatasetRecord(dataset_id, kind, updated, **extra)
 
 
 def test_records_are_put_replaced_listed_by_kind_and_deleted(store: Store) -> None:
@@ -19,22 +24,22 @@ def test_records_are_put_replaced_listed_by_kind_and_deleted(store: Store) -> No
     store.put_dataset(_record("city_import:a", licence="CC0 (synthetic)"))
     store.put_dataset(_record("other:x", kind="other"))
     store.put_dataset(_record("city_import:b", records={"buildings": 5}, updated="2026-02-01T00:00:00Z"))
-    assert [r["id"] for r in store.list_datasets()] == ["city_import:a", "city_import:b", "other:x"]
-    assert [r["id"] for r in store.list_datasets("city_import")] == ["city_import:a", "city_import:b"]
+    assert [r.id for r in store.list_datasets()] == ["city_import:a", "city_import:b", "other:x"]
+    assert [r.id for r in store.list_datasets("city_import")] == ["city_import:a", "city_import:b"]
     assert store.list_datasets("nothing") == []
     again = store.get_dataset("city_import:b")
     assert again == _record("city_import:b", records={"buildings": 5}, updated="2026-02-01T00:00:00Z")
     assert store.get_dataset("city_import:a") == _record("city_import:a", licence="CC0 (synthetic)")
     assert store.get_dataset("missing") is None
     store.delete_dataset("city_import:a")
-    assert [r["id"] for r in store.list_datasets("city_import")] == ["city_import:b"]
+    assert [r.id for r in store.list_datasets("city_import")] == ["city_import:b"]
     with pytest.raises(NotFound):
         store.delete_dataset("city_import:a")
 
 
 def test_a_record_without_id_kind_or_updated_is_refused(store: Store) -> None:
     with pytest.raises(InvalidInput) as err:
-        store.put_dataset({"id": "x", "kind": ""})
+        store.put_dataset(DatasetRecord("x", "", ""))
     assert sorted(p.pointer for p in err.value.problems) == ["/kind", "/updated"]
     assert store.list_datasets() == []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from futago.core.consents import Consent
 from futago.core.ports import PersonalStore
 
 
@@ -23,12 +24,13 @@ def test_sealed_records_come_back_per_person_ordered_by_kind_name_and_time(store
 
 
 def test_a_consent_per_person_and_purpose_is_replaced_and_listed_by_purpose(store: PersonalStore) -> None:
-    store.put_consent("w1", "research", {"purpose": "research", "granted": True})
-    store.put_consent("w1", "care", {"purpose": "care", "granted": True})
-    store.put_consent("w2", "care", {"purpose": "care", "granted": True})
-    store.put_consent("w1", "research", {"purpose": "research", "granted": False})
+    granted, later = "2026-01-01T00:00:00+00:00", "2026-02-01T00:00:00+00:00"
+    store.put_consent(Consent("w1", "research", granted, by="user:w1"))
+    store.put_consent(Consent("w1", "care", granted, "2027-01-01T00:00:00Z", by="user:w1"))
+    store.put_consent(Consent("w2", "care", granted, by="user:w2"))
+    store.put_consent(Consent("w1", "research", granted, withdrawn=later, by="user:w1"))
     assert store.list_consents("w1") == [
-        {"purpose": "care", "granted": True},
-        {"purpose": "research", "granted": False},
+        Consent("w1", "care", granted, "2027-01-01T00:00:00Z", by="user:w1"),
+        Consent("w1", "research", granted, withdrawn=later, by="user:w1"),
     ]
     assert store.list_consents("nobody") == []

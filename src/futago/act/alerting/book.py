@@ -4,10 +4,10 @@ the suppression window after a resolution and the escalation plan of raised aler
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from futago.act.alerting.announce import Key, iso
 from futago.act.model import Alert
+from futago.core.alerts import AlertHistoryEntry
 from futago.core.errors import Conflict, FutagoError, NotFound
 from futago.core.ports import AlertStore
 from futago.core.telemetry import parse_timestamp
@@ -47,7 +47,7 @@ class AlertBook:
             every = escalate_after(alert.rule)
             if every is None or alert.state != "raised" or alert.id in self._next_escalation:
                 continue
-            escalated = [h["at"] for h in alert.history if h.get("event") == "escalated"]
+            escalated = [h.at for h in alert.history if h.event == "escalated"]
             try:
                 self._next_escalation[alert.id] = parse_timestamp(max([alert.raised_at, *escalated])) + every
             except FutagoError:  # an unreadable time in an old record: escalate from now on
@@ -76,19 +76,19 @@ class AlertBook:
             raise NotFound(f"alert '{alert_id}' does not exist")
         return stored
 
-    def _save(self, alert: Alert, entry: dict[str, Any]) -> None:
+    def _save(self, alert: Alert, entry: AlertHistoryEntry) -> None:
         alert.history.append(entry)
         self.store.put_alert(alert, [entry])
 
     def raise_alert(self, alert: Alert, escalate_after_us: int | None) -> None:
-        self._save(alert, {"at": alert.raised_at, "state": "raised"})
+        self._save(alert, AlertHistoryEntry(alert.raised_at, "raised"))
         self._track(alert)
         if escalate_after_us is not None:
             self._next_escalation[alert.id] = self.clock() + escalate_after_us
 
-    def occurred(self, alert: Alert, at_us: int, value: Any) -> None:
+    def occurred(self, alert: Alert, at_us: int, value: object) -> None:
         alert.occurrences += 1
-        self._save(alert, {"at": iso(at_us), "event": "occurred", "value": value})
+        self._save(alert, AlertHistoryEntry(iso(at_us), event="occurred", details={"value": value}))
 
     def acknowledge(self, alert: Alert, by: str, note: str | None) -> None:
         if alert.state != "raised":
@@ -96,7 +96,7 @@ class AlertBook:
         now = iso(self.clock())
         alert.state, alert.acknowledged_at, alert.acknowledged_by = "acknowledged", now, by
         self._next_escalation.pop(alert.id, None)
-        self._save(alert, {"at": now, "state": "acknowledged", "by": by, **({"note": note} if note else {})})
+        self._save(alert, AlertHistoryEntry(now, "acknowledged", by=by, note=note or None))
 
     def resolve(self, alert: Alert, at_us: int, by: str, note: str | None, suppress_us: int) -> None:
         if alert.state == "resolved":
@@ -109,7 +109,7 @@ class AlertBook:
         self._next_escalation.pop(alert.id, None)
         if suppress_us:
             self._suppressed_until[key] = at_us + suppress_us
-        self._save(alert, {"at": alert.resolved_at, "state": "resolved", "by": by, **({"note": note} if note else {})})
+        self._save(alert, AlertHistoryEntry(alert.resolved_at, "resolved", by=by, note=note or None))
 
     def escalate_due(self, now_us: int, escalate_after: Callable[[str], int | None]) -> list[Alert]:
         """Escalate each raised alert whose time has come, once per tick; the next one is due a period later."""
@@ -122,12 +122,14 @@ class AlertBook:
                 continue
             if now_us >= due:
                 alert.escalation += 1
-                self._save(alert, {"at": iso(now_us), "event": "escalated", "level": alert.escalation})
+                self._save(
+                    alert, AlertHistoryEntry(iso(now_us), event="escalated", details={"level": alert.escalation})
+                )
                 self._next_escalation[alert_id] = now_us + every
                 escalated.append(alert)
         return escalated
 
-    def note(self, alert: Alert, entry: dict[str, Any]) -> None:
+    def note(self, alert: Alert, entry: AlertHistoryEntry) -> None:
         """Add an entry to an alert's history (the outcome of a recommendation), whatever its state by now."""
         current = self._by_id.get(alert.id) or alert
         self._save(current, entry)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from futago.act.alerting.announce import snapshot
 from futago.act.alerting.targets import TwinLookup
 from futago.act.model import Alert, Proposal, Proposer
 from futago.act.rules import Rule, render
+from futago.core.alerts import AlertHistoryEntry
 from futago.core.errors import FutagoError
 
 log = logging.getLogger(__name__)
@@ -38,18 +38,22 @@ def proposal_for(rule: Rule, alert: Alert, twins: TwinLookup) -> tuple[Alert, Pr
 
 def recommendation(
     proposer: Proposer | None, proposal: Proposal | None, failure: str | None, at: str
-) -> dict[str, Any]:
+) -> AlertHistoryEntry:
     """Hand the proposal to the command service; the alert's history entry says what became of it."""
     if proposal is None:
-        return {"at": at, "event": "recommendFailed", "detail": failure}
-    base = {"at": at, "twinId": proposal.twin_id, "command": proposal.command}
+        return AlertHistoryEntry(at, event="recommendFailed", details={"detail": failure})
+    target = {"twinId": proposal.twin_id, "command": proposal.command}
     if proposer is None:
-        return {**base, "event": "recommendFailed", "detail": "no command service is configured"}
+        return _failed(at, target, "no command service is configured")
     try:
         result = proposer.propose(proposal)
     except FutagoError as exc:  # refused by the safety envelope, an unknown command…: recorded, not fatal
-        return {**base, "event": "recommendFailed", "detail": exc.detail}
+        return _failed(at, target, exc.detail)
     except Exception as exc:
         log.exception("the command service failed on a proposal of rule %s", proposal.proposed_by)
-        return {**base, "event": "recommendFailed", "detail": f"{type(exc).__name__}: {exc}"}
-    return {**base, "event": "recommended", "result": result}
+        return _failed(at, target, f"{type(exc).__name__}: {exc}")
+    return AlertHistoryEntry(at, event="recommended", details={**target, "result": result})
+
+
+def _failed(at: str, target: dict[str, str], detail: str) -> AlertHistoryEntry:
+    return AlertHistoryEntry(at, event="recommendFailed", details={**target, "detail": detail})

@@ -360,7 +360,7 @@ class CommandService:
 
 
 def _resolved_reason(alert: Alert) -> str:
-    return f"alert '{alert.id}' resolved at {alert.resolved_at}{_resolved_by(alert.history)}"
+    return f"alert '{alert.id}' resolved at {alert.resolved_at}{_resolved_by([h.to_json() for h in alert.history])}"
 
 
 def _resolved_by(history: Any) -> str:

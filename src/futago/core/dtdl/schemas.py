@@ -98,17 +98,18 @@ class PrimitiveSchema(Schema):
 
     def _why_not(self, value: object) -> str | None:
         n = self.name
-        got = _type_name(value)
+        if n == "string" and isinstance(value, str):  # the common case first: no type name, no lookups
+            return None
         if n == "boolean":
-            return None if isinstance(value, bool) else f"expected a boolean (true or false), got {got}."
+            return None if isinstance(value, bool) else f"expected a boolean (true or false), got {_type_name(value)}."
         if n in INTEGER_RANGES:
             lo, hi = INTEGER_RANGES[n]
             if not isinstance(value, int) or isinstance(value, bool):
-                return f"expected an integer ({n}), got {got}."
+                return f"expected an integer ({n}), got {_type_name(value)}."
             return None if lo <= value <= hi else f"{value} is out of range for {n} ({lo} to {hi})."
         if n in ("double", "float"):
             if not _is_number(value):
-                return f"expected a number ({n}), got {got}."
+                return f"expected a number ({n}), got {_type_name(value)}."
             assert isinstance(value, int | float)
             if isinstance(value, float) and not math.isfinite(value):
                 return f"expected a finite number ({n})."
@@ -117,11 +118,11 @@ class PrimitiveSchema(Schema):
             return None
         if n == "decimal":
             ok = _is_number(value) or (isinstance(value, str) and _DECIMAL.match(value) is not None)
-            return None if ok else f"expected a decimal number or numeric string, got {got}."
+            return None if ok else f"expected a decimal number or numeric string, got {_type_name(value)}."
         if n in GEOSPATIAL_SCHEMAS:
             return _geo_problem(GEOSPATIAL_SCHEMAS[n], value)
         if not isinstance(value, str):
-            return f"expected a string ({n}), got {got}."
+            return f"expected a string ({n}), got {_type_name(value)}."
         if n == "string":
             return None
         if n == "uuid":
@@ -179,13 +180,14 @@ class ObjectSchema(Schema):
             return [Problem(pointer, f"expected an object, got {_type_name(value)}.")]
         problems: list[Problem] = []
         for key, item in value.items():
-            sub = join_pointer(pointer, key)
             schema = self.fields.get(key)
             if schema is None:
                 known = ", ".join(self.fields) or "none"
-                problems.append(Problem(sub, f"{key!r} is not a field of this object (fields: {known})."))
-            else:
-                problems.extend(schema.check(item, sub))
+                problems.append(
+                    Problem(join_pointer(pointer, key), f"{key!r} is not a field of this object (fields: {known}).")
+                )
+            else:  # a declared field's name follows DTDL's name rule: nothing in it to escape
+                problems.extend(schema.check(item, pointer + "/" + key))
         return problems
 
 
@@ -200,17 +202,16 @@ class MapSchema(Schema):
             return [Problem(pointer, f"expected an object (a map), got {_type_name(value)}.")]
         problems: list[Problem] = []
         for key, item in value.items():
-            sub = join_pointer(pointer, key)
             if not _NAME.match(key):
                 problems.append(
                     Problem(
-                        sub,
+                        join_pointer(pointer, key),
                         f"map key {key!r} is not allowed: keys start with a letter, contain only letters, "
                         "digits and underscores, and end with a letter or digit.",
                     )
                 )
                 continue
-            problems.extend(self.value_schema.check(item, sub))
+            problems.extend(self.value_schema.check(item, pointer + "/" + key))  # a valid key has nothing to escape
         return problems
 
 
@@ -223,6 +224,7 @@ class ArraySchema(Schema):
         if not isinstance(value, list):
             return [Problem(pointer, f"expected an array, got {_type_name(value)}.")]
         problems: list[Problem] = []
+        check = self.element_schema.check
         for i, item in enumerate(value):
-            problems.extend(self.element_schema.check(item, join_pointer(pointer, i)))
+            problems.extend(check(item, f"{pointer}/{i}"))
         return problems

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from futago.core.alerts import Alert
+from futago.core.alerts import Alert, AlertHistoryEntry
 from futago.store.sql.db import Database
 from futago.store.sql.specs import NamedSpecs
 
@@ -39,7 +39,7 @@ class SqlAlerts:
         self._alert_rules.delete(name)
 
     # alerts
-    def put_alert(self, alert: Alert, history: Sequence[dict[str, Any]] = ()) -> None:
+    def put_alert(self, alert: Alert, history: Sequence[AlertHistoryEntry] = ()) -> None:
         """Create or update an alert (its own ``history`` is not written) and append ``history`` entries."""
         body = alert.to_json()
         del body["history"]  # the history table holds it, one row per entry
@@ -51,7 +51,7 @@ class SqlAlerts:
             )
             conn.executemany(
                 "INSERT INTO alert_history (alert_id, entry) VALUES (?, ?)",
-                [(alert.id, _dumps(entry)) for entry in history],
+                [(alert.id, _dumps(entry.to_json())) for entry in history],
             )
 
     def get_alert(self, alert_id: str) -> Alert | None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import orjson
 
+from futago.core.consents import Consent
 from futago.store.sql.db import Database
 
 
@@ -27,14 +27,14 @@ class SqlPersonal:
         )
         return [(kind, name, ts, bytes(sealed)) for kind, name, ts, sealed in rows]
 
-    def put_consent(self, person: str, purpose: str, record: dict[str, Any]) -> None:
+    def put_consent(self, consent: Consent) -> None:
         with self.db.write() as conn:
             conn.execute(
                 "INSERT INTO consents (person, purpose, record) VALUES (?, ?, ?) "
                 "ON CONFLICT (person, purpose) DO UPDATE SET record = excluded.record",
-                (person, purpose, orjson.dumps(record).decode()),
+                (consent.person, consent.purpose, orjson.dumps(consent.to_json()).decode()),
             )
 
-    def list_consents(self, person: str) -> list[dict[str, Any]]:
+    def list_consents(self, person: str) -> list[Consent]:
         rows = self.db.read().execute("SELECT record FROM consents WHERE person = ? ORDER BY purpose", (person,))
-        return [orjson.loads(record) for (record,) in rows]
+        return [Consent.from_json(orjson.loads(record)) for (record,) in rows]

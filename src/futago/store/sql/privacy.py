@@ -3,11 +3,10 @@ so that two releases at once cannot both fit into what is left."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
 from futago.core.errors import Conflict, NotFound
+from futago.core.privacy import PrivacyBudget, PrivacySpend
 from futago.core.problems import Problem
 from futago.store.sql.db import Database
 
@@ -26,7 +25,7 @@ class SqlPrivacy:
                 (dataset, epsilon, delta),
             )
 
-    def privacy_budget(self, dataset: str) -> dict[str, Any] | None:
+    def privacy_budget(self, dataset: str) -> PrivacyBudget | None:
         conn = self.db.read()
         row = conn.execute("SELECT epsilon, delta FROM privacy_budgets WHERE dataset = ?", (dataset,)).fetchone()
         if row is None:
@@ -35,10 +34,9 @@ class SqlPrivacy:
             "SELECT COALESCE(SUM(epsilon), 0), COALESCE(SUM(delta), 0), COUNT(*) FROM privacy_spends WHERE dataset = ?",
             (dataset,),
         ).fetchone()
-        return {"dataset": dataset, "epsilon": row[0], "delta": row[1], "spentEpsilon": spent[0],
-                "spentDelta": spent[1], "releases": spent[2]}  # fmt: skip
+        return PrivacyBudget(dataset, row[0], row[1], spent[0], spent[1], spent[2])
 
-    def spend_privacy(self, dataset: str, epsilon: float, delta: float, record: dict[str, Any]) -> None:
+    def spend_privacy(self, dataset: str, epsilon: float, delta: float, spend: PrivacySpend) -> None:
         with self.db.write() as conn:
             # The budget's row lock makes concurrent spends of one dataset (several processes on PostgreSQL) wait
             # for each other, so each sums the spends the others committed before it: they cannot both fit.
@@ -63,5 +61,5 @@ class SqlPrivacy:
                 raise Conflict(f"the privacy budget of '{dataset}' does not cover this release", problems)
             conn.execute(
                 "INSERT INTO privacy_spends (dataset, epsilon, delta, record) VALUES (?, ?, ?, ?)",
-                (dataset, epsilon, delta, orjson.dumps(record).decode()),
+                (dataset, epsilon, delta, orjson.dumps(spend.to_json()).decode()),
             )

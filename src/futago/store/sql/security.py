@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
 from futago.core.errors import NotFound
 from futago.core.keys import ApiKey
+from futago.core.policies import PolicyEntry
 from futago.store.sql.db import Database
 
 
@@ -15,10 +14,12 @@ class SqlSecurity:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def add_policy_entry(self, entry: dict[str, Any]) -> int:
+    def add_policy_entry(self, entry: PolicyEntry) -> int:
+        body = entry.to_json()
+        body.pop("id", None)  # the row's key is the id
         with self.db.write() as conn:
             cursor = conn.execute(
-                "INSERT INTO policies (entry) VALUES (?) RETURNING id", (orjson.dumps(entry).decode(),)
+                "INSERT INTO policies (entry) VALUES (?) RETURNING id", (orjson.dumps(body).decode(),)
             )
             return int(cursor.fetchone()[0])
 
@@ -27,9 +28,10 @@ class SqlSecurity:
             if conn.execute("DELETE FROM policies WHERE id = ?", (entry_id,)).rowcount == 0:
                 raise NotFound(f"policy entry {entry_id} does not exist")
 
-    def list_policy_entries(self) -> list[dict[str, Any]]:
+    def list_policy_entries(self) -> list[PolicyEntry]:
         rows = self.db.read().execute("SELECT id, entry FROM policies ORDER BY id")
-        return [{"id": entry_id, **orjson.loads(entry)} for entry_id, entry in rows]
+        # parse, not from_json: a row that is not an entry is refused with its problems rather than half-read
+        return [PolicyEntry.parse({**orjson.loads(entry), "id": entry_id}) for entry_id, entry in rows]
 
     def put_api_key(self, record: ApiKey) -> None:
         with self.db.write() as conn:
