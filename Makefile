@@ -9,19 +9,24 @@ DASHBOARD := $(WEB)/dist/index.html
 
 .PHONY: demo test lint typecheck install clean bench system-deps web
 
+# Each stage says what it does before it starts (pip and npm are quiet, and the first run takes minutes).
 $(BIN)/python:
+	@echo "==> creating the virtual environment $(VENV)"
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
+	@echo "==> installing futago and its Python packages into $(VENV) (a few minutes the first time)"
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 # The dashboard: npm ci from the committed lockfile, then esbuild bundles it into $(WEB)/dist (not committed).
 $(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
+	@echo "==> installing the dashboard's JavaScript packages (npm ci)"
 	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
 
 $(DASHBOARD): $(WEB)/node_modules/.package-lock.json $(wildcard $(WEB)/src/*) $(WEB)/index.html $(WEB)/build.mjs
+	@echo "==> building the dashboard into $(WEB)/dist"
 	cd $(WEB) && npm run --silent build
 
 web: $(DASHBOARD)
@@ -30,6 +35,7 @@ install: $(STAMP) $(DASHBOARD)
 
 # make demo PORT=8001: another port (the default is 8000, or FUTAGO_PORT / futago.toml).
 demo: install system-deps
+	@echo "==> starting the demo: it says each stage, then serves the dashboard at / and the API at /docs"
 	$(BIN)/futago demo$(if $(PORT), --port $(PORT))
 
 lint: install
@@ -41,6 +47,7 @@ typecheck: install
 	$(BIN)/mypy
 
 system-deps:
+	@echo "==> checking the Debian packages the tests and the scenarios' brokers use"
 	bash scripts/install-system-deps.sh
 
 test: lint typecheck system-deps

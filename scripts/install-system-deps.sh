@@ -27,7 +27,9 @@ skip() {
     exit 0
 }
 echo "installing Debian packages: ${missing[*]}"
+echo "  updating apt's package lists"
 $SUDO apt-get update -qq || skip "apt-get update failed"
+echo "  apt-get install (chromium and PostgreSQL are large: a few minutes on a slow link)"
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
     || skip "apt-get install failed"
 # The tests start their own brokers on free ports; the packaged services are not needed.

@@ -4,5 +4,6 @@
 # Ctrl-C stops everything; --check publishes readings, checks they arrive, prints a JSON summary and stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-make --no-print-directory install system-deps >/dev/null
+# The set-up's stage lines go to stderr: stdout holds only --check's JSON summary.
+make --no-print-directory install system-deps >&2
 exec .venv/bin/python -m futago.scenarios.stack "$@"

@@ -275,8 +275,10 @@ def _readings(at_s: float, rng: random.Random, rivers: Rivers) -> list[Reading]:
     return rows
 
 
-def seed(app: App) -> dict[str, int]:
-    """Load the demo models and twins (once), its QARTOD tests, and a day of minute history."""
+def seed(app: App, say: Callable[[str], object] = lambda _: None) -> dict[str, int]:
+    """Load the demo models and twins (once), its QARTOD tests, and a day of minute history; ``say`` hears one
+    line per stage (the history takes seconds, longer on a slow disk)."""
+    say("loading the sample models, twins, behaviours, rules and QARTOD tests")
     documents = demo_models()
     app.models.add_missing(documents)
     tests = configure_quality(app)  # before the history: every reading, old and live, is judged
@@ -299,6 +301,7 @@ def seed(app: App) -> dict[str, int]:
     rivers = Rivers()
     for minute in range(HISTORY_HOURS * 60, 0, -1):
         history += _readings(now - minute * 60, rng, rivers)
+    say(f"writing {HISTORY_HOURS} h of minute history ({len(history):,} readings, each judged by QARTOD)")
     readings = app.telemetry.append(history)
     return {"models": len(documents), "twins": len(twins), "readings": readings, "quality": tests}
 

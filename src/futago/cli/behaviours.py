@@ -11,7 +11,7 @@ from rich.table import Table
 
 from futago.cli.context import command_settings, opened_app
 from futago.cli.options import dask_option, db_option
-from futago.cli.output import console, print_json, reported_errors
+from futago.cli.output import Steps, console, print_json, progress_shown, reported_errors
 from futago.core.errors import FutagoError, InvalidInput
 from futago.core.problems import Problem
 
@@ -66,6 +66,8 @@ def behaviours_run(ctx: click.Context, name: str, twin: str | None, dask: str | 
     from futago.sim.distributed import maybe_dask
 
     settings = command_settings(ctx, db=db, dask=dask)
+    # Its output is always JSON: the line shows on a terminal only (an ensemble of 100,000 members takes a while).
+    Steps("behaviours run", progress_shown(True))(f"running {name} for {twin or 'every twin it is attached to'}")
     # maybe_dask first: an unreachable cluster fails before the store opens
     with reported_errors(), maybe_dask(settings.dask) as mapper, opened_app(settings) as app:
         if mapper is not None:
@@ -97,6 +99,7 @@ def validate(
     """
     from futago.sim.validation import validate_behaviour
 
+    Steps("validate", progress_shown(as_json))(f"replaying {behaviour} over {twin}'s readings from {start} to {end}")
     with reported_errors(), opened_app(command_settings(ctx, db=db)) as app:
         report = validate_behaviour(app.behaviours, behaviour, twin, *_period(start, end))
     paths = report.save_plots(Path(out), f"{behaviour}_{twin}")
@@ -131,6 +134,7 @@ def calibrate(
     """Fit a physics behaviour's parameters to a twin's history, with standard errors and 95 % intervals."""
     from futago.sim.calibration import calibrate_behaviour
 
+    Steps("calibrate", progress_shown(as_json))(f"fitting {behaviour} to {twin}'s readings from {start} to {end}")
     with reported_errors(), opened_app(command_settings(ctx, db=db)) as app:
         result = calibrate_behaviour(app.behaviours, behaviour, twin, *_period(start, end), save=save)
     if as_json:

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from futago.cli.context import command_settings, opened_app
 from futago.cli.options import db_option
-from futago.cli.output import console, reported_errors
+from futago.cli.output import Steps, console, progress_shown, reported_errors
 
 
 @click.group()
@@ -71,7 +71,7 @@ def city_import(
             TextColumn("{task.percentage:>3.0f}%"),
             TimeRemainingColumn(),
             console=console,
-            disable=as_json,
+            disable=not progress_shown(as_json),
         ) as progress:
             task = progress.add_task("", total=1.0)
             summary = importer.run(
@@ -146,6 +146,10 @@ def city_generate(
         lod2_share=lod2_share,
         parts_share=parts_share,
         mesh_code=mesh,
+    )
+    # A district of 100,000 buildings takes minutes; say so before it starts.
+    Steps("city generate", progress_shown(as_json))(
+        f"writing {buildings:,} buildings{' with a river and flood zones' if river else ''} to {target}"
     )
     with reported_errors():
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from futago.cli.output import print_figures, reported_errors
+from futago.cli.output import Steps, print_figures, progress_shown, reported_errors
 from futago.services import public_data
 
 
@@ -55,9 +55,12 @@ def eval_command(
         if benchmark != "cmapss":
             raise click.UsageError(f"--save-model: only cmapss saves a fitted model, not {benchmark}")
         options["save_model"] = Path(save_model)
+    shown = progress_shown(as_json)
     with reported_errors():
         folder = Path(path) if path else public_data.local_path(benchmark)
+        default = getattr(module, "DEFAULT_DETECTOR", getattr(module, "DEFAULT_MODEL", ""))
+        Steps(f"eval {benchmark}", shown)(f"scoring {detector or default} on {folder}")
         figures = module.evaluate(
-            folder, predictions=Path(predictions) if predictions else None, progress=not as_json, **options
+            folder, predictions=Path(predictions) if predictions else None, progress=shown, **options
         )
     print_figures(figures, as_json)

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from futago.cli.context import command_settings, opened_app
 from futago.cli.options import db_option
-from futago.cli.output import console, print_json, reported_errors
+from futago.cli.output import Steps, console, print_json, progress_shown, reported_errors
 
 
 @click.group()
@@ -25,9 +25,13 @@ def models_validate(paths: tuple[str, ...], as_json: bool) -> None:
     """Validate DTDL files or folders as one model set; exit 1 on any problem."""
     from futago.core.dtdl import read_documents, validate
 
+    step = Steps("models validate", progress_shown(as_json))  # a folder of thousands of files takes a while
     with reported_errors():
+        step(f"reading {', '.join(paths)}")
         documents, problems = read_documents(*paths)
-        problems = problems or validate(documents)
+        if not problems:
+            step(f"validating {len(documents):,} documents as one model set")
+            problems = validate(documents)
     interfaces = sum(1 for d in documents if isinstance(d, dict) and d.get("@type") == "Interface")
     if as_json:
         print_json({"interfaces": interfaces, "problems": [p.to_json() for p in problems]})

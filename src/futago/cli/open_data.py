@@ -11,7 +11,7 @@ from rich.table import Table
 
 from futago.cli.context import command_settings, opened_app
 from futago.cli.options import db_option
-from futago.cli.output import console, print_json, reported_errors
+from futago.cli.output import Steps, console, print_json, progress_shown, reported_errors
 
 
 @click.group()
@@ -66,6 +66,7 @@ def export(ctx: click.Context, layer: str, fmt: str, licence: str, attribution: 
     from futago.security.personal import personal_fields
     from futago.services.open_data import export_layer
 
+    Steps("export", progress_shown(as_json))(f"writing the {layer} layer as {fmt} to {out}")
     with reported_errors(), opened_app(command_settings(ctx, db=db)) as app:
         models = app.models.models
         record = export_layer(app.store, models, lambda m: any(personal_fields(models, m)), layer, fmt,

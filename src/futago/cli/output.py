@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,6 +30,30 @@ def reported_errors() -> Iterator[None]:
         for problem in exc.problems[:20]:
             console.print(f"  [yellow]{problem.pointer or '/'}[/yellow] {problem.message}")
         sys.exit(1)
+
+
+def progress_shown(as_json: bool) -> bool:
+    """Whether a command shows its progress (step lines, bars) on stderr: always for people; with --json only
+    when stderr is a terminal, so `futago eval skab --json > figures.json` still says what it is doing while a
+    pipe or a log that joins both streams holds the JSON alone."""
+    return not as_json or console.is_terminal
+
+
+class Steps:
+    """One line on stderr per stage of a long command, with the seconds since the command began, so that minutes
+    of work are never minutes of silence. ``Steps("eval skab")("scoring 34 files")`` prints
+    ``eval skab [0.0 s]: scoring 34 files``."""
+
+    def __init__(self, command: str, shown: bool = True) -> None:
+        self.command = command
+        self.shown = shown
+        self._began = time.monotonic()
+
+    def __call__(self, text: str) -> None:
+        if self.shown:
+            elapsed = time.monotonic() - self._began
+            # soft_wrap: one line however narrow the terminal, so a log can be searched for it
+            console.print(f"{self.command} [{elapsed:.1f} s]: {text}", soft_wrap=True, highlight=False, markup=False)
 
 
 def print_figures(figures: dict[str, Any], as_json: bool) -> None:

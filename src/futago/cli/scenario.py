@@ -6,7 +6,14 @@ import importlib
 
 import click
 
-from futago.cli.output import print_figures, reported_errors
+from futago.cli.output import Steps, print_figures, progress_shown, reported_errors
+
+#: What each scenario does before its figures, in one line: the plant has no bar of its own, the flood's storm has.
+STAGES = {
+    "flood": "generating and importing a riverside district with residents, then a storm step by step (under a minute)",
+    "plant": "starting the OPC UA reactor; its detector learns half a minute of normal operation, then the "
+    "cooling jacket fouls and the run waits for the alert, the proposal and the written setpoint (about a minute)",
+}
 
 
 @click.command()
@@ -26,7 +33,9 @@ def scenario(name: str, as_json: bool, db: str | None) -> None:
     Example:
       futago scenario flood --json
     """
+    shown = progress_shown(as_json)
+    Steps(f"scenario {name}", shown)(STAGES[name])
     module = importlib.import_module(f"futago.scenarios.{name}")
     with reported_errors():
-        figures = module.run(db=db, progress=not as_json)
+        figures = module.run(db=db, progress=shown)
     print_figures(figures, as_json)

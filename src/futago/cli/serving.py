@@ -15,7 +15,7 @@ import click
 from futago import __version__
 from futago.cli.context import command_settings, opened_app
 from futago.cli.options import db_option, nats_option
-from futago.cli.output import console, reported_errors
+from futago.cli.output import Steps, console, reported_errors
 from futago.cli.serve_lock import check_port_free, hold_store
 from futago.config import Settings
 from futago.core.errors import InvalidInput
@@ -148,14 +148,16 @@ def demo(
     setpoint is recommended for your approval.
     """
     settings = command_settings(ctx, host=host, port=port, db=db)
+    step = Steps("demo")  # the demo has no --json: its start-up is for people, stage by stage
     with ExitStack() as opened:
         with reported_errors():
             settings.check_safe_to_serve()
             from futago.demo import Simulator, announce_when_ready, live_flood, live_plant, seed
 
             _claim(opened, settings, "demo")  # at once: a second demo must not seed the first one's store
+            step(f"opening the store {settings.db}")
             app = opened.enter_context(opened_app(settings))
-            summary = seed(app)
+            summary = seed(app, step)
         # The counts are the store's, as GET /health gives them, not only what the sample district added.
         console.print(
             f"demo: sample district seeded ({summary['twins']} twins, {summary['readings']:,} readings of history, "
@@ -173,5 +175,7 @@ def demo(
             jobs.append(live_plant(app))
             live.append("plant")
         if live:
+            # The scenarios set up in the background while the server starts; announce_when_ready says when.
+            step(f"setting up the live {' and '.join(live)} scenarios in the background; a line follows when ready")
             announce_when_ready(app, live, console.print)
         _run_server(app, [job.stop for job in jobs])

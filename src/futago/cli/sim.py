@@ -12,7 +12,7 @@ from rich.table import Table
 
 from futago.cli.context import command_settings, opened_app
 from futago.cli.options import dask_option, db_option
-from futago.cli.output import print_json, reported_errors
+from futago.cli.output import Steps, print_json, progress_shown, reported_errors
 from futago.core.errors import FutagoError, InvalidInput
 from futago.core.problems import Problem
 
@@ -97,6 +97,10 @@ def sim_sweep(
             at_us = time.time_ns() // 1000 if at is None else parse_timestamp(at)
         except FutagoError as exc:
             raise InvalidInput([Problem("--at", f"not a time: {at!r} (ISO 8601 or epoch milliseconds)")]) from exc
+        where = f"on the Dask cluster {settings.dask}" if settings.dask else "in process"
+        Steps("sim sweep", progress_shown(as_json))(
+            f"running the baseline and {len(scenarios)} scenarios of {behaviour} for {twin} {where}"
+        )
         with maybe_dask(settings.dask) as mapper, opened_app(settings) as app:
             if mapper is not None:
                 app.behaviours.ensemble_mapper = mapper  # the baseline's ensemble too
