@@ -25,6 +25,7 @@ from futago.services.catalog import CatalogService
 from futago.services.dead_letters import DeadLetterService
 from futago.services.health import HealthService
 from futago.services.models import ModelService
+from futago.services.ngsild import NgsiLdService
 from futago.services.privacy_release import PrivacyReleaseService
 from futago.services.telemetry import TelemetryService
 from futago.services.twins import TwinService
@@ -144,3 +145,16 @@ def privacy_release_service(request: Request) -> PrivacyReleaseService:
 
 def health_service(request: Request) -> HealthService:
     return api_services(request).health
+
+
+class NgsiLdOff(FutagoError):
+    status = 503
+    title = "Service unavailable"
+
+
+def ngsild_service(request: Request) -> NgsiLdService:
+    """Read loosely, like the alert service: a server composed without the NGSI-LD door answers 503, not 500."""
+    service = getattr(api_services(request), "ngsild", None)
+    if not isinstance(service, NgsiLdService):
+        raise NgsiLdOff("the NGSI-LD API is not set up in this server")
+    return service

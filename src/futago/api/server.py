@@ -33,6 +33,7 @@ from futago.api import (
 )
 from futago.api.errors import PROBLEM_RESPONSES, BodySizeLimit, install_error_handlers
 from futago.api.headers import SecurityHeaders
+from futago.api.ngsild import router as ngsild_router
 from futago.api.providers import ApiServices
 
 DESCRIPTION = """futago (双子) digital-twin platform API / デジタルツイン統合基盤 API.
@@ -93,6 +94,7 @@ def create_api(services: ApiServices, close_at_shutdown: Callable[[], None] | No
         personal,
     ):
         api.include_router(module.router)
+    api.include_router(ngsild_router)  # /ngsi-ld/v1: the same twins through the NGSI-LD door
 
     dashboard.mount(api)
     api.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

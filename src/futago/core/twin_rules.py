@@ -16,6 +16,9 @@ from futago.core.problems import Problem, join_pointer
 from futago.core.twins import Relationship, Twin
 
 MAX_ID_LENGTH = 256
+#: The reserved twin property where the NGSI-LD door keeps what DTDL cannot say about an entity's attributes
+#: (futago.services.ngsild.mapping); any model's twins may carry it, as a JSON object.
+NGSILD_META = "$ngsild"
 _ID_FORBIDDEN = re.compile(r"[/\\?#\x00-\x1f\x7f]")
 
 
@@ -79,7 +82,9 @@ def check_twin(twin: Twin, models: ModelSet, previous: Twin | None = None) -> li
         ]
     interface = models[twin.model]
     old = previous.properties if previous is not None and previous.model == twin.model else None
-    plain = {k: v for k, v in twin.properties.items() if k not in interface.components}
+    plain = {k: v for k, v in twin.properties.items() if k not in interface.components and k != NGSILD_META}
+    if not isinstance(twin.properties.get(NGSILD_META, {}), dict):
+        problems.append(Problem("/" + NGSILD_META, f"{NGSILD_META} is reserved for NGSI-LD metadata, a JSON object"))
     problems += _check_properties(plain, interface.properties, old, "", twin.model)
     for name, component in interface.components.items():
         if name not in twin.properties:

@@ -1,0 +1,12 @@
+"""The NGSI-LD API (ETSI GS CIM 009) at /ngsi-ld/v1, over the same twins as the twin API (docs/ngsi-ld.md).
+
+Each part is one router included here: entities now; batch operations, types and attributes, temporal and
+subscriptions join beside it.
+"""
+
+from fastapi import APIRouter
+
+from futago.api.ngsild import entities
+
+router = APIRouter(prefix="/ngsi-ld/v1")
+router.include_router(entities.router)

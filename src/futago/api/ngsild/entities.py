@@ -1,0 +1,337 @@
+"""/ngsi-ld/v1/entities: entities and their attributes (GS CIM 009 clause 6.4 - 6.7), over the twins.
+
+Authorisation is the twin API's: writing an entity needs WRITE on ``twins/<twin id>``, reading one READ on it
+(a twin the caller may not read is an entity that does not exist, and properties it may not read are attributes
+it does not see); a query needs READ on ``query``, as GET /twins does, and then shows only readable twins.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from futago.api.access import Access, Permission, require
+from futago.api.ngsild.http import GEO_JSON, Call, NgsiLdRoute, call_of, read_body, split_list, tenant_of
+from futago.api.providers import ngsild_service
+from futago.services.ngsild import EntityQuery, NgsiLdService, Outcome
+from futago.services.ngsild.attributes import LOCATION, Rendering
+from futago.services.ngsild.errors import BadRequestData
+
+router = APIRouter(prefix="/entities", tags=["ngsi-ld"], route_class=NgsiLdRoute, default_response_class=Response)
+ENTITY: dict[str, Any] = {
+    "type": "object",
+    "description": "An NGSI-LD entity: id, type and its attributes (normalized, concise or keyValues)",
+    "properties": {"id": {"type": "string"}, "type": {"type": "string"}},
+    "additionalProperties": True,
+}
+FRAGMENT: dict[str, Any] = {
+    "type": "object",
+    "description": "Attributes by name; each an NGSI-LD attribute (or an array of instances with datasetId)",
+    "properties": {"datasetId": {"type": "string"}},
+    "additionalProperties": True,
+}
+MEDIA = ("application/json", "application/ld+json")
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    """The request body as /openapi.json shows it: bodies are read by the route (media type, @context)."""
+    return {"requestBody": {"required": True, "content": {m: {"schema": schema} for m in MEDIA}}}
+
+
+def _answer(schema: dict[str, Any], status: int = 200, why: str = "OK") -> dict[int | str, dict[str, Any]]:
+    return {status: {"description": why, "content": {m: {"schema": schema} for m in MEDIA}}}
+
+
+PARTIAL = _answer(
+    {
+        "type": "object",
+        "properties": {"updated": {"type": "array", "items": {"type": "string"}}, "notUpdated": {"type": "array"}},
+    },
+    207,
+    "Some attributes were not updated (none: 204)",
+)
+Service = Annotated[NgsiLdService, Depends(ngsild_service)]
+MAX_LIMIT = 1000
+FORMATS = {"normalized": "normalized", "keyValues": "keyValues", "simplified": "keyValues", "concise": "concise"}
+
+
+def _access(request: Request, permission: Permission, resource: str) -> Access:
+    """The one authorisation dependency of futago, for a resource known only once the request is read."""
+    return require(permission, resource.replace("{", "{{").replace("}", "}}"))(request)
+
+
+def _entity_access(
+    request: Request, service: NgsiLdService, tenant: str | None, entity_id: str, permission: Permission
+) -> Access:
+    """Authorised first, before the body or the parameters are read: a caller without rights learns nothing."""
+    return _access(request, permission, f"twins/{service.tenant_twin_id(tenant, entity_id)}")
+
+
+def _rendering(call: Call, options: str | None, format_: str | None, lang: str | None) -> Rendering:
+    chosen = split_list(options) or []
+    form = "normalized"
+    for option in chosen:
+        if option in FORMATS:
+            form = FORMATS[option]
+        elif option not in ("sysAttrs", "noOverwrite"):
+            raise BadRequestData(f"unknown option {option!r}: normalized, keyValues, concise, sysAttrs")
+    if format_ is not None:
+        if format_ not in FORMATS:
+            raise BadRequestData(f"unknown format {format_!r}: normalized, keyValues (simplified), concise")
+        form = FORMATS[format_]
+    return Rendering(call.terms, form, "sysAttrs" in chosen, lang)
+
+
+def _selection(
+    call: Call, attrs: str | None, pick: str | None, omit: str | None
+) -> tuple[set[str] | None, set[str] | None]:
+    wanted = None
+    names = (split_list(attrs) or []) + (split_list(pick) or [])
+    if names:
+        wanted = {n if n in ("id", "type") else call.terms.expand(n) for n in names}
+    dropped = {n if n in ("id", "type") else call.terms.expand(n) for n in split_list(omit) or []} or None
+    if pick is not None and dropped is not None:
+        raise BadRequestData("pick and omit cannot be used together")
+    if pick is not None:  # with pick, id and type are answered only when picked (attrs always keeps them)
+        dropped = {"id", "type"} - set(split_list(pick) or [])
+    return wanted, dropped
+
+
+def _feature(entity: dict[str, Any], geometry: Any) -> dict[str, Any]:
+    properties = {k: v for k, v in entity.items() if k != "id"}
+    return {"id": entity.get("id"), "type": "Feature", "geometry": geometry, "properties": properties}
+
+
+def _geometry(state: Any) -> Any:
+    located = state.attrs.get(LOCATION) or []
+    return next((i.get("value") for i in located if "datasetId" not in i), None)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Create an entity (a twin of the type's DTDL model)",
+    responses={201: {"description": "Created; Location names the entity"}},
+    openapi_extra=_body(ENTITY),
+)
+async def create_entity(request: Request, service: Service) -> Response:
+    call, body = await read_body(request, service)
+
+    def create() -> str:
+        given = body.get("id", body.get("@id")) if isinstance(body, dict) else None
+        _entity_access(request, service, call.tenant, given if isinstance(given, str) else "", "WRITE")
+        state = service.parse_entity(body, call.terms)
+        service.create(call.tenant, state)
+        return state.id
+
+    entity_id = await run_in_threadpool(create)
+    headers = {"Location": f"/ngsi-ld/v1/entities/{quote(entity_id, safe=':')}"}
+    if call.tenant is not None:
+        headers["NGSILD-Tenant"] = call.tenant
+    return Response(status_code=201, headers=headers)
+
+
+@router.get(
+    "",
+    summary="Query entities: type, id, idPattern, attrs, limit/offset/count",
+    responses=_answer({"type": "array", "items": ENTITY}),
+)
+def query_entities(
+    request: Request,
+    service: Service,
+    type_: Annotated[str | None, Query(alias="type")] = None,
+    id_: Annotated[str | None, Query(alias="id")] = None,
+    id_pattern: Annotated[str | None, Query(alias="idPattern")] = None,
+    attrs: str | None = None,
+    pick: str | None = None,
+    omit: str | None = None,
+    options: str | None = None,
+    format_: Annotated[str | None, Query(alias="format")] = None,
+    lang: str | None = None,
+    limit: Annotated[int, Query(ge=0)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    count: bool = False,
+) -> Response:
+    access = _access(request, "READ", "query")
+    call = call_of(request, service)
+    if limit > MAX_LIMIT:
+        raise BadRequestData(f"limit may be at most {MAX_LIMIT}")
+    if type_ is None and id_ is None and id_pattern is None and attrs is None:
+        raise BadRequestData("a query needs type, id, idPattern or attrs (GS CIM 009 6.4.3.2)")
+    service.require_tenant(call.tenant)
+    wanted, dropped = _selection(call, attrs, pick, omit)
+    query = EntityQuery(
+        types=[call.terms.expand(t) for t in split_list(type_) or []] or None,
+        ids=[service.check_id(i) for i in split_list(id_) or []] or None,
+        id_pattern=id_pattern,
+        attrs=[call.terms.expand(a) for a in split_list(attrs) or []] or None,
+        limit=limit,
+        offset=offset,
+        count=count,
+    )
+    states, total = service.query(call.tenant, query, access.readable, access.may_read_twin)
+    rendering = _rendering(call, options, format_, lang)
+    entities = [service.render(s, rendering, wanted, dropped) for s in states]
+    headers = {"NGSILD-Results-Count": str(total)} if total is not None else None
+    if call.accept == GEO_JSON:
+        features = [_feature(e, _geometry(s)) for e, s in zip(entities, states, strict=True)]
+        return call.answer({"type": "FeatureCollection", "features": features}, headers=headers)
+    return call.answer(entities, headers=headers)
+
+
+@router.get("/{entity_id}", summary="Retrieve an entity", responses=_answer(ENTITY))
+def retrieve_entity(
+    entity_id: str,
+    request: Request,
+    service: Service,
+    attrs: str | None = None,
+    pick: str | None = None,
+    omit: str | None = None,
+    options: str | None = None,
+    format_: Annotated[str | None, Query(alias="format")] = None,
+    lang: str | None = None,
+) -> Response:
+    access = _entity_access(request, service, tenant_of(request), entity_id, "READ")
+    call = call_of(request, service)
+    service.require_tenant(call.tenant)
+    wanted, dropped = _selection(call, attrs, pick, omit)
+    state = service.load(call.tenant, entity_id, access.readable, access.may_read_twin)
+    twin_id = service.tenant_twin_id(call.tenant, entity_id)
+    if access.may("READ", f"twins/{twin_id}/telemetry"):  # the latest readings, as GET /twins shows them
+        state = service.with_telemetry(state, twin_id)
+    entity = service.render(state, _rendering(call, options, format_, lang), wanted, dropped)
+    if call.accept == GEO_JSON:
+        return call.answer(_feature(entity, _geometry(state)))
+    return call.answer(entity)
+
+
+@router.put("/{entity_id}", status_code=204, summary="Replace an entity", openapi_extra=_body(ENTITY))
+async def replace_entity(entity_id: str, request: Request, service: Service) -> Response:
+    _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
+    call, body = await read_body(request, service)
+
+    def run() -> Response:
+        service.replace(call.tenant, entity_id, body, call.terms)
+        return call.done()
+
+    return await run_in_threadpool(run)
+
+
+@router.patch(
+    "/{entity_id}",
+    status_code=204,
+    summary="Merge into an entity (urn:ngsi-ld:null deletes)",
+    openapi_extra=_body(FRAGMENT),
+)
+async def merge_entity(entity_id: str, request: Request, service: Service) -> Response:
+    _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
+    call, body = await read_body(request, service, patch=True)
+
+    def run() -> Response:
+        service.merge(call.tenant, entity_id, body, call.terms)
+        return call.done()
+
+    return await run_in_threadpool(run)
+
+
+@router.delete("/{entity_id}", status_code=204, summary="Delete an entity")
+def delete_entity(entity_id: str, request: Request, service: Service) -> Response:
+    _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
+    call = call_of(request, service)
+    service.delete(call.tenant, entity_id)
+    return call.done()
+
+
+def _outcome(call: Call, outcome: Outcome) -> Response:
+    if not outcome.not_updated:
+        return call.done()
+    body = {
+        "updated": [call.terms.compact(a) for a in outcome.updated],
+        "notUpdated": [{"attributeName": call.terms.compact(a), "reason": why} for a, why in outcome.not_updated],
+    }
+    return call.answer(body, status=207)
+
+
+@router.post(
+    "/{entity_id}/attrs",
+    status_code=204,
+    summary="Append attributes (options=noOverwrite)",
+    responses=PARTIAL,
+    openapi_extra=_body(FRAGMENT),
+)
+async def append_attributes(entity_id: str, request: Request, service: Service, options: str | None = None) -> Response:
+    _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
+    call, body = await read_body(request, service)
+
+    def run() -> Response:
+        overwrite = "noOverwrite" not in (split_list(options) or [])
+        return _outcome(call, service.append(call.tenant, entity_id, body, call.terms, overwrite))
+
+    return await run_in_threadpool(run)
+
+
+@router.patch(
+    "/{entity_id}/attrs",
+    status_code=204,
+    summary="Update attributes that exist",
+    responses=PARTIAL,
+    openapi_extra=_body(FRAGMENT),
+)
+async def update_attributes(entity_id: str, request: Request, service: Service) -> Response:
+    _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
+    call, body = await read_body(request, service, patch=True)
+
+    def run() -> Response:
+        return _outcome(call, service.update(call.tenant, entity_id, body, call.terms))
+
+    return await run_in_threadpool(run)
+
+
+@router.patch(
+    "/{entity_id}/attrs/{attr}",
+    status_code=204,
+    summary="Partially update one attribute",
+    openapi_extra=_body(FRAGMENT),
+)
+async def patch_attribute(entity_id: str, attr: str, request: Request, service: Service) -> Response:
+    _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
+    call, body = await read_body(request, service, patch=True)
+
+    def run() -> Response:
+        service.patch_attribute(call.tenant, entity_id, attr, body, call.terms)
+        return call.done()
+
+    return await run_in_threadpool(run)
+
+
+@router.put(
+    "/{entity_id}/attrs/{attr}", status_code=204, summary="Replace one attribute", openapi_extra=_body(FRAGMENT)
+)
+async def replace_attribute(entity_id: str, attr: str, request: Request, service: Service) -> Response:
+    _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
+    call, body = await read_body(request, service)
+
+    def run() -> Response:
+        service.patch_attribute(call.tenant, entity_id, attr, body, call.terms, replace=True)
+        return call.done()
+
+    return await run_in_threadpool(run)
+
+
+@router.delete("/{entity_id}/attrs/{attr}", status_code=204, summary="Delete an attribute (datasetId, deleteAll)")
+def delete_attribute(
+    entity_id: str,
+    attr: str,
+    request: Request,
+    service: Service,
+    dataset_id: Annotated[str | None, Query(alias="datasetId")] = None,
+    delete_all: Annotated[bool, Query(alias="deleteAll")] = False,
+) -> Response:
+    _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
+    call = call_of(request, service)
+    service.delete_attribute(call.tenant, entity_id, attr, call.terms, dataset_id, delete_all)
+    return call.done()

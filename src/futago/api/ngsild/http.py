@@ -1,0 +1,212 @@
+"""The HTTP side of NGSI-LD: media types, @context from the body or the Link header, tenants, answers and errors.
+
+Errors on these routes are RFC 9457 problem+json like everywhere in futago (same members, same pointers), with
+the NGSI-LD ProblemDetails type URI (``https://uri.etsi.org/ngsi-ld/errors/...``) where NGSI-LD defines one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from futago.api.deps import JSONRoute, check_fields
+from futago.api.errors import InvalidBody, problem_response
+from futago.core.errors import FutagoError, TooManyRequests
+from futago.core.problems import Problem
+from futago.services.ngsild import CORE_CONTEXT_URL, NgsiLdService, TermMap, problem_type_of
+from futago.services.ngsild.errors import BadRequestData, InvalidRequest, NotAcceptable, UnsupportedMediaType
+
+log = logging.getLogger(__name__)
+JSON = "application/json"
+JSON_LD = "application/ld+json"
+GEO_JSON = "application/geo+json"
+MERGE_PATCH = "application/merge-patch+json"
+CONTEXT_REL = "http://www.w3.org/ns/json-ld#context"
+_LINK = re.compile(r'<([^>]*)>\s*((?:;\s*[A-Za-z]+\s*=\s*(?:"[^"]*"|[^;,]*)\s*)*)')
+
+
+def ngsild_problem(request: Request, exc: FutagoError) -> Response:
+    """A futago problem with the NGSI-LD type of its kind."""
+    headers = {"Retry-After": str(max(1, int(exc.retry_after_s)))} if isinstance(exc, TooManyRequests) else None
+    response = problem_response(exc.status, exc.detail, exc.problems, request.url.path, headers)
+    type_uri = problem_type_of(exc)
+    if type_uri is not None:
+        body = orjson.loads(response.body)
+        body["type"] = type_uri
+        response = Response(
+            orjson.dumps(body), status_code=exc.status, media_type="application/problem+json", headers=headers
+        )
+    return response
+
+
+class NgsiLdRoute(JSONRoute):
+    """Answers every error of an NGSI-LD route as an NGSI-LD problem: bad query parameters are BadRequestData
+    (400, as the specification says, not FastAPI's 422), and nothing becomes a 500 without being logged."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except FutagoError as exc:
+                return ngsild_problem(request, exc)
+            except RequestValidationError as exc:
+                problems = [Problem(_where(e), str(e.get("msg", "invalid"))) for e in exc.errors()]
+                detail = "; ".join(f"{p.pointer}: {p.message}" for p in problems[:3])
+                return ngsild_problem(request, BadRequestData(detail, problems))
+            except InvalidBody as exc:
+                return ngsild_problem(request, BadRequestData(str(exc.detail), exc.problems))
+            except HTTPException as exc:
+                return problem_response(exc.status_code, str(exc.detail), (), request.url.path)
+
+        return handle
+
+
+def _where(error: Any) -> str:
+    location = [str(x) for x in error.get("loc", ())]
+    return "/" + "/".join(location[1:]) if len(location) > 1 else "/"
+
+
+@dataclass
+class Call:
+    """One NGSI-LD request: its tenant, its @context (as sent) and term map, and the answer's media type."""
+
+    tenant: str | None
+    context: Any  # a URL, an object or a list; None for the core context
+    terms: TermMap
+    accept: str
+    link: str | None  # the Link header's context URL, if one was sent
+
+    def answer(self, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        """``body`` in the negotiated media type: the @context inside for JSON-LD, in a Link header otherwise."""
+        out = dict(headers or {})
+        if self.tenant is not None:
+            out["NGSILD-Tenant"] = self.tenant
+        context = self.context if self.context is not None else CORE_CONTEXT_URL
+        if self.accept == JSON_LD:
+            body = [_with_context(b, context) for b in body] if isinstance(body, list) else _with_context(body, context)
+        else:
+            url = self.link or (context if isinstance(context, str) else CORE_CONTEXT_URL)
+            out["Link"] = f'<{url}>; rel="{CONTEXT_REL}"; type="{JSON_LD}"'
+        return Response(orjson.dumps(body), status_code=status, media_type=self.accept, headers=out)
+
+    def done(self, headers: dict[str, str] | None = None) -> Response:
+        out = dict(headers or {})
+        if self.tenant is not None:
+            out["NGSILD-Tenant"] = self.tenant
+        return Response(status_code=204, headers=out)
+
+
+def _with_context(body: Any, context: Any) -> Any:
+    return {"@context": context, **body} if isinstance(body, dict) else body
+
+
+def _media(value: str | None) -> str:
+    return (value or "").split(";", 1)[0].strip().lower()
+
+
+def negotiate(accept: str | None, geo: bool = True) -> str:
+    """The answer's media type from Accept: JSON (the default), JSON-LD, or GeoJSON where the route has it."""
+    if not accept:
+        return JSON
+    offered = [JSON, JSON_LD] + ([GEO_JSON] if geo else [])
+    ranked = []
+    for position, part in enumerate(accept.split(",")):
+        media, *params = [p.strip() for p in part.split(";")]
+        weight = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        ranked.append((-weight, position, media.lower()))
+    for weight, _, media in sorted(ranked):
+        if weight == 0:
+            continue
+        if media in offered:
+            return media
+        if media in ("*/*", "application/*"):
+            return JSON
+    raise NotAcceptable(f"this resource answers {', '.join(offered)}; Accept asked for {accept}")
+
+
+def link_context(header: str | None) -> str | None:
+    """The URL of a JSON-LD context Link header, or None."""
+    if not header:
+        return None
+    found = None
+    for match in _LINK.finditer(header):
+        params = match.group(2).lower().replace(" ", "")
+        if f'rel="{CONTEXT_REL}"' in params or f"rel={CONTEXT_REL}" in params:
+            if found is not None:
+                raise BadRequestData("send one JSON-LD context Link header, not several")
+            found = match.group(1)
+    return found
+
+
+def tenant_of(request: Request) -> str | None:
+    value = request.headers.get("NGSILD-Tenant")
+    return value.strip() if value and value.strip() else None
+
+
+def call_of(request: Request, service: NgsiLdService, geo: bool = True) -> Call:
+    """For a request without a body: the context comes from the Link header (or is the core context)."""
+    accept = negotiate(request.headers.get("accept"), geo)
+    link = link_context(request.headers.get("link"))
+    tenant = tenant_of(request)
+    service.check_tenant(tenant)
+    return Call(tenant, link, service.contexts.resolve(link), accept, link)
+
+
+async def read_body(request: Request, service: NgsiLdService, patch: bool = False) -> tuple[Call, Any]:
+    """Parse a body: JSON with its context in a Link header, or JSON-LD with ``@context`` inside (GS CIM 009
+    6.3.5). Any other media type is a 415; malformed JSON is InvalidRequest."""
+    media = _media(request.headers.get("content-type"))
+    allowed = (JSON, JSON_LD, MERGE_PATCH) if patch else (JSON, JSON_LD)
+    if media not in allowed:
+        raise UnsupportedMediaType(f"send {' or '.join(allowed)}, not {media or 'a body without Content-Type'}")
+    raw = await request.body()
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"the body is not valid JSON: {exc}") from exc
+    check_fields(body)
+    accept = negotiate(request.headers.get("accept"))
+    link = link_context(request.headers.get("link"))
+    tenant = tenant_of(request)
+    service.check_tenant(tenant)
+    context: Any = None
+    if media == JSON_LD:
+        if link is not None:
+            raise BadRequestData("a JSON-LD body carries its @context inside; send no context Link header with it")
+        if not isinstance(body, dict) or "@context" not in body:
+            raise BadRequestData("a body sent as application/ld+json must hold an @context")
+        context = body.pop("@context")
+    else:
+        if isinstance(body, dict) and "@context" in body:
+            raise BadRequestData("a body sent as application/json may not hold an @context: use the Link header")
+        context = link
+    terms = await run_in_threadpool(service.contexts.resolve, context)  # may fetch it: not on the event loop
+    return Call(tenant, context, terms, accept, link), body
+
+
+def split_list(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise BadRequestData("an empty list was given")
+    return items

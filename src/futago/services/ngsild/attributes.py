@@ -1,0 +1,249 @@
+"""NGSI-LD attributes: read any request form into expanded instances, and write them back in any answer format.
+
+An *instance* is one attribute value as futago keeps it: a dict with ``type`` (Property, Relationship,
+GeoProperty, LanguageProperty, JsonProperty, ListProperty, ListRelationship, VocabProperty), the member that holds
+its value (``value``, ``object``, ``languageMap``, ``json``, ``valueList``, ``objectList``, ``vocab``), the optional
+``datasetId``, ``observedAt``, ``unitCode``, ``createdAt``, ``modifiedAt``, and its sub-attributes under ``sub``
+(expanded IRI -> list of instances). An attribute is a list of instances: one per datasetId (multi-attributes).
+Pure functions; the @context is a TermMap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from futago.services.ngsild.context import TermMap
+from futago.services.ngsild.errors import BadRequestData
+
+Instance = dict[str, Any]
+
+#: Each attribute type and the member holding its value.
+VALUE_MEMBER = {
+    "Property": "value",
+    "GeoProperty": "value",
+    "Relationship": "object",
+    "LanguageProperty": "languageMap",
+    "JsonProperty": "json",
+    "ListProperty": "valueList",
+    "ListRelationship": "objectList",
+    "VocabProperty": "vocab",
+}
+#: In the concise form the type is left out; the value member says which it is.
+TYPE_OF_MEMBER = {
+    "object": "Relationship",
+    "languageMap": "LanguageProperty",
+    "json": "JsonProperty",
+    "valueList": "ListProperty",
+    "objectList": "ListRelationship",
+    "vocab": "VocabProperty",
+    "value": "Property",
+}
+META_MEMBERS = frozenset({"datasetId", "observedAt", "unitCode", "createdAt", "modifiedAt", "objectType", "lang"})
+RESERVED = frozenset({"type", *VALUE_MEMBER.values(), *META_MEMBERS, "instanceId", "@context"})
+ENTITY_MEMBERS = frozenset({"id", "type", "@context", "scope", "createdAt", "modifiedAt", "@id", "@type"})
+GEO_TYPES = frozenset(
+    {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection"}
+)
+LOCATION = "https://uri.etsi.org/ngsi-ld/location"
+SYSTEM_TIMES = frozenset({"createdAt", "modifiedAt"})
+
+
+def is_geometry(value: Any) -> bool:
+    return (
+        isinstance(value, dict) and value.get("type") in GEO_TYPES and ("coordinates" in value or "geometries" in value)
+    )
+
+
+def parse_attribute(name: str, data: Any, terms: TermMap, pointer: str) -> list[Instance]:
+    """An attribute as sent (normalized, concise or a bare value; an array of instances for multi-attributes)."""
+    if isinstance(data, list) and data and all(isinstance(d, dict) and _is_instance(d) for d in data):
+        instances = [parse_instance(name, d, terms, f"{pointer}/{i}") for i, d in enumerate(data)]
+    else:
+        instances = [parse_instance(name, data, terms, pointer)]
+    seen: set[str | None] = set()
+    for instance in instances:
+        dataset = instance.get("datasetId")
+        if dataset in seen:
+            raise BadRequestData(f"attribute '{name}' has two instances with the datasetId {dataset!r}")
+        seen.add(dataset)
+    return instances
+
+
+def _is_instance(data: dict[str, Any]) -> bool:
+    return data.get("type") in VALUE_MEMBER or any(m in data for m in TYPE_OF_MEMBER)
+
+
+def parse_instance(name: str, data: Any, terms: TermMap, pointer: str) -> Instance:
+    if data is None:
+        raise BadRequestData(f"attribute '{name}' has no value (null): use DELETE to remove it")
+    if not isinstance(data, dict) or not _is_instance(data):
+        return {"type": "GeoProperty" if is_geometry(data) else "Property", "value": data}
+    kind: Any = data.get("type")
+    if kind is None:
+        kind = next(TYPE_OF_MEMBER[m] for m in TYPE_OF_MEMBER if m in data)
+        if kind == "Property" and is_geometry(data["value"]) and terms.expand(name) == LOCATION:
+            kind = "GeoProperty"
+    if kind not in VALUE_MEMBER:
+        raise BadRequestData(f"'{pointer}/type': {kind!r} is not an NGSI-LD attribute type")
+    member = VALUE_MEMBER[kind]
+    if member not in data or data[member] is None:
+        raise BadRequestData(f"attribute '{name}' of type {kind} needs '{member}'")
+    instance: Instance = {"type": kind, member: _checked_value(kind, data[member], name, terms)}
+    for key in ("datasetId", "observedAt", "unitCode", "objectType"):
+        if key in data:
+            if not isinstance(data[key], str) or not data[key]:
+                raise BadRequestData(f"'{key}' of attribute '{name}' must be a non-empty string")
+            instance[key] = terms.expand(data[key]) if key == "datasetId" else data[key]
+    sub: dict[str, list[Instance]] = {}
+    for key, item in data.items():
+        if key in RESERVED:
+            continue
+        sub[terms.expand(key)] = parse_attribute(key, item, terms, f"{pointer}/{key}")
+    if sub:
+        instance["sub"] = sub
+    return instance
+
+
+def _checked_value(kind: str, value: Any, name: str, terms: TermMap) -> Any:
+    if kind == "GeoProperty" and not is_geometry(value):
+        raise BadRequestData(f"the value of GeoProperty '{name}' must be a GeoJSON geometry")
+    if kind == "Relationship" and (not isinstance(value, str) or ":" not in value):
+        raise BadRequestData(f"the object of Relationship '{name}' must be a URI")
+    if kind == "ListRelationship":
+        objects = value if isinstance(value, list) else None
+        if objects is None or not all(isinstance(o, str | dict) for o in objects):
+            raise BadRequestData(f"the objectList of '{name}' must be an array of URIs")
+    if kind == "LanguageProperty" and (
+        not isinstance(value, dict) or not all(isinstance(v, str | list) for v in value.values())
+    ):
+        raise BadRequestData(f"the languageMap of '{name}' must map language tags to strings")
+    if kind in ("ListProperty",) and not isinstance(value, list):
+        raise BadRequestData(f"the valueList of '{name}' must be an array")
+    if kind == "VocabProperty":
+        if isinstance(value, str):
+            return terms.expand(value)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return [terms.expand(v) for v in value]
+        raise BadRequestData(f"the vocab of '{name}' must be a term or an array of terms")
+    return value
+
+
+def parse_attributes(
+    document: dict[str, Any], terms: TermMap, skip: frozenset[str] = ENTITY_MEMBERS
+) -> dict[str, list[Instance]]:
+    """Every attribute of an entity fragment, by expanded IRI."""
+    attrs: dict[str, list[Instance]] = {}
+    for key, data in document.items():
+        if key in skip:
+            continue
+        if not isinstance(key, str) or not key or any(c in key for c in "<>\"'=;()") or key.isspace():
+            raise BadRequestData(f"{key!r} is not a valid attribute name")
+        iri = terms.expand(key)
+        attrs.setdefault(iri, []).extend(parse_attribute(key, data, terms, f"/{key}"))
+    return attrs
+
+
+# -- answers ----------------------------------------------------------------------------------------------------
+
+
+class Rendering:
+    """How one answer writes attributes: its format, the caller's context, sysAttrs and the language asked for."""
+
+    def __init__(self, terms: TermMap, form: str = "normalized", sys_attrs: bool = False, lang: str | None = None):
+        self.terms = terms
+        self.form = form  # normalized | concise | keyValues
+        self.sys_attrs = sys_attrs
+        self.lang = lang
+
+    def attribute(self, instances: list[Instance]) -> Any:
+        shown = [self.instance(i) for i in instances]
+        if self.form == "keyValues":
+            return shown[0] if len(shown) == 1 else shown
+        return shown[0] if len(shown) == 1 else shown
+
+    def instance(self, instance: Instance) -> Any:
+        kind = instance["type"]
+        member = VALUE_MEMBER[kind]
+        value = instance.get(member)
+        if kind == "VocabProperty":
+            value = (
+                [self.terms.compact(v) for v in value] if isinstance(value, list) else self.terms.compact(str(value))
+            )
+        if kind == "LanguageProperty" and self.lang is not None:
+            return self._language_pick(instance, value)
+        if self.form == "keyValues":
+            return value
+        out: dict[str, Any] = {} if self.form == "concise" else {"type": kind}
+        out[member] = value
+        self._members(instance, out)
+        if self.form == "concise" and list(out) == ["value"] and not isinstance(value, dict | list):
+            return value
+        return out
+
+    def _language_pick(self, instance: Instance, value: Any) -> Any:
+        """A LanguageProperty asked for in one language (``lang``): a Property with the string and its ``lang``."""
+        languages = value if isinstance(value, dict) else {}
+        wanted = [t.strip().split(";")[0] for t in (self.lang or "").split(",") if t.strip()]
+        chosen = next((t for t in wanted if t in languages), None)
+        if chosen is None and "*" in wanted and languages:
+            chosen = next(iter(languages))
+        if chosen is None:
+            chosen = "@none" if "@none" in languages else next(iter(languages), None)
+        text = languages.get(chosen) if chosen is not None else None
+        if self.form == "keyValues":
+            return text
+        out: dict[str, Any] = {} if self.form == "concise" else {"type": "Property"}
+        out["value"] = text
+        if chosen is not None and chosen != "@none":
+            out["lang"] = chosen
+        self._members(instance, out)
+        return out
+
+    def _members(self, instance: Instance, out: dict[str, Any]) -> None:
+        for key in ("datasetId", "observedAt", "unitCode", "objectType"):
+            if key in instance:
+                out[key] = self.terms.compact(instance[key]) if key == "datasetId" else instance[key]
+        if self.sys_attrs:
+            for key in SYSTEM_TIMES:
+                if key in instance:
+                    out[key] = instance[key]
+        for iri, instances in (instance.get("sub") or {}).items():
+            out[self.terms.compact(iri)] = self.attribute(instances)
+
+
+def stamp(instances: list[Instance], now: str, previous: list[Instance] | None = None) -> list[Instance]:
+    """createdAt and modifiedAt of each instance: kept from the instance of the same datasetId before."""
+    before = {i.get("datasetId"): i for i in previous or ()}
+    for instance in instances:
+        old = before.get(instance.get("datasetId"))
+        instance["createdAt"] = old.get("createdAt", now) if old is not None else now
+        instance["modifiedAt"] = now
+        _stamp_sub(instance, now)
+    return instances
+
+
+def _stamp_sub(instance: Instance, now: str) -> None:
+    for sub in (instance.get("sub") or {}).values():
+        for item in sub:
+            item.setdefault("createdAt", now)
+            item["modifiedAt"] = now
+            _stamp_sub(item, now)
+
+
+def merge_instances(old: list[Instance], new: list[Instance], overwrite: bool = True) -> list[Instance]:
+    """Instances of one attribute after a write: a new instance replaces the one of its datasetId."""
+    by_dataset: dict[str | None, Instance] = {i.get("datasetId"): i for i in old}
+    for instance in new:
+        key = instance.get("datasetId")
+        if key in by_dataset and not overwrite:
+            continue
+        by_dataset[key] = instance
+    return list(by_dataset.values())
+
+
+def walk_values(instances: list[Instance], visit: Callable[[Instance], None]) -> None:
+    for instance in instances:
+        visit(instance)
+        for sub in (instance.get("sub") or {}).values():
+            walk_values(sub, visit)
