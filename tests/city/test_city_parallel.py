@@ -103,8 +103,8 @@ def test_ground_interpolates_as_scipy_does() -> None:
     points = np.vstack([grid, scattered])
     heights = rng.uniform(0, 80, len(points))
     ground = Ground()
-    triangles = [tuple((float(x), float(y), float(h)) for (x, y), h in zip(points[k : k + 3], heights[k : k + 3], strict=True))
-                 for k in range(0, len(points) - 2, 3)]  # fmt: skip
+    corners = [(float(x), float(y), float(h)) for (x, y), h in zip(points, heights, strict=True)]
+    triangles = [tuple(corners[k : k + 3]) for k in range(0, len(corners) - 2, 3)]
     ground.add(ReliefFeature("dem", triangles=triangles))  # type: ignore[arg-type]
     assert ground.ready()
     used = np.asarray(ground._points)
@@ -152,3 +152,49 @@ def test_dem_triangles_are_freed_as_read_and_do_not_count_against_the_limit(
     with pytest.raises(CityGmlError, match="city object 'big' has more than 5,000 elements") as caught:
         list(iter_features(bomb))
     assert caught.value.line == HEAD.count("\n") + 2
+
+
+def test_the_fast_ring_check_finds_what_the_position_check_finds() -> None:
+    """Footprint rings take a one-loop check; any ring it does not pass gets the per-position problems."""
+    from futago.core.geometry import check_geometry
+
+    good = [[139.0, 35.0], [139.001, 35.0, 4.5], [139.0, 35.001], [139, 35]]
+    assert check_geometry({"type": "Polygon", "coordinates": [good]}) == []
+    assert check_geometry({"type": "Polygon", "coordinates": [[[float(np.float64(139.0)), 35.0], *good]]}) == []
+    cases = {
+        "/geometry/coordinates/0/2/1": [[139.0, 35.0], [139.0, 35.0], [139.0, 95.0]],
+        "/geometry/coordinates/0/1/0": [[139.0, 35.0], [float("nan"), 35.0]],
+        "/geometry/coordinates/0/1": [[139.0, 35.0], [True, 35.0]],
+        "/geometry/coordinates/0/0": [[139.0]],
+    }
+    for pointer, ring in cases.items():
+        problems = check_geometry({"type": "Polygon", "coordinates": [ring]})
+        assert [p.pointer for p in problems] == [pointer], (ring, problems)
+    numpy_ring = [[np.float64(139.0), np.float64(35.0)], [139.0, 35.0]]  # a float subclass: still a number
+    assert check_geometry({"type": "LineString", "coordinates": numpy_ring}) == []
+
+
+def test_nesting_far_past_the_depth_limit_is_a_clear_error(tmp_path: Path) -> None:
+    """3,000 levels in one building: refused with file and line (libxml2 stops at 2,048, before our check)."""
+    path = tmp_path / "deep.gml"
+    deep = "<gen:a>" * 3_000 + "</gen:a>" * 3_000
+    path.write_text(f'{HEAD.format(uro=URO3)}<core:cityObjectMember><bldg:Building gml:id="deep">\n{deep}'
+                    f"</bldg:Building></core:cityObjectMember>\n{TAIL}", encoding="utf-8")  # fmt: skip
+    with pytest.raises(CityGmlError) as caught:
+        list(iter_features(path))
+    assert caught.value.file == str(path) and caught.value.line is not None
+    assert "depth" in caught.value.message or "deep" in caught.value.message
+
+
+def test_bulk_etags_keep_the_form_of_a_single_twins() -> None:
+    """The import's batch of ETags: W/"<UUID version 4>" as new_etag() writes them, all different."""
+    import uuid
+
+    from futago.store.sql.twins import _new_etags
+
+    etags = _new_etags(2_000)
+    assert len(set(etags)) == 2_000 and _new_etags(0) == []
+    for etag in etags:
+        assert etag.startswith('W/"') and etag.endswith('"')
+        value = uuid.UUID(etag[3:-1])
+        assert value.version == 4 and value.variant == uuid.RFC_4122 and str(value) == etag[3:-1]

@@ -11,12 +11,10 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 from futago.city.citygml import iter_sources
-from futago.city.features import BuildingFeature, CityFeature, ReadTally, ReliefFeature
+from futago.city.features import CityFeature, ReadTally, ReliefFeature
+from futago.city.ground import Ground
 from futago.city.parallel import read_local, read_parallel, workers_for
 
 Progress = Callable[[float], None]  # the fraction of the input read, 0 to 1
@@ -38,49 +36,6 @@ def _size(name: str) -> int:
         with zipfile.ZipFile(archive) as zf:
             return zf.getinfo(member).file_size
     return Path(name).stat().st_size
-
-
-class Ground:
-    """Ground height anywhere in the relief's TINs, by linear interpolation over their vertices."""
-
-    def __init__(self) -> None:
-        self._points: list[tuple[float, float]] = []
-        self._heights: list[float] = []
-        self._interpolate: Any = None
-
-    def add(self, relief: ReliefFeature) -> None:
-        for triangle in relief.triangles:
-            for p in triangle:
-                if len(p) >= 3:
-                    self._points.append((p[0], p[1]))
-                    self._heights.append(p[2])
-
-    def ready(self) -> bool:
-        if self._interpolate is None and len(self._points) >= 3:
-            from scipy.interpolate import LinearNDInterpolator
-
-            points, index = np.unique(np.asarray(self._points), axis=0, return_index=True)
-            self._interpolate = LinearNDInterpolator(points, np.asarray(self._heights)[index])
-        return self._interpolate is not None
-
-    def at(self, lon: float, lat: float) -> float | None:
-        value = float(self._interpolate(lon, lat))
-        return round(value, 3) if np.isfinite(value) else None
-
-    def fill(self, features: Sequence[CityFeature]) -> None:
-        """Each building's ground elevation at its footprint's first ring's mean, where the relief has one.
-
-        One call for many buildings: the interpolator's cost is mostly per call, not per point."""
-        todo = [f for f in features if isinstance(f, BuildingFeature) and f.footprint]
-        if not todo or not self.ready():
-            return
-        centres = np.empty((len(todo), 2))
-        for row, feature in enumerate(todo):
-            ring = feature.footprint[0][0]
-            centres[row] = (sum(p[0] for p in ring) / len(ring), sum(p[1] for p in ring) / len(ring))
-        for feature, value in zip(todo, self._interpolate(centres).tolist(), strict=True):
-            if np.isfinite(value) and round(value, 3):  # 0.0 and outside the relief keep the file's own
-                feature.ground_elevation = round(value, 3)
 
 
 def iter_city(

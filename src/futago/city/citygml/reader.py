@@ -180,7 +180,7 @@ class CityGmlReader(Iterator[CityFeature]):
         element: every element starts with a "<", so the "<"s read since the last member ended bound the live
         elements; when that bound passes the limit the live tree is counted exactly, and a member truly past
         it is refused with at most one chunk (64 kB) more of it built. The depth limit is checked with one
-        XPath (evaluated in C) when a member ends, before any Python code walks it.
+        XPath (evaluated in C) per chunk, when its first member ends, before any Python code walks one.
         """
         ctx = self._ctx
         # huge_tree stays: a posList of a large flood polygon may pass libxml2's 10 MB text limit; the depth and
@@ -206,7 +206,7 @@ class CityGmlReader(Iterator[CityFeature]):
                     parser.feed(chunk)
                 else:
                     parser.close()
-                ended = False
+                ended = checked = False
                 for event, elem in parser.read_events():
                     tag = elem.tag
                     if event == "start":
@@ -224,7 +224,9 @@ class CityGmlReader(Iterator[CityFeature]):
                         continue
                     if root is None or elem.getparent() is not root:
                         continue  # a member tag nested inside a city object: read with it
-                    self._check_depth(elem)
+                    if not checked:  # once per chunk: every member ending in it is already built
+                        self._check_depth(root)
+                        checked = True
                     if tag in member_tags:
                         for feature_elem in elem:
                             yield from _member(feature_elem, ctx)
@@ -246,10 +248,13 @@ class CityGmlReader(Iterator[CityFeature]):
         finally:
             self.close()
 
-    def _check_depth(self, top: Any) -> None:
-        """Refuse a child of the CityModel (depth 2) holding an element deeper than MAX_FEATURE_DEPTH."""
-        deep = _too_deep(MAX_FEATURE_DEPTH)(top)
+    def _check_depth(self, root: Any) -> None:
+        """Refuse the member holding the first element deeper than MAX_FEATURE_DEPTH (the CityModel is depth 1)."""
+        deep = _too_deep(MAX_FEATURE_DEPTH)(root)
         if deep:
+            top = deep[0]
+            while top.getparent() is not root:
+                top = top.getparent()
             raise self._too_large(_city_object(top), deep[0], False)
 
     def _too_large(self, feature: Any, elem: Any, by_count: bool) -> CityGmlError:
@@ -315,8 +320,8 @@ def _features_of(elem: Any, ctx: ReadContext) -> Iterator[CityFeature]:
 
 @functools.lru_cache(maxsize=4)
 def _too_deep(limit: int) -> etree.XPath:
-    """The elements at depth ``limit + 1`` below a child of the CityModel (depth 2), in document order."""
-    return etree.XPath("/".join(["*"] * (limit - 1)))
+    """The elements at depth ``limit + 1`` below the CityModel (depth 1), in document order."""
+    return etree.XPath("/".join(["*"] * limit))
 
 
 def _city_object(member: Any) -> Any:
