@@ -59,3 +59,17 @@ def footprint_lines(paths: Sequence[str | Path]) -> Iterator[str]:
         for line in lines:
             if line is not None:
                 yield line
+
+
+def write_feature_collection(paths: Sequence[str | Path], out: Path) -> int:
+    """Write every building's footprint of ``paths`` as one GeoJSON FeatureCollection to ``out``; returns the count.
+
+    Written line by line (one Feature per line), so a city of any size streams through in constant memory."""
+    count = 0
+    with out.open("w", encoding="utf-8") as handle:
+        handle.write('{"type": "FeatureCollection", "features": [\n')
+        for line in footprint_lines(paths):
+            handle.write(("," if count else "") + line + "\n")
+            count += 1
+        handle.write("]}\n")
+    return count

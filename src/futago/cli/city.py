@@ -101,6 +101,34 @@ def _print_warnings(report: dict[str, Any]) -> None:
         click.echo(f"warning: ... and {report['warnings'] - len(examples)} more", err=True)
 
 
+@city.command("footprints")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option(
+    "--out", type=click.Path(dir_okay=False), required=True, help="The GeoJSON file to write (a FeatureCollection)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the count and the file as one JSON object.")
+def city_footprints(paths: tuple[str, ...], out: str, as_json: bool) -> None:
+    """Building footprints of CityGML files, PLATEAU zips or folders straight to GeoJSON, without importing.
+
+    A quick look at a city's buildings (建物) in any GIS: one Feature per building with its footprint, gml:id,
+    measuredHeight and usage, read on every core. Only building files (udx/bldg) are opened.
+
+    \b
+    Example:
+      futago city footprints 13100_tokyo23-ku_2023_citygml.zip --out futago-data/tokyo-bldg.geojson
+    """
+    from futago.city.footprints import write_feature_collection
+
+    target = Path(out)
+    with reported_errors():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        count = write_feature_collection(list(paths), target)
+    if as_json:
+        click.echo(json.dumps({"buildings": count, "path": str(target)}))
+    else:
+        console.print(f"wrote {count:,} building footprints to {target}")
+
+
 @city.command("generate")
 @click.option("--buildings", type=int, default=1000, show_default=True, help="How many buildings.")
 @click.option(
