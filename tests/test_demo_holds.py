@@ -104,25 +104,26 @@ def test_a_busy_port_is_refused_before_anything_is_seeded(tmp_path: Path) -> Non
 
 def test_the_hold_names_its_holder_is_let_go_and_a_dead_holder_is_taken_over(tmp_path: Path) -> None:
     db = str(tmp_path / "store.db")
-    lock = server_lock_path(db, exclusive_on_server=False)
+    lock = server_lock_path(db, exclusive_on_server=False, server_files=tmp_path)
     assert lock == Path(f"{db}.server.lock")
     lock.write_text('{"pid": 999999, "host": "gone", "command": "demo", "address": "127.0.0.1:1", "since": "x"}\n')
-    held = hold_store(db, "serve", "127.0.0.1", 8123)  # its writer died: the OS let go of its lock
+    held = hold_store(db, "serve", "127.0.0.1", 8123, tmp_path)  # its writer died: the OS let go of its lock
     assert held is not None and f'"pid": {os.getpid()}' in lock.read_text()
     with pytest.raises(Conflict) as refused:
-        hold_store(db, "demo", "127.0.0.1", 8124)
+        hold_store(db, "demo", "127.0.0.1", 8124, tmp_path)
     assert f"pid {os.getpid()}" in refused.value.detail and "127.0.0.1:8123" in refused.value.detail
     held.release()
-    again = hold_store(db, "demo", "127.0.0.1", 8124)
+    again = hold_store(db, "demo", "127.0.0.1", 8124, tmp_path)
     assert again is not None
     again.release()
 
 
 def test_a_postgres_store_is_shared_by_servers_but_held_by_a_demo() -> None:
     url = "postgresql://futago@127.0.0.1:5432/futago"
-    assert server_lock_path(url, exclusive_on_server=False) is None  # --workers and several serves share it
-    assert server_lock_path(url, exclusive_on_server=True) == Path("futago-data/demo-127.0.0.1-5432-futago.lock")
-    assert server_lock_path(":memory:", exclusive_on_server=True) is None
+    files = Path("/srv/futago-data")  # absolute, whatever the working directory (futago.app.server_store_files)
+    assert server_lock_path(url, exclusive_on_server=False, server_files=files) is None  # --workers share it
+    assert server_lock_path(url, True, files) == files / "demo-127.0.0.1-5432-futago.lock"
+    assert server_lock_path(":memory:", exclusive_on_server=True, server_files=files) is None
 
 
 @pytest.fixture

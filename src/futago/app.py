@@ -46,6 +46,8 @@ from futago.services.dead_letters import DeadLetterService
 from futago.services.drift import DriftService
 from futago.services.health import HealthService
 from futago.services.models import ModelService
+from futago.services.ngsild import ContextResolver, ContextSettings, NgsiLdService
+from futago.services.ngsild.notifier import SubscriptionService
 from futago.services.privacy_release import PrivacyReleaseService
 from futago.services.quality import QualityService
 from futago.services.telemetry import TelemetryService
@@ -115,9 +117,13 @@ def notification_channel_types() -> dict[str, ChannelFactory]:
     """Notification channel types by name; the notification service builds one channel of each."""
     from futago.protocols.http.channel import webhook_channel
     from futago.protocols.mqtt.channel import mqtt_channel
+    from futago.protocols.ngsild.channel import ngsild_channel
     from futago.protocols.smtp.channel import email_channel
 
-    return {"webhook": webhook_channel, "mqtt": mqtt_channel, "email": email_channel, "dashboard": dashboard_channel}
+    return {
+        "webhook": webhook_channel, "mqtt": mqtt_channel, "email": email_channel, "dashboard": dashboard_channel,
+        "ngsild": ngsild_channel,  # NGSI-LD subscriptions' notifications (HTTP and MQTT bindings)
+    }  # fmt: skip
 
 
 def _provisioner(twins: TwinService) -> Callable[[Sequence[str], str], None]:
@@ -159,6 +165,8 @@ class App:
     catalog: CatalogService
     health: HealthService
     scale: ScaleOut | None = None  # NATS links when several processes share the work
+    ngsild: NgsiLdService | None = None  # the NGSI-LD door onto the same twins (/ngsi-ld/v1)
+    ngsild_subscriptions: SubscriptionService | None = None  # /ngsi-ld/v1/subscriptions; the leader notifies
     _maintenance: threading.Event | None = None
 
     def start(self) -> None:
@@ -168,24 +176,40 @@ class App:
         Scaled out, only the leading process runs them (futago.scale.leader); the others serve the API and
         stand by to take over."""
         if self.scale is None:
-            self._start_stateful()
+            self.start_stateful()
             return
         self.connections.runs_connectors = False
         self.connections.load(self.settings.connections, start=False)  # known, listed, not run here
-        from futago.scale.leader import Leadership
+        from futago.scale.cluster import leadership_for
 
-        self.scale.leadership = Leadership(leader_lock_path(self.settings), self._start_stateful)
+        self.scale.leadership = leadership_for(self)  # a lease in PostgreSQL, or a file lock beside SQLite
         self.scale.leadership.start()
 
-    def _start_stateful(self) -> None:
+    def start_stateful(self) -> None:
+        """Run what the leader runs; again after a lost lease, only what ``stop_stateful`` stopped."""
+        if self._maintenance is not None:
+            self.connections.runs_connectors = True
+            self.connections.load(self.settings.connections)
+            self.alerts.reload()  # the leader of meanwhile raised and resolved alerts
+            self.alerts.active = True
+            return
         self.connections.runs_connectors = True
         self.connections.load(self.settings.connections)
         self.behaviours.start()
         self.notifications.start()  # before the alerts, so no alert event goes unheard
+        if self.ngsild_subscriptions is not None:
+            self.ngsild_subscriptions.start()
         self.alerts.reload()  # the previous leader may have raised or resolved alerts since this process started
         self.alerts.active = True
         self.alerts.start()
         self._maintenance = self.start_maintenance()
+
+    def stop_stateful(self) -> None:
+        """The lease was lost: stop the connectors and the rules; the other threads run on, fenced (futago.core.fence)
+        until this process leads again."""
+        self.alerts.active = False
+        self.connections.runs_connectors = False
+        self.connections.close()
 
     def apply_retention(self, now_us: int | None = None) -> int:
         """Drop readings older than the configured retention; returns how many went."""
@@ -203,6 +227,10 @@ class App:
             next_retention = 0.0
             while True:
                 try:
+                    if self.scale is not None and self.scale.leadership and not self.scale.leadership.fence.holds():
+                        if stop.wait(sweep_every_s):  # not the leader now: the one that is does the upkeep
+                            return
+                        continue
                     if time.monotonic() >= next_retention:
                         next_retention = time.monotonic() + retention_every_s
                         removed = self.apply_retention()
@@ -211,6 +239,8 @@ class App:
                     self.telemetry.mark_missing(time.time_ns() // 1000)
                     if self.scale is not None:  # connections stored through another process's API
                         self.connections.sync()
+                        if self.scale.states is not None:  # and what they do, for the processes that run none
+                            self.scale.states.record_all(self.connections)
                 except Exception:  # keep the server up; the next pass tries again
                     log.exception("maintenance pass failed")
                 if stop.wait(sweep_every_s):
@@ -226,6 +256,8 @@ class App:
             self._maintenance.set()
         self.behaviours.stop()
         self.alerts.close()
+        if self.ngsild_subscriptions is not None:
+            self.ngsild_subscriptions.close()  # before the notifications it hands its deliveries to
         self.notifications.close()  # after the alerts, before the store (it records outcomes)
         self.commands.close()  # before the connections its transports use
         self.connections.close()
@@ -237,9 +269,11 @@ class App:
         self.store.close()
 
 
-# Beside a database server's store there is no file to keep secrets next to: they live here, shared by every
-# process started in this folder (on several machines, point [audit] key at shared storage).
-SERVER_STORE_FILES = Path("futago-data")
+def server_store_files(settings: Settings) -> Path:
+    """Beside a database server's store there is no file to keep secrets next to: they live in the data root (never
+    served), as an absolute path fixed when the settings are read, so that a process's working directory does not
+    decide which keys it uses (on several machines, point [audit] key at shared storage)."""
+    return Path(settings.data_root).absolute()
 
 
 def audit_key_path(settings: Settings) -> Path | None:
@@ -248,7 +282,7 @@ def audit_key_path(settings: Settings) -> Path | None:
         return Path(settings.audit_key)
     where = StoreUrl.parse(settings.db)
     if where.is_server:  # a database server: every process of the deployment signs with the same key
-        return SERVER_STORE_FILES / "audit-key.pem"
+        return server_store_files(settings) / "audit-key.pem"
     return None if where.in_memory else Path(f"{where.path}.audit-key.pem")
 
 
@@ -276,21 +310,25 @@ def audit_checkpoints_path(settings: Settings) -> Path | None:
     if where.is_server:
         url = urlsplit(where.path)
         name = "-".join(str(part) for part in (url.hostname, url.port, url.path.strip("/")) if part)
-        return SERVER_STORE_FILES / f"audit-checkpoints-{re.sub(r'[^A-Za-z0-9._-]+', '_', name) or 'db'}.jsonl"
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "db"
+        return server_store_files(settings) / f"audit-checkpoints-{safe}.jsonl"
     return None if where.in_memory else Path(f"{where.path}.audit-checkpoints.jsonl")
 
 
 def leader_lock_path(settings: Settings) -> Path:
-    """The lock whose holder leads a scaled-out deployment: beside a file store, or in the server store's folder."""
+    """The lock whose holder leads the processes of one machine beside a file store (a database server's store
+    holds a lease instead: futago.scale.lease), absolute so that every process finds the same one."""
     where = StoreUrl.parse(settings.db)
-    return SERVER_STORE_FILES / "leader.lock" if where.file is None else Path(f"{where.path}.leader.lock")
+    if where.file is None:
+        return server_store_files(settings) / "leader.lock"
+    return Path(f"{where.path}.leader.lock").absolute()
 
 
 def vault_path(settings: Settings) -> Path | None:
     """The personal-data key vault: beside a file store (never inside it); in memory for an in-memory store."""
     where = StoreUrl.parse(settings.db)
     if where.is_server:
-        return SERVER_STORE_FILES / "personal.keys"
+        return server_store_files(settings) / "personal.keys"
     return None if where.in_memory else Path(f"{where.path}.keys")
 
 
@@ -367,15 +405,32 @@ def build(settings: Settings, worker: bool = False) -> App:
         files=files, channel_types=channel_types,
     )  # fmt: skip
     notifications.check_configured_channels()
+    ngsild = NgsiLdService(twins, models, ContextResolver(_ngsild_contexts(settings)))
+    security = SecurityService(store, audit, settings.rate_limit_per_minute)
     return App(
         settings, store, bus, models, twins, telemetry, ingest, connections, drift, behaviours, commands, alerts,
-        notifications, audit, recorder, SecurityService(store, audit, settings.rate_limit_per_minute), personal,
+        notifications, audit, recorder, security, personal,
         dead_letters=DeadLetterService(store, connections, ingest),
         privacy_release=PrivacyReleaseService(store, lambda: models.models, personal, audit),
         catalog=CatalogService(store, behaviours, connections),
         health=HealthService(store, lambda: models.models),
         scale=scale,
+        ngsild=ngsild,
+        ngsild_subscriptions=SubscriptionService(ngsild, store, notifications, bus, security),
     )  # fmt: skip
+
+
+def _ngsild_contexts(settings: Settings) -> ContextSettings:
+    """The user-context cache's bounds and offline copies, from ``[ngsild]`` where the settings have it."""
+    section = getattr(settings, "ngsild", None) or {}
+    offline = section.get("offline_contexts") or {}
+    return ContextSettings(
+        cache_entries=int(section.get("context_cache_entries", 256)),
+        ttl_s=float(section.get("context_ttl_s", 3600.0)),
+        max_bytes=int(section.get("context_max_bytes", 1_000_000)),
+        timeout_s=float(section.get("context_timeout_s", 5.0)),
+        offline={str(url): str(path) for url, path in offline.items()},
+    )
 
 
 def api_from_environment() -> FastAPI:

@@ -105,6 +105,7 @@ class Settings:
     commands: dict[str, Any] = field(default_factory=dict)  # twin -> command -> binding (mode, transport, envelope)
     rule_files: tuple[str, ...] = ()  # YAML files of alert rules
     notifications: dict[str, Any] = field(default_factory=dict)  # [notifications]: threshold, retry, channels
+    ngsild: dict[str, Any] = field(default_factory=dict)  # [ngsild]: @context cache bounds, offline copies
     audit_key: str | None = None  # Ed25519 key (PEM) signing audit checkpoints; default <db>.audit-key.pem
     audit_checkpoints: str | None = None  # append-only file of signed checkpoints, outside the store (see app.py)
     base_tiles: str | None = None  # raster tile URL ({z}/{x}/{y}) under the dashboard's map; none: offline
@@ -170,7 +171,31 @@ _TABLES = {
     "behaviours": (True, "[behaviours.<name>] tables describe behaviours"),
     "commands": (True, '[commands."<twin>".<command>] tables bind commands'),
     "notifications": (False, "[notifications] is a table"),
+    "ngsild": (False, "[ngsild] is a table"),
 }
+#: [ngsild] settings: each one's kind and least value (the @context cache of the NGSI-LD API, docs/ngsi-ld.md).
+_NGSILD = {"context_cache_entries": (int, 1), "context_ttl_s": (float, 0), "context_max_bytes": (int, 1),
+           "context_timeout_s": (float, 0.001)}  # fmt: skip
+
+
+def _check_ngsild(check: Checker, section: dict[str, Any], path: Path) -> dict[str, Any]:
+    """[ngsild] with its numbers checked and offline copies' paths made absolute (relative to the file)."""
+    out: dict[str, Any] = {}
+    for key, value in section.items():
+        if key == "offline_contexts":
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                check.add("/ngsild/offline_contexts", f'{path}: offline_contexts is a table of URL = "file"')
+                continue
+            out[key] = {u: str(f if Path(f).is_absolute() else path.parent / f) for u, f in value.items()}
+        elif key in _NGSILD:
+            kind, least = _NGSILD[key]
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < least or kind(value) != value:
+                check.add(f"/ngsild/{key}", f"{path}: {key} is a {kind.__name__} of at least {least}")
+                continue
+            out[key] = kind(value)
+        else:
+            check.add(f"/ngsild/{key}", f"{path}: [ngsild] has {', '.join([*_NGSILD, 'offline_contexts'])}")
+    return out
 
 
 def _coerce(check: Checker, name: str, value: Any, origin: str) -> Any:
@@ -216,6 +241,7 @@ def load_settings(config: str | Path | None = None, environ: dict[str, str] | No
             if of_tables and not all(isinstance(entry, dict) for entry in tables.values()):
                 check.add(f"/{key}", f"{path}: {holds}")
             values[key] = tables
+        values["ngsild"] = _check_ngsild(check, values["ngsild"], path)
         rules = document.get("rules", {})
         files = rules.get("files", []) if isinstance(rules, dict) else None
         if not isinstance(files, list) or not all(isinstance(f, str) for f in files):

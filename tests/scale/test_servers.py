@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import orjson
@@ -93,18 +92,22 @@ def test_a_change_on_one_server_reaches_the_event_stream_of_the_other(
 def test_one_server_leads_and_another_takes_over_when_it_dies(
     rig: ScaleRig, servers: list[tuple[subprocess.Popen[bytes], str]]
 ) -> None:
-    lock = Path(rig.folder) / "futago-data" / "leader.lock"
+    def holder() -> int | None:  # the pid in the lease row's holder (host:pid:nonce), while the lease holds
+        with psycopg.connect(rig.postgres.url, autocommit=True) as conn:
+            row = conn.execute("SELECT holder FROM leader_lease WHERE expires > clock_timestamp()").fetchone()
+        return int(row[0].split(":")[1]) if row else None
+
     pids = {process.pid for process, _ in servers}
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not (lock.exists() and lock.read_text().strip()):
+    while time.monotonic() < deadline and holder() is None:
         time.sleep(0.1)
-    leader = int(lock.read_text())
+    leader = holder()
     assert leader in pids
     next(p for p, _ in servers if p.pid == leader).send_signal(signal.SIGKILL)
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and int(lock.read_text().strip() or 0) == leader:
+    while time.monotonic() < deadline and holder() in (leader, None):
         time.sleep(0.2)
-    assert int(lock.read_text()) == (pids - {leader}).pop()
+    assert holder() == (pids - {leader}).pop()
 
 
 def test_the_readme_example_runs_two_api_processes_and_two_workers() -> None:

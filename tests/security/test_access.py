@@ -20,6 +20,7 @@ from futago.cli import main
 from futago.config import Settings
 from futago.core.errors import InvalidInput
 from futago.core.events import Event
+from futago.security.limits import SharedRateLimiter
 from futago.security.policy import PolicyEntry, PolicySet
 from futago.security.service import Principal
 
@@ -28,7 +29,11 @@ BUILDING = "dtmi:futago:demo:Building;1"
 
 @pytest.fixture
 def secured(app: App) -> Iterator[TestClient]:
-    app.settings = app.settings.with_overrides(require_auth=True)
+    # every route is tried without credentials from one client: more 401s than a client's budget allows in a minute
+    # (test_auth_hardening tests the budget itself)
+    app.settings = app.settings.with_overrides(require_auth=True, refusals_per_minute=100_000)
+    # and as many requests of one key (each refused 403) as there are routes, past one key's burst
+    app.security.limiter = SharedRateLimiter(100_000, app.security.budget, "requests")
     with TestClient(create_api(app), raise_server_exceptions=False) as client:
         yield client
 

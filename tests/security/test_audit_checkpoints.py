@@ -247,7 +247,10 @@ def test_the_sink_is_configurable(tmp_path: Path) -> None:
 
 def test_a_database_servers_sink_is_named_after_its_database() -> None:
     url = "postgresql://futago:secret@db.example:5432/city?sslmode=require"
-    assert audit_checkpoints_path(Settings(db=url)) == Path("futago-data/audit-checkpoints-db.example-5432-city.jsonl")
+    assert (
+        audit_checkpoints_path(Settings(db=url))
+        == Path("futago-data/audit-checkpoints-db.example-5432-city.jsonl").absolute()
+    )
     assert audit_checkpoints_path(Settings(db=":memory:")) is None
     assert audit_checkpoints_path(Settings(db="sqlite:///x/city.db")) == Path("x/city.db.audit-checkpoints.jsonl")
 

@@ -46,6 +46,7 @@ from futago.core.events import (
     Event,
     EventBus,
 )
+from futago.core.fence import OPEN, Fence
 from futago.core.ports import AlertStore
 from futago.core.problems import Problem
 from futago.core.telemetry import parse_timestamp
@@ -62,6 +63,8 @@ class AlertService:
     A facade over its parts (``act.alerting``): ``RuleTargets`` says which twins a rule applies to,
     ``RuleEvaluator`` judges readings, ``AlertBook`` keeps the lifecycle, and the effects go out after the lock.
     """
+
+    fence: Fence = OPEN  # scaled out: rules are evaluated and escalated only while this process holds the lead
 
     def __init__(
         self,
@@ -247,6 +250,8 @@ class AlertService:
     def tick(self, now_us: int | None = None) -> list[Alert]:
         """Escalate raised alerts left unacknowledged for their rule's ``escalateAfter``; returns those escalated."""
         effects = Effects()
+        if not self.fence.holds():  # the next leader escalates them
+            return []
         with self._lock:
             escalated = self.book.escalate_due(self.clock() if now_us is None else now_us, self._escalate_after)
             effects.events += [self._event(ALERT_ESCALATED, alert) for alert in escalated]
@@ -289,7 +294,7 @@ class AlertService:
             self.book.schedule(self._escalate_after)
 
     def _on_event(self, event: Event) -> None:
-        if not self.active:
+        if not self.active or not self.fence.holds():
             return
         if event.origin is not None and event.type.startswith("alert."):  # acknowledged elsewhere, say
             self.reload()

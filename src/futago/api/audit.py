@@ -23,8 +23,8 @@ from futago.api.errors import problem_response, retry_after
 from futago.api.providers import ApiServices, audit_log
 from futago.core.errors import NotFound, TooManyRequests
 from futago.security.audit import AuditLog
+from futago.security.limits import SharedRateLimiter
 from futago.security.refusals import RefusalSummary
-from futago.security.service import RateLimiter
 
 router = APIRouter(tags=["audit"], route_class=JSONRoute)
 
@@ -93,7 +93,8 @@ class AuditRequests:
         self.app = app
         self.audit = futago.audit
         per_minute = futago.settings.refusals_per_minute
-        self.unauthenticated = RateLimiter(per_minute, burst=per_minute / 2)  # 401s per client address
+        # 401s per client address, counted by every process of a deployment together
+        self.unauthenticated = SharedRateLimiter(per_minute, futago.security.budget, "refusals", burst=per_minute / 2)
         self.refusals = RefusalSummary(futago.audit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -78,18 +78,37 @@ def get_connection(
     return json_response(connections.describe(name))
 
 
+def _at_the_leader(connections: ConnectionManager, action: str, name: str) -> Response | None:
+    """Scaled out, connectors run in the leading process: from any other, the action goes to the leader and its
+    answer comes back (its refusal too, with its status). None: this process answers (it leads, or none does)."""
+    if connections.runs_connectors or connections.leader_call is None:
+        return None
+    described = connections.leader_call(action, name)
+    return None if described is None else json_response(described)
+
+
 @router.post("/connections/{name}/start", summary="Start a stopped connection", response_model=Connection)
 def start_connection(
-    name: str, connections: ConnectionsOfServer, access: Access = Depends(require("ADMIN", "connections/{name}"))
+    name: str,
+    connections: ConnectionsOfServer,
+    access: Access = Depends(require("ADMIN", "connections/{name}")),
 ) -> Response:
+    forwarded = _at_the_leader(connections, "start", name)
+    if forwarded is not None:
+        return forwarded
     connections.start(name)
     return json_response(connections.describe(name))
 
 
 @router.post("/connections/{name}/stop", summary="Stop a running connection", response_model=Connection)
 def stop_connection(
-    name: str, connections: ConnectionsOfServer, access: Access = Depends(require("ADMIN", "connections/{name}"))
+    name: str,
+    connections: ConnectionsOfServer,
+    access: Access = Depends(require("ADMIN", "connections/{name}")),
 ) -> Response:
+    forwarded = _at_the_leader(connections, "stop", name)
+    if forwarded is not None:
+        return forwarded
     connections.stop(name)
     return json_response(connections.describe(name))
 

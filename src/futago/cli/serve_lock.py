@@ -30,12 +30,11 @@ from urllib.parse import urlsplit
 from futago.core.errors import Conflict
 from futago.store.url import StoreUrl
 
-SERVER_STORE_FILES = Path("futago-data")  # as futago.app: where a database server's local files live
 
-
-def server_lock_path(db: str, exclusive_on_server: bool) -> Path | None:
+def server_lock_path(db: str, exclusive_on_server: bool, server_files: Path) -> Path | None:
     """The lock a server on ``db`` holds: beside a file store; for a database server only when
-    ``exclusive_on_server`` (the demo), in ./futago-data; none for an in-memory store."""
+    ``exclusive_on_server`` (the demo), in ``server_files`` (futago.app.server_store_files: the data root, an
+    absolute path); none for an in-memory store."""
     where = StoreUrl.parse(db)
     if where.in_memory:
         return None
@@ -45,7 +44,7 @@ def server_lock_path(db: str, exclusive_on_server: bool) -> Path | None:
         return None
     url = urlsplit(where.path)
     name = "-".join(str(part) for part in (url.hostname, url.port, url.path.strip("/")) if part)
-    return SERVER_STORE_FILES / f"demo-{re.sub(r'[^A-Za-z0-9._-]+', '_', name) or 'db'}.lock"
+    return server_files / f"demo-{re.sub(r'[^A-Za-z0-9._-]+', '_', name) or 'db'}.lock"
 
 
 class StoreHold:
@@ -73,9 +72,11 @@ class StoreHold:
         self.release()
 
 
-def hold_store(db: str, command: str, host: str, port: int, exclusive_on_server: bool = False) -> StoreHold | None:
+def hold_store(
+    db: str, command: str, host: str, port: int, server_files: Path, exclusive_on_server: bool = False
+) -> StoreHold | None:
     """Take the store for this server, or raise Conflict naming the process that has it. None: nothing to hold."""
-    path = server_lock_path(db, exclusive_on_server)
+    path = server_lock_path(db, exclusive_on_server, server_files)
     if path is None:
         return None
     path.parent.mkdir(parents=True, exist_ok=True)

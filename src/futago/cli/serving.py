@@ -63,7 +63,16 @@ def serve(
 def _claim(opened: ExitStack, settings: Settings, command: str) -> None:
     """Before the store is opened or anything written: the store is this server's alone (a SQLite file; a
     PostgreSQL store is shared by design, except by the demo), and the port is free. Either refusal names why."""
-    hold = hold_store(settings.db, command, settings.host, settings.port, exclusive_on_server=command == "demo")
+    from futago.app import server_store_files
+
+    hold = hold_store(
+        settings.db,
+        command,
+        settings.host,
+        settings.port,
+        server_store_files(settings),
+        exclusive_on_server=command == "demo",
+    )
     if hold is not None:
         opened.callback(hold.release)  # last out: after the store is closed
     check_port_free(settings.host, settings.port)

@@ -32,3 +32,19 @@ class ApiKey(JsonRecord):
     def public(self) -> dict[str, Any]:
         """The record as a reader of keys sees it: without its hash and salt."""
         return {k: v for k, v in self.to_json().items() if k not in SECRET_PARTS}
+
+
+@dataclass(frozen=True)
+class SessionRecord(JsonRecord):
+    """A dashboard session as the store keeps it, so that any process of a deployment knows it: found by the
+    SHA-256 of the cookie (the cookie itself is never stored), acting as the principal that signed in until
+    ``expires_us`` (epoch microseconds) or until ``key_id``'s key ends."""
+
+    id: str  # hex SHA-256 of the session cookie
+    name: str
+    subjects: list[str]
+    scopes: list[str]
+    expires_us: int
+    admin: bool = False
+    key_id: str | None = None
+    credential_expires: str | None = None  # ISO 8601: when the credential it signed in with ends

@@ -142,3 +142,13 @@ class NotificationDeadLetter(JsonRecord):
     failed_at: str
     message: LetterMessage
     id: int | None = field(default=None, metadata=json_meta(omit="none"))  # assigned by the store
+
+
+@dataclass(frozen=True)
+class PendingDelivery:
+    """A delivery not yet sent (``queued``, or ``retrying`` until ``next_attempt_at``) with the body its channel
+    sends, as the store keeps it for the next leader to resume: the subscriber's channel entry is read again then
+    (it holds secrets, which the outbox does not), and the words stay those that were rendered."""
+
+    record: Delivery
+    body: dict[str, Any]

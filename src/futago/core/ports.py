@@ -14,7 +14,7 @@ ETag checks happen inside the store's write transaction so that two writers cann
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, NamedTuple, Protocol
 
@@ -25,8 +25,8 @@ from futago.core.commands import CommandRecord
 from futago.core.consents import Consent
 from futago.core.datasets import DatasetRecord
 from futago.core.dead_letters import DeadLetter
-from futago.core.keys import ApiKey
-from futago.core.notifications import Delivery, NotificationDeadLetter, Subscriber
+from futago.core.keys import ApiKey, SessionRecord
+from futago.core.notifications import Delivery, NotificationDeadLetter, PendingDelivery, Subscriber
 from futago.core.policies import PolicyEntry
 from futago.core.privacy import PrivacyBudget, PrivacySpend
 from futago.core.runs import BehaviourRun
@@ -101,7 +101,11 @@ class TelemetryStore(Protocol):
 class DeadLetterStore(Protocol):
     """What the ingest pipeline could not take in, kept whole so that it can be replayed."""
 
-    def add_dead_letters(self, letters: Sequence[DeadLetter]) -> list[int]: ...
+    def add_dead_letters(self, letters: Sequence[DeadLetter]) -> list[int]:
+        """Store the letters; one whose ``key`` is already stored is kept once (its id is returned again), so that a
+        message redelivered after a crash does not make a second letter."""
+        ...
+
     def list_dead_letters(
         self, connection: str | None = None, after_id: int | None = None, limit: int = 100
     ) -> list[DeadLetter]: ...
@@ -193,6 +197,20 @@ class AlertStore(Protocol):
         """Alerts not yet resolved, oldest first."""
         ...
 
+    # The leader's plans, kept so that the next leader goes on with them: a rule's suppression window after a
+    # resolution (per rule and twin), and when each raised alert is next escalated (epoch microseconds).
+    def put_suppression(self, rule: str, twin_id: str, until_us: int) -> None: ...
+    def suppressions(self, ended_before_us: int) -> dict[tuple[str, str], int]:
+        """The windows by (rule, twin), each with when it ends; those that ended before ``ended_before_us`` are
+        deleted."""
+        ...
+
+    def set_escalation(self, alert_id: str, due_us: int | None) -> None:
+        """Plan the alert's next escalation; None drops its plan (acknowledged, resolved)."""
+        ...
+
+    def escalations(self) -> dict[str, int]: ...
+
 
 class CommandStore(Protocol):
     """Command bindings and records (the SQLite adapter: ``store/sqlite/commands.py``).
@@ -270,10 +288,27 @@ class NotificationStore(Protocol):
     def list_notification_channels(self) -> dict[str, dict[str, Any]]: ...
     def delete_notification_channel(self, name: str) -> None: ...
     def save_deliveries(
-        self, records: Sequence[Delivery], dead_letters: Sequence[NotificationDeadLetter] = ()
+        self,
+        records: Sequence[Delivery],
+        dead_letters: Sequence[NotificationDeadLetter] = (),
+        bodies: Mapping[str, dict[str, Any]] | None = None,
     ) -> list[int]:
         """Insert or update deliveries (by id; their ``seq`` is ignored) and add dead letters, in one transaction;
-        returns the new dead letters' ids."""
+        returns the new dead letters' ids. ``bodies`` (by delivery id) are kept in the outbox until the delivery is
+        ``sent`` or ``failed``, so that another process can send what this one had not."""
+        ...
+
+    def pending_deliveries(self, after: int | None = None, limit: int = 1000) -> list[PendingDelivery]:
+        """Deliveries ``queued`` or ``retrying`` that have a body in the outbox, oldest first (by ``seq``)."""
+        ...
+
+    def prune_deliveries(self, before: str) -> int:
+        """Delete the deliveries ``sent`` or ``failed`` queued before ``before`` (ISO 8601, UTC); a delivery
+        still pending, or one a dead letter refers to, stays. Returns how many went."""
+        ...
+
+    def prune_notification_dead_letters(self, before: str) -> int:
+        """Delete the dead letters that failed before ``before`` (ISO 8601, UTC); returns how many went."""
         ...
 
     def get_delivery(self, delivery_id: str) -> Delivery | None: ...
@@ -294,6 +329,16 @@ class NotificationStore(Protocol):
     def get_notification_dead_letters(self, ids: Iterable[int]) -> list[NotificationDeadLetter]: ...
     def delete_notification_dead_letters(self, ids: Iterable[int]) -> int: ...
     def count_notification_dead_letters(self) -> int: ...
+
+
+class NgsiLdSubscriptionStore(Protocol):
+    """NGSI-LD subscriptions, keyed by tenant ("" for the default) and id, and apart their delivery status."""
+
+    def put_ngsild_subscription(self, tenant: str, subscription_id: str, spec: dict[str, Any]) -> None: ...
+    def list_ngsild_subscriptions(self) -> dict[tuple[str, str], dict[str, Any]]: ...
+    def delete_ngsild_subscription(self, tenant: str, subscription_id: str) -> None: ...
+    def put_ngsild_subscription_status(self, tenant: str, subscription_id: str, status: dict[str, Any]) -> None: ...
+    def list_ngsild_subscription_statuses(self) -> dict[tuple[str, str], dict[str, Any]]: ...
 
 
 class AuditStore(Protocol):
@@ -334,6 +379,23 @@ class SecurityStore(Protocol):
     def get_api_key(self, key_id: str) -> ApiKey | None: ...
     def list_api_keys(self) -> list[ApiKey]:
         """Sorted by id."""
+        ...
+
+    # Dashboard sessions, shared by every process (a session made on one works on another).
+    def put_session(self, session: SessionRecord) -> None: ...
+    def get_session(self, session_id: str) -> SessionRecord | None: ...
+    def delete_sessions(self, session_id: str | None = None, key_id: str | None = None, ended_us: int = 0) -> int:
+        """Delete a session, a key's sessions, and those that ended before ``ended_us``; returns how many went."""
+        ...
+
+    # Refusal and rate budgets shared by every process: counts per bucket (a client, a key) and minute.
+    def add_rate_counts(self, counts: Mapping[tuple[str, int], int], prune_before: int | None = None) -> None:
+        """Add ``counts`` by (bucket, minute since the epoch) in one transaction; drop minutes before
+        ``prune_before``."""
+        ...
+
+    def rate_counts(self, buckets: Sequence[str], since_minute: int) -> dict[str, int]:
+        """Per bucket, the counts of ``since_minute`` and after (buckets with none are left out)."""
         ...
 
 
@@ -379,6 +441,7 @@ class Store(
     AlertStore,
     CommandStore,
     NotificationStore,
+    NgsiLdSubscriptionStore,
     DatasetStore,
     AuditStore,
     SecurityStore,

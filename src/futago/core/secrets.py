@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hmac
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -212,8 +213,18 @@ def _restore(value: Any, stored: Any, place: _Place, pointer: str, problems: lis
     return value
 
 
+# A secret given as key=value outside a URL's query: a libpq keyword string (``host=db password=...``), a path
+# parameter (``/p;password=...``), a query that parse_qsl reads differently (``?a=1;token=...``). Quoted values as
+# libpq writes them (``password='a b'``) are masked whole.
+_SECRET_PAIR = re.compile(
+    r"(?i)\b(password|passwd|pwd|pass|token|secret|api[_-]?key|access[_-]?key|sslpassword)(\s*=\s*)"
+    r"('(?:[^'\\]|\\.)*'|[^\s&;#]*)"
+)
+
+
 def redact_url(url: str) -> str:
-    """A URL fit to show: the password of its user info and the values of its query (tokens) masked."""
+    """A URL fit to show: the password of its user info and the values of its query (tokens) masked, and any
+    ``password=``, ``token=``, ``secret=`` ... pair elsewhere in it (or in a keyword connection string)."""
     try:
         parts = urlsplit(url)
         netloc = parts.netloc
@@ -222,7 +233,10 @@ def redact_url(url: str) -> str:
             user, colon, _ = userinfo.partition(":")
             netloc = f"{user}:{MASK}@{host}" if colon else f"{user}@{host}"
         query = urlencode([(k, MASK) for k, _ in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
-        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+        shown = urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+        if parts.scheme and not netloc and url[len(parts.scheme) + 1 :].startswith("//"):
+            shown = f"{parts.scheme}://{shown[len(parts.scheme) + 1 :]}"  # postgresql:///db keeps its empty host
+        return _SECRET_PAIR.sub(lambda m: f"{m[1]}{m[2]}{MASK}", shown)
     except ValueError:  # not a URL at all: no part of it is known to be safe to show
         return MASK
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from futago.core.errors import Conflict, InvalidInput, NotFound
+from futago.core.fence import OPEN, Fence
 from futago.core.ports import ConnectionStore
 from futago.core.problems import Problem
 from futago.core.secrets import conceal, keep_stored, masked
@@ -106,6 +107,14 @@ class ConnectionManager:
         self.factories = factories
         self.message_log = message_log
         self.runs_connectors = True  # scaled out, only the leading process runs them (futago.scale.leader)
+        self.fence: Fence = OPEN  # scaled out: a connector starts only while this process holds the lead
+        # Scaled out: what the leader's connectors do, for a process that runs none (futago.scale.states), and
+        # who hears of a change of state in the one that runs them.
+        self.leader_state: Callable[[str], dict[str, Any] | None] | None = None
+        self.on_state: Callable[[str, dict[str, Any]], object] | None = None
+        # Scaled out, in a process that runs no connector: sends "start" or "stop" of a connection to the leader
+        # and gives back the connection as the leader describes it then (None: no leader answered).
+        self.leader_call: Callable[[str, str], dict[str, Any] | None] | None = None
         self._configured: dict[str, Any] = {}
         self._specs: dict[str, ConnectionSpec] = {}
         self._running: dict[str, Connector] = {}
@@ -150,14 +159,36 @@ class ConnectionManager:
             self._start(name, self.factories[spec.type](spec, self.sink_for(spec)))
 
     def _start(self, name: str, connector: Connector) -> None:
+        self.fence.check(f"starting connection '{name}'")
         connector.start()
         self._running[name] = connector
+        self._state_changed(name)
+
+    def _state_changed(self, name: str) -> None:
+        if self.on_state is not None:
+            try:
+                self.on_state(name, self.state(name))
+            except Exception:  # the others see the change at the next pass; this one still ran
+                log.warning("could not record the state of connection %s", name, exc_info=True)
+
+    def state(self, name: str) -> dict[str, Any]:
+        """What a connection's connector is doing: here, or (in a process that runs none) in the leader's."""
+        connector = self._running.get(name)
+        if connector is not None:
+            return dict(connector.status())
+        if not self.runs_connectors and self.leader_state is not None:
+            return self.leader_state(name) or {"state": "stopped"}
+        return {"state": "stopped"}
+
+    def names(self) -> list[str]:
+        return sorted(self._specs)
 
     def stop(self, name: str, missing_ok: bool = False) -> None:
         with self._lock:
             connector = self._running.pop(name, None)
         if connector is not None:
             connector.stop()
+            self._state_changed(name)
         elif not missing_ok and name not in self._specs:
             raise NotFound(f"connection '{name}' does not exist")
 
@@ -203,8 +234,7 @@ class ConnectionManager:
 
     def describe(self, name: str) -> dict[str, Any]:
         spec = self.spec(name)
-        connector = self._running.get(name)
-        state = connector.status() if connector else {"state": "stopped"}
+        state = self.state(name)
         counters = self.pipeline.counters.get(name)
         return {
             "name": name,

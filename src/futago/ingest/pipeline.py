@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from futago.core.dead_letters import DeadLetter
+from futago.core.dead_letters import DeadLetter, letter_key
 from futago.core.ports import DeadLetterStore
 from futago.core.records import JsonRecord
 from futago.core.telemetry import Reading
@@ -109,4 +109,6 @@ class IngestPipeline:
 
 
 def _dead(connection: str, message: RawMessage, reason: str, pointer: str = "") -> DeadLetter:
-    return DeadLetter(connection, message.source, message.payload, reason, pointer, now_iso())
+    # keyed on the message, so that its redelivery (the ingestion log after a crash) is not a second letter
+    key = letter_key(connection, message.source, message.payload, message.received_us)
+    return DeadLetter(connection, message.source, message.payload, reason, pointer, now_iso(), key=key)

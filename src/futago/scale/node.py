@@ -9,6 +9,7 @@ from futago.protocols.nats.link import NatsLink
 from futago.scale.ingest_log import NatsIngestLog
 from futago.scale.leader import Leadership
 from futago.scale.relay import EventRelay
+from futago.scale.states import ConnectionStates
 
 
 @dataclass
@@ -17,6 +18,7 @@ class ScaleOut:
     relay: EventRelay
     ingest_log: NatsIngestLog
     leadership: Leadership | None = None
+    states: ConnectionStates | None = None  # the leader records its connectors' states, the others read them
 
     @classmethod
     def connect(cls, url: str, bus: EventBus, partitions: int, name: str, follow: tuple[str, ...] = (">",)) -> ScaleOut:

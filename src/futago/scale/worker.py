@@ -17,7 +17,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from futago.core.dead_letters import DeadLetter
+from futago.core.dead_letters import DeadLetter, letter_key
 from futago.core.errors import InvalidInput, NotFound
 from futago.core.records import JsonRecord, json_meta
 from futago.core.twins import now_iso
@@ -135,7 +135,7 @@ class IngestWorker:
                 self._process([item])
             except Exception as exc:
                 reason = f"the ingestion pipeline failed on this message {POISON_AFTER} times: {exc!r}"[:2000]
-                self.pipeline.store.add_dead_letters([DeadLetter("ingest-log", STREAM, item, reason, "", now_iso())])
+                self.pipeline.store.add_dead_letters([_log_letter(item, reason)])
 
     def _process(self, data: list[bytes]) -> None:
         """Run the messages through the pipeline, a connection's run at a time, in the order they came."""
@@ -147,7 +147,7 @@ class IngestWorker:
                 logged = decode(item)
             except (ValueError, TypeError):  # not written by futago's log: kept, not dropped
                 reason = "the ingestion log holds a message that is not a futago envelope"
-                unreadable.append(DeadLetter("ingest-log", STREAM, item, reason, "", now_iso()))
+                unreadable.append(_log_letter(item, reason))
                 continue
             if logged.connection != current and run:
                 self._ingest(current, run)
@@ -165,8 +165,17 @@ class IngestWorker:
             spec = self.connections.current_spec(connection)
         except (NotFound, InvalidInput) as exc:  # deleted, or changed into something invalid, since it was logged
             reason = f"connection '{connection}' cannot map this message now: {exc.detail}"
-            self.pipeline.store.add_dead_letters(
-                [DeadLetter(connection, m.source, m.payload, reason, "", now_iso()) for m in messages]
-            )
+            self.pipeline.store.add_dead_letters([_message_letter(connection, m, reason) for m in messages])
             return
         self.pipeline.ingest(spec.name, spec.mapper, messages, spec.provision_model, spec.signing)
+
+
+def _log_letter(item: bytes, reason: str) -> DeadLetter:
+    """A message of the log kept whole; keyed on its bytes (the envelope holds when it was received), so that
+    its redelivery after a crash is not a second letter."""
+    return DeadLetter("ingest-log", STREAM, item, reason, "", now_iso(), key=letter_key("ingest-log", STREAM, item, ""))
+
+
+def _message_letter(connection: str, message: RawMessage, reason: str) -> DeadLetter:
+    key = letter_key(connection, message.source, message.payload, message.received_us)
+    return DeadLetter(connection, message.source, message.payload, reason, "", now_iso(), key=key)

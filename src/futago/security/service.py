@@ -6,14 +6,16 @@ scopes (the permissions it may use at all, whatever the policies grant).
 
 scrypt is deliberately expensive (16 MB and tens of milliseconds a check), so it must not be a lever for a
 denial of service: the cheap checks come first (the id is known, not revoked, not expired; one refusal for all
-three, so a made-up secret learns nothing), failed checks are throttled per key id and per client, and at most
-``SCRYPT_SLOTS`` checks run at once. Verified keys are remembered for a minute by the SHA-256 of the whole key, so
-that scrypt's cost is paid once per key, not per request.
+three, so a made-up secret learns nothing), failed checks are throttled per key id and per client (budgets every
+process shares through the store: futago.security.limits), and at most ``SCRYPT_SLOTS`` checks run at once.
+Verified keys are remembered for a minute by the SHA-256 of the whole key, so that scrypt's cost is paid once per
+key, not per request.
 
 A credential never outlives its key: every remembered key and every dashboard session started with a key asks
 whether the key is still live, and that answer is read again from the store (one read by primary key) once it is
 older than ``RECHECK_S``. So a revocation or an expiry takes effect within a second on every process sharing the
-store, the ``futago keys revoke`` command included.
+store, the ``futago keys revoke`` command included. Dashboard sessions live in the store too (as the hash of the
+cookie), so a session started on one process works on every other, and ends on all of them within ``RECHECK_S``.
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from futago.core.errors import Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
-from futago.core.keys import ApiKey
+from futago.core.keys import ApiKey, SessionRecord
 from futago.core.ports import SecurityStore
 from futago.core.problems import Problem
 from futago.security.audit import AuditLog
+from futago.security.limits import RateLimiter as RateLimiter  # where callers have found it
+from futago.security.limits import SharedBudget, SharedRateLimiter
 from futago.security.policy import PERMISSIONS, SUBJECT, PolicyEntry, PolicySet
 
 KEY_PREFIX = "fk_"
@@ -44,65 +48,6 @@ SCRYPT_SLOTS = 2  # concurrent scrypt checks (16 MB each); more callers wait up 
 SCRYPT_WAIT_S = 2.0
 KEY_FAILURES_PER_MINUTE = 5  # failed checks of one key id, and (twice as many) from one client
 REFUSAL = "the API key is not valid: it is unknown, revoked or expired, or its secret is wrong (futago keys list)"
-
-
-class RateLimiter:
-    """A token bucket per caller: ``per_minute`` requests a minute on average, bursts up to ``burst`` (a fifth of
-    a minute's worth by default). ``take`` spends a token or refuses; ``check`` and ``spend`` split the two, for
-    limits that count only failures. Full buckets are forgotten when there are too many, so a flood of made-up
-    callers cannot grow it without bound."""
-
-    def __init__(self, per_minute: int, burst: float | None = None, max_callers: int = 100_000) -> None:
-        self.unlimited = per_minute <= 0  # 0: no limit
-        self.rate = max(per_minute, 1) / 60.0
-        self.burst = max(1.0, burst if burst is not None else per_minute / 5)
-        self.max_callers = max_callers
-        self._buckets: dict[str, tuple[float, float]] = {}  # caller -> (tokens, at)
-        self._lock = threading.Lock()
-
-    def _tokens(self, caller: str, now: float) -> float:
-        tokens, at = self._buckets.get(caller, (self.burst, now))
-        return min(self.burst, tokens + (now - at) * self.rate)
-
-    def check(self, caller: str) -> None:
-        """Refuse (429, with when to try again) a caller whose bucket is empty; spends nothing."""
-        if self.unlimited:
-            return
-        with self._lock:
-            tokens = self._tokens(caller, time.monotonic())
-        if tokens < 1.0:
-            wait = (1.0 - tokens) / self.rate
-            raise TooManyRequests(f"{caller} is over its rate limit; try again in {wait:.1f} s", retry_after_s=wait)
-
-    def spend(self, caller: str) -> None:
-        if self.unlimited:
-            return
-        now = time.monotonic()
-        with self._lock:
-            self._buckets[caller] = (max(0.0, self._tokens(caller, now) - 1.0), now)
-            if len(self._buckets) > self.max_callers:
-                self._forget_full(now)
-
-    def take(self, caller: str) -> None:
-        if self.unlimited:
-            return
-        with self._lock:  # check and spend as one step, so that concurrent requests cannot overdraw
-            now = time.monotonic()
-            tokens = self._tokens(caller, now)
-            if tokens < 1.0:
-                self._buckets[caller] = (tokens, now)
-                wait = (1.0 - tokens) / self.rate
-                raise TooManyRequests(f"{caller} is over its rate limit; try again in {wait:.1f} s", retry_after_s=wait)
-            self._buckets[caller] = (tokens - 1.0, now)
-            if len(self._buckets) > self.max_callers:
-                self._forget_full(now)
-
-    def _forget_full(self, now: float) -> None:
-        """A full bucket is the same as none; if that is not enough, the least recently used half goes."""
-        self._buckets = {c: (t, at) for c, (t, at) in self._buckets.items() if t + (now - at) * self.rate < self.burst}
-        if len(self._buckets) > self.max_callers:
-            recent = sorted(self._buckets.items(), key=lambda item: item[1][1])[len(self._buckets) // 2 :]
-            self._buckets = dict(recent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,9 +90,15 @@ class SecurityService:
     def __init__(self, store: SecurityStore, audit: AuditLog, rate_per_minute: int = 600) -> None:
         self.store = store
         self.audit = audit
-        self.limiter = RateLimiter(rate_per_minute)
-        self.key_failures = RateLimiter(KEY_FAILURES_PER_MINUTE, burst=KEY_FAILURES_PER_MINUTE)  # per key id
-        self.client_failures = RateLimiter(2 * KEY_FAILURES_PER_MINUTE, burst=2 * KEY_FAILURES_PER_MINUTE)
+        # every process of a deployment counts against the same budgets (futago.security.limits)
+        self.budget = SharedBudget(store)
+        self.limiter = SharedRateLimiter(rate_per_minute, self.budget, "requests")
+        self.key_failures = SharedRateLimiter(  # per key id
+            KEY_FAILURES_PER_MINUTE, self.budget, "key-failures", burst=KEY_FAILURES_PER_MINUTE
+        )
+        self.client_failures = SharedRateLimiter(
+            2 * KEY_FAILURES_PER_MINUTE, self.budget, "client-failures", burst=2 * KEY_FAILURES_PER_MINUTE
+        )
         self._scrypt_slots = threading.BoundedSemaphore(SCRYPT_SLOTS)
         self._policies: PolicySet | None = None
         self._policy_rows: list[PolicyEntry] = []  # the entries the policy set was built from
@@ -155,7 +106,8 @@ class SecurityService:
         self._verified: dict[str, tuple[float, Principal]] = {}  # SHA-256 of the key -> (when, who)
         self._keys: dict[str, _KeyState] = {}  # key id -> its state as last read from the store
         self._revoked: set[str] = set()  # key ids revoked by this process: never remembered again
-        self._sessions: dict[str, tuple[float, Principal]] = {}  # in memory: a restart signs everyone out
+        # sessions live in the store (any process knows them); this is what was read of them, and when (monotonic)
+        self._sessions: dict[str, tuple[float, int, Principal]] = {}
         self._lock = threading.Lock()
 
     # -- API keys -------------------------------------------------------------------------------
@@ -199,6 +151,7 @@ class SecurityService:
             self._revoked.add(key_id)
             self._keys[key_id] = _KeyState(time.monotonic(), False, None)
         self._forget_key(key_id)  # other processes notice within RECHECK_S (key_live reads the store again)
+        self.store.delete_sessions(key_id=key_id)
         self.audit.record(by, "key.revoked", f"keys/{key_id}")
         return record.public()
 
@@ -231,7 +184,7 @@ class SecurityService:
         """A key that ended takes its remembered checks and its dashboard sessions with it."""
         with self._lock:
             self._verified = {k: v for k, v in self._verified.items() if v[1].key_id != key_id}
-            self._sessions = {k: v for k, v in self._sessions.items() if v[1].key_id != key_id}
+            self._sessions = {k: v for k, v in self._sessions.items() if v[2].key_id != key_id}
 
     def still_valid(self, principal: Principal) -> bool:
         """Whether the credential behind a remembered principal (a key, a token) has not ended since."""
@@ -283,31 +236,49 @@ class SecurityService:
     # -- dashboard sessions ----------------------------------------------------------------------
     def start_session(self, principal: Principal) -> str:
         """A session id for a browser (an HttpOnly cookie): it acts as the principal that signed in, for a working
-        day at most and never beyond the credential it signed in with."""
+        day at most and never beyond the credential it signed in with. Stored (as the hash of the id), so that every
+        process of a deployment knows it."""
         session = secrets.token_urlsafe(32)
-        with self._lock:
-            now = time.monotonic()
-            self._sessions = {k: v for k, v in self._sessions.items() if v[0] > now}
-            self._sessions[session] = (now + SESSION_S, principal)
+        now_us = time.time_ns() // 1000
+        expires = principal.expires.isoformat() if principal.expires is not None else None
+        record = SessionRecord(_session_id(session), principal.name, list(principal.subjects), sorted(principal.scopes),
+                               now_us + SESSION_S * 1_000_000, principal.admin, principal.key_id, expires)  # fmt: skip
+        self.store.delete_sessions(ended_us=now_us)  # the ended ones go as new ones come
+        self.store.put_session(record)
         self.audit.record(principal.name, "auth.login", "sessions", {"subjects": list(principal.subjects)})
         return session
 
     def session(self, session: str) -> Principal | None:
+        """The principal of a session, as the store said at most RECHECK_S ago (a sign-out on another process holds
+        here within that), and only while its credential is still valid."""
+        session_id = _session_id(session)
         with self._lock:
-            found = self._sessions.get(session)
-        if found is None or found[0] <= time.monotonic():
-            return None
-        if not self.still_valid(found[1]):
+            found = self._sessions.get(session_id)
+        if found is None or time.monotonic() - found[0] >= RECHECK_S:
+            record = self.store.get_session(session_id)
+            found = None if record is None else (time.monotonic(), record.expires_us, _principal_of(record))
             with self._lock:
-                self._sessions.pop(session, None)
+                if found is None:
+                    self._sessions.pop(session_id, None)
+                else:
+                    if len(self._sessions) > 10_000:  # sessions, not callers, fill it; a crude bound all the same
+                        self._sessions.clear()
+                    self._sessions[session_id] = found
+        if found is None or found[1] <= time.time_ns() // 1000:
             return None
-        return found[1]
+        if not self.still_valid(found[2]):
+            with self._lock:
+                self._sessions.pop(session_id, None)
+            return None
+        return found[2]
 
     def end_session(self, session: str) -> None:
+        session_id = _session_id(session)
+        record = self.store.get_session(session_id)
         with self._lock:
-            found = self._sessions.pop(session, None)
-        if found is not None:
-            self.audit.record(found[1].name, "auth.logout", "sessions")
+            self._sessions.pop(session_id, None)
+        if record is not None and self.store.delete_sessions(session_id=session_id):
+            self.audit.record(record.name, "auth.logout", "sessions")
 
     # -- policies --------------------------------------------------------------------------------
     def policies(self) -> PolicySet:
@@ -352,3 +323,14 @@ class SecurityService:
             self.limiter.take(principal.name)
         if not self.allowed(principal, permission, resource):
             raise Forbidden(f"{principal.name} may not {permission} {resource}: no policy entry grants it")
+
+
+def _session_id(session: str) -> str:
+    """What the store keeps of a session cookie: its hash, so that reading the store does not sign anyone in."""
+    return hashlib.sha256(session.encode()).hexdigest()
+
+
+def _principal_of(record: SessionRecord) -> Principal:
+    expires = datetime.fromisoformat(record.credential_expires) if record.credential_expires else None
+    subjects, scopes = tuple(record.subjects), frozenset(record.scopes)
+    return Principal(record.name, subjects, scopes, record.admin, record.key_id, expires)

@@ -142,14 +142,21 @@ class TwinService:
             self._publish(TWIN_UPDATED, stored, {"patch": patch})
         return stored, previous is None
 
-    def import_twins(self, documents: list[tuple[str, dict[str, Any]]], publish: bool = True) -> list[Twin]:
+    def import_twins(
+        self,
+        documents: list[tuple[str, dict[str, Any]]],
+        publish: bool = True,
+        previous: dict[str, Twin] | None = None,
+    ) -> list[Twin]:
         """Validate and create or replace many twins in one transaction: the bulk path for imports.
 
         Nothing is stored when any twin is invalid; problems point at ``/<index>/...``. A bulk
-        importer that announces its work with one summary event passes ``publish=False``.
+        importer that announces its work with one summary event passes ``publish=False``. ``previous``:
+        the stored twins of these ids, where the caller has just read them (spares reading them again).
         """
         twins = [Twin.from_json(doc, twin_id) for twin_id, doc in documents]
-        previous = self.store.get_twins(t.id for t in twins)
+        if previous is None:
+            previous = self.store.get_twins(t.id for t in twins)
         problems = [
             Problem(f"/{i}{p.pointer}", p.message, twin.id)
             for i, twin in enumerate(twins)

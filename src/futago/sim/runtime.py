@@ -30,6 +30,7 @@ from futago.core.errors import Conflict, FutagoError, InvalidInput, NotFound
 from futago.core.events import BEHAVIOUR_FAILED as BEHAVIOUR_FAILED
 from futago.core.events import BEHAVIOUR_RAN as BEHAVIOUR_RAN
 from futago.core.events import TELEMETRY_APPENDED, Event, EventBus
+from futago.core.fence import OPEN, Fence
 from futago.core.ports import SimStore, TelemetryStore, TwinStore
 from futago.core.problems import Problem
 from futago.core.runs import BehaviourRun
@@ -76,6 +77,8 @@ def evaluate(
 
 
 class BehaviourRuntime:
+    fence: Fence = OPEN  # scaled out: scheduled and triggered runs happen only while this process leads
+
     def __init__(
         self,
         store: BehaviourStore,
@@ -440,7 +443,7 @@ class BehaviourRuntime:
                 self._queued.discard(key)  # from here a new trigger queues a fresh run
             spec = self._specs.get(key[0])
             try:
-                if spec is not None:
+                if spec is not None and self.fence.holds():  # a leader that lost its lease writes no outputs
                     self._run_one(spec, key[1])
             except Exception:  # e.g. the store was busy recording the run: log it, keep the worker alive
                 log.exception("behaviour %s on %s could not run", *key)

@@ -1,5 +1,9 @@
 """The open alerts and every transition of an alert (raised, occurred, acknowledged, resolved, escalated), with
-the suppression window after a resolution and the escalation plan of raised alerts."""
+the suppression window after a resolution and the escalation plan of raised alerts.
+
+Both plans are written to the store as they are made, so that when leadership moves (a scaled-out deployment) the
+next leader goes on with them: a window opened before the move still suppresses after it, and an escalation comes
+when it was due, not a period after the takeover."""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from futago.core.alerts import AlertHistoryEntry
 from futago.core.errors import Conflict, FutagoError, NotFound
 from futago.core.ports import AlertStore
 from futago.core.telemetry import parse_timestamp
+
+KEEP_ENDED_WINDOWS_US = 7 * 86_400 * 1_000_000  # a week
 
 
 class AlertBook:
@@ -28,9 +34,14 @@ class AlertBook:
         self._suppressed_until: dict[Key, int] = {}
 
     def restore(self) -> None:
-        """Pick up the alerts left open by the previous run (``schedule`` then plans their escalations)."""
+        """Pick up the alerts left open by the previous run, with the escalations and suppression windows it
+        planned (``schedule`` then plans the escalations it did not)."""
         for alert in self.store.open_alerts():
             self._track(alert)
+        planned = self.store.escalations()
+        self._next_escalation.update({k: due for k, due in planned.items() if k in self._by_id})
+        # Windows are in reading time, which a replay of history puts in the past: only those long over go.
+        self._suppressed_until.update(self.store.suppressions(self.clock() - KEEP_ENDED_WINDOWS_US))
 
     def forget(self) -> None:
         """Drop this process's view of the open alerts, their escalation plans and suppression windows: another
@@ -52,6 +63,7 @@ class AlertBook:
                 self._next_escalation[alert.id] = parse_timestamp(max([alert.raised_at, *escalated])) + every
             except FutagoError:  # an unreadable time in an old record: escalate from now on
                 self._next_escalation[alert.id] = self.clock() + every
+            self.store.set_escalation(alert.id, self._next_escalation[alert.id])
 
     def _track(self, alert: Alert) -> None:
         self._open[(alert.rule, alert.twin_id)] = alert
@@ -84,7 +96,7 @@ class AlertBook:
         self._save(alert, AlertHistoryEntry(alert.raised_at, "raised"))
         self._track(alert)
         if escalate_after_us is not None:
-            self._next_escalation[alert.id] = self.clock() + escalate_after_us
+            self._plan_escalation(alert.id, self.clock() + escalate_after_us)
 
     def occurred(self, alert: Alert, at_us: int, value: object) -> None:
         alert.occurrences += 1
@@ -95,7 +107,7 @@ class AlertBook:
             raise Conflict(f"alert '{alert.id}' is {alert.state}; only a raised alert can be acknowledged")
         now = iso(self.clock())
         alert.state, alert.acknowledged_at, alert.acknowledged_by = "acknowledged", now, by
-        self._next_escalation.pop(alert.id, None)
+        self._drop_escalation(alert.id)
         self._save(alert, AlertHistoryEntry(now, "acknowledged", by=by, note=note or None))
 
     def resolve(self, alert: Alert, at_us: int, by: str, note: str | None, suppress_us: int) -> None:
@@ -106,9 +118,10 @@ class AlertBook:
         if self._open.get(key) is alert:
             del self._open[key]
         self._by_id.pop(alert.id, None)
-        self._next_escalation.pop(alert.id, None)
+        self._drop_escalation(alert.id)
         if suppress_us:
             self._suppressed_until[key] = at_us + suppress_us
+            self.store.put_suppression(alert.rule, alert.twin_id, at_us + suppress_us)
         self._save(alert, AlertHistoryEntry(alert.resolved_at, "resolved", by=by, note=note or None))
 
     def escalate_due(self, now_us: int, escalate_after: Callable[[str], int | None]) -> list[Alert]:
@@ -118,16 +131,24 @@ class AlertBook:
             alert = self._by_id.get(alert_id)
             every = escalate_after(alert.rule) if alert is not None else None
             if alert is None or every is None or alert.state != "raised":
-                self._next_escalation.pop(alert_id, None)
+                self._drop_escalation(alert_id)
                 continue
             if now_us >= due:
                 alert.escalation += 1
                 self._save(
                     alert, AlertHistoryEntry(iso(now_us), event="escalated", details={"level": alert.escalation})
                 )
-                self._next_escalation[alert_id] = now_us + every
+                self._plan_escalation(alert_id, now_us + every)
                 escalated.append(alert)
         return escalated
+
+    def _plan_escalation(self, alert_id: str, due_us: int) -> None:
+        self._next_escalation[alert_id] = due_us
+        self.store.set_escalation(alert_id, due_us)
+
+    def _drop_escalation(self, alert_id: str) -> None:
+        if self._next_escalation.pop(alert_id, None) is not None:
+            self.store.set_escalation(alert_id, None)
 
     def note(self, alert: Alert, entry: AlertHistoryEntry) -> None:
         """Add an entry to an alert's history (the outcome of a recommendation), whatever its state by now."""

@@ -12,6 +12,7 @@ from futago.act.commands.ledger import CommandLedger
 from futago.act.commands.record import CommandRecord, now_stamp
 from futago.act.transport import OnSent, Outcome, OutgoingCommand, TransportSpec
 from futago.core.events import Event
+from futago.core.fence import OPEN, Fence, Fenced
 from futago.core.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ class Transports(Protocol):
 
 
 class CommandDispatcher:
+    fence: Fence = OPEN  # scaled out: a command leaves only while this process holds the lead
+
     def __init__(self, ledger: CommandLedger, transports: Transports, workers: int = 4) -> None:
         self.ledger = ledger
         self.transports = transports
@@ -51,6 +54,11 @@ class CommandDispatcher:
     def _send(self, record: CommandRecord, binding: Binding) -> None:
         """On a worker: send, record ``sent`` when it leaves futago, then the outcome."""
         outgoing = OutgoingCommand(record.id, record.twin_id, record.command, record.payload)
+        try:  # asked of the database, not the cache: a command to a device cannot be taken back
+            self.fence.confirm(f"sending command {record.id}")
+        except Fenced as exc:  # it stays approved, for the leader to send (or fail) once
+            log.warning("command %s was not sent: %s", record.id, exc.detail)
+            return
         left = threading.Event()
 
         def on_sent(sent: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ import logging
 import queue
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from futago.act.notify.channel import Channel, Message
@@ -145,9 +146,67 @@ class DeliveryLog:
             requeue.append(Job(record, entry, message, first_attempt=record.attempts + 1))
             outcomes.append({"id": letter.id, "deliveryId": record.id, "requeued": True})
         if requeue:
-            self.store.save_deliveries([job.record for job in requeue])
+            bodies = {job.record.id: job.message.body for job in requeue}
+            self.store.save_deliveries([job.record for job in requeue], bodies=bodies)
             self.store.delete_notification_dead_letters([o["id"] for o in outcomes if o["requeued"]])
         return outcomes, requeue
+
+    def pending(
+        self, subscriber_of: Callable[[str], Subscriber | None], channels: Mapping[str, Channel]
+    ) -> list[tuple[Job, float]]:
+        """The deliveries a previous leader left unsent (queued, or retrying), as jobs with the seconds until they
+        are due: sent through the subscriber's channel as it is now, in the words that were rendered. One whose
+        subscriber or channel has gone since is logged ``failed`` with the reason (there is nowhere to send it)."""
+        resumed: list[tuple[Job, float]] = []
+        gone: list[Delivery] = []
+        after: int | None = None
+        while True:
+            page = self.store.pending_deliveries(after, 1000)
+            for pending in page:
+                job = _job_of(pending.record, pending.body, subscriber_of, channels)
+                if job is None:
+                    why = f"the subscriber or its channel '{pending.record.channel}' no longer exists"
+                    gone.append(replace(pending.record, outcome="failed", error=why, next_attempt_at=None))
+                    continue
+                resumed.append((job, _seconds_until(pending.record.next_attempt_at)))
+            if len(page) < 1000:
+                break
+            after = page[-1].record.seq
+        if gone:
+            self.store.save_deliveries(gone)
+        return resumed
+
+    def prune(self, delivery_before: str | None, dead_letter_before: str | None) -> tuple[int, int]:
+        """Apply the retention settings: finished deliveries queued, and dead letters failed, before the cutoffs
+        (None: kept for ever). Returns how many of each went."""
+        deliveries = self.store.prune_deliveries(delivery_before) if delivery_before else 0
+        letters = self.store.prune_notification_dead_letters(dead_letter_before) if dead_letter_before else 0
+        return deliveries, letters
+
+
+def _job_of(
+    record: Delivery,
+    body: dict[str, Any],
+    subscriber_of: Callable[[str], Subscriber | None],
+    channels: Mapping[str, Channel],
+) -> Job | None:
+    subscriber = subscriber_of(record.subscriber_id)
+    entry = next((c for c in subscriber.channels if c["name"] == record.channel), None) if subscriber else None
+    if subscriber is None or entry is None or entry["type"] not in channels:
+        return None
+    text, subject = body.get("text", record.text), body.get("subject", record.subject)
+    message = Message(record.id, subscriber.id, record.language, subject, text, body, record.alert_id, record.rule)
+    return Job(replace(record, seq=None), dict(entry), message)
+
+
+def _seconds_until(moment: str | None) -> float:
+    if not moment:
+        return 0.0
+    try:
+        due = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    except ValueError:  # an unreadable time: try now rather than never
+        return 0.0
+    return max(0.0, (due - datetime.now(UTC)).total_seconds())
 
 
 # What a notification event says: which delivery of which alert, by which kind of channel, and when. Never whom

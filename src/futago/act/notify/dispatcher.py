@@ -18,6 +18,7 @@ from futago.act.notify.channel import Channel, Outcome
 from futago.act.notify.delivery_log import DeliveryLog
 from futago.act.notify.jobs import InFlight, Job
 from futago.act.notify.settings import RetryPolicy
+from futago.core.fence import OPEN, Fence, Fenced
 from futago.core.notifications import LetterMessage, NotificationDeadLetter
 from futago.core.twins import now_iso
 
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 
 
 class DeliveryDispatcher:
+    fence: Fence = OPEN  # scaled out: a delivery is sent only while this process holds the lead
+
     def __init__(
         self,
         channels: Mapping[str, Channel],
@@ -85,6 +88,11 @@ class DeliveryDispatcher:
         record = job.record
         channel = self.channels[job.entry["type"]]
         started = now_iso()
+        try:  # a leader that paused past its lease must not send what the next leader sends
+            self.fence.check(f"delivery {record.id}")
+        except Fenced as exc:  # not sent, not recorded: it stays as the log has it, for the leader to send
+            log.warning("delivery %s was not sent: %s", record.id, exc.detail)
+            return
         try:
             outcome = channel.send(job.entry, job.message)
         except Exception as exc:  # a channel promises not to raise; a bug in one must not lose the delivery
@@ -121,6 +129,10 @@ class DeliveryDispatcher:
             message=LetterMessage(job.message.subject, job.message.text, job.message.body),
         )
         self.deliveries.record(record, letter)
+
+    def later(self, job: Job, pause: float) -> None:
+        """Send ``job`` after ``pause`` seconds, on the retry timer (a retry the previous leader had planned)."""
+        self._schedule(job, max(pause, 0.0))
 
     def _schedule(self, job: Job, pause: float) -> None:
         self.in_flight.more()

@@ -85,7 +85,9 @@ class DeliveryPlanner:
             subject, text = render(alert, kind, subscriber.language, place, flood, recipient.depth)
             for entry in subscriber.channels:
                 jobs.append(self._job(alert, kind, item.received_at, recipient, entry, subject, text, place))
-        self.store.save_deliveries([job.record for job in jobs])
+        # with their bodies, so that the next leader can send them should this process die before it does
+        bodies = {job.record.id: job.message.body for job in jobs}
+        self.store.save_deliveries([job.record for job in jobs], bodies=bodies)
         return jobs
 
     def _in_log(self, alert: Alert, kind: str) -> bool:

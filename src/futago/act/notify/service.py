@@ -26,6 +26,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from futago.act.model import ALERT_EVENTS, Alert
@@ -47,6 +48,8 @@ from futago.core.problems import Problem
 from futago.core.twins import now_iso
 
 log = logging.getLogger(__name__)
+
+PRUNE_EVERY_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,9 @@ class NotificationService:
             channels = [make(context) for make in (channel_types or {"dashboard": dashboard_channel}).values()]
         self.channels.update({c.type: c for c in channels})
         self.directory = SubscriberDirectory(store, twins, self.check_channel)
+        # Other sources of subscribers (NGSI-LD subscriptions): asked when the directory does not know an id, so
+        # that their deliveries are resumed after a restart and their dead letters requeued like any other.
+        self.subscriber_lookups: list[Callable[[str], Subscriber | None]] = []
         self.in_flight = InFlight()
         self.planner = DeliveryPlanner(store, twins, self.targeting, self.channels, self.directory.all)
         self.deliveries = DeliveryLog(store, bus, self.in_flight)
@@ -94,6 +100,7 @@ class NotificationService:
         self._inbox: queue.SimpleQueue[AlertItem | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._unsubscribe: Any = None
+        self._pruning = threading.Event()  # set: the pruning loop ends
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -113,10 +120,52 @@ class NotificationService:
             thread = threading.Thread(target=target, name=f"futago-notify-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        # what was left unsent first: a delivery planned once events flow is this process's own, not one to resume
+        self.resume()
         self._unsubscribe = self.bus.subscribe(self._on_event)
+        self._pruning = threading.Event()
+        pruning = threading.Thread(target=self._prune_loop, args=(self._pruning,), name="futago-notify-prune")
+        pruning.daemon = True
+        pruning.start()
+
+    def resume(self) -> int:
+        """Send what a previous leader (or this process before a restart) left unsent: queued deliveries now,
+        retries when they are due. Returns how many were picked up."""
+        pending = self.deliveries.pending(self.subscriber_of, self.channels)
+        for job, due_in_s in pending:
+            if due_in_s > 0:
+                self.dispatcher.later(job, due_in_s)
+            else:
+                self.dispatcher.dispatch(job)
+        if pending:
+            log.info("resumed %d notification deliveries left unsent", len(pending))
+        return len(pending)
+
+    def prune(self, now: datetime | None = None) -> tuple[int, int]:
+        """Apply ``delivery_retention`` and ``dead_letter_retention``; returns how many deliveries and dead letters
+        went."""
+        now = now or datetime.now(UTC)
+        cutoffs = [
+            None if keep_s is None else (now - timedelta(seconds=keep_s)).isoformat().replace("+00:00", "Z")
+            for keep_s in (self.settings.delivery_retention_s, self.settings.dead_letter_retention_s)
+        ]
+        return self.deliveries.prune(cutoffs[0], cutoffs[1])
+
+    def _prune_loop(self, stop: threading.Event) -> None:
+        """The leader's upkeep of the delivery log: at start, then hourly."""
+        while True:
+            try:
+                deliveries, letters = self.prune()
+                if deliveries or letters:
+                    log.info("retention pruned %d deliveries and %d dead letters", deliveries, letters)
+            except Exception:  # the store may be back at the next pass
+                log.exception("pruning the delivery log failed")
+            if stop.wait(PRUNE_EVERY_S):
+                return
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Stop following events; deliveries in flight finish, retries not yet due stay ``retrying``."""
+        self._pruning.set()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -172,6 +221,15 @@ class NotificationService:
 
     def delete_subscriber(self, subscriber_id: str) -> None:
         self.directory.delete(subscriber_id)
+
+    def subscriber_of(self, subscriber_id: str) -> Subscriber | None:
+        """A delivery's subscriber: the directory's, else one of ``subscriber_lookups``."""
+        found = self.directory.get(subscriber_id)
+        for lookup in self.subscriber_lookups:
+            if found is not None:
+                break
+            found = lookup(subscriber_id)
+        return found
 
     def subscribers(self) -> list[Subscriber]:
         return self.directory.all()
@@ -288,7 +346,7 @@ class NotificationService:
     def retry_dead_letters(self, ids: Sequence[int]) -> list[dict[str, Any]]:
         """Send dead letters again, through the subscriber's channel as it is now (the fix may have been to
         it). A retried letter leaves the list; one that fails again comes back as a new dead letter."""
-        outcomes, requeue = self.deliveries.requeue_dead_letters(ids, self.directory.get, self.channels)
+        outcomes, requeue = self.deliveries.requeue_dead_letters(ids, self.subscriber_of, self.channels)
         for job in requeue:
             self.dispatcher.dispatch(job)
         return outcomes

@@ -51,7 +51,40 @@ class RetryPolicy(JsonRecord):
 
 
 _FACTOR = "factor is a number above 1 up to 10"
-_SETTING_KEYS = {"depth_threshold_m", "retry", "workers", "webhook_timeout_s", "mqtt_timeout_s", "channels"}
+_SETTING_KEYS = {
+    "depth_threshold_m", "retry", "workers", "webhook_timeout_s", "mqtt_timeout_s", "channels",
+    "delivery_retention", "dead_letter_retention",
+}  # fmt: skip
+_UNITS = {"d": 86_400.0, "h": 3_600.0, "m": 60.0, "s": 1.0}
+DAY_S = 86_400.0
+
+
+def parse_retention(value: Any, default_s: float | None, pointer: str, problems: list[Problem]) -> float | None:
+    """A retention as seconds: ``"30d"``, ``"12h"``, ``"90m"``, ``"3600s"``, a number of days, or ``"forever"``
+    (None: never pruned)."""
+    said = 'a retention such as "30d", "12h" or "90m", a number of days, or "forever"'
+    if value is None:
+        return default_s
+    if value == "forever":
+        return None
+    if isinstance(value, bool):
+        problems.append(Problem(pointer, said))
+        return default_s
+    if isinstance(value, int | float):
+        seconds = float(value) * DAY_S
+    elif isinstance(value, str) and value[-1:] in _UNITS:
+        try:
+            seconds = float(value[:-1]) * _UNITS[value[-1]]
+        except ValueError:
+            problems.append(Problem(pointer, said))
+            return default_s
+    else:
+        problems.append(Problem(pointer, said))
+        return default_s
+    if not 60.0 <= seconds <= 100 * 365 * DAY_S:  # a minute at least: a typo must not empty the log at once
+        problems.append(Problem(pointer, f"{said}, from a minute to 100 years"))
+        return default_s
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -63,6 +96,8 @@ class NotificationSettings:
     retry = { attempts = 5, base_s = 1.0, factor = 2.0, max_s = 60.0 }
     workers = { webhook = 8, mqtt = 2, email = 4, dashboard = 1 }   # threads per channel type
     webhook_timeout_s = 5.0
+    delivery_retention = "30d"                 # the leader prunes sent and failed deliveries older than this
+    dead_letter_retention = "90d"              # and dead letters that failed before this ("forever": kept)
     [notifications.channels.email]             # named channel settings (also PUT /notification-channels)
     type = "email"
     host = "smtp.city.example"
@@ -79,6 +114,8 @@ class NotificationSettings:
     webhook_timeout_s: float = 5.0
     mqtt_timeout_s: float = 5.0
     channels: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    delivery_retention_s: float | None = 30 * DAY_S
+    dead_letter_retention_s: float | None = 90 * DAY_S
 
     @classmethod
     def parse(
@@ -115,6 +152,15 @@ class NotificationSettings:
         if not isinstance(channels, dict) or not all(isinstance(c, dict) for c in channels.values()):
             problems.append(Problem("/notifications/channels", "[notifications.channels.<name>] tables"))
             channels = {}
+        delivery_retention = parse_retention(
+            config.get("delivery_retention"), 30 * DAY_S, "/notifications/delivery_retention", problems
+        )
+        letter_retention = parse_retention(
+            config.get("dead_letter_retention"), 90 * DAY_S, "/notifications/dead_letter_retention", problems
+        )
         if problems:
             raise InvalidInput(problems)
-        return cls(threshold, retry, workers, webhook_timeout, mqtt_timeout, dict(channels))
+        return cls(
+            threshold, retry, workers, webhook_timeout, mqtt_timeout, dict(channels), delivery_retention,
+            letter_retention,
+        )  # fmt: skip

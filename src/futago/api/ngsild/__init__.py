@@ -6,7 +6,11 @@ subscriptions join beside it.
 
 from fastapi import APIRouter
 
-from futago.api.ngsild import entities
+from futago.api.ngsild import batch, discovery, entities, subscriptions, temporal
 
 router = APIRouter(prefix="/ngsi-ld/v1")
 router.include_router(entities.router)
+router.include_router(batch.router)
+router.include_router(temporal.router)
+router.include_router(subscriptions.router)
+router.include_router(discovery.router)

@@ -16,8 +16,9 @@ from starlette.responses import Response
 
 from futago.api.access import Access, Permission, require
 from futago.api.ngsild.http import GEO_JSON, Call, NgsiLdRoute, call_of, read_body, split_list, tenant_of
+from futago.api.ngsild.query_params import QueryParameters, entity_query
 from futago.api.providers import ngsild_service
-from futago.services.ngsild import EntityQuery, NgsiLdService, Outcome
+from futago.services.ngsild import NgsiLdService, Outcome
 from futago.services.ngsild.attributes import LOCATION, Rendering
 from futago.services.ngsild.errors import BadRequestData
 
@@ -137,7 +138,7 @@ async def create_entity(request: Request, service: Service) -> Response:
 
 @router.get(
     "",
-    summary="Query entities: type, id, idPattern, attrs, limit/offset/count",
+    summary="Query entities: type expressions, id, idPattern, attrs, q, geo-queries, limit/offset/count",
     responses=_answer({"type": "array", "items": ENTITY}),
 )
 def query_entities(
@@ -149,30 +150,27 @@ def query_entities(
     attrs: str | None = None,
     pick: str | None = None,
     omit: str | None = None,
+    q: str | None = None,
+    georel: str | None = None,
+    geometry: str | None = None,
+    coordinates: str | None = None,
+    geoproperty: str | None = None,
     options: str | None = None,
     format_: Annotated[str | None, Query(alias="format")] = None,
     lang: str | None = None,
+    local: bool = False,  # one broker, no registrations: every answer is local
     limit: Annotated[int, Query(ge=0)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
     count: bool = False,
 ) -> Response:
     access = _access(request, "READ", "query")
     call = call_of(request, service)
-    if limit > MAX_LIMIT:
-        raise BadRequestData(f"limit may be at most {MAX_LIMIT}")
-    if type_ is None and id_ is None and id_pattern is None and attrs is None:
-        raise BadRequestData("a query needs type, id, idPattern or attrs (GS CIM 009 6.4.3.2)")
+    given = QueryParameters(
+        type_, id_, id_pattern, attrs, q, georel, geometry, coordinates, geoproperty, limit, offset, count
+    )
+    query = entity_query(service, call.terms, given)
     service.require_tenant(call.tenant)
     wanted, dropped = _selection(call, attrs, pick, omit)
-    query = EntityQuery(
-        types=[call.terms.expand(t) for t in split_list(type_) or []] or None,
-        ids=[service.check_id(i) for i in split_list(id_) or []] or None,
-        id_pattern=id_pattern,
-        attrs=[call.terms.expand(a) for a in split_list(attrs) or []] or None,
-        limit=limit,
-        offset=offset,
-        count=count,
-    )
     states, total = service.query(call.tenant, query, access.readable, access.may_read_twin)
     rendering = _rendering(call, options, format_, lang)
     entities = [service.render(s, rendering, wanted, dropped) for s in states]

@@ -143,6 +143,24 @@ class MqttChannel:
             self.topic(entry, message), orjson.dumps(message.body), int(entry.get("qos", 1)), self.timeout_s
         )
 
+    def publish(
+        self, entry: Mapping[str, Any], topic: str, payload: bytes, user_properties: list[tuple[str, str]] | None = None
+    ) -> Outcome:
+        """Publish ``payload`` on ``topic`` through the broker of ``entry`` (as ``send`` resolves it), with MQTT 5
+        user properties where the broker speaks MQTT 5: for bindings with a payload of their own (NGSI-LD)."""
+        try:
+            broker = self._resolve(entry)
+        except FutagoError as exc:
+            return Outcome(False, False, exc.detail)
+        properties = None
+        if user_properties and broker.protocol == "5":
+            from paho.mqtt.packettypes import PacketTypes
+            from paho.mqtt.properties import Properties
+
+            properties = Properties(PacketTypes.PUBLISH)
+            properties.UserProperty = list(user_properties)
+        return self._publisher(broker).publish(topic, payload, int(entry.get("qos", 1)), self.timeout_s, properties)
+
     def close(self) -> None:
         with self._lock:
             publishers, self._publishers = list(self._publishers.values()), {}
@@ -179,14 +197,14 @@ class _Publisher:
     def _on_disconnect(self, _client: paho.Client, _userdata: Any, _flags: Any, _reason: Any, _props: Any) -> None:
         self.connected.clear()
 
-    def publish(self, topic: str, payload: bytes, qos: int, timeout_s: float) -> Outcome:
+    def publish(self, topic: str, payload: bytes, qos: int, timeout_s: float, properties: Any = None) -> Outcome:
         where = f"{self.broker.host}:{self.broker.port}"
         if not self.connected.wait(timeout_s):
             why = f" (it refused: {self.refused})" if self.refused else ""
             return Outcome(False, True, f"cannot reach the MQTT broker {where} within {timeout_s:g} s{why}")
         sent_at = now_iso()
         try:
-            info = self.client.publish(topic, payload, qos=qos)
+            info = self.client.publish(topic, payload, qos=qos, properties=properties)
             info.wait_for_publish(timeout_s)
         except (RuntimeError, ValueError) as exc:
             return Outcome(False, True, f"publishing on {topic} at {where} failed: {exc}", sent_at)

@@ -17,6 +17,8 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
+from futago.core.secrets import redact_url
+
 T = TypeVar("T")
 
 __all__ = ["Msg", "NatsLink"]  # Msg: what a subscriber of the link receives
@@ -35,7 +37,7 @@ class NatsLink:
             )
         except Exception as exc:
             self._stop_loop()
-            raise ConnectionError(f"cannot reach NATS at {url}: {exc}") from exc
+            raise ConnectionError(f"cannot reach NATS at {redact_url(url)}: {exc}") from exc
         self.js: JetStreamContext = self.client.jetstream()
 
     def call(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = 60) -> T:

@@ -66,6 +66,9 @@ class EntityQuery:
     limit: int = 20
     offset: int = 0
     count: bool = False
+    type_sets: list[frozenset[str]] | None = None  # a type expression: any set, all its types (typeexpr.py)
+    q: Any = None  # a parsed q (qlang.Node)
+    geo: Any = None  # a geo-query (geoquery.GeoQuery)
 
 
 class NgsiLdService:
@@ -170,6 +173,8 @@ class NgsiLdService:
         may_read_twin: Callable[[str], bool] | None = None,
     ) -> tuple[list[EntityState], int | None]:
         """One page of entities (offset, limit) and, when asked, how many match in all."""
+        if query.q is not None or query.geo is not None or query.type_sets is not None:
+            return self.query_entities(tenant, query, readable, may_read_twin)
         found: list[EntityState] = []
         total = 0
         for twin in self.scan(tenant, query, readable):
@@ -183,6 +188,19 @@ class NgsiLdService:
             if not query.count and len(found) >= query.limit:
                 break
         return found, total if query.count else None
+
+    def query_entities(
+        self,
+        tenant: str | None,
+        query: EntityQuery,
+        readable: Readable = _everything,
+        may_read_twin: Callable[[str], bool] | None = None,
+    ) -> tuple[list[EntityState], int | None]:
+        """Every query form (type expressions, q, geo-queries): narrowed in the store, decided exactly
+        (querying.py); for GET /entities and POST /entityOperations/query."""
+        from futago.services.ngsild.querying import run_query
+
+        return run_query(self, tenant, query, readable, may_read_twin)
 
     def _model_ids(self, types: list[str] | None) -> frozenset[str] | None:
         if types is None:

@@ -14,6 +14,7 @@ from futago.store.sql.audit import SqlAudit
 from futago.store.sql.commands import SqlCommands
 from futago.store.sql.datasets import SqlDatasets
 from futago.store.sql.ingest import SqlIngest
+from futago.store.sql.ngsild_subscriptions import SqlNgsiLdSubscriptions
 from futago.store.sql.notifications import SqlNotifications
 from futago.store.sql.personal import SqlPersonal
 from futago.store.sql.privacy import SqlPrivacy
@@ -29,6 +30,7 @@ class PostgresStore(
     SqlAlerts,
     SqlCommands,
     SqlNotifications,
+    SqlNgsiLdSubscriptions,
     SqlDatasets,
     SqlAudit,
     SqlSecurity,
@@ -40,8 +42,8 @@ class PostgresStore(
         db.secrets = secrets
         PostgresTwins.__init__(self, db)
         PostgresTelemetry.__init__(self, db)
-        for part in (SqlIngest, SqlSim, SqlAlerts, SqlCommands, SqlNotifications, SqlDatasets, SqlAudit,
-                     SqlSecurity, SqlPrivacy, SqlPersonal):  # fmt: skip
+        for part in (SqlIngest, SqlSim, SqlAlerts, SqlCommands, SqlNotifications, SqlNgsiLdSubscriptions,
+                     SqlDatasets, SqlAudit, SqlSecurity, SqlPrivacy, SqlPersonal):  # fmt: skip
             part.__init__(self, db)
         self.url = redact(url)
 

@@ -99,3 +99,33 @@ class SqlAlerts:
             for alert_id, entry in rows:
                 history[alert_id].append(orjson.loads(entry))
         return [Alert.from_json({**document, "history": history[document["id"]]}) for document in documents]
+
+    # the leader's plans: suppression windows and the next escalation of each raised alert
+    def put_suppression(self, rule: str, twin_id: str, until_us: int) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO alert_suppressions (rule, twin_id, until_us) VALUES (?, ?, ?) "
+                "ON CONFLICT (rule, twin_id) DO UPDATE SET until_us = excluded.until_us",
+                (rule, twin_id, until_us),
+            )
+
+    def suppressions(self, ended_before_us: int) -> dict[tuple[str, str], int]:
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM alert_suppressions WHERE until_us < ?", (ended_before_us,))
+            rows = conn.execute("SELECT rule, twin_id, until_us FROM alert_suppressions").fetchall()
+        return {(rule, twin_id): int(until) for rule, twin_id, until in rows}
+
+    def set_escalation(self, alert_id: str, due_us: int | None) -> None:
+        with self.db.write() as conn:
+            if due_us is None:
+                conn.execute("DELETE FROM alert_escalations WHERE alert_id = ?", (alert_id,))
+                return
+            conn.execute(
+                "INSERT INTO alert_escalations (alert_id, due_us) VALUES (?, ?) "
+                "ON CONFLICT (alert_id) DO UPDATE SET due_us = excluded.due_us",
+                (alert_id, due_us),
+            )
+
+    def escalations(self) -> dict[str, int]:
+        rows = self.db.read().execute("SELECT alert_id, due_us FROM alert_escalations")
+        return {alert_id: int(due) for alert_id, due in rows}

@@ -13,7 +13,7 @@ from futago.core.twins import now_iso
 from futago.store.sql.db import Database
 from futago.store.sql.specs import NamedSpecs
 
-_COLUMNS = "id, connection, source, payload, reason, pointer, received"
+_COLUMNS = "id, connection, source, payload, reason, pointer, received, letter_key"
 
 
 def _letter(row: tuple[Any, ...]) -> DeadLetter:
@@ -25,6 +25,7 @@ def _letter(row: tuple[Any, ...]) -> DeadLetter:
         reason=row[4],
         pointer=row[5],
         received=row[6],
+        key=row[7],
     )
 
 
@@ -34,12 +35,13 @@ class SqlIngest:
         self._connections: NamedSpecs[str] = NamedSpecs(db, "connections", "connection", secrets=True)
 
     def add_dead_letters(self, letters: Sequence[DeadLetter]) -> list[int]:
+        """A letter whose key is stored already is kept once: the id of the stored one is returned for it."""
         ids: list[int] = []
         with self.db.write() as conn:
             for letter in letters:
-                cur = conn.execute(
-                    "INSERT INTO dead_letters (connection, source, payload, reason, pointer, received) "
-                    "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                row = conn.execute(
+                    "INSERT INTO dead_letters (connection, source, payload, reason, pointer, received, letter_key) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (letter_key) DO NOTHING RETURNING id",
                     (
                         letter.connection,
                         letter.source,
@@ -47,9 +49,12 @@ class SqlIngest:
                         letter.reason,
                         letter.pointer,
                         letter.received or now_iso(),
+                        letter.key,
                     ),
-                )
-                ids.append(int(cur.fetchone()[0]))
+                ).fetchone()
+                if row is None:  # redelivered: the letter of its first failure stands
+                    row = conn.execute("SELECT id FROM dead_letters WHERE letter_key = ?", (letter.key,)).fetchone()
+                ids.append(int(row[0]))
         return ids
 
     def list_dead_letters(

@@ -9,13 +9,13 @@ are re-sent to a subscriber, and mixing them would let one replay path pick up t
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
 
 from futago.core.errors import NotFound
-from futago.core.notifications import Delivery, NotificationDeadLetter, Subscriber
+from futago.core.notifications import Delivery, NotificationDeadLetter, PendingDelivery, Subscriber
 from futago.core.secrets import seal, unseal
 from futago.store.sql.db import Database
 from futago.store.sql.specs import NamedSpecs
@@ -101,13 +101,25 @@ class SqlNotifications:
     # -- the delivery log and dead letters ---------------------------------------------------------
 
     def save_deliveries(
-        self, records: Sequence[Delivery], dead_letters: Sequence[NotificationDeadLetter] = ()
+        self,
+        records: Sequence[Delivery],
+        dead_letters: Sequence[NotificationDeadLetter] = (),
+        bodies: Mapping[str, dict[str, Any]] | None = None,
     ) -> list[int]:
         """Insert or update delivery records (by ``id``) and add dead letters, in one transaction; returns
         the new dead letters' ids. One transaction per batch keeps the log cheap when 200 residents are
-        notified at once."""
+        notified at once. The outbox keeps the bodies of pending deliveries and lets go of the finished ones."""
         ids: list[int] = []
         with self.db.write() as conn:
+            if bodies:
+                conn.executemany(
+                    "INSERT INTO notification_outbox (delivery_id, body) VALUES (?, ?) "
+                    "ON CONFLICT (delivery_id) DO UPDATE SET body = excluded.body",
+                    [(delivery_id, orjson.dumps(body, default=str).decode()) for delivery_id, body in bodies.items()],
+                )
+            finished = [(r.id,) for r in records if r.outcome in ("sent", "failed")]
+            if finished:
+                conn.executemany("DELETE FROM notification_outbox WHERE delivery_id = ?", finished)
             conn.executemany(
                 "INSERT INTO notification_deliveries "
                 "(id, alert_id, subscriber_id, channel, outcome, queued_at, sent_at, record) "
@@ -180,3 +192,31 @@ class SqlNotifications:
     def count_notification_dead_letters(self) -> int:
         row = self.db.read().execute("SELECT COUNT(*) FROM notification_dead_letters").fetchone()
         return int(row[0])
+
+    def pending_deliveries(self, after: int | None = None, limit: int = 1000) -> list[PendingDelivery]:
+        rows = self.db.read().execute(
+            "SELECT d.seq, d.record, o.body FROM notification_deliveries d "
+            "JOIN notification_outbox o ON o.delivery_id = d.id "
+            "WHERE d.outcome IN ('queued', 'retrying') AND d.seq > ? ORDER BY d.seq LIMIT ?",
+            (after or 0, limit),
+        )
+        found: list[PendingDelivery] = []
+        for seq, record, body in rows:
+            try:
+                found.append(PendingDelivery(_delivery(seq, record), orjson.loads(body)))
+            except (KeyError, TypeError, ValueError):  # one damaged row must not stop the others being resumed
+                log.error("pending delivery %s cannot be read; it is not resumed", seq)
+        return found
+
+    def prune_deliveries(self, before: str) -> int:
+        with self.db.write() as conn:
+            cursor = conn.execute(
+                "DELETE FROM notification_deliveries WHERE outcome IN ('sent', 'failed') AND queued_at < ? "
+                "AND id NOT IN (SELECT delivery_id FROM notification_dead_letters)",
+                (before,),
+            )
+            return int(cursor.rowcount)
+
+    def prune_notification_dead_letters(self, before: str) -> int:
+        with self.db.write() as conn:
+            return int(conn.execute("DELETE FROM notification_dead_letters WHERE failed_at < ?", (before,)).rowcount)

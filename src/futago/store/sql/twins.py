@@ -6,6 +6,7 @@ subclasses ``SqlTwins`` with the hooks that keep it and ask it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -178,7 +179,8 @@ class SqlTwins:
         One upsert and one R*Tree refresh per batch, not per twin: this is the city importer's path.
         """
         updated = now_iso()
-        stored = [Twin(t.id, t.model, t.properties, t.geometry, new_etag(), updated) for t in twins]
+        etags = _new_etags(len(twins))
+        stored = [Twin(t.id, t.model, t.properties, t.geometry, e, updated) for t, e in zip(twins, etags, strict=True)]
         rows = [
             (
                 t.id,
@@ -283,7 +285,11 @@ class SqlTwins:
         return stored
 
     def put_relationships(self, rels: Sequence[Relationship]) -> list[Relationship]:
-        stored = [Relationship(r.source_id, r.id, r.name, r.target_id, r.properties, new_etag()) for r in rels]
+        etags = _new_etags(len(rels))
+        stored = [
+            Relationship(r.source_id, r.id, r.name, r.target_id, r.properties, e)
+            for r, e in zip(rels, etags, strict=True)
+        ]
         with self.db.write() as conn:
             conn.executemany(
                 f"INSERT INTO relationships ({_REL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) {_REL_UPSERT}",
@@ -325,3 +331,16 @@ class SqlTwins:
             (target_id,),
         )
         return [_relationship(row) for row in rows]
+
+
+def _new_etags(count: int) -> list[str]:
+    """``count`` ETags of new_etag's form (W/"<random UUID, version 4>") for a bulk write: one read of the
+    system's randomness for all of them, where uuid.uuid4() per twin was a tenth of a city import's store time."""
+    raw = bytearray(os.urandom(16 * count))
+    raw[6::16] = bytes((b & 0x0F) | 0x40 for b in raw[6::16])  # version 4
+    raw[8::16] = bytes((b & 0x3F) | 0x80 for b in raw[8::16])  # RFC 4122 variant
+    t = raw.hex()
+    return [
+        f'W/"{t[i : i + 8]}-{t[i + 8 : i + 12]}-{t[i + 12 : i + 16]}-{t[i + 16 : i + 20]}-{t[i + 20 : i + 32]}"'
+        for i in range(0, 32 * count, 32)
+    ]

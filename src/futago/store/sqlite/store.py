@@ -12,6 +12,7 @@ from futago.store.sql.audit import SqlAudit
 from futago.store.sql.commands import SqlCommands
 from futago.store.sql.datasets import SqlDatasets
 from futago.store.sql.ingest import SqlIngest
+from futago.store.sql.ngsild_subscriptions import SqlNgsiLdSubscriptions
 from futago.store.sql.notifications import SqlNotifications
 from futago.store.sql.personal import SqlPersonal
 from futago.store.sql.privacy import SqlPrivacy
@@ -30,6 +31,7 @@ class SQLiteStore(
     SqlAlerts,
     SqlCommands,
     SqlNotifications,
+    SqlNgsiLdSubscriptions,
     SqlDatasets,
     SqlAudit,
     SqlSecurity,
@@ -46,6 +48,7 @@ class SQLiteStore(
         SqlAlerts.__init__(self, db)
         SqlCommands.__init__(self, db)
         SqlNotifications.__init__(self, db)
+        SqlNgsiLdSubscriptions.__init__(self, db)
         SqlDatasets.__init__(self, db)
         SqlAudit.__init__(self, db)
         SqlSecurity.__init__(self, db)

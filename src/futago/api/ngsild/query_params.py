@@ -1,0 +1,68 @@
+"""The query parameters of GET /entities (and of a Query body's members) as an ``EntityQuery``.
+
+Shared by every NGSI-LD route that queries entities; each malformed parameter is a BadRequestData whose pointer
+names it (``/q``, ``/georel``, ``/coordinates``, ``/type``, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from futago.services.ngsild import EntityQuery, NgsiLdService, TermMap
+from futago.services.ngsild.errors import BadRequestData
+from futago.services.ngsild.geoquery import parse_geo
+from futago.services.ngsild.qlang import parse_q, problem
+from futago.services.ngsild.typeexpr import parse_types
+
+MAX_LIMIT = 1000
+
+
+@dataclass
+class QueryParameters:
+    """The selection members of a query, as sent (strings): GET parameters or a Query body's members."""
+
+    type: str | None = None
+    id: str | None = None
+    id_pattern: str | None = None
+    attrs: str | None = None
+    q: str | None = None
+    georel: str | None = None
+    geometry: str | None = None
+    coordinates: str | None = None
+    geoproperty: str | None = None
+    limit: int = 20
+    offset: int = 0
+    count: bool = False
+
+
+def entity_query(service: NgsiLdService, terms: TermMap, given: QueryParameters) -> EntityQuery:
+    """The query to run; GS CIM 009 6.4.3.2 asks for at least one of type, id, idPattern, attrs, q or a geo-query."""
+    if given.limit > MAX_LIMIT:
+        raise problem(f"limit may be at most {MAX_LIMIT}", "limit")
+    selectors = (given.type, given.id, given.id_pattern, given.attrs, given.q, given.georel)
+    if all(s is None for s in selectors):
+        raise BadRequestData("a query needs type, id, idPattern, attrs, q or a geo-query (GS CIM 009 6.4.3.2)")
+    type_sets = parse_types(given.type, terms.expand) if given.type is not None else None
+    plain = type_sets is not None and all(len(s) == 1 for s in type_sets)
+    geoproperty = terms.expand(given.geoproperty) if given.geoproperty else None
+    return EntityQuery(
+        types=sorted({next(iter(s)) for s in type_sets}) if type_sets is not None and plain else None,
+        ids=[service.check_id(i) for i in _items(given.id, "id")] or None,
+        id_pattern=given.id_pattern,
+        attrs=[terms.expand(a) for a in _items(given.attrs, "attrs")] or None,
+        limit=given.limit,
+        offset=given.offset,
+        count=given.count,
+        type_sets=None if plain else type_sets,
+        q=parse_q(given.q, terms) if given.q is not None else None,
+        geo=parse_geo(given.georel, given.geometry, given.coordinates, geoproperty),
+    )
+
+
+def _items(value: str | None, parameter: str) -> list[str]:
+    if value is None:
+        return []
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise problem("an empty list was given", parameter)
+    return items

@@ -1,0 +1,385 @@
+"""/ngsi-ld/v1/temporal: the temporal evolution of entities (GS CIM 009 clause 6.18 - 6.24), from the telemetry store.
+
+Authorisation is the telemetry API's: reading history needs READ on ``twins/<twin id>`` and on
+``twins/<twin id>/telemetry`` (without the latter an entity is answered with no temporal attributes); writing it
+WRITE on ``twins/<twin id>/telemetry``, and creating the entity or deleting it WRITE on ``twins/<twin id>``; a
+query needs READ on ``query`` as GET /twins does.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from futago.api.access import Access, Permission, require
+from futago.api.ngsild.http import Call, NgsiLdRoute, call_of, read_body, split_list, tenant_of
+from futago.api.ngsild.query_params import QueryParameters, entity_query
+from futago.api.providers import api_services, ngsild_service
+from futago.core.telemetry import format_timestamp
+from futago.services.ngsild import EntityQuery, NgsiLdService
+from futago.services.ngsild.aggregation import parse_methods, parse_period
+from futago.services.ngsild.errors import BadRequestData
+from futago.services.ngsild.temporal import Representation, TemporalEntity, TemporalService, TimeQuery
+
+router = APIRouter(prefix="/temporal", tags=["ngsi-ld"], route_class=NgsiLdRoute, default_response_class=Response)
+MEDIA = ("application/json", "application/ld+json")
+TEMPORAL_ENTITY: dict[str, Any] = {
+    "type": "object",
+    "description": "An entity whose attributes are arrays of instances, each with observedAt",
+    "properties": {"id": {"type": "string"}, "type": {"type": "string"}},
+    "additionalProperties": True,
+}
+MAX_LIMIT = 1000
+FORMS = {
+    "normalized": "normalized",
+    "temporalValues": "temporalValues",
+    "simplified": "temporalValues",
+    "keyValues": "temporalValues",
+    "aggregatedValues": "aggregatedValues",
+}
+
+
+def temporal_service(request: Request, ngsild: Annotated[NgsiLdService, Depends(ngsild_service)]) -> TemporalService:
+    return TemporalService(ngsild, api_services(request).telemetry)
+
+
+Service = Annotated[TemporalService, Depends(temporal_service)]
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {m: {"schema": schema} for m in MEDIA}}}
+
+
+def _access(request: Request, permission: Permission, resource: str) -> Access:
+    return require(permission, resource.replace("{", "{{").replace("}", "}}"))(request)
+
+
+def _twin(service: TemporalService, request: Request, entity_id: str) -> str:
+    return service.ngsild.tenant_twin_id(tenant_of(request), entity_id)
+
+
+def _shape(options: str | None, format_: str | None, methods: str | None, period: str | None) -> Representation:
+    chosen = split_list(options) or []
+    form = "normalized"
+    for option in chosen:
+        if option in FORMS:
+            form = FORMS[option]
+        elif option != "sysAttrs":
+            raise BadRequestData(f"unknown option {option!r}: temporalValues, aggregatedValues, sysAttrs")
+    if format_ is not None:
+        if format_ not in FORMS:
+            raise BadRequestData(f"unknown format {format_!r}: normalized, temporalValues, aggregatedValues")
+        form = FORMS[format_]
+    shape = Representation(form, sys_attrs="sysAttrs" in chosen)
+    if form == "aggregatedValues":
+        shape.methods = parse_methods(methods)
+        shape.period_us = parse_period(period) if period is not None else None
+    elif methods is not None or period is not None:
+        raise BadRequestData("aggrMethods and aggrPeriodDuration go with the aggregatedValues representation")
+    return shape
+
+
+def _render(call: Call, entity: TemporalEntity) -> dict[str, Any]:
+    types = [call.terms.compact(t) for t in (entity.type, *entity.extra_types)]
+    out: dict[str, Any] = {"id": entity.id, "type": types[0] if len(types) == 1 else types}
+    for iri, attribute in entity.attrs.items():
+        out[call.terms.compact(iri)] = attribute
+    return out
+
+
+def _answer(call: Call, body: Any, entities: list[TemporalEntity], headers: dict[str, str] | None = None) -> Response:
+    """200, or 206 with a Content-Range (GS CIM 009 6.3.10) where an attribute had more instances than one
+    answer holds: ask again from the range's end."""
+    ranges = [e.range_us for e in entities if e.range_us is not None]
+    if not ranges:
+        return call.answer(body, headers=headers)
+    first, last = min(r[0] for r in ranges), min(r[1] for r in ranges)
+    out = {**(headers or {}), "Content-Range": f"date-time {format_timestamp(first)}-{format_timestamp(last)}/*"}
+    return call.answer(body, status=206, headers=out)
+
+
+@router.get("/entities", summary="Query the temporal evolution of entities")
+def query_temporal(
+    request: Request,
+    service: Service,
+    type_: Annotated[str | None, Query(alias="type")] = None,
+    id_: Annotated[str | None, Query(alias="id")] = None,
+    id_pattern: Annotated[str | None, Query(alias="idPattern")] = None,
+    attrs: str | None = None,
+    q: str | None = None,
+    georel: str | None = None,
+    geometry: str | None = None,
+    coordinates: str | None = None,
+    geoproperty: str | None = None,
+    timerel: str | None = None,
+    time_at: Annotated[str | None, Query(alias="timeAt")] = None,
+    end_time_at: Annotated[str | None, Query(alias="endTimeAt")] = None,
+    timeproperty: str | None = None,
+    last_n: Annotated[str | None, Query(alias="lastN")] = None,
+    options: str | None = None,
+    format_: Annotated[str | None, Query(alias="format")] = None,
+    aggr_methods: Annotated[str | None, Query(alias="aggrMethods")] = None,
+    aggr_period: Annotated[str | None, Query(alias="aggrPeriodDuration")] = None,
+    limit: Annotated[int, Query(ge=0)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    count: bool = False,
+) -> Response:
+    access = _access(request, "READ", "query")
+    call = call_of(request, service.ngsild, geo=False)
+    given = QueryParameters(type_, id_, id_pattern, attrs, q, georel, geometry, coordinates, geoproperty, limit, offset)
+    selector = entity_query(service.ngsild, call.terms, given)  # the same selection as GET /entities
+    return _query(
+        request, service, access, call, [selector], attrs, TimeQuery.parse(timerel, time_at, end_time_at, last_n,
+        timeproperty), _shape(options, format_, aggr_methods, aggr_period), (offset, limit), count,
+    )  # fmt: skip
+
+
+def _query(
+    request: Request,
+    service: TemporalService,
+    access: Access,
+    call: Call,
+    selectors: list[EntityQuery],
+    attrs: Any,
+    time: TimeQuery,
+    shape: Representation,
+    page: tuple[int, int],
+    count: bool,
+) -> Response:
+    if page[1] > MAX_LIMIT:
+        raise BadRequestData(f"limit may be at most {MAX_LIMIT}")
+    wanted = {call.terms.expand(a) for a in _names(attrs, "attrs")} or None
+    found, total = service.query(
+        call.tenant,
+        selectors,
+        time,
+        shape,
+        page,
+        wanted,
+        access.readable,
+        lambda twin_id: access.may("READ", f"twins/{twin_id}/telemetry"),
+    )
+    headers = {"NGSILD-Results-Count": str(total)} if count else None
+    return _answer(call, [_render(call, e) for e in found], found, headers)
+
+
+def _names(value: Any, what: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return split_list(value) or []
+    if isinstance(value, list) and all(isinstance(v, str) and v for v in value):
+        return value
+    raise BadRequestData(f"{what} is a list of names")
+
+
+def _selectors(service: TemporalService, call: Call, body: dict[str, Any]) -> list[EntityQuery]:
+    """A Query body's entity selectors (a union), each with the body's q and geoQ."""
+    selectors = body.get("entities") or []
+    geo = body.get("geoQ") or {}
+    if not isinstance(selectors, list) or not isinstance(geo, dict):
+        raise BadRequestData("entities is a list of selectors (type, id, idPattern) and geoQ an object")
+    if not selectors and body.get("attrs") is None and body.get("q") is None and not geo:
+        raise BadRequestData("a temporal query needs entities (type, id or idPattern), attrs, q or geoQ")
+    if not selectors and body.get("q") is None and not geo:
+        return [EntityQuery()]  # attrs alone: every entity with a history of them
+    out = []
+    for selector in selectors or [{}]:
+        if not isinstance(selector, dict):
+            raise BadRequestData("each entity selector is an object with type, id or idPattern")
+        given = QueryParameters(
+            _joined(selector.get("type"), "type"), _joined(selector.get("id"), "id"),
+            _text(selector.get("idPattern"), "idPattern"), None, _text(body.get("q"), "q"),
+            _text(geo.get("georel"), "georel"), _text(geo.get("geometry"), "geometry"),
+            _joined(geo.get("coordinates"), "coordinates", json=True), _text(geo.get("geoproperty"), "geoproperty"),
+        )  # fmt: skip
+        out.append(entity_query(service.ngsild, call.terms, given))
+    return out
+
+
+def _text(value: Any, name: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise BadRequestData(f"{name} is a string")
+    return value
+
+
+def _joined(value: Any, name: str, json: bool = False) -> str | None:
+    """A selector member that may be a list (type, id) as the comma list the GET parameters take."""
+    if json and isinstance(value, list):
+        return orjson.dumps(value).decode()
+    if isinstance(value, list):
+        return ",".join(_names(value, name))
+    return _text(value, name)
+
+
+@router.get("/entities/{entity_id}", summary="Retrieve the temporal evolution of an entity")
+def retrieve_temporal(
+    entity_id: str,
+    request: Request,
+    service: Service,
+    attrs: str | None = None,
+    timerel: str | None = None,
+    time_at: Annotated[str | None, Query(alias="timeAt")] = None,
+    end_time_at: Annotated[str | None, Query(alias="endTimeAt")] = None,
+    timeproperty: str | None = None,
+    last_n: Annotated[str | None, Query(alias="lastN")] = None,
+    options: str | None = None,
+    format_: Annotated[str | None, Query(alias="format")] = None,
+    aggr_methods: Annotated[str | None, Query(alias="aggrMethods")] = None,
+    aggr_period: Annotated[str | None, Query(alias="aggrPeriodDuration")] = None,
+) -> Response:
+    twin_id = _twin(service, request, entity_id)
+    access = _access(request, "READ", f"twins/{twin_id}")
+    call = call_of(request, service.ngsild, geo=False)
+    time = TimeQuery.parse(timerel, time_at, end_time_at, last_n, timeproperty)
+    shape = _shape(options, format_, aggr_methods, aggr_period)
+    wanted = {call.terms.expand(a) for a in split_list(attrs) or []} or None
+    entity = service.retrieve(
+        call.tenant,
+        entity_id,
+        time,
+        shape,
+        wanted,
+        access.readable,
+        access.may("READ", f"twins/{twin_id}/telemetry"),
+    )
+    return _answer(call, _render(call, entity), [entity])
+
+
+@router.post(
+    "/entities",
+    summary="Create or add to the temporal evolution of an entity",
+    responses={201: {"description": "Created"}, 204: {"description": "Instances added to an existing entity"}},
+    openapi_extra=_body(TEMPORAL_ENTITY),
+)
+async def create_temporal(request: Request, service: Service) -> Response:
+    call, body = await read_body(request, service.ngsild)
+
+    def run() -> Response:
+        given = body.get("id") if isinstance(body, dict) else None
+        twin_id = service.ngsild.tenant_twin_id(call.tenant, given if isinstance(given, str) else "")
+        _access(request, "WRITE", f"twins/{twin_id}")
+        _access(request, "WRITE", f"twins/{twin_id}/telemetry")
+        state = service.parse(body, call.terms)
+        if not service.write(call.tenant, state, create_type=True):
+            return call.done()
+        headers = {"Location": f"/ngsi-ld/v1/temporal/entities/{quote(state.id, safe=':')}"}
+        if call.tenant is not None:
+            headers["NGSILD-Tenant"] = call.tenant
+        return Response(status_code=201, headers=headers)
+
+    return await run_in_threadpool(run)
+
+
+@router.post(
+    "/entities/{entity_id}/attrs",
+    status_code=204,
+    summary="Add attribute instances to the temporal evolution of an entity",
+    openapi_extra=_body(TEMPORAL_ENTITY),
+)
+async def append_temporal(entity_id: str, request: Request, service: Service) -> Response:
+    _access(request, "WRITE", f"twins/{_twin(service, request, entity_id)}/telemetry")
+    call, body = await read_body(request, service.ngsild)
+
+    def run() -> Response:
+        service.write(call.tenant, service.parse(body, call.terms, entity_id), create_type=False)
+        return call.done()
+
+    return await run_in_threadpool(run)
+
+
+@router.delete("/entities/{entity_id}", status_code=204, summary="Delete an entity and its temporal evolution")
+def delete_temporal(entity_id: str, request: Request, service: Service) -> Response:
+    _access(request, "WRITE", f"twins/{_twin(service, request, entity_id)}")
+    call = call_of(request, service.ngsild)
+    service.ngsild.delete(call.tenant, entity_id)  # a twin's deletion deletes its telemetry
+    return call.done()
+
+
+@router.delete("/entities/{entity_id}/attrs/{attr}", status_code=204, summary="Delete an attribute's history")
+def delete_temporal_attribute(
+    entity_id: str,
+    attr: str,
+    request: Request,
+    service: Service,
+    dataset_id: Annotated[str | None, Query(alias="datasetId")] = None,
+) -> Response:
+    _access(request, "WRITE", f"twins/{_twin(service, request, entity_id)}/telemetry")
+    call = call_of(request, service.ngsild)
+    if dataset_id is not None:
+        raise BadRequestData("temporal attributes have no datasetId instances in futago")
+    service.delete_attribute(call.tenant, entity_id, call.terms.expand(attr))
+    return call.done()
+
+
+@router.patch(
+    "/entities/{entity_id}/attrs/{attr}/{instance_id}",
+    status_code=204,
+    summary="Change one instance of an attribute's history",
+    openapi_extra=_body({"type": "object"}),
+)
+async def patch_instance(entity_id: str, attr: str, instance_id: str, request: Request, service: Service) -> Response:
+    _access(request, "WRITE", f"twins/{_twin(service, request, entity_id)}/telemetry")
+    call, body = await read_body(request, service.ngsild, patch=True)
+
+    def run() -> Response:
+        fragment = body.get(attr, body) if isinstance(body, dict) else body
+        if not isinstance(fragment, dict) or "value" not in fragment:
+            raise BadRequestData(f'send the instance\'s new value: {{"{attr}": {{"value": ...}}}}')
+        new = {k: v for k, v in fragment.items() if k in ("type", "value", "observedAt", "datasetId")}
+        service.change_instance(call.tenant, entity_id, call.terms.expand(attr), instance_id, new)
+        return call.done()
+
+    return await run_in_threadpool(run)
+
+
+@router.delete(
+    "/entities/{entity_id}/attrs/{attr}/{instance_id}", status_code=204, summary="Delete one instance of an attribute"
+)
+def delete_instance(entity_id: str, attr: str, instance_id: str, request: Request, service: Service) -> Response:
+    _access(request, "WRITE", f"twins/{_twin(service, request, entity_id)}/telemetry")
+    call = call_of(request, service.ngsild)
+    service.change_instance(call.tenant, entity_id, call.terms.expand(attr), instance_id, None)
+    return call.done()
+
+
+@router.post(
+    "/entityOperations/query",
+    summary="Query the temporal evolution of entities (a Query in the body)",
+    openapi_extra=_body({"type": "object"}),
+)
+async def query_temporal_post(
+    request: Request,
+    service: Service,
+    options: str | None = None,
+    format_: Annotated[str | None, Query(alias="format")] = None,
+    aggr_methods: Annotated[str | None, Query(alias="aggrMethods")] = None,
+    aggr_period: Annotated[str | None, Query(alias="aggrPeriodDuration")] = None,
+    limit: Annotated[int, Query(ge=0)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    count: bool = False,
+) -> Response:
+    access = _access(request, "READ", "query")
+    call, body = await read_body(request, service.ngsild)
+
+    def run() -> Response:
+        if not isinstance(body, dict) or body.get("type", "Query") != "Query":
+            raise BadRequestData('the body is a Query: {"type": "Query", "entities": [...], "temporalQ": {...}}')
+        selectors = _selectors(service, call, body)
+        temporal = body.get("temporalQ") or {}
+        if not isinstance(temporal, dict):
+            raise BadRequestData("temporalQ is an object: timerel, timeAt, endTimeAt, timeproperty, lastN")
+        time = TimeQuery.parse(
+            temporal.get("timerel"), temporal.get("timeAt"), temporal.get("endTimeAt"),
+            temporal.get("lastN", body.get("lastN")), temporal.get("timeproperty"),
+        )  # fmt: skip
+        shape = _shape(options, format_, aggr_methods, aggr_period)
+        return _query(request, service, access, call, selectors, body.get("attrs"), time, shape,
+                      (offset, limit), count)  # fmt: skip
+
+    return await run_in_threadpool(run)

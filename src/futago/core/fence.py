@@ -1,0 +1,80 @@
+"""The fence around a leader's side effects: a leader acts only while it holds its lease.
+
+Scaled out, one process leads (futago.scale.leader): it runs the connectors, the behaviour schedules, the alert
+rules, and sends notifications and commands. Each lease carries a fencing token that grows with every change of
+holder. A process that paused past its lease (a long garbage collection, SIGSTOP, a frozen virtual machine) may
+wake believing it still leads: before each side effect it asks its fence, which answers from a cached deadline
+that the lease thread moves forward at each renewal, so the check is a clock read, not a round trip. What is
+rare and cannot be taken back (a command to a device) is confirmed against the database as well.
+
+One process alone holds an open fence: it always leads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from futago.core.errors import Conflict
+
+
+class Fenced(Conflict):
+    """A side effect refused: this process does not hold the lead (any more)."""
+
+
+class Fence:
+    """Whether this process may act as the leader now, and with which fencing token.
+
+    ``confirm``: an authoritative check of a token (the lease row in the database), used by ``confirm``."""
+
+    def __init__(self, confirm: Callable[[int], bool] | None = None) -> None:
+        self._confirm = confirm
+        self._lock = threading.Lock()
+        self._token: int | None = None
+        self._until = 0.0  # time.monotonic() after which the lease may have gone to another process
+
+    def grant(self, token: int, until: float) -> None:
+        """The lease thread: ``token`` is held until ``until`` (monotonic seconds), renewal after renewal."""
+        with self._lock:
+            self._token, self._until = token, until
+
+    def revoke(self) -> None:
+        with self._lock:
+            self._token, self._until = None, 0.0
+
+    @property
+    def token(self) -> int | None:
+        """The token while the lease holds, else None."""
+        with self._lock:
+            return self._token if self._token is not None and time.monotonic() < self._until else None
+
+    def holds(self) -> bool:
+        return self.token is not None
+
+    def check(self, action: str) -> int:
+        """The token to act with; Fenced when this process does not lead now (cached: no round trip)."""
+        token = self.token
+        if token is None:
+            raise Fenced(f"{action}: refused, this process does not hold the lead (its lease expired or went)")
+        return token
+
+    def confirm(self, action: str) -> int:
+        """As ``check``, and the database agrees that the token is the current, unexpired one."""
+        token = self.check(action)
+        if self._confirm is not None and not self._confirm(token):
+            self.revoke()  # the lease went to another process: act no more until the lease thread wins it back
+            raise Fenced(f"{action}: refused, fencing token {token} is stale (another process leads)")
+        return token
+
+
+class OpenFence(Fence):
+    """One process alone: it leads for as long as it runs (token 0)."""
+
+    @property
+    def token(self) -> int | None:
+        return 0
+
+
+#: The fence of a process that is not scaled out.
+OPEN = OpenFence()

@@ -1,0 +1,497 @@
+"""NGSI-LD subscriptions at work: stored per tenant, matched against twin changes from either door, and their
+notifications handed to futago's notification machinery (the ``ngsild`` channel, retries, dead letters).
+
+- **Triggers.** Every ``twin.*`` and ``relationship.*`` event (the twin API and NGSI-LD alike) is queued and
+  matched on a thread of its own: tenant, entity selectors, watchedAttributes against the attributes that
+  changed, ``q``, ``geoQ``, ``throttling``, ``isActive`` and ``expiresAt``. Periodic subscriptions
+  (``timeInterval``) are sent by a timer with every entity that matches then.
+- **Visibility.** A subscription notifies only what its owner (the caller who created it) may read now: twins,
+  properties, relationship targets, under the policies in force at notification time.
+- **Leadership.** Only the process that runs notifications starts this (``start``, from ``App.start_stateful``);
+  the others store subscriptions, which the leader reads back within ``REFRESH_S``.
+- **Status.** The ``ngsild`` channel tells each attempt's outcome; the counters are kept apart from the
+  subscription (``timesSent``, ``timesFailed``, ``lastNotification``, ``lastSuccess``, ``lastFailure``).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import orjson
+
+from futago.act.notify import NotificationService
+from futago.act.notify.channel import Message, Outcome
+from futago.act.notify.jobs import Job
+from futago.core.events import Event, EventBus
+from futago.core.notifications import Delivery, Subscriber
+from futago.core.ports import NgsiLdSubscriptionStore
+from futago.core.twins import Twin, now_iso
+from futago.security.service import Principal, SecurityService
+from futago.security.views import without_properties
+from futago.services.ngsild import qlang
+from futago.services.ngsild import subscriptions as subs
+from futago.services.ngsild.attributes import LOCATION, Rendering
+from futago.services.ngsild.context import CORE_CONTEXT_URL, TermMap
+from futago.services.ngsild.errors import AlreadyExists, BadRequestData, ResourceNotFound
+from futago.services.ngsild.mapping import EntityState
+from futago.services.ngsild.service import EntityQuery, NgsiLdService
+
+log = logging.getLogger(__name__)
+REFRESH_S = 2.0  # how soon the leader sees a subscription stored through another process
+TICK_S = 0.25  # the periodic timer's step
+SUBSCRIBER_PREFIX = "ngsild:"  # delivery records name a subscription as subscriber "ngsild:<tenant>:<id>"
+_SEEN_LIMIT = 20_000
+_TRIGGERS = ("twin.created", "twin.updated", "relationship.created", "relationship.updated", "relationship.deleted")
+Key = tuple[str, str]  # (tenant or "", subscription id)
+QMatcher = Callable[[str, TermMap], Callable[[EntityState], bool]]
+
+
+def owner_of(principal: Principal | None) -> dict[str, Any]:
+    if principal is None:
+        return {"name": "local-admin", "subjects": [], "scopes": [], "admin": True}
+    return {
+        "name": principal.name,
+        "subjects": list(principal.subjects),
+        "scopes": sorted(principal.scopes),
+        "admin": principal.admin,
+    }
+
+
+def _tenant_of(twin_id: str) -> str:
+    if not twin_id.startswith("~"):
+        return ""
+    end = twin_id.find("~", 1)
+    return twin_id[1:end] if end > 0 else ""
+
+
+def default_q_matcher(text: str, terms: TermMap) -> Callable[[EntityState], bool]:
+    """The NGSI-LD query language of GET /entities (``qlang``): parsed once, BadRequestData when malformed."""
+    node = qlang.parse_q(text, terms)
+    return lambda state: qlang.matches(node, state.attrs)
+
+
+class SubscriptionService:
+    def __init__(
+        self,
+        ngsild: NgsiLdService,
+        store: NgsiLdSubscriptionStore,
+        notifications: NotificationService,
+        bus: EventBus,
+        security: SecurityService | None = None,
+        q_matcher: QMatcher = default_q_matcher,
+    ) -> None:
+        self.ngsild = ngsild
+        self.store = store
+        self.notifications = notifications
+        self.bus = bus
+        self.security = security
+        self.q_matcher = q_matcher
+        self._lock = threading.RLock()
+        self._records: dict[Key, dict[str, Any]] | None = None
+        self._loaded_at = 0.0
+        self._status: dict[Key, dict[str, Any]] = {}
+        self._last_sent: dict[Key, float] = {}  # monotonic, for throttling
+        self._next_due: dict[Key, float] = {}  # monotonic, for timeInterval
+        self._q_cache: dict[tuple[str, str, bytes], Callable[[EntityState], bool]] = {}
+        self._seen: OrderedDict[str, dict[str, list[Any]]] = OrderedDict()
+        self._inbox: queue.SimpleQueue[Event | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+        self._unsubscribe: Callable[[], None] | None = None
+        self.pending = 0  # events queued and not yet matched (tests wait on it)
+        channel = notifications.channels.get("ngsild")
+        if channel is not None and hasattr(channel, "observers"):
+            channel.observers.append(self._observe)
+        lookups = getattr(notifications, "subscriber_lookups", None)
+        if isinstance(lookups, list):  # so that a restarted leader resumes and requeues these deliveries too
+            lookups.append(self.subscriber)
+
+    # -- storage --------------------------------------------------------------------------------------
+
+    def _all(self, fresh: bool = False) -> dict[Key, dict[str, Any]]:
+        with self._lock:
+            if self._records is None or fresh or time.monotonic() - self._loaded_at > REFRESH_S:
+                self._records = dict(self.store.list_ngsild_subscriptions())
+                self._loaded_at = time.monotonic()
+                if not self._status:
+                    self._status = dict(self.store.list_ngsild_subscription_statuses())
+            return self._records
+
+    def create(self, tenant: str | None, document: Any, terms: TermMap, context: Any, owner: dict[str, Any]) -> str:
+        record = subs.parse(document, terms, context, subs.now_utc())
+        record["owner"] = owner
+        if record["notification"].get("attributes") is not None and "showChanges" not in record["notification"]:
+            record["notification"]["showChanges"] = False
+        key = (tenant or "", record["id"])
+        if record.get("q"):
+            self.q_matcher(record["q"], terms)  # a bad q is refused now, not at the first change
+        with self._lock:
+            if key in self._all(fresh=True):
+                raise AlreadyExists(f"subscription '{record['id']}' already exists")
+            self.store.put_ngsild_subscription(key[0], key[1], record)
+            self._all()[key] = record
+        return str(record["id"])
+
+    def get(self, tenant: str | None, sub_id: str) -> dict[str, Any]:
+        record = self._all(fresh=True).get((tenant or "", sub_id))
+        if record is None:
+            raise ResourceNotFound(f"subscription '{sub_id}' does not exist")
+        return record
+
+    def status(self, tenant: str | None, sub_id: str) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._status.get((tenant or "", sub_id), {}))
+
+    def fresh_status(self) -> None:
+        with self._lock:
+            self._status.update(self.store.list_ngsild_subscription_statuses())
+
+    def of_tenant(self, tenant: str | None) -> list[dict[str, Any]]:
+        return [r for (t, _), r in sorted(self._all(fresh=True).items()) if t == (tenant or "")]
+
+    def update(self, tenant: str | None, sub_id: str, fragment: Any, terms: TermMap) -> None:
+        record = self.get(tenant, sub_id)
+        if isinstance(fragment, dict) and ("id" in fragment and fragment["id"] != sub_id):
+            raise BadRequestData("a subscription's id cannot change")
+        if isinstance(fragment, dict) and fragment.get("type", "Subscription") != "Subscription":
+            raise BadRequestData("a subscription's type is 'Subscription'")
+        body = (
+            {k: v for k, v in fragment.items() if k not in ("id", "type")} if isinstance(fragment, dict) else fragment
+        )
+        changed = subs.apply(record, body, terms, subs.now_utc())
+        if changed.get("q") and changed.get("q") != record.get("q"):
+            self.q_matcher(changed["q"], terms)
+        key = (tenant or "", sub_id)
+        with self._lock:
+            self.store.put_ngsild_subscription(key[0], key[1], changed)
+            self._all()[key] = changed
+            self._next_due.pop(key, None)
+
+    def delete(self, tenant: str | None, sub_id: str) -> None:
+        self.get(tenant, sub_id)
+        key = (tenant or "", sub_id)
+        with self._lock:
+            self.store.delete_ngsild_subscription(key[0], key[1])
+            self._all().pop(key, None)
+            self._status.pop(key, None)
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Follow twin changes and run the periodic timer: the leader only."""
+        if self._threads:
+            return
+        self._stop.clear()
+        self._unsubscribe = self.bus.subscribe(self._on_event)
+        for name, target in (("match", self._match_loop), ("periodic", self._periodic_loop)):
+            thread = threading.Thread(target=target, name=f"futago-ngsild-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self._stop.set()
+        self._inbox.put(None)
+        for thread in self._threads:
+            thread.join(timeout_s)
+        self._threads = []
+
+    def wait_idle(self, timeout_s: float = 10.0) -> bool:
+        """Until every queued change is matched and every notification sent or dead (for tests)."""
+        deadline = time.monotonic() + timeout_s
+        while self.pending > 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.pending <= 0 and self.notifications.wait_idle(max(0.0, deadline - time.monotonic()))
+
+    # -- triggers --------------------------------------------------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        """On the publishing thread: queue, nothing more."""
+        if event.type in _TRIGGERS and event.twin_id:
+            with self._lock:
+                self.pending += 1
+            self._inbox.put(event)
+
+    def _match_loop(self) -> None:
+        while True:
+            event = self._inbox.get()
+            if event is None:
+                return
+            try:
+                self.on_change(event)
+            except Exception:  # one bad change must not stop the next one's notifications
+                log.exception("matching NGSI-LD subscriptions for %s failed", event.twin_id)
+            finally:
+                with self._lock:
+                    self.pending -= 1
+
+    def on_change(self, event: Event) -> None:
+        twin_id = str(event.twin_id)
+        tenant = _tenant_of(twin_id)
+        now = subs.now_utc()
+        candidates = [
+            (key, r)
+            for key, r in self._all().items()
+            if key[0] == tenant and "timeInterval" not in r and subs.status_of(r, now) == "active"
+        ]
+        twin = self.ngsild.twins.store.get_twin(twin_id)
+        if twin is None:
+            return
+        state = self.ngsild.state_of(tenant or None, twin)
+        previous = self._remember(twin_id, state)
+        changed = self._changed(event, state, previous)
+        for key, record in candidates:
+            if not changed or not self._selects(record, state):
+                continue
+            watched = record.get("watchedAttributes")
+            if watched is not None and not changed & set(watched):
+                continue
+            if not self._throttle_allows(key, record):
+                continue
+            shown = self._as_owner_sees(record, tenant, twin)
+            if shown is not None and self._filters_pass(record, shown):
+                self._notify(key, record, [(shown, previous)], twin_id)
+
+    def _remember(self, twin_id: str, state: EntityState) -> dict[str, list[Any]] | None:
+        with self._lock:
+            previous = self._seen.pop(twin_id, None)
+            self._seen[twin_id] = state.attrs
+            while len(self._seen) > _SEEN_LIMIT:
+                self._seen.popitem(last=False)
+        return previous
+
+    @staticmethod
+    def _changed(event: Event, state: EntityState, previous: dict[str, list[Any]] | None) -> set[str]:
+        """The attributes (IRIs) this change touched: against the last state seen, else from the event's patch."""
+        if previous is not None:
+            names = set(state.attrs) | set(previous)
+            return {n for n in names if _fingerprint(state.attrs.get(n)) != _fingerprint(previous.get(n))}
+        patch = event.data.get("patch") if event.type == "twin.updated" else None
+        if not isinstance(patch, list):
+            return set(state.attrs)  # created, a relationship, or a bulk write: every attribute is news
+        touched = set()
+        for op in patch:
+            parts = str(op.get("path", "")).lstrip("/").split("/") if isinstance(op, dict) else [""]
+            touched.add(parts[1] if parts[0] == "$ngsild" and len(parts) > 1 else parts[0])
+        if "geometry" in touched:
+            touched.add("location")
+        return {iri for iri in state.attrs if iri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1] in touched}
+
+    @staticmethod
+    def _selects(record: dict[str, Any], state: EntityState) -> bool:
+        selectors = record.get("entities")
+        if not selectors:
+            return True
+        types = {state.type, *state.extra_types}
+        for selector in selectors:
+            if selector["type"] not in types:
+                continue
+            if "id" in selector and selector["id"] != state.id:
+                continue
+            if "idPattern" in selector and "id" not in selector:
+                import re
+
+                if not re.search(selector["idPattern"], state.id):
+                    continue
+            return True
+        return False
+
+    def _throttle_allows(self, key: Key, record: dict[str, Any]) -> bool:
+        throttling = record.get("throttling")
+        with self._lock:
+            last = self._last_sent.get(key)
+            if throttling is not None and last is not None and time.monotonic() - last < throttling:
+                return False
+            self._last_sent[key] = time.monotonic()
+        return True
+
+    def _as_owner_sees(self, record: dict[str, Any], tenant: str, twin: Twin) -> EntityState | None:
+        """The entity as the subscription's owner may read it now, or None."""
+        owner = record.get("owner") or {}
+        if owner.get("admin", False) or self.security is None:
+            return self.ngsild.state_of(tenant or None, twin)
+        security = self.security
+        principal = Principal(
+            str(owner.get("name", "")), tuple(owner.get("subjects", ())), frozenset(owner.get("scopes", ()))
+        )
+
+        def may(resource: str) -> bool:
+            return security.allowed(principal, "READ", resource)
+
+        resource = f"twins/{twin.id}"
+        if not may(resource):
+            return None
+        if security.policies().restricted_below(principal.subjects, "READ", resource):
+            twin = without_properties(twin, lambda name: not may(f"{resource}/properties/{name}"))
+        return self.ngsild.state_of(tenant or None, twin, lambda target: may(f"twins/{target}"))
+
+    def _filters_pass(self, record: dict[str, Any], state: EntityState) -> bool:
+        if record.get("q"):
+            try:
+                if not self._compiled_q(record)(state):
+                    return False
+            except BadRequestData:
+                return False
+        geo_q = record.get("geoQ")
+        if geo_q is not None:
+            return subs.geo_matches(geo_q, subs.geometry_of(state.attrs, geo_q.get("geoproperty", LOCATION)))
+        return True
+
+    def _compiled_q(self, record: dict[str, Any]) -> Callable[[EntityState], bool]:
+        cache_key = (record["id"], record["q"], orjson.dumps(record.get("context")))
+        matcher = self._q_cache.get(cache_key)
+        if matcher is None:
+            matcher = self.q_matcher(record["q"], self.ngsild.contexts.resolve(record.get("context")))
+            if len(self._q_cache) > 1000:
+                self._q_cache.clear()
+            self._q_cache[cache_key] = matcher
+        return matcher
+
+    # -- periodic --------------------------------------------------------------------------------------
+
+    def _periodic_loop(self) -> None:
+        while not self._stop.wait(TICK_S):
+            try:
+                self.tick()
+            except Exception:
+                log.exception("periodic NGSI-LD notifications failed")
+
+    def tick(self) -> None:
+        """Send the periodic subscriptions that are due, each with every entity that matches now."""
+        now = subs.now_utc()
+        for key, record in list(self._all().items()):
+            interval = record.get("timeInterval")
+            if interval is None or subs.status_of(record, now) != "active":
+                continue
+            with self._lock:
+                due = self._next_due.get(key, 0.0)
+                if time.monotonic() < due:
+                    continue
+                self._next_due[key] = time.monotonic() + float(interval)
+            found = self._matching(key[0], record)
+            if found:
+                self._notify(key, record, [(s, None) for s in found], "")
+
+    def _matching(self, tenant: str, record: dict[str, Any], limit: int = 1000) -> list[EntityState]:
+        types = sorted({s["type"] for s in record.get("entities") or ()}) or None
+        found: list[EntityState] = []
+        for twin in self.ngsild.scan(tenant or None, EntityQuery(types=types)):
+            shown = self._as_owner_sees(record, tenant, twin)
+            if shown is not None and self._selects(record, shown) and self._filters_pass(record, shown):
+                found.append(shown)
+                if len(found) >= limit:
+                    break
+        return found
+
+    # -- notifications ---------------------------------------------------------------------------------
+
+    def _notify(
+        self, key: Key, record: dict[str, Any], entities: Iterable[tuple[EntityState, dict[str, Any] | None]], twin: str
+    ) -> None:
+        params = record["notification"]
+        terms = self.ngsild.contexts.resolve(record.get("context"))
+        rendering = Rendering(
+            terms, params.get("format", "normalized"), bool(params.get("sysAttrs")), record.get("lang")
+        )
+        wanted = set(params["attributes"]) if params.get("attributes") else None
+        data = []
+        for state, previous in entities:
+            rendered = self.ngsild.render(state, rendering, wanted)
+            if params.get("showChanges") and previous is not None and rendering.form == "normalized":
+                _add_previous(rendered, state, previous, terms)
+            data.append(rendered)
+        body: dict[str, Any] = {
+            "id": f"urn:ngsi-ld:Notification:{uuid.uuid4()}",
+            "type": "Notification",
+            "subscriptionId": record["id"],
+            "notifiedAt": now_iso(),
+            "data": data,
+        }
+        endpoint = params["endpoint"]
+        context = record.get("context") if record.get("context") is not None else CORE_CONTEXT_URL
+        if endpoint.get("accept") == "application/ld+json":
+            body["@context"] = context
+        self.dispatch(key, record, body, twin, context if isinstance(context, str) else CORE_CONTEXT_URL)
+
+    def entry(self, key: Key, record: dict[str, Any], link: str = CORE_CONTEXT_URL) -> dict[str, Any]:
+        endpoint = record["notification"]["endpoint"]
+        entry = {"type": "ngsild", "name": "ngsild", "tenant": key[0], "subscription": key[1], "link": link}
+        entry.update({k: endpoint[k] for k in ("uri", "accept", "receiverInfo", "notifierInfo") if k in endpoint})
+        return entry
+
+    def dispatch(self, key: Key, record: dict[str, Any], body: dict[str, Any], twin_id: str, link: str) -> None:
+        """One notification through futago's delivery log and dispatcher: recorded ``queued`` with its body
+        first, so that a leader that dies before sending it leaves it to the next one."""
+        channel = self.notifications.channels.get("ngsild")
+        if channel is None:
+            log.warning("no ngsild notification channel is registered: subscription %s not notified", key[1])
+            return
+        entry = self.entry(key, record, link)
+        delivery_id = str(uuid.uuid4())
+        subscriber = f"{SUBSCRIBER_PREFIX}{key[0]}:{key[1]}"
+        subject = f"NGSI-LD notification of {key[1]}"
+        now = now_iso()
+        delivery = Delivery(
+            id=delivery_id, alert_id=subscriber, event="ngsild.notification", subscriber_id=subscriber,
+            channel="ngsild", channel_type="ngsild", queued_at=now, twin_id=twin_id, target=channel.target(entry),
+            language="en", subject=subject, why="subscription", received_at=now,
+        )  # fmt: skip
+        message = Message(delivery_id, subscriber, "en", subject, "", body, subscriber)
+        self.notifications.store.save_deliveries([delivery], bodies={delivery_id: body})
+        self.notifications.dispatcher.dispatch(Job(delivery, entry, message))
+
+    def subscriber(self, subscriber_id: str) -> Subscriber | None:
+        """A delivery's subscription as the notification service resumes or requeues it: its endpoint now."""
+        if not subscriber_id.startswith(SUBSCRIBER_PREFIX):
+            return None
+        tenant, _, sub_id = subscriber_id.removeprefix(SUBSCRIBER_PREFIX).partition(":")
+        record = self._all().get((tenant, sub_id))
+        if record is None:
+            return None
+        entry = self.entry((tenant, sub_id), record)
+        return Subscriber(id=subscriber_id, name=sub_id, language="en", channels=(entry,))
+
+    def _observe(self, entry: Mapping[str, Any], message: Message, outcome: Outcome) -> None:
+        key = (str(entry.get("tenant", "")), str(entry.get("subscription", "")))
+        when = outcome.sent_at or now_iso()
+        with self._lock:
+            counters = dict(self._status.get(key, {"timesSent": 0, "timesFailed": 0}))
+            counters["timesSent"] = int(counters.get("timesSent", 0)) + 1
+            counters["lastNotification"] = when
+            if outcome.ok:
+                counters["status"], counters["lastSuccess"] = "ok", when
+            else:
+                counters["status"], counters["lastFailure"] = "failed", when
+                counters["timesFailed"] = int(counters.get("timesFailed", 0)) + 1
+            self._status[key] = counters
+            if key in self._all():
+                self.store.put_ngsild_subscription_status(key[0], key[1], counters)
+
+
+def _fingerprint(instances: Any) -> bytes:
+    return orjson.dumps(instances, option=orjson.OPT_SORT_KEYS) if instances is not None else b""
+
+
+def _add_previous(rendered: dict[str, Any], state: EntityState, previous: dict[str, list[Any]], terms: TermMap) -> None:
+    """showChanges: each changed attribute's ``previousValue`` (``previousObject`` for a Relationship)."""
+    for iri, instances in state.attrs.items():
+        name = terms.compact(iri)
+        old = previous.get(iri)
+        if not old or name not in rendered or not isinstance(rendered[name], dict):
+            continue
+        first = old[0]
+        if _fingerprint(old) == _fingerprint(instances):
+            continue
+        if "object" in first:
+            rendered[name]["previousObject"] = first["object"]
+        elif "value" in first:
+            rendered[name]["previousValue"] = first["value"]

@@ -1,0 +1,468 @@
+"""The NGSI-LD temporal API over futago's telemetry store: an attribute's temporal evolution is a telemetry series.
+
+An entity's temporal attributes are the twin's telemetry series (DTDL Telemetry, and the series the temporal API
+writes for any other attribute), one reading per instance: the reading's time is the instance's ``observedAt``
+and its ``instanceId`` is made from the twin, the series and that time, so it is stable for as long as the
+reading exists. Reading history never goes through the twins: one read of the series' chunks in the interval,
+then numpy (``aggregation``) for the aggregated representation. Writes go through the TelemetryService, so
+calibration, quality checks and the ``telemetry.appended`` event apply as to any other reading.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import heapq
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from futago.core.errors import FutagoError
+from futago.core.telemetry import (
+    QUALITY_NOT_EVALUATED,
+    Reading,
+    SeriesData,
+    ValueKind,
+    format_timestamp,
+    parse_timestamp,
+)
+from futago.core.twins import Twin
+from futago.services.ngsild.aggregation import aggregate
+from futago.services.ngsild.attributes import ENTITY_MEMBERS, Instance, parse_instance
+from futago.services.ngsild.context import DEFAULT_VOCAB, TermMap
+from futago.services.ngsild.errors import BadRequestData, ResourceNotFound
+from futago.services.ngsild.mapping import EntityState, telemetry_instance
+from futago.services.ngsild.querying import matching
+from futago.services.ngsild.service import EntityQuery, NgsiLdService, Readable
+from futago.services.ngsild.types import local_name, names_of
+from futago.services.quality import QC_SEPARATOR
+from futago.services.telemetry import TelemetryService
+
+TIMERELS = ("before", "after", "between")
+TIME_PROPERTIES = ("observedAt", "createdAt", "modifiedAt")
+MAX_INSTANCES = 10_000  # per attribute and answer; beyond it the answer is partial (206, Content-Range)
+INSTANCE_PREFIX = "urn:futago:reading:"
+
+
+def _everything(twin: Twin) -> Twin | None:
+    return twin
+
+
+@dataclass
+class TimeQuery:
+    """A temporal query's interval, as telemetry store bounds: ``start_us <= ts < end_us`` (None: open)."""
+
+    start_us: int | None = None
+    end_us: int | None = None
+    last_n: int | None = None
+    timerel: str | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        timerel: str | None,
+        time_at: str | None,
+        end_time_at: str | None,
+        last_n: Any = None,
+        timeproperty: str | None = None,
+    ) -> TimeQuery:
+        """GS CIM 009 4.11: ``before`` is t < timeAt, ``after`` t > timeAt, ``between`` timeAt <= t < endTimeAt
+        (half-open, so that consecutive intervals tile). No timerel: the whole history."""
+        if timeproperty is not None and timeproperty not in TIME_PROPERTIES:
+            raise BadRequestData(f"timeproperty is one of {', '.join(TIME_PROPERTIES)}, not {timeproperty!r}")
+        query = cls(last_n=_last_n(last_n), timerel=timerel)
+        if timerel is None:
+            if time_at is not None or end_time_at is not None:
+                raise BadRequestData("timeAt and endTimeAt need timerel (before, after or between)")
+            return query
+        if timerel not in TIMERELS:
+            raise BadRequestData(f"timerel is before, after or between, not {timerel!r}")
+        if time_at is None:
+            raise BadRequestData(f"timerel={timerel} needs timeAt")
+        at = _instant(time_at, "timeAt")
+        if timerel == "before":
+            query.end_us = at
+        elif timerel == "after":
+            query.start_us = at + 1
+        else:
+            if end_time_at is None:
+                raise BadRequestData("timerel=between needs endTimeAt")
+            end = _instant(end_time_at, "endTimeAt")
+            if end <= at:
+                raise BadRequestData("endTimeAt must be after timeAt")
+            query.start_us, query.end_us = at, end
+        if timerel != "between" and end_time_at is not None:
+            raise BadRequestData(f"endTimeAt goes with timerel=between, not {timerel}")
+        return query
+
+    @property
+    def origin_us(self) -> int | None:
+        """Where aggregation periods start: timeAt (after: timeAt itself, not the microsecond past it)."""
+        if self.start_us is None:
+            return None
+        return self.start_us - 1 if self.timerel == "after" else self.start_us
+
+
+def _instant(text: str, name: str) -> int:
+    if not isinstance(text, str) or "T" not in text.upper():
+        raise BadRequestData(f"{name} must be an ISO 8601 date-time, e.g. 2024-05-01T12:00:00Z, not {text!r}")
+    try:
+        return parse_timestamp(text)
+    except FutagoError as exc:
+        raise BadRequestData(f"{name}: {exc.problems[0].message if exc.problems else exc.detail}") from exc
+
+
+def _last_n(value: Any) -> int | None:
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if isinstance(value, bool) or number < 1:
+        raise BadRequestData(f"lastN is a positive integer, not {value!r}")
+    return number
+
+
+@dataclass
+class Representation:
+    """How temporal attributes are written: normalized instances, temporalValues, or aggregated."""
+
+    form: str = "normalized"  # normalized | temporalValues | aggregatedValues
+    methods: list[str] = field(default_factory=list)
+    period_us: int | None = None  # None: one period, the whole interval
+    sys_attrs: bool = False
+
+
+@dataclass
+class TemporalEntity:
+    id: str
+    type: str
+    extra_types: list[str]
+    attrs: dict[str, Any]  # expanded IRI -> the attribute as answered (compacted by the route)
+    range_us: tuple[int, int] | None = None  # where an attribute was cut at MAX_INSTANCES: what it answers
+
+
+class TemporalService:
+    def __init__(self, ngsild: NgsiLdService, telemetry: TelemetryService) -> None:
+        self.ngsild = ngsild
+        self.telemetry = telemetry
+        self.store = telemetry.store
+
+    # reading --------------------------------------------------------------------------------------------------
+    def series_of(self, twin_id: str, model: str) -> dict[str, str]:
+        """Attribute IRI -> series name for each telemetry series of a twin (QC flags and raw values left out)."""
+        names = names_of(self.ngsild.models.models, model)
+        return {
+            names.get(s) or DEFAULT_VOCAB + s: s
+            for s in sorted(self.store.series_names(twin_id))
+            if QC_SEPARATOR not in s
+        }
+
+    def entity(
+        self,
+        twin_id: str,
+        state: EntityState,
+        time: TimeQuery,
+        shape: Representation,
+        attrs: set[str] | None = None,
+        telemetry_readable: bool = True,
+    ) -> TemporalEntity:
+        found = TemporalEntity(state.id, state.type, state.extra_types, {})
+        if not telemetry_readable:
+            return found
+        for iri, series in self.series_of(twin_id, state.model).items():
+            if attrs is not None and iri not in attrs:
+                continue
+            data = self.store.read_series(twin_id, series, time.start_us, time.end_us)
+            if not len(data):
+                continue
+            if shape.form == "aggregatedValues":
+                found.attrs[iri] = self._aggregated(data, time, shape)
+                continue
+            data, cut = _window(data, time.last_n)
+            if cut:
+                last = int(data.ts[-1]) if found.range_us is None else min(found.range_us[1], int(data.ts[-1]))
+                found.range_us = (int(data.ts[0]), last)
+            found.attrs[iri] = self._instances(twin_id, series, data, shape)
+        return found
+
+    def _instances(self, twin_id: str, series: str, data: SeriesData, shape: Representation) -> Any:
+        values = _values(data)
+        ts = data.ts.tolist()
+        if shape.form == "temporalValues":
+            return {"type": "Property", "values": [[v, format_timestamp(t)] for v, t in zip(values, ts, strict=True)]}
+        prefix = instance_prefix(twin_id, series)
+        out = []
+        for value, t in zip(values, ts, strict=True):
+            instance = telemetry_instance(t, value)
+            instance["instanceId"] = f"{prefix}{t}"
+            out.append(instance)
+        return out
+
+    @staticmethod
+    def _aggregated(data: SeriesData, time: TimeQuery, shape: Representation) -> dict[str, Any]:
+        origin = time.origin_us if time.origin_us is not None else int(data.ts[0])
+        # an open interval ends with its last reading; one period (no aggrPeriodDuration) is the whole interval
+        until = time.end_us if time.end_us is not None else int(data.ts[-1])
+        period = shape.period_us if shape.period_us is not None else until - origin + 1
+        return {"type": "Property", **aggregate(data, shape.methods, origin, period, until)}
+
+    def retrieve(
+        self,
+        tenant: str | None,
+        entity_id: str,
+        time: TimeQuery,
+        shape: Representation,
+        attrs: set[str] | None = None,
+        readable: Readable = _everything,
+        telemetry_readable: bool = True,
+    ) -> TemporalEntity:
+        self.ngsild.require_tenant(tenant)
+        self.ngsild.check_id(entity_id)
+        twin = self.ngsild.twins.store.get_twin(self.ngsild.tenant_twin_id(tenant, entity_id))
+        shown = readable(twin) if twin is not None else None
+        if shown is None:
+            raise ResourceNotFound(f"entity '{entity_id}' does not exist")
+        return self.entity(shown.id, self.ngsild.state_of(tenant, shown), time, shape, attrs, telemetry_readable)
+
+    def query(
+        self,
+        tenant: str | None,
+        selectors: list[EntityQuery],
+        time: TimeQuery,
+        shape: Representation,
+        page: tuple[int, int],
+        attrs: set[str] | None = None,
+        readable: Readable = _everything,
+        telemetry_readable: Callable[[str], bool] = lambda twin_id: True,
+    ) -> tuple[list[TemporalEntity], int]:
+        """One page (offset, limit) of the entities any selector matches, in id order, and how many match. The
+        selectors' q and geo-queries are decided on the entities as they are now (the query helper's
+        ``querying.matching``); ``attrs`` keeps the entities with a history of at least one of them."""
+        self.ngsild.require_tenant(tenant)
+        offset, limit = page
+        found: list[TemporalEntity] = []
+        total = 0
+        scans = (matching(self.ngsild, tenant, dataclasses.replace(s, attrs=None), readable, None) for s in selectors)
+        for state in _union(scans):
+            twin_id = self.ngsild.tenant_twin_id(tenant, state.id)
+            readable_series = telemetry_readable(twin_id)
+            if attrs is not None and not (readable_series and set(self.series_of(twin_id, state.model)) & attrs):
+                continue
+            if total >= offset and len(found) < limit:
+                found.append(self.entity(twin_id, state, time, shape, attrs, readable_series))
+            total += 1
+        return found, total
+
+    # writing --------------------------------------------------------------------------------------------------
+    def parse(self, document: Any, terms: TermMap, entity_id: str | None = None) -> EntityState:
+        """A temporal entity (or, with ``entity_id``, a fragment of attributes): each attribute an array of
+        Property instances, each with observedAt."""
+        if not isinstance(document, dict):
+            raise BadRequestData(
+                "a temporal entity is a JSON object"
+                if entity_id is None
+                else "the temporal attributes are a JSON object"
+            )
+        if entity_id is None:
+            state = self.ngsild.parse_entity({k: v for k, v in document.items() if k in ENTITY_MEMBERS}, terms)
+        else:
+            if "id" in document and document["id"] != entity_id:
+                raise BadRequestData(f"the body's id '{document['id']}' differs from the URL's '{entity_id}'")
+            state = EntityState(entity_id, "")
+        for key, data in document.items():
+            if key in ENTITY_MEMBERS:
+                continue
+            if not isinstance(key, str) or not key or any(c in key for c in "<>\"'=;()") or key.isspace():
+                raise BadRequestData(f"{key!r} is not a valid attribute name")
+            items = data if isinstance(data, list) and data and all(isinstance(d, dict) for d in data) else [data]
+            instances = [parse_instance(key, d, terms, f"/{key}/{i}") for i, d in enumerate(items)]
+            for instance in instances:
+                _check_instance(key, instance)
+            state.attrs.setdefault(terms.expand(key), []).extend(instances)
+        return state
+
+    def write(self, tenant: str | None, state: EntityState, create_type: bool) -> bool:
+        """Store each instance as a reading; create the entity first where it does not exist (its attributes the
+        newest instance of each). Returns whether the entity was created."""
+        self.ngsild.check_tenant(tenant)
+        twin_id = self.ngsild.tenant_twin_id(tenant, state.id)
+        created = False
+        twin = self.ngsild.twins.store.get_twin(twin_id)
+        if twin is None:
+            if not create_type:
+                raise ResourceNotFound(f"entity '{state.id}' does not exist")
+            self.ngsild.create(tenant, self._current(state))
+            twin = self.ngsild.twins.store.get_twin(twin_id)
+            created = True
+        assert twin is not None
+        rows: list[Reading] = []
+        kinds: dict[str, ValueKind] = {}
+        for iri, instances in state.attrs.items():
+            series = self._series_name(twin, iri)
+            values = [i["value"] for i in instances]
+            kinds[series] = self._kind(twin, series, values)
+            rows += [Reading(twin_id, series, parse_timestamp(i["observedAt"]), i["value"]) for i in instances]
+        try:
+            self.telemetry.append(rows, kind_of=lambda t, name: kinds[name])
+        except FutagoError as exc:
+            raise BadRequestData(exc.detail, exc.problems) from exc
+        return created
+
+    def _current(self, state: EntityState) -> EntityState:
+        """The entity a temporal create makes: each attribute's newest instance as its value, except what the
+        model declares as telemetry (that is history only, as in the twin API)."""
+        telemetry = self._declared_telemetry(state.type)
+        attrs = {
+            iri: [_plain(max(instances, key=lambda i: parse_timestamp(i["observedAt"])))]
+            for iri, instances in state.attrs.items()
+            if local_name(iri) not in telemetry
+        }
+        return EntityState(state.id, state.type, attrs, extra_types=state.extra_types)
+
+    def _declared_telemetry(self, model_id: str) -> frozenset[str]:
+        models = self.ngsild.models.models
+        return frozenset(models[model_id].telemetry) if model_id in models else frozenset()
+
+    def _series_name(self, twin: Twin, iri: str) -> str:
+        """The series of an attribute: the DTDL name the twin's model gives its IRI, or the IRI's local name."""
+        names = {i: n for n, i in names_of(self.ngsild.models.models, twin.model).items()}
+        return names.get(iri) or local_name(iri)
+
+    def _kind(self, twin: Twin, series: str, values: list[Any]) -> ValueKind:
+        """A declared telemetry keeps its model's kind (its values are checked by it); any other series holds
+        numbers while only numbers came, and JSON values from the first other value on."""
+        if series in self._declared_telemetry(twin.model):
+            return self.telemetry.kind_of(twin.id, series)
+        have = (
+            self.store.read_series(twin.id, series, 0, 0).kind if series in self.store.series_names(twin.id) else None
+        )
+        if all(_number(v) for v in values) and have in (None, "f8", "i8"):
+            return have or "f8"
+        if all(isinstance(v, bool) for v in values) and have in (None, "b1"):
+            return "b1"
+        return "json"
+
+    def delete_attribute(self, tenant: str | None, entity_id: str, attr_iri: str) -> None:
+        twin = self._twin(tenant, entity_id)
+        series = self.series_of(twin.id, twin.model).get(attr_iri)
+        if series is None:
+            raise ResourceNotFound(f"entity '{entity_id}' has no temporal attribute {attr_iri}")
+        self.store.delete_series(twin.id, series)
+
+    def change_instance(
+        self, tenant: str | None, entity_id: str, attr_iri: str, instance_id: str, new: Instance | None
+    ) -> None:
+        """Delete one instance (``new`` None) or change its value (and time). The store keeps one reading per
+        time, so a change at the same time is an overwrite; anything else rewrites the series in one
+        transaction."""
+        twin = self._twin(tenant, entity_id)
+        series = self.series_of(twin.id, twin.model).get(attr_iri)
+        prefix = instance_prefix(twin.id, series or "")
+        at = _instance_time(instance_id, prefix) if series is not None else None
+        data = self.store.read_series(twin.id, series, at, at + 1) if series is not None and at is not None else None
+        if series is None or at is None or data is None or not len(data):
+            raise ResourceNotFound(f"entity '{entity_id}' has no instance {instance_id} of {attr_iri}")
+        if new is not None:
+            _check_instance(attr_iri, {"observedAt": new.get("observedAt") or format_timestamp(at), **new})
+            moved = parse_timestamp(new["observedAt"]) if "observedAt" in new else at
+            if moved == at:
+                kind = self._kind(twin, series, [new["value"]])
+                self.telemetry.append([Reading(twin.id, series, at, new["value"])], kind_of=lambda t, n: kind)
+                return
+        with self._transaction():
+            whole = self.store.read_series(twin.id, series, None, None)
+            keep = whole.ts != at
+            self.store.delete_series(twin.id, series)
+            kept = zip(whole.ts[keep].tolist(), _kept(whole, keep), whole.quality[keep].tolist(), strict=True)
+            rows = [Reading(twin.id, series, t, v, int(q)) for t, v, q in kept]
+            if new is not None:
+                rows.append(Reading(twin.id, series, moved, new["value"], QUALITY_NOT_EVALUATED))
+            kind = self._kind(twin, series, [r.value for r in rows]) if rows else whole.kind
+            batches = self.telemetry.prepare(rows, kind_of=lambda t, n: kind) if rows else []
+            if batches:
+                self.store.append_series(batches)
+
+    def _transaction(self) -> AbstractContextManager[None]:
+        begin = getattr(self.store, "transaction", None)
+        return begin() if callable(begin) else nullcontext()
+
+    def _twin(self, tenant: str | None, entity_id: str) -> Twin:
+        self.ngsild.check_tenant(tenant)
+        self.ngsild.check_id(entity_id)
+        twin = self.ngsild.twins.store.get_twin(self.ngsild.tenant_twin_id(tenant, entity_id))
+        if twin is None:
+            raise ResourceNotFound(f"entity '{entity_id}' does not exist")
+        return twin
+
+
+def instance_prefix(twin_id: str, series: str) -> str:
+    """Instance ids of a series: a digest of the twin and series, then the reading's time in microseconds."""
+    digest = hashlib.sha256(f"{twin_id}\x00{series}".encode()).hexdigest()[:16]
+    return f"{INSTANCE_PREFIX}{digest}:"
+
+
+def _instance_time(instance_id: str, prefix: str) -> int | None:
+    if not instance_id.startswith(prefix):
+        return None
+    tail = instance_id[len(prefix) :]
+    return int(tail) if tail.lstrip("-").isdecimal() and len(tail) < 20 else None
+
+
+def _check_instance(name: str, instance: Instance) -> None:
+    """What the telemetry store can keep of an instance: a Property's value at its observedAt."""
+    if instance.get("type", "Property") != "Property":
+        raise BadRequestData(f"'{name}': the temporal API keeps Property instances, not {instance.get('type')}")
+    if "value" not in instance:
+        raise BadRequestData(f"'{name}': a temporal instance needs a value")
+    if "datasetId" in instance:
+        raise BadRequestData(f"'{name}': temporal instances with a datasetId are not supported")
+    observed = instance.get("observedAt")
+    if not isinstance(observed, str):
+        raise BadRequestData(f"'{name}': each temporal instance needs observedAt (the time of the reading)")
+    _instant(observed, "observedAt")
+
+
+def _plain(instance: Instance) -> Instance:
+    return {k: v for k, v in instance.items() if k in ("type", "value", "observedAt", "unitCode")}
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _values(data: SeriesData) -> list[Any]:
+    if data.kind == "json":
+        return list(data.values)
+    return [None if isinstance(v, float) and v != v else v for v in np.asarray(data.values).tolist()]
+
+
+def _kept(data: SeriesData, keep: Any) -> list[Any]:
+    values = _values(data)
+    return [v for v, k in zip(values, keep.tolist(), strict=True) if k]
+
+
+def _window(data: SeriesData, last_n: int | None) -> tuple[SeriesData, bool]:
+    """lastN keeps the newest N readings (in time order); without it an answer holds at most MAX_INSTANCES."""
+    if last_n is not None and len(data) > last_n:
+        return _slice(data, len(data) - last_n, len(data)), False
+    if len(data) > MAX_INSTANCES:
+        return _slice(data, 0, MAX_INSTANCES), True
+    return data, False
+
+
+def _slice(data: SeriesData, lo: int, hi: int) -> SeriesData:
+    return SeriesData(data.kind, data.ts[lo:hi], data.values[lo:hi], data.quality[lo:hi])
+
+
+def _union(scans: Iterator[Iterator[EntityState]]) -> Iterator[EntityState]:
+    """Entities of several id-ordered scans, in id order, each once."""
+    seen: str | None = None
+    for state in heapq.merge(*scans, key=lambda e: e.id):
+        if state.id != seen:
+            seen = state.id
+            yield state

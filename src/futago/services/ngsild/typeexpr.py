@@ -1,0 +1,86 @@
+"""NGSI-LD type expressions (GS CIM 009 clause 4.17): ``type=A,B`` / ``A|B`` (any), ``A;B`` (all), parentheses.
+
+An expression becomes a disjunction of conjunctions: a list of sets of expanded type IRIs, an entity matching
+when its types hold every IRI of one set. A store narrows by the models of every IRI named (no type expression
+can ask for a type to be absent), and the exact test runs on each entity's types.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from futago.services.ngsild.qlang import problem
+
+MAX_TYPES = 100  # names in one expression
+_NAME = re.compile(r"dtmi:[A-Za-z0-9_:]+;\d+(?:\.\d+)?|[^\s;|,()]+")
+# A DTMI (a type with a DTDL model) holds ';' before its version: it is one name, not an AND.
+_TOKENS = re.compile(r"dtmi:[A-Za-z0-9_:]+;\d+(?:\.\d+)?|[;|,()]|[^\s;|,()]+|\s+")
+
+TypeSets = list[frozenset[str]]
+
+
+def parse_types(text: str, expand: Callable[[str], str]) -> TypeSets:
+    """``text`` in disjunctive form; a malformed expression is a BadRequestData pointing at ``/type``."""
+    tokens = _TOKENS.findall(text)
+    tokens = [t for t in tokens if not t.isspace()]
+    if not tokens:
+        raise problem("an empty type expression", "type")
+    position = 0
+
+    def fail(message: str) -> Exception:
+        return problem(f"{message} in the type expression {text!r}", "type")
+
+    def disjunction(depth: int) -> TypeSets:
+        nonlocal position
+        if depth > 16:
+            raise fail("more than 16 nested parentheses")
+        sets = conjunction(depth)
+        while position < len(tokens) and tokens[position] in ("|", ","):
+            position += 1
+            sets = sets + conjunction(depth)
+        return sets
+
+    def conjunction(depth: int) -> TypeSets:
+        nonlocal position
+        sets = operand(depth)
+        while position < len(tokens) and tokens[position] == ";":
+            position += 1
+            right = operand(depth)
+            sets = [a | b for a in sets for b in right]
+            if len(sets) > MAX_TYPES:
+                raise fail("too many combinations")
+        return sets
+
+    def operand(depth: int) -> TypeSets:
+        nonlocal position
+        if position >= len(tokens):
+            raise fail("a type name was expected at the end")
+        token = tokens[position]
+        position += 1
+        if token == "(":
+            inner = disjunction(depth + 1)
+            if position >= len(tokens) or tokens[position] != ")":
+                raise fail("a ')' is missing")
+            position += 1
+            return inner
+        if not _NAME.fullmatch(token):
+            raise fail(f"a type name was expected, not {token!r}")
+        return [frozenset([expand(token)])]
+
+    sets = disjunction(0)
+    if position != len(tokens):
+        raise fail(f"unexpected {tokens[position]!r}")
+    if sum(len(s) for s in sets) > MAX_TYPES:
+        raise fail(f"more than {MAX_TYPES} type names")
+    return sets
+
+
+def named(sets: TypeSets) -> list[str]:
+    """Every type IRI an expression names, in a stable order."""
+    return sorted(set().union(*sets)) if sets else []
+
+
+def type_matches(sets: TypeSets, types: Iterable[str]) -> bool:
+    have = set(types)
+    return any(s <= have for s in sets)
