@@ -29,6 +29,7 @@ RUNNERS: dict[str, str] = {
     "The 3D city": "tests/city/test_readme_city.py",
     "Security: who may do what": "tests/security/test_readme_security.py",
     "Privacy-safe release": "tests/test_readme_privacy.py",
+    "NGSI-LD: a context broker over the same twins": "tests/test_readme_ngsild.py",
 }
 
 #: Blocks no test runs, by their first command line, with the reason.
