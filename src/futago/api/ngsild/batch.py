@@ -1,0 +1,342 @@
+"""/ngsi-ld/v1/entityOperations: batch create, upsert, update, merge, delete and query (GS CIM 009 6.14 - 6.18,
+6.23, 6.31), with per-entity success and error lists.
+
+Authorisation is per entity, as for single writes: the caller is authenticated (and rate-limited) once, then each
+entity needs WRITE on ``twins/<twin id>``; one it may not write is an error of the answer (403, futago's problem
+type), and the others are written. A query needs READ on ``query`` and shows only readable twins, as GET /entities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from futago.api.access import Access, _authenticate
+from futago.api.deps import check_fields
+from futago.api.errors import InvalidBody
+from futago.api.ngsild.entities import ENTITY, _access, _answer, _body, _rendering
+from futago.api.ngsild.http import (
+    JSON,
+    JSON_LD,
+    Call,
+    NgsiLdRoute,
+    link_context,
+    negotiate,
+    ngsild_problem,
+    read_body,
+    split_list,
+    tenant_of,
+)
+from futago.api.ngsild.query_params import QueryParameters, entity_query
+from futago.api.providers import ngsild_service, security_service
+from futago.core.errors import FutagoError
+from futago.services.ngsild import NgsiLdService
+from futago.services.ngsild.batch import (
+    BatchResult,
+    BatchService,
+    Item,
+    Operation,
+    check_size,
+    entity_id_of,
+    without_cyclic_gc,
+)
+from futago.services.ngsild.batch_query import union_query
+from futago.services.ngsild.errors import BadRequestData, InvalidRequest, UnsupportedMediaType
+
+router = APIRouter(
+    prefix="/entityOperations", tags=["ngsi-ld"], route_class=NgsiLdRoute, default_response_class=Response
+)
+Service = Annotated[NgsiLdService, Depends(ngsild_service)]
+ENTITIES: dict[str, Any] = {"type": "array", "items": ENTITY, "maxItems": 1000}
+RESULT = _answer(
+    {
+        "type": "object",
+        "description": "BatchOperationResult",
+        "properties": {
+            "success": {"type": "array", "items": {"type": "string"}},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"entityId": {"type": "string"}, "error": {"type": "object"}},
+                },
+            },
+        },
+    },
+    207,
+    "Some entities failed: the ids written and, for each failure, its entity id and ProblemDetails",
+)
+
+
+def _writer(request: Request) -> Access:
+    """The caller, authenticated and rate-limited once for the whole batch; each entity is authorised alone."""
+    principal = _authenticate(request)
+    request.state.caller = principal.name  # for the audit of this request
+    security = security_service(request)
+    if not principal.admin:
+        security.limiter.take(principal.name)
+    return Access(principal, "WRITE", "entityOperations", security)
+
+
+async def _read_batch(request: Request, service: NgsiLdService) -> tuple[Call, bytes]:
+    """The request as a batch: its media type, tenant and context (the body is parsed by ``_entities``, off the
+    event loop). With application/json the @context is the Link header's; with application/ld+json each entity
+    carries its own (GS CIM 009 6.3.5)."""
+    media = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if media not in (JSON, JSON_LD):
+        raise UnsupportedMediaType(f"send {JSON} or {JSON_LD}, not {media or 'a body without Content-Type'}")
+    link = link_context(request.headers.get("link"))
+    if media == JSON_LD and link is not None:
+        raise BadRequestData("a JSON-LD body carries its @context inside; send no context Link header with it")
+    tenant = tenant_of(request)
+    service.check_tenant(tenant)
+    accept = negotiate(request.headers.get("accept"), geo=False)
+    raw = await request.body()
+    terms = await run_in_threadpool(service.contexts.resolve, link)
+    return Call(tenant, link, terms, accept, link), raw
+
+
+def _entities(raw: bytes) -> list[Any]:
+    """The batch's JSON array (parsed in the worker thread: a 1,000-entity body is a megabyte of JSON)."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(body, list):
+        raise BadRequestData("a batch operation's body is a JSON array")
+    check_size(len(body))
+    return body
+
+
+def _items(call: Call, body: list[Any], service: NgsiLdService, ld: bool) -> list[Item | FutagoError]:
+    """Each entity with its terms; an entity too big or too deep, or whose @context is missing or bad, is an
+    error of its own."""
+    return [_item(call, document, service, ld) for document in body]
+
+
+def _item(call: Call, document: Any, service: NgsiLdService, ld: bool) -> Item | FutagoError:
+    try:
+        check_fields(document)
+    except InvalidBody as exc:
+        return BadRequestData(str(exc.detail), exc.problems)
+    has_context = isinstance(document, dict) and "@context" in document
+    if not ld or not isinstance(document, dict):
+        if has_context:
+            return BadRequestData("an entity sent as application/json may not hold an @context")
+        return Item(document, call.terms)
+    if not has_context:
+        return BadRequestData("an entity sent as application/ld+json must hold an @context")
+    try:
+        terms = service.contexts.resolve(document["@context"])
+    except FutagoError as exc:
+        return exc
+    return Item({k: v for k, v in document.items() if k != "@context"}, terms)
+
+
+def _answer_batch(request: Request, call: Call, result: BatchResult, all_ok: Response) -> Response:
+    if not result.errors:
+        return all_ok
+    errors = []
+    for entity_id, exc in result.errors:
+        problem = orjson.loads(ngsild_problem(request, exc).body)
+        problem.pop("instance", None)
+        errors.append({"entityId": entity_id, "error": problem})
+    return call.answer({"success": result.success, "errors": errors}, status=207)
+
+
+async def _write(request: Request, service: NgsiLdService, operation: Operation, created_body: bool) -> Response:
+    access = _writer(request)
+    call, raw = await _read_batch(request, service)
+    ld = (request.headers.get("content-type") or "").lower().startswith(JSON_LD)
+
+    def run() -> Response:
+        body = _entities(raw)
+        items = _items(call, body, service, ld)
+        good = [i for i in items if isinstance(i, Item)]
+        result = BatchService(service).write(
+            call.tenant, good, operation, lambda twin_id: access.may("WRITE", f"twins/{twin_id}")
+        )
+        for document, item in zip(body, items, strict=True):
+            if isinstance(item, FutagoError):
+                result.errors.append((entity_id_of(document), item))
+        if created_body and result.created:
+            return _answer_batch(request, call, result, call.answer(result.created, status=201))
+        return _answer_batch(request, call, result, call.done())
+
+    return await run_in_threadpool(without_cyclic_gc(run))
+
+
+@router.post(
+    "/create",
+    status_code=201,
+    summary="Create entities (201: all created, with their ids; 207: some failed)",
+    responses=RESULT,
+    openapi_extra=_body(ENTITIES),
+)
+async def batch_create(request: Request, service: Service) -> Response:
+    return await _write(request, service, "create", created_body=True)
+
+
+@router.post(
+    "/upsert",
+    status_code=201,
+    summary="Create or replace entities (options=update: update those there)",
+    responses={204: {"description": "All entities existed and were updated"}, **RESULT},
+    openapi_extra=_body(ENTITIES),
+)
+async def batch_upsert(request: Request, service: Service, options: str | None = None) -> Response:
+    chosen = set(split_list(options) or [])
+    if not chosen <= {"update", "replace"} or chosen == {"update", "replace"}:
+        raise BadRequestData("options of a batch upsert: update or replace (the default)")
+    operation: Operation = "upsert-update" if "update" in chosen else "upsert-replace"
+    return await _write(request, service, operation, created_body=True)
+
+
+@router.post(
+    "/update",
+    status_code=204,
+    summary="Update attributes of existing entities (options=noOverwrite: add only new ones)",
+    responses=RESULT,
+    openapi_extra=_body(ENTITIES),
+)
+async def batch_update(request: Request, service: Service, options: str | None = None) -> Response:
+    chosen = set(split_list(options) or [])
+    if not chosen <= {"noOverwrite"}:
+        raise BadRequestData("the option of a batch update is noOverwrite")
+    return await _write(request, service, "update-keep" if chosen else "update", created_body=False)
+
+
+@router.post(
+    "/merge",
+    status_code=204,
+    summary="Merge into existing entities (urn:ngsi-ld:null deletes an attribute)",
+    responses=RESULT,
+    openapi_extra=_body(ENTITIES),
+)
+async def batch_merge(request: Request, service: Service) -> Response:
+    return await _write(request, service, "merge", created_body=False)
+
+
+@router.post(
+    "/delete",
+    status_code=204,
+    summary="Delete entities by id",
+    responses=RESULT,
+    openapi_extra=_body({"type": "array", "items": {"type": "string"}, "maxItems": 1000}),
+)
+async def batch_delete(request: Request, service: Service) -> Response:
+    access = _writer(request)
+    call, raw = await _read_batch(request, service)
+
+    def run() -> Response:
+        body = _entities(raw)
+        result = BatchService(service).delete(
+            call.tenant, body, lambda twin_id: access.may("WRITE", f"twins/{twin_id}")
+        )
+        return _answer_batch(request, call, result, call.done())
+
+    return await run_in_threadpool(run)
+
+
+QUERY_MEMBERS = frozenset({"type", "entities", "attrs", "q", "geoQ", "lang", "temporalQ", "scopeQ", "csf"})
+MAX_SELECTORS = 100
+
+
+def _query_of(body: Any) -> tuple[list[QueryParameters], str | None]:
+    """A Query body (GS CIM 009 5.2.23) as one set of query parameters per EntitySelector, and its lang."""
+    if not isinstance(body, dict) or body.get("type") != "Query":
+        raise BadRequestData('a query is a JSON object with "type": "Query"')
+    unknown = sorted(set(body) - QUERY_MEMBERS)
+    if unknown:
+        raise BadRequestData(f"a Query has no member {', '.join(unknown)}")
+    for unsupported in ("temporalQ", "scopeQ", "csf"):
+        if body.get(unsupported) is not None:
+            raise BadRequestData(f"{unsupported} is not supported in an entity query (docs/ngsi-ld.md)")
+    attrs = _strings(body.get("attrs"), "attrs")
+    q, lang = _text(body.get("q"), "q"), _text(body.get("lang"), "lang")
+    base = QueryParameters(attrs=",".join(attrs) or None, q=q, **_geo_parameters(body.get("geoQ")))
+    selectors = body.get("entities")
+    if selectors is None:
+        return [base], lang
+    if not isinstance(selectors, list) or not selectors or len(selectors) > MAX_SELECTORS:
+        raise BadRequestData(f"entities is an array of 1 to {MAX_SELECTORS} EntitySelectors")
+    return [replace(base, **_selector(s, i)) for i, s in enumerate(selectors)], lang
+
+
+def _strings(value: Any, name: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v and "," not in v for v in value):
+        raise BadRequestData(f"{name} is an array of names")
+    return value
+
+
+def _text(value: Any, name: str) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise BadRequestData(f"{name} is a non-empty string")
+    return value
+
+
+def _selector(data: Any, index: int) -> dict[str, Any]:
+    if not isinstance(data, dict) or not set(data) <= {"id", "idPattern", "type"}:
+        raise BadRequestData(f"entities[{index}] is an EntitySelector: type, and id or idPattern")
+    found = {"type": _text(data.get("type"), f"entities[{index}].type")}
+    if found["type"] is None:
+        raise BadRequestData(f"entities[{index}] needs a type")
+    entity_id = _text(data.get("id"), f"entities[{index}].id")
+    if entity_id is not None and "," in entity_id:
+        raise BadRequestData(f"entities[{index}].id is one URI")
+    return {**found, "id": entity_id, "id_pattern": _text(data.get("idPattern"), f"entities[{index}].idPattern")}
+
+
+def _geo_parameters(geo: Any) -> dict[str, Any]:
+    """geoQ's members as the GET parameters they are (coordinates as JSON text)."""
+    if geo is None:
+        return {}
+    if not isinstance(geo, dict) or not set(geo) <= {"georel", "geometry", "coordinates", "geoproperty"}:
+        raise BadRequestData("geoQ is an object of georel, geometry, coordinates and geoproperty")
+    coordinates = geo.get("coordinates")
+    if coordinates is not None and not isinstance(coordinates, str):
+        coordinates = orjson.dumps(coordinates).decode()
+    found = {k: geo.get(k) for k in ("georel", "geometry", "geoproperty")}
+    if not all(v is None or isinstance(v, str) for v in found.values()):
+        raise BadRequestData("georel, geometry and geoproperty of geoQ are strings")
+    return {**found, "coordinates": coordinates}
+
+
+@router.post(
+    "/query",
+    summary="Query entities with a Query body (entities, attrs, q, geoQ, lang)",
+    responses=_answer({"type": "array", "items": ENTITY}),
+    openapi_extra=_body({"type": "object", "description": "an NGSI-LD Query (type: Query)"}),
+)
+async def batch_query(
+    request: Request,
+    service: Service,
+    options: str | None = None,
+    format_: Annotated[str | None, Query(alias="format")] = None,
+    limit: Annotated[int, Query(ge=0)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    count: bool = False,
+) -> Response:
+    access = _access(request, "READ", "query")
+    call, body = await read_body(request, service)
+
+    def run() -> Response:
+        selections, lang = _query_of(body)
+        paged = [replace(p, limit=limit, offset=offset, count=count) for p in selections]
+        queries = [entity_query(service, call.terms, p) for p in paged]
+        service.require_tenant(call.tenant)
+        states, total = union_query(service, call.tenant, queries, access.readable, access.may_read_twin)
+        rendering = _rendering(call, options, format_, lang)
+        wanted = set(queries[0].attrs) if queries[0].attrs else None
+        entities = [service.render(s, rendering, wanted) for s in states]
+        headers = {"NGSILD-Results-Count": str(total)} if total is not None else None
+        return call.answer(entities, headers=headers)
+
+    return await run_in_threadpool(run)
