@@ -20,6 +20,7 @@ that crashed. ``futago audit checkpoint --out`` still hands a copy to a third pa
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 import os
@@ -272,7 +273,7 @@ class _Pending:
 
         def make(seq: int, prev: str) -> AuditEntry:
             entry = AuditEntry(seq, self.ts, self.actor, self.action, self.resource, self.detail, prev)
-            return AuditEntry(**{**entry.to_json(), "hash": entry.computed_hash()})
+            return dataclasses.replace(entry, hash=entry.computed_hash())  # no copy of the detail (a whole twin)
 
         return make
 

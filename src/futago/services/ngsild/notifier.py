@@ -243,6 +243,8 @@ class SubscriptionService:
             for key, r in self._all().items()
             if key[0] == tenant and "timeInterval" not in r and subs.status_of(r, now) == "active"
         ]
+        if not candidates:  # no one is subscribed in this tenant: no read, no state (the batch path's hot loop)
+            return
         twin = self.ngsild.twins.store.get_twin(twin_id)
         if twin is None:
             return
@@ -271,13 +273,19 @@ class SubscriptionService:
 
     @staticmethod
     def _changed(event: Event, state: EntityState, previous: dict[str, list[Any]] | None) -> set[str]:
-        """The attributes (IRIs) this change touched: against the last state seen, else from the event's patch."""
+        """The attributes (IRIs) this change touched: against the last state seen, else from the event's patch.
+
+        The state is read when the event is handled, so two updates close together may both be in it already: the
+        second event then finds no difference, and its own patch says what it touched (each update notifies)."""
         if previous is not None:
             names = set(state.attrs) | set(previous)
-            return {n for n in names if _fingerprint(state.attrs.get(n)) != _fingerprint(previous.get(n))}
+            differ = {n for n in names if _fingerprint(state.attrs.get(n)) != _fingerprint(previous.get(n))}
+            if differ:
+                return differ
         patch = event.data.get("patch") if event.type == "twin.updated" else None
         if not isinstance(patch, list):
-            return set(state.attrs)  # created, a relationship, or a bulk write: every attribute is news
+            # created, a relationship, or a bulk write: every attribute is news, unless this state was seen already
+            return set(state.attrs) if previous is None else set()
         touched = set()
         for op in patch:
             parts = str(op.get("path", "")).lstrip("/").split("/") if isinstance(op, dict) else [""]
