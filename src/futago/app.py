@@ -292,7 +292,9 @@ def _scale_out(settings: Settings, bus: EventBus, worker: bool) -> ScaleOut | No
     from futago.scale.node import ScaleOut
     from futago.scale.relay import STRUCTURE_EVENTS
 
-    follow = STRUCTURE_EVENTS if worker else (">",)
+    # Every process hears the structure events (its caches); a server more while it leads (ScaleOut.leadership) and
+    # what its SSE clients ask for (futago.scale.relay); a worker nothing more.
+    follow = STRUCTURE_EVENTS
     try:
         return ScaleOut.connect(settings.nats, bus, settings.partitions, f"futago-{os.getpid()}", follow)
     except ConnectionError as exc:

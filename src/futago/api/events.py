@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Annotated, Any, Protocol
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -16,7 +16,7 @@ from futago.api.access import Access, require
 from futago.api.alerts import alert_as_seen
 from futago.api.commands import command_as_seen
 from futago.api.deps import JSONRoute
-from futago.api.providers import event_bus, model_service
+from futago.api.providers import api_services, event_bus, model_service
 from futago.core.events import EVENT_TYPES, Event, EventBus, twin_resource
 from futago.services.models import ModelService
 
@@ -29,6 +29,19 @@ _SHAPED: dict[str, Callable[[Access, dict[str, Any]], dict[str, Any] | None]] = 
     "alert": alert_as_seen,
     "command": command_as_seen,
 }
+
+
+class EventRoutes(Protocol):
+    """A scaled-out process's event relay (futago.scale.relay): it receives the other processes' events of these
+    types and twins (any, when empty) until the returned function is called."""
+
+    def route(self, types: Iterable[str], twin_ids: Iterable[str]) -> Callable[[], None]: ...
+
+
+def event_routes(request: Request) -> EventRoutes | None:
+    scale = getattr(api_services(request), "scale", None)
+    routes: EventRoutes | None = getattr(scale, "relay", None)
+    return routes
 
 
 def _matcher(
@@ -71,12 +84,14 @@ async def events(
     event_type: Annotated[list[str] | None, Query(alias="type")] = None,
     models_service: ModelService = Depends(model_service),
     bus: EventBus = Depends(event_bus),
+    routes: EventRoutes | None = Depends(event_routes),
     access: Access = Depends(require("READ", "events")),
 ) -> StreamingResponse:
     def split(values: list[str] | None) -> set[str]:
         return {v.strip() for value in values or [] for v in value.split(",") if v.strip()}
 
-    matches = _matcher(models_service, split(twin_id), split(model), split(event_type))
+    twins, types = split(twin_id), split(event_type)
+    matches = _matcher(models_service, twins, split(model), types)
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=QUEUE_LIMIT)
 
@@ -95,6 +110,8 @@ async def events(
                 loop.call_soon_threadsafe(deliver, visible)
 
     unsubscribe = bus.subscribe(on_event)
+    # Scaled out: the other processes' events of these types and twins reach this process while the stream lasts
+    unroute = routes.route(types, twins) if routes is not None else None
 
     async def stream() -> AsyncIterator[bytes]:
         try:
@@ -114,6 +131,8 @@ async def events(
                 yield b"id: %d\nevent: %s\ndata: %s\n\n" % (event.seq, event.type.encode(), data)
         finally:
             unsubscribe()
+            if unroute is not None:
+                unroute()
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 

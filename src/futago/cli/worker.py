@@ -15,31 +15,46 @@ from futago.core.problems import Problem
 
 
 @click.command()
-@click.option("--index", type=int, default=0, show_default=True, help="This worker's number, 0 to --of minus 1.")
-@click.option("--of", "of", type=click.IntRange(1, 1024), default=1, show_default=True, help="How many workers.")
-@click.option("--batch", type=click.IntRange(1, 10_000), default=500, show_default=True,
-              help="Messages fetched and stored per transaction.")  # fmt: skip
-@click.option("--ack-wait", type=click.FloatRange(1, 3600), default=30.0, show_default=True,
-              help="Seconds before a batch taken but not acknowledged (its worker died) comes again.")  # fmt: skip
+@click.option("--index", type=int, default=None,
+              help="Static mode: this worker's number, 0 to --of minus 1 (without it, workers share the partitions "
+                   "through leases and may join and leave at any time).")  # fmt: skip
+@click.option("--of", "of", type=click.IntRange(1, 1024), default=None, help="Static mode: how many workers.")
+@click.option("--batch", type=click.IntRange(1, 10_000), default=None,
+              help="Messages fetched and stored per transaction; sets the cluster's setting (default: the stored "
+                   "one, else 500).")  # fmt: skip
+@click.option("--ack-wait", type=click.FloatRange(1, 3600), default=None,
+              help="Seconds before a batch taken but not acknowledged (its worker died) comes again; sets the "
+                   "cluster's setting (default: the stored one, else 30).")  # fmt: skip
 @nats_option
 @db_option
 @click.pass_context
 def worker(
-    ctx: click.Context, index: int, of: int, batch: int, ack_wait: float, nats: str | None, db: str | None
+    ctx: click.Context,
+    index: int | None,
+    of: int | None,
+    batch: int | None,
+    ack_wait: float | None,
+    nats: str | None,
+    db: str | None,
 ) -> None:
     """An ingestion worker: consume the NATS ingestion log and run each message through mapping, quality, the
     store and events, exactly as a connector inside the server would.
 
-    The log has [scale] partitions (8); a twin's messages all go to one partition, and worker i of N takes the
-    partitions p with p % N == i, so each twin is ingested in order by one worker. A batch is acknowledged only once
-    stored: a worker killed mid-batch loses nothing, and its partitions resume, without duplicates, when it is
-    started again (appends are idempotent). Stop it with Ctrl-C or SIGTERM.
+    The log has [scale] partitions (8), fixed for the cluster: a twin's messages all go to one partition, and one
+    worker at a time consumes a partition, so each twin is ingested in order. Workers share the partitions through
+    leases in NATS KV: start as many as you like, on any host, and stop or add them at any time; a new worker gets
+    its share within seconds, and a dead worker's partitions are taken over once its lease (6 s) and the
+    unacknowledged batch's --ack-wait have passed. A batch is acknowledged only once stored, so nothing is lost and,
+    appends being idempotent, nothing is stored twice. --index/--of give a fixed share instead (static mode).
+    Partitions, ack wait and batch are the cluster's settings, stored in NATS KV 'futago-cluster': a worker whose
+    partitions differ from them refuses to start. Stop it with Ctrl-C or SIGTERM.
 
     \b
-    Example (two workers):
-      futago worker --db postgresql://futago@127.0.0.1:5432/futago --nats nats://127.0.0.1:4222 --index 0 --of 2
-      futago worker --db postgresql://futago@127.0.0.1:5432/futago --nats nats://127.0.0.1:4222 --index 1 --of 2
+    Example (two workers, on one host or two):
+      futago worker --db postgresql://futago@127.0.0.1:5432/futago --nats nats://127.0.0.1:4222
+      futago worker --db postgresql://futago@127.0.0.1:5432/futago --nats nats://127.0.0.1:4222
     """
+    from futago.scale.cluster_settings import agree
     from futago.scale.worker import IngestWorker, partitions_of
 
     settings = command_settings(ctx, db=db, nats=nats)
@@ -49,21 +64,29 @@ def worker(
                 raise InvalidInput(
                     [Problem("/scale/nats", "a worker consumes the NATS ingestion log: give --nats URL")]
                 )
+            static = index is not None or of is not None
             try:
-                partitions = partitions_of(index, of, settings.partitions)
+                partitions = partitions_of(index or 0, of or 1, settings.partitions) if static else None
             except ValueError as exc:
                 raise InvalidInput([Problem("--index", str(exc))]) from exc
-            app = opened.enter_context(opened_app(settings, worker=True))
-        assert app.scale is not None
+            app = opened.enter_context(opened_app(settings, worker=True))  # checks [scale] partitions too
+            assert app.scale is not None
+            cluster, _ = agree(app.scale.link, settings.partitions, ack_wait, batch)
         app.connections.load(settings.connections, start=False)
-        consumer = IngestWorker(app.scale.link, app.connections, app.ingest, partitions, batch, ack_wait)
+
+        def report(taken: set[int]) -> None:
+            console.print(f"futago worker {consumer.id}: partitions {sorted(taken)} of {cluster.partitions}")
+
+        consumer = IngestWorker(app.scale.link, app.connections, app.ingest, cluster, partitions, report)
         previous = signal.signal(signal.SIGTERM, lambda *_: consumer.stop())
-        console.print(f"futago worker {index}/{of}: partitions {partitions} of {settings.partitions}, "
-                      f"store {app.store.url}")  # fmt: skip
+        share = f"{index or 0}/{of or 1}: partitions {partitions}" if partitions is not None else "joins the cluster"
+        console.print(f"futago worker {share} of {cluster.partitions} (ack wait {cluster.ack_wait_s:g} s, "
+                      f"batch {cluster.batch}), store {app.store.url}")  # fmt: skip
         try:
             consumer.run()
         except KeyboardInterrupt:
             consumer.stop()
         finally:
             signal.signal(signal.SIGTERM, previous)
-        print_json({"worker": index, **consumer.counters.to_json()})  # what it did, for scripts and the bench
+        name = index if partitions is not None else consumer.id
+        print_json({"worker": name, **consumer.counters.to_json()})  # what it did, for scripts and the bench

@@ -18,11 +18,13 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import orjson
+from nats.js.errors import BadRequestError, NotFoundError
 
 from futago.ingest.mapping import RawMessage
 from futago.ingest.pipeline import IngestResult
 from futago.protocols.nats.jetstream import ConsumerConfig, ensure_work_queue, work_queue_consumer
 from futago.protocols.nats.link import NatsLink
+from futago.scale.cluster_settings import DEFAULT_ACK_WAIT_S, DEFAULT_BATCH, ClusterSettings, agree
 
 STREAM = "FUTAGO_INGEST"
 SUBJECT = "futago.ingest"
@@ -52,14 +54,11 @@ def decode(data: bytes) -> LoggedMessage:
     return LoggedMessage(connection, RawMessage(source, payload, received_us))
 
 
-ACK_WAIT_S = 30.0  # an unacknowledged batch is redelivered after this long (its worker died, say)
+ACK_WAIT_S = DEFAULT_ACK_WAIT_S  # kept for callers of the static worker
 
 
 def consumer_name(partition: int) -> str:
     return f"futago-p{partition}"
-
-
-DEFAULT_BATCH = 500
 
 
 def consumer_config(partition: int, ack_wait_s: float = ACK_WAIT_S, batch: int = DEFAULT_BATCH) -> ConsumerConfig:
@@ -67,9 +66,30 @@ def consumer_config(partition: int, ack_wait_s: float = ACK_WAIT_S, batch: int =
     return work_queue_consumer(consumer_name(partition), subject(partition), ack_wait_s, batch)
 
 
-def ensure_stream(link: NatsLink, partitions: int) -> None:
-    """Create the stream and its partitions' consumers if they are not there (any process may be first)."""
-    ensure_work_queue(link, STREAM, [f"{SUBJECT}.*"], (consumer_config(p) for p in range(partitions)))
+def ensure_stream(link: NatsLink, settings: ClusterSettings) -> None:
+    """Create the stream if it is not there, and bring each partition's consumer to the cluster's settings: made
+    when missing, updated when its ack wait or batch differs, left alone otherwise (any process may be first)."""
+    ensure_work_queue(link, STREAM, [f"{SUBJECT}.*"], ())
+    link.call(_ensure_consumers(link, settings))
+
+
+async def _ensure_consumers(link: NatsLink, settings: ClusterSettings) -> None:
+    for partition in range(settings.partitions):
+        wanted = consumer_config(partition, settings.ack_wait_s, settings.batch)
+        try:
+            info = await link.js.consumer_info(STREAM, consumer_name(partition))
+        except NotFoundError:
+            info = None
+        if (
+            info is not None
+            and info.config.ack_wait == wanted.ack_wait
+            and (info.config.max_ack_pending == wanted.max_ack_pending)
+        ):
+            continue
+        try:
+            await link.js.add_consumer(STREAM, wanted)  # on an existing durable: an update of these two fields
+        except BadRequestError:  # another process made it meanwhile, with the same stored settings
+            continue
 
 
 class NatsIngestLog:
@@ -79,7 +99,8 @@ class NatsIngestLog:
     def __init__(self, link: NatsLink, partitions: int = DEFAULT_PARTITIONS) -> None:
         self.link = link
         self.partitions = partitions
-        ensure_stream(link, partitions)
+        self.settings, _ = agree(link, partitions)  # refuses a count the cluster does not use
+        ensure_stream(link, self.settings)
 
     def publish(
         self, connection: str, partition_key: Callable[[str], str], messages: Sequence[RawMessage]

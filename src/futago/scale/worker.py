@@ -1,11 +1,13 @@
 """An ingestion worker: consumes partitions of the ingestion log and runs each message through the same pipeline
 a connector in the server would (mapping, units, signatures, quality, store, events).
 
-Each partition has one durable JetStream consumer; a worker takes the partitions ``p`` with
-``p % of == index``, so N workers started with ``--index 0..N-1 --of N`` share the log without talking to each
-other, and each partition (each twin) is consumed in order by one of them. A batch is acknowledged only after its
-readings are committed: a worker killed mid-batch leaves the batch unacknowledged, and whoever consumes the partition
-next gets it again. Appends are idempotent on (twin, telemetry, timestamp), so the redelivery stores nothing twice.
+Each partition has one durable JetStream pull consumer. Workers share the partitions through leases in NATS KV
+(``futago.scale.assignment``): they join and leave without configuration, and each partition (each twin) is
+consumed in order by one of them at a time. Started with ``--index i --of N`` a worker takes the partitions ``p``
+with ``p % N == i`` instead, without leases (static mode, as before; do not mix the two modes on one log).
+A batch is acknowledged only after its readings are committed: a worker killed mid-batch leaves the batch
+unacknowledged, and whoever consumes the partition next gets it again. Appends are idempotent on (twin, telemetry,
+timestamp), so the redelivery stores nothing twice.
 A restarted worker resumes its durable consumers where they were.
 """
 
@@ -13,9 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from nats.js import JetStreamContext
 
 from futago.core.dead_letters import DeadLetter, letter_key
 from futago.core.errors import InvalidInput, NotFound
@@ -25,7 +31,9 @@ from futago.ingest.connections import ConnectionManager
 from futago.ingest.mapping import RawMessage
 from futago.ingest.pipeline import IngestPipeline
 from futago.protocols.nats.link import NatsLink
-from futago.scale.ingest_log import ACK_WAIT_S, STREAM, consumer_config, consumer_name, decode, ensure_stream
+from futago.scale.assignment import RENEW_S, PartitionLeases
+from futago.scale.cluster_settings import ClusterSettings, current
+from futago.scale.ingest_log import STREAM, consumer_name, decode, ensure_stream
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +58,7 @@ class WorkerCounters(JsonRecord):
     messages: int = 0
     batches: int = 0
     redelivered: int = 0
+    partitions: list[int] = field(default_factory=list)  # every partition it consumed at some time
     by_partition: dict[int, int] = field(default_factory=dict, metadata=json_meta(skip=True))  # not reported
 
 
@@ -59,27 +68,36 @@ class IngestWorker:
         link: NatsLink,
         connections: ConnectionManager,
         pipeline: IngestPipeline,
-        partitions: list[int],
-        batch: int = 500,
-        ack_wait_s: float = ACK_WAIT_S,
+        settings: ClusterSettings,
+        partitions: list[int] | None = None,
+        on_change: Callable[[set[int]], None] | None = None,
     ) -> None:
+        """``partitions``: a static share (``--index/--of``); None: shared with the other workers through leases.
+        ``on_change``: told the partitions this worker consumes whenever they change (dynamic mode)."""
         self.link = link
         self.connections = connections
         self.pipeline = pipeline
+        self.settings = settings
+        self.batch = settings.batch
         self.partitions = partitions
-        self.batch = batch
-        self.ack_wait_s = ack_wait_s
+        self.leases = None if partitions is not None else PartitionLeases(link, settings.partitions)
+        self.on_change = on_change
         self.counters = WorkerCounters()
         # One thread does the pipeline's work for every partition, a batch at a time: that work is Python (the GIL),
         # and more threads only contend for it. NATS I/O carries on in the loop's thread meanwhile. More throughput
         # comes from more worker processes, one a core.
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="futago-ingest")
         self._stop = threading.Event()
-        ensure_stream(link, max(partitions, default=-1) + 1)
+        ensure_stream(link, settings)
+
+    @property
+    def id(self) -> str | None:
+        return None if self.leases is None else self.leases.id
 
     def run(self) -> None:
         """Consume until ``stop`` (from another thread or a signal handler)."""
-        tasks = [asyncio.run_coroutine_threadsafe(self._consume(p), self.link.loop) for p in self.partitions]
+        loops = [self._coordinate()] if self.partitions is None else [self._consume(p) for p in self.partitions]
+        tasks = [asyncio.run_coroutine_threadsafe(loop, self.link.loop) for loop in loops]
         try:
             # A partition whose loop died would otherwise go unconsumed while the worker looks healthy.
             done, _ = concurrent.futures.wait(tasks, return_when=concurrent.futures.FIRST_EXCEPTION)
@@ -93,11 +111,61 @@ class IngestWorker:
     def stop(self) -> None:
         self._stop.set()
 
+    def _may_consume(self, partition: int) -> bool:
+        return not self._stop.is_set() and (self.leases is None or self.leases.consumable(partition))
+
+    async def _coordinate(self) -> None:
+        """Dynamic mode: renew and rebalance the leases, and run one consumer loop per partition held."""
+        assert self.leases is not None
+        tasks: dict[int, asyncio.Future[None]] = {}
+        reported: set[int] = set()
+        try:
+            while not self._stop.is_set():
+                for partition, task in list(tasks.items()):
+                    if task.done():  # released or lost (its loop saw it), or failed: then the worker fails
+                        del tasks[partition]
+                        task.result()
+                try:
+                    wanted = await self.leases.tick(set(tasks))
+                    stored = await current(self.link)
+                except Exception:  # NATS away: the loops stop by themselves once their leases are stale
+                    log.exception("renewing worker %s's partition leases failed", self.leases.id)
+                    wanted = set(tasks)
+                    stored = None
+                if stored is not None:
+                    self.batch = stored.batch  # the one stored setting, changed by a later worker's --batch
+                for partition in sorted(wanted - set(tasks)):
+                    tasks[partition] = asyncio.ensure_future(self._consume(partition))
+                if self.on_change is not None and set(tasks) != reported:
+                    reported = set(tasks)
+                    self.on_change(reported)
+                await self._pause(RENEW_S)
+        finally:
+            self._stop.set()
+            await asyncio.gather(*tasks.values(), return_exceptions=True)
+            try:
+                await self.leases.release_all()  # the others take over at once, not after the lease expires
+            except Exception:
+                log.warning("could not release worker %s's leases; they expire by themselves", self.leases.id)
+
+    async def _pause(self, seconds: float) -> None:
+        deadline = self.link.loop.time() + seconds
+        while not self._stop.is_set() and self.link.loop.time() < deadline:
+            await asyncio.sleep(0.1)
+
     async def _consume(self, partition: int) -> None:
-        # The consumer is the partition's own, made with the stream; the worker's ack wait applies to it.
-        await self.link.js.add_consumer(STREAM, consumer_config(partition, self.ack_wait_s, self.batch))
+        # The consumer is the partition's own, made with the stream and shaped by the cluster's settings.
         sub = await self.link.js.pull_subscribe_bind(consumer_name(partition), STREAM)
-        while not self._stop.is_set():
+        if partition not in self.counters.partitions:
+            self.counters.partitions.append(partition)
+        try:
+            await self._consume_from(partition, sub)
+        finally:
+            with contextlib.suppress(Exception):  # the link may be closing; the consumer stays on the server
+                await sub.unsubscribe()
+
+    async def _consume_from(self, partition: int, sub: JetStreamContext.PullSubscription) -> None:
+        while self._may_consume(partition):
             try:
                 msgs = await sub.fetch(self.batch, timeout=0.5)
             except TimeoutError:  # nothing in the partition just now (nats-py raises asyncio's or its own)
