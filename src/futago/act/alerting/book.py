@@ -16,7 +16,9 @@ from futago.core.errors import Conflict, FutagoError, NotFound
 from futago.core.ports import AlertStore
 from futago.core.telemetry import parse_timestamp
 
-KEEP_ENDED_WINDOWS_US = 7 * 86_400 * 1_000_000  # a week
+KEEP_ENDED_WINDOWS_US = 7 * 86_400 * 1_000_000  # a week, in reading time
+# Below any reading time (a history replay may go back before 1970): the store deletes no window at restore.
+_KEEP_ALL_US = -(2**62)
 
 
 class AlertBook:
@@ -40,8 +42,10 @@ class AlertBook:
             self._track(alert)
         planned = self.store.escalations()
         self._next_escalation.update({k: due for k, due in planned.items() if k in self._by_id})
-        # Windows are in reading time, which a replay of history puts in the past: only those long over go.
-        self._suppressed_until.update(self.store.suppressions(self.clock() - KEEP_ENDED_WINDOWS_US))
+        # Windows are in reading time (a replay of history, a scenario dated away from today), not the clock's: a
+        # cutoff from the wall clock deleted a window the next leader still had to honour. Ended ones go when a
+        # later resolution shows, in reading time, that they are long over (``_drop_ended``).
+        self._suppressed_until.update(self.store.suppressions(_KEEP_ALL_US))
 
     def forget(self) -> None:
         """Drop this process's view of the open alerts, their escalation plans and suppression windows: another
@@ -122,7 +126,15 @@ class AlertBook:
         if suppress_us:
             self._suppressed_until[key] = at_us + suppress_us
             self.store.put_suppression(alert.rule, alert.twin_id, at_us + suppress_us)
+        self._drop_ended(at_us)
         self._save(alert, AlertHistoryEntry(alert.resolved_at, "resolved", by=by, note=note or None))
+
+    def _drop_ended(self, at_us: int) -> None:
+        """Forget (here and in the store) the windows that ended a week before ``at_us``, a reading time: the store
+        is read only when this process holds such a window, so a resolution usually costs nothing more."""
+        cutoff = at_us - KEEP_ENDED_WINDOWS_US
+        if any(until < cutoff for until in self._suppressed_until.values()):
+            self._suppressed_until = self.store.suppressions(cutoff)
 
     def escalate_due(self, now_us: int, escalate_after: Callable[[str], int | None]) -> list[Alert]:
         """Escalate each raised alert whose time has come, once per tick; the next one is due a period later."""

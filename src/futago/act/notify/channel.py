@@ -23,6 +23,7 @@ from typing import Any, NamedTuple, Protocol
 
 from futago.core.paths import NO_FILES, DataRoot
 from futago.core.problems import Problem
+from futago.core.secrets import SEALED, reveal
 from futago.core.validation import Checker
 
 #: The header (and email header) that carries a delivery's id, the same on every retry.
@@ -118,6 +119,13 @@ def named_settings_problems(lookup: SettingsLookup, name: str, kind: str, pointe
     if spec.get("type") != kind:
         return [Problem(pointer, f"notification channel settings '{name}' are of type {spec.get('type')}, not {kind}")]
     return []
+
+
+def unopened_secrets(entry: Mapping[str, Any]) -> list[str]:
+    """The fields of a subscriber's channel entry whose stored secret this process could not open: the store's
+    secrets were sealed under another key vault's key (a host of a cluster given a vault of its own), so the value
+    is still ciphertext, and sending to it (a URL that is ciphertext) can never succeed."""
+    return sorted(key for key, value in entry.items() if isinstance(v := reveal(value), str) and v.startswith(SEALED))
 
 
 def check_name(name: str, pointer: str) -> list[Problem]:

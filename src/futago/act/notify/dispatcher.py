@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from futago.act.notify.channel import Channel, Outcome
+from futago.act.notify.channel import Channel, Outcome, unopened_secrets
 from futago.act.notify.delivery_log import DeliveryLog
 from futago.act.notify.jobs import InFlight, Job
 from futago.act.notify.settings import RetryPolicy
@@ -94,7 +94,7 @@ class DeliveryDispatcher:
             log.warning("delivery %s was not sent: %s", record.id, exc.detail)
             return
         try:
-            outcome = channel.send(job.entry, job.message)
+            outcome = _unopened(job.entry) or channel.send(job.entry, job.message)
         except Exception as exc:  # a channel promises not to raise; a bug in one must not lose the delivery
             log.exception("the %s channel raised", channel.type)
             outcome = Outcome(False, True, f"{type(exc).__name__}: {exc}")
@@ -155,6 +155,18 @@ class DeliveryDispatcher:
                 self.dispatch(job)
             finally:
                 self.in_flight.done()
+
+
+def _unopened(entry: Mapping[str, Any]) -> Outcome | None:
+    """A final failure for an entry whose secrets are still sealed: no attempt can succeed (it once went out as a
+    request to the ciphertext, retried until its last attempt) until this process gets the key vault that sealed
+    them; the dead letter can then be retried."""
+    sealed = unopened_secrets(entry)
+    if not sealed:
+        return None
+    fields = ", ".join(sealed)
+    return Outcome(False, False, f"the channel's {fields} cannot be opened: this process's key vault is not the one "
+                   "that sealed the store's secrets (every process of a deployment needs the same vault)")  # fmt: skip
 
 
 def _iso_in(seconds: float) -> str:
