@@ -42,6 +42,11 @@ def footprint_line(feature: CityFeature) -> str | None:
     return orjson.dumps(line).decode()
 
 
+def footprint_chunk(features: list[CityFeature]) -> list[str]:
+    """The GeoJSON lines of a chunk's buildings (what a reading worker sends)."""
+    return [line for line in map(footprint_line, features) if line is not None]
+
+
 def footprint_lines(paths: Sequence[str | Path]) -> Iterator[str]:
     """The GeoJSON line of every building in the given files, folders and zips, in file order.
 
@@ -49,16 +54,13 @@ def footprint_lines(paths: Sequence[str | Path]) -> Iterator[str]:
     sources = list(iter_sources(paths))
     wanted = [i for i, (name, _, _) in enumerate(sources) if feature_type(name) in ("bldg", None)]
     workers = workers_for([_size(sources[i][0]) for i in wanted])
+    # "footprint": no attributes, parts or solids where LOD0 gives the footprint (the same lines, half the parsing)
     if workers:
-        chunks = read_parallel(paths, wanted, workers, None, footprint_line)
+        chunks = read_parallel(paths, wanted, workers, None, footprint_chunk, "footprint")
     else:
-        chunks = (
-            (i, crs, [footprint_line(f) for f in chunk], at) for i, crs, chunk, at in read_local(sources, wanted, None)
-        )
+        chunks = read_local(sources, wanted, None, "footprint", footprint_chunk)
     for _, _, lines, _ in chunks:
-        for line in lines:
-            if line is not None:
-                yield line
+        yield from lines
 
 
 def write_feature_collection(paths: Sequence[str | Path], out: Path) -> int:

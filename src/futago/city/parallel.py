@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import pickle
 import queue as queue_mod
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -35,6 +36,7 @@ _WAIT_S = 1.0  # how often the consumer checks that a silent worker is still ali
 
 # (source index, input CRS, features, bytes read so far in that file: 0 when unknown)
 Chunk = tuple[int, str, list[Any], int]  # features, or what ``transform`` made of them
+Transform = Callable[[list[CityFeature]], list[Any]]  # a chunk of features → what is sent instead
 
 
 def workers_for(sizes: Sequence[int]) -> int:
@@ -51,20 +53,27 @@ def workers_for(sizes: Sequence[int]) -> int:
     return min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, len(sizes))
 
 
-def read_local(sources: Sequence[Any], indices: Sequence[int], tally: ReadTally | None) -> Iterator[Chunk]:
-    """The chunks of the given sources, read one after the other in this process."""
+def read_local(
+    sources: Sequence[Any],
+    indices: Sequence[int],
+    tally: ReadTally | None,
+    geometry: str = "full",
+    transform: Transform | None = None,
+) -> Iterator[Chunk]:
+    """The chunks of the given sources, read one after the other in this process (``transform``: see
+    ``read_parallel``; ``geometry``: ``iter_features``'s)."""
     for i in indices:
         name, opener, codelists = sources[i]
         with opener() as stream:
-            reader = iter_features(stream, codelists=codelists, name=name, tally=tally)
+            reader = iter_features(stream, codelists=codelists, name=name, tally=tally, geometry=geometry)
             position = getattr(stream, "tell", None)  # zip members cannot tell
             chunk: list[CityFeature] = []
             for feature in reader:
                 chunk.append(feature)
                 if len(chunk) >= CHUNK:
-                    yield i, reader.crs, chunk, position() if position else 0
+                    yield i, reader.crs, transform(chunk) if transform else chunk, position() if position else 0
                     chunk = []
-            yield i, reader.crs, chunk, position() if position else 0
+            yield i, reader.crs, transform(chunk) if transform else chunk, position() if position else 0
 
 
 def read_parallel(
@@ -72,22 +81,26 @@ def read_parallel(
     indices: Sequence[int],
     workers: int,
     tally: ReadTally | None,
-    transform: Callable[[CityFeature], Any] | None = None,
+    transform: Transform | None = None,
+    geometry: str = "full",
 ) -> Iterator[Chunk]:
     """The chunks of the given sources (indices into ``iter_sources(paths)``), read by ``workers`` processes.
 
     A file that fails raises here exactly as it would in one process (a CityGmlError naming file and line);
     the workers are stopped whenever the consumer stops, early or not. ``transform`` (a module-level function,
-    so that it reaches the workers) turns each feature into what is sent instead of it, in the worker: sending
-    a feature costs the consumer about half of what parsing it cost the worker, so a consumer that needs only
-    a little of each feature (a GeoJSON line...) should have the workers make it.
+    so that it reaches the workers) turns each chunk of features into what is sent instead, in the worker:
+    sending a feature costs the consumer about half of what parsing it cost the worker, so a consumer that needs
+    only a little of each feature (a GeoJSON line, a twin document...) should have the workers make it.
+    ``geometry`` is passed to ``iter_features``.
     """
-    context: Any = multiprocessing.get_context(_start_method())
+    context = _context()
     queues: list[Any] = [context.Queue(QUEUED_CHUNKS) for _ in range(workers)]
     dealt = [list(indices[w::workers]) for w in range(workers)]
     procs = [
         context.Process(
-            target=_work, args=([str(p) for p in paths], dealt[w], queues[w], tally is not None, transform), daemon=True
+            target=_work,
+            args=([str(p) for p in paths], dealt[w], queues[w], tally is not None, transform, geometry, _here()),
+            daemon=True,
         )
         for w in range(workers)
     ]
@@ -120,11 +133,26 @@ def read_parallel(
             q.cancel_join_thread()
 
 
-def _start_method() -> str:
-    """fork where it is safe (no other thread whose locks a child could inherit held), else spawn."""
-    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
-        return "fork"
-    return "spawn"
+def _context() -> Any:
+    """fork where it is safe (no other thread whose locks a child could inherit held); else a fork server
+    (a single-threaded process started once, that has already imported the reader and forks each worker from
+    itself), else spawn. A spawned worker starts a new interpreter and imports futago again: about a second on a
+    busy machine, as long as reading a 10,000-building district takes, and paid again by every call."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(_preload())
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _preload() -> list[str]:
+    """What the fork server imports once, before it forks any worker: the reader, and the futago modules this
+    process has loaded, which a worker would otherwise import again when it runs this process's main script."""
+    loaded = sorted(name for name in sys.modules if name.startswith("futago."))
+    return ["__main__", "futago.city.parallel", "futago.city.footprints", "futago.city.reading", *loaded]
 
 
 def _next(q: Any, proc: Any) -> tuple[Any, ...]:
@@ -137,19 +165,34 @@ def _next(q: Any, proc: Any) -> tuple[Any, ...]:
                 raise RuntimeError(message) from None
 
 
+def _here() -> dict[str, str]:
+    """This process's environment, which a worker forked by the fork server (started earlier, with the
+    environment of then) takes on, as a spawned one would (multiprocessing carries the folder itself)."""
+    return dict(os.environ)
+
+
 def _work(
-    paths: list[str], indices: list[int], q: Any, with_tally: bool, transform: Callable[[CityFeature], Any] | None
+    paths: list[str],
+    indices: list[int],
+    q: Any,
+    with_tally: bool,
+    transform: Transform | None,
+    geometry: str,
+    environment: dict[str, str],
 ) -> None:
     """A worker: read each dealt file, sending ("features", i, crs, chunk)... then ("end", i, tally)."""
     current = -1
     try:
+        if dict(os.environ) != environment:
+            os.environ.clear()
+            os.environ.update(environment)
         _send_features_lean()
         sources = list(iter_sources(paths))
         for i in indices:
             current = i
             tally = ReadTally() if with_tally else None
-            for _, crs, chunk, _ in read_local(sources, [i], tally):
-                q.put(("features", i, crs, [transform(f) for f in chunk] if transform else chunk))
+            for _, crs, chunk, _ in read_local(sources, [i], tally, geometry, transform):
+                q.put(("features", i, crs, chunk))
             q.put(("end", i, tally))
     except BaseException as exc:  # every failure goes to the consumer, who raises it
         q.put(("error", current, _portable(exc)))

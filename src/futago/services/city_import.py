@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
-import shapely
 
 from futago.city.classes import model_info, model_of
 from futago.city.features import (
@@ -37,7 +36,7 @@ from futago.city.features import (
     WaterBodyFeature,
 )
 from futago.city.objects import city_object_document
-from futago.city.twins import building_document, flood_zone_document, road_document
+from futago.city.twins import BuildingRecord, building_records, flood_zone_document, road_document
 from futago.core.datasets import DatasetRecord
 from futago.core.events import CITY_IMPORTED as CITY_IMPORTED
 from futago.core.events import Event, EventBus
@@ -81,20 +80,22 @@ class CityImportSummary:
         if len(self.duplicate_examples) < DUPLICATES_NAMED:
             self.duplicate_examples.append({"gml_id": gml_id, "at": at, "first_in": first_in})
 
-    def add_building(self, feature: BuildingFeature, footprint: shapely.Geometry | None) -> None:
-        if feature.kind == "Building":
+    def add_building(self, record: BuildingRecord) -> None:
+        document = record.document
+        if record.kind == "Building":
             self.buildings += 1
-            if any(r.kind == "river_flooding" for r in feature.risks):
+            if record.flood_risk:
                 self.flood_risk_buildings += 1
         else:
             self.building_parts += 1
-        if feature.kind == "Building" and feature.measured_height is not None:
+        height = document.get("measuredHeight")
+        if record.kind == "Building" and height is not None:
             self.measured_heights += 1
-            self.height_sum += feature.measured_height
-            self.height_max = max(self.height_max or -math.inf, feature.measured_height)
-        self.lods |= feature.lods
-        if footprint is not None:
-            minx, miny, maxx, maxy = shapely.bounds(footprint).tolist()
+            self.height_sum += height
+            self.height_max = max(self.height_max or -math.inf, height)
+        self.lods.update(document.get("lods", ()))
+        if record.bounds is not None:
+            minx, miny, maxx, maxy = record.bounds
             self.bbox = [
                 min(self.bbox[0], minx),
                 min(self.bbox[1], miny),
@@ -185,7 +186,7 @@ class CityImporter:
 def _read(paths: Sequence[str | Path], progress: Progress | None, tally: ReadTally) -> Read:
     from futago.city.reading import iter_city  # the reader (lxml) loads only when a city is imported
 
-    return iter_city(paths, progress=progress, tally=tally)
+    return iter_city(paths, progress=progress, tally=tally, records=True)
 
 
 class _Run:
@@ -205,9 +206,11 @@ class _Run:
         if isinstance(feature, CityObjectFeature):
             self.city_object(feature, None)
             return
+        if isinstance(feature, BuildingFeature):  # read without records: made here
+            feature = building_records([feature])[0]
         if not self._claimed(feature.gml_id, feature.source):
             return
-        if isinstance(feature, BuildingFeature):
+        if isinstance(feature, BuildingRecord):
             self.building(feature, district)
         elif isinstance(feature, WaterBodyFeature):
             document = flood_zone_document(feature)
@@ -224,10 +227,9 @@ class _Run:
             self.summary.add_duplicate(gml_id, source, first_in)
         return first_in is None
 
-    def building(self, feature: BuildingFeature, district: str | None) -> None:
-        document = building_document(feature)
-        footprint = shapely.geometry.shape(document["geometry"]) if "geometry" in document else None
-        self.summary.add_building(feature, footprint)
+    def building(self, feature: BuildingRecord, district: str | None) -> None:
+        document = feature.document
+        self.summary.add_building(feature)
         batch = self.batch
         if feature.kind == "BuildingPart" and feature.parent_id:
             batch.link(feature.gml_id, "partOf", feature.parent_id)
@@ -235,10 +237,9 @@ class _Run:
         elif district is not None:
             batch.district(feature.gml_id, district)
         batch.twin(feature.gml_id, document)
-        if footprint is not None and feature.kind == "Building":
+        if feature.centre is not None and feature.kind == "Building":
             if self.join.zones:
-                centre = shapely.centroid(footprint)
-                batch.relationships += self.join.building(feature.gml_id, document, (centre.x, centre.y))
+                batch.relationships += self.join.building(feature.gml_id, document, feature.centre)
             else:
                 self.join.saw_building()  # no zone known yet: a zone met later scans the store
 

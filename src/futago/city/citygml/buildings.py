@@ -6,6 +6,8 @@ parent, with ``parent_id`` set, so the importer can make them child twins; so do
 installations (CityObjectFeature "BuildingInstallation"), right after the building they belong to.
 Boundary surfaces of LOD2 and up are kept per surface (``surfaces``, with their windows and doors);
 the LOD2 ones also fill ``lod2_roof``/``lod2_wall``/``lod2_ground``/``lod2_other``, sharing the polygons.
+The reader's ``geometry`` mode trims this for its callers: "twin" (an import) reads a LOD1 solid under a LOD0
+footprint for its lowest height only; "footprint" (``futago city footprints``) reads only a footprint line's values.
 """
 
 from __future__ import annotations
@@ -54,10 +56,14 @@ def read_building(
     parts: list[Any] = []
     installations: list[Any] = []
     footprint: list[Polygon3] = []
+    lod1_low: float | None = None  # the LOD1 geometry's lowest height
     lods = feature.lods
+    footprint_only = ctx.geometry == "footprint"
 
     for child in elem:
         group, local = classify(child.tag)
+        if footprint_only and _unneeded(group, local, bool(footprint or feature.lod0_roof_edge)):
+            continue
         if group == "bldg":
             if local.startswith("lod"):
                 lod = _lod_of(local)
@@ -71,7 +77,8 @@ def read_building(
                     elif local == "lod0RoofEdge":
                         feature.lod0_roof_edge.extend(polys)
                 elif lod == 1 and (local == "lod1Solid" or local == "lod1MultiSurface"):
-                    feature.lod1_solid.extend(ctx.polygons(child))
+                    # LOD0 comes first in the schema's order: whether it gave a footprint is known here
+                    lod1_low = _read_lod1(child, feature, ctx, bool(footprint or feature.lod0_roof_edge), lod1_low)
                 elif lod == 2 and (local == "lod2Solid" or local == "lod2MultiSurface"):
                     feature.lod2_other.extend(ctx.polygons(child))
             elif local == "measuredHeight":
@@ -121,9 +128,7 @@ def read_building(
         feature.footprint = flat(lowest_polygons(solid))
     elif feature.surfaces:  # LOD3/4 only: the ground surfaces of the lowest LOD, else the lowest faces
         feature.footprint = flat(_lowest_lod_ground(feature.surfaces))
-    lows = [
-        z for z in (min_z(feature.lod1_solid), min_z(feature.lod2_other), min_z(feature.lod2_ground)) if z is not None
-    ]
+    lows = [z for z in (lod1_low, min_z(feature.lod2_other), min_z(feature.lod2_ground)) if z is not None]
     if not lows and not (feature.lod2_roof or feature.lod2_wall):
         z = min_z(footprint)
         lows = [z] if z is not None else []
@@ -133,6 +138,8 @@ def read_building(
         z = min_z(p for s in feature.surfaces for p in s.polygons)
         lows = [z] if z is not None else []
     feature.ground_elevation = min(lows) if lows else None
+    if footprint_only:  # the LOD1 solid that would give it was not read
+        feature.ground_elevation = None
 
     out: list[BuildingFeature | CityObjectFeature] = [feature]
     for index, installation in enumerate(installations):
@@ -142,6 +149,38 @@ def read_building(
         if classify(part.tag)[1] == "BuildingPart":
             out.extend(read_building(part, ctx, parent_id=feature.gml_id))
     return out
+
+
+_PARTS = ("consistsOfBuildingPart", "outerBuildingInstallation", "interiorBuildingInstallation")
+
+
+def _unneeded(group: str, local: str, has_lod0: bool) -> bool:
+    """Whether ``geometry="footprint"`` leaves a child of a building unread: its attributes (uro, gen), its
+    parts and installations, and once LOD0 gave the footprint, every other geometry."""
+    if group == URO or group == "gen":
+        return True
+    if group != "bldg":
+        return False
+    if local in _PARTS:
+        return True
+    return has_lod0 and (local == "boundedBy" or (local.startswith("lod") and not local.startswith("lod0")))
+
+
+def _read_lod1(
+    prop: Any, feature: BuildingFeature, ctx: ParseContext, has_lod0: bool, low: float | None
+) -> float | None:
+    """Read a LOD1 geometry; returns the lowest height of those read so far. Its polygons go to ``lod1_solid``
+    unless the reader reads for twins (``geometry="twin"``) and LOD0 gave the footprint: then only its lowest
+    height (groundElevation) is used, and reading that alone spares most of a building's parsing."""
+    if has_lod0 and ctx.geometry == "twin":
+        z = ctx.low_z(prop)
+    else:
+        polygons = ctx.polygons(prop)
+        feature.lod1_solid.extend(polygons)
+        z = min_z(polygons)
+    if z is None:
+        return low
+    return z if low is None or z < low else low
 
 
 def _boundary(prop: Any, feature: BuildingFeature, ctx: ParseContext) -> None:

@@ -36,6 +36,9 @@ class ParseContext:
     dimension: int = 3
     codelists: CodelistResolver | None = None
     hazard_hint: str | None = None  # from the PLATEAU folder (fld, tnm, htd, ifld)
+    # what builders read (reader.GEOMETRY_MODES): "full", "twin" (a LOD1 solid under a LOD0 footprint gives only
+    # its lowest height), "footprint" (a building gives only its footprint line's values)
+    geometry: str = "full"
     _swap: bool = True
     _transform: Callable[[Any, Any], tuple[Any, Any]] | None = None
     pending_triangles: list[tuple[Position, Position, Position]] = field(default_factory=list)
@@ -142,6 +145,41 @@ class ParseContext:
                     rings.append(self.ring(ring))
                     break
         return rings
+
+    def low_z(self, prop: Any) -> float | None:
+        """``min_z(self.polygons(prop))`` without making the polygons: the same rings are read (and a bad one
+        raises the same error), only their heights are kept."""
+        if self.dimension != 3:
+            return min_z(self.polygons(prop))
+        low: float | None = None
+        for surface in prop.iter(*SURFACE_TAGS):
+            rings: list[float | bool | None] = []  # as polygon() orders them: the exterior first
+            for child in surface:
+                tag = child.tag
+                if tag in _EXTERIOR and len(child):
+                    rings.insert(0, self._ring_low(child[0]))
+                elif tag in _INTERIOR and len(child):
+                    rings.append(self._ring_low(child[0]))
+            if not rings or rings[0] is False:  # polygons() leaves out a polygon whose first ring is empty
+                continue
+            for z in rings:
+                if z is not None and z is not False and (low is None or z < low):
+                    low = z
+        return low
+
+    def _ring_low(self, ring_elem: Any) -> float | bool | None:
+        """The lowest height of a ring, None when it has none, False when it is empty."""
+        first = ring_elem[0] if len(ring_elem) else None
+        if first is not None and first.tag in _POSLIST and first.get("srsDimension") in (None, "3"):
+            try:
+                values = list(map(float, (first.text or "").split()))
+            except ValueError as exc:
+                raise self.error(ring_elem, f"bad coordinate: {exc}") from None
+            if len(values) % 3:
+                raise self.error(ring_elem, f"{len(values)} numbers do not make 3D positions")
+            return min(values[2::3]) if values else False
+        ring = self.ring(ring_elem)
+        return min_z([[ring]]) if ring else False
 
     def polygons(self, prop: Any) -> list[Polygon3]:
         """Every surface under a geometry property; xlink'd members are skipped (no duplicates)."""

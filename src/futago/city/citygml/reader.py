@@ -42,6 +42,10 @@ from futago.city.citygml.water import HAZARD_BY_FOLDER, read_water_body
 from futago.city.features import CityFeature, ReadTally
 
 DEFAULT_CRS = "EPSG:6697"  # PLATEAU's CRS, assumed when a file names none
+# "full": every geometry as polygons; "twin": what twins use (a building's LOD1 solid is read for its lowest
+# height only when LOD0 gives the footprint), the same twins for a third less parsing; "footprint": what a
+# building's footprint line uses (footprint, id, measuredHeight, usage: no attributes, parts or other geometry)
+GEOMETRY_MODES = ("full", "twin", "footprint")
 _MEMBER_TAGS = frozenset(
     [f"{{{ns}}}cityObjectMember" for ns in CORE_NAMESPACES] + [f"{{{ns}}}featureMember" for ns in GML_NAMESPACES]
 )
@@ -101,7 +105,10 @@ class CityGmlReader(Iterator[CityFeature]):
         codelists: Path | str | CodelistResolver | None = None,
         name: str | None = None,
         tally: ReadTally | None = None,
+        geometry: str = "full",
     ) -> None:
+        if geometry not in GEOMETRY_MODES:
+            raise ValueError(f"geometry must be one of {', '.join(GEOMETRY_MODES)}, not {geometry!r}")
         self._owned: BinaryIO | None = None
         if isinstance(source, str | Path):
             self.name = name or str(source)
@@ -117,7 +124,9 @@ class CityGmlReader(Iterator[CityFeature]):
             self.name = name or str(getattr(source, "name", "<stream>"))
         if isinstance(codelists, str | Path):
             codelists = CodelistResolver.from_dir(codelists)
-        self._ctx = ReadContext(file=self.name, codelists=codelists, hazard_hint=_hazard_hint(self.name), tally=tally)
+        self._ctx = ReadContext(
+            file=self.name, codelists=codelists, hazard_hint=_hazard_hint(self.name), tally=tally, geometry=geometry
+        )
         self.crs: str = DEFAULT_CRS
         self.crs_assumed = True
         try:
@@ -359,6 +368,7 @@ def iter_features(
     codelists: Path | str | CodelistResolver | None = None,
     name: str | None = None,
     tally: ReadTally | None = None,
+    geometry: str = "full",
 ) -> CityGmlReader:
     """Stream the features of one CityGML file (a path or a binary stream).
 
@@ -366,9 +376,11 @@ def iter_features(
     ``codelists`` is a codelist folder or resolver; for a path it defaults to the dataset's
     ``codelists/`` folder found above the file. ``tally`` counts what was read, skipped and warned about.
     Raises :class:`CityGmlError` for bad input (malformed XML, geometry that is not numbers), never for
-    an attribute value.
+    an attribute value. ``geometry="twin"`` reads only the geometry that twins use: a building with a LOD0
+    footprint gets no ``lod1_solid`` polygons (its groundElevation is the same); ``geometry="footprint"`` reads
+    of a building only what its footprint line needs (no attributes, ground elevation, parts or installations).
     """
-    return CityGmlReader(source, codelists=codelists, name=name, tally=tally)
+    return CityGmlReader(source, codelists=codelists, name=name, tally=tally, geometry=geometry)
 
 
 def read_crs(source: str | Path | BinaryIO, *, name: str | None = None) -> str:
