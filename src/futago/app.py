@@ -364,7 +364,9 @@ def build(settings: Settings, worker: bool = False) -> App:
     audit = AuditLog(store, load_signing_key(audit_key_path(settings)), sink=sink)
     recorder = AuditRecorder(audit, bus)  # first: it hears every change from the start
     models = ModelService(store, bus)
-    kinds = TelemetryKinds(store, models, bus)
+    # The one cycle: the behaviour runtime needs kinds (a twin's lineage), and kinds ask the runtime which telemetry
+    # a behaviour derives. The runtime is bound when first asked, after it exists below (no reading arrives before).
+    kinds = TelemetryKinds(store, models, bus, is_derived=lambda twin_id, name: behaviours.is_derived(twin_id, name))
     personal = PersonalData(store, vault, audit, lambda: models.models, kinds.model_or_none)
     twins = TwinService(store, models, bus, personal_split=personal.split_twin)
     quality = QualityService(kinds.models_of)
@@ -391,7 +393,6 @@ def build(settings: Settings, worker: bool = False) -> App:
         artifacts_dir(settings),
         personal=personal,
     )
-    kinds.is_derived = behaviours.is_derived  # the one cycle: the runtime needs kinds first (a twin's lineage)
     behaviours.load(settings.behaviours)
     commands = CommandService(store, store, models, bus, _command_transports(connections, files), alerts=store)
     commands.load(settings.commands)

@@ -289,7 +289,8 @@ def test_small_records() -> None:
         "areaType": "w",
     }
     assert IngestCounters(1, 2, 3).to_json() == {"messages": 1, "readings": 2, "deadLetters": 3}
-    assert WorkerCounters(1, 2, 3, {0: 1}).to_json() == {"messages": 1, "batches": 2, "redelivered": 3}
+    counters = WorkerCounters(1, 2, 3, [0, 5], {0: 1})  # the partitions it consumed at some time are reported
+    assert counters.to_json() == {"messages": 1, "batches": 2, "redelivered": 3, "partitions": [0, 5]}
     assert InputRef("flow").to_json() == {"telemetry": "flow"} == InputRef("flow", "").to_json()
     assert InputRef("flow", "t2").to_json() == {"telemetry": "flow", "twin": "t2"}
     source = _Source("mq", "mqtt", "mqtt://h:1883", ((re.compile("a"), re.compile("b")),))

@@ -74,7 +74,8 @@ def test_two_workers_share_and_the_survivor_takes_a_killed_ones_partitions(rig: 
         assert share(workers[1]) == set(range(rig.partitions))
         summaries = rig.stop_workers([workers[1]])
     assert (rows := rig.stored(T0, count)) == (count, count), rows
-    assert summaries[0]["redelivered"] > 0  # the batch the killed worker held came again to the survivor
+    # Whether the killed worker held an unacknowledged batch at the kill depends on timing (under load it may have
+    # been between batches): what must hold whatever the timing is the count above, every reading once.
     assert sorted(summaries[0]["partitions"]) == list(range(rig.partitions))
 
 

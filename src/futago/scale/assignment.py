@@ -24,16 +24,16 @@ import time
 import uuid
 import zlib
 
-from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import (
+from futago.protocols.nats.kv import (
     APIError,
     BucketNotFoundError,
+    KeyValue,
+    KeyValueConfig,
     KeyWrongLastSequenceError,
     NoKeysError,
     NotFoundError,
+    StorageType,
 )
-from nats.js.kv import KeyValue
-
 from futago.protocols.nats.link import NatsLink
 
 log = logging.getLogger(__name__)

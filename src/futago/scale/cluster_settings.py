@@ -13,12 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import orjson
-from nats.js.api import KeyValueConfig
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
-from nats.js.kv import KeyValue
 
 from futago.core.errors import InvalidInput
 from futago.core.problems import Problem
+from futago.protocols.nats.kv import (
+    BucketNotFoundError,
+    KeyNotFoundError,
+    KeyValue,
+    KeyValueConfig,
+    KeyWrongLastSequenceError,
+    NotFoundError,
+)
 from futago.protocols.nats.link import NatsLink
 
 BUCKET = "futago-cluster"

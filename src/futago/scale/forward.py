@@ -14,13 +14,13 @@ import asyncio
 import logging
 from typing import Any
 
-import nats.errors
 import orjson
 
 from futago.core.errors import FutagoError, InvalidInput
 from futago.core.fence import Fence
 from futago.core.secrets import json_default
 from futago.ingest.connections import ConnectionManager
+from futago.protocols.nats import kv as nats_kv
 from futago.protocols.nats.link import Msg, NatsLink
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ class LeaderCall:
         data = orjson.dumps({"action": action, "name": name})
         try:
             msg = self.link.call(self.link.client.request(SUBJECT, data, timeout=self.timeout_s), self.timeout_s + 5)
-        except (nats.errors.NoRespondersError, nats.errors.TimeoutError, TimeoutError):
+        except (nats_kv.NoRespondersError, nats_kv.TimeoutError, TimeoutError):
             return None
         answer = orjson.loads(msg.data)
         if answer.get("status") != 200:

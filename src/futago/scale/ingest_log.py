@@ -18,11 +18,11 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import orjson
-from nats.js.errors import BadRequestError, NotFoundError
 
 from futago.ingest.mapping import RawMessage
 from futago.ingest.pipeline import IngestResult
 from futago.protocols.nats.jetstream import ConsumerConfig, ensure_work_queue, work_queue_consumer
+from futago.protocols.nats.kv import BadRequestError, NotFoundError
 from futago.protocols.nats.link import NatsLink
 from futago.scale.cluster_settings import DEFAULT_ACK_WAIT_S, DEFAULT_BATCH, ClusterSettings, agree
 

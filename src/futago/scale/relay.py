@@ -37,9 +37,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
-from nats.aio.subscription import Subscription
 
 from futago.core.events import Event, EventBus
+from futago.protocols.nats.kv import Subscription
 from futago.protocols.nats.link import Msg, NatsLink
 
 log = logging.getLogger(__name__)

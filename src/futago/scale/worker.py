@@ -21,8 +21,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from nats.js import JetStreamContext
-
 from futago.core.dead_letters import DeadLetter, letter_key
 from futago.core.errors import InvalidInput, NotFound
 from futago.core.records import JsonRecord, json_meta
@@ -30,6 +28,7 @@ from futago.core.twins import now_iso
 from futago.ingest.connections import ConnectionManager
 from futago.ingest.mapping import RawMessage
 from futago.ingest.pipeline import IngestPipeline
+from futago.protocols.nats.kv import JetStreamContext
 from futago.protocols.nats.link import NatsLink
 from futago.scale.assignment import RENEW_S, PartitionLeases
 from futago.scale.cluster_settings import ClusterSettings, current

@@ -44,16 +44,21 @@ _QUANTILE = re.compile(r"q\d\d")
 class TelemetryKinds:
     """Resolves (twin, telemetry) to its value kind from the twin's model, with a small cache."""
 
-    def __init__(self, store: TwinStore, models: ModelService, bus: EventBus) -> None:
+    def __init__(
+        self,
+        store: TwinStore,
+        models: ModelService,
+        bus: EventBus,
+        is_derived: Callable[[str, str], bool] = lambda twin_id, name: False,
+    ) -> None:
         self.store = store
         self.models = models
         self._twin_models: dict[str, str] = {}
         self._lineage: dict[str, list[str]] = {}
         self._lineage_of: object = None
         self._lock = threading.Lock()
-        #: Says whether a behaviour writes ``name`` on a twin (derived telemetry the model does not declare). Set
-        #: once the behaviour runtime exists: the runtime needs this object first (a twin's model lineage).
-        self.is_derived: Callable[[str, str], bool] = lambda twin_id, name: False
+        #: Says whether a behaviour writes ``name`` on a twin (derived telemetry the model does not declare).
+        self.is_derived = is_derived
         bus.subscribe(self._forget)
 
     def _forget(self, event: Event) -> None:
