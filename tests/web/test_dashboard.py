@@ -450,6 +450,12 @@ def test_the_plant_plots_one_quantity_per_axis_and_the_graph_groups_relationship
     _language(page, lang)
     _view(page, "plant")
     page.wait_for_selector("[data-unit=pump-1] [data-trend=bearingTemperature] .uplot", timeout=30_000)
+    # a language switch redraws the cards: wait until every chart of the redraw has its axis
+    page.wait_for_function(
+        "() => { const els = [...document.querySelectorAll('[data-unit=pump-1] [data-trend]')];"
+        " return els.length > 0 && els.every((e) => e.dataset.axis); }",
+        timeout=30_000,
+    )
     axes = page.eval_on_selector_all(
         "[data-unit=pump-1] [data-trend]", "els => els.map((e) => [e.dataset.axis, e.dataset.series])"
     )
