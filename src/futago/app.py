@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -59,6 +60,8 @@ from futago.store.url import StoreUrl
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from futago.scale.leader import Leadership
+    from futago.scale.lease import Lease
     from futago.scale.node import ScaleOut
 
 log = logging.getLogger(__name__)
@@ -180,8 +183,6 @@ class App:
             return
         self.connections.runs_connectors = False
         self.connections.load(self.settings.connections, start=False)  # known, listed, not run here
-        from futago.scale.cluster import leadership_for
-
         self.scale.leadership = leadership_for(self)  # a lease in PostgreSQL, or a file lock beside SQLite
         self.scale.leadership.start()
 
@@ -446,3 +447,58 @@ def api_from_environment() -> FastAPI:
     app = build(load_settings())
     app.start()
     return create_api(app, close_at_shutdown=app.close)
+
+
+# -- how a scaled-out App takes part in leadership (the composition root wires it: it knows the App and the store) --
+# The lease for its store, the fence around every side effect, the connection states it records or reads, and the
+# desk that acts on the others' connection requests.
+
+
+def _lease_for(app: App) -> Lease:
+    """A cluster's lease in its PostgreSQL store; one machine's file lock beside a SQLite store."""
+    from futago.scale.lease import FileLease, PostgresLease
+
+    where = StoreUrl.parse(app.settings.db)
+    return PostgresLease(where.text) if where.is_postgres else FileLease(leader_lock_path(app.settings))
+
+
+def _advertised(app: App) -> str:
+    """Where this process serves its API, stored with its lease so that operators see who leads."""
+    host = app.settings.host
+    shown = socket.getfqdn() if host in ("0.0.0.0", "::", "") else host
+    return f"http://{shown}:{app.settings.port} (pid {os.getpid()})"
+
+
+def leadership_for(app: App, lease: Lease | None = None) -> Leadership:
+    """Wire the fence into every part that acts as the leader, and the hand-over of connection requests."""
+    from futago.core.fence import Fence
+    from futago.scale.forward import LeaderCall, LeaderDesk
+    from futago.scale.leader import Leadership
+    from futago.scale.states import ConnectionStates
+    from futago.store.sql.db import Database
+
+    assert app.scale is not None
+    lease = lease if lease is not None else _lease_for(app)
+    fence = Fence(lease.confirm)
+    app.connections.fence = fence
+    app.behaviours.fence = fence
+    app.alerts.fence = fence
+    app.notifications.dispatcher.fence = fence
+    app.commands.dispatcher.fence = fence
+    db: Database = app.store.db  # type: ignore[attr-defined]  # both SQL stores; the states are SQL of their own
+    states = ConnectionStates(db, fence)
+    app.connections.on_state = states.record
+    app.connections.leader_state = states.read
+    app.connections.leader_call = LeaderCall(app.scale.link)
+    desk = LeaderDesk(app.scale.link, app.connections, fence)
+    app.scale.states = states
+
+    def lead() -> None:
+        app.start_stateful()
+        desk.open()
+
+    def lose() -> None:
+        desk.close()
+        app.stop_stateful()
+
+    return Leadership(lease, lead, on_lose=lose, fence=fence, address=_advertised(app))

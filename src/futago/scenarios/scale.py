@@ -13,7 +13,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -29,6 +28,7 @@ from futago.core.twins import Twin
 from futago.ingest.mapping import Mapper, RawMessage
 from futago.protocols.nats.link import NatsLink
 from futago.scale.ingest_log import NatsIngestLog
+from futago.testing.local import futago_command
 from futago.testing.nats import LocalNats
 from futago.testing.postgres import LocalPostgres
 
@@ -43,12 +43,6 @@ GAUGES = {
          "value": "v", "timestamp": "ts"}
     ],
 }  # fmt: skip
-
-
-def futago_command() -> list[str]:
-    """The `futago` console script of this interpreter's environment."""
-    script = Path(sys.executable).with_name("futago")
-    return [str(script)] if script.exists() else [sys.executable, "-c", "from futago.cli import main; main()"]
 
 
 @dataclass

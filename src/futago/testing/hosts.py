@@ -26,8 +26,7 @@ from typing import Any
 
 import httpx
 
-from futago.scenarios.scale import futago_command
-from futago.testing.local import free_port
+from futago.testing.local import free_port, futago_command
 from futago.testing.nats import LocalNats
 from futago.testing.postgres import LocalPostgres
 

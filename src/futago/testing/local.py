@@ -5,8 +5,16 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+
+def futago_command() -> list[str]:
+    """The `futago` console script of this interpreter's environment."""
+    script = Path(sys.executable).with_name("futago")
+    return [str(script)] if script.exists() else [sys.executable, "-c", "from futago.cli import main; main()"]
 
 
 def free_port() -> int:
