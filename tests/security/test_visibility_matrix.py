@@ -60,7 +60,7 @@ READ = ["READ"]
 STATION_GRANTS = ("twins/river-1", "query", "events", "city", "catalog", "models/dtmi:futago:*")
 # Path parameters naming things this world does not hold: they answer 4xx, never a hidden value.
 ABSENT = ("command", "subscriber_id", "letter_id", "calibration_id", "dataset", "person_id", "purpose",
-          "key_id")  # fmt: skip
+          "key_id", "sub_id", "context_id")  # fmt: skip
 # Items about twins (alerts, commands, deliveries, behaviour runs): about the hidden building, or, for the alert
 # about river-2, holding one of its readings in its evidence, message and history.
 ALERT_OF_BUILDING, ALERT_OF_LEVEL = "alert-of-building", "alert-of-level"
@@ -198,6 +198,10 @@ FILL: dict[str, Callable[[World], list[str]]] = {
     "x": lambda w: [str(building_tile()[1])],
     "y": lambda w: [str(building_tile()[2])],
     "path": lambda w: sorted(tiles3d.build_tileset(w.app.store, w.app.models.models).contents),  # type: ignore[union-attr]
+    # NGSI-LD: an entity is a twin (its id the $dtId), a type its model, an attribute a property or telemetry
+    "entity_id": lambda w: ["river-1", "river-2", BUILDING_ID],
+    "type_name": lambda w: [RIVER, BUILDING, HIDDEN_MODEL],
+    "attr": lambda w: ["name", "measuredHeight", "serialNumber", "waterLevel", "vaultCode", "floodZones"],
     **{name: (lambda w: ["x"]) for name in ABSENT},
 }
 # Query variants that widen what a list route answers.
@@ -206,7 +210,15 @@ QUERIES: dict[str, list[dict[str, str]]] = {
     "/twins": [{}, {"model": RIVER}, {"model": BUILDING}],
     "/models": [{}, {"includeModelDefinition": "true"}],
     "/twins/{twin_id}/telemetry": [{"name": "waterLevel"}],
-}
+    # an NGSI-LD query needs a selector: every entity, those holding a property, one by its id, a q
+    "/ngsi-ld/v1/entities": [{"idPattern": ".*"}, {"attrs": "name"}, {"id": BUILDING_ID},
+                             {"q": "measuredHeight>1"}, {"idPattern": ".*", "options": "keyValues"}],
+    "/ngsi-ld/v1/temporal/entities": [{"idPattern": ".*"}, {"attrs": "waterLevel"}, {"id": "river-2"},
+                                      {"idPattern": ".*", "options": "temporalValues", "lastN": "5"}],
+    "/ngsi-ld/v1/types": [{}, {"details": "true"}],
+    "/ngsi-ld/v1/attributes": [{}, {"details": "true"}],
+    "/ngsi-ld/v1/entities/{entity_id}": [{}, {"options": "keyValues"}],
+}  # fmt: skip
 STREAMS = {"/events"}  # walked event by event below, not as a response
 
 
@@ -342,7 +354,7 @@ def test_every_event_type_any_module_declares_is_in_the_one_table() -> None:
                 first = node.args[0]
                 if isinstance(first, ast.Constant) and isinstance(first.value, str):
                     declared.add(first.value)
-    not_events = {"futago.events", "futago.ingest"}  # NATS subjects
+    not_events = {"futago.events", "futago.ingest", "futago.rollup"}  # NATS subjects
     assert declared - not_events - set(EVENT_TYPES) == set()
 
 

@@ -8,6 +8,7 @@ type), and the others are written. A query needs READ on ``query`` and shows onl
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -32,9 +33,9 @@ from futago.api.ngsild.http import (
     split_list,
     tenant_of,
 )
-from futago.api.ngsild.query_params import QueryParameters, entity_query
+from futago.api.ngsild.query_params import GEO_QUERY, QueryParameters, entity_query
 from futago.api.providers import ngsild_service, security_service
-from futago.core.errors import FutagoError
+from futago.core.errors import Forbidden, FutagoError
 from futago.services.ngsild import NgsiLdService
 from futago.services.ngsild.batch import (
     BatchResult,
@@ -53,6 +54,35 @@ router = APIRouter(
 )
 Service = Annotated[NgsiLdService, Depends(ngsild_service)]
 ENTITIES: dict[str, Any] = {"type": "array", "items": ENTITY, "maxItems": 1000}
+TWINS = "twins/"
+ENTITY_IDS: dict[str, Any] = {
+    "type": "array",
+    "maxItems": 1000,
+    "items": {
+        "type": ["string", "object"],
+        "description": "An entity id (a URI), or an entity naming its id (as the other batch operations take it)",
+        "properties": {"id": {"type": "string"}},
+    },
+}
+SELECTOR: dict[str, Any] = {
+    "type": "object",
+    "description": "EntitySelector: a type, and an id or an idPattern",
+    "properties": {"type": {"type": "string"}, "id": {"type": "string"}, "idPattern": {"type": "string"}},
+    "required": ["type"],
+}
+QUERY: dict[str, Any] = {
+    "type": "object",
+    "description": "An NGSI-LD Query (GS CIM 009 5.2.23); temporalQ, scopeQ and csf are not supported here",
+    "properties": {
+        "type": {"type": "string", "enum": ["Query"]},
+        "entities": {"type": "array", "items": SELECTOR, "minItems": 1, "maxItems": 100},
+        "attrs": {"type": "array", "items": {"type": "string"}},
+        "q": {"type": "string"},
+        "geoQ": GEO_QUERY,
+        "lang": {"type": "string"},
+    },
+    "required": ["type"],
+}
 RESULT = _answer(
     {
         "type": "object",
@@ -74,13 +104,37 @@ RESULT = _answer(
 
 
 def _writer(request: Request) -> Access:
-    """The caller, authenticated and rate-limited once for the whole batch; each entity is authorised alone."""
+    """The caller, authenticated and rate-limited once for the whole batch; each entity is authorised alone. A
+    caller that may write no twin at all is refused (403) before its body is read: it may not learn how its body
+    is wrong."""
     principal = _authenticate(request)
     request.state.caller = principal.name  # for the audit of this request
     security = security_service(request)
     if not principal.admin:
         security.limiter.take(principal.name)
-    return Access(principal, "WRITE", "entityOperations", security)
+    access = Access(principal, "WRITE", "entityOperations", security)
+    if not _may_write_some_twin(access):
+        raise Forbidden(f"{principal.name} may not WRITE any twin: no policy entry grants it")
+    return access
+
+
+def _may_write_some_twin(access: Access) -> bool:
+    """Whether a grant of WRITE may cover some ``twins/...`` path: a pattern whose literal start is on the way to
+    ``twins/`` or below it (``*``, ``twins/*``, ``twins/pump-1``). Generous on purpose: each entity is still
+    authorised alone; this only keeps a caller granted nothing from reading the batch."""
+    principal = access.principal
+    if principal.admin:
+        return True
+    if not {"WRITE", "ADMIN"} & set(principal.scopes):
+        return False
+    by_subject = access.security.policies().by_subject
+    for subject in principal.subjects:
+        for entry in by_subject.get(subject, ()):
+            if entry.effect == "grant" and entry.applies_to("WRITE"):
+                head = re.split(r"[*?\[]", entry.resource, maxsplit=1)[0]  # the literal start
+                if TWINS.startswith(head) or head.startswith(TWINS):
+                    return True
+    return False
 
 
 async def _read_batch(request: Request, service: NgsiLdService) -> tuple[Call, bytes]:
@@ -175,7 +229,7 @@ async def _write(request: Request, service: NgsiLdService, operation: Operation,
     "/create",
     status_code=201,
     summary="Create entities (201: all created, with their ids; 207: some failed)",
-    responses=RESULT,
+    responses={204: {"description": "An empty batch: nothing to create, nothing failed"}, **RESULT},
     openapi_extra=_body(ENTITIES),
 )
 async def batch_create(request: Request, service: Service) -> Response:
@@ -227,14 +281,14 @@ async def batch_merge(request: Request, service: Service) -> Response:
     status_code=204,
     summary="Delete entities by id",
     responses=RESULT,
-    openapi_extra=_body({"type": "array", "items": {"type": "string"}, "maxItems": 1000}),
+    openapi_extra=_body(ENTITY_IDS),
 )
 async def batch_delete(request: Request, service: Service) -> Response:
     access = _writer(request)
     call, raw = await _read_batch(request, service)
 
     def run() -> Response:
-        body = _entities(raw)
+        body = [entity_id_of(e) if isinstance(e, dict) else e for e in _entities(raw)]
         result = BatchService(service).delete(
             call.tenant, body, lambda twin_id: access.may("WRITE", f"twins/{twin_id}")
         )
@@ -313,7 +367,7 @@ def _geo_parameters(geo: Any) -> dict[str, Any]:
     "/query",
     summary="Query entities with a Query body (entities, attrs, q, geoQ, lang)",
     responses=_answer({"type": "array", "items": ENTITY}),
-    openapi_extra=_body({"type": "object", "description": "an NGSI-LD Query (type: Query)"}),
+    openapi_extra=_body(QUERY),
 )
 async def batch_query(
     request: Request,

@@ -30,7 +30,65 @@ Service = Annotated[NgsiLdService, Depends(ngsild_service)]
 Reader = Annotated[Access, Depends(require("READ", "query"))]
 ContextReader = Annotated[Access, Depends(require("READ", "ngsi-ld/jsonldContexts"))]
 ContextWriter = Annotated[Access, Depends(require("WRITE", "ngsi-ld/jsonldContexts"))]
-ANSWER: dict[int | str, dict[str, Any]] = {200: {"description": "OK", "content": {"application/json": {}}}}
+MEDIA = ("application/json", "application/ld+json")
+NAMES: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
+
+
+def _answer(*schemas: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    """The 200 answer: one schema, or (a list route with details=true) any of several."""
+    schema = schemas[0] if len(schemas) == 1 else {"anyOf": list(schemas)}
+    return {200: {"description": "OK", "content": {m: {"schema": schema} for m in MEDIA}}}
+
+
+def _object(description: str, **members: Any) -> dict[str, Any]:
+    properties = {"id": {"type": "string"}, "type": {"type": "string"}, **members}
+    return {"type": "object", "description": description, "properties": properties}
+
+
+ENTITY_TYPE_LIST = _object("EntityTypeList: the entity types there are", typeList=NAMES)
+ENTITY_TYPE = _object("EntityType: a type and its attributes", typeName={"type": "string"}, attributeNames=NAMES)
+ATTRIBUTE_DETAIL = _object("An attribute of the type", attributeName={"type": "string"}, attributeTypes=NAMES)
+ENTITY_TYPE_INFO = _object(
+    "EntityTypeInfo: how many entities of the type, which attributes",
+    typeName={"type": "string"},
+    entityCount={"type": "integer"},
+    attributeDetails={"type": "array", "items": ATTRIBUTE_DETAIL},
+)
+ATTRIBUTE_LIST = _object("AttributeList: the attributes there are", attributeList=NAMES)
+ATTRIBUTE = _object(
+    "Attribute: how many instances (attributeCount, for one attribute), of which kinds, in which types",
+    attributeName={"type": "string"},
+    attributeCount={"type": "integer"},
+    attributeTypes=NAMES,
+    typeNames=NAMES,
+)
+CONTEXT_INFO: dict[str, Any] = {
+    "type": "object",
+    "description": "ContextInfo: a hosted or cached @context",
+    "properties": {
+        "url": {"type": "string"},
+        "localId": {"type": "string"},
+        "kind": {"type": "string", "enum": list(KINDS)},
+        "createdAt": {"type": "string"},
+        "numberOfHits": {"type": "integer"},
+        "lastUsage": {"type": "string"},
+    },
+}
+CONTEXTS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "URLs, or (details=true) ContextInfos",
+        "content": {"application/json": {"schema": {"anyOf": [NAMES, {"type": "array", "items": CONTEXT_INFO}]}}},
+    }
+}
+CONTEXT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The @context as a JSON-LD document, or (details=true) its ContextInfo",
+        "content": {
+            "application/ld+json": {"schema": {"type": "object", "properties": {"@context": {}}}},
+            "application/json": {"schema": CONTEXT_INFO},
+        },
+    }
+}
 
 
 def _list_id(kind: str, names: list[str]) -> str:
@@ -44,7 +102,11 @@ def _census(request: Request, service: NgsiLdService, access: Access, only: str 
     return call, census(service, call.tenant, access.readable, access.may_read_twin, only)
 
 
-@router.get("/types", summary="The entity types there are (details=true: with their attributes)", responses=ANSWER)
+@router.get(
+    "/types",
+    summary="The entity types there are (details=true: with their attributes)",
+    responses=_answer(ENTITY_TYPE_LIST, {"type": "array", "items": ENTITY_TYPE}),
+)
 def list_types(request: Request, service: Service, access: Reader, details: bool = False) -> Response:
     call, found = _census(request, service, access)
     compact = call.terms.compact
@@ -60,7 +122,11 @@ def list_types(request: Request, service: Service, access: Reader, details: bool
     return call.answer(body)
 
 
-@router.get("/types/{type_name}", summary="One entity type: how many entities, which attributes", responses=ANSWER)
+@router.get(
+    "/types/{type_name}",
+    summary="One entity type: how many entities, which attributes",
+    responses=_answer(ENTITY_TYPE_INFO),
+)
 def type_info(type_name: str, request: Request, service: Service, access: Reader) -> Response:
     call = call_of(request, service, geo=False)
     iri = call.terms.expand(type_name)
@@ -77,7 +143,11 @@ def type_info(type_name: str, request: Request, service: Service, access: Reader
     return call.answer(body)
 
 
-@router.get("/attributes", summary="The attributes there are (details=true: with kinds and types)", responses=ANSWER)
+@router.get(
+    "/attributes",
+    summary="The attributes there are (details=true: with kinds and types)",
+    responses=_answer(ATTRIBUTE_LIST, {"type": "array", "items": ATTRIBUTE}),
+)
 def list_attributes(request: Request, service: Service, access: Reader, details: bool = False) -> Response:
     call, found = _census(request, service, access)
     compact = call.terms.compact
@@ -89,7 +159,11 @@ def list_attributes(request: Request, service: Service, access: Reader, details:
     return call.answer(body)
 
 
-@router.get("/attributes/{attr}", summary="One attribute: how many instances, of which kinds and types")
+@router.get(
+    "/attributes/{attr}",
+    summary="One attribute: how many instances, of which kinds and types",
+    responses=_answer(ATTRIBUTE),
+)
 def attribute_info(attr: str, request: Request, service: Service, access: Reader) -> Response:
     call, found = _census(request, service, access)
     iri = call.terms.expand(attr)
@@ -138,7 +212,7 @@ def _entries(request: Request, service: NgsiLdService) -> list[tuple[str, dict[s
     return found
 
 
-@router.get("/jsonldContexts", summary="The @contexts hosted and cached (details, kind)", responses=ANSWER)
+@router.get("/jsonldContexts", summary="The @contexts hosted and cached (details, kind)", responses=CONTEXTS)
 def list_contexts(
     request: Request, service: Service, _: ContextReader, details: bool = False, kind: str | None = None
 ) -> Response:
@@ -149,7 +223,7 @@ def list_contexts(
     return Response(_json(body), media_type="application/json")
 
 
-@router.get("/jsonldContexts/{context_id:path}", summary="One @context (details: its ContextInfo)")
+@router.get("/jsonldContexts/{context_id:path}", summary="One @context (details: its ContextInfo)", responses=CONTEXT)
 def get_context(
     context_id: str, request: Request, service: Service, _: ContextReader, details: bool = False
 ) -> Response:

@@ -17,7 +17,9 @@ from starlette.responses import Response
 from futago.api.access import Access, Permission, require
 from futago.api.ngsild.http import GEO_JSON, Call, NgsiLdRoute, call_of, read_body, split_list, tenant_of
 from futago.api.ngsild.query_params import QueryParameters, entity_query
+from futago.api.prefer import APPLIED, ReturnPreference, return_preference
 from futago.api.providers import ngsild_service
+from futago.core.errors import FutagoError
 from futago.services.ngsild import NgsiLdService, Outcome
 from futago.services.ngsild.attributes import LOCATION, Rendering
 from futago.services.ngsild.errors import BadRequestData
@@ -56,6 +58,7 @@ PARTIAL = _answer(
     "Some attributes were not updated (none: 204)",
 )
 Service = Annotated[NgsiLdService, Depends(ngsild_service)]
+Preference = Annotated[ReturnPreference, Depends(return_preference)]
 MAX_LIMIT = 1000
 FORMATS = {"normalized": "normalized", "keyValues": "keyValues", "simplified": "keyValues", "concise": "concise"}
 
@@ -70,6 +73,38 @@ def _entity_access(
 ) -> Access:
     """Authorised first, before the body or the parameters are read: a caller without rights learns nothing."""
     return _access(request, permission, f"twins/{service.tenant_twin_id(tenant, entity_id)}")
+
+
+def represented(schema: dict[str, Any], what: str) -> dict[int | str, dict[str, Any]]:
+    """The answers of an operation that is 204 No Content in NGSI-LD, and 200 with ``what`` under RFC 7240
+    ``Prefer: return=representation`` (api/prefer.py): without the header NGSI-LD clients see the 204 they expect."""
+    applied = {"Preference-Applied": {"description": APPLIED, "schema": {"type": "string"}}}
+    return {
+        200: {"description": f"With 'Prefer: return=representation': {what}", "headers": applied,
+              "content": {m: {"schema": schema} for m in MEDIA}},
+        204: {"description": "Done: the NGSI-LD answer, without 'Prefer: return=representation'"},
+    }  # fmt: skip
+
+
+def done(call: Call, representation: Any | None) -> Response:
+    """204, or 200 with the representation asked for (and Preference-Applied)."""
+    if representation is None:
+        return call.done()
+    return call.answer(representation, headers={"Preference-Applied": APPLIED})
+
+
+def _shown(service: NgsiLdService, call: Call, access: Access, entity_id: str, prefer: ReturnPreference) -> Any:
+    """The entity as GET /entities/{id} shows it to this caller (normalized), or None when not asked for, or when
+    GET would not show it (no READ, or gone): nobody sees more through Prefer than through GET."""
+    if not prefer.representation or not access.may("READ", access.resource):
+        return None
+    try:
+        state = service.load(call.tenant, entity_id, access.readable, access.may_read_twin)
+    except FutagoError:
+        return None
+    if access.may("READ", f"{access.resource}/telemetry"):
+        state = service.with_telemetry(state, access.resource.removeprefix("twins/"))
+    return service.render(state, Rendering(call.terms, "normalized", False, None), None, None)
 
 
 def _rendering(call: Call, options: str | None, format_: str | None, lang: str | None) -> Rendering:
@@ -207,14 +242,23 @@ def retrieve_entity(
     return call.answer(entity)
 
 
-@router.put("/{entity_id}", status_code=204, summary="Replace an entity", openapi_extra=_body(ENTITY))
-async def replace_entity(entity_id: str, request: Request, service: Service) -> Response:
-    _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
+AFTER = "the entity after the change, as GET shows it"
+
+
+@router.put(
+    "/{entity_id}",
+    status_code=204,
+    summary="Replace an entity",
+    responses=represented(ENTITY, AFTER),
+    openapi_extra=_body(ENTITY),
+)
+async def replace_entity(entity_id: str, request: Request, service: Service, prefer: Preference) -> Response:
+    access = _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
     call, body = await read_body(request, service)
 
     def run() -> Response:
         service.replace(call.tenant, entity_id, body, call.terms)
-        return call.done()
+        return done(call, _shown(service, call, access, entity_id, prefer))
 
     return await run_in_threadpool(run)
 
@@ -223,25 +267,32 @@ async def replace_entity(entity_id: str, request: Request, service: Service) -> 
     "/{entity_id}",
     status_code=204,
     summary="Merge into an entity (urn:ngsi-ld:null deletes)",
+    responses=represented(ENTITY, AFTER),
     openapi_extra=_body(FRAGMENT),
 )
-async def merge_entity(entity_id: str, request: Request, service: Service) -> Response:
-    _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
+async def merge_entity(entity_id: str, request: Request, service: Service, prefer: Preference) -> Response:
+    access = _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
     call, body = await read_body(request, service, patch=True)
 
     def run() -> Response:
         service.merge(call.tenant, entity_id, body, call.terms)
-        return call.done()
+        return done(call, _shown(service, call, access, entity_id, prefer))
 
     return await run_in_threadpool(run)
 
 
-@router.delete("/{entity_id}", status_code=204, summary="Delete an entity")
-def delete_entity(entity_id: str, request: Request, service: Service) -> Response:
-    _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
+@router.delete(
+    "/{entity_id}",
+    status_code=204,
+    summary="Delete an entity",
+    responses=represented(ENTITY, "what was deleted, as GET showed it just before"),
+)
+def delete_entity(entity_id: str, request: Request, service: Service, prefer: Preference) -> Response:
+    access = _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
     call = call_of(request, service)
+    before = _shown(service, call, access, entity_id, prefer)
     service.delete(call.tenant, entity_id)
-    return call.done()
+    return done(call, before)
 
 
 def _outcome(call: Call, outcome: Outcome) -> Response:
@@ -293,29 +344,38 @@ async def update_attributes(entity_id: str, request: Request, service: Service) 
     "/{entity_id}/attrs/{attr}",
     status_code=204,
     summary="Partially update one attribute",
+    responses=represented(ENTITY, AFTER),
     openapi_extra=_body(FRAGMENT),
 )
-async def patch_attribute(entity_id: str, attr: str, request: Request, service: Service) -> Response:
-    _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
+async def patch_attribute(
+    entity_id: str, attr: str, request: Request, service: Service, prefer: Preference
+) -> Response:
+    access = _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
     call, body = await read_body(request, service, patch=True)
 
     def run() -> Response:
         service.patch_attribute(call.tenant, entity_id, attr, body, call.terms)
-        return call.done()
+        return done(call, _shown(service, call, access, entity_id, prefer))
 
     return await run_in_threadpool(run)
 
 
 @router.put(
-    "/{entity_id}/attrs/{attr}", status_code=204, summary="Replace one attribute", openapi_extra=_body(FRAGMENT)
+    "/{entity_id}/attrs/{attr}",
+    status_code=204,
+    summary="Replace one attribute",
+    responses=represented(ENTITY, AFTER),
+    openapi_extra=_body(FRAGMENT),
 )
-async def replace_attribute(entity_id: str, attr: str, request: Request, service: Service) -> Response:
-    _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
+async def replace_attribute(
+    entity_id: str, attr: str, request: Request, service: Service, prefer: Preference
+) -> Response:
+    access = _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
     call, body = await read_body(request, service)
 
     def run() -> Response:
         service.patch_attribute(call.tenant, entity_id, attr, body, call.terms, replace=True)
-        return call.done()
+        return done(call, _shown(service, call, access, entity_id, prefer))
 
     return await run_in_threadpool(run)
 

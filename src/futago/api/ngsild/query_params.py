@@ -16,6 +16,17 @@ from futago.services.ngsild.typeexpr import parse_types
 
 MAX_LIMIT = 1000
 
+#: The JSON schema of a body's geoQ (4.10), as the query and temporal query bodies document it.
+GEO_QUERY: dict[str, object] = {
+    "type": "object",
+    "properties": {
+        "georel": {"type": "string"},
+        "geometry": {"type": "string"},
+        "coordinates": {"description": "JSON coordinates, as an array or its text"},
+        "geoproperty": {"type": "string"},
+    },
+}
+
 
 @dataclass
 class QueryParameters:

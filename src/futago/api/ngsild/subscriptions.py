@@ -15,8 +15,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from futago.api.access import Access, require
-from futago.api.ngsild.http import NgsiLdRoute, call_of, read_body, split_list, tenant_of
+from futago.api.ngsild.entities import Preference, done, represented
+from futago.api.ngsild.http import Call, NgsiLdRoute, call_of, read_body, split_list, tenant_of
+from futago.api.prefer import ReturnPreference
 from futago.api.providers import NgsiLdOff, api_services, ngsild_service
+from futago.core.errors import FutagoError
 from futago.services.ngsild import NgsiLdService
 from futago.services.ngsild import subscriptions as subs
 from futago.services.ngsild.errors import BadRequestData
@@ -44,6 +47,10 @@ def subscription_service(request: Request) -> SubscriptionService:
 Subscriptions = Annotated[SubscriptionService, Depends(subscription_service)]
 
 
+def _answer(schema: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": "OK", "content": {m: {"schema": schema} for m in MEDIA}}}
+
+
 def _body() -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {m: {"schema": SUBSCRIPTION} for m in MEDIA}}}
 
@@ -54,6 +61,20 @@ def _resource(service: NgsiLdService, tenant: str | None, sub_id: str) -> str:
 
 def _access(request: Request, permission: Any, resource: str) -> Access:
     return require(permission, resource)(request)
+
+
+def _shown(
+    subscriptions: SubscriptionService, call: Call, access: Access, sub_id: str, prefer: ReturnPreference
+) -> Any:
+    """The subscription as GET shows it to this caller, or None when not asked for or not readable by it."""
+    if not prefer.representation or not access.may("READ", access.resource):
+        return None
+    try:
+        record = subscriptions.get(call.tenant, sub_id)
+    except FutagoError:
+        return None
+    subscriptions.fresh_status()
+    return subs.present(record, subscriptions.status(call.tenant, sub_id), call.terms, subs.now_utc(), False)
 
 
 def _sys_attrs(options: str | None) -> bool:
@@ -80,7 +101,9 @@ async def create_subscription(request: Request, service: Service, subscriptions:
     return Response(status_code=201, headers=headers)
 
 
-@router.get("", summary="List subscriptions (limit, offset, count)")
+@router.get(
+    "", summary="List subscriptions (limit, offset, count)", responses=_answer({"type": "array", "items": SUBSCRIPTION})
+)
 def list_subscriptions(
     request: Request,
     service: Service,
@@ -108,7 +131,7 @@ def list_subscriptions(
     return call.answer(page, headers=headers)
 
 
-@router.get("/{sub_id}", summary="Retrieve a subscription")
+@router.get("/{sub_id}", summary="Retrieve a subscription", responses=_answer(SUBSCRIPTION))
 def retrieve_subscription(
     sub_id: str, request: Request, service: Service, subscriptions: Subscriptions, options: str | None = None
 ) -> Response:
@@ -122,27 +145,41 @@ def retrieve_subscription(
     return call.answer(subs.present(record, status, call.terms, subs.now_utc(), _sys_attrs(options)))
 
 
-@router.patch("/{sub_id}", status_code=204, summary="Update a subscription", openapi_extra=_body())
+@router.patch(
+    "/{sub_id}",
+    status_code=204,
+    summary="Update a subscription",
+    responses=represented(SUBSCRIPTION, "the subscription after the update, as GET shows it"),
+    openapi_extra=_body(),
+)
 async def update_subscription(
-    sub_id: str, request: Request, service: Service, subscriptions: Subscriptions
+    sub_id: str, request: Request, service: Service, subscriptions: Subscriptions, prefer: Preference
 ) -> Response:
     tenant = tenant_of(request)
     service.check_tenant(tenant)
-    _access(request, "WRITE", _resource(service, tenant, sub_id))
+    access = _access(request, "WRITE", _resource(service, tenant, sub_id))
     call, body = await read_body(request, service, patch=True)
 
     def update() -> Response:
         subscriptions.update(call.tenant, sub_id, body, call.terms)
-        return call.done()
+        return done(call, _shown(subscriptions, call, access, sub_id, prefer))
 
     return await run_in_threadpool(update)
 
 
-@router.delete("/{sub_id}", status_code=204, summary="Delete a subscription")
-def delete_subscription(sub_id: str, request: Request, service: Service, subscriptions: Subscriptions) -> Response:
+@router.delete(
+    "/{sub_id}",
+    status_code=204,
+    summary="Delete a subscription",
+    responses=represented(SUBSCRIPTION, "what was deleted, as GET showed it just before"),
+)
+def delete_subscription(
+    sub_id: str, request: Request, service: Service, subscriptions: Subscriptions, prefer: Preference
+) -> Response:
     tenant = tenant_of(request)
     service.check_tenant(tenant)
-    _access(request, "WRITE", _resource(service, tenant, sub_id))
+    access = _access(request, "WRITE", _resource(service, tenant, sub_id))
     call = call_of(request, service, geo=False)
+    before = _shown(subscriptions, call, access, sub_id, prefer)
     subscriptions.delete(call.tenant, sub_id)
-    return call.done()
+    return done(call, before)

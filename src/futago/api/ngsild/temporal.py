@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from futago.api.access import Access, Permission, require
 from futago.api.ngsild.http import Call, NgsiLdRoute, call_of, read_body, split_list, tenant_of
-from futago.api.ngsild.query_params import QueryParameters, entity_query
+from futago.api.ngsild.query_params import GEO_QUERY, QueryParameters, entity_query
 from futago.api.providers import api_services, ngsild_service
 from futago.core.telemetry import format_timestamp
 from futago.services.ngsild import EntityQuery, NgsiLdService
@@ -31,8 +31,52 @@ MEDIA = ("application/json", "application/ld+json")
 TEMPORAL_ENTITY: dict[str, Any] = {
     "type": "object",
     "description": "An entity whose attributes are arrays of instances, each with observedAt",
-    "properties": {"id": {"type": "string"}, "type": {"type": "string"}},
+    "properties": {
+        "id": {"type": "string"},
+        "type": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+    },
     "additionalProperties": True,
+}
+INSTANCE: dict[str, Any] = {
+    "type": "object",
+    "description": "The instance's new value, given as the instance itself or under the attribute's name "
+    '({"<attr>": {"value": ...}})',
+    "properties": {
+        "value": {"description": "the new value"},
+        "type": {"type": "string", "description": "Property, GeoProperty, ..."},
+        "observedAt": {"type": "string", "description": "ISO 8601"},
+        "datasetId": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+NAMES: dict[str, Any] = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+QUERY: dict[str, Any] = {
+    "type": "object",
+    "description": "An NGSI-LD Query (GS CIM 009 5.2.23) with a temporalQ",
+    "properties": {
+        "type": {"type": "string", "enum": ["Query"]},
+        "entities": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "description": "EntitySelector",
+                "properties": {"type": NAMES, "id": NAMES, "idPattern": {"type": "string"}},
+            },
+        },
+        "attrs": NAMES,
+        "q": {"type": "string"},
+        "geoQ": GEO_QUERY,
+        "temporalQ": {
+            "type": "object",
+            "properties": {
+                "timerel": {"type": "string", "enum": ["before", "after", "between"]},
+                "timeAt": {"type": "string"},
+                "endTimeAt": {"type": "string"},
+                "timeproperty": {"type": "string"},
+                "lastN": {"type": "integer"},
+            },
+        },
+    },
 }
 MAX_LIMIT = 1000
 FORMS = {
@@ -53,6 +97,15 @@ Service = Annotated[TemporalService, Depends(temporal_service)]
 
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {m: {"schema": schema} for m in MEDIA}}}
+
+
+def _history(schema: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    """200, or 206 with a Content-Range where an attribute had more instances than one answer holds."""
+    content = {m: {"schema": schema} for m in MEDIA}
+    return {
+        200: {"description": "OK", "content": content},
+        206: {"description": "Partial: ask again from the Content-Range's end", "content": content},
+    }
 
 
 def _access(request: Request, permission: Permission, resource: str) -> Access:
@@ -103,7 +156,11 @@ def _answer(call: Call, body: Any, entities: list[TemporalEntity], headers: dict
     return call.answer(body, status=206, headers=out)
 
 
-@router.get("/entities", summary="Query the temporal evolution of entities")
+@router.get(
+    "/entities",
+    summary="Query the temporal evolution of entities",
+    responses=_history({"type": "array", "items": TEMPORAL_ENTITY}),
+)
 def query_temporal(
     request: Request,
     service: Service,
@@ -217,7 +274,11 @@ def _joined(value: Any, name: str, json: bool = False) -> str | None:
     return _text(value, name)
 
 
-@router.get("/entities/{entity_id}", summary="Retrieve the temporal evolution of an entity")
+@router.get(
+    "/entities/{entity_id}",
+    summary="Retrieve the temporal evolution of an entity",
+    responses=_history(TEMPORAL_ENTITY),
+)
 def retrieve_temporal(
     entity_id: str,
     request: Request,
@@ -321,7 +382,7 @@ def delete_temporal_attribute(
     "/entities/{entity_id}/attrs/{attr}/{instance_id}",
     status_code=204,
     summary="Change one instance of an attribute's history",
-    openapi_extra=_body({"type": "object"}),
+    openapi_extra=_body(INSTANCE),
 )
 async def patch_instance(entity_id: str, attr: str, instance_id: str, request: Request, service: Service) -> Response:
     _access(request, "WRITE", f"twins/{_twin(service, request, entity_id)}/telemetry")
@@ -351,7 +412,8 @@ def delete_instance(entity_id: str, attr: str, instance_id: str, request: Reques
 @router.post(
     "/entityOperations/query",
     summary="Query the temporal evolution of entities (a Query in the body)",
-    openapi_extra=_body({"type": "object"}),
+    responses=_history({"type": "array", "items": TEMPORAL_ENTITY}),
+    openapi_extra=_body(QUERY),
 )
 async def query_temporal_post(
     request: Request,
