@@ -42,4 +42,5 @@ def test_the_reactor_anomaly_score_reads_as_times_its_limit(figures: dict[str, A
     # the billions a chart learned on the settled (near-constant) coolant flow used to write.
     assert 1.0 < figures["anomaly_score_max"] <= 100.0
     (alert,) = figures["alerts"]
-    assert 1.0 < alert["evidence"]["trigger"]["value"] <= figures["anomaly_score_max"]
+    # anomaly_score_max is reported to 3 decimals; the alert's evidence keeps the full value
+    assert 1.0 < alert["evidence"]["trigger"]["value"] <= figures["anomaly_score_max"] + 0.0005
