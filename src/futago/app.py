@@ -27,6 +27,7 @@ from futago.city.export.scan import BUILDING, model_family
 from futago.config import Settings
 from futago.core.errors import FutagoError, InvalidInput
 from futago.core.events import EventBus
+from futago.core.fence import OPEN, Fence
 from futago.core.paths import DataRoot
 from futago.core.ports import Store
 from futago.core.problems import Problem
@@ -60,6 +61,7 @@ from futago.store.url import StoreUrl
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from futago.scale.forward import LeaderCall, LeaderDesk
     from futago.scale.leader import Leadership
     from futago.scale.lease import Lease
     from futago.scale.node import ScaleOut
@@ -168,6 +170,8 @@ class App:
     catalog: CatalogService
     health: HealthService
     scale: ScaleOut | None = None  # NATS links when several processes share the work
+    fence: Fence = OPEN  # around every side effect of a leader; scaled out, the lease grants it (leadership_for)
+    leader_desk: LeaderDesk | None = None  # scaled out: acts on the others' connection requests while this one leads
     ngsild: NgsiLdService | None = None  # the NGSI-LD door onto the same twins (/ngsi-ld/v1)
     ngsild_subscriptions: SubscriptionService | None = None  # /ngsi-ld/v1/subscriptions; the leader notifies
     _maintenance: threading.Event | None = None
@@ -287,19 +291,44 @@ def audit_key_path(settings: Settings) -> Path | None:
     return None if where.in_memory else Path(f"{where.path}.audit-key.pem")
 
 
-def _scale_out(settings: Settings, bus: EventBus, worker: bool) -> ScaleOut | None:
+def _scale_out(settings: Settings, bus: EventBus, worker: bool, store: Store, fence: Fence) -> ScaleOut | None:
+    """``fence``: the App's, under whose token the leader records its connections' states (futago.scale.states)."""
     if not settings.nats:
         return None
     from futago.scale.node import ScaleOut
     from futago.scale.relay import STRUCTURE_EVENTS
+    from futago.scale.states import ConnectionStates
+    from futago.store.sql.db import Database
+
+    db: Database = store.db  # type: ignore[attr-defined]  # both SQL stores; the states are SQL of their own
 
     # Every process hears the structure events (its caches); a server more while it leads (ScaleOut.leadership) and
     # what its SSE clients ask for (futago.scale.relay); a worker nothing more.
     follow = STRUCTURE_EVENTS
     try:
-        return ScaleOut.connect(settings.nats, bus, settings.partitions, f"futago-{os.getpid()}", follow)
+        return ScaleOut.connect(
+            settings.nats, bus, settings.partitions, f"futago-{os.getpid()}", follow, ConnectionStates(db, fence)
+        )
     except ConnectionError as exc:
         raise InvalidInput([Problem("/scale/nats", str(exc))]) from exc
+
+
+def _leader_call(scale: ScaleOut | None) -> LeaderCall | None:
+    """Scaled out: how a process that runs no connector sends a connection's start or stop on to the leader."""
+    if scale is None:
+        return None
+    from futago.scale.forward import LeaderCall
+
+    return LeaderCall(scale.link)
+
+
+def _leader_desk(scale: ScaleOut | None, connections: ConnectionManager, fence: Fence) -> LeaderDesk | None:
+    """Scaled out: the leader's side of that hand-over, open while this process leads (leadership_for)."""
+    if scale is None:
+        return None
+    from futago.scale.forward import LeaderDesk
+
+    return LeaderDesk(scale.link, connections, fence)
 
 
 def audit_checkpoints_path(settings: Settings) -> Path | None:
@@ -379,12 +408,19 @@ def build(settings: Settings, worker: bool = False) -> App:
     drift = DriftService(store, bus)
     drift.load(settings.drift)
     ingest = IngestPipeline(telemetry, store, convert_unit=kinds.convert_unit, provision=_provisioner(twins))
-    scale = _scale_out(settings, bus, worker)
+    # The fence around every side effect of a leader (futago.core.fence): open for one process alone; scaled out,
+    # shut until this process's lease grants it (leadership_for), and given to every part that acts as the leader.
+    fence = Fence() if settings.nats else OPEN
+    scale = _scale_out(settings, bus, worker, store, fence)
+    states = scale.states if scale is not None else None
     files = data_root(settings)  # the one folder whose files callers and stored connections may name
     factories = _connector_factories(files)
     connections = ConnectionManager(
-        ingest, store, factories, message_log=scale.ingest_log if scale is not None else None
-    )
+        ingest, store, factories, message_log=scale.ingest_log if scale is not None else None, fence=fence,
+        on_state=states.record if states is not None else None,  # the leader records what its connectors do,
+        leader_state=states.read if states is not None else None,  # the others read it
+        leader_call=_leader_call(scale),  # and send a start or stop on to the leader
+    )  # fmt: skip
     behaviours = BehaviourRuntime(
         store,
         bus,
@@ -393,20 +429,24 @@ def build(settings: Settings, worker: bool = False) -> App:
         lambda model: models.models.descendants(model),
         artifacts_dir(settings),
         personal=personal,
+        fence=fence,
     )
     behaviours.load(settings.behaviours)
-    commands = CommandService(store, store, models, bus, _command_transports(connections, files), alerts=store)
+    commands = CommandService(
+        store, store, models, bus, _command_transports(connections, files), alerts=store, fence=fence
+    )
     commands.load(settings.commands)
     alerts = AlertService(
         bus, store, store, store, lambda model: models.models.descendants(model), proposer=commands,
         active=scale is None,  # scaled out, the leading process evaluates the rules (App.start)
+        fence=fence,
     )  # fmt: skip
     alerts.load({name: rule for path in settings.rule_files for name, rule in load_rule_file(path).items()})
     channel_types = notification_channel_types()
     notifications = NotificationService(
         store, store, bus, NotificationSettings.parse(settings.notifications, channel_types), connections,
         building_models=lambda: model_family(models.models, BUILDING),  # a city's own building sub-models too
-        files=files, channel_types=channel_types,
+        files=files, channel_types=channel_types, fence=fence,
     )  # fmt: skip
     notifications.check_configured_channels()
     ngsild = NgsiLdService(twins, models, ContextResolver(_ngsild_contexts(settings)))
@@ -419,6 +459,8 @@ def build(settings: Settings, worker: bool = False) -> App:
         catalog=CatalogService(store, behaviours, connections),
         health=HealthService(store, lambda: models.models),
         scale=scale,
+        fence=fence,
+        leader_desk=_leader_desk(scale, connections, fence),
         ngsild=ngsild,
         ngsild_subscriptions=SubscriptionService(ngsild, store, notifications, bus, security),
     )  # fmt: skip
@@ -449,9 +491,9 @@ def api_from_environment() -> FastAPI:
     return create_api(app, close_at_shutdown=app.close)
 
 
-# -- how a scaled-out App takes part in leadership (the composition root wires it: it knows the App and the store) --
-# The lease for its store, the fence around every side effect, the connection states it records or reads, and the
-# desk that acts on the others' connection requests.
+# -- how a scaled-out App takes part in leadership: the lease for its store grants and revokes the fence that build()
+# gave every part acting as the leader, and the App starts and stops what it leads with the desk that acts on the
+# others' connection requests.
 
 
 def _lease_for(app: App) -> Lease:
@@ -470,28 +512,12 @@ def _advertised(app: App) -> str:
 
 
 def leadership_for(app: App, lease: Lease | None = None) -> Leadership:
-    """Wire the fence into every part that acts as the leader, and the hand-over of connection requests."""
-    from futago.core.fence import Fence
-    from futago.scale.forward import LeaderCall, LeaderDesk
+    """The lease (its store's, unless given) that grants the App's fence, and what it starts and stops as it leads."""
     from futago.scale.leader import Leadership
-    from futago.scale.states import ConnectionStates
-    from futago.store.sql.db import Database
 
-    assert app.scale is not None
+    assert app.scale is not None and app.leader_desk is not None  # a scaled-out App (build)
+    desk = app.leader_desk
     lease = lease if lease is not None else _lease_for(app)
-    fence = Fence(lease.confirm)
-    app.connections.fence = fence
-    app.behaviours.fence = fence
-    app.alerts.fence = fence
-    app.notifications.dispatcher.fence = fence
-    app.commands.dispatcher.fence = fence
-    db: Database = app.store.db  # type: ignore[attr-defined]  # both SQL stores; the states are SQL of their own
-    states = ConnectionStates(db, fence)
-    app.connections.on_state = states.record
-    app.connections.leader_state = states.read
-    app.connections.leader_call = LeaderCall(app.scale.link)
-    desk = LeaderDesk(app.scale.link, app.connections, fence)
-    app.scale.states = states
 
     def lead() -> None:
         app.start_stateful()
@@ -501,4 +527,4 @@ def leadership_for(app: App, lease: Lease | None = None) -> Leadership:
         desk.close()
         app.stop_stateful()
 
-    return Leadership(lease, lead, on_lose=lose, fence=fence, address=_advertised(app))
+    return Leadership(lease, lead, on_lose=lose, fence=app.fence, address=_advertised(app))

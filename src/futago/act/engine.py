@@ -64,8 +64,6 @@ class AlertService:
     ``RuleEvaluator`` judges readings, ``AlertBook`` keeps the lifecycle, and the effects go out after the lock.
     """
 
-    fence: Fence = OPEN  # scaled out: rules are evaluated and escalated only while this process holds the lead
-
     def __init__(
         self,
         bus: EventBus,
@@ -76,10 +74,13 @@ class AlertService:
         proposer: Proposer | None = None,
         clock: Callable[[], int] | None = None,
         active: bool = True,
+        fence: Fence = OPEN,
     ) -> None:
         """``descendants(model)`` gives a model and every model extending it (a ``twinModel`` target includes
         sub-models); ``clock`` gives epoch microseconds. ``active``: whether this process evaluates the rules now;
-        with several processes only one does (futago.scale), and the others must not raise alerts too."""
+        with several processes only one does (futago.scale), and the others must not raise alerts too. ``fence``:
+        scaled out, rules are evaluated and escalated only while this process holds the lead (futago.core.fence)."""
+        self.fence = fence
         self.bus = bus
         self.store = store
         self.twins = twins

@@ -26,13 +26,19 @@ class Fenced(Conflict):
 class Fence:
     """Whether this process may act as the leader now, and with which fencing token.
 
-    ``confirm``: an authoritative check of a token (the lease row in the database), used by ``confirm``."""
+    ``confirm``: an authoritative check of a token (the lease row in the database), used by ``confirm``; the
+    lease's holder gives it later (``use``) where the fence is made before its lease."""
 
     def __init__(self, confirm: Callable[[int], bool] | None = None) -> None:
         self._confirm = confirm
         self._lock = threading.Lock()
         self._token: int | None = None
         self._until = 0.0  # time.monotonic() after which the lease may have gone to another process
+
+    def use(self, confirm: Callable[[int], bool]) -> None:
+        """The lease thread (futago.scale.leader): ``confirm`` asks its lease whether a token is the current one."""
+        with self._lock:
+            self._confirm = confirm
 
     def grant(self, token: int, until: float) -> None:
         """The lease thread: ``token`` is held until ``until`` (monotonic seconds), renewal after renewal."""
@@ -74,6 +80,9 @@ class OpenFence(Fence):
     @property
     def token(self) -> int | None:
         return 0
+
+    def use(self, confirm: Callable[[int], bool]) -> None:
+        """Nothing to confirm: no other process can lead (and OPEN is shared by every App of the process)."""
 
 
 #: The fence of a process that is not scaled out.

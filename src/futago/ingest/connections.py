@@ -101,20 +101,25 @@ class ConnectionManager:
         store: ConnectionStore,
         factories: dict[str, ConnectorFactory],
         message_log: MessageLog | None = None,
+        *,
+        fence: Fence = OPEN,
+        leader_state: Callable[[str], dict[str, Any] | None] | None = None,
+        on_state: Callable[[str, dict[str, Any]], object] | None = None,
+        leader_call: Callable[[str, str], dict[str, Any] | None] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.store = store
         self.factories = factories
         self.message_log = message_log
         self.runs_connectors = True  # scaled out, only the leading process runs them (futago.scale.leader)
-        self.fence: Fence = OPEN  # scaled out: a connector starts only while this process holds the lead
+        self.fence = fence  # scaled out: a connector starts only while this process holds the lead
         # Scaled out: what the leader's connectors do, for a process that runs none (futago.scale.states), and
         # who hears of a change of state in the one that runs them.
-        self.leader_state: Callable[[str], dict[str, Any] | None] | None = None
-        self.on_state: Callable[[str, dict[str, Any]], object] | None = None
+        self.leader_state = leader_state
+        self.on_state = on_state
         # Scaled out, in a process that runs no connector: sends "start" or "stop" of a connection to the leader
         # and gives back the connection as the leader describes it then (None: no leader answered).
-        self.leader_call: Callable[[str, str], dict[str, Any] | None] | None = None
+        self.leader_call = leader_call
         self._configured: dict[str, Any] = {}
         self._specs: dict[str, ConnectionSpec] = {}
         self._running: dict[str, Connector] = {}

@@ -34,13 +34,15 @@ class Leadership:
         fence: Fence | None = None,
         address: str | None = None,
     ) -> None:
-        """``on_lead``: start what the leader runs (again after a loss); ``on_lose``: stop it. ``address``: where
-        this process serves its API, for the others to forward to while it leads."""
+        """``on_lead``: start what the leader runs (again after a loss); ``on_lose``: stop it. ``fence``: the one
+        this lease grants and revokes (and confirms its tokens against); ``address``: where this process serves its
+        API, for the others to forward to while it leads."""
         self.lease: Lease = FileLease(lease) if isinstance(lease, Path) else lease
         self.on_lead = on_lead
         self.on_lose = on_lose
         self.retry_s = retry_s if math.isinf(self.lease.ttl_s) else min(retry_s, self.lease.ttl_s / 6)
-        self.fence = fence if fence is not None else Fence(self.lease.confirm)
+        self.fence = fence if fence is not None else Fence()
+        self.fence.use(self.lease.confirm)  # a fence built with the App (futago.app) learns its lease here
         self.address = address
         self.leading = False
         self._token: int | None = None

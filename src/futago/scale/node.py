@@ -13,25 +13,34 @@ from futago.scale.states import ConnectionStates
 
 
 class ScaleOut:
-    def __init__(self, link: NatsLink, relay: EventRelay, ingest_log: NatsIngestLog) -> None:
+    def __init__(
+        self, link: NatsLink, relay: EventRelay, ingest_log: NatsIngestLog, states: ConnectionStates | None = None
+    ) -> None:
         self.link = link
         self.relay = relay
         self.ingest_log = ingest_log
-        self.states: ConnectionStates | None = None  # the leader records its connectors' states, the others read them
+        self.states = states  # the leader records its connectors' states, the others read them
         self._leadership: Leadership | None = None
         self._release_everything: Callable[[], None] | None = None
 
     @classmethod
     def connect(
-        cls, url: str, bus: EventBus, partitions: int, name: str, follow: tuple[str, ...] = EVERYTHING
+        cls,
+        url: str,
+        bus: EventBus,
+        partitions: int,
+        name: str,
+        follow: tuple[str, ...] = EVERYTHING,
+        states: ConnectionStates | None = None,
     ) -> ScaleOut:
         """``follow``: the event types this process always receives (a server: the structure events; while it
-        leads it receives every event besides, for its rules and behaviours). Refuses (InvalidInput) a
-        ``partitions`` the cluster's stored settings disagree with."""
+        leads it receives every event besides, for its rules and behaviours). ``states``: where the connection
+        states are recorded and read. Refuses (InvalidInput) a ``partitions`` the cluster's stored settings
+        disagree with."""
         link = NatsLink(url, name)
         try:
             ingest_log = NatsIngestLog(link, partitions)  # agrees on the cluster's settings first
-            return cls(link, EventRelay(bus, link, follow), ingest_log)
+            return cls(link, EventRelay(bus, link, follow), ingest_log, states)
         except BaseException:
             link.close()
             raise

@@ -77,8 +77,6 @@ def evaluate(
 
 
 class BehaviourRuntime:
-    fence: Fence = OPEN  # scaled out: scheduled and triggered runs happen only while this process leads
-
     def __init__(
         self,
         store: BehaviourStore,
@@ -88,7 +86,9 @@ class BehaviourRuntime:
         descendants: Callable[[str], Iterable[str]],
         artifacts_dir: Path | None = None,
         personal: PersonalSeries | None = None,
+        fence: Fence = OPEN,
     ) -> None:
+        self.fence = fence  # scaled out: scheduled and triggered runs happen only while this process leads
         # Reads a personal series with consent for a purpose (futago.security.personal), when personal data exists.
         self.personal = personal
         # Runs ensemble chunks: the built-in map, or a Dask client's (futago.sim.distributed) for a CLI run.

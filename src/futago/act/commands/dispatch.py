@@ -27,9 +27,8 @@ class Transports(Protocol):
 
 
 class CommandDispatcher:
-    fence: Fence = OPEN  # scaled out: a command leaves only while this process holds the lead
-
-    def __init__(self, ledger: CommandLedger, transports: Transports, workers: int = 4) -> None:
+    def __init__(self, ledger: CommandLedger, transports: Transports, workers: int = 4, fence: Fence = OPEN) -> None:
+        self.fence = fence  # scaled out: a command leaves only while this process holds the lead
         self.ledger = ledger
         self.transports = transports
         # Sending waits for the device (up to the transport's timeout): never on the caller's thread, which may be

@@ -21,6 +21,7 @@ from futago.act.model import ALERT_RESOLVED, Alert, Proposal
 from futago.core.dtdl import Command, Interface
 from futago.core.errors import Conflict, InvalidInput, NotFound
 from futago.core.events import Event, EventBus
+from futago.core.fence import OPEN, Fence
 from futago.core.ports import CommandStore
 from futago.core.problems import Problem, join_pointer
 from futago.core.telemetry import parse_timestamp
@@ -50,6 +51,7 @@ class CommandService:
         transports: Transports,
         workers: int = 4,
         alerts: AlertLookup | None = None,
+        fence: Fence = OPEN,  # scaled out: commands leave only while this process holds the lead
     ) -> None:
         self.records = records
         self.twins = twins
@@ -59,7 +61,7 @@ class CommandService:
         self._bindings: dict[tuple[str, str], Binding] = {}
         self.ledger = CommandLedger(records, bus)
         self.envelope_check = EnvelopeCheck(records, twins)
-        self.dispatcher = CommandDispatcher(self.ledger, transports, workers)
+        self.dispatcher = CommandDispatcher(self.ledger, transports, workers, fence=fence)
         self._recovered = False
         # A proposal follows its alert: when the alert resolves, what it proposed and nobody decided is withdrawn.
         self.alerts = alerts

@@ -26,16 +26,16 @@ log = logging.getLogger(__name__)
 
 
 class DeliveryDispatcher:
-    fence: Fence = OPEN  # scaled out: a delivery is sent only while this process holds the lead
-
     def __init__(
         self,
         channels: Mapping[str, Channel],
         deliveries: DeliveryLog,
         in_flight: InFlight,
         policy: Callable[[Mapping[str, Any]], RetryPolicy],
+        fence: Fence = OPEN,
     ) -> None:
         """``policy`` gives the retry policy of a subscriber's channel entry."""
+        self.fence = fence  # scaled out: a delivery is sent only while this process holds the lead
         self.channels = channels
         self.deliveries = deliveries
         self.in_flight = in_flight

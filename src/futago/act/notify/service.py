@@ -42,6 +42,7 @@ from futago.act.notify.planner import DeliveryPlanner
 from futago.act.notify.settings import NotificationSettings, RetryPolicy
 from futago.act.notify.subscribers import Recipient, Subscriber, Targeting, TwinReader
 from futago.core.events import NOTIFICATION_FAILED, NOTIFICATION_SENT, Event, EventBus
+from futago.core.fence import OPEN, Fence
 from futago.core.paths import NO_FILES, DataRoot
 from futago.core.ports import NotificationStore
 from futago.core.problems import Problem
@@ -75,6 +76,7 @@ class NotificationService:
         building_models: Callable[[], frozenset[str]] | None = None,
         files: DataRoot = NO_FILES,  # where an MQTT broker's tls.ca may lie: the server's data root
         channel_types: Mapping[str, ChannelFactory] | None = None,  # by type name; app.py registers them
+        fence: Fence = OPEN,  # scaled out: deliveries are sent only while this process holds the lead
     ) -> None:
         self.store = store
         self.twins = twins
@@ -96,7 +98,9 @@ class NotificationService:
         self.in_flight = InFlight()
         self.planner = DeliveryPlanner(store, twins, self.targeting, self.channels, self.directory.all)
         self.deliveries = DeliveryLog(store, bus, self.in_flight)
-        self.dispatcher = DeliveryDispatcher(self.channels, self.deliveries, self.in_flight, self.named.policy)
+        self.dispatcher = DeliveryDispatcher(
+            self.channels, self.deliveries, self.in_flight, self.named.policy, fence=fence
+        )
         self._inbox: queue.SimpleQueue[AlertItem | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._unsubscribe: Any = None
