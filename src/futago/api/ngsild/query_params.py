@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from futago.services.ngsild import EntityQuery, NgsiLdService, TermMap
 from futago.services.ngsild.errors import BadRequestData
 from futago.services.ngsild.geoquery import parse_geo
-from futago.services.ngsild.qlang import parse_q, problem
+from futago.services.ngsild.qlang import parse_q, problem, safe_id_pattern
 from futago.services.ngsild.typeexpr import parse_types
 
 MAX_LIMIT = 1000
@@ -53,6 +53,8 @@ def entity_query(service: NgsiLdService, terms: TermMap, given: QueryParameters)
     selectors = (given.type, given.id, given.id_pattern, given.attrs, given.q, given.georel)
     if all(s is None for s in selectors):
         raise BadRequestData("a query needs type, id, idPattern, attrs, q or a geo-query (GS CIM 009 6.4.3.2)")
+    if given.id_pattern is not None:
+        safe_id_pattern(given.id_pattern)  # refused now, whatever the scan would have met first
     type_sets = parse_types(given.type, terms.expand) if given.type is not None else None
     plain = type_sets is not None and all(len(s) == 1 for s in type_sets)
     geoproperty = terms.expand(given.geoproperty) if given.geoproperty else None

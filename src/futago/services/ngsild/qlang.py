@@ -306,6 +306,16 @@ def safe_regex(pattern: str) -> re.Pattern[str]:
         raise problem(f"not a regular expression: {exc}") from exc
 
 
+def safe_id_pattern(pattern: str, pointer: str = "/idPattern") -> re.Pattern[str]:
+    """An idPattern (of a query or of a subscription's entity selector) under the same bounds as ``q``'s regular
+    expressions: it is matched against every candidate id, so it must not backtrack for ever either."""
+    try:
+        return safe_regex(pattern)
+    except BadRequestData as exc:
+        detail = str(exc).removeprefix("q: ")
+        raise BadRequestData(f"{pointer.lstrip('/')}: {detail}", [Problem(pointer, detail)]) from None
+
+
 def _check_nesting(pattern: str) -> None:
     stack: list[bool] = []  # per open group: whether it holds a quantifier or an alternation
     unbounded, i, in_class = 0, 0, False

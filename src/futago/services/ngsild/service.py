@@ -503,9 +503,6 @@ def _merge_instance(current: Instance | None, new: Instance) -> Instance:
 def _pattern(text: str | None) -> re.Pattern[str] | None:
     if text is None:
         return None
-    if len(text) > 1000:
-        raise BadRequestData("idPattern may have at most 1000 characters")
-    try:
-        return re.compile(text)
-    except re.error as exc:
-        raise BadRequestData(f"idPattern is not a regular expression: {exc}") from exc
+    from futago.services.ngsild.qlang import safe_id_pattern
+
+    return safe_id_pattern(text)

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from futago.services.ngsild.attributes import LOCATION
 from futago.services.ngsild.context import TermMap
 from futago.services.ngsild.errors import BadRequestData
+from futago.services.ngsild.qlang import safe_id_pattern
 
 FORMATS = {"normalized": "normalized", "keyValues": "keyValues", "simplified": "keyValues", "concise": "concise"}
 ACCEPTS = ("application/json", "application/ld+json")
@@ -89,10 +90,7 @@ def _entities(value: Any, terms: TermMap) -> list[dict[str, str]]:
             selector["id"] = item["id"]
         if "idPattern" in item:
             pattern = _text(item["idPattern"], f"{where}.idPattern")
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise BadRequestData(f"{where}.idPattern is not a regular expression: {exc}") from exc
+            safe_id_pattern(pattern, f"/entities/{index}/idPattern")  # matched on every change
             selector["idPattern"] = pattern
         selectors.append(selector)
     return selectors
