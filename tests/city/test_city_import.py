@@ -127,3 +127,33 @@ def test_generated_district_round_trips_with_the_flood_join(app: App, tmp_path: 
         "AND IS_DEFINED(T.groundElevation)"
     ).items
     assert grounded == [{"COUNT": truth.building_count}]  # every building got a ground elevation from the DEM
+
+
+def test_a_store_holding_other_city_models_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    """A store made by a futago whose bundled Building model differed (same id, other content): the import
+    names the model and stores nothing, instead of checking new twins against a model it does not write for."""
+    from importlib import resources
+
+    from futago.app import build
+    from futago.city.generator import DistrictSpec, generate_district
+    from futago.config import Settings
+
+    db = str(tmp_path / "old.db")
+    bundled = json.loads(resources.files("futago.city").joinpath("models.json").read_bytes())
+    older = next(d for d in bundled if d["@id"] == "dtmi:futago:city:Building;1")
+    older = {**older, "contents": older["contents"][1:]}  # one property fewer, as an older edition had
+    assert older != next(d for d in bundled if d["@id"] == "dtmi:futago:city:Building;1")
+    app = build(Settings(db=db, data_root=str(tmp_path)))
+    try:
+        app.models.add_missing([d for d in bundled if d["@id"] != older["@id"]] + [older])
+    finally:
+        app.close()
+    district = generate_district(DistrictSpec(buildings=20, seed=3), tmp_path / "district.zip")
+    result = CliRunner().invoke(main, ["city", "import", str(district.path), "--db", db, "--json"])
+    assert result.exit_code == 1, result.output
+    assert "dtmi:futago:city:Building;1" in result.output and "new store" in result.output
+    app = build(Settings(db=db, data_root=str(tmp_path)))
+    try:
+        assert app.store.count_twins() == 0
+    finally:
+        app.close()

@@ -145,3 +145,23 @@ def test_coercion_edges(schema: str, text: str, expected: Any) -> None:
     document = city_object_document(feature, model, tally.warn)
     assert document.get("value") == expected
     assert tally.warning_count == (expected is None)
+
+
+def test_released_city_models_never_change_under_their_id() -> None:
+    """Models are immutable: a store keeps the document it was given, and the importer refuses a store whose
+    city model differs from this futago's. So a change to a released model must come as a new version."""
+    import hashlib
+    from importlib import resources
+    from pathlib import Path
+
+    import orjson
+
+    lock = Path(__file__).with_name("released_models.sha256")
+    lines = [line.split() for line in lock.read_text().splitlines() if line and not line.startswith("#")]
+    released = {model_id: digest for digest, model_id in lines}
+    bundled = orjson.loads(resources.files("futago.city").joinpath("models.json").read_bytes())
+    for document in bundled:
+        digest = hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        model_id = document["@id"]
+        assert model_id in released, f"{model_id} is new: add `{digest}  {model_id}` to {lock.name}"
+        assert released[model_id] == digest, f"{model_id} changed: release it as a new version instead"

@@ -38,6 +38,7 @@ from futago.city.features import (
 from futago.city.objects import city_object_document
 from futago.city.twins import BuildingRecord, building_records, flood_zone_document, road_document
 from futago.core.datasets import DatasetRecord
+from futago.core.errors import Conflict
 from futago.core.events import CITY_IMPORTED as CITY_IMPORTED
 from futago.core.events import Event, EventBus
 from futago.core.ports import DatasetStore, UnitOfWork
@@ -145,7 +146,18 @@ class CityImporter:
         self.bus = bus
 
     def ensure_models(self) -> None:
-        self.models.add_missing(orjson.loads(resources.files("futago.city").joinpath("models.json").read_bytes()))
+        """Store the city models this futago bundles; a store holding one of them with other content (made by a
+        futago whose bundled model changed without a new version) is refused before anything is written,
+        since its twins would be checked against a model this reader does not write for."""
+        documents = orjson.loads(resources.files("futago.city").joinpath("models.json").read_bytes())
+        differing = self.models.differing(documents)
+        if differing:
+            raise Conflict(
+                f"this store holds {len(differing)} city model(s) with other content than this futago's "
+                f"(first: '{differing[0]}'), written by another futago version; models are immutable, so "
+                "import into a new store (--db), or delete the city twins and those models first"
+            )
+        self.models.add_missing(documents)
 
     def run(
         self,

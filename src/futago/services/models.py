@@ -10,6 +10,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
 from futago.core.dtdl import Interface, ModelSet
 from futago.core.dtdl import load as load_models
 from futago.core.errors import Conflict, InvalidInput, NotFound
@@ -77,6 +79,18 @@ class ModelService:
             return self.add(missing)
         except Conflict:  # another thread added some meanwhile: add what is still missing
             return self.add_missing(documents)
+
+    def differing(self, documents: Sequence[dict[str, Any]]) -> list[str]:
+        """The ids of ``documents`` that are stored with other content: models are immutable, so a bundled set
+        that changed without a new version (``;2``) cannot replace what a store made by another futago holds."""
+        stored = self.models.documents
+        return [
+            str(d["@id"])
+            for d in documents
+            if d.get("@id") in stored
+            and orjson.dumps(stored[d["@id"]], option=orjson.OPT_SORT_KEYS)
+            != orjson.dumps(d, option=orjson.OPT_SORT_KEYS)
+        ]
 
     def list_models(self) -> list[ModelRecord]:
         return self.store.list_models()
