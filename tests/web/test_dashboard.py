@@ -8,6 +8,7 @@ its alert and the floodgate proposal come within the test's time. Screenshots of
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 import subprocess
@@ -475,6 +476,72 @@ def test_the_plant_plots_one_quantity_per_axis_and_the_graph_groups_relationship
     _language(page, "ja")
 
 
+GROUP_OVERFLOW = """() => {
+  const panel = document.getElementById('inspector');
+  const right = panel.getBoundingClientRect().right;
+  const wide = [...panel.querySelectorAll('#group-list li')]
+    .filter((li) => li.getBoundingClientRect().right > right + 0.5);
+  return {panel: panel.scrollWidth - panel.clientWidth, page: document.documentElement.scrollWidth - window.innerWidth,
+          wide: wide.length};
+}"""
+GROUP_ENTRIES = """els => els.map((e) => [e.dataset.twin, e.querySelector('.twin-name').textContent,
+  e.querySelector('.twin-ref')?.textContent || ''])"""
+
+
+def _assert_fits(page: Any) -> None:
+    measured = page.evaluate(GROUP_OVERFLOW)
+    assert measured == {"panel": 0, "page": 0, "wide": 0}, measured
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_a_graph_group_node_lists_its_twins_by_name_and_each_opens(
+    loaded: tuple[Any, list[str]], demo: str, lang: str
+) -> None:
+    page, errors = loaded
+    _language(page, lang)
+    _view(page, "models")
+    page.fill("#graph-twin", "kano-station")
+    page.press("#graph-twin", "Enter")
+    page.wait_for_selector("#graph svg [data-group=floodZones][data-dir=out]", timeout=20_000)
+    ids = [r["$targetId"] for r in httpx.get(f"{demo}/twins/kano-station/relationships", timeout=10).json()["value"]]
+    zones = {i: httpx.get(f"{demo}/twins/{i}", timeout=10).json() for i in ids}
+    assert len(ids) > 3 and all(z.get("name") for z in zones.values())  # the generated district names its zones
+    page.click("#graph svg [data-group=floodZones] circle")
+    page.wait_for_selector("#group-list [data-twin]", timeout=20_000)
+    heading = "警戒する浸水想定区域" if lang == "ja" else "Flood zones it warns for"  # the model's displayName
+    assert page.inner_text("#inspector-title") == f"{heading} ({len(ids)})"
+    assert page.inner_text("#inspector-id") == "kano-station"  # a station with no name: its id, once
+    assert page.get_attribute("#group-list", "data-count") == str(len(ids))
+    entries = page.eval_on_selector_all("#group-list [data-twin]", GROUP_ENTRIES)
+    # Every zone once, its name first and its depth rank and id under it; sorted by name, then rank.
+    assert sorted(e[0] for e in entries) == sorted(ids)
+    assert all(name == zones[i]["name"] and ref == f"{zones[i]['rank']} · {i}" for i, name, ref in entries)
+    assert [e[1] for e in entries] == sorted(e[1] for e in entries)
+    ranks = [zones[e[0]]["rank"] for e in entries]
+    runs = [r for k, r in enumerate(ranks) if k == 0 or ranks[k - 1] != r]
+    assert len(runs) == len(set(ranks)) > 1  # the zones of one depth rank stand together
+    keys = [(name, zones[i]["rank"], i) for i, name, _ in entries]
+    same = [(a[2], b[2]) for a, b in itertools.pairwise(keys) if a[:2] == b[:2]]
+    assert same and all(a < b for a, b in same)  # then by id, as text
+    _assert_fits(page)
+    _shot(page, f"graph-group-{lang}")
+    page.set_viewport_size({"width": 768, "height": 1024})
+    try:
+        page.wait_for_timeout(300)
+        _assert_fits(page)
+        _shot(page, f"graph-group-tablet-{lang}")
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 800})
+    first, name, _ = entries[0]
+    page.click(f"#group-list [data-twin='{first}']")
+    page.wait_for_function(f"() => document.getElementById('inspector-id').textContent.endsWith('{first}')")
+    assert page.inner_text("#inspector-title") == name
+    page.click("#inspector-close")
+    _view(page, "city")
+    _language(page, "ja")
+    assert errors == []
+
+
 #: Every screenshot the tests above write, with the viewport it shows: the first dashboard's views, and those
 #: issue 18 asked for, once per language.
 SHOT_LANGUAGES = ("ja", "en")
@@ -483,9 +550,10 @@ SCREENSHOTS: dict[str, tuple[int, int]] = {
     "tablet": (768, 1024),
     **{
         f"{view}-{lang}": (1280, 800)
-        for view in ("inspector-building", "inspector-chart", "colour-by-depth", "plant", "graph")
+        for view in ("inspector-building", "inspector-chart", "colour-by-depth", "plant", "graph", "graph-group")
         for lang in SHOT_LANGUAGES
     },
+    **{f"graph-group-tablet-{lang}": (768, 1024) for lang in SHOT_LANGUAGES},
 }
 
 

@@ -111,7 +111,10 @@ const TEXTS = {
   contents: ["内容", "Contents"],
   extends: ["継承", "Extends"],
   twinsOfModel: ["ツイン数", "Twins"],
-  graphHelp: ["選択したツインとその関係", "The chosen twin and its relationships"],
+  graphHelp: ["選択したツインとその関係。件数付きの緑の点を押すと、その関係先を一覧します", "The chosen twin and its relationships; a green node with a count lists its twins when clicked"],
+  groupOut: ["{twin} からの関係先", "Twins that {twin} relates to"],
+  groupIn: ["{twin} への関係元", "Twins that relate to {twin}"],
+  namesFailed: ["名前を読み込めませんでした (ID で表示)", "Names could not be loaded (shown by id)"],
 };
 
 const KEY = "futago.lang";

@@ -3,7 +3,7 @@
 import { api, escapeHtml } from "./api.js";
 import { drawChart } from "./chart.js";
 import * as events from "./events.js";
-import { formatNumber, formatTime, onLanguage, t } from "./i18n.js";
+import { formatNumber, formatTime, language, onLanguage, t } from "./i18n.js";
 import { kindName, label, modelName, schemaOf, text, unitOf, unitSymbol } from "./labels.js";
 
 const QUALITY_KEYS = { 1: "pass", 2: "notEvaluated", 3: "suspect", 4: "fail", 9: "missing" };
@@ -11,6 +11,7 @@ const RANGES = [["1h", 3600], ["6h", 21600], ["24h", 86400], ["7d", 604800]];
 const LEVEL_KEYS = ["standbyLevel", "cautionLevel", "evacuationLevel", "dangerLevel"];
 
 let current = null;
+let currentGroup = null; // the graph group whose twins the panel lists, when it lists one
 let chosenSeries = null;
 let rangeS = 86400;
 let onOpen = () => {};
@@ -130,6 +131,7 @@ export async function open(twinId) {
   body.innerHTML = `<p class="muted" role="status">${t("loading")}</p>`;
   if (current !== twinId) chosenSeries = null;
   current = twinId;
+  currentGroup = null;
   onOpen(twinId);
   try {
     const enc = encodeURIComponent(twinId);
@@ -248,14 +250,96 @@ export function init({ onOpened }) {
     const cell = document.querySelector(`#inspector-telemetry [data-tele="${CSS.escape(event.data.name)}"] td`);
     if (cell) cell.textContent = scalar(event.data.latest.value, unitOf(event.data.name, schema));
   });
-  onLanguage(() => current && !panel.hidden && open(current));
+  onLanguage(() => {
+    if (panel.hidden) return;
+    if (current) open(current);
+    else if (currentGroup) openGroup(currentGroup);
+  });
 }
 
 export function close() {
   document.getElementById("inspector").hidden = true;
   current = null;
+  currentGroup = null;
 }
 
 export function currentTwin() {
   return current;
+}
+
+// --- A graph group: the twins behind one node with a count ----------------------------------------------------
+
+const NAME_BATCH = 200; // ids per name query: well under the query's length and page limits
+const GROUP_SHOWN = 500; // a longer group lists its first twins and says how many more there are
+
+/** [id, title, detail] for each id, in one query per batch of ids; a twin the query cannot name keeps its id.
+ * The detail tells apart twins of one name (a river's flood zones share it; their depth rank does not). */
+async function namesOf(ids) {
+  const batches = [];
+  for (let i = 0; i < ids.length; i += NAME_BATCH) batches.push(ids.slice(i, i + NAME_BATCH));
+  const answers = await Promise.all(batches.map((batch) => {
+    const query = `SELECT T.$dtId, T.name, T.address, T.usage, T.rank FROM DIGITALTWINS T WHERE T.$dtId IN ${JSON.stringify(batch)}`;
+    return api("/query", { method: "POST", body: { query } });
+  }));
+  const rows = new Map(answers.flatMap((a) => a.value || []).map((row) => [row.$dtId, row]));
+  return ids.map((id) => {
+    const row = rows.get(id);
+    return row ? [id, titleOf(row), typeof row.rank === "string" ? row.rank : ""] : [id, id, ""];
+  });
+}
+
+function groupItem([id, title, detail]) {
+  const under = [detail, title === id ? "" : id].filter(Boolean).join(" · ");
+  const ref = under ? ` <span class="twin-ref">${escapeHtml(under)}</span>` : "";
+  return `<li><button type="button" class="link" data-twin="${escapeHtml(id)}"><span class="twin-name">${escapeHtml(title)}</span>${ref}</button></li>`;
+}
+
+function renderGroup({ twinId, name, dir, ids }, centre, relSchema, rows, failed) {
+  const body = document.getElementById("inspector-body");
+  const count = formatNumber(ids.length, 0);
+  document.getElementById("inspector-title").textContent = `${label(name, relSchema)} (${count})`;
+  const centreTitle = titleOf(centre);
+  document.getElementById("inspector-id").textContent = centreTitle === twinId ? twinId : `${centreTitle} · ${twinId}`;
+  const rest = ids.length - rows.length;
+  body.innerHTML = `
+    <p class="muted">${escapeHtml(t(dir === "out" ? "groupOut" : "groupIn").replace("{twin}", centreTitle))}</p>
+    ${failed ? `<p class="error" role="alert">${t("namesFailed")}: ${escapeHtml(failed.message)}</p>` : ""}
+    <ol class="group-list" id="group-list" data-group="${escapeHtml(name)}" data-dir="${escapeHtml(dir)}" data-count="${ids.length}">
+      ${rows.map(groupItem).join("")}${rest > 0 ? `<li class="muted">… ${formatNumber(rest, 0)} ${text("more")}</li>` : ""}
+    </ol>`;
+  for (const button of body.querySelectorAll("[data-twin]")) button.addEventListener("click", () => open(button.dataset.twin));
+}
+
+/** The twins a group node of the graph stands for ({twinId, name, dir, ids}), named and sorted by name then id. */
+export async function openGroup(group) {
+  const panel = document.getElementById("inspector");
+  const { twinId, name, ids } = group;
+  current = null;
+  currentGroup = group;
+  panel.hidden = false;
+  document.getElementById("inspector-title").textContent = `${name} (${formatNumber(ids.length, 0)})`;
+  document.getElementById("inspector-id").textContent = twinId;
+  document.getElementById("inspector-body").innerHTML = `<p class="muted" role="status">${t("loading")}</p>`;
+  try {
+    const centre = await api(`/twins/${encodeURIComponent(twinId)}`);
+    // An outgoing relationship is declared by the centre's model; an incoming one by each source's own.
+    const relSchema = group.dir === "out" ? await schemaOf(centre.$metadata?.$model) : null;
+    const shown = ids.slice(0, GROUP_SHOWN);
+    let rows = shown.map((id) => [id, id, ""]);
+    let failed = null;
+    try {
+      rows = await namesOf(shown);
+    } catch (error) {
+      failed = error; // the list still opens, by id, and says why it has no names
+    }
+    if (currentGroup !== group) return;
+    const collator = new Intl.Collator(language(), { numeric: true });
+    // Names and ranks compare as people read them ("棟2" before "棟10"); ids, often hex, compare as text.
+    rows.sort((a, b) => collator.compare(a[1], b[1]) || collator.compare(a[2], b[2]) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    renderGroup(group, centre, relSchema, rows, failed);
+  } catch (error) {
+    if (currentGroup !== group) return;
+    document.getElementById("inspector-body").innerHTML = `<p class="error" role="alert">${t("loadFailed")}: ${escapeHtml(error.message)}</p>`;
+  }
+  panel.focus();
 }

@@ -88,7 +88,7 @@ async function start() {
     alerts.init({ onTwin: openTwin, onError: banner }),
     scenarios.init(),
     plant.init({ onTwin: openTwin }),
-    models.init({ onTwin: openTwin }),
+    models.init({ onTwin: openTwin, onGroup: (group) => inspector.openGroup(group) }),
   ]);
   live.refresh();
   const wanted = location.hash.slice(1);

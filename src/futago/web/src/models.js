@@ -5,6 +5,7 @@ import { formatNumber, formatTime, onLanguage, pick, t } from "./i18n.js";
 
 const FLAG_COLOURS = { 1: "#2e9e5b", 2: "#4e79a7", 3: "#e3a21a", 4: "#d1343a", 9: "#8a8f98" };
 let openTwin = () => {};
+let openGroup = () => {};
 let loaded = false;
 
 function section(id, title, inner) {
@@ -17,18 +18,23 @@ function modelsPanel(models) {
 
 const GROUP_FROM = 4; // this many relationships of one name and direction or more are drawn as one node
 
-/** [id, name, dir] edges with many of one name folded into [null, name, dir, count]: one spoke, not 119. */
+/** [id, name, dir] edges with many of one name folded into [null, name, dir, count, ids]: one spoke, not 119,
+ * that still knows its twins so that a click can list them. */
 export function groupEdges(edges) {
-  const counts = new Map();
-  for (const [, name, dir] of edges) counts.set(`${dir}|${name}`, (counts.get(`${dir}|${name}`) || 0) + 1);
+  const members = new Map();
+  for (const [id, name, dir] of edges) {
+    const key = `${dir}|${name}`;
+    if (!members.has(key)) members.set(key, []);
+    members.get(key).push(id); // one array per group, so done below can tell groups apart by it
+  }
   const done = new Set();
   const out = [];
   for (const [id, name, dir] of edges) {
-    const key = `${dir}|${name}`;
-    if (counts.get(key) < GROUP_FROM) out.push([id, name, dir, 1]);
-    else if (!done.has(key)) {
-      done.add(key);
-      out.push([null, name, dir, counts.get(key)]);
+    const ids = members.get(`${dir}|${name}`);
+    if (ids.length < GROUP_FROM) out.push([id, name, dir, 1, [id]]);
+    else if (!done.has(ids)) {
+      done.add(ids);
+      out.push([null, name, dir, ids.length, ids]);
     }
   }
   return out;
@@ -37,10 +43,20 @@ export function groupEdges(edges) {
 function nodeSvg(n) {
   if (n.id === null) {
     const text = `${n.name} ×${formatNumber(n.count, 0)}`;
-    return `<g class="node group" role="img" data-group="${escapeHtml(n.name)}" data-count="${n.count}" aria-label="${escapeHtml(text)}"><circle cx="${n.x}" cy="${n.y}" r="11"/><text x="${n.x}" y="${n.y - 15}">${escapeHtml(text)}</text></g>`;
+    return `<g class="node group" tabindex="0" role="button" data-group="${escapeHtml(n.name)}" data-dir="${n.dir}" data-count="${n.count}" aria-label="${escapeHtml(text)}"><circle cx="${n.x}" cy="${n.y}" r="11"/><text x="${n.x}" y="${n.y - 15}">${escapeHtml(text)}</text></g>`;
   }
   const short = n.id.length > 24 ? n.id.slice(0, 22) + "…" : n.id;
   return `<g class="node" tabindex="0" role="button" data-node="${escapeHtml(n.id)}" aria-label="${escapeHtml(n.id)}"><circle cx="${n.x}" cy="${n.y}" r="7"/><text x="${n.x}" y="${n.y - 11}">${escapeHtml(short)}</text></g>`;
+}
+
+/** A click, Enter or Space on an SVG node that acts as a button. */
+function activate(node, go) {
+  node.addEventListener("click", go);
+  node.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter" && e.key !== " ") return;
+    e.preventDefault(); // Space would scroll the view
+    go();
+  });
 }
 
 /** The chosen twin in the middle, its relationships around it: an SVG the keyboard can walk (each node is a button). */
@@ -56,9 +72,9 @@ async function graph(twinId) {
     ]).slice(0, 24);
     const w = 640;
     const h = 360;
-    const nodes = edges.map(([id, name, dir, count], i) => {
+    const nodes = edges.map(([id, name, dir, count, ids], i) => {
       const angle = (2 * Math.PI * i) / Math.max(edges.length, 1);
-      return { id, name, dir, count, x: w / 2 + 240 * Math.cos(angle), y: h / 2 + 140 * Math.sin(angle) };
+      return { id, name, dir, count, ids, x: w / 2 + 240 * Math.cos(angle), y: h / 2 + 140 * Math.sin(angle) };
     });
     el.innerHTML = `<svg viewBox="0 0 ${w} ${h}" role="group" aria-label="${escapeHtml(t("twinGraph"))}: ${escapeHtml(twinId)}">
       ${nodes.map((n) => `<line x1="${w / 2}" y1="${h / 2}" x2="${n.x}" y2="${n.y}" class="edge ${n.dir}"/><text x="${(w / 2 + n.x) / 2}" y="${(h / 2 + n.y) / 2}" class="edge-label">${escapeHtml(n.name)}</text>`).join("")}
@@ -66,14 +82,15 @@ async function graph(twinId) {
       ${nodes.map(nodeSvg).join("")}
     </svg>`;
     for (const node of el.querySelectorAll("[data-node]")) {
-      const go = () => {
+      activate(node, () => {
         document.getElementById("graph-twin").value = node.dataset.node;
         graph(node.dataset.node);
         openTwin(node.dataset.node);
-      };
-      node.addEventListener("click", go);
-      node.addEventListener("keydown", (e) => (e.key === "Enter" || e.key === " ") && go());
+      });
     }
+    // A group node lists its twins in the inspector (by name), where each one opens.
+    const groups = el.querySelectorAll("[data-group]");
+    nodes.filter((n) => n.id === null).forEach((n, i) => activate(groups[i], () => openGroup({ twinId, name: n.name, dir: n.dir, ids: n.ids })));
   } catch (error) {
     el.innerHTML = `<p class="error" role="alert">${escapeHtml(error.message)}</p>`;
   }
@@ -152,8 +169,9 @@ async function render() {
   }
 }
 
-export function init({ onTwin }) {
+export function init({ onTwin, onGroup }) {
   openTwin = onTwin;
+  openGroup = onGroup || openGroup;
   onLanguage(() => loaded && render());
 }
 
