@@ -17,7 +17,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
-SHARED_DATA = REPO.parent / "shared" / "data"  # stands in for a filled `futago datasets` cache
+#: The data set cache the commands read: $FUTAGO_DATA where the caller set one (scripts/check-fresh-clone.sh
+#: fills one with `futago datasets fetch --from`), else ../shared/data, which is laid out as a filled cache.
+SHARED_DATA = Path(os.environ["FUTAGO_DATA"]) if os.environ.get("FUTAGO_DATA") else REPO.parent / "shared" / "data"
 SHELLS = ("bash", "sh", "shell", "console")
 
 #: The test that runs the blocks under a heading (a ``###`` heading wins over its ``##``).

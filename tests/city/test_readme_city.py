@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import REPO, SHARED_DATA
+from tests.conftest import REPO
+from tests.readme_blocks import SHARED_DATA  # the data set cache the README commands read
 
 
 def _commands() -> list[str]:
