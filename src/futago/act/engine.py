@@ -46,7 +46,7 @@ from futago.core.events import (
     Event,
     EventBus,
 )
-from futago.core.fence import OPEN, Fence
+from futago.core.fence import OPEN, Fence, acting
 from futago.core.ports import AlertStore
 from futago.core.problems import Problem
 from futago.core.telemetry import parse_timestamp
@@ -344,7 +344,8 @@ class AlertService:
         for event in effects.events:
             self.bus.publish(event)
         for alert, proposal, failure in effects.proposals:
-            entry = recommendation(self.proposer, proposal, failure, iso(self.clock()))
+            with acting(self.fence.token):  # the command record carries the lead it was proposed under
+                entry = recommendation(self.proposer, proposal, failure, iso(self.clock()))
             with self._lock:
                 self.book.note(alert, entry)
 

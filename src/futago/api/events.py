@@ -17,6 +17,7 @@ from futago.api.alerts import alert_as_seen
 from futago.api.commands import command_as_seen
 from futago.api.deps import JSONRoute
 from futago.api.providers import api_services, event_bus, model_service
+from futago.core.errors import Conflict
 from futago.core.events import EVENT_TYPES, Event, EventBus, twin_resource
 from futago.services.models import ModelService
 
@@ -33,9 +34,10 @@ _SHAPED: dict[str, Callable[[Access, dict[str, Any]], dict[str, Any] | None]] = 
 
 class EventRoutes(Protocol):
     """A scaled-out process's event relay (futago.scale.relay): it receives the other processes' events of these
-    types and twins (any, when empty) until the returned function is called."""
+    types and twins (any, when empty) until the returned function is called; and the roll-ups of these types."""
 
     def route(self, types: Iterable[str], twin_ids: Iterable[str]) -> Callable[[], None]: ...
+    def watch_rollups(self, types: Iterable[str], deliver: Callable[[dict[str, Any]], None]) -> Callable[[], None]: ...
 
 
 def event_routes(request: Request) -> EventRoutes | None:
@@ -73,7 +75,10 @@ def _matcher(
     description="Filters combine with AND; each may be repeated or comma-separated. "
     f"Event types: {', '.join(EVENT_TYPES)} (or a prefix such as 'twin'). "
     "A client too slow to keep up gets an 'overflow' event and is disconnected, "
-    "rather than silently missing events.",
+    "rather than silently missing events. "
+    "'rollup' (scaled out: [scale] nats) streams the per-type roll-ups instead, one 'rollup' event a second per "
+    "type and publishing process (counts only: events, distinct twins); 'rollup=*' for every type. A roll-up "
+    "counts over every twin, so a caller sees it only if it may READ 'rollups/<type>'.",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {"schema": {"type": "string", "description": _STREAM}}}}},
 )
@@ -82,6 +87,7 @@ async def events(
     twin_id: Annotated[list[str] | None, Query(alias="twinId")] = None,
     model: Annotated[list[str] | None, Query()] = None,
     event_type: Annotated[list[str] | None, Query(alias="type")] = None,
+    rollup: Annotated[list[str] | None, Query(max_length=200)] = None,
     models_service: ModelService = Depends(model_service),
     bus: EventBus = Depends(event_bus),
     routes: EventRoutes | None = Depends(event_routes),
@@ -90,6 +96,8 @@ async def events(
     def split(values: list[str] | None) -> set[str]:
         return {v.strip() for value in values or [] for v in value.split(",") if v.strip()}
 
+    if rollup is not None:
+        return _rollups(request, access, routes, split(rollup) - {"*"})
     twins, types = split(twin_id), split(event_type)
     matches = _matcher(models_service, twins, split(model), types)
     loop = asyncio.get_running_loop()
@@ -135,6 +143,51 @@ async def events(
                 unroute()
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+def rollup_resource(event_type: str) -> str:
+    """A roll-up as a policy path: what a caller must be granted READ on to see the roll-ups of ``event_type``."""
+    return f"rollups/{event_type}"
+
+
+def _rollups(request: Request, access: Access, routes: EventRoutes | None, types: set[str]) -> StreamingResponse:
+    """The roll-ups of these types (any, when empty) from every process, as 'rollup' events. A roll-up names no
+    twin but counts them all: it is about ``rollups/<type>`` (the one rule, ``Access.may_see``), a path granted to
+    who may know city-wide counts (a dashboard's key); one a caller may not see is left out, as any event is."""
+    if routes is None:
+        raise Conflict("roll-ups come from the processes of a scaled-out deployment ([scale] nats); this one is alone")
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=QUEUE_LIMIT)
+
+    def deliver(doc: dict[str, Any]) -> None:  # on the NATS link's thread
+        kind = doc.get("type")
+        if isinstance(kind, str) and access.may_see([rollup_resource(kind)]):
+            loop.call_soon_threadsafe(_offer, queue, doc)
+
+    release = routes.watch_rollups(types, deliver)
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            yield b"retry: 2000\n: connected\n\n"
+            while True:
+                try:
+                    doc = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
+                except TimeoutError:
+                    if await request.is_disconnected():
+                        return
+                    yield b": keep-alive\n\n"
+                    continue
+                yield b"event: rollup\ndata: %s\n\n" % orjson.dumps(doc)
+        finally:
+            release()
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+def _offer(queue: asyncio.Queue[dict[str, Any]], doc: dict[str, Any]) -> None:
+    """A roll-up is a summary: one a slow client has no room for is dropped (the next second's replaces it)."""
+    with contextlib.suppress(asyncio.QueueFull):
+        queue.put_nowait(doc)
 
 
 def _as_seen_by(access: Access, event: Event) -> Event | None:

@@ -8,15 +8,30 @@ that the lease thread moves forward at each renewal, so the check is a clock rea
 rare and cannot be taken back (a command to a device) is confirmed against the database as well.
 
 One process alone holds an open fence: it always leads.
+
+The token also travels with what a side effect writes (``acting``): the delivery log, the outbox, command records
+carry it in their ``fence_token`` column, and on PostgreSQL the store refuses, in the writing transaction, a row
+whose token is lower than the lease's (``futago.store.sql.db.fenced``), so a leader that has not yet noticed that it
+lost its lease can neither record nor, where the record comes first, send. A refusal is logged and counted
+(``refusals``), never silent: what it would have done is the next leader's to do.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 
 from futago.core.errors import Conflict
+
+log = logging.getLogger(__name__)
+
+#: The leader's lease row (``leader_lease``, futago.scale.lease) that side-effect writes are checked against.
+LEASE_NAME = "leader"
 
 
 class Fenced(Conflict):
@@ -87,3 +102,41 @@ class OpenFence(Fence):
 
 #: The fence of a process that is not scaled out.
 OPEN = OpenFence()
+
+
+# -- the token a side effect is written with --------------------------------------------------------------------
+
+_ACTING: ContextVar[int | None] = ContextVar("futago_fence_token", default=None)
+_refusals: Counter[str] = Counter()
+_refusals_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def acting(token: int | None) -> Iterator[int | None]:
+    """Write what happens inside with ``token`` (the one the fence gave when the side effect was decided). The open
+    fence's 0 is written as no token (NULL): a process alone has no lease to check against. A context variable,
+    not a parameter: the token reaches the store through the ports without widening each of them, and a thread
+    (or task) sees only the tokens it set itself."""
+    reset = _ACTING.set(token or None)
+    try:
+        yield token or None
+    finally:
+        _ACTING.reset(reset)
+
+
+def acting_token() -> int | None:
+    """The token the side effect being written carries (None: no lease, or not decided under one)."""
+    return _ACTING.get()
+
+
+def refused(kind: str, detail: str, count: int = 1) -> None:
+    """Log and count side effects refused for a stale token (``kind``: delivery, notification, command, ...)."""
+    with _refusals_lock:
+        _refusals[kind] += count
+    log.warning("refused %d %s side effect(s) of a former leader: %s", count, kind, detail)
+
+
+def refusals() -> dict[str, int]:
+    """How many side effects of each kind this process was refused for a stale token since it started."""
+    with _refusals_lock:
+        return dict(_refusals)

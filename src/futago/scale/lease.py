@@ -26,6 +26,8 @@ import uuid
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from futago.core.fence import LEASE_NAME
+
 log = logging.getLogger(__name__)
 
 #: The share of the lease a holder counts on: the rest covers a slower clock and the renewal's round trip.
@@ -67,7 +69,7 @@ class PostgresLease:
     """A lease row (``leader_lease``, migration V2) on a connection of its own, so that a busy store never delays
     a renewal; each statement is bounded, so that a stuck database costs the lease rather than hanging it."""
 
-    def __init__(self, url: str, name: str = "leader", ttl_s: float = 3.0) -> None:
+    def __init__(self, url: str, name: str = LEASE_NAME, ttl_s: float = 3.0) -> None:
         self.url = url
         self.name = name
         self.ttl_s = ttl_s
@@ -87,7 +89,9 @@ class PostgresLease:
                         options=f"-c statement_timeout={timeout_ms} -c lock_timeout={timeout_ms}",
                         keepalives=1, keepalives_idle=1, keepalives_interval=1, keepalives_count=2,
                     )  # fmt: skip
-                rows: list[tuple[Any, ...]] = self._conn.execute(sql, params).fetchall()
+                cursor = self._conn.execute(sql, params)
+                # a statement without RETURNING (release) has no rows to fetch: psycopg would raise
+                rows: list[tuple[Any, ...]] = cursor.fetchall() if cursor.description is not None else []
                 return rows
             except psycopg.Error:
                 if self._conn is not None:

@@ -11,10 +11,10 @@ from typing import Any
 
 import orjson
 
-from futago.core.fence import Fence
+from futago.core.fence import Fence, Fenced, acting, refused
 from futago.core.twins import now_iso
 from futago.ingest.connections import ConnectionManager
-from futago.store.sql.db import Database
+from futago.store.sql.db import Database, fenced
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +29,23 @@ class ConnectionStates:
         token = self.fence.token
         if token is None:
             return False
-        with self.db.write() as conn:
-            cursor = conn.execute(
-                "INSERT INTO connection_states (name, state, token, updated) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET state = excluded.state, token = excluded.token, "
-                "updated = excluded.updated WHERE connection_states.token <= excluded.token",
-                (name, orjson.dumps(state).decode(), token, now_iso()),
-            )
-            return bool(cursor.rowcount)
+        try:
+            with acting(token), self.db.write() as conn:
+                fenced(self.db, conn, f"recording the state of connection '{name}'")  # Fenced: the lease moved on
+                return self._upsert(conn, name, state, token)
+        except Fenced as exc:
+            refused("connection state", exc.detail)
+            return False
+
+    @staticmethod
+    def _upsert(conn: Any, name: str, state: dict[str, Any], token: int) -> bool:
+        cursor = conn.execute(
+            "INSERT INTO connection_states (name, state, token, updated) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET state = excluded.state, token = excluded.token, "
+            "updated = excluded.updated WHERE connection_states.token <= excluded.token",
+            (name, orjson.dumps(state).decode(), token, now_iso()),
+        )
+        return bool(cursor.rowcount)
 
     def read(self, name: str) -> dict[str, Any] | None:
         row = self.db.read().execute("SELECT state FROM connection_states WHERE name = ?", (name,)).fetchone()

@@ -12,7 +12,7 @@ from futago.act.commands.ledger import CommandLedger
 from futago.act.commands.record import CommandRecord, now_stamp
 from futago.act.transport import OnSent, Outcome, OutgoingCommand, TransportSpec
 from futago.core.events import Event
-from futago.core.fence import OPEN, Fence, Fenced
+from futago.core.fence import OPEN, Fence, Fenced, acting, refused
 from futago.core.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -54,15 +54,24 @@ class CommandDispatcher:
         """On a worker: send, record ``sent`` when it leaves futago, then the outcome."""
         outgoing = OutgoingCommand(record.id, record.twin_id, record.command, record.payload)
         try:  # asked of the database, not the cache: a command to a device cannot be taken back
-            self.fence.confirm(f"sending command {record.id}")
+            token = self.fence.confirm(f"sending command {record.id}")
         except Fenced as exc:  # it stays approved, for the leader to send (or fail) once
             log.warning("command %s was not sent: %s", record.id, exc.detail)
             return
+        try:
+            with acting(token):  # every move it makes is written with (and checked against) this token
+                self._transmit(record, binding, outgoing, token)
+        except Fenced as exc:  # the lease went meanwhile: the record stays where the store last had it
+            refused("command", exc.detail)
+
+    def _transmit(self, record: CommandRecord, binding: Binding, outgoing: OutgoingCommand, token: int) -> None:
         left = threading.Event()
 
         def on_sent(sent: dict[str, Any]) -> None:
+            # Recorded before the transport writes to an OPC UA device (after an MQTT publish): a stale token's
+            # Fenced stops that write. On the transport's thread, so the token is set here again.
             events: list[Event] = []
-            with self.ledger.lock:
+            with acting(token), self.ledger.lock:
                 current = self.ledger.record(record.id)
                 _, at = now_stamp()
                 self.ledger.move(current, "sent", None, events, sent=sent, sent_at=at)

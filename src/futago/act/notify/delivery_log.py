@@ -15,6 +15,7 @@ from futago.act.notify.jobs import InFlight, Job
 from futago.act.notify.subscribers import Subscriber
 from futago.core.errors import InvalidInput, NotFound
 from futago.core.events import NOTIFICATION_FAILED, NOTIFICATION_SENT, Event, EventBus
+from futago.core.fence import Fenced, acting, acting_token, refused
 from futago.core.notifications import Delivery, NotificationDeadLetter
 from futago.core.ports import NotificationStore
 from futago.core.problems import Problem
@@ -22,7 +23,8 @@ from futago.core.twins import now_iso
 
 log = logging.getLogger(__name__)
 
-Written = tuple[Delivery, NotificationDeadLetter | None]  # a delivery, and its dead letter when it failed
+# A delivery, its dead letter when it failed, and the fencing token its attempt was decided under
+Written = tuple[Delivery, NotificationDeadLetter | None, int | None]
 
 
 class DeliveryLog:
@@ -36,10 +38,11 @@ class DeliveryLog:
     def record(self, record: Delivery, letter: NotificationDeadLetter | None = None) -> None:
         """Log the delivery as it is now: a copy, since the dispatcher moves the job's own record on."""
         self.in_flight.more()
+        written = (replace(record), letter, acting_token())  # the recorder thread writes it under this token
         if not self.running:  # not started (a one-off ``notify``): write now
-            self._write([(replace(record), letter)])
+            self._write([written])
             return
-        self._outbox.put((replace(record), letter))
+        self._outbox.put(written)
 
     def sent(self, record: Delivery) -> None:
         """Announce an accepted delivery (the dashboard channel)."""
@@ -66,20 +69,32 @@ class DeliveryLog:
 
     def _write(self, items: list[Written]) -> None:
         try:
-            latest: dict[str, Delivery] = {}
-            for record, _ in items:  # of several outcomes of one delivery, the last wins
-                latest[record.id] = record
-            failed = [(record, letter) for record, letter in items if letter is not None]
-            ids = self.store.save_deliveries(list(latest.values()), [letter for _, letter in failed])
-            for letter_id, (record, letter) in zip(ids, failed, strict=True):
-                doc = letter.to_json()
-                data = {**{k: doc[k] for k in _LETTER_EVENT_KEYS}, "id": letter_id}
-                resource = f"notifications/dead-letters/{letter_id}"
-                self.bus.publish(event(NOTIFICATION_FAILED, record, data, resource))
+            by_token: dict[int | None, list[Written]] = {}
+            for item in items:  # one batch per token: a lost and regained lead between two outcomes
+                by_token.setdefault(item[2], []).append(item)
+            for token, batch in by_token.items():
+                self._write_batch(token, batch)
         except Exception:
             log.exception("recording %d notification outcomes failed", len(items))
         finally:
             self.in_flight.done(len(items))
+
+    def _write_batch(self, token: int | None, items: list[Written]) -> None:
+        latest: dict[str, Delivery] = {}
+        for record, _, _ in items:  # of several outcomes of one delivery, the last wins
+            latest[record.id] = record
+        failed = [(record, letter) for record, letter, _ in items if letter is not None]
+        try:
+            with acting(token):
+                ids = self.store.save_deliveries(list(latest.values()), [letter for _, letter in failed])
+        except Fenced as exc:  # the log keeps the delivery as the last leader wrote it; that leader resumes it
+            refused("delivery outcome", exc.detail, len(latest))
+            return
+        for letter_id, (record, letter) in zip(ids, failed, strict=True):
+            doc = letter.to_json()
+            data = {**{k: doc[k] for k in _LETTER_EVENT_KEYS}, "id": letter_id}
+            resource = f"notifications/dead-letters/{letter_id}"
+            self.bus.publish(event(NOTIFICATION_FAILED, record, data, resource))
 
     def deliveries(
         self,

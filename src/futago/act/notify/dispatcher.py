@@ -18,7 +18,7 @@ from futago.act.notify.channel import Channel, Outcome, unopened_secrets
 from futago.act.notify.delivery_log import DeliveryLog
 from futago.act.notify.jobs import InFlight, Job
 from futago.act.notify.settings import RetryPolicy
-from futago.core.fence import OPEN, Fence, Fenced
+from futago.core.fence import OPEN, Fence, Fenced, acting
 from futago.core.notifications import LetterMessage, NotificationDeadLetter
 from futago.core.twins import now_iso
 
@@ -89,10 +89,15 @@ class DeliveryDispatcher:
         channel = self.channels[job.entry["type"]]
         started = now_iso()
         try:  # a leader that paused past its lease must not send what the next leader sends
-            self.fence.check(f"delivery {record.id}")
+            token = self.fence.check(f"delivery {record.id}")
         except Fenced as exc:  # not sent, not recorded: it stays as the log has it, for the leader to send
             log.warning("delivery %s was not sent: %s", record.id, exc.detail)
             return
+        with acting(token):  # its outcomes are recorded under the token it was sent under
+            self._send(job, channel, started)
+
+    def _send(self, job: Job, channel: Channel, started: str) -> None:
+        record = job.record
         try:
             outcome = _unopened(job.entry) or channel.send(job.entry, job.message)
         except Exception as exc:  # a channel promises not to raise; a bug in one must not lose the delivery

@@ -87,7 +87,12 @@ class DeliveryPlanner:
                 jobs.append(self._job(alert, kind, item.received_at, recipient, entry, subject, text, place))
         # with their bodies, so that the next leader can send them should this process die before it does
         bodies = {job.record.id: job.message.body for job in jobs}
-        self.store.save_deliveries([job.record for job in jobs], bodies=bodies)
+        try:
+            self.store.save_deliveries([job.record for job in jobs], bodies=bodies)
+        except Exception:  # not recorded (a stale lead, the store down): planned again if the event comes again
+            with self._lock:
+                self._seen.pop(key, None)
+            raise
         return jobs
 
     def _in_log(self, alert: Alert, kind: str) -> bool:

@@ -42,7 +42,7 @@ from futago.act.notify.planner import DeliveryPlanner
 from futago.act.notify.settings import NotificationSettings, RetryPolicy
 from futago.act.notify.subscribers import Recipient, Subscriber, Targeting, TwinReader
 from futago.core.events import NOTIFICATION_FAILED, NOTIFICATION_SENT, Event, EventBus
-from futago.core.fence import OPEN, Fence
+from futago.core.fence import OPEN, Fence, Fenced, acting, refused
 from futago.core.paths import NO_FILES, DataRoot
 from futago.core.ports import NotificationStore
 from futago.core.problems import Problem
@@ -135,7 +135,8 @@ class NotificationService:
     def resume(self) -> int:
         """Send what a previous leader (or this process before a restart) left unsent: queued deliveries now,
         retries when they are due. Returns how many were picked up."""
-        pending = self.deliveries.pending(self.subscriber_of, self.channels)
+        with acting(self.dispatcher.fence.token):  # what it marks failed (a subscriber gone) is the leader's doing
+            pending = self.deliveries.pending(self.subscriber_of, self.channels)
         for job, due_in_s in pending:
             if due_in_s > 0:
                 self.dispatcher.later(job, due_in_s)
@@ -323,7 +324,16 @@ class NotificationService:
         return self.planner.place(alert, zone_id)
 
     def _plan(self, item: AlertItem) -> list[str]:
-        jobs = self.planner.plan(item)
+        """Planned under the lead: a process that does not hold it (any more) records and sends nothing, and the
+        store refuses the plan of one whose token went stale meanwhile. The leader plans the event itself (it
+        receives every alert event while it leads, and plans each (alert, event, escalation) once)."""
+        fence = self.dispatcher.fence
+        try:
+            with acting(fence.check(f"notifying {item.kind} of alert {item.alert.id}")):
+                jobs = self.planner.plan(item)
+        except Fenced as exc:
+            refused("notification", exc.detail)
+            return []
         for job in jobs:
             self.dispatcher.dispatch(job)
         return [job.record.id for job in jobs]

@@ -93,6 +93,7 @@ class PostgresDatabase:
     engine = "postgresql"
     migrations_package = MIGRATIONS
     for_update = " FOR UPDATE"
+    leader_lease = True  # the cluster's lease row (V2): side-effect writes are checked against it
     integrity_error: type[Exception] = psycopg.errors.IntegrityError
     secrets: SecretBox | None = None
 

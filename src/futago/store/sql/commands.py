@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from futago.core.commands import CommandRecord
-from futago.store.sql.db import Database
+from futago.store.sql.db import Database, fenced
 from futago.store.sql.specs import NamedSpecs
 
 
@@ -43,19 +43,25 @@ class SqlCommands:
     # -- records ----------------------------------------------------------------------------------
 
     def add_command(self, record: CommandRecord) -> None:
+        """Stored with the fencing token it was decided under (futago.core.fence.acting); Fenced when stale."""
         with self.db.write() as conn:
+            token = fenced(self.db, conn, f"recording command {record.id}")
             conn.execute(
-                "INSERT INTO commands (id, twin_id, command, state, admitted_us, record) VALUES (?, ?, ?, ?, ?, ?)",
-                (record.id, record.twin_id, record.command, record.state, record.admitted_us, _dumps(record)),
+                "INSERT INTO commands (id, twin_id, command, state, admitted_us, record, fence_token) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (record.id, record.twin_id, record.command, record.state, record.admitted_us, _dumps(record), token),
             )
 
     def update_command(self, record: CommandRecord, expected_state: str) -> bool:
         """Replace a record only while it is still in ``expected_state`` (compare-and-set), so that two
-        approvers, or an approver and a rejecter, cannot both move the same command on."""
+        approvers, or an approver and a rejecter, cannot both move the same command on. Fenced when the token it
+        is written with is stale (a former leader recording what it sent)."""
         with self.db.write() as conn:
+            token = fenced(self.db, conn, f"moving command {record.id} to {record.state}")
             changed = conn.execute(
-                "UPDATE commands SET state = ?, admitted_us = ?, record = ? WHERE id = ? AND state = ?",
-                (record.state, record.admitted_us, _dumps(record), record.id, expected_state),
+                "UPDATE commands SET state = ?, admitted_us = ?, record = ?, fence_token = ? "
+                "WHERE id = ? AND state = ?",
+                (record.state, record.admitted_us, _dumps(record), token, record.id, expected_state),
             ).rowcount
         return changed == 1
 

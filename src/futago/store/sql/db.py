@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from futago.core.fence import LEASE_NAME, Fenced, acting_token
 from futago.core.secrets import SecretBox
 
 
@@ -34,6 +35,9 @@ class Database(Protocol):
     integrity_error: type[Exception]
     # Seals the secrets of stored connections, channel settings and subscribers (None: kept in plain text).
     secrets: SecretBox | None
+    # Whether this database holds the cluster's lease (``leader_lease``, PostgreSQL): side-effect rows are then
+    # checked against it as they are written (``fenced``). Beside SQLite a file lock on one machine decides.
+    leader_lease: bool
 
     def write(self) -> AbstractContextManager[Any]:
         """A write transaction (nested use joins the outer one): committed on success, rolled back on error."""
@@ -48,3 +52,18 @@ class Database(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def fenced(db: Database, conn: Any, action: str) -> int | None:
+    """Inside a write of side-effect rows (deliveries, commands, connection states): the fencing token they carry
+    (``futago.core.fence.acting``), after checking it against the lease in the same transaction; Fenced (and the
+    transaction rolls back) when another process has taken the lease since. The lease row is read FOR SHARE, so a
+    takeover (which raises its token) waits for this transaction: a row that passed is ordered before it, and the
+    next leader's restore reads it."""
+    token = acting_token()
+    if token is None or not db.leader_lease:
+        return token
+    row = conn.execute("SELECT token FROM leader_lease WHERE name = ? FOR SHARE", (LEASE_NAME,)).fetchone()
+    if row is not None and int(row[0]) > token:
+        raise Fenced(f"{action}: refused, fencing token {token} is stale (the lease is at {int(row[0])})")
+    return token

@@ -17,7 +17,7 @@ import orjson
 from futago.core.errors import NotFound
 from futago.core.notifications import Delivery, NotificationDeadLetter, PendingDelivery, Subscriber
 from futago.core.secrets import seal, unseal
-from futago.store.sql.db import Database
+from futago.store.sql.db import Database, fenced
 from futago.store.sql.specs import NamedSpecs
 
 log = logging.getLogger(__name__)
@@ -108,25 +108,27 @@ class SqlNotifications:
     ) -> list[int]:
         """Insert or update delivery records (by ``id``) and add dead letters, in one transaction; returns
         the new dead letters' ids. One transaction per batch keeps the log cheap when 200 residents are
-        notified at once. The outbox keeps the bodies of pending deliveries and lets go of the finished ones."""
+        notified at once. The outbox keeps the bodies of pending deliveries and lets go of the finished ones.
+        Every row carries the fencing token they were decided under; a stale one refuses the whole batch (Fenced)."""
         ids: list[int] = []
         with self.db.write() as conn:
+            token = fenced(self.db, conn, f"recording {len(records)} deliveries")
             if bodies:
                 conn.executemany(
-                    "INSERT INTO notification_outbox (delivery_id, body) VALUES (?, ?) "
-                    "ON CONFLICT (delivery_id) DO UPDATE SET body = excluded.body",
-                    [(delivery_id, orjson.dumps(body, default=str).decode()) for delivery_id, body in bodies.items()],
+                    "INSERT INTO notification_outbox (delivery_id, body, fence_token) VALUES (?, ?, ?) "
+                    "ON CONFLICT (delivery_id) DO UPDATE SET body = excluded.body, fence_token = excluded.fence_token",
+                    [(i, orjson.dumps(body, default=str).decode(), token) for i, body in bodies.items()],
                 )
             finished = [(r.id,) for r in records if r.outcome in ("sent", "failed")]
             if finished:
                 conn.executemany("DELETE FROM notification_outbox WHERE delivery_id = ?", finished)
             conn.executemany(
                 "INSERT INTO notification_deliveries "
-                "(id, alert_id, subscriber_id, channel, outcome, queued_at, sent_at, record) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                "outcome = excluded.outcome, sent_at = excluded.sent_at, record = excluded.record",
+                "(id, alert_id, subscriber_id, channel, outcome, queued_at, sent_at, record, fence_token) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET outcome = excluded.outcome, "
+                "sent_at = excluded.sent_at, record = excluded.record, fence_token = excluded.fence_token",
                 [
-                    (r.id, r.alert_id, r.subscriber_id, r.channel, r.outcome, r.queued_at, r.sent_at, _stored(r))
+                    (r.id, r.alert_id, r.subscriber_id, r.channel, r.outcome, r.queued_at, r.sent_at, _stored(r), token)
                     for r in records
                 ],
             )

@@ -54,6 +54,7 @@ class SQLiteDatabase:
     engine = "sqlite"
     migrations_package = MIGRATIONS
     for_update = ""  # one writer at a time: a row read inside a write cannot change under it
+    leader_lease = False  # one machine: a file lock decides who leads, and it never goes stale
     integrity_error: type[Exception] = sqlite3.IntegrityError
     secrets: SecretBox | None = None
 
