@@ -223,6 +223,8 @@ def test_throttling_and_time_interval(app: App, lead: TestClient, receiver: Rece
         assert lead.patch(f"{BASE}/entities/{SENSOR}/attrs", json={"temperature": value}).status_code == 204
         settle(app)
     assert [b["data"][0]["temperature"]["value"] for b in receiver.bodies()] == [20.0]
+    shown = lead.get(f"{BASE}/subscriptions/urn:ngsi-ld:Subscription:throttled").json()["notification"]
+    assert shown["timesCoalesced"] == 2  # held for the window's end, not dropped (deleting drops them)
     assert lead.delete(f"{BASE}/subscriptions/urn:ngsi-ld:Subscription:throttled").status_code == 204
     receiver.received.clear()
     periodic = subscription(receiver.url, timeInterval=1, id="urn:ngsi-ld:Subscription:periodic")

@@ -99,7 +99,7 @@ def _list_id(kind: str, names: list[str]) -> str:
 def _census(request: Request, service: NgsiLdService, access: Access, only: str | None = None) -> tuple[Call, Census]:
     call = call_of(request, service, geo=False)
     service.require_tenant(call.tenant)
-    return call, census(service, call.tenant, access.readable, access.may_read_twin, only)
+    return call, census(service, call.tenant, access.readable, access.may_read_twin, only, access.reach())
 
 
 @router.get(

@@ -7,16 +7,20 @@ it does not see); a query needs READ on ``query``, as GET /twins does, and then 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from futago.api.access import Access, Permission, require
-from futago.api.ngsild.http import GEO_JSON, Call, NgsiLdRoute, call_of, read_body, split_list, tenant_of
-from futago.api.ngsild.query_params import QueryParameters, entity_query
+from futago.api.access import Access, Permission
+from futago.api.ngsild.http import GEO_JSON, MEDIA, Call, NgsiLdRoute, call_of, split_list, tenant_of, with_body
+from futago.api.ngsild.http import answer_doc as _answer
+from futago.api.ngsild.http import authorize as _access
+from futago.api.ngsild.http import body_doc as _body
+from futago.api.ngsild.query_params import Selection, entity_query
 from futago.api.prefer import APPLIED, ReturnPreference, return_preference
 from futago.api.providers import ngsild_service
 from futago.core.errors import FutagoError
@@ -37,18 +41,6 @@ FRAGMENT: dict[str, Any] = {
     "properties": {"datasetId": {"type": "string"}},
     "additionalProperties": True,
 }
-MEDIA = ("application/json", "application/ld+json")
-
-
-def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    """The request body as /openapi.json shows it: bodies are read by the route (media type, @context)."""
-    return {"requestBody": {"required": True, "content": {m: {"schema": schema} for m in MEDIA}}}
-
-
-def _answer(schema: dict[str, Any], status: int = 200, why: str = "OK") -> dict[int | str, dict[str, Any]]:
-    return {status: {"description": why, "content": {m: {"schema": schema} for m in MEDIA}}}
-
-
 PARTIAL = _answer(
     {
         "type": "object",
@@ -59,13 +51,7 @@ PARTIAL = _answer(
 )
 Service = Annotated[NgsiLdService, Depends(ngsild_service)]
 Preference = Annotated[ReturnPreference, Depends(return_preference)]
-MAX_LIMIT = 1000
 FORMATS = {"normalized": "normalized", "keyValues": "keyValues", "simplified": "keyValues", "concise": "concise"}
-
-
-def _access(request: Request, permission: Permission, resource: str) -> Access:
-    """The one authorisation dependency of futago, for a resource known only once the request is read."""
-    return require(permission, resource.replace("{", "{{").replace("}", "}}"))(request)
 
 
 def _entity_access(
@@ -105,6 +91,30 @@ def _shown(service: NgsiLdService, call: Call, access: Access, entity_id: str, p
     if access.may("READ", f"{access.resource}/telemetry"):
         state = service.with_telemetry(state, access.resource.removeprefix("twins/"))
     return service.render(state, Rendering(call.terms, "normalized", False, None), None, None)
+
+
+@dataclass
+class View:
+    """How an answer shows entities, as sent: pick/omit, options, format and lang (GET /entities and /{id})."""
+
+    pick: str | None
+    omit: str | None
+    options: str | None
+    format_: str | None
+    lang: str | None
+
+
+def view_parameters(
+    pick: str | None = None,
+    omit: str | None = None,
+    options: str | None = None,
+    format_: Annotated[str | None, Query(alias="format")] = None,
+    lang: str | None = None,
+) -> View:
+    return View(pick, omit, options, format_, lang)
+
+
+Viewed = Annotated[View, Depends(view_parameters)]
 
 
 def _rendering(call: Call, options: str | None, format_: str | None, lang: str | None) -> Rendering:
@@ -155,20 +165,14 @@ def _geometry(state: Any) -> Any:
     openapi_extra=_body(ENTITY),
 )
 async def create_entity(request: Request, service: Service) -> Response:
-    call, body = await read_body(request, service)
-
-    def create() -> str:
+    def create(call: Call, body: Any) -> Response:
         given = body.get("id", body.get("@id")) if isinstance(body, dict) else None
         _entity_access(request, service, call.tenant, given if isinstance(given, str) else "", "WRITE")
         state = service.parse_entity(body, call.terms)
         service.create(call.tenant, state)
-        return state.id
+        return call.created(f"/ngsi-ld/v1/entities/{quote(state.id, safe=':')}")
 
-    entity_id = await run_in_threadpool(create)
-    headers = {"Location": f"/ngsi-ld/v1/entities/{quote(entity_id, safe=':')}"}
-    if call.tenant is not None:
-        headers["NGSILD-Tenant"] = call.tenant
-    return Response(status_code=201, headers=headers)
+    return await with_body(request, service, create)
 
 
 @router.get(
@@ -179,35 +183,17 @@ async def create_entity(request: Request, service: Service) -> Response:
 def query_entities(
     request: Request,
     service: Service,
-    type_: Annotated[str | None, Query(alias="type")] = None,
-    id_: Annotated[str | None, Query(alias="id")] = None,
-    id_pattern: Annotated[str | None, Query(alias="idPattern")] = None,
-    attrs: str | None = None,
-    pick: str | None = None,
-    omit: str | None = None,
-    q: str | None = None,
-    georel: str | None = None,
-    geometry: str | None = None,
-    coordinates: str | None = None,
-    geoproperty: str | None = None,
-    options: str | None = None,
-    format_: Annotated[str | None, Query(alias="format")] = None,
-    lang: str | None = None,
+    given: Selection,
+    view: Viewed,
     local: bool = False,  # one broker, no registrations: every answer is local
-    limit: Annotated[int, Query(ge=0)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    count: bool = False,
 ) -> Response:
     access = _access(request, "READ", "query")
     call = call_of(request, service)
-    given = QueryParameters(
-        type_, id_, id_pattern, attrs, q, georel, geometry, coordinates, geoproperty, limit, offset, count
-    )
     query = entity_query(service, call.terms, given)
     service.require_tenant(call.tenant)
-    wanted, dropped = _selection(call, attrs, pick, omit)
+    wanted, dropped = _selection(call, given.attrs, view.pick, view.omit)
     states, total = service.query(call.tenant, query, access.readable, access.may_read_twin)
-    rendering = _rendering(call, options, format_, lang)
+    rendering = _rendering(call, view.options, view.format_, view.lang)
     entities = [service.render(s, rendering, wanted, dropped) for s in states]
     headers = {"NGSILD-Results-Count": str(total)} if total is not None else None
     if call.accept == GEO_JSON:
@@ -218,25 +204,17 @@ def query_entities(
 
 @router.get("/{entity_id}", summary="Retrieve an entity", responses=_answer(ENTITY))
 def retrieve_entity(
-    entity_id: str,
-    request: Request,
-    service: Service,
-    attrs: str | None = None,
-    pick: str | None = None,
-    omit: str | None = None,
-    options: str | None = None,
-    format_: Annotated[str | None, Query(alias="format")] = None,
-    lang: str | None = None,
+    entity_id: str, request: Request, service: Service, view: Viewed, attrs: str | None = None
 ) -> Response:
     access = _entity_access(request, service, tenant_of(request), entity_id, "READ")
     call = call_of(request, service)
     service.require_tenant(call.tenant)
-    wanted, dropped = _selection(call, attrs, pick, omit)
+    wanted, dropped = _selection(call, attrs, view.pick, view.omit)
     state = service.load(call.tenant, entity_id, access.readable, access.may_read_twin)
     twin_id = service.tenant_twin_id(call.tenant, entity_id)
     if access.may("READ", f"twins/{twin_id}/telemetry"):  # the latest readings, as GET /twins shows them
         state = service.with_telemetry(state, twin_id)
-    entity = service.render(state, _rendering(call, options, format_, lang), wanted, dropped)
+    entity = service.render(state, _rendering(call, view.options, view.format_, view.lang), wanted, dropped)
     if call.accept == GEO_JSON:
         return call.answer(_feature(entity, _geometry(state)))
     return call.answer(entity)
@@ -245,40 +223,46 @@ def retrieve_entity(
 AFTER = "the entity after the change, as GET shows it"
 
 
-@router.put(
-    "/{entity_id}",
-    status_code=204,
-    summary="Replace an entity",
-    responses=represented(ENTITY, AFTER),
-    openapi_extra=_body(ENTITY),
-)
+def _writes(method: str, path: str, summary: str, schema: dict[str, Any]) -> Callable[[Any], Any]:
+    """The route of a write of one entity: 204, or the entity after it with Prefer: return=representation."""
+    responses = represented(ENTITY, AFTER)
+    return router.api_route(
+        path, methods=[method], status_code=204, summary=summary, responses=responses, openapi_extra=_body(schema)
+    )
+
+
+@_writes("PUT", "/{entity_id}", "Replace an entity", ENTITY)
 async def replace_entity(entity_id: str, request: Request, service: Service, prefer: Preference) -> Response:
-    access = _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
-    call, body = await read_body(request, service)
-
-    def run() -> Response:
+    def apply(call: Call, body: Any) -> None:
         service.replace(call.tenant, entity_id, body, call.terms)
-        return done(call, _shown(service, call, access, entity_id, prefer))
 
-    return await run_in_threadpool(run)
+    return await _change(request, service, prefer, entity_id, apply)
 
 
-@router.patch(
-    "/{entity_id}",
-    status_code=204,
-    summary="Merge into an entity (urn:ngsi-ld:null deletes)",
-    responses=represented(ENTITY, AFTER),
-    openapi_extra=_body(FRAGMENT),
-)
-async def merge_entity(entity_id: str, request: Request, service: Service, prefer: Preference) -> Response:
+async def _change(
+    request: Request,
+    service: NgsiLdService,
+    prefer: ReturnPreference,
+    entity_id: str,
+    apply: Callable[[Call, Any], None],
+    patch: bool = False,
+) -> Response:
+    """A write of one entity: authorised first, the body applied, then 204 or the entity as GET shows it now."""
     access = _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
-    call, body = await read_body(request, service, patch=True)
 
-    def run() -> Response:
-        service.merge(call.tenant, entity_id, body, call.terms)
+    def run(call: Call, body: Any) -> Response:
+        apply(call, body)
         return done(call, _shown(service, call, access, entity_id, prefer))
 
-    return await run_in_threadpool(run)
+    return await with_body(request, service, run, patch)
+
+
+@_writes("PATCH", "/{entity_id}", "Merge into an entity (urn:ngsi-ld:null deletes)", FRAGMENT)
+async def merge_entity(entity_id: str, request: Request, service: Service, prefer: Preference) -> Response:
+    def apply(call: Call, body: Any) -> None:
+        service.merge(call.tenant, entity_id, body, call.terms)
+
+    return await _change(request, service, prefer, entity_id, apply, patch=True)
 
 
 @router.delete(
@@ -314,13 +298,12 @@ def _outcome(call: Call, outcome: Outcome) -> Response:
 )
 async def append_attributes(entity_id: str, request: Request, service: Service, options: str | None = None) -> Response:
     _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
-    call, body = await read_body(request, service)
+    overwrite = "noOverwrite" not in (split_list(options) or [])
 
-    def run() -> Response:
-        overwrite = "noOverwrite" not in (split_list(options) or [])
+    def run(call: Call, body: Any) -> Response:
         return _outcome(call, service.append(call.tenant, entity_id, body, call.terms, overwrite))
 
-    return await run_in_threadpool(run)
+    return await with_body(request, service, run)
 
 
 @router.patch(
@@ -332,52 +315,31 @@ async def append_attributes(entity_id: str, request: Request, service: Service, 
 )
 async def update_attributes(entity_id: str, request: Request, service: Service) -> Response:
     _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
-    call, body = await read_body(request, service, patch=True)
 
-    def run() -> Response:
+    def run(call: Call, body: Any) -> Response:
         return _outcome(call, service.update(call.tenant, entity_id, body, call.terms))
 
-    return await run_in_threadpool(run)
+    return await with_body(request, service, run, patch=True)
 
 
-@router.patch(
-    "/{entity_id}/attrs/{attr}",
-    status_code=204,
-    summary="Partially update one attribute",
-    responses=represented(ENTITY, AFTER),
-    openapi_extra=_body(FRAGMENT),
-)
+@_writes("PATCH", "/{entity_id}/attrs/{attr}", "Partially update one attribute", FRAGMENT)
 async def patch_attribute(
     entity_id: str, attr: str, request: Request, service: Service, prefer: Preference
 ) -> Response:
-    access = _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
-    call, body = await read_body(request, service, patch=True)
-
-    def run() -> Response:
+    def apply(call: Call, body: Any) -> None:
         service.patch_attribute(call.tenant, entity_id, attr, body, call.terms)
-        return done(call, _shown(service, call, access, entity_id, prefer))
 
-    return await run_in_threadpool(run)
+    return await _change(request, service, prefer, entity_id, apply, patch=True)
 
 
-@router.put(
-    "/{entity_id}/attrs/{attr}",
-    status_code=204,
-    summary="Replace one attribute",
-    responses=represented(ENTITY, AFTER),
-    openapi_extra=_body(FRAGMENT),
-)
+@_writes("PUT", "/{entity_id}/attrs/{attr}", "Replace one attribute", FRAGMENT)
 async def replace_attribute(
     entity_id: str, attr: str, request: Request, service: Service, prefer: Preference
 ) -> Response:
-    access = _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
-    call, body = await read_body(request, service)
-
-    def run() -> Response:
+    def apply(call: Call, body: Any) -> None:
         service.patch_attribute(call.tenant, entity_id, attr, body, call.terms, replace=True)
-        return done(call, _shown(service, call, access, entity_id, prefer))
 
-    return await run_in_threadpool(run)
+    return await _change(request, service, prefer, entity_id, apply)
 
 
 @router.delete("/{entity_id}/attrs/{attr}", status_code=204, summary="Delete an attribute (datasetId, deleteAll)")

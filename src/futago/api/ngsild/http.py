@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from futago.api.access import Access, Permission, require
 from futago.api.deps import JSONRoute, check_fields
 from futago.api.errors import InvalidBody, problem_response
 from futago.core.errors import FutagoError, TooManyRequests
@@ -32,6 +33,7 @@ JSON_LD = "application/ld+json"
 GEO_JSON = "application/geo+json"
 MERGE_PATCH = "application/merge-patch+json"
 CONTEXT_REL = "http://www.w3.org/ns/json-ld#context"
+MEDIA = (JSON, JSON_LD)  # what NGSI-LD bodies and answers come in, for /openapi.json
 _LINK = re.compile(r'<([^>]*)>\s*((?:;\s*[A-Za-z]+\s*=\s*(?:"[^"]*"|[^;,]*)\s*)*)')
 
 
@@ -102,10 +104,17 @@ class Call:
         return Response(orjson.dumps(body), status_code=status, media_type=self.accept, headers=out)
 
     def done(self, headers: dict[str, str] | None = None) -> Response:
+        return Response(status_code=204, headers=self._with_tenant(headers))
+
+    def created(self, location: str) -> Response:
+        """201 with the new resource's ``Location`` (a path under /ngsi-ld/v1)."""
+        return Response(status_code=201, headers=self._with_tenant({"Location": location}))
+
+    def _with_tenant(self, headers: dict[str, str] | None) -> dict[str, str]:
         out = dict(headers or {})
         if self.tenant is not None:
             out["NGSILD-Tenant"] = self.tenant
-        return Response(status_code=204, headers=out)
+        return out
 
 
 def _with_context(body: Any, context: Any) -> Any:
@@ -201,6 +210,33 @@ async def read_body(request: Request, service: NgsiLdService, patch: bool = Fals
         context = link
     terms = await run_in_threadpool(service.contexts.resolve, context)  # may fetch it: not on the event loop
     return Call(tenant, context, terms, accept, link), body
+
+
+async def with_body(
+    request: Request, service: NgsiLdService, work: Callable[[Call, Any], Response], patch: bool = False
+) -> Response:
+    """What every NGSI-LD route with a body does: read it (media type, tenant, @context, the answer's media type),
+    then run ``work(call, body)`` on a worker thread, since it reads and writes the store, and answer what it
+    returns. Authorisation that needs no body belongs before this call, so a caller without rights learns nothing
+    from how its body is judged."""
+    call, body = await read_body(request, service, patch)
+    return await run_in_threadpool(work, call, body)
+
+
+def authorize(request: Request, permission: Permission, resource: str) -> Access:
+    """futago's one authorisation dependency, for a resource known only once the request is read (an id is no
+    template: its braces are escaped)."""
+    return require(permission, resource.replace("{", "{{").replace("}", "}}"))(request)
+
+
+def body_doc(schema: dict[str, Any]) -> dict[str, Any]:
+    """The request body as /openapi.json shows it: bodies are read by the route (media type, @context)."""
+    return {"requestBody": {"required": True, "content": {m: {"schema": schema} for m in MEDIA}}}
+
+
+def answer_doc(schema: dict[str, Any], status: int = 200, why: str = "OK") -> dict[int | str, dict[str, Any]]:
+    """An answer as /openapi.json shows it, in both media types."""
+    return {status: {"description": why, "content": {m: {"schema": schema} for m in MEDIA}}}
 
 
 def split_list(value: str | None) -> list[str] | None:

@@ -1,12 +1,16 @@
 """The query parameters of GET /entities (and of a Query body's members) as an ``EntityQuery``.
 
-Shared by every NGSI-LD route that queries entities; each malformed parameter is a BadRequestData whose pointer
-names it (``/q``, ``/georel``, ``/coordinates``, ``/type``, ...).
+Shared by every NGSI-LD route that queries entities: ``Selection`` and ``Paging`` declare the GET parameters once
+(FastAPI dependencies, so that /openapi.json documents them on every route that takes them), and each malformed
+parameter is a BadRequestData whose pointer names it (``/q``, ``/georel``, ``/coordinates``, ``/type``, ...).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query
 
 from futago.services.ngsild import EntityQuery, NgsiLdService, TermMap
 from futago.services.ngsild.errors import BadRequestData
@@ -44,6 +48,46 @@ class QueryParameters:
     limit: int = 20
     offset: int = 0
     count: bool = False
+
+
+@dataclass
+class Page:
+    """Which page of an answer to give (``limit``, ``offset``) and whether to count every match (``count``)."""
+
+    limit: int = 20
+    offset: int = 0
+    count: bool = False
+
+
+def page_parameters(
+    limit: Annotated[int, Query(ge=0, le=MAX_LIMIT)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    count: bool = False,
+) -> Page:
+    return Page(limit, offset, count)
+
+
+Paging = Annotated[Page, Depends(page_parameters)]
+
+
+def query_parameters(
+    page: Paging,
+    type_: Annotated[str | None, Query(alias="type")] = None,
+    id_: Annotated[str | None, Query(alias="id")] = None,
+    id_pattern: Annotated[str | None, Query(alias="idPattern")] = None,
+    attrs: str | None = None,
+    q: str | None = None,
+    georel: str | None = None,
+    geometry: str | None = None,
+    coordinates: str | None = None,
+    geoproperty: str | None = None,
+) -> QueryParameters:
+    """The GET parameters that select entities, as GET /entities and GET /temporal/entities both take them."""
+    selection = (type_, id_, id_pattern, attrs, q, georel, geometry, coordinates, geoproperty)
+    return QueryParameters(*selection, page.limit, page.offset, page.count)
+
+
+Selection = Annotated[QueryParameters, Depends(query_parameters)]
 
 
 def entity_query(service: NgsiLdService, terms: TermMap, given: QueryParameters) -> EntityQuery:

@@ -10,13 +10,23 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from futago.api.access import Access, require
+from futago.api.access import Access, Permission
 from futago.api.ngsild.entities import Preference, done, represented
-from futago.api.ngsild.http import Call, NgsiLdRoute, call_of, read_body, split_list, tenant_of
+from futago.api.ngsild.http import (
+    Call,
+    NgsiLdRoute,
+    answer_doc,
+    authorize,
+    body_doc,
+    call_of,
+    split_list,
+    tenant_of,
+    with_body,
+)
+from futago.api.ngsild.query_params import Paging
 from futago.api.prefer import ReturnPreference
 from futago.api.providers import NgsiLdOff, api_services, ngsild_service
 from futago.core.errors import FutagoError
@@ -26,14 +36,12 @@ from futago.services.ngsild.errors import BadRequestData
 from futago.services.ngsild.notifier import SubscriptionService, owner_of
 
 router = APIRouter(prefix="/subscriptions", tags=["ngsi-ld"], route_class=NgsiLdRoute, default_response_class=Response)
-MEDIA = ("application/json", "application/ld+json")
 SUBSCRIPTION: dict[str, Any] = {
     "type": "object",
     "description": "An NGSI-LD Subscription: type, entities or watchedAttributes, notification.endpoint.uri, ...",
     "properties": {"id": {"type": "string"}, "type": {"const": "Subscription"}},
     "additionalProperties": True,
 }
-MAX_LIMIT = 1000
 Service = Annotated[NgsiLdService, Depends(ngsild_service)]
 
 
@@ -47,20 +55,15 @@ def subscription_service(request: Request) -> SubscriptionService:
 Subscriptions = Annotated[SubscriptionService, Depends(subscription_service)]
 
 
-def _answer(schema: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
-    return {200: {"description": "OK", "content": {m: {"schema": schema} for m in MEDIA}}}
-
-
-def _body() -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {m: {"schema": SUBSCRIPTION} for m in MEDIA}}}
-
-
 def _resource(service: NgsiLdService, tenant: str | None, sub_id: str) -> str:
-    return f"subscriptions/{service.tenant_twin_id(tenant, sub_id)}".replace("{", "{{").replace("}", "}}")
+    return f"subscriptions/{service.tenant_twin_id(tenant, sub_id)}"
 
 
-def _access(request: Request, permission: Any, resource: str) -> Access:
-    return require(permission, resource)(request)
+def _access(request: Request, service: NgsiLdService, sub_id: str, permission: Permission) -> Access:
+    """Authorised on the subscription of this request's tenant, before its body or its parameters are read."""
+    tenant = tenant_of(request)
+    service.check_tenant(tenant)
+    return authorize(request, permission, _resource(service, tenant, sub_id))
 
 
 def _shown(
@@ -85,59 +88,46 @@ def _sys_attrs(options: str | None) -> bool:
     return "sysAttrs" in chosen
 
 
-@router.post("", status_code=201, summary="Create a subscription", openapi_extra=_body())
+@router.post("", status_code=201, summary="Create a subscription", openapi_extra=body_doc(SUBSCRIPTION))
 async def create_subscription(request: Request, service: Service, subscriptions: Subscriptions) -> Response:
-    call, body = await read_body(request, service)
-
-    def create() -> str:
+    def create(call: Call, body: Any) -> Response:
         given = body.get("id") if isinstance(body, dict) else None
-        access = _access(request, "WRITE", _resource(service, call.tenant, given if isinstance(given, str) else ""))
-        return subscriptions.create(call.tenant, body, call.terms, call.context, owner_of(access.principal))
+        access = _access(request, service, given if isinstance(given, str) else "", "WRITE")
+        sub_id = subscriptions.create(call.tenant, body, call.terms, call.context, owner_of(access.principal))
+        return call.created(f"/ngsi-ld/v1/subscriptions/{quote(sub_id, safe=':')}")
 
-    sub_id = await run_in_threadpool(create)
-    headers = {"Location": f"/ngsi-ld/v1/subscriptions/{quote(sub_id, safe=':')}"}
-    if call.tenant is not None:
-        headers["NGSILD-Tenant"] = call.tenant
-    return Response(status_code=201, headers=headers)
+    return await with_body(request, service, create)
 
 
 @router.get(
-    "", summary="List subscriptions (limit, offset, count)", responses=_answer({"type": "array", "items": SUBSCRIPTION})
+    "",
+    summary="List subscriptions (limit, offset, count)",
+    responses=answer_doc({"type": "array", "items": SUBSCRIPTION}),
 )
 def list_subscriptions(
-    request: Request,
-    service: Service,
-    subscriptions: Subscriptions,
-    limit: Annotated[int, Query(ge=0)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    count: bool = False,
-    options: str | None = None,
+    request: Request, service: Service, subscriptions: Subscriptions, page: Paging, options: str | None = None
 ) -> Response:
-    access = _access(request, "READ", "subscriptions")
+    access = authorize(request, "READ", "subscriptions")
     call = call_of(request, service, geo=False)
-    if limit > MAX_LIMIT:
-        raise BadRequestData(f"limit may be at most {MAX_LIMIT}")
     sys_attrs = _sys_attrs(options)
     shown = [
         r for r in subscriptions.of_tenant(call.tenant) if access.may("READ", _resource(service, call.tenant, r["id"]))
     ]
     now = subs.now_utc()
     subscriptions.fresh_status()
-    page = [
+    listed = [
         subs.present(r, subscriptions.status(call.tenant, r["id"]), call.terms, now, sys_attrs)
-        for r in shown[offset : offset + limit]
+        for r in shown[page.offset : page.offset + page.limit]
     ]
-    headers = {"NGSILD-Results-Count": str(len(shown))} if count else None
-    return call.answer(page, headers=headers)
+    headers = {"NGSILD-Results-Count": str(len(shown))} if page.count else None
+    return call.answer(listed, headers=headers)
 
 
-@router.get("/{sub_id}", summary="Retrieve a subscription", responses=_answer(SUBSCRIPTION))
+@router.get("/{sub_id}", summary="Retrieve a subscription", responses=answer_doc(SUBSCRIPTION))
 def retrieve_subscription(
     sub_id: str, request: Request, service: Service, subscriptions: Subscriptions, options: str | None = None
 ) -> Response:
-    tenant = tenant_of(request)
-    service.check_tenant(tenant)
-    _access(request, "READ", _resource(service, tenant, sub_id))
+    _access(request, service, sub_id, "READ")
     call = call_of(request, service, geo=False)
     record = subscriptions.get(call.tenant, sub_id)
     subscriptions.fresh_status()
@@ -150,21 +140,18 @@ def retrieve_subscription(
     status_code=204,
     summary="Update a subscription",
     responses=represented(SUBSCRIPTION, "the subscription after the update, as GET shows it"),
-    openapi_extra=_body(),
+    openapi_extra=body_doc(SUBSCRIPTION),
 )
 async def update_subscription(
     sub_id: str, request: Request, service: Service, subscriptions: Subscriptions, prefer: Preference
 ) -> Response:
-    tenant = tenant_of(request)
-    service.check_tenant(tenant)
-    access = _access(request, "WRITE", _resource(service, tenant, sub_id))
-    call, body = await read_body(request, service, patch=True)
+    access = _access(request, service, sub_id, "WRITE")
 
-    def update() -> Response:
+    def update(call: Call, body: Any) -> Response:
         subscriptions.update(call.tenant, sub_id, body, call.terms)
         return done(call, _shown(subscriptions, call, access, sub_id, prefer))
 
-    return await run_in_threadpool(update)
+    return await with_body(request, service, update, patch=True)
 
 
 @router.delete(
@@ -176,9 +163,7 @@ async def update_subscription(
 def delete_subscription(
     sub_id: str, request: Request, service: Service, subscriptions: Subscriptions, prefer: Preference
 ) -> Response:
-    tenant = tenant_of(request)
-    service.check_tenant(tenant)
-    access = _access(request, "WRITE", _resource(service, tenant, sub_id))
+    access = _access(request, service, sub_id, "WRITE")
     call = call_of(request, service, geo=False)
     before = _shown(subscriptions, call, access, sub_id, prefer)
     subscriptions.delete(call.tenant, sub_id)

@@ -8,17 +8,19 @@ query needs READ on ``query`` as GET /twins does.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from futago.api.access import Access, Permission, require
-from futago.api.ngsild.http import Call, NgsiLdRoute, call_of, read_body, split_list, tenant_of
-from futago.api.ngsild.query_params import GEO_QUERY, QueryParameters, entity_query
+from futago.api.access import Access
+from futago.api.ngsild.http import MEDIA, Call, NgsiLdRoute, call_of, split_list, tenant_of, with_body
+from futago.api.ngsild.http import authorize as _access
+from futago.api.ngsild.http import body_doc as _body
+from futago.api.ngsild.query_params import GEO_QUERY, Page, Paging, QueryParameters, Selection, entity_query
 from futago.api.providers import api_services, ngsild_service
 from futago.core.telemetry import format_timestamp
 from futago.services.ngsild import EntityQuery, NgsiLdService
@@ -27,7 +29,6 @@ from futago.services.ngsild.errors import BadRequestData
 from futago.services.ngsild.temporal import Representation, TemporalEntity, TemporalService, TimeQuery
 
 router = APIRouter(prefix="/temporal", tags=["ngsi-ld"], route_class=NgsiLdRoute, default_response_class=Response)
-MEDIA = ("application/json", "application/ld+json")
 TEMPORAL_ENTITY: dict[str, Any] = {
     "type": "object",
     "description": "An entity whose attributes are arrays of instances, each with observedAt",
@@ -78,7 +79,6 @@ QUERY: dict[str, Any] = {
         },
     },
 }
-MAX_LIMIT = 1000
 FORMS = {
     "normalized": "normalized",
     "temporalValues": "temporalValues",
@@ -95,10 +95,6 @@ def temporal_service(request: Request, ngsild: Annotated[NgsiLdService, Depends(
 Service = Annotated[TemporalService, Depends(temporal_service)]
 
 
-def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {m: {"schema": schema} for m in MEDIA}}}
-
-
 def _history(schema: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
     """200, or 206 with a Content-Range where an attribute had more instances than one answer holds."""
     content = {m: {"schema": schema} for m in MEDIA}
@@ -108,12 +104,58 @@ def _history(schema: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def _access(request: Request, permission: Permission, resource: str) -> Access:
-    return require(permission, resource.replace("{", "{{").replace("}", "}}"))(request)
-
-
 def _twin(service: TemporalService, request: Request, entity_id: str) -> str:
     return service.ngsild.tenant_twin_id(tenant_of(request), entity_id)
+
+
+@dataclass
+class TimeParameters:
+    """The temporal query's GET parameters as sent: parsed by the route, once the caller is authorised."""
+
+    timerel: str | None
+    time_at: str | None
+    end_time_at: str | None
+    timeproperty: str | None
+    last_n: str | None
+
+    def query(self) -> TimeQuery:
+        return TimeQuery.parse(self.timerel, self.time_at, self.end_time_at, self.last_n, self.timeproperty)
+
+
+def time_parameters(
+    timerel: str | None = None,
+    time_at: Annotated[str | None, Query(alias="timeAt")] = None,
+    end_time_at: Annotated[str | None, Query(alias="endTimeAt")] = None,
+    timeproperty: str | None = None,
+    last_n: Annotated[str | None, Query(alias="lastN")] = None,
+) -> TimeParameters:
+    return TimeParameters(timerel, time_at, end_time_at, timeproperty, last_n)
+
+
+@dataclass
+class ShapeParameters:
+    """The representation's GET parameters as sent (options, format, aggrMethods, aggrPeriodDuration)."""
+
+    options: str | None
+    format_: str | None
+    methods: str | None
+    period: str | None
+
+    def shape(self) -> Representation:
+        return _shape(self.options, self.format_, self.methods, self.period)
+
+
+def shape_parameters(
+    options: str | None = None,
+    format_: Annotated[str | None, Query(alias="format")] = None,
+    aggr_methods: Annotated[str | None, Query(alias="aggrMethods")] = None,
+    aggr_period: Annotated[str | None, Query(alias="aggrPeriodDuration")] = None,
+) -> ShapeParameters:
+    return ShapeParameters(options, format_, aggr_methods, aggr_period)
+
+
+When = Annotated[TimeParameters, Depends(time_parameters)]
+Shaped = Annotated[ShapeParameters, Depends(shape_parameters)]
 
 
 def _shape(options: str | None, format_: str | None, methods: str | None, period: str | None) -> Representation:
@@ -164,40 +206,18 @@ def _answer(call: Call, body: Any, entities: list[TemporalEntity], headers: dict
 def query_temporal(
     request: Request,
     service: Service,
-    type_: Annotated[str | None, Query(alias="type")] = None,
-    id_: Annotated[str | None, Query(alias="id")] = None,
-    id_pattern: Annotated[str | None, Query(alias="idPattern")] = None,
-    attrs: str | None = None,
-    q: str | None = None,
-    georel: str | None = None,
-    geometry: str | None = None,
-    coordinates: str | None = None,
-    geoproperty: str | None = None,
-    timerel: str | None = None,
-    time_at: Annotated[str | None, Query(alias="timeAt")] = None,
-    end_time_at: Annotated[str | None, Query(alias="endTimeAt")] = None,
-    timeproperty: str | None = None,
-    last_n: Annotated[str | None, Query(alias="lastN")] = None,
-    options: str | None = None,
-    format_: Annotated[str | None, Query(alias="format")] = None,
-    aggr_methods: Annotated[str | None, Query(alias="aggrMethods")] = None,
-    aggr_period: Annotated[str | None, Query(alias="aggrPeriodDuration")] = None,
-    limit: Annotated[int, Query(ge=0)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    count: bool = False,
+    given: Selection,
+    when: When,
+    shaped: Shaped,
 ) -> Response:
     access = _access(request, "READ", "query")
     call = call_of(request, service.ngsild, geo=False)
-    given = QueryParameters(type_, id_, id_pattern, attrs, q, georel, geometry, coordinates, geoproperty, limit, offset)
     selector = entity_query(service.ngsild, call.terms, given)  # the same selection as GET /entities
-    return _query(
-        request, service, access, call, [selector], attrs, TimeQuery.parse(timerel, time_at, end_time_at, last_n,
-        timeproperty), _shape(options, format_, aggr_methods, aggr_period), (offset, limit), count,
-    )  # fmt: skip
+    page = Page(given.limit, given.offset, given.count)
+    return _query(service, access, call, [selector], given.attrs, when.query(), shaped.shape(), page)
 
 
 def _query(
-    request: Request,
     service: TemporalService,
     access: Access,
     call: Call,
@@ -205,23 +225,20 @@ def _query(
     attrs: Any,
     time: TimeQuery,
     shape: Representation,
-    page: tuple[int, int],
-    count: bool,
+    page: Page,
 ) -> Response:
-    if page[1] > MAX_LIMIT:
-        raise BadRequestData(f"limit may be at most {MAX_LIMIT}")
     wanted = {call.terms.expand(a) for a in _names(attrs, "attrs")} or None
     found, total = service.query(
         call.tenant,
         selectors,
         time,
         shape,
-        page,
+        (page.offset, page.limit),
         wanted,
         access.readable,
         lambda twin_id: access.may("READ", f"twins/{twin_id}/telemetry"),
     )
-    headers = {"NGSILD-Results-Count": str(total)} if count else None
+    headers = {"NGSILD-Results-Count": str(total)} if page.count else None
     return _answer(call, [_render(call, e) for e in found], found, headers)
 
 
@@ -283,28 +300,19 @@ def retrieve_temporal(
     entity_id: str,
     request: Request,
     service: Service,
+    when: When,
+    shaped: Shaped,
     attrs: str | None = None,
-    timerel: str | None = None,
-    time_at: Annotated[str | None, Query(alias="timeAt")] = None,
-    end_time_at: Annotated[str | None, Query(alias="endTimeAt")] = None,
-    timeproperty: str | None = None,
-    last_n: Annotated[str | None, Query(alias="lastN")] = None,
-    options: str | None = None,
-    format_: Annotated[str | None, Query(alias="format")] = None,
-    aggr_methods: Annotated[str | None, Query(alias="aggrMethods")] = None,
-    aggr_period: Annotated[str | None, Query(alias="aggrPeriodDuration")] = None,
 ) -> Response:
     twin_id = _twin(service, request, entity_id)
     access = _access(request, "READ", f"twins/{twin_id}")
     call = call_of(request, service.ngsild, geo=False)
-    time = TimeQuery.parse(timerel, time_at, end_time_at, last_n, timeproperty)
-    shape = _shape(options, format_, aggr_methods, aggr_period)
     wanted = {call.terms.expand(a) for a in split_list(attrs) or []} or None
     entity = service.retrieve(
         call.tenant,
         entity_id,
-        time,
-        shape,
+        when.query(),
+        shaped.shape(),
         wanted,
         access.readable,
         access.may("READ", f"twins/{twin_id}/telemetry"),
@@ -319,9 +327,7 @@ def retrieve_temporal(
     openapi_extra=_body(TEMPORAL_ENTITY),
 )
 async def create_temporal(request: Request, service: Service) -> Response:
-    call, body = await read_body(request, service.ngsild)
-
-    def run() -> Response:
+    def run(call: Call, body: Any) -> Response:
         given = body.get("id") if isinstance(body, dict) else None
         twin_id = service.ngsild.tenant_twin_id(call.tenant, given if isinstance(given, str) else "")
         _access(request, "WRITE", f"twins/{twin_id}")
@@ -329,12 +335,9 @@ async def create_temporal(request: Request, service: Service) -> Response:
         state = service.parse(body, call.terms)
         if not service.write(call.tenant, state, create_type=True):
             return call.done()
-        headers = {"Location": f"/ngsi-ld/v1/temporal/entities/{quote(state.id, safe=':')}"}
-        if call.tenant is not None:
-            headers["NGSILD-Tenant"] = call.tenant
-        return Response(status_code=201, headers=headers)
+        return call.created(f"/ngsi-ld/v1/temporal/entities/{quote(state.id, safe=':')}")
 
-    return await run_in_threadpool(run)
+    return await with_body(request, service.ngsild, run)
 
 
 @router.post(
@@ -345,13 +348,12 @@ async def create_temporal(request: Request, service: Service) -> Response:
 )
 async def append_temporal(entity_id: str, request: Request, service: Service) -> Response:
     _access(request, "WRITE", f"twins/{_twin(service, request, entity_id)}/telemetry")
-    call, body = await read_body(request, service.ngsild)
 
-    def run() -> Response:
+    def run(call: Call, body: Any) -> Response:
         service.write(call.tenant, service.parse(body, call.terms, entity_id), create_type=False)
         return call.done()
 
-    return await run_in_threadpool(run)
+    return await with_body(request, service.ngsild, run)
 
 
 @router.delete("/entities/{entity_id}", status_code=204, summary="Delete an entity and its temporal evolution")
@@ -386,9 +388,8 @@ def delete_temporal_attribute(
 )
 async def patch_instance(entity_id: str, attr: str, instance_id: str, request: Request, service: Service) -> Response:
     _access(request, "WRITE", f"twins/{_twin(service, request, entity_id)}/telemetry")
-    call, body = await read_body(request, service.ngsild, patch=True)
 
-    def run() -> Response:
+    def run(call: Call, body: Any) -> Response:
         fragment = body.get(attr, body) if isinstance(body, dict) else body
         if not isinstance(fragment, dict) or "value" not in fragment:
             raise BadRequestData(f'send the instance\'s new value: {{"{attr}": {{"value": ...}}}}')
@@ -396,7 +397,7 @@ async def patch_instance(entity_id: str, attr: str, instance_id: str, request: R
         service.change_instance(call.tenant, entity_id, call.terms.expand(attr), instance_id, new)
         return call.done()
 
-    return await run_in_threadpool(run)
+    return await with_body(request, service.ngsild, run, patch=True)
 
 
 @router.delete(
@@ -418,18 +419,12 @@ def delete_instance(entity_id: str, attr: str, instance_id: str, request: Reques
 async def query_temporal_post(
     request: Request,
     service: Service,
-    options: str | None = None,
-    format_: Annotated[str | None, Query(alias="format")] = None,
-    aggr_methods: Annotated[str | None, Query(alias="aggrMethods")] = None,
-    aggr_period: Annotated[str | None, Query(alias="aggrPeriodDuration")] = None,
-    limit: Annotated[int, Query(ge=0)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    count: bool = False,
+    page: Paging,
+    shaped: Shaped,
 ) -> Response:
     access = _access(request, "READ", "query")
-    call, body = await read_body(request, service.ngsild)
 
-    def run() -> Response:
+    def run(call: Call, body: Any) -> Response:
         if not isinstance(body, dict) or body.get("type", "Query") != "Query":
             raise BadRequestData('the body is a Query: {"type": "Query", "entities": [...], "temporalQ": {...}}')
         selectors = _selectors(service, call, body)
@@ -440,8 +435,6 @@ async def query_temporal_post(
             temporal.get("timerel"), temporal.get("timeAt"), temporal.get("endTimeAt"),
             temporal.get("lastN", body.get("lastN")), temporal.get("timeproperty"),
         )  # fmt: skip
-        shape = _shape(options, format_, aggr_methods, aggr_period)
-        return _query(request, service, access, call, selectors, body.get("attrs"), time, shape,
-                      (offset, limit), count)  # fmt: skip
+        return _query(service, access, call, selectors, body.get("attrs"), time, shaped.shape(), page)
 
-    return await run_in_threadpool(run)
+    return await with_body(request, service.ngsild, run)

@@ -10,6 +10,7 @@ Pure functions; the @context is a TermMap.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -61,6 +62,8 @@ def parse_attribute(name: str, data: Any, terms: TermMap, pointer: str) -> list[
         instances = [parse_instance(name, d, terms, f"{pointer}/{i}") for i, d in enumerate(data)]
     else:
         instances = [parse_instance(name, data, terms, pointer)]
+    if len(instances) == 1:  # the usual attribute: nothing to compare
+        return instances
     seen: set[str | None] = set()
     for instance in instances:
         dataset = instance.get("datasetId")
@@ -129,6 +132,9 @@ def _checked_value(kind: str, value: Any, name: str, terms: TermMap) -> Any:
     return value
 
 
+_BAD_NAME = re.compile("[<>\"'=;()]")  # characters no attribute name may hold
+
+
 def parse_attributes(
     document: dict[str, Any], terms: TermMap, skip: frozenset[str] = ENTITY_MEMBERS
 ) -> dict[str, list[Instance]]:
@@ -137,7 +143,7 @@ def parse_attributes(
     for key, data in document.items():
         if key in skip:
             continue
-        if not isinstance(key, str) or not key or any(c in key for c in "<>\"'=;()") or key.isspace():
+        if not isinstance(key, str) or not key or _BAD_NAME.search(key) or key.isspace():
             raise BadRequestData(f"{key!r} is not a valid attribute name")
         iri = terms.expand(key)
         attrs.setdefault(iri, []).extend(parse_attribute(key, data, terms, f"/{key}"))

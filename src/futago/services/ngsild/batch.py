@@ -27,12 +27,12 @@ from futago.core.errors import Conflict, Forbidden, FutagoError, InvalidInput
 from futago.core.problems import Problem
 from futago.core.twin_rules import NGSILD_META as META
 from futago.core.twins import Relationship, Twin, now_iso
-from futago.services.ngsild.attributes import ENTITY_MEMBERS, LOCATION, merge_instances, stamp
+from futago.services.ngsild.attributes import ENTITY_MEMBERS, LOCATION, VALUE_MEMBER, Instance, merge_instances, stamp
 from futago.services.ngsild.context import TermMap
 from futago.services.ngsild.errors import AlreadyExists, BadRequestData, ResourceNotFound
-from futago.services.ngsild.mapping import EntityState, from_twin, to_twin
+from futago.services.ngsild.mapping import EntityState, from_twin, recorded_instances, to_twin
 from futago.services.ngsild.service import NULL, NgsiLdService, _merge_instance, _same_dataset
-from futago.services.ngsild.types import ModelPlan, plain_value, plan, schema_of
+from futago.services.ngsild.types import ModelPlan, plan, schema_of
 
 T = TypeVar("T")
 MAX_BATCH = 1000  # entities per request: bounds one transaction's size and the memory of one answer
@@ -151,19 +151,10 @@ class BatchService:
         found = {}
         for twin_id, twin in twins.items():
             meta = twin.properties.get(META)
-            meta = meta if isinstance(meta, dict) else {}
-            state = EntityState(
-                self.ngsild.entity_id(tenant, twin_id), "", created_at=str(meta.get("createdAt") or twin.last_updated)
-            )
-            recorded = meta.get("attrs")
-            for entry in recorded.values() if isinstance(recorded, dict) else ():
-                if (
-                    isinstance(entry, dict)
-                    and isinstance(entry.get("iri"), str)
-                    and isinstance(entry.get("instances"), list)
-                ):
-                    # read only (``stamp`` takes datasetId and createdAt from them): no copy
-                    state.attrs[entry["iri"]] = [i for i in entry["instances"] if isinstance(i, dict)]
+            created = meta.get("createdAt") if isinstance(meta, dict) else None
+            entity = self.ngsild.entity_id(tenant, twin_id)
+            state = EntityState(entity, "", created_at=str(created or twin.last_updated))
+            state.attrs = recorded_instances(meta, state.created_at)  # ``stamp`` takes datasetId and createdAt
             found[state.id] = state
         return found
 
@@ -337,21 +328,33 @@ def without_cyclic_gc(run: Callable[[], T]) -> Callable[[], T]:
 
 def _signature(state: EntityState) -> tuple[Any, ...] | None:
     """What a derived model's plan depends on: the type, and per attribute its IRI, whether it has a default
-    instance, that instance's kind and its value's DTDL schema. None for a type that is a DTMI (not cached)."""
+    instance, that instance's kind and its value's DTDL schema. None for a type that is a DTMI (not cached).
+    Computed for every entity of a batch, so the usual attribute (one instance, a scalar value) takes a short way."""
     if state.type.startswith("dtmi:"):
         return None
     parts: list[Any] = [state.type]
     for iri, instances in state.attrs.items():
-        default = next((i for i in instances if "datasetId" not in i), None) or next(
-            (i for i in instances if i["type"] == "Relationship"), None
-        )
+        first = instances[0] if instances else None
+        if first is not None and len(instances) == 1 and "datasetId" not in first:
+            default: Instance | None = first
+        else:
+            default = next((i for i in instances if "datasetId" not in i), None) or next(
+                (i for i in instances if i["type"] == "Relationship"), None
+            )
         if default is None:
             parts.append((iri, None))
-        elif default["type"] == "Relationship" or iri == LOCATION:
-            parts.append((iri, default["type"]))
+            continue
+        kind = default["type"]
+        if kind == "Relationship" or iri == LOCATION:
+            parts.append((iri, kind))
         else:
-            parts.append((iri, default["type"], _schema_key(plain_value(default))))
+            value = default.get(VALUE_MEMBER[kind])
+            scalar = _SCALAR_SCHEMAS.get(type(value))
+            parts.append((iri, kind, scalar if scalar is not None else _schema_key(value)))
     return tuple(parts)
+
+
+_SCALAR_SCHEMAS: dict[type, str] = {bool: "boolean", int: "double", float: "double", str: "string"}
 
 
 def _schema_key(value: Any) -> Any:

@@ -1,17 +1,26 @@
 """Discovery (GS CIM 009 clauses 5.7.5 - 5.7.10): the entity types and attributes a tenant holds.
 
 Computed from the tenant's twins as entities (every version of a derived model is one type), through the same
-scan and visibility as queries: a caller sees the types and attributes of the entities it may read. One pass over
-the tenant's twins per request; the answers name types and attributes by their expanded IRIs, the route compacts
-them with the caller's context.
+scan and visibility as queries: a caller sees the types and attributes of the entities it may read. The answers
+name types and attributes by their expanded IRIs, the route compacts them with the caller's context.
+
+A census is one pass over the tenant's twins; it is kept and answered again until the graph changes. Visibility
+is per twin and per property (policies by path), which no store aggregate can apply, so the census is kept per
+*reach* (``Access.reach``: equal for callers whose policies and scopes are the same) rather than computed once for
+all. Any event that may change a twin, a relationship or a model (this process's, or another's arriving on the
+bus) drops every kept census; a kept census is also dropped after ``MAX_AGE_S``, for writes that announce nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+import time
+import weakref
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from futago.core.events import Event
 from futago.core.twins import TwinScan
 from futago.services.ngsild.querying import _pages, _states
 
@@ -38,14 +47,85 @@ class Census:
     attributes: dict[str, AttributeInfo] = field(default_factory=dict)
 
 
+MAX_AGE_S = 60.0
+MAX_KEPT = 256  # censuses kept per service (tenants x reaches x types asked for)
+# Events that change no twin, relationship or model: they leave a census as it is.
+_UNCHANGING = ("telemetry.", "notification.", "alert.", "command.", "quality.", "behaviour.")
+
+
+class _Kept:
+    """The censuses of one service, dropped together when its graph changes."""
+
+    def __init__(self, service: NgsiLdService) -> None:
+        self.lock = threading.Lock()
+        self.generation = 0
+        self.censuses: dict[Hashable, tuple[int, float, Census]] = {}
+        service.twins.bus.subscribe(self._on_event)
+
+    def _on_event(self, event: Event) -> None:
+        if not event.type.startswith(_UNCHANGING):
+            with self.lock:
+                self.generation += 1
+                self.censuses.clear()
+
+    def get(self, key: Hashable) -> Census | None:
+        with self.lock:
+            found = self.censuses.get(key)
+            if found is None or found[0] != self.generation or time.monotonic() - found[1] > MAX_AGE_S:
+                return None
+            return found[2]
+
+    def put(self, key: Hashable, generation: int, census: Census) -> None:
+        with self.lock:
+            if generation == self.generation:  # else the graph changed while it was counted: not kept
+                if len(self.censuses) >= MAX_KEPT:
+                    self.censuses.pop(next(iter(self.censuses)))
+                self.censuses[key] = (generation, time.monotonic(), census)
+
+
+_kept: weakref.WeakKeyDictionary[NgsiLdService, _Kept] = weakref.WeakKeyDictionary()
+_kept_lock = threading.Lock()
+
+
+def _kept_of(service: NgsiLdService) -> _Kept:
+    with _kept_lock:
+        kept = _kept.get(service)
+        if kept is None:
+            kept = _kept[service] = _Kept(service)
+        return kept
+
+
 def census(
     service: NgsiLdService,
     tenant: str | None,
     readable: Readable,
     may_read_twin: Callable[[str], bool] | None,
     only_type: str | None = None,
+    reach: Hashable | None = None,
 ) -> Census:
-    """Every entity type and attribute of the tenant's readable entities (of ``only_type``'s models if given)."""
+    """Every entity type and attribute of the tenant's readable entities (of ``only_type``'s models if given).
+    ``reach``: what decides the caller's visibility (``Access.reach``); given, the census is kept for the next
+    caller of the same reach until the graph changes. The answer is shared: read it, never change it."""
+    if reach is None:
+        return _count(service, tenant, readable, may_read_twin, only_type)
+    kept = _kept_of(service)
+    key = (tenant, reach, only_type)
+    found = kept.get(key)
+    if found is not None:
+        return found
+    generation = kept.generation  # read before counting: a change meanwhile keeps this census from being kept
+    found = _count(service, tenant, readable, may_read_twin, only_type)
+    kept.put(key, generation, found)
+    return found
+
+
+def _count(
+    service: NgsiLdService,
+    tenant: str | None,
+    readable: Readable,
+    may_read_twin: Callable[[str], bool] | None,
+    only_type: str | None,
+) -> Census:
     models = service._model_ids([only_type]) if only_type is not None else None
     found = Census()
     if models is not None and not models:

@@ -26,11 +26,23 @@ TYPE_OF_STATUS = {
 
 
 class NgsiLdError(FutagoError):
-    """A problem with its NGSI-LD type name (the last segment of its type URI)."""
+    """A problem with its NGSI-LD type name (the last segment of its type URI), its HTTP status and title.
+
+    A subclass declares only what differs, in its class line: ``class X(NgsiLdError, status=404, title="...")``;
+    its type name is its class name unless ``problem_type=`` says otherwise, and status and title are inherited.
+    """
 
     status = 400
     title = "Bad request"
     problem_type = "BadRequestData"
+
+    def __init_subclass__(cls, *, status: int | None = None, title: str | None = None, problem_type: str = "") -> None:
+        super().__init_subclass__()
+        cls.problem_type = problem_type or cls.__name__
+        if status is not None:
+            cls.status = status
+        if title is not None:
+            cls.title = title
 
     def __init__(
         self, detail: str, problems: Sequence[Problem] | None = None, *, problem_type: str | None = None
@@ -40,52 +52,31 @@ class NgsiLdError(FutagoError):
             self.problem_type = problem_type
 
 
-class BadRequestData(NgsiLdError):
-    pass
+class BadRequestData(NgsiLdError): ...
 
 
-class InvalidRequest(NgsiLdError):
-    problem_type = "InvalidRequest"
+class InvalidRequest(NgsiLdError): ...
 
 
-class ResourceNotFound(NgsiLdError):
-    status = 404
-    title = "Not found"
-    problem_type = "ResourceNotFound"
+class ResourceNotFound(NgsiLdError, status=404, title="Not found"): ...
 
 
-class NonexistentTenant(ResourceNotFound):
-    problem_type = "NonexistentTenant"
+class NonexistentTenant(ResourceNotFound): ...
 
 
-class AlreadyExists(NgsiLdError):
-    status = 409
-    title = "Conflict"
-    problem_type = "AlreadyExists"
+class AlreadyExists(NgsiLdError, status=409, title="Conflict"): ...
 
 
-class OperationNotSupported(NgsiLdError):
-    status = 422
-    title = "Operation not supported"
-    problem_type = "OperationNotSupported"
+class OperationNotSupported(NgsiLdError, status=422, title="Operation not supported"): ...
 
 
-class NotAcceptable(NgsiLdError):
-    status = 406
-    title = "Not acceptable"
-    problem_type = "NotAcceptable"
+class NotAcceptable(NgsiLdError, status=406, title="Not acceptable"): ...
 
 
-class UnsupportedMediaType(NgsiLdError):
-    status = 415
-    title = "Unsupported media type"
-    problem_type = "UnsupportedMediaType"
+class UnsupportedMediaType(NgsiLdError, status=415, title="Unsupported media type"): ...
 
 
-class LdContextNotAvailable(NgsiLdError):
-    status = 503
-    title = "LD context not available"
-    problem_type = "LdContextNotAvailable"
+class LdContextNotAvailable(NgsiLdError, status=503, title="LD context not available"): ...
 
 
 def problem_type_of(error: FutagoError) -> str | None:

@@ -62,6 +62,8 @@ def to_twin(
         kept = []
         for instance in instances:
             stored = dict(instance)
+            if stored.get("createdAt") == state.created_at:
+                del stored["createdAt"]  # the entity's: from_twin restores it (a smaller twin, stored and audited)
             mirrored = iri in plan.mirrored and "datasetId" not in instance
             if instance["type"] == "Relationship" and iri in plan.mirrored:
                 target = to_twin_id(instance["object"])
@@ -71,15 +73,23 @@ def to_twin(
                     stored["relId"] = rel_id
             elif mirrored:
                 document[name] = plain_value(instance)
+                stored.pop(VALUE_MEMBER[instance["type"]], None)  # the twin's property holds it (and wins)
             elif iri != LOCATION or "datasetId" in instance:
                 stored["kept"] = True  # not in the twin: always answered from the metadata
+            elif "geometry" in document and instance["type"] == "GeoProperty":
+                del stored["value"]  # the twin's geometry holds it
             kept.append(stored)
-        meta_attrs[name] = {"iri": iri, "instances": kept}
+        meta_attrs[name] = {"instances": kept} if iri == _default_iri(name) else {"iri": iri, "instances": kept}
     meta: dict[str, Any] = {"createdAt": state.created_at, "attrs": meta_attrs}
     if state.extra_types:
         meta["types"] = state.extra_types
     document[META] = meta
     return document, relationships
+
+
+def _default_iri(name: str) -> str:
+    """The IRI an attribute record without ``iri`` has: the core context's expansion of its name."""
+    return LOCATION if name == "location" else DEFAULT_VOCAB + name
 
 
 def _rel_id(name: str, dataset: str | None) -> str:
@@ -114,10 +124,10 @@ def from_twin(
     for rel in relationships:
         rels_by_name.setdefault(rel.name, []).append(rel)
     for name, entry in recorded.items():
-        instances = _instances(entry)
+        instances = _instances(entry, state.created_at)
         if instances is None:
             continue
-        iri = entry["iri"]
+        iri = entry.get("iri") or _default_iri(name)
         if name == "location" and iri == LOCATION:
             shown = _location(instances, twin.geometry)
         else:
@@ -137,16 +147,39 @@ def from_twin(
     return state
 
 
-def _instances(entry: Any) -> list[Instance] | None:
+def _instances(entry: Any, created_at: str) -> list[Instance] | None:
     """The recorded instances of an attribute, or None where the metadata is not what futago wrote (set by hand
-    through the twin API): such metadata is ignored rather than trusted."""
-    if not isinstance(entry, dict) or not isinstance(entry.get("iri"), str):
+    through the twin API): such metadata is ignored rather than trusted. An instance recorded without createdAt
+    was created with its entity (``to_twin`` leaves that out)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("iri", ""), str):
         return None
     instances = entry.get("instances")
     if not isinstance(instances, list):
         return None
-    good = [i for i in instances if isinstance(i, dict) and i.get("type") in VALUE_MEMBER]
-    return copy.deepcopy(good)
+    good = copy.deepcopy([i for i in instances if isinstance(i, dict) and i.get("type") in VALUE_MEMBER])
+    for instance in good:
+        instance.setdefault("createdAt", created_at)
+    return good
+
+
+def recorded_instances(meta: Any, created: str) -> dict[str, list[Instance]]:
+    """Attribute IRI -> the instances ``$ngsild`` records, not copied (read them only), values of mirrored instances
+    left out as stored: what a replacement keeps of an entity (datasetIds and createdAt). ``created``: the
+    entity's createdAt, which an instance recorded without one has."""
+    meta = meta if isinstance(meta, dict) else {}
+    recorded = meta.get("attrs")
+    found: dict[str, list[Instance]] = {}
+    for name, entry in recorded.items() if isinstance(recorded, dict) else ():
+        if not isinstance(entry, dict) or not isinstance(entry.get("instances"), list):
+            continue
+        iri = entry.get("iri") or _default_iri(name)
+        if isinstance(iri, str):
+            found[iri] = [
+                i if "createdAt" in i else {**i, "createdAt": created}
+                for i in entry["instances"]
+                if isinstance(i, dict)
+            ]
+    return found
 
 
 def _location(instances: list[Instance], geometry: Any) -> list[Instance]:

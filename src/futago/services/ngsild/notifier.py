@@ -1,21 +1,30 @@
 """NGSI-LD subscriptions at work: stored per tenant, matched against twin changes from either door, and their
 notifications handed to futago's notification machinery (the ``ngsild`` channel, retries, dead letters).
 
+- **Index.** Subscriptions are matched from memory, by tenant: the index is loaded on ``start`` (so after a
+  leadership change too), changed at once by every create, update and delete made through this process, and read
+  again from the store every ``REFRESH_S`` for those made through another process. A change in a tenant without
+  subscriptions costs a dictionary look-up; an idle notifier wakes only for that safety read.
 - **Triggers.** Every ``twin.*`` and ``relationship.*`` event (the twin API and NGSI-LD alike) is queued and
   matched on a thread of its own: tenant, entity selectors, watchedAttributes against the attributes that
   changed, ``q``, ``geoQ``, ``throttling``, ``isActive`` and ``expiresAt``. Periodic subscriptions
   (``timeInterval``) are sent by a timer with every entity that matches then.
+- **Throttling drops nothing.** A change within a subscription's throttle window is held, the latest per entity,
+  and the timer sends the held entities in one coalesced notification when the window ends; each held change
+  counts in the status member ``timesCoalesced`` (a futago extension).
 - **Visibility.** A subscription notifies only what its owner (the caller who created it) may read now: twins,
   properties, relationship targets, under the policies in force at notification time.
 - **Leadership.** Only the process that runs notifications starts this (``start``, from ``App.start_stateful``);
   the others store subscriptions, which the leader reads back within ``REFRESH_S``.
 - **Status.** The ``ngsild`` channel tells each attempt's outcome; the counters are kept apart from the
-  subscription (``timesSent``, ``timesFailed``, ``lastNotification``, ``lastSuccess``, ``lastFailure``).
+  subscription (``timesSent``, ``timesFailed``, ``lastNotification``, ``lastSuccess``, ``lastFailure``,
+  ``timesCoalesced``). The leader's counters in memory are the newest: only other processes read them back.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -44,12 +53,12 @@ from futago.services.ngsild.mapping import EntityState
 from futago.services.ngsild.service import EntityQuery, NgsiLdService
 
 log = logging.getLogger(__name__)
-REFRESH_S = 2.0  # how soon the leader sees a subscription stored through another process
-TICK_S = 0.25  # the periodic timer's step
+REFRESH_S = 10.0  # how soon the leader sees a subscription stored through another process (a safety read)
 SUBSCRIBER_PREFIX = "ngsild:"  # delivery records name a subscription as subscriber "ngsild:<tenant>:<id>"
 _SEEN_LIMIT = 20_000
 _TRIGGERS = ("twin.created", "twin.updated", "relationship.created", "relationship.updated", "relationship.deleted")
 Key = tuple[str, str]  # (tenant or "", subscription id)
+Change = tuple[EntityState, dict[str, list[Any]] | None]  # an entity as notified, and its attributes before
 QMatcher = Callable[[str, TermMap], Callable[[EntityState], bool]]
 
 
@@ -95,10 +104,13 @@ class SubscriptionService:
         self.q_matcher = q_matcher
         self._lock = threading.RLock()
         self._records: dict[Key, dict[str, Any]] | None = None
+        self._by_tenant: dict[str, dict[Key, dict[str, Any]]] = {}
         self._loaded_at = 0.0
         self._status: dict[Key, dict[str, Any]] = {}
         self._last_sent: dict[Key, float] = {}  # monotonic, for throttling
+        self._held: dict[Key, dict[str, Change]] = {}  # changes within a throttle window, the latest per entity
         self._next_due: dict[Key, float] = {}  # monotonic, for timeInterval
+        self._wake = threading.Event()  # the timer's deadlines changed
         self._q_cache: dict[tuple[str, str, bytes], Callable[[EntityState], bool]] = {}
         self._seen: OrderedDict[str, dict[str, list[Any]]] = OrderedDict()
         self._inbox: queue.SimpleQueue[Event | None] = queue.SimpleQueue()
@@ -116,13 +128,37 @@ class SubscriptionService:
     # -- storage --------------------------------------------------------------------------------------
 
     def _all(self, fresh: bool = False) -> dict[Key, dict[str, Any]]:
+        """The index; read from the store when asked (an API read, which must see every process's writes)."""
         with self._lock:
-            if self._records is None or fresh or time.monotonic() - self._loaded_at > REFRESH_S:
-                self._records = dict(self.store.list_ngsild_subscriptions())
-                self._loaded_at = time.monotonic()
-                if not self._status:
-                    self._status = dict(self.store.list_ngsild_subscription_statuses())
+            if self._records is None or fresh:
+                self._load()
+            assert self._records is not None
             return self._records
+
+    def _load(self) -> None:
+        records = dict(self.store.list_ngsild_subscriptions())
+        by_tenant: dict[str, dict[Key, dict[str, Any]]] = {}
+        for key, record in records.items():
+            by_tenant.setdefault(key[0], {})[key] = record
+        with self._lock:
+            self._records, self._by_tenant, self._loaded_at = records, by_tenant, time.monotonic()
+            for key in set(self._held) - set(records):  # deleted through another process: nobody to tell
+                del self._held[key]
+        self._wake.set()
+
+    def _put(self, key: Key, record: dict[str, Any]) -> None:
+        with self._lock:
+            self._all()[key] = record
+            self._by_tenant.setdefault(key[0], {})[key] = record
+            self._next_due.pop(key, None)
+        self._wake.set()  # a periodic one is due at once; a throttle window may have changed
+
+    def _drop(self, key: Key) -> None:
+        with self._lock:
+            self._all().pop(key, None)
+            self._by_tenant.get(key[0], {}).pop(key, None)
+            for kept in (self._status, self._held, self._last_sent, self._next_due):
+                kept.pop(key, None)
 
     def create(self, tenant: str | None, document: Any, terms: TermMap, context: Any, owner: dict[str, Any]) -> str:
         record = subs.parse(document, terms, context, subs.now_utc())
@@ -136,7 +172,7 @@ class SubscriptionService:
             if key in self._all(fresh=True):
                 raise AlreadyExists(f"subscription '{record['id']}' already exists")
             self.store.put_ngsild_subscription(key[0], key[1], record)
-            self._all()[key] = record
+            self._put(key, record)
         return str(record["id"])
 
     def get(self, tenant: str | None, sub_id: str) -> dict[str, Any]:
@@ -150,8 +186,12 @@ class SubscriptionService:
             return dict(self._status.get((tenant or "", sub_id), {}))
 
     def fresh_status(self) -> None:
+        """The counters as the leader stored them, where this process is not the leader (whose own are newer)."""
+        if self._threads:
+            return
+        stored = self.store.list_ngsild_subscription_statuses()
         with self._lock:
-            self._status.update(self.store.list_ngsild_subscription_statuses())
+            self._status.update(stored)
 
     def of_tenant(self, tenant: str | None) -> list[dict[str, Any]]:
         return [r for (t, _), r in sorted(self._all(fresh=True).items()) if t == (tenant or "")]
@@ -171,16 +211,14 @@ class SubscriptionService:
         key = (tenant or "", sub_id)
         with self._lock:
             self.store.put_ngsild_subscription(key[0], key[1], changed)
-            self._all()[key] = changed
-            self._next_due.pop(key, None)
+            self._put(key, changed)
 
     def delete(self, tenant: str | None, sub_id: str) -> None:
         self.get(tenant, sub_id)
         key = (tenant or "", sub_id)
         with self._lock:
             self.store.delete_ngsild_subscription(key[0], key[1])
-            self._all().pop(key, None)
-            self._status.pop(key, None)
+            self._drop(key)
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -189,8 +227,12 @@ class SubscriptionService:
         if self._threads:
             return
         self._stop.clear()
+        self._load()  # what the previous leader, or any process, stored
+        stored = self.store.list_ngsild_subscription_statuses()
+        with self._lock:
+            self._status.update(stored)
         self._unsubscribe = self.bus.subscribe(self._on_event)
-        for name, target in (("match", self._match_loop), ("periodic", self._periodic_loop)):
+        for name, target in (("match", self._match_loop), ("timer", self._timer_loop)):
             thread = threading.Thread(target=target, name=f"futago-ngsild-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -200,6 +242,7 @@ class SubscriptionService:
             self._unsubscribe()
             self._unsubscribe = None
         self._stop.set()
+        self._wake.set()
         self._inbox.put(None)
         for thread in self._threads:
             thread.join(timeout_s)
@@ -238,10 +281,12 @@ class SubscriptionService:
         twin_id = str(event.twin_id)
         tenant = _tenant_of(twin_id)
         now = subs.now_utc()
+        with self._lock:
+            if self._records is None:
+                self._load()
+            in_tenant = list(self._by_tenant.get(tenant, {}).items())
         candidates = [
-            (key, r)
-            for key, r in self._all().items()
-            if key[0] == tenant and "timeInterval" not in r and subs.status_of(r, now) == "active"
+            (key, r) for key, r in in_tenant if "timeInterval" not in r and subs.status_of(r, now) == "active"
         ]
         if not candidates:  # no one is subscribed in this tenant: no read, no state (the batch path's hot loop)
             return
@@ -257,11 +302,9 @@ class SubscriptionService:
             watched = record.get("watchedAttributes")
             if watched is not None and not changed & set(watched):
                 continue
-            if not self._throttle_allows(key, record):
-                continue
             shown = self._as_owner_sees(record, tenant, twin)
             if shown is not None and self._filters_pass(record, shown):
-                self._notify(key, record, [(shown, previous)], twin_id)
+                self._send_or_hold(key, record, twin_id, (shown, previous))
 
     def _remember(self, twin_id: str, state: EntityState) -> dict[str, list[Any]] | None:
         with self._lock:
@@ -313,14 +356,26 @@ class SubscriptionService:
             return True
         return False
 
-    def _throttle_allows(self, key: Key, record: dict[str, Any]) -> bool:
+    def _send_or_hold(self, key: Key, record: dict[str, Any], twin_id: str, change: Change) -> None:
+        """Notify now, or, within the throttle window, hold the change (the latest per entity) for the timer,
+        which sends every held entity in one notification when the window ends."""
         throttling = record.get("throttling")
         with self._lock:
             last = self._last_sent.get(key)
             if throttling is not None and last is not None and time.monotonic() - last < throttling:
-                return False
+                held = self._held.setdefault(key, {})
+                before = held.get(twin_id)
+                # showChanges tells what changed since the last notification: the first held change's "before"
+                held[twin_id] = (change[0], before[1] if before is not None else change[1])
+                counters = self._status.setdefault(key, {"timesSent": 0, "timesFailed": 0})
+                counters["timesCoalesced"] = int(counters.get("timesCoalesced", 0)) + 1
+                self._wake.set()
+                return
             self._last_sent[key] = time.monotonic()
-        return True
+            held = self._held.pop(key, {})  # a window that ended before the timer sent it goes with this one
+        previous = held.pop(twin_id, None)
+        merged = (change[0], previous[1] if previous is not None else change[1])
+        self._notify(key, record, [*held.values(), merged], twin_id)
 
     def _as_owner_sees(self, record: dict[str, Any], tenant: str, twin: Twin) -> EntityState | None:
         """The entity as the subscription's owner may read it now, or None."""
@@ -364,30 +419,67 @@ class SubscriptionService:
             self._q_cache[cache_key] = matcher
         return matcher
 
-    # -- periodic --------------------------------------------------------------------------------------
+    # -- the timer: periodic subscriptions, throttle windows, the safety read --------------------------
 
-    def _periodic_loop(self) -> None:
-        while not self._stop.wait(TICK_S):
+    def _timer_loop(self) -> None:
+        """Sleeps until the next deadline, or until a subscription or a held change moves one."""
+        wait_s = 0.0
+        while not self._stop.is_set():
+            self._wake.wait(wait_s)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
-                self.tick()
+                wait_s = self.tick()
             except Exception:
-                log.exception("periodic NGSI-LD notifications failed")
+                log.exception("timed NGSI-LD notifications failed")
+                wait_s = 1.0
 
-    def tick(self) -> None:
-        """Send the periodic subscriptions that are due, each with every entity that matches now."""
-        now = subs.now_utc()
-        for key, record in list(self._all().items()):
-            interval = record.get("timeInterval")
-            if interval is None or subs.status_of(record, now) != "active":
+    def tick(self) -> float:
+        """Everything that is due: the safety read, the throttle windows that ended, the periodic subscriptions.
+        Returns how long to sleep until the next deadline."""
+        if time.monotonic() - self._loaded_at >= REFRESH_S:
+            self._load()
+        deadlines = [self._loaded_at + REFRESH_S, self._flush_held(), self._send_periodic()]
+        return max(0.0, min(deadlines) - time.monotonic())
+
+    def _flush_held(self) -> float:
+        """Send each throttle window that ended with the entities it held; the next window's end."""
+        now, soonest, due = time.monotonic(), math.inf, []
+        with self._lock:
+            for key in list(self._held):
+                record = (self._records or {}).get(key)
+                ends = self._last_sent.get(key, 0.0) + float((record or {}).get("throttling") or 0.0)
+                if record is None or ends <= now:
+                    due.append((key, record, self._held.pop(key)))
+                    self._last_sent[key] = now
+                else:
+                    soonest = min(soonest, ends)
+        moment = subs.now_utc()
+        for key, record, held in due:
+            if record is not None and subs.status_of(record, moment) == "active":  # paused, expired: not wanted
+                self._notify(key, record, list(held.values()), next(iter(held)))
+        return soonest
+
+    def _send_periodic(self) -> float:
+        """Send the periodic subscriptions that are due, each with every entity that matches now; the next due."""
+        moment, soonest = subs.now_utc(), math.inf
+        with self._lock:
+            periodic = [(k, r) for k, r in (self._records or {}).items() if r.get("timeInterval") is not None]
+        for key, record in periodic:
+            if subs.status_of(record, moment) != "active":
                 continue
             with self._lock:
                 due = self._next_due.get(key, 0.0)
                 if time.monotonic() < due:
+                    soonest = min(soonest, due)
                     continue
-                self._next_due[key] = time.monotonic() + float(interval)
+                self._next_due[key] = time.monotonic() + float(record["timeInterval"])
+                soonest = min(soonest, self._next_due[key])
             found = self._matching(key[0], record)
             if found:
                 self._notify(key, record, [(s, None) for s in found], "")
+        return soonest
 
     def _matching(self, tenant: str, record: dict[str, Any], limit: int = 1000) -> list[EntityState]:
         types = sorted({s["type"] for s in record.get("entities") or ()}) or None
@@ -402,9 +494,7 @@ class SubscriptionService:
 
     # -- notifications ---------------------------------------------------------------------------------
 
-    def _notify(
-        self, key: Key, record: dict[str, Any], entities: Iterable[tuple[EntityState, dict[str, Any] | None]], twin: str
-    ) -> None:
+    def _notify(self, key: Key, record: dict[str, Any], entities: Iterable[Change], twin: str) -> None:
         params = record["notification"]
         terms = self.ngsild.contexts.resolve(record.get("context"))
         rendering = Rendering(

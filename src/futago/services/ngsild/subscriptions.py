@@ -32,7 +32,9 @@ _MEMBERS = frozenset({
     "jsonldContext", "status", "createdAt", "modifiedAt", "@context", "scopeQ", "temporalQ",
 })  # fmt: skip
 _NOTIFICATION = frozenset({"attributes", "sysAttrs", "format", "showChanges", "endpoint"})
-_READ_ONLY = frozenset({"status", "timesSent", "timesFailed", "lastNotification", "lastSuccess", "lastFailure"})
+_READ_ONLY = frozenset(
+    {"status", "timesSent", "timesFailed", "lastNotification", "lastSuccess", "lastFailure", "timesCoalesced"}
+)
 _ENDPOINT = frozenset({"uri", "accept", "receiverInfo", "notifierInfo", "timeout", "cooldown"})
 _HEADER = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+$")
