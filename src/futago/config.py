@@ -10,6 +10,7 @@ The TOML file is ``--config PATH``, else ``$FUTAGO_CONFIG``, else ``./futago.tom
     port = 8000
     api_token = "<32+ random characters>"   # required (or keys) once host is not a loopback address
     max_body_bytes = 67108864
+    trusted_proxies = ["10.0.0.5"]   # a reverse proxy whose X-Forwarded-For is believed; default none
     [telemetry]
     retention_days = 365        # unset keeps readings for ever
     [sim]
@@ -48,6 +49,7 @@ _SOURCES = {
     "require_auth": ("server", "require_auth", "FUTAGO_REQUIRE_AUTH"),
     "rate_limit_per_minute": ("server", "rate_limit_per_minute", "FUTAGO_RATE_LIMIT_PER_MINUTE"),
     "refusals_per_minute": ("server", "refusals_per_minute", "FUTAGO_REFUSALS_PER_MINUTE"),
+    "trusted_proxies": ("server", "trusted_proxies", "FUTAGO_TRUSTED_PROXIES"),
     "oidc_issuer": ("oidc", "issuer", "FUTAGO_OIDC_ISSUER"),
     "oidc_audience": ("oidc", "audience", "FUTAGO_OIDC_AUDIENCE"),
     "oidc_jwks_url": ("oidc", "jwks_url", "FUTAGO_OIDC_JWKS_URL"),
@@ -87,6 +89,8 @@ class Settings:
     oidc_leeway_s: float = 60.0  # clock skew allowed on exp/nbf/iat
     rate_limit_per_minute: int = 600  # requests per minute per API key (bursts of a fifth of it)
     refusals_per_minute: int = 300  # 401s per minute per client address before it is refused (429) unheard; 0: off
+    # reverse proxies (addresses or CIDRs) whose X-Forwarded-For/-Proto are believed; none: the peer is the client
+    trusted_proxies: tuple[str, ...] = ()
     cors_origins: str | None = None  # comma-separated origins allowed to call the API from a browser; none: same origin
     max_body_bytes: int = 64 * 1024 * 1024
     max_bulk_requests: int = 2  # bulk telemetry bodies parsed at once; one more is a 429 (0: no limit)
@@ -201,6 +205,8 @@ def _check_ngsild(check: Checker, section: dict[str, Any], path: Path) -> dict[s
 def _coerce(check: Checker, name: str, value: Any, origin: str) -> Any:
     """``value`` as the setting's type (a text from the environment too); a problem naming ``origin`` if not."""
     kind = str({f.name: f.type for f in fields(Settings)}[name])
+    if name == "trusted_proxies":
+        return _proxies(check, value, origin)
     if "bool" in kind:
         if isinstance(value, bool):
             return value
@@ -217,6 +223,22 @@ def _coerce(check: Checker, name: str, value: Any, origin: str) -> Any:
     except (TypeError, ValueError):
         check.add(f"/{name}", f"{origin}: {value!r} is not a valid {name}")
         return None
+
+
+def _proxies(check: Checker, value: Any, origin: str) -> tuple[str, ...] | None:
+    """Trusted proxies from a TOML list or a comma-separated text, each an address or a CIDR."""
+    entries = value.split(",") if isinstance(value, str) else value
+    if not isinstance(entries, list | tuple) or not all(isinstance(e, str) for e in entries):
+        check.add("/trusted_proxies", f'{origin}: give a list of addresses or CIDRs, e.g. ["10.0.0.0/8"]')
+        return None
+    networks = []
+    for entry in (e.strip() for e in entries if e.strip()):
+        try:
+            networks.append(str(ipaddress.ip_network(entry, strict=False)))
+        except ValueError:
+            check.add("/trusted_proxies", f"{origin}: {entry!r} is not an IP address or a CIDR (10.0.0.0/8)")
+            return None
+    return tuple(networks)
 
 
 def load_settings(config: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:

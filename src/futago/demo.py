@@ -17,7 +17,9 @@ from typing import Any
 
 from futago.act.rules import load_rule_file
 from futago.app import App
+from futago.core.datasets import DatasetRecord
 from futago.core.telemetry import QUALITY_NOT_EVALUATED, Reading
+from futago.core.twins import now_iso
 from futago.samples import demo_models
 from futago.scenarios.flood import FloodScenario, LiveFlood
 from futago.scenarios.plant import LivePlant
@@ -27,6 +29,8 @@ MODELS = "dtmi:futago:demo:"
 ORIGIN = (138.8640, 35.1010)  # beside the Kano River, Numazu (longitude, latitude)
 BUILDINGS = 24
 HISTORY_HOURS = 24
+HISTORY_KIND = "demo_history"  # a dataset record marks a store whose history was seeded (once per store)
+HISTORY_DATASET = f"{HISTORY_KIND}:sample-district"
 FLOOD_ORIGIN = (138.8800, 35.1010)  # the live flood scenario's district, upstream of the sample one
 
 
@@ -276,8 +280,9 @@ def _readings(at_s: float, rng: random.Random, rivers: Rivers) -> list[Reading]:
 
 
 def seed(app: App, say: Callable[[str], object] = lambda _: None) -> dict[str, int]:
-    """Load the demo models and twins (once), its QARTOD tests, and a day of minute history; ``say`` hears one
-    line per stage (the history takes seconds, longer on a slow disk)."""
+    """Load the demo models and twins, its QARTOD tests, and a day of minute history, each once per store (a
+    restart seeds nothing twice); ``say`` hears one line per stage (the history takes seconds, longer on a slow
+    disk). ``readings``: the readings of seeded history in the store; ``new_readings``: those written now."""
     say("loading the sample models, twins, behaviours, rules and QARTOD tests")
     documents = demo_models()
     app.models.add_missing(documents)
@@ -295,6 +300,24 @@ def seed(app: App, say: Callable[[str], object] = lambda _: None) -> dict[str, i
     # The sample file's level, rate and stuck-sensor rules; the live flood scenario brings its own forecast rule.
     rules = load_rule_file(Path(str(resources.files("futago.samples").joinpath("rules.yaml"))))
     app.alerts.load({name: rule for name, rule in rules.items() if name.startswith("river-")})
+    readings, new = _seed_history(app, say)
+    return {"models": len(documents), "twins": len(twins), "readings": readings, "new_readings": new,
+            "quality": tests}  # fmt: skip
+
+
+def _seed_history(app: App, say: Callable[[str], object]) -> tuple[int, int]:
+    """A day of minute history before now, written once per store: a marker dataset record says it was (live
+    readings then go on from the simulator). Without the marker, every restart added another day, overlapping
+    the last. Returns the readings of seeded history the store holds, and how many were written now."""
+    marker = app.store.get_dataset(HISTORY_DATASET)
+    if marker is not None:
+        readings = int(marker.records.get("readings", 0))
+        say(f"the {HISTORY_HOURS} h of history were seeded on {marker.updated}; live readings go on from there")
+        return readings, 0
+    if app.store.series_names("river-1"):  # seeded by a futago before the marker: mark it, do not add a day
+        _mark_history(app, 0, "found in the store, seeded by an earlier futago demo")
+        say("the store holds the sample district's history already; live readings go on from there")
+        return 0, 0
     rng = random.Random(1)
     now = time.time()
     history: list[Reading] = []
@@ -303,7 +326,16 @@ def seed(app: App, say: Callable[[str], object] = lambda _: None) -> dict[str, i
         history += _readings(now - minute * 60, rng, rivers)
     say(f"writing {HISTORY_HOURS} h of minute history ({len(history):,} readings, each judged by QARTOD)")
     readings = app.telemetry.append(history)
-    return {"models": len(documents), "twins": len(twins), "readings": readings, "quality": tests}
+    _mark_history(app, readings, f"{HISTORY_HOURS} h of simulated minute readings before the first start")
+    return readings, readings
+
+
+def _mark_history(app: App, readings: int, note: str) -> None:
+    """The marker: written after the history, so that an interrupted seeding is done again at the next start."""
+    provenance = {"tool": "futago demo", "note": note}
+    record = DatasetRecord(HISTORY_DATASET, HISTORY_KIND, now_iso(), title="The demo's seeded telemetry history",
+                           provenance=provenance, records={"readings": readings})  # fmt: skip
+    app.store.put_dataset(record)
 
 
 class Simulator:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import Request
 
+from futago.api.clients import client_address
 from futago.api.providers import security_service
 from futago.core.errors import Forbidden, NotFound, Unauthorized
 from futago.core.events import twin_resource
@@ -148,7 +149,7 @@ def _authenticate(request: Request) -> Principal:
     if token and hmac.compare_digest(given.encode(), token.reveal().encode()):
         return BOOTSTRAP_TOKEN
     if given.startswith(KEY_PREFIX):
-        return security.authenticate_key(given, request.client.host if request.client else None)
+        return security.authenticate_key(given, client_address(request))
     verifier = _oidc(request)
     if verifier is not None and given.count(".") == 2:
         return verifier.authenticate(given)

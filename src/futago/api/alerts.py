@@ -23,6 +23,7 @@ from futago.api.access import Access, require
 from futago.api.answers import AlertImpact, AlertRecord, Alerts, Rule, Rules
 from futago.api.bodies import NoteRequest, RuleRequest, described_by
 from futago.api.deps import CREATED, JSONRoute, json_response
+from futago.api.paging import visible_page
 from futago.api.prefer import ReturnPreference, deleted_answers, return_preference
 from futago.api.providers import alert_service, notification_service
 from futago.core.errors import InvalidInput
@@ -149,9 +150,13 @@ def list_alerts(
     service: AlertService = Depends(alert_service),
     access: Access = Depends(require("READ", "alerts")),
 ) -> Response:
-    alerts, token = service.list_alerts(state, rule, twin, limit, continuation)
-    # filtered after paging: a page may hold fewer than ``limit`` alerts, and the token still goes on from it
-    shown = [seen for alert in alerts if (seen := alert_as_seen(access, alert.to_json())) is not None]
+    # the policies apply before the page is cut: a full page of alerts the caller may see (futago.api.paging)
+    shown, token = visible_page(
+        lambda cursor, n: service.list_alerts(state, rule, twin, n, cursor),
+        lambda alert: alert_as_seen(access, alert.to_json()),
+        limit,
+        continuation,
+    )
     return json_response({"value": shown, "continuationToken": token})
 
 

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from futago.api.access import Access, require
 from futago.api.answers import AuditPage, Checkpoint, Checkpoints, Verification
+from futago.api.clients import client_address
 from futago.api.deps import SQL_MAX, JSONRoute, json_response
 from futago.api.errors import problem_response, retry_after
 from futago.api.providers import ApiServices, audit_log
@@ -106,8 +107,7 @@ class AuditRequests:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        client = scope.get("client")
-        address: str | None = client[0] if client else None
+        address = client_address(scope)  # decided by ClientAddress: the peer, or behind a trusted proxy its client
         method, path = scope["method"], scope["path"]
         try:
             self.unauthenticated.check(f"client {address}")

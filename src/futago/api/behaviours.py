@@ -20,6 +20,7 @@ from futago.api.access import Access, require
 from futago.api.answers import Behaviour, Behaviours, Open, Runs
 from futago.api.bodies import BehaviourRequest, ScenarioRequest, described_by
 from futago.api.deps import CREATED, JSONRoute, json_response
+from futago.api.paging import newest_visible
 from futago.api.prefer import ReturnPreference, deleted_answers, return_preference
 from futago.api.providers import behaviour_runtime, notification_service, twin_service
 from futago.core.errors import InvalidInput, NotFound
@@ -150,8 +151,11 @@ def list_runs(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     access: Access = Depends(require("READ", "behaviours/{name}")),
 ) -> Response:
-    # filtered after the limit: fewer than ``limit`` runs when some are about twins the caller may not read
-    return json_response({"value": _visible_runs(access, behaviours.runs(name, twin, limit))})
+    # the newest ``limit`` runs the caller may see, not the newest ``limit`` filtered (futago.api.paging)
+    seen = newest_visible(
+        lambda n: behaviours.runs(name, twin, n), lambda run: run if access.may_see(run_resources(run)) else None, limit
+    )
+    return json_response({"value": seen})
 
 
 @router.post(

@@ -22,6 +22,7 @@ from futago.api.alerts import alert_as_seen
 from futago.api.answers import CommandBinding, CommandBindings, CommandRecord, Commands
 from futago.api.bodies import ApprovalRequest, BindingRequest, CommandRequest, RejectionRequest, described_by
 from futago.api.deps import ACCEPTED, CREATED, JSONRoute, json_response
+from futago.api.paging import newest_visible
 from futago.api.prefer import ReturnPreference, deleted_answers, return_preference
 from futago.api.providers import command_service
 from futago.core.errors import InvalidInput
@@ -113,8 +114,11 @@ def list_commands(
     commands: CommandService = Depends(command_service),
     access: Access = Depends(require("READ", "commands")),
 ) -> Response:
-    records = commands.list_commands(state, twin, command, limit)
-    return json_response({"value": [seen for r in records if (seen := command_as_seen(access, r)) is not None]})
+    # the newest ``limit`` commands the caller may see, not the newest ``limit`` filtered (futago.api.paging)
+    records = newest_visible(
+        lambda n: commands.list_commands(state, twin, command, n), lambda r: command_as_seen(access, r), limit
+    )
+    return json_response({"value": records})
 
 
 @router.get(

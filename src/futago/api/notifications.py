@@ -31,6 +31,7 @@ from futago.api.answers import (
 )
 from futago.api.bodies import ChannelSettingsRequest, SubscriberRequest, described_by
 from futago.api.deps import CREATED, SQL_MAX, JSONRoute, RowId, json_response
+from futago.api.paging import keyset, visible_page
 from futago.api.prefer import ReturnPreference, deleted_answers, return_preference
 from futago.api.providers import notification_service
 from futago.core.errors import NotFound
@@ -226,12 +227,17 @@ def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     access: Access = Depends(require("READ", "notifications")),
 ) -> Response:
-    records = service.list_deliveries(alert_id, subscriber_id, outcome, after, limit)
-    # filtered after paging: a page may hold fewer than ``limit`` records, and ``next`` still goes on from it
-    body: dict[str, Any] = {"value": [seen for r in records if (seen := delivery_as_seen(access, r)) is not None]}
-    if len(records) == limit:
-        body["next"] = records[-1]["seq"]
+    read = keyset(lambda cursor, n: service.list_deliveries(alert_id, subscriber_id, outcome, cursor, n), _seq)
+    # the policies apply before the page is cut: a full page of what the caller may see (futago.api.paging)
+    records, next_seq = visible_page(read, lambda r: delivery_as_seen(access, r), limit, after, _seq)
+    body: dict[str, Any] = {"value": records}
+    if next_seq is not None:
+        body["next"] = next_seq
     return json_response(body)
+
+
+def _seq(record: Mapping[str, Any]) -> int:
+    return int(record["seq"])
 
 
 class PreviewRequest(BaseModel):
@@ -294,11 +300,18 @@ def list_dead_letters(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     access: Access = Depends(require("READ", "notifications/dead-letters")),
 ) -> Response:
-    letters = service.list_dead_letters(after, limit)
-    body: dict[str, Any] = {"value": [seen for letter in letters if (seen := _letter_as_seen(service, access, letter))]}
-    if len(letters) == limit:
-        body["next"] = letters[-1]["id"]
+    read = keyset(service.list_dead_letters, _letter_id)
+    shown, next_id = visible_page(
+        read, lambda letter: _letter_as_seen(service, access, letter), limit, after, _letter_id
+    )
+    body: dict[str, Any] = {"value": shown}
+    if next_id is not None:
+        body["next"] = next_id
     return json_response(body)
+
+
+def _letter_id(letter: Mapping[str, Any]) -> int:
+    return int(letter["id"])
 
 
 def _letter_as_seen(service: NotificationService, access: Access, letter: dict[str, Any]) -> dict[str, Any] | None:

@@ -31,6 +31,7 @@ from futago.api import (
     telemetry,
     twins,
 )
+from futago.api.clients import ClientAddress
 from futago.api.errors import PROBLEM_RESPONSES, BodySizeLimit, install_error_handlers
 from futago.api.headers import SecurityHeaders
 from futago.api.ngsild import router as ngsild_router
@@ -108,5 +109,7 @@ def create_api(services: ApiServices, close_at_shutdown: Callable[[], None] | No
             allow_headers=["authorization", "content-type", "if-match", "if-none-match", "max-items-per-page"],
             expose_headers=["etag", "location"],
         )
-    api.add_middleware(audit.AuditRequests, futago=services)  # outermost: it sees every answer, refusals included
+    api.add_middleware(audit.AuditRequests, futago=services)  # it sees every answer, refusals included
+    # outermost: the client's address is decided (trusted proxies only) before anything counts or records it
+    api.add_middleware(ClientAddress, trusted_proxies=settings.trusted_proxies)
     return api

@@ -76,4 +76,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "limit_concurrency": settings.max_connections or None,
         "timeout_keep_alive": settings.keep_alive_s,
         "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+        # uvicorn believes X-Forwarded-For from any loopback peer by default; futago believes only the proxies
+        # named in [server] trusted_proxies (futago.api.clients)
+        "proxy_headers": False,
     }

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from futago.api.access import Access, require
 from futago.api.answers import IncomingRelationships, RelationshipDocument, Relationships, TwinDocument, TwinPage
 from futago.api.deps import CREATED, JSONRoute, json_response
+from futago.api.paging import keyset, visible_page
 from futago.api.prefer import ReturnPreference, deleted_answers, return_preference
 from futago.api.providers import twin_service
 from futago.services.twins import TwinService
@@ -31,11 +32,12 @@ def list_twins(
     twins: TwinService = Depends(twin_service),
     access: Access = Depends(require("READ", "query")),  # each twin is then checked on its own
 ) -> Response:
-    page = twins.list_twins(model=model, after=after, limit=limit)
-    rows = [r for r in (access.shape_row(t.to_json()) for t in page) if r is not None]
+    read = keyset(lambda cursor, n: twins.list_twins(model=model, after=cursor, limit=n), lambda twin: twin.id)
+    # the policies apply before the page is cut: a full page of twins the caller may read (futago.api.paging)
+    rows, next_id = visible_page(read, lambda twin: access.shape_row(twin.to_json()), limit, after, lambda t: t.id)
     body: dict[str, Any] = {"value": rows}
-    if len(page) == limit:
-        body["next"] = page[-1].id
+    if next_id is not None:
+        body["next"] = next_id
     return json_response(body)
 
 

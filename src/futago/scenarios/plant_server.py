@@ -27,9 +27,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import math
 import random
+import signal
+import sys
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -186,7 +189,31 @@ class Plant:
             await asyncio.sleep(delay if delay > 0.01 else delay + TICK_S)
 
 
-async def serve(port: int) -> None:
+async def _until_told_to_stop(with_parent: bool) -> None:
+    """Until SIGTERM or SIGINT; ``with_parent``: or until stdin ends, whose other end the process that started
+    the plant holds (``PlantProcess``), so that a plant whose parent died does not run on alone."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    if not with_parent:
+        await stop.wait()
+        return
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    ended = asyncio.ensure_future(_read_to_end(reader))
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({ended, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (ended, stopped):
+        task.cancel()
+
+
+async def _read_to_end(reader: asyncio.StreamReader) -> None:
+    while await reader.read(4096):
+        pass
+
+
+async def serve(port: int, with_parent: bool = False) -> None:
     server = Server()
     await server.init()
     server.set_endpoint(f"opc.tcp://127.0.0.1:{port}/futago/plant")
@@ -196,18 +223,25 @@ async def serve(port: int) -> None:
         raise RuntimeError(f"the plant namespace got index {ns}, but the tests name ns=2")
     plant = Plant(server, ns)
     await plant.build()
-    async with server:
+    async with server:  # leaving it closes the server's sessions and socket
         print("ready", flush=True)
-        await plant.run()
+        running = asyncio.ensure_future(plant.run())
+        told = asyncio.ensure_future(_until_told_to_stop(with_parent))
+        await asyncio.wait({running, told}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (told, running):  # the simulation ends before the server closes under it
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task  # a crash of the simulation is raised here, as it was before
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="a simulated CSTR plant as an OPC UA server")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--with-parent", action="store_true", help="also stop when stdin ends (the parent is gone)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("asyncua").setLevel(logging.ERROR)
-    asyncio.run(serve(args.port))
+    asyncio.run(serve(args.port, args.with_parent))
 
 
 if __name__ == "__main__":

@@ -19,10 +19,15 @@ class PlantProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 20.0) -> None:
+        # A session of its own: a signal to the caller's process group (Ctrl-C, systemd or docker stopping the
+        # demo) does not end the plant before the caller has closed its OPC UA session; the caller ends it
+        # (kill). Its stdin is a pipe from the caller: when the caller is gone, however, the plant ends too.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "futago.scenarios.plant_server", "--port", str(self.port)],
+            [sys.executable, "-m", "futago.scenarios.plant_server", "--port", str(self.port), "--with-parent"],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         assert self.process.stdout is not None
         with selectors.DefaultSelector() as selector:
@@ -42,6 +47,7 @@ class PlantProcess:
         if self.process is not None:
             self.process.kill()
             self.process.wait(10)
-            if self.process.stdout is not None:
-                self.process.stdout.close()
+            for pipe in (self.process.stdin, self.process.stdout):
+                if pipe is not None:
+                    pipe.close()
             self.process = None

@@ -3,6 +3,8 @@ security string; and the errors a request to the server ends in."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from asyncua import Client, Node, ua
@@ -33,6 +35,36 @@ def _with_key_password(security: str, key_password: Secret[str] | None) -> str:
     parts = security.split(",")
     parts[3] += "::" + key_password.reveal()
     return ",".join(parts)
+
+
+#: asyncua's loggers that report a dropped connection with a traceback, from tasks of its own (the publish loop,
+#: the watchdog, the teardown) where no caller can catch it.
+ASYNCUA_SESSION_LOGGERS = (
+    "asyncua.client.client",
+    "asyncua.client.ua_client.UASocketProtocol",
+    "asyncua.client.ua_client.UaClient",
+    "asyncua.client.ua_session",
+    "asyncua.client.ua_session.UaSession",
+    "asyncua.common.subscription",
+)
+_CONNECTION_ENDED = (ConnectionError, OSError, TimeoutError, asyncio.CancelledError)
+
+
+class ConnectionNoise(logging.Filter):
+    """Leaves out asyncua's tracebacks of a connection that ended (the server went away, or futago is shutting
+    down): the connector says so itself, once and in its words ("connection lost (...); reconnecting"), and a
+    traceback in the log reads as a crash. Kept when asyncua's own debug logging is on; other errors are kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, _CONNECTION_ENDED):
+            return True
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+_NOISE = ConnectionNoise()
+for _name in ASYNCUA_SESSION_LOGGERS:
+    logging.getLogger(_name).addFilter(_NOISE)
 
 
 async def open_client(options: OpcUaOptions) -> Client:
