@@ -85,11 +85,30 @@ def test_without_fault_nothing_much_alarms(name: str) -> None:
 
 
 def test_level_of_a_drifting_column_would_alarm() -> None:
-    """Why drifting columns are monitored as rates: on their level, the rows soon all look anomalous."""
+    """Why drifting columns are monitored as rates: a drift that starts after training makes the rows of its
+    level look anomalous (the training window showed no wander, so no wander band excuses it), while the rate
+    of a column that drifts steadily throughout stays within its limits."""
     rows = _plant(seed=1, fault=0.0)
-    on_level = PCADetector().fit(rows[:TRAIN]).predict(rows[TRAIN:])
-    on_rate = PCADetector(rate_columns=(DRIFT,)).fit(rows[:TRAIN]).predict(rows[TRAIN:])
-    assert on_level.mean() > 0.4 and on_rate.mean() < 0.1
+    late = rows.copy()
+    steady = np.random.default_rng(1).normal(size=len(rows)) * 0.1
+    late[:, DRIFT] = steady + 0.02 * np.maximum(np.arange(len(rows)) - TRAIN, 0)
+    assert PCADetector().fit(late[:TRAIN]).predict(late[TRAIN:]).mean() > 0.4
+    assert PCADetector(rate_columns=(DRIFT,)).fit(rows[:TRAIN]).predict(rows[TRAIN:]).mean() < 0.1
+
+
+def test_wander_seen_in_training_widens_only_its_own_column() -> None:
+    """A level that wanders in the training window is expected to go on wandering (``base.wander_band``): its
+    deviations are scaled down, while an autocorrelated but stationary column keeps its full sensitivity."""
+    rows = _plant(seed=1, fault=0.0)  # column DRIFT climbs 8 units during training, 12 more afterwards
+    detector = PCADetector().fit(rows[:TRAIN])
+    assert detector.predict(rows[TRAIN:]).mean() < 0.05
+    shrink = detector.spread_ / np.sqrt(detector.spread_**2 + detector.band_**2)
+    assert shrink[DRIFT] < 0.3
+    # AR(1) noise is short memory, not wander: nothing on average, though nine blocks estimate it roughly.
+    assert np.all(shrink[:DRIFT] > 0.6)
+    # The same fault as always is still caught on a stationary column.
+    faulty = _plant(seed=1)
+    assert PCADetector().fit(faulty[:TRAIN]).predict(faulty[TRAIN:])[_labels()].mean() > 0.9
 
 
 @pytest.mark.parametrize("name", sorted(FACTORIES))

@@ -23,6 +23,16 @@ its floor's size added (a fixed seed, so fitting stays deterministic). Scales, l
 then learned as usual; a column far noisier than its floor is practically unchanged
 (√(σ² + f²) ≈ σ), a near-constant one is learned with scale f, so no window can make scores explode. Only
 training is dithered; scoring reads the rows as they are.
+
+**Wander.** A training window of a few hundred rows sees only part of the slow wander of a real process (a rig
+warming up for hours, a vibration level creeping with it), so limits learned from it are too tight on the hours
+that follow. Each column's wander is measured in the window itself (``wander_band``): the variance of its
+``WANDER_BLOCK``-row block means beyond what the column's short-memory noise gives them. Extrapolated as a
+random walk, the level's variance grows with time: about 20 times that measured excess (``WANDER_REACH``)
+three window lengths on, as far as the valve files of SKAB are watched. When scoring, each column's deviation
+from its training level is scaled by spread / √(spread² + band²) (spread: the column's sample-to-sample
+deviation, band: √(reach × excess)), so a drift of the size the window predicts reads as ordinary noise while a
+column without wander (band 0) is scored exactly as before. Thresholds stay those of the training rows.
 """
 
 from __future__ import annotations
@@ -46,6 +56,13 @@ _TINY = 1e-12
 RELATIVE_FLOOR = 1e-3
 #: Seed of the training dither: the same rows always give the same model.
 _DITHER_SEED = 20240518
+#: Block length (rows) over which the training window's slow wander is measured: longer than the features'
+#: own memory (a 10-row mean, a 30-row rate) so that block means of a stationary column are nearly independent,
+#: short enough to leave about nine blocks in a 400-row window.
+WANDER_BLOCK = 40
+#: How many times the window's wander variance the level may move while the model is in use (see the module
+#: docstring): a random walk watched for three times the window's length.
+WANDER_REACH = 20.0
 #: What ``noise_floor`` may be: None (estimated), one floor for every column, or one per column.
 NoiseFloor = float | tuple[float, ...] | None
 
@@ -71,6 +88,38 @@ def dither(data: FloatArray, floors: FloatArray) -> FloatArray:
     """``data`` plus Gaussian noise of ``floors`` per column, from a fixed seed (deterministic)."""
     rng = np.random.default_rng(_DITHER_SEED)
     return data + rng.standard_normal(data.shape) * floors
+
+
+def wander_band(features: FloatArray, block: int, reach: float) -> FloatArray:
+    """Per-column half-width of the band a level may wander in while the model is in use (module docstring).
+
+    ``features`` are unsmoothed conditioned training rows, cut into blocks of ``block`` rows. The block means
+    spread by the noise alone as the noise's long-run variance / ``block`` (short-term autocorrelation, a
+    dithering meter, counts as noise, not wander); the excess over that is the slow wander, and ``reach``
+    times its variance is how far the level is expected to move."""
+    n_blocks = len(features) // block
+    if n_blocks < 3 or reach <= 0.0:
+        return np.zeros(features.shape[1])
+    blocks = features[len(features) - n_blocks * block :].reshape(n_blocks, block, -1)
+    centred = blocks - blocks.mean(axis=1, keepdims=True)
+    noise = _short_run_variance(centred) / block
+    # The unbiased excess: on a stationary column it is zero on average, but nine block means estimate it
+    # roughly, so such a column may lose up to a third of its sensitivity in an unlucky window.
+    excess = np.maximum(blocks.mean(axis=1).var(axis=0, ddof=1) - noise, 0.0)
+    band: FloatArray = np.sqrt(reach * excess)
+    return band
+
+
+def _short_run_variance(centred: FloatArray) -> FloatArray:
+    """Long-run variance per column of block-centred rows (blocks × rows × columns), Bartlett weights over
+    lags up to a quarter of a block: the variance a block mean would have without any slow wander."""
+    lags = max(1, centred.shape[1] // 4)
+    variance = np.mean(centred**2, axis=(0, 1))
+    for lag in range(1, lags + 1):
+        products = np.mean(centred[:, lag:] * centred[:, :-lag], axis=(0, 1))
+        variance = variance + 2.0 * (1.0 - lag / (lags + 1)) * products
+    result: FloatArray = np.maximum(variance, 0.0)
+    return result
 
 
 def _floor_ok(value: Any, n_columns: int) -> bool:
@@ -191,6 +240,11 @@ class _WindowDetector(Detector):
         learned = dither(data, self.noise_floor_)
         features = condition(learned, int(self.smoothing), tuple(self.rate_columns), int(self.rate_lag))
         features = features[self._warmup :]
+        # The wander is measured on unsmoothed features, whose spread is the sample-to-sample one.
+        raw = condition(learned, 1, tuple(self.rate_columns), int(self.rate_lag))[self._warmup :]
+        self.level_ = np.median(features, axis=0)
+        self.spread_ = np.maximum(raw.std(axis=0), _TINY)
+        self.band_ = wander_band(raw, WANDER_BLOCK, WANDER_REACH)
         self._learn(features)
         scores, state = self._score_features(features, self._initial_state())
         self.n_features_ = data.shape[1]
@@ -198,6 +252,15 @@ class _WindowDetector(Detector):
         self.state_ = state
         # The stream so far: the raw rows the next row's features will reach back to.
         self.history_ = data[len(data) - self._warmup :].copy()
+
+    def _banded(self, features: FloatArray) -> FloatArray:
+        """Deviations from the training level scaled down where the window showed slow wander (module docstring)."""
+        band = getattr(self, "band_", None)
+        if band is None or not np.any(band > 0.0):
+            return features
+        shrink = self.spread_ / np.sqrt(self.spread_**2 + band**2)
+        banded: FloatArray = self.level_ + (features - self.level_) * shrink
+        return banded
 
     def _advance(self, data: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Scores of ``data`` as the continuation of the stream, and the stream's history and state after it
@@ -207,6 +270,7 @@ class _WindowDetector(Detector):
         rows = np.vstack([self.history_, data])
         start = len(self.history_)
         features = condition(rows, int(self.smoothing), tuple(self.rate_columns), int(self.rate_lag))[start:]
+        features = self._banded(features)
         scores, state = self._score_features(features, self.state_)
         return scores, rows[len(rows) - self._warmup :].copy(), state
 

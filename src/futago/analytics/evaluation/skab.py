@@ -8,7 +8,8 @@ the false alarm rate (FAR, % of normal rows flagged) and the missed alarm rate (
 flagged) are pooled point-wise over the test rows of all files, as SKAB's leaderboard does.
 
 Every detector is fitted per file on those 400 rows only, with thresholds learned from them; labels are read
-for scoring and nothing else. ``anomaly-free/`` holds no labels and is not used.
+for scoring and nothing else. ``anomaly-free/`` holds no labels: it is scored only as unseen normal operation
+(below).
 
 How the rows are conditioned, from the physics of the rig rather than from the scores:
 
@@ -20,32 +21,43 @@ How the rows are conditioned, from the physics of the rig rather than from the s
   the mean over ``SMOOTHING_S`` (10 s) resolves a change of a fraction of a count, while the faults SKAB
   injects last minutes, so the delay costs little.
 
-Figures on valve1/ + valve2/ (20 files; F1, FAR %, MAR %); the published leaderboard, on its own set of files,
-reads Conv-AE 0.78 / 13.55 / 28.02, MSET 0.78 / 39.73 / 14.13, PCA T²+Q 0.76 / 26.62 / 24.92:
+**Normal operation wanders.** ``anomaly-free/`` (one unlabelled run of 9,405 rows, never used for the labelled
+figures) shows the rig warming up for hours: flow climbs 5 units (its noise is 0.45), the accelerometers by
+twice their noise, all slowly. A 400 s window sees little of that, so limits learned from it are too tight on
+the next 20 minutes: cut into windows of 1,600 rows (a labelled file's length, fitted on each one's first 400
+rows) the detectors flagged about half of these normal rows, 90 % of the alarms from the accelerometers. Every
+windowed detector now widens a column by the slow wander its own training window shows, extrapolated as a
+random walk over three window lengths (``anomaly.base.wander_band``); a column without wander (the valve files'
+flow, whose 40 s block means spread as its noise predicts) keeps its full sensitivity. The first half of the
+run was looked at while designing this; the second half is held out, and ``far_unseen_normal`` is its
+false-alarm rate (windows of 1,600 rows every 400, ``unseen_normal_windows`` of them; null without the file).
 
-=============  =====  =====  =====
-detector        F1     FAR    MAR
-=============  =====  =====  =====
-ensemble        0.834   8.4   23.4   (default)
-ewma            0.845  11.5   19.7
-pca_t2q         0.836  13.3   20.1
-cusum           0.859  24.1    9.3
-robust_z        0.794   6.2   30.7
-iforest         0.427  14.3   69.5
-=============  =====  =====  =====
+Figures on valve1/ + valve2/ (20 files; F1, FAR %, MAR %) and on the held-out half of the anomaly-free run
+(FAR %, before → after the wander band); the published leaderboard, on its own set of files, reads Conv-AE
+0.78 / 13.55 / 28.02, MSET 0.78 / 39.73 / 14.13, PCA T²+Q 0.76 / 26.62 / 24.92:
 
-(Before scores became distances with noise-floored scales, see ``anomaly.base``: ensemble 0.842 / 9.4 / 21.4;
-the single detectors moved by less than 0.01 in F1. The ensemble now averages distances, not squares, so one
-member far beyond its limit weighs less: a point less of false alarms for two more of misses.)
+=============  =====  =====  =====  ===================  =========================
+detector        F1     FAR    MAR    unseen normal FAR    before: F1 / FAR / MAR
+=============  =====  =====  =====  ===================  =========================
+ensemble        0.809   1.0   31.5   41.8 → 14.6          0.834 / 8.4 / 23.4 (default)
+ewma            0.828   3.0   27.6   43.5 → 16.7          0.845 / 11.5 / 19.7
+pca_t2q         0.811   1.9   30.6   51.7 → 17.9          0.836 / 13.3 / 20.1
+cusum           0.869  10.6   16.3        → 39.9          0.859 / 24.1 / 9.3
+robust_z        0.756   0.4   39.0   26.6 → 12.4          0.794 / 6.2 / 30.7
+iforest         0.170   1.9   90.5        → 13.9          0.427 / 14.3 / 69.5
+=============  =====  =====  =====  ===================  =========================
+
+The price is paid in misses: the valve faults are steps in flow, a third of them no larger than the rig's
+normal drift over 20 minutes (0.4 units in valve1/0), which a rule that tolerates that drift cannot see.
 Held out folder by folder (``f1_lofo``, ``far_lofo``): the same figures, since nothing is fitted across files
-(valve1 alone 0.818 / 8.6, valve2 alone 0.896 / 7.6).
+(valve1 alone 0.789 / 1.0, valve2 alone 0.884 / 1.3).
 
 The default is the ensemble (PCA T²+Q, EWMA chart, robust z, averaged on the scale of their own limits): not
-the single best F1 here, but three views that fail differently, the fewest false alarms of the detectors above
-0.8, and above 0.8 on each folder alone (valve1 0.82, valve2 0.90). Nothing is fitted across files; the
-smoothing, rate lag, quantiles and margins are the round values argued above and in each detector. Moving them
-(smoothing 5–20 s, rate lag 10–120 s) keeps the ensemble's F1 within 0.82–0.85; its FAR is the sensitive
-figure (5–18 %), growing with longer windows, which take longer to forget a fault once it is over.
+the single best F1 here, but three views that fail differently and the only detector above 0.8 within 15 % of
+false alarms on the unseen normal run. Nothing is fitted across files; the smoothing, rate lag, quantiles,
+margins and the wander's block and reach are round values argued above and in each detector. (Before the
+wander band, moving smoothing 5–20 s and rate lag 10–120 s kept the ensemble's F1 within 0.82–0.85 and its
+FAR within 5–18 %, growing with longer windows, which take longer to forget a fault once it is over.)
 
 A known blind spot of the rate view: a temperature that moves to a new level slowly (slower than normal drift)
 and then stays there is not flagged on the temperatures alone.
@@ -78,6 +90,11 @@ TRAIN_ROWS = 400
 LABEL = "anomaly"
 NOT_SENSORS = ("datetime", "anomaly", "changepoint")
 TRAINING_ONLY_FOLDERS = ("anomaly-free",)
+#: The unlabelled normal run, whose second half is held out as data no rule was designed on.
+UNSEEN_NORMAL = Path("anomaly-free") / "anomaly-free.csv"
+#: Windows cut from it: the length of a labelled file, moved on by one training window at a time.
+WINDOW_ROWS = 1600
+WINDOW_STEP = 400
 #: Slow thermal states, monitored as a rate of change (see the module docstring).
 THERMAL_COLUMNS = ("Temperature", "Thermocouple")
 #: SKAB samples at 1 Hz, so rows are seconds.
@@ -238,7 +255,43 @@ def evaluate(
         raise InvalidInput(
             [Problem("/path", f"no SKAB file under {path} has rows beyond the {TRAIN_ROWS} training rows")]
         )
-    return {**pooled_scores(results), **leave_one_folder_out(results), "detector": detector, "files": len(results)}
+    unseen = unseen_normal(path, build)
+    return {
+        **pooled_scores(results),
+        **leave_one_folder_out(results),
+        **unseen,
+        "detector": detector,
+        "files": len(results),
+    }
+
+
+def unseen_normal(path: Path, build: Builder) -> dict[str, float | int | None]:
+    """False-alarm rate (%) on the second half of ``anomaly-free.csv``, the normal data held out while designing.
+
+    The half is cut into ``WINDOW_ROWS``-row windows every ``WINDOW_STEP`` rows; each is scored like a labelled
+    file (fit on its first ``TRAIN_ROWS`` rows), every test row being normal. Null when the file is absent or
+    unreadable, or too short for one window."""
+    file = path / UNSEEN_NORMAL
+    none: dict[str, float | int | None] = {"far_unseen_normal": None, "unseen_normal_windows": None}
+    if not file.is_file():
+        return none
+    try:
+        frame = pd.read_csv(file, sep=";", dtype={"datetime": str})
+    except (ValueError, UnicodeDecodeError, OSError):
+        return none
+    if not _sensors(frame):
+        return none
+    held_out = frame.iloc[len(frame) // 2 :].reset_index(drop=True).assign(**{LABEL: 0.0})
+    flagged = rows = 0
+    starts = range(0, len(held_out) - WINDOW_ROWS + 1, WINDOW_STEP)
+    for start in starts:
+        result = run_file(held_out.iloc[start : start + WINDOW_ROWS], build, f"window_{start}")
+        if result is not None:
+            flagged += int(result.predicted.sum())
+            rows += len(result.predicted)
+    if not rows:
+        return none
+    return {"far_unseen_normal": 100.0 * flagged / rows, "unseen_normal_windows": len(starts)}
 
 
 def _folder(result: FileResult) -> str:
