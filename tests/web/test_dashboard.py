@@ -466,14 +466,62 @@ def test_the_plant_plots_one_quantity_per_axis_and_the_graph_groups_relationship
     assert reactor.endswith(" K")  # the value with its unit
     _shot(page, f"plant-{lang}")
     _view(page, "models")
+    page.fill("#graph-twin", "kano-station")  # a language switch keeps the graph's twin: ask for this one
+    page.press("#graph-twin", "Enter")
     page.wait_for_selector("#graph svg [data-group=floodZones]", timeout=20_000)
     total = len(httpx.get(f"{demo}/twins/kano-station/relationships", timeout=10).json()["value"])
     group = page.locator("#graph svg [data-group=floodZones]")
     assert int(group.get_attribute("data-count") or 0) == total > 3
     assert page.locator("#graph svg line").count() < 24  # one spoke for the group, not one per zone
+    # The group and its spoke read the relationship's displayName in the chosen language, the raw name as tooltip.
+    labels = _graph_labels(page)
+    zones = labels["groups"]["out|floodZones"]
+    assert " ".join(zones["lines"]) == f"{ZONES_HEADING[lang]} ×{total:,}" and zones["tip"] == "floodZones"
+    assert {"raw": "floodZones", "text": ZONES_HEADING[lang], "tip": "floodZones"} in labels["edges"]
     _shot(page, f"graph-{lang}")
+    # Incoming relationships (declared by their sources' models, which name none) read the dictionary's words.
+    page.fill("#graph-twin", "district-kano")
+    page.press("#graph-twin", "Enter")
+    page.wait_for_selector("#graph svg [data-group=locatedIn][data-dir=in]", timeout=20_000)
+    incoming = httpx.get(f"{demo}/twins/district-kano/incomingrelationships", timeout=10).json()["value"]
+    located = sum(r["$relationshipName"] == "locatedIn" for r in incoming)
+    labels = _graph_labels(page)
+    assert " ".join(labels["groups"]["in|locatedIn"]["lines"]) == f"{INCOMING_NAMES[lang]['locatedIn']} ×{located:,}"
+    assert {e["raw"]: e["text"] for e in labels["edges"]} == INCOMING_NAMES[lang]
+    assert all(e["tip"] == e["raw"] for e in labels["edges"])
     _view(page, "city")
     _language(page, "ja")
+
+
+ZONES_HEADING = {"ja": "警戒する浸水想定区域", "en": "Flood zones it warns for"}  # the station model's displayName
+INCOMING_NAMES = {
+    "ja": {"locatedIn": "所在地", "monitors": "監視対象", "drains": "排水先"},
+    "en": {"locatedIn": "Located in", "monitors": "Monitors", "drains": "Drains"},
+}
+GRAPH_LABELS = """() => {
+  const svg = document.querySelector('#graph svg');
+  const box = svg.getBoundingClientRect();
+  const lines = (e) => [...e.querySelectorAll('tspan')].map((s) => s.textContent);
+  const outside = (r) => r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5
+    || r.bottom > box.bottom + 0.5;
+  return {
+    groups: Object.fromEntries([...svg.querySelectorAll('[data-group]')].map((g) => [
+      `${g.dataset.dir}|${g.dataset.group}`, {lines: lines(g), tip: g.querySelector(':scope > title').textContent}])),
+    edges: [...svg.querySelectorAll('.edge-label')].map((e) => ({raw: e.dataset.raw, text: lines(e).join(' '),
+      tip: e.querySelector('title').textContent})),
+    outside: [...svg.querySelectorAll('text')].filter((e) => outside(e.getBoundingClientRect()))
+      .map((e) => e.textContent),
+  };
+}"""
+
+
+def _graph_labels(page: Any) -> dict[str, Any]:
+    """The graph's relationship labels (their lines, tooltips), having checked that every label fits the graph and
+    that no line breaks inside a word (the lines, joined by spaces, are the label: breaks fall only on spaces)."""
+    labels: dict[str, Any] = page.evaluate(GRAPH_LABELS)
+    assert labels["outside"] == [], labels["outside"]
+    assert all(line.strip() == line and line for g in labels["groups"].values() for line in g["lines"])
+    return labels
 
 
 GROUP_OVERFLOW = """() => {

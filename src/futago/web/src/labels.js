@@ -46,6 +46,11 @@ const NAMES = {
   // telemetry suffixes: a forecast, its quantiles, a simulation
   forecast: ["予測", "forecast"], sim: ["シミュレーション", "simulation"], q05: ["予測 5%点", "forecast 5th percentile"],
   q95: ["予測 95%点", "forecast 95th percentile"],
+  // relationships futago's demo and city import make, for a model that names none (and for incoming ones)
+  floodZones: ["浸水想定区域", "Flood zones"], locatedIn: ["所在地", "Located in"], monitors: ["監視対象", "Monitors"],
+  drains: ["排水先", "Drains"], partOf: ["所属", "Part of"], hasPart: ["構成部分", "Parts"],
+  hasInstallation: ["付属設備", "Installations"], inHazardArea: ["土砂災害警戒区域", "Sediment hazard area"],
+  inFloodZone: ["浸水想定区域", "Flood zone"], inZone: ["都市計画の地域地区", "Planning zone"],
 };
 const UNIT_OF = { depth: "m", floodDepth: "m", floodDepthMax: "m", measuredHeight: "m", groundElevation: "m", height: "m" };
 const KIND_NAMES = { river_flooding: ["洪水浸水想定", "River flooding"], tsunami: ["津波浸水想定", "Tsunami"],

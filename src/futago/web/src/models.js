@@ -2,11 +2,13 @@
 // (flags over time) and the data catalog with licence and provenance.
 import { api, escapeHtml } from "./api.js";
 import { formatNumber, formatTime, onLanguage, pick, t } from "./i18n.js";
+import { label, schemaOf } from "./labels.js";
 
 const FLAG_COLOURS = { 1: "#2e9e5b", 2: "#4e79a7", 3: "#e3a21a", 4: "#d1343a", 9: "#8a8f98" };
 let openTwin = () => {};
 let openGroup = () => {};
 let loaded = false;
+let shownTwin = null; // the twin the graph shows, kept when a language switch redraws the view
 
 function section(id, title, inner) {
   return `<section class="panel" aria-labelledby="${id}-h"><h3 id="${id}-h">${title}</h3>${inner}</section>`;
@@ -40,13 +42,67 @@ export function groupEdges(edges) {
   return out;
 }
 
-function nodeSvg(n) {
+const W = 640; // the graph's view box
+const H = 360;
+const NODE_FONT = 11; // px, as .node text in style.css
+const EDGE_FONT = 10; // px, as .edge-label
+const NODE_LINE = 130; // the widest a node's label line may be before it wraps (between words)
+const EDGE_LINE = 110;
+let measurer = null;
+
+/** How wide a text is drawn in the page's font: a canvas measures it, so a view drawn while hidden wraps alike. */
+function textWidth(text, size) {
+  measurer ??= document.createElement("canvas").getContext("2d");
+  measurer.font = `${size}px ${getComputedStyle(document.documentElement).fontFamily}`;
+  return measurer.measureText(text).width;
+}
+
+/** Words joined into lines at most `max` wide; a line breaks only between words, never inside one. */
+function wrapWords(words, max, size) {
+  const lines = [];
+  for (const word of words) {
+    const longer = lines.length ? `${lines[lines.length - 1]} ${word}` : "";
+    if (longer && textWidth(longer, size) <= max) lines[lines.length - 1] = longer;
+    else lines.push(word);
+  }
+  return lines;
+}
+
+/** An SVG text of whole-word lines centred on x (moved in so that it stays inside the view box), its last line
+ * on y (above: a node's label) or the block centred on y (an edge's), the raw name as its tooltip. */
+function svgLabel(words, x, y, { size, max, above, cls, raw = "" }) {
+  const lines = wrapWords(words.filter(Boolean), max, size);
+  const half = Math.max(...lines.map((line) => textWidth(line, size))) / 2 + 2;
+  const lead = Math.round(size * 1.2);
+  const cx = Math.min(Math.max(x, half), W - half);
+  const first = above ? y - lead * (lines.length - 1) : y - (lead * (lines.length - 1)) / 2 + size / 3;
+  const top = Math.min(Math.max(first, size + 2), H - 4 - lead * (lines.length - 1));
+  const spans = lines.map((line, i) => `<tspan x="${cx.toFixed(1)}" y="${(top + i * lead).toFixed(1)}">${escapeHtml(line)}</tspan>`);
+  const tip = raw ? `<title>${escapeHtml(raw)}</title>` : "";
+  return `<text class="${cls}"${raw ? ` data-raw="${escapeHtml(raw)}"` : ""}>${tip}${spans.join("")}</text>`;
+}
+
+/** A relationship's name as the inspector shows it (the model's displayName, the dictionary or its words). */
+function relLabel(n, schema) {
+  return label(n.name, n.dir === "out" ? schema : null); // an incoming one is declared by its source's model
+}
+
+function edgeSvg(n, schema) {
+  const text = relLabel(n, schema);
+  const line = `<line x1="${W / 2}" y1="${H / 2}" x2="${n.x}" y2="${n.y}" class="edge ${n.dir}"/>`;
+  return line + svgLabel(text.split(" "), (W / 2 + n.x) / 2, (H / 2 + n.y) / 2, { size: EDGE_FONT, max: EDGE_LINE, cls: "edge-label", raw: n.name });
+}
+
+function nodeSvg(n, schema) {
   if (n.id === null) {
-    const text = `${n.name} ×${formatNumber(n.count, 0)}`;
-    return `<g class="node group" tabindex="0" role="button" data-group="${escapeHtml(n.name)}" data-dir="${n.dir}" data-count="${n.count}" aria-label="${escapeHtml(text)}"><circle cx="${n.x}" cy="${n.y}" r="11"/><text x="${n.x}" y="${n.y - 15}">${escapeHtml(text)}</text></g>`;
+    const count = `×${formatNumber(n.count, 0)}`;
+    const name = relLabel(n, schema);
+    const text = svgLabel([...name.split(" "), count], n.x, n.y - 15, { size: NODE_FONT, max: NODE_LINE, above: true, cls: "node-label" });
+    return `<g class="node group" tabindex="0" role="button" data-group="${escapeHtml(n.name)}" data-dir="${n.dir}" data-count="${n.count}" aria-label="${escapeHtml(`${name} ${count}`)}"><title>${escapeHtml(n.name)}</title><circle cx="${n.x}" cy="${n.y}" r="11"/>${text}</g>`;
   }
   const short = n.id.length > 24 ? n.id.slice(0, 22) + "…" : n.id;
-  return `<g class="node" tabindex="0" role="button" data-node="${escapeHtml(n.id)}" aria-label="${escapeHtml(n.id)}"><circle cx="${n.x}" cy="${n.y}" r="7"/><text x="${n.x}" y="${n.y - 11}">${escapeHtml(short)}</text></g>`;
+  const text = svgLabel([short], n.x, n.y - 11, { size: NODE_FONT, max: NODE_LINE, above: true, cls: "node-label" });
+  return `<g class="node" tabindex="0" role="button" data-node="${escapeHtml(n.id)}" aria-label="${escapeHtml(n.id)}"><title>${escapeHtml(n.id)}</title><circle cx="${n.x}" cy="${n.y}" r="7"/>${text}</g>`;
 }
 
 /** A click, Enter or Space on an SVG node that acts as a button. */
@@ -62,24 +118,29 @@ function activate(node, go) {
 /** The chosen twin in the middle, its relationships around it: an SVG the keyboard can walk (each node is a button). */
 async function graph(twinId) {
   const el = document.getElementById("graph");
+  shownTwin = twinId;
   el.innerHTML = `<p class="muted" role="status">${t("loading")}</p>`;
   try {
     const enc = encodeURIComponent(twinId);
-    const [out, incoming] = await Promise.all([api(`/twins/${enc}/relationships`), api(`/twins/${enc}/incomingrelationships`)]);
+    const [out, incoming, centre] = await Promise.all([
+      api(`/twins/${enc}/relationships`),
+      api(`/twins/${enc}/incomingrelationships`),
+      api(`/twins/${enc}`).catch(() => null), // without it the names fall back to the dictionary or their words
+    ]);
+    const schema = centre ? await schemaOf(centre.$metadata?.$model) : null;
     const edges = groupEdges([
       ...out.value.map((r) => [r.$targetId, r.$relationshipName, "out"]),
       ...incoming.value.map((r) => [r.$sourceId, r.$relationshipName, "in"]),
     ]).slice(0, 24);
-    const w = 640;
-    const h = 360;
     const nodes = edges.map(([id, name, dir, count, ids], i) => {
       const angle = (2 * Math.PI * i) / Math.max(edges.length, 1);
-      return { id, name, dir, count, ids, x: w / 2 + 240 * Math.cos(angle), y: h / 2 + 140 * Math.sin(angle) };
+      return { id, name, dir, count, ids, x: W / 2 + 240 * Math.cos(angle), y: H / 2 + 140 * Math.sin(angle) };
     });
-    el.innerHTML = `<svg viewBox="0 0 ${w} ${h}" role="group" aria-label="${escapeHtml(t("twinGraph"))}: ${escapeHtml(twinId)}">
-      ${nodes.map((n) => `<line x1="${w / 2}" y1="${h / 2}" x2="${n.x}" y2="${n.y}" class="edge ${n.dir}"/><text x="${(w / 2 + n.x) / 2}" y="${(h / 2 + n.y) / 2}" class="edge-label">${escapeHtml(n.name)}</text>`).join("")}
-      <g class="node centre"><circle cx="${w / 2}" cy="${h / 2}" r="9"/><text x="${w / 2}" y="${h / 2 - 14}">${escapeHtml(twinId)}</text></g>
-      ${nodes.map(nodeSvg).join("")}
+    if (shownTwin !== twinId) return; // another twin was asked for while this one loaded
+    el.innerHTML = `<svg viewBox="0 0 ${W} ${H}" role="group" aria-label="${escapeHtml(t("twinGraph"))}: ${escapeHtml(twinId)}">
+      ${nodes.map((n) => edgeSvg(n, schema)).join("")}
+      <g class="node centre"><circle cx="${W / 2}" cy="${H / 2}" r="9"/>${svgLabel([twinId], W / 2, H / 2 - 14, { size: NODE_FONT, max: W, above: true, cls: "node-label" })}</g>
+      ${nodes.map((n) => nodeSvg(n, schema)).join("")}
     </svg>`;
     for (const node of el.querySelectorAll("[data-node]")) {
       activate(node, () => {
@@ -92,6 +153,7 @@ async function graph(twinId) {
     const groups = el.querySelectorAll("[data-group]");
     nodes.filter((n) => n.id === null).forEach((n, i) => activate(groups[i], () => openGroup({ twinId, name: n.name, dir: n.dir, ids: n.ids })));
   } catch (error) {
+    if (shownTwin !== twinId) return;
     el.innerHTML = `<p class="error" role="alert">${escapeHtml(error.message)}</p>`;
   }
 }
@@ -149,7 +211,7 @@ async function render() {
       .flatMap((d) => (d.provenance?.series || []).map((s) => [d.provenance.twin, s.name]));
     const riverFirst = (twin) => (/river|station/.test(twin) ? 0 : 1);
     series.sort((a, b) => riverFirst(a[0]) - riverFirst(b[0]));
-    const first = series[0]?.[0] || "";
+    const first = shownTwin || series[0]?.[0] || "";
     view.innerHTML = `<h2>${t("modelsData")}</h2>
       ${section("graph", t("twinGraph"), `<form class="form-row" id="graph-form"><label>${t("twin")} <input id="graph-twin" value="${escapeHtml(first)}"></label><button type="submit">${t("run")}</button></form><p class="muted">${t("graphHelp")}</p><div id="graph" class="graph"></div>`)}
       ${section("query", t("query"), `<form id="query-form"><label for="query-text" class="sr-only">${t("query")}</label><textarea id="query-text" rows="3">SELECT T.$dtId, T.$metadata.$model FROM DIGITALTWINS T WHERE IS_DEFINED(T.serialNumber)</textarea><button type="submit" id="query-run">${t("runQuery")}</button></form><div id="query-result" aria-live="polite"></div>`)}
