@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from futago.core.events import Event
 from futago.core.twins import TwinScan
+from futago.services.ngsild.attached import Attached
 from futago.services.ngsild.querying import _pages, _states
 
 if TYPE_CHECKING:
@@ -83,16 +83,7 @@ class _Kept:
                 self.censuses[key] = (generation, time.monotonic(), census)
 
 
-_kept: weakref.WeakKeyDictionary[NgsiLdService, _Kept] = weakref.WeakKeyDictionary()
-_kept_lock = threading.Lock()
-
-
-def _kept_of(service: NgsiLdService) -> _Kept:
-    with _kept_lock:
-        kept = _kept.get(service)
-        if kept is None:
-            kept = _kept[service] = _Kept(service)
-        return kept
+_kept_of: Attached[NgsiLdService, _Kept] = Attached(_Kept)  # one kept set per service
 
 
 def census(

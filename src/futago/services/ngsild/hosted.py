@@ -12,13 +12,13 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from futago.services.ngsild.attached import Attached
 from futago.services.ngsild.context import ContextResolver, Fetcher
 from futago.services.ngsild.errors import BadRequestData, ResourceNotFound
 
@@ -99,13 +99,5 @@ class ContextRegistry:
             self.resolver.resolve(context_id)
 
 
-_REGISTRIES: weakref.WeakKeyDictionary[ContextResolver, ContextRegistry] = weakref.WeakKeyDictionary()
-_GUARD = threading.Lock()
-
-
-def registry_of(resolver: ContextResolver) -> ContextRegistry:
-    with _GUARD:
-        registry = _REGISTRIES.get(resolver)
-        if registry is None:
-            registry = _REGISTRIES[resolver] = ContextRegistry(resolver)
-        return registry
+#: The hosted contexts of a resolver: one registry per resolver, for the resolver's life.
+registry_of: Attached[ContextResolver, ContextRegistry] = Attached(ContextRegistry)
