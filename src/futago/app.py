@@ -192,6 +192,8 @@ class App:
 
     def start_stateful(self) -> None:
         """Run what the leader runs; again after a lost lease, only what ``stop_stateful`` stopped."""
+        if self.scale is not None:  # taking the lead: first settle what a former leader left in flight
+            self.take_over()
         if self._maintenance is not None:
             self.connections.runs_connectors = True
             self.connections.load(self.settings.connections)
@@ -208,6 +210,25 @@ class App:
         self.alerts.active = True
         self.alerts.start()
         self._maintenance = self.start_maintenance()
+
+    def take_over(self) -> list[str]:
+        """Scaled out, on taking the lead: fail the commands former leaders left ``approved`` or ``sent``, under this
+        lead's token (futago.scale.takeover; docs/scale.md). A failure is logged, never a reason not to lead: what
+        is left stays for the next leader. Returns the ids failed."""
+        from futago.scale.takeover import left_commands
+
+        token = self.fence.token
+        if token is None:  # the lease went again before it could start
+            return []
+        db = self.store.db  # type: ignore[attr-defined]  # both SQL stores
+        try:
+            failed = self.commands.take_over(token, lambda: left_commands(db, token))
+        except Exception:
+            log.exception("could not settle the commands a former leader left in flight")
+            return []
+        if failed:
+            log.warning("failed %d command(s) a former leader left in flight: %s", len(failed), ", ".join(failed))
+        return failed
 
     def stop_stateful(self) -> None:
         """The lease was lost: stop the connectors and the rules; the other threads run on, fenced (futago.core.fence)

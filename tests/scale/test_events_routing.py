@@ -14,15 +14,6 @@ from futago.core.twins import now_iso
 from futago.protocols.nats.link import NatsLink
 from futago.scale.node import ScaleOut
 from futago.scale.relay import STRUCTURE_EVENTS, EventRelay, event_subject, scope_of
-from futago.testing.nats import NATS_SERVER, LocalNats
-
-
-@pytest.fixture(scope="module")
-def nats_url() -> Iterator[str]:
-    if NATS_SERVER is None:
-        pytest.skip("nats-server is not installed: run scripts/install-system-deps.sh")
-    with LocalNats() as server:
-        yield server.url
 
 
 class Process:

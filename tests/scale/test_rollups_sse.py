@@ -20,17 +20,8 @@ from futago.core.events import TELEMETRY_APPENDED, TWIN_UPDATED, Event
 from futago.core.policies import PolicyEntry
 from futago.core.twins import now_iso
 from futago.scale.relay import STRUCTURE_EVENTS
-from futago.testing.nats import NATS_SERVER, LocalNats
 from tests.conftest import LiveServer
 from tests.scale.test_events_routing import Process, reading
-
-
-@pytest.fixture(scope="module")
-def nats_url() -> Iterator[str]:
-    if NATS_SERVER is None:
-        pytest.skip("nats-server is not installed: run scripts/install-system-deps.sh")
-    with LocalNats() as server:
-        yield server.url
 
 
 @pytest.fixture

@@ -77,12 +77,20 @@ class QueryAnswer(BaseModel):
     continuationToken: str | None = None
 
 
+class Fencing(BaseModel):
+    scaledOut: bool = Field(description="one of several processes that share a lease; false: a process alone")
+    leads: bool = Field(description="whether this process leads now (runs connectors, rules, notifications)")
+    token: int | None = Field(description="the fencing token it leads with; null: alone (no lease), or not leading")
+    refusals: dict[str, int] = Field(description="side effects refused for a stale token since it started, per kind")
+
+
 class Health(Record):
     status: str
     version: str
     store: str
     models: int
     twins: int
+    fencing: Fencing | None = None
 
 
 # -- telemetry ---------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
+from typing import Any
 
 from futago.core.errors import Conflict
 
@@ -140,3 +141,12 @@ def refusals() -> dict[str, int]:
     """How many side effects of each kind this process was refused for a stale token since it started."""
     with _refusals_lock:
         return dict(_refusals)
+
+
+def report(fence: Fence) -> dict[str, Any]:
+    """What /health says of a process's fence: whether it runs as one of a cluster (``scaledOut``), whether it leads
+    now and with which token (None: a process alone, which has no lease, or one that does not lead now), and the
+    side effects refused for a stale token since it started, per kind."""
+    alone = isinstance(fence, OpenFence)
+    token = None if alone else fence.token
+    return {"scaledOut": not alone, "leads": alone or token is not None, "token": token, "refusals": refusals()}

@@ -11,6 +11,7 @@ from futago.act.commands.binding import Binding
 from futago.act.commands.ledger import CommandLedger
 from futago.act.commands.record import CommandRecord, now_stamp
 from futago.act.transport import OnSent, Outcome, OutgoingCommand, TransportSpec
+from futago.core.errors import Conflict
 from futago.core.events import Event
 from futago.core.fence import OPEN, Fence, Fenced, acting, refused
 from futago.core.problems import Problem
@@ -58,6 +59,10 @@ class CommandDispatcher:
         except Fenced as exc:  # it stays approved, for the leader to send (or fail) once
             log.warning("command %s was not sent: %s", record.id, exc.detail)
             return
+        current = self.ledger.record(record.id)
+        if current.state != "approved":  # resolved meanwhile (failed by a leader taking over): not to be sent now
+            log.warning("command %s was not sent: it is %s", record.id, current.state)
+            return
         try:
             with acting(token):  # every move it makes is written with (and checked against) this token
                 self._transmit(record, binding, outgoing, token)
@@ -73,6 +78,8 @@ class CommandDispatcher:
             events: list[Event] = []
             with acting(token), self.ledger.lock:
                 current = self.ledger.record(record.id)
+                if current.state != "approved":  # failed meanwhile by a leader taking over: an OPC UA write stops
+                    raise Conflict(f"command {record.id} is {current.state} now; it was not sent")
                 _, at = now_stamp()
                 self.ledger.move(current, "sent", None, events, sent=sent, sent_at=at)
             left.set()
@@ -86,6 +93,8 @@ class CommandDispatcher:
         events: list[Event] = []
         with self.ledger.lock:
             current = self.ledger.record(record.id)
+            if current.state not in ("approved", "sent"):  # resolved by a leader taking over: its record stands
+                return
             _, at = now_stamp()
             common = {"response": outcome.response, "result_state": outcome.state}
             if outcome.ok and left.is_set():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -21,7 +21,7 @@ from futago.act.model import ALERT_RESOLVED, Alert, Proposal
 from futago.core.dtdl import Command, Interface
 from futago.core.errors import Conflict, InvalidInput, NotFound
 from futago.core.events import Event, EventBus
-from futago.core.fence import OPEN, Fence
+from futago.core.fence import OPEN, Fence, Fenced, OpenFence, acting, refused
 from futago.core.ports import CommandStore
 from futago.core.problems import Problem, join_pointer
 from futago.core.telemetry import parse_timestamp
@@ -91,7 +91,8 @@ class CommandService:
                 self._bindings[twin_id, command] = binding
         if not self._recovered:  # only at start: later, approved and sent commands are this run's, in flight
             self._recovered = True
-            self._fail_in_flight()
+            if isinstance(self.dispatcher.fence, OpenFence):  # alone; scaled out, the leader's in flight are not
+                self._fail_in_flight()  # ours to fail: a process taking the lead does it instead (take_over)
             self._withdraw_stale()
 
     def _fail_in_flight(self) -> None:
@@ -103,6 +104,32 @@ class CommandService:
                     error = "futago stopped before the outcome was known"
                     self.ledger.move(record, "failed", None, events, error=error, admitted_us=admitted)
         self.ledger.publish(events)
+
+    def take_over(self, token: int, left: Callable[[], Mapping[str, int | None]]) -> list[str]:
+        """This process has just taken the lead with fencing ``token``: fail what former leaders left ``approved``
+        or ``sent`` (``left``: those commands' ids, each with the token it was last written with, None where it
+        had none), naming the token. Not sent again: a command may have reached its device before its leader lost
+        the lead (an MQTT publish comes before its record), and a second close or open is not safe to assume
+        harmless. Read and moved under the ledger's lock, so that this process's own dispatcher, which checks the
+        record before it sends, either sent first (then the command carries ``token`` and is not left) or sends
+        nothing. Returns the ids failed."""
+        events: list[Event] = []
+        failed: list[str] = []
+        try:
+            with acting(token), self.ledger.lock:
+                for command_id, former in sorted(left().items()):
+                    record = self.records.get_command(command_id)
+                    if record is None or record.state not in ("approved", "sent"):
+                        continue
+                    error = _left_by(former, record.state, token)
+                    admitted = record.admitted_us if record.state == "sent" else None
+                    _, at = now_stamp()
+                    self.ledger.move(record, "failed", None, events, error=error, failed_at=at, admitted_us=admitted)
+                    failed.append(command_id)
+        except Fenced as exc:  # the lead went again meanwhile: what is left is the next leader's
+            refused("command", exc.detail)
+        self.ledger.publish(events)
+        return failed
 
     def _withdraw_stale(self) -> None:
         """Proposals whose alert resolved while no process was listening (or before proposals followed alerts)."""
@@ -359,6 +386,18 @@ class CommandService:
             declared = ", ".join(sorted(commands)) or "none"
             raise NotFound(f"twin '{twin_id}' ({twin.model}) has no command '{name}'; its model declares {declared}")
         return command
+
+
+def _left_by(former: int | None, state: str, token: int) -> str:
+    """Why a command a former leader left in flight failed when this process took the lead with ``token``."""
+    if state == "sent":
+        who = f"the leader with fencing token {former}" if former is not None else "a process alone"
+        return f"sent by {who}, whose outcome was never known: the lead moved to token {token}; not sent again"
+    who = f"the leader with fencing token {former}" if former is not None else "an API request (no fencing token)"
+    return (
+        f"approved by {who} and not known to be sent when the lead moved to token {token}; not sent again, "
+        "as it may have left: request it anew"
+    )
 
 
 def _resolved_reason(alert: Alert) -> str:

@@ -39,6 +39,7 @@ from futago.act.notify import NotificationService
 from futago.act.notify.channel import Message, Outcome
 from futago.act.notify.jobs import Job
 from futago.core.events import Event, EventBus
+from futago.core.fence import OPEN, Fenced, acting, refused
 from futago.core.notifications import Delivery, Subscriber
 from futago.core.ports import NgsiLdSubscriptionStore
 from futago.core.twins import Twin, now_iso
@@ -544,7 +545,15 @@ class SubscriptionService:
             language="en", subject=subject, why="subscription", received_at=now,
         )  # fmt: skip
         message = Message(delivery_id, subscriber, "en", subject, "", body, subscriber)
-        self.notifications.store.save_deliveries([delivery], bodies={delivery_id: body})
+        # Recorded under the lead's fencing token, as an alert's deliveries are: a leader that lost its lease and has
+        # not yet noticed records (and so sends) nothing; the next leader matches the changes it hears itself.
+        fence = getattr(self.notifications.dispatcher, "fence", OPEN)
+        try:
+            with acting(fence.check(f"NGSI-LD notification of {key[1]}")):
+                self.notifications.store.save_deliveries([delivery], bodies={delivery_id: body})
+        except Fenced as exc:
+            refused("ngsild notification", exc.detail)
+            return
         self.notifications.dispatcher.dispatch(Job(delivery, entry, message))
 
     def subscriber(self, subscriber_id: str) -> Subscriber | None:
