@@ -272,6 +272,10 @@ def test_query_with_a_query_body(client: TestClient) -> None:
     for bad in ({"entities": []}, {"type": "Query"}, {"type": "Query", "temporalQ": {}}, {"type": "Query", "q": "("}):
         refused = client.post(f"{OPS}/query", json=bad)
         assert refused.status_code == 400 and refused.json()["type"] == ERR + "BadRequestData", bad
+    for limit in ("1001", "-1"):  # the same paging parameters as GET /entities, refused the same way
+        refused = client.post(f"{OPS}/query", json=union, params={"limit": limit})
+        assert refused.status_code == 400 and refused.json()["type"] == ERR + "BadRequestData", limit
+        assert refused.json()["detail"].startswith("/limit"), limit
 
 
 def test_batches_on_every_adapter(adapter_client: TestClient) -> None:

@@ -34,6 +34,10 @@ class AuditEntry(JsonRecord):
     detail: dict[str, Any]
     prev: str
     hash: str = ""
+    # ``canonical_json(detail)`` when the writer already made it (``AuditLog`` serializes each detail once, as it is
+    # recorded): the hash covers these bytes and the store keeps them, so neither serializes a whole twin again.
+    # Not part of the JSON; an entry read back from a store has none and hashes its parsed ``detail``.
+    detail_json: bytes = field(default=b"", compare=False, repr=False, metadata=json_meta(skip=True))
 
     def body(self) -> dict[str, Any]:
         """What the hash covers: everything but the hash itself (not dataclasses.asdict: it deep-copies ``detail``,
@@ -42,7 +46,21 @@ class AuditEntry(JsonRecord):
                 "resource": self.resource, "detail": self.detail, "prev": self.prev}  # fmt: skip
 
     def computed_hash(self) -> str:
-        return hashlib.sha256(canonical_json(self.body())).hexdigest()
+        detail = self.detail_json or canonical_json(self.detail)
+        return chain_hash(self.seq, self.ts, self.actor, self.action, self.resource, detail, self.prev)
+
+    def stored_detail(self) -> str:
+        """The detail as the store keeps it: the bytes the hash covered, when the writer made them."""
+        return (self.detail_json or orjson.dumps(self.detail)).decode()
+
+
+def chain_hash(seq: int, ts: str, actor: str, action: str, resource: str, detail_json: bytes, prev: str) -> str:
+    """SHA-256 of an entry's canonical body, its detail given as canonical JSON already (``canonical_json(detail)``):
+    spliced in unparsed, it gives the very bytes ``canonical_json(entry.body())`` gives, so that the hash is the
+    same whichever way it was computed (and ``verify``, which parses stored rows, agrees with the writer)."""
+    body = {"seq": seq, "ts": ts, "actor": actor, "action": action, "resource": resource,
+            "detail": orjson.Fragment(detail_json), "prev": prev}  # fmt: skip
+    return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
 # What a checkpoint marks besides the head (none: written while running, every N entries or T seconds).

@@ -38,7 +38,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from futago.core.audit import FINAL, GENESIS, RESUMED, AuditEntry, Checkpoint
+from futago.core.audit import FINAL, GENESIS, RESUMED, AuditEntry, Checkpoint, canonical_json, chain_hash
 from futago.core.ports import AuditStore
 from futago.core.records import JsonRecord
 
@@ -266,16 +266,42 @@ class _Pending:
     actor: str
     action: str
     resource: str
-    detail: dict[str, Any]
+    detail: dict[str, Any]  # as recorded: what ``detail_json`` was made from, when it was made
+    detail_json: bytes  # canonical JSON of the detail, made once as it was recorded: hashed and stored as it is
 
     def maker(self) -> Callable[[int, str], AuditEntry]:
         """What the store calls with the next seq and the head's hash, inside its transaction."""
 
         def make(seq: int, prev: str) -> AuditEntry:
-            entry = AuditEntry(seq, self.ts, self.actor, self.action, self.resource, self.detail, prev)
-            return dataclasses.replace(entry, hash=entry.computed_hash())  # no copy of the detail (a whole twin)
+            digest = chain_hash(seq, self.ts, self.actor, self.action, self.resource, self.detail_json, prev)
+            return AuditEntry(seq, self.ts, self.actor, self.action, self.resource, self.detail, prev, digest,
+                              self.detail_json)  # fmt: skip
 
         return make
+
+
+class _NotPlain(TypeError):
+    """Raised out of orjson's ``default`` for a value the one-pass serialization cannot write canonically."""
+
+
+def _text_of(value: Any) -> str:
+    if dataclasses.is_dataclass(value):  # orjson writes a dataclass's fields unsorted: the slow path sorts them
+        raise _NotPlain(type(value).__name__)
+    return str(value)
+
+
+def _canonical(detail: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """The detail and its canonical JSON, the bytes the hash covers and the store keeps.
+
+    One pass, no copy: sorted keys, unknown objects as text, exactly ``canonical_json(_plain(detail))``, which is
+    also what ``verify`` computes from the stored row. What that pass cannot write the same way (non-string keys,
+    integers beyond 64 bits, dataclasses) goes the old way, through a JSON copy of the detail."""
+    try:
+        option = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS
+        return detail, orjson.dumps(detail, default=_text_of, option=option)
+    except (orjson.JSONEncodeError, TypeError):
+        plain = _plain(detail)
+        return plain, canonical_json(plain)
 
 
 def _plain(detail: dict[str, Any]) -> dict[str, Any]:
@@ -333,7 +359,8 @@ class AuditLog:
             if self._writer is None:
                 self._writer = threading.Thread(target=self._write, name="futago-audit", daemon=True)
                 self._writer.start()
-        self._queue.put(_Pending(_now(), actor, action, resource, _plain(detail or {})))
+        # Serialized here, on the caller's thread, as the detail is now: it may be changed after this returns.
+        self._queue.put(_Pending(_now(), actor, action, resource, *_canonical(detail or {})))
 
     def _write(self) -> None:
         while True:

@@ -20,20 +20,23 @@ from starlette.responses import Response
 from futago.api.access import Access, _authenticate
 from futago.api.deps import MAX_DEPTH, MAX_FIELD_CHARS, check_fields
 from futago.api.errors import InvalidBody
-from futago.api.ngsild.entities import ENTITY, _access, _answer, _body, _rendering
+from futago.api.ngsild.entities import ENTITY, rendering_of
 from futago.api.ngsild.http import (
     JSON,
     JSON_LD,
     Call,
     NgsiLdRoute,
+    answer_doc,
+    authorize,
+    body_doc,
     link_context,
     negotiate,
     ngsild_problem,
-    read_body,
     split_list,
     tenant_of,
+    with_body,
 )
-from futago.api.ngsild.query_params import GEO_QUERY, QueryParameters, entity_query
+from futago.api.ngsild.query_params import GEO_QUERY, Paging, QueryParameters, entity_query
 from futago.api.providers import ngsild_service, security_service
 from futago.core.errors import Forbidden, FutagoError
 from futago.services.ngsild import NgsiLdService
@@ -83,7 +86,7 @@ QUERY: dict[str, Any] = {
     },
     "required": ["type"],
 }
-RESULT = _answer(
+RESULT = answer_doc(
     {
         "type": "object",
         "description": "BatchOperationResult",
@@ -253,7 +256,7 @@ async def _write(request: Request, service: NgsiLdService, operation: Operation,
     status_code=201,
     summary="Create entities (201: all created, with their ids; 207: some failed)",
     responses={204: {"description": "An empty batch: nothing to create, nothing failed"}, **RESULT},
-    openapi_extra=_body(ENTITIES),
+    openapi_extra=body_doc(ENTITIES),
 )
 async def batch_create(request: Request, service: Service) -> Response:
     return await _write(request, service, "create", created_body=True)
@@ -264,7 +267,7 @@ async def batch_create(request: Request, service: Service) -> Response:
     status_code=201,
     summary="Create or replace entities (options=update: update those there)",
     responses={204: {"description": "All entities existed and were updated"}, **RESULT},
-    openapi_extra=_body(ENTITIES),
+    openapi_extra=body_doc(ENTITIES),
 )
 async def batch_upsert(request: Request, service: Service, options: str | None = None) -> Response:
     chosen = set(split_list(options) or [])
@@ -279,7 +282,7 @@ async def batch_upsert(request: Request, service: Service, options: str | None =
     status_code=204,
     summary="Update attributes of existing entities (options=noOverwrite: add only new ones)",
     responses=RESULT,
-    openapi_extra=_body(ENTITIES),
+    openapi_extra=body_doc(ENTITIES),
 )
 async def batch_update(request: Request, service: Service, options: str | None = None) -> Response:
     chosen = set(split_list(options) or [])
@@ -293,7 +296,7 @@ async def batch_update(request: Request, service: Service, options: str | None =
     status_code=204,
     summary="Merge into existing entities (urn:ngsi-ld:null deletes an attribute)",
     responses=RESULT,
-    openapi_extra=_body(ENTITIES),
+    openapi_extra=body_doc(ENTITIES),
 )
 async def batch_merge(request: Request, service: Service) -> Response:
     return await _write(request, service, "merge", created_body=False)
@@ -304,7 +307,7 @@ async def batch_merge(request: Request, service: Service) -> Response:
     status_code=204,
     summary="Delete entities by id",
     responses=RESULT,
-    openapi_extra=_body(ENTITY_IDS),
+    openapi_extra=body_doc(ENTITY_IDS),
 )
 async def batch_delete(request: Request, service: Service) -> Response:
     access = _writer(request)
@@ -389,31 +392,28 @@ def _geo_parameters(geo: Any) -> dict[str, Any]:
 @router.post(
     "/query",
     summary="Query entities with a Query body (entities, attrs, q, geoQ, lang)",
-    responses=_answer({"type": "array", "items": ENTITY}),
-    openapi_extra=_body(QUERY),
+    responses=answer_doc({"type": "array", "items": ENTITY}),
+    openapi_extra=body_doc(QUERY),
 )
 async def batch_query(
     request: Request,
     service: Service,
+    page: Paging,
     options: str | None = None,
     format_: Annotated[str | None, Query(alias="format")] = None,
-    limit: Annotated[int, Query(ge=0)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    count: bool = False,
 ) -> Response:
-    access = _access(request, "READ", "query")
-    call, body = await read_body(request, service)
+    access = authorize(request, "READ", "query")
 
-    def run() -> Response:
+    def run(call: Call, body: Any) -> Response:
         selections, lang = _query_of(body)
-        paged = [replace(p, limit=limit, offset=offset, count=count) for p in selections]
+        paged = [replace(p, limit=page.limit, offset=page.offset, count=page.count) for p in selections]
         queries = [entity_query(service, call.terms, p) for p in paged]
         service.require_tenant(call.tenant)
         states, total = union_query(service, call.tenant, queries, access.readable, access.may_read_twin)
-        rendering = _rendering(call, options, format_, lang)
+        rendering = rendering_of(call, options, format_, lang)
         wanted = set(queries[0].attrs) if queries[0].attrs else None
         entities = [service.render(s, rendering, wanted) for s in states]
         headers = {"NGSILD-Results-Count": str(total)} if total is not None else None
         return call.answer(entities, headers=headers)
 
-    return await run_in_threadpool(run)
+    return await with_body(request, service, run)

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from futago.api.access import Access, require
-from futago.api.ngsild.http import Call, NgsiLdRoute, call_of
+from futago.api.ngsild.http import JSON, JSON_LD, MEDIA, Call, NgsiLdRoute, answer_doc, call_of
 from futago.api.providers import ngsild_service
 from futago.services.ngsild import NgsiLdService
 from futago.services.ngsild.discovery import Census, census
@@ -30,14 +30,7 @@ Service = Annotated[NgsiLdService, Depends(ngsild_service)]
 Reader = Annotated[Access, Depends(require("READ", "query"))]
 ContextReader = Annotated[Access, Depends(require("READ", "ngsi-ld/jsonldContexts"))]
 ContextWriter = Annotated[Access, Depends(require("WRITE", "ngsi-ld/jsonldContexts"))]
-MEDIA = ("application/json", "application/ld+json")
 NAMES: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
-
-
-def _answer(*schemas: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
-    """The 200 answer: one schema, or (a list route with details=true) any of several."""
-    schema = schemas[0] if len(schemas) == 1 else {"anyOf": list(schemas)}
-    return {200: {"description": "OK", "content": {m: {"schema": schema} for m in MEDIA}}}
 
 
 def _object(description: str, **members: Any) -> dict[str, Any]:
@@ -77,7 +70,7 @@ CONTEXT_INFO: dict[str, Any] = {
 CONTEXTS: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "URLs, or (details=true) ContextInfos",
-        "content": {"application/json": {"schema": {"anyOf": [NAMES, {"type": "array", "items": CONTEXT_INFO}]}}},
+        "content": {JSON: {"schema": {"anyOf": [NAMES, {"type": "array", "items": CONTEXT_INFO}]}}},
     }
 }
 CONTEXT: dict[int | str, dict[str, Any]] = {
@@ -105,7 +98,7 @@ def _census(request: Request, service: NgsiLdService, access: Access, only: str 
 @router.get(
     "/types",
     summary="The entity types there are (details=true: with their attributes)",
-    responses=_answer(ENTITY_TYPE_LIST, {"type": "array", "items": ENTITY_TYPE}),
+    responses=answer_doc({"anyOf": [ENTITY_TYPE_LIST, {"type": "array", "items": ENTITY_TYPE}]}),
 )
 def list_types(request: Request, service: Service, access: Reader, details: bool = False) -> Response:
     call, found = _census(request, service, access)
@@ -125,7 +118,7 @@ def list_types(request: Request, service: Service, access: Reader, details: bool
 @router.get(
     "/types/{type_name}",
     summary="One entity type: how many entities, which attributes",
-    responses=_answer(ENTITY_TYPE_INFO),
+    responses=answer_doc(ENTITY_TYPE_INFO),
 )
 def type_info(type_name: str, request: Request, service: Service, access: Reader) -> Response:
     call = call_of(request, service, geo=False)
@@ -146,7 +139,7 @@ def type_info(type_name: str, request: Request, service: Service, access: Reader
 @router.get(
     "/attributes",
     summary="The attributes there are (details=true: with kinds and types)",
-    responses=_answer(ATTRIBUTE_LIST, {"type": "array", "items": ATTRIBUTE}),
+    responses=answer_doc({"anyOf": [ATTRIBUTE_LIST, {"type": "array", "items": ATTRIBUTE}]}),
 )
 def list_attributes(request: Request, service: Service, access: Reader, details: bool = False) -> Response:
     call, found = _census(request, service, access)
@@ -162,7 +155,7 @@ def list_attributes(request: Request, service: Service, access: Reader, details:
 @router.get(
     "/attributes/{attr}",
     summary="One attribute: how many instances, of which kinds and types",
-    responses=_answer(ATTRIBUTE),
+    responses=answer_doc(ATTRIBUTE),
 )
 def attribute_info(attr: str, request: Request, service: Service, access: Reader) -> Response:
     call, found = _census(request, service, access)
@@ -202,10 +195,10 @@ def _entries(request: Request, service: NgsiLdService) -> list[tuple[str, dict[s
     """(id, ContextInfo, @context) of every hosted and cached context."""
     registry = registry_of(service.contexts)
     found: list[tuple[str, dict[str, Any], Any]] = []
-    for local_id, entry in sorted(registry.hosted.items()):
-        url = _base(request) + local_id
-        info = _info(url, local_id, "Hosted", entry.created_at, entry.hits, entry.last_usage)
-        found.append((local_id, info, entry.document["@context"]))
+    for entry in registry.stored():  # from the store: what any process on it hosts
+        url = _base(request) + entry.local_id
+        info = _info(url, entry.local_id, "Hosted", entry.created_at, entry.hits, entry.last_usage)
+        found.append((entry.local_id, info, entry.context))
     for url, fetched, context in sorted(registry.cached(), key=lambda c: c[0]):
         created = datetime.fromtimestamp(fetched, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         found.append((url, _info(url, None, "Cached", created, None, None), context))
@@ -237,9 +230,10 @@ def get_context(
 
 @router.post("/jsonldContexts", status_code=201, summary="Host an @context (a JSON-LD document)")
 async def add_context(request: Request, service: Service, _: ContextWriter) -> Response:
+    # Not read_body: the document's @context is what is hosted, not the context of a request to resolve.
     media = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
-    if media not in ("application/json", "application/ld+json"):
-        raise UnsupportedMediaType(f"send application/json or application/ld+json, not {media or 'no Content-Type'}")
+    if media not in MEDIA:
+        raise UnsupportedMediaType(f"send {JSON} or {JSON_LD}, not {media or 'no Content-Type'}")
     try:
         document = orjson.loads(await request.body())
     except orjson.JSONDecodeError as exc:

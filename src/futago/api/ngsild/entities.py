@@ -16,10 +16,19 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from futago.api.access import Access, Permission
-from futago.api.ngsild.http import GEO_JSON, MEDIA, Call, NgsiLdRoute, call_of, split_list, tenant_of, with_body
-from futago.api.ngsild.http import answer_doc as _answer
-from futago.api.ngsild.http import authorize as _access
-from futago.api.ngsild.http import body_doc as _body
+from futago.api.ngsild.http import (
+    GEO_JSON,
+    MEDIA,
+    Call,
+    NgsiLdRoute,
+    answer_doc,
+    authorize,
+    body_doc,
+    call_of,
+    split_list,
+    tenant_of,
+    with_body,
+)
 from futago.api.ngsild.query_params import Selection, entity_query
 from futago.api.prefer import APPLIED, ReturnPreference, return_preference
 from futago.api.providers import ngsild_service
@@ -41,7 +50,7 @@ FRAGMENT: dict[str, Any] = {
     "properties": {"datasetId": {"type": "string"}},
     "additionalProperties": True,
 }
-PARTIAL = _answer(
+PARTIAL = answer_doc(
     {
         "type": "object",
         "properties": {"updated": {"type": "array", "items": {"type": "string"}}, "notUpdated": {"type": "array"}},
@@ -58,7 +67,7 @@ def _entity_access(
     request: Request, service: NgsiLdService, tenant: str | None, entity_id: str, permission: Permission
 ) -> Access:
     """Authorised first, before the body or the parameters are read: a caller without rights learns nothing."""
-    return _access(request, permission, f"twins/{service.tenant_twin_id(tenant, entity_id)}")
+    return authorize(request, permission, f"twins/{service.tenant_twin_id(tenant, entity_id)}")
 
 
 def represented(schema: dict[str, Any], what: str) -> dict[int | str, dict[str, Any]]:
@@ -117,7 +126,8 @@ def view_parameters(
 Viewed = Annotated[View, Depends(view_parameters)]
 
 
-def _rendering(call: Call, options: str | None, format_: str | None, lang: str | None) -> Rendering:
+def rendering_of(call: Call, options: str | None, format_: str | None, lang: str | None) -> Rendering:
+    """How to show entities, from ``options``/``format``/``lang``: also what a batch query renders with."""
     chosen = split_list(options) or []
     form = "normalized"
     for option in chosen:
@@ -162,7 +172,7 @@ def _geometry(state: Any) -> Any:
     status_code=201,
     summary="Create an entity (a twin of the type's DTDL model)",
     responses={201: {"description": "Created; Location names the entity"}},
-    openapi_extra=_body(ENTITY),
+    openapi_extra=body_doc(ENTITY),
 )
 async def create_entity(request: Request, service: Service) -> Response:
     def create(call: Call, body: Any) -> Response:
@@ -178,7 +188,7 @@ async def create_entity(request: Request, service: Service) -> Response:
 @router.get(
     "",
     summary="Query entities: type expressions, id, idPattern, attrs, q, geo-queries, limit/offset/count",
-    responses=_answer({"type": "array", "items": ENTITY}),
+    responses=answer_doc({"type": "array", "items": ENTITY}),
 )
 def query_entities(
     request: Request,
@@ -187,13 +197,13 @@ def query_entities(
     view: Viewed,
     local: bool = False,  # one broker, no registrations: every answer is local
 ) -> Response:
-    access = _access(request, "READ", "query")
+    access = authorize(request, "READ", "query")
     call = call_of(request, service)
     query = entity_query(service, call.terms, given)
     service.require_tenant(call.tenant)
     wanted, dropped = _selection(call, given.attrs, view.pick, view.omit)
     states, total = service.query(call.tenant, query, access.readable, access.may_read_twin)
-    rendering = _rendering(call, view.options, view.format_, view.lang)
+    rendering = rendering_of(call, view.options, view.format_, view.lang)
     entities = [service.render(s, rendering, wanted, dropped) for s in states]
     headers = {"NGSILD-Results-Count": str(total)} if total is not None else None
     if call.accept == GEO_JSON:
@@ -202,7 +212,7 @@ def query_entities(
     return call.answer(entities, headers=headers)
 
 
-@router.get("/{entity_id}", summary="Retrieve an entity", responses=_answer(ENTITY))
+@router.get("/{entity_id}", summary="Retrieve an entity", responses=answer_doc(ENTITY))
 def retrieve_entity(
     entity_id: str, request: Request, service: Service, view: Viewed, attrs: str | None = None
 ) -> Response:
@@ -214,7 +224,7 @@ def retrieve_entity(
     twin_id = service.tenant_twin_id(call.tenant, entity_id)
     if access.may("READ", f"twins/{twin_id}/telemetry"):  # the latest readings, as GET /twins shows them
         state = service.with_telemetry(state, twin_id)
-    entity = service.render(state, _rendering(call, view.options, view.format_, view.lang), wanted, dropped)
+    entity = service.render(state, rendering_of(call, view.options, view.format_, view.lang), wanted, dropped)
     if call.accept == GEO_JSON:
         return call.answer(_feature(entity, _geometry(state)))
     return call.answer(entity)
@@ -227,7 +237,7 @@ def _writes(method: str, path: str, summary: str, schema: dict[str, Any]) -> Cal
     """The route of a write of one entity: 204, or the entity after it with Prefer: return=representation."""
     responses = represented(ENTITY, AFTER)
     return router.api_route(
-        path, methods=[method], status_code=204, summary=summary, responses=responses, openapi_extra=_body(schema)
+        path, methods=[method], status_code=204, summary=summary, responses=responses, openapi_extra=body_doc(schema)
     )
 
 
@@ -294,7 +304,7 @@ def _outcome(call: Call, outcome: Outcome) -> Response:
     status_code=204,
     summary="Append attributes (options=noOverwrite)",
     responses=PARTIAL,
-    openapi_extra=_body(FRAGMENT),
+    openapi_extra=body_doc(FRAGMENT),
 )
 async def append_attributes(entity_id: str, request: Request, service: Service, options: str | None = None) -> Response:
     _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
@@ -311,7 +321,7 @@ async def append_attributes(entity_id: str, request: Request, service: Service, 
     status_code=204,
     summary="Update attributes that exist",
     responses=PARTIAL,
-    openapi_extra=_body(FRAGMENT),
+    openapi_extra=body_doc(FRAGMENT),
 )
 async def update_attributes(entity_id: str, request: Request, service: Service) -> Response:
     _entity_access(request, service, tenant_of(request), entity_id, "WRITE")

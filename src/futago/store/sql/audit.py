@@ -34,10 +34,7 @@ class SqlAudit:
             conn.executemany(
                 "INSERT INTO audit (seq, ts, actor, action, resource, detail, prev, hash) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (e.seq, e.ts, e.actor, e.action, e.resource, orjson.dumps(e.detail).decode(), e.prev, e.hash)
-                    for e in entries
-                ],
+                [(e.seq, e.ts, e.actor, e.action, e.resource, e.stored_detail(), e.prev, e.hash) for e in entries],
             )
         return entries
 
