@@ -49,6 +49,7 @@ from futago.services.drift import DriftService
 from futago.services.health import HealthService
 from futago.services.models import ModelService
 from futago.services.ngsild import ContextResolver, ContextSettings, NgsiLdService
+from futago.services.ngsild.hosted import registry_of
 from futago.services.ngsild.notifier import SubscriptionService
 from futago.services.privacy_release import PrivacyReleaseService
 from futago.services.quality import QualityService
@@ -471,6 +472,7 @@ def build(settings: Settings, worker: bool = False) -> App:
     )  # fmt: skip
     notifications.check_configured_channels()
     ngsild = NgsiLdService(twins, models, ContextResolver(_ngsild_contexts(settings)))
+    registry_of(ngsild.contexts).use(store)  # hosted @contexts: in the store, shared by every process
     security = SecurityService(store, audit, settings.rate_limit_per_minute)
     return App(
         settings, store, bus, models, twins, telemetry, ingest, connections, drift, behaviours, commands, alerts,

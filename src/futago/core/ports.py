@@ -341,6 +341,39 @@ class NgsiLdSubscriptionStore(Protocol):
     def list_ngsild_subscription_statuses(self) -> dict[tuple[str, str], dict[str, Any]]: ...
 
 
+class HostedContext(NamedTuple):
+    """An @context a client POSTed to /ngsi-ld/v1/jsonldContexts, served by this broker at that path + ``local_id``."""
+
+    local_id: str
+    context: Any  # the document's @context member
+    created_at: str  # ISO 8601, UTC
+    hits: int = 0  # how many times a process loaded it (each caches it for context_ttl_s)
+    last_usage: str | None = None
+
+
+class NgsiLdContextStore(Protocol):
+    """Hosted NGSI-LD @contexts, shared by every tenant and every process on the store."""
+
+    def add_ngsild_context(self, context: HostedContext, limit: int) -> None:
+        """Store it, unless ``limit`` are stored already: then Conflict and nothing stored (the count and the
+        insert are one transaction, one writer at a time, so concurrent adds cannot pass the bound)."""
+        ...
+
+    def get_ngsild_context(self, local_id: str) -> HostedContext | None: ...
+    def list_ngsild_contexts(self) -> list[HostedContext]:
+        """Sorted by local id."""
+        ...
+
+    def ngsild_context_ids(self) -> set[str]: ...
+    def use_ngsild_context(self, local_id: str, used_at: str) -> None:
+        """Count a hit and record when (nothing when it is gone)."""
+        ...
+
+    def delete_ngsild_context(self, local_id: str) -> bool:
+        """Whether it was there."""
+        ...
+
+
 class AuditStore(Protocol):
     """The hash-chained audit log and its signed checkpoints."""
 
@@ -442,6 +475,7 @@ class Store(
     CommandStore,
     NotificationStore,
     NgsiLdSubscriptionStore,
+    NgsiLdContextStore,
     DatasetStore,
     AuditStore,
     SecurityStore,

@@ -14,6 +14,7 @@ from futago.store.sql.audit import SqlAudit
 from futago.store.sql.commands import SqlCommands
 from futago.store.sql.datasets import SqlDatasets
 from futago.store.sql.ingest import SqlIngest
+from futago.store.sql.ngsild_contexts import SqlNgsiLdContexts
 from futago.store.sql.ngsild_subscriptions import SqlNgsiLdSubscriptions
 from futago.store.sql.notifications import SqlNotifications
 from futago.store.sql.personal import SqlPersonal
@@ -31,6 +32,7 @@ class PostgresStore(
     SqlCommands,
     SqlNotifications,
     SqlNgsiLdSubscriptions,
+    SqlNgsiLdContexts,
     SqlDatasets,
     SqlAudit,
     SqlSecurity,
@@ -43,7 +45,7 @@ class PostgresStore(
         PostgresTwins.__init__(self, db)
         PostgresTelemetry.__init__(self, db)
         for part in (SqlIngest, SqlSim, SqlAlerts, SqlCommands, SqlNotifications, SqlNgsiLdSubscriptions,
-                     SqlDatasets, SqlAudit, SqlSecurity, SqlPrivacy, SqlPersonal):  # fmt: skip
+                     SqlNgsiLdContexts, SqlDatasets, SqlAudit, SqlSecurity, SqlPrivacy, SqlPersonal):  # fmt: skip
             part.__init__(self, db)
         self.url = redact(url)
 

@@ -12,6 +12,7 @@ from futago.store.sql.audit import SqlAudit
 from futago.store.sql.commands import SqlCommands
 from futago.store.sql.datasets import SqlDatasets
 from futago.store.sql.ingest import SqlIngest
+from futago.store.sql.ngsild_contexts import SqlNgsiLdContexts
 from futago.store.sql.ngsild_subscriptions import SqlNgsiLdSubscriptions
 from futago.store.sql.notifications import SqlNotifications
 from futago.store.sql.personal import SqlPersonal
@@ -32,6 +33,7 @@ class SQLiteStore(
     SqlCommands,
     SqlNotifications,
     SqlNgsiLdSubscriptions,
+    SqlNgsiLdContexts,
     SqlDatasets,
     SqlAudit,
     SqlSecurity,
@@ -49,6 +51,7 @@ class SQLiteStore(
         SqlCommands.__init__(self, db)
         SqlNotifications.__init__(self, db)
         SqlNgsiLdSubscriptions.__init__(self, db)
+        SqlNgsiLdContexts.__init__(self, db)
         SqlDatasets.__init__(self, db)
         SqlAudit.__init__(self, db)
         SqlSecurity.__init__(self, db)
