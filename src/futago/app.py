@@ -172,7 +172,7 @@ class App:
     health: HealthService
     scale: ScaleOut | None = None  # NATS links when several processes share the work
     fence: Fence = OPEN  # around every side effect of a leader; scaled out, the lease grants it (leadership_for)
-    leader_desk: LeaderDesk | None = None  # scaled out: acts on the others' connection requests while this one leads
+    leader_desk: LeaderDesk | None = None  # scaled out: acts on the others' connection and command requests
     ngsild: NgsiLdService | None = None  # the NGSI-LD door onto the same twins (/ngsi-ld/v1)
     ngsild_subscriptions: SubscriptionService | None = None  # /ngsi-ld/v1/subscriptions; the leader notifies
     _maintenance: threading.Event | None = None
@@ -336,7 +336,8 @@ def _scale_out(settings: Settings, bus: EventBus, worker: bool, store: Store, fe
 
 
 def _leader_call(scale: ScaleOut | None) -> LeaderCall | None:
-    """Scaled out: how a process that runs no connector sends a connection's start or stop on to the leader."""
+    """Scaled out: how a process that does not lead sends a connection's start or stop, and a command's approval or
+    request, on to the leader."""
     if scale is None:
         return None
     from futago.scale.forward import LeaderCall
@@ -344,13 +345,15 @@ def _leader_call(scale: ScaleOut | None) -> LeaderCall | None:
     return LeaderCall(scale.link)
 
 
-def _leader_desk(scale: ScaleOut | None, connections: ConnectionManager, fence: Fence) -> LeaderDesk | None:
+def _leader_desk(
+    scale: ScaleOut | None, connections: ConnectionManager, fence: Fence, commands: CommandService
+) -> LeaderDesk | None:
     """Scaled out: the leader's side of that hand-over, open while this process leads (leadership_for)."""
     if scale is None:
         return None
     from futago.scale.forward import LeaderDesk
 
-    return LeaderDesk(scale.link, connections, fence)
+    return LeaderDesk(scale.link, connections, fence, commands)
 
 
 def audit_checkpoints_path(settings: Settings) -> Path | None:
@@ -437,11 +440,12 @@ def build(settings: Settings, worker: bool = False) -> App:
     states = scale.states if scale is not None else None
     files = data_root(settings)  # the one folder whose files callers and stored connections may name
     factories = _connector_factories(files)
+    leader_call = _leader_call(scale)
     connections = ConnectionManager(
         ingest, store, factories, message_log=scale.ingest_log if scale is not None else None, fence=fence,
         on_state=states.record if states is not None else None,  # the leader records what its connectors do,
         leader_state=states.read if states is not None else None,  # the others read it
-        leader_call=_leader_call(scale),  # and send a start or stop on to the leader
+        leader_call=leader_call,  # and send a start or stop on to the leader
     )  # fmt: skip
     behaviours = BehaviourRuntime(
         store,
@@ -458,6 +462,8 @@ def build(settings: Settings, worker: bool = False) -> App:
         store, store, models, bus, _command_transports(connections, files), alerts=store, fence=fence
     )
     commands.load(settings.commands)
+    if leader_call is not None:  # an approval made here goes to the leader, whose dispatcher alone sends
+        commands.leader = leader_call.command
     alerts = AlertService(
         bus, store, store, store, lambda model: models.models.descendants(model), proposer=commands,
         active=scale is None,  # scaled out, the leading process evaluates the rules (App.start)
@@ -483,7 +489,7 @@ def build(settings: Settings, worker: bool = False) -> App:
         health=HealthService(store, lambda: models.models),
         scale=scale,
         fence=fence,
-        leader_desk=_leader_desk(scale, connections, fence),
+        leader_desk=_leader_desk(scale, connections, fence, commands),
         ngsild=ngsild,
         ngsild_subscriptions=SubscriptionService(ngsild, store, notifications, bus, security),
     )  # fmt: skip

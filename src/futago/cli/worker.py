@@ -46,15 +46,18 @@ def worker(
     its share within seconds, and a dead worker's partitions are taken over once its lease (6 s) and the
     unacknowledged batch's --ack-wait have passed. A batch is acknowledged only once stored, so nothing is lost and,
     appends being idempotent, nothing is stored twice. --index/--of give a fixed share instead (static mode).
-    Partitions, ack wait and batch are the cluster's settings, stored in NATS KV 'futago-cluster': a worker whose
-    partitions differ from them refuses to start. Stop it with Ctrl-C or SIGTERM.
+    Partitions, ack wait, batch and the workers' mode are the cluster's settings, stored in NATS KV
+    'futago-cluster': a worker whose partitions differ from them refuses to start, and so does a worker of the
+    other mode (static or leased) while workers of the recorded one run. Stop it with Ctrl-C or SIGTERM.
 
     \b
     Example (two workers, on one host or two):
       futago worker --db postgresql://futago@127.0.0.1:5432/futago --nats nats://127.0.0.1:4222
       futago worker --db postgresql://futago@127.0.0.1:5432/futago --nats nats://127.0.0.1:4222
     """
-    from futago.scale.cluster_settings import agree
+    import uuid
+
+    from futago.scale.cluster_settings import WorkerMode, agree
     from futago.scale.worker import IngestWorker, partitions_of
 
     settings = command_settings(ctx, db=db, nats=nats)
@@ -71,13 +74,19 @@ def worker(
                 raise InvalidInput([Problem("--index", str(exc))]) from exc
             app = opened.enter_context(opened_app(settings, worker=True))  # checks [scale] partitions too
             assert app.scale is not None
-            cluster, _ = agree(app.scale.link, settings.partitions, ack_wait, batch)
+            # The mode is the cluster's: a static and a leased worker would consume the same partitions.
+            mode = WorkerMode(of or 1) if static else WorkerMode()
+            worker_id = str(index or 0) if static else uuid.uuid4().hex[:12]
+            cluster, _ = agree(app.scale.link, settings.partitions, ack_wait, batch, mode, worker_id)
         app.connections.load(settings.connections, start=False)
 
         def report(taken: set[int]) -> None:
             console.print(f"futago worker {consumer.id}: partitions {sorted(taken)} of {cluster.partitions}")
 
-        consumer = IngestWorker(app.scale.link, app.connections, app.ingest, cluster, partitions, report)
+        presence = mode.presence_key(worker_id) if static else None
+        consumer = IngestWorker(
+            app.scale.link, app.connections, app.ingest, cluster, partitions, report, worker_id, presence
+        )
         previous = signal.signal(signal.SIGTERM, lambda *_: consumer.stop())
         share = f"{index or 0}/{of or 1}: partitions {partitions}" if partitions is not None else "joins the cluster"
         console.print(f"futago worker {share} of {cluster.partitions} (ack wait {cluster.ack_wait_s:g} s, "

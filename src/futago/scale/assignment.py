@@ -3,7 +3,8 @@
 The bucket ``futago-workers`` expires every key ``LEASE_S`` after its last write (by the NATS server's clock, so
 the hosts' clocks need not agree). Each worker renews, every ``RENEW_S``:
 
-- ``member.<id>``: it is alive; the live workers are the members present;
+- ``member.<id>``: it is alive; the live workers are the members present (a static worker, ``--index/--of``,
+  renews ``static.<of>.<index>`` instead: it takes no part in the sharing, but shows that its mode is in use);
 - ``partition.<p>``: it owns partition p; written with compare-and-set on the revision it last wrote, so a renewal
   after the key expired (the worker paused past its lease) or was taken fails, and the worker stops consuming p.
 
@@ -44,6 +45,23 @@ RENEW_S = 1.5
 FENCE_S = LEASE_S * 0.75  # consume only this long after the last renewal was sent
 
 
+async def workers_bucket(link: NatsLink) -> KeyValue:
+    """The bucket of the workers' leases and presence, made by whoever comes first."""
+    try:
+        return await link.js.key_value(BUCKET)
+    except (BucketNotFoundError, NotFoundError):
+        config = KeyValueConfig(bucket=BUCKET, history=1, ttl=LEASE_S, storage=StorageType.MEMORY)
+        return await link.js.create_key_value(config)
+
+
+async def live_keys(kv: KeyValue) -> list[str]:
+    """The keys not yet expired: each a live worker's presence or lease."""
+    try:
+        return list(await kv.keys())
+    except NoKeysError:
+        return []
+
+
 def share(partitions: int, live: int) -> int:
     """The most partitions one of ``live`` workers may hold."""
     return math.ceil(partitions / max(live, 1))
@@ -66,11 +84,7 @@ class PartitionLeases:
 
     async def _bucket(self) -> KeyValue:
         if self._kv is None:
-            try:
-                self._kv = await self.link.js.key_value(BUCKET)
-            except (BucketNotFoundError, NotFoundError):
-                config = KeyValueConfig(bucket=BUCKET, history=1, ttl=LEASE_S, storage=StorageType.MEMORY)
-                self._kv = await self.link.js.create_key_value(config)
+            self._kv = await workers_bucket(self.link)
         return self._kv
 
     def consumable(self, partition: int) -> bool:
@@ -102,10 +116,7 @@ class PartitionLeases:
         return {p for p in self.held if p not in self.releasing}
 
     async def _keys(self, kv: KeyValue) -> list[str]:
-        try:
-            return list(await kv.keys())
-        except NoKeysError:
-            return []
+        return await live_keys(kv)
 
     async def _renew(self, kv: KeyValue) -> None:
         for partition, revision in list(self.held.items()):

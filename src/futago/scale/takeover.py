@@ -2,9 +2,10 @@
 
 Deliveries need nothing here: the notification service resumes what is ``queued`` or ``retrying`` with its body
 when it starts leading. Commands do: one ``approved`` or ``sent`` under another token than the new leader's is a
-former leader's (or was approved through the API of a process that could not send it), and its outcome will never
-be seen by the process that sent it. ``left_commands`` finds them, with the token each was last written with, for
-``CommandService.take_over`` to fail under the new token.
+former leader's (or an approval recorded without a token: a process alone, or one older than the forwarding of
+approvals to the leader, futago.scale.forward), and its outcome will never be seen by the process that sent it.
+``left_commands`` finds them, with the token each was last written with, for ``CommandService.take_over`` to fail
+under the new token.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ a connector in the server would (mapping, units, signatures, quality, store, eve
 Each partition has one durable JetStream pull consumer. Workers share the partitions through leases in NATS KV
 (``futago.scale.assignment``): they join and leave without configuration, and each partition (each twin) is
 consumed in order by one of them at a time. Started with ``--index i --of N`` a worker takes the partitions ``p``
-with ``p % N == i`` instead, without leases (static mode, as before; do not mix the two modes on one log).
+with ``p % N == i`` instead, without leases (static mode, as before). The two modes do not mix on one log: the
+cluster settings record the mode in use, and a worker of the other one refuses to start while workers of that one run.
 A batch is acknowledged only after its readings are committed: a worker killed mid-batch leaves the batch
 unacknowledged, and whoever consumes the partition next gets it again. Appends are idempotent on (twin, telemetry,
 timestamp), so the redelivery stores nothing twice.
@@ -30,7 +31,7 @@ from futago.ingest.mapping import RawMessage
 from futago.ingest.pipeline import IngestPipeline
 from futago.protocols.nats.kv import JetStreamContext
 from futago.protocols.nats.link import NatsLink
-from futago.scale.assignment import RENEW_S, PartitionLeases
+from futago.scale.assignment import RENEW_S, PartitionLeases, workers_bucket
 from futago.scale.cluster_settings import ClusterSettings, current
 from futago.scale.ingest_log import STREAM, consumer_name, decode, ensure_stream
 
@@ -70,16 +71,22 @@ class IngestWorker:
         settings: ClusterSettings,
         partitions: list[int] | None = None,
         on_change: Callable[[set[int]], None] | None = None,
+        worker_id: str | None = None,
+        presence: str | None = None,
     ) -> None:
         """``partitions``: a static share (``--index/--of``); None: shared with the other workers through leases.
-        ``on_change``: told the partitions this worker consumes whenever they change (dynamic mode)."""
+        ``on_change``: told the partitions this worker consumes whenever they change (dynamic mode). ``worker_id``:
+        its id among leased workers (the one it agreed the cluster settings with). ``presence``: a static worker's
+        key in ``futago-workers``, renewed while it runs so that no leased worker starts beside it
+        (futago.scale.cluster_settings)."""
         self.link = link
         self.connections = connections
         self.pipeline = pipeline
         self.settings = settings
         self.batch = settings.batch
         self.partitions = partitions
-        self.leases = None if partitions is not None else PartitionLeases(link, settings.partitions)
+        self.leases = None if partitions is not None else PartitionLeases(link, settings.partitions, worker_id)
+        self.presence = presence if partitions is not None else None
         self.on_change = on_change
         self.counters = WorkerCounters()
         # One thread does the pipeline's work for every partition, a batch at a time: that work is Python (the GIL),
@@ -96,6 +103,8 @@ class IngestWorker:
     def run(self) -> None:
         """Consume until ``stop`` (from another thread or a signal handler)."""
         loops = [self._coordinate()] if self.partitions is None else [self._consume(p) for p in self.partitions]
+        if self.presence is not None:
+            loops.append(self._present(self.presence))
         tasks = [asyncio.run_coroutine_threadsafe(loop, self.link.loop) for loop in loops]
         try:
             # A partition whose loop died would otherwise go unconsumed while the worker looks healthy.
@@ -146,6 +155,20 @@ class IngestWorker:
                 await self.leases.release_all()  # the others take over at once, not after the lease expires
             except Exception:
                 log.warning("could not release worker %s's leases; they expire by themselves", self.leases.id)
+
+    async def _present(self, key: str) -> None:
+        """Static mode: renew this worker's presence (the mode it shows to workers starting), gone when it stops."""
+        kv = await workers_bucket(self.link)
+        try:
+            while not self._stop.is_set():
+                try:
+                    await kv.put(key, b"")
+                except Exception:  # NATS away: the consumer loops notice it themselves
+                    log.warning("could not renew worker presence %s", key, exc_info=True)
+                await self._pause(RENEW_S)
+        finally:
+            with contextlib.suppress(Exception):
+                await kv.delete(key)
 
     async def _pause(self, seconds: float) -> None:
         deadline = self.link.loop.time() + seconds

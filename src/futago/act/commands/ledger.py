@@ -13,6 +13,8 @@ from futago.core.errors import Conflict, NotFound
 from futago.core.events import Event, EventBus
 from futago.core.ports import CommandStore
 
+POLL_S = 0.25  # how often a wait reads the record again
+
 
 class CommandLedger:
     def __init__(self, records: CommandStore, bus: EventBus) -> None:
@@ -67,4 +69,6 @@ class CommandLedger:
                 left = deadline - time.monotonic()
                 if record.state in FINAL or record.state == "proposed" or left <= 0:
                     return record.to_json()
-                self._changed.wait(left)
+                # Not only woken: scaled out, the leader moves a command approved through this process, and
+                # nothing here hears it but the store.
+                self._changed.wait(min(left, POLL_S))

@@ -39,6 +39,12 @@ class AlertLookup(Protocol):
     def get_alert(self, alert_id: str) -> Alert | None: ...
 
 
+class AtLeader(Protocol):
+    """Sends an approval or request to the leading process and returns the record as it left it there."""
+
+    def __call__(self, action: str, fields: dict[str, Any]) -> dict[str, Any]: ...
+
+
 class CommandService:
     """Implements act.model's Proposer for rules, and what the API offers people (request, approve, reject)."""
 
@@ -63,6 +69,9 @@ class CommandService:
         self.envelope_check = EnvelopeCheck(records, twins)
         self.dispatcher = CommandDispatcher(self.ledger, transports, workers, fence=fence)
         self._recovered = False
+        # Scaled out, only the leader's dispatcher sends: an approval or request made through another process goes
+        # to the leader (futago.scale.forward) and is made there, under its token (docs/scale.md).
+        self.leader: AtLeader | None = None
         # A proposal follows its alert: when the alert resolves, what it proposed and nobody decided is withdrawn.
         self.alerts = alerts
         self._unsubscribe = bus.subscribe(self._on_event)
@@ -187,13 +196,27 @@ class CommandService:
             None,
         )
 
-    def request(self, twin_id: str, command: str, payload: Any, by: str, note: str | None = None) -> dict[str, Any]:
-        """A person's (or a client's) request: it goes through the binding's mode and envelope like a proposal."""
+    def request(
+        self, twin_id: str, command: str, payload: Any, by: str, note: str | None = None, here: bool = False
+    ) -> dict[str, Any]:
+        """A person's (or a client's) request: it goes through the binding's mode and envelope like a proposal.
+        Scaled out on a process that does not lead, it is made by the leader (in autonomous mode it approves and
+        sends), once the payload has passed here; ``here``: the leader's desk, making it."""
+        if not here and self._elsewhere():
+            _validate_payload(self._command_of(twin_id, command), _plain(payload))  # its pointers, from here
+            assert self.leader is not None
+            fields = {"twin": twin_id, "command": command, "payload": _plain(payload), "by": by, "note": note}
+            return self.leader("request", fields)
         return self._create(twin_id, command, payload, by, {}, None, note)
 
-    def approve(self, command_id: str, by: str, note: str | None = None) -> dict[str, Any]:
+    def approve(self, command_id: str, by: str, note: str | None = None, here: bool = False) -> dict[str, Any]:
         """Check the envelope again (the twin may have changed since the proposal), then send, or refuse. A proposal
-        whose alert has resolved is not approved (409): it is withdrawn, if the resolve had not withdrawn it yet."""
+        whose alert has resolved is not approved (409): it is withdrawn, if the resolve had not withdrawn it yet.
+        Scaled out on a process that does not lead, the leader approves it (``here``: the leader's desk doing so):
+        only the leader's dispatcher sends."""
+        if not here and self._elsewhere():
+            assert self.leader is not None
+            return self.leader("approve", {"id": command_id, "by": by, "note": note})
         events: list[Event] = []
         with self.ledger.lock:
             record = self._undecided(command_id, "approved")
@@ -211,6 +234,10 @@ class CommandService:
         if binding is not None and record.state == "approved":
             self.dispatcher.submit(record, binding)
         return record.to_json()
+
+    def _elsewhere(self) -> bool:
+        """Whether approvals go to another process: scaled out, and this one does not lead now."""
+        return self.leader is not None and not self.dispatcher.fence.holds()
 
     def _undecided(self, command_id: str, verb: str) -> CommandRecord:
         """The record, while it still waits for a person; else a 409 that says what became of it."""
