@@ -14,10 +14,11 @@ the row is in the store.
 
 Side effects are attributed to a process by what the receiver and the gate see: the webhook's TCP peer is a port
 that one process owns; a command leaves the one process connected to the broker for commands. The lease row is
-polled to know each process's fencing token. ``max_simultaneous_leaders``: the most processes whose side effects
-overlapped in time (each process's first to last). ``takeover_s``: from the SIGKILL to the first side effect of
-another process. ``rebalance_s``: from the fourth worker's start to the first new reading stored for the
-partitions it took (with static partitions it takes the dead worker's; see ``details.static_partitions``).
+polled to know each process's fencing token. ``max_simultaneous_leaders``: the most leadership terms (a process
+under one token) whose side effects overlapped in time (each term's first to last). ``takeover_s``: from the
+SIGKILL to the first side effect of another process. ``rebalance_s``: from the fourth worker's start to the first
+new reading stored for the partitions it took (with static partitions it takes the dead worker's; see
+``details.static_partitions``).
 A notification is one (alert, event, escalation, subscriber) as the receiver reads its body; a command one
 correlation id. The output is the Contract's keys (issue 20); what explains them is under ``details``.
 """
@@ -88,12 +89,26 @@ class Observed:
     """Every side effect that reached the outside world, and the lease as polled."""
 
     effects: list[Effect] = field(default_factory=list)
-    tokens: dict[int, int] = field(default_factory=dict)  # pid → the token it held
+    tokens: dict[int, list[tuple[float, int]]] = field(default_factory=dict)  # pid → (polled at, token) it held
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, effect: Effect) -> None:
         with self.lock:
             self.effects.append(effect)
+
+    def held(self, pid: int, token: int) -> None:
+        terms = self.tokens.setdefault(pid, [])
+        if not terms or terms[-1][1] != token:
+            terms.append((time.monotonic(), token))
+
+    def token_at(self, pid: int, at: float) -> int | None:
+        """The token ``pid`` held when it acted at ``at``: the last one polled by then (the lease is polled every
+        0.1 s, so a term's first effect may precede its first poll: then the term polled next)."""
+        terms = self.tokens.get(pid, [])
+        before = [token for polled, token in terms if polled <= at]
+        if before:
+            return before[-1]
+        return terms[0][1] if terms else None
 
 
 def _owner_of(
@@ -276,7 +291,7 @@ def _poll_lease(hosts: Hosts, observed: Observed, stop: threading.Event) -> None
             held = hosts.lease()
             if held is not None:
                 with observed.lock:
-                    observed.tokens[held[0]] = held[1]
+                    observed.held(held[0], held[1])
 
 
 def run(db: str | None = None, progress: bool = True, size: Size = BENCH) -> dict[str, Any]:
@@ -418,11 +433,13 @@ def _figures(hosts: Hosts, storm: Storm_, observed: Observed, leader: Host, firs
     with observed.lock:
         effects = sorted(observed.effects, key=lambda e: e.at)
         for effect in effects:
-            effect.token = observed.tokens.get(effect.pid) if effect.pid is not None else None
-    spans: dict[int | None, tuple[float, float]] = {}
+            effect.token = observed.token_at(effect.pid, effect.at) if effect.pid is not None else None
+    # A leader is a term (process, token): a lease that moves away and back (a starved renewal) makes two
+    # terms of one process, which follow each other; two leaders at once are two terms whose effects interleave.
+    spans: dict[tuple[int | None, int | None], tuple[float, float]] = {}
     for e in effects:
-        first, _ = spans.get(e.pid, (e.at, e.at))
-        spans[e.pid] = (first, e.at)
+        first, _ = spans.get((e.pid, e.token), (e.at, e.at))
+        spans[(e.pid, e.token)] = (first, e.at)
     overlap = max((sum(1 for a, b in spans.values() if a <= at <= b) for at, _ in spans.values()), default=0)
     after = [e for e in effects if e.at > killed_at and e.pid not in leader.pids()]
     counts = Counter((e.kind, e.key) for e in effects)
@@ -431,7 +448,8 @@ def _figures(hosts: Hosts, storm: Storm_, observed: Observed, leader: Host, firs
     tokens = [e.token for e in effects if e.token is not None]
     stored = storm.distinct_stored()
     details = {
-        "leaders": sorted({h.name for p in spans if p is not None and (h := hosts.host_of(p)) is not None}),
+        "leaders": sorted({h.name for p, _ in spans if p is not None and (h := hosts.host_of(p)) is not None}),
+        "terms": len(spans),
         "unattributed_side_effects": sum(1 for e in effects if e.pid is None),
         "tokens_in_order": tokens == sorted(tokens),
         "published": storm.published,
