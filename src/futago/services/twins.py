@@ -164,12 +164,16 @@ class TwinService:
         ]
         if problems:
             raise InvalidInput(problems)
-        stored = self.store.put_twins([self._without_personal(twin)[0] for twin in twins])
+        split = self.personal_split  # what it hides is not needed here: these events carry no patch
+        stored = self.store.put_twins(twins if split is None else [split(twin) for twin in twins])
         if not publish:
             return stored
+        now = now_iso()  # one transaction, one instant: every event of the batch carries its time
         for twin in stored:
-            kind = TWIN_UPDATED if twin.id in previous else TWIN_CREATED
-            self._publish(kind, twin, {"twin": twin.to_json()} if kind == TWIN_CREATED else {})
+            if twin.id in previous:
+                self._publish(TWIN_UPDATED, twin, {}, time=now)
+            else:
+                self._publish(TWIN_CREATED, twin, {"twin": twin.to_json()}, time=now)
         return stored
 
     def patch(self, twin_id: str, operations: Any, if_match: str | None = None) -> Twin:
@@ -329,11 +333,13 @@ class TwinService:
         data: dict[str, Any],
         twin_id: str | None = None,
         about: tuple[str, ...] = (),
+        time: str | None = None,
     ) -> None:
+        """``time``: when the change happened, where the caller has it (a bulk write's one instant); now if not."""
         self.bus.publish(
             Event(
                 kind,
-                now_iso(),
+                time or now_iso(),
                 twin_id=twin.id if twin else twin_id,
                 model=twin.model if twin else None,
                 data=data,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,24 +22,65 @@ def _bounds(geometry: dict[str, Any]) -> tuple[float, float, float, float] | Non
         return None
 
 
+# SQLite's R*Tree keeps 32-bit floats, each minimum rounded down and each maximum up to one (rtree.c's
+# rtreeValueDown and rtreeValueUp): a box is what the index already holds when these give exactly its values.
+_TOWARDS = 1.0 - 1.0 / 8388608.0
+_AWAY = 1.0 + 1.0 / 8388608.0
+
+
+def _float32(value: float) -> float:
+    return float(array("f", (value,))[0])
+
+
+def _stored(bounds: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """The row (min_lon, max_lon, min_lat, max_lat) the R*Tree holds for ``bounds`` (min_lon, min_lat, max_lon,
+    max_lat). A box is left alone only where its row equals this, which is then the row writing it again would
+    leave; should SQLite round otherwise, a box merely reads as changed and is written again."""
+    min_lon, min_lat, max_lon, max_lat = bounds
+    low_lon, low_lat, high_lon, high_lat = array("f", bounds).tolist()  # the nearest 32-bit floats
+    if low_lon > min_lon:
+        low_lon = _float32(min_lon * (_AWAY if min_lon < 0 else _TOWARDS))
+    if low_lat > min_lat:
+        low_lat = _float32(min_lat * (_AWAY if min_lat < 0 else _TOWARDS))
+    if high_lon < max_lon:
+        high_lon = _float32(max_lon * (_TOWARDS if max_lon < 0 else _AWAY))
+    if high_lat < max_lat:
+        high_lat = _float32(max_lat * (_TOWARDS if max_lat < 0 else _AWAY))
+    return (low_lon, high_lon, low_lat, high_lat)
+
+
 class SQLiteTwins(SqlTwins):
     def _index_bounds(self, conn: Any, twins: Sequence[Twin]) -> None:
-        rids: dict[str, int] = {}
-        ids = [t.id for t in twins]
+        """Bring the R*Tree rows of ``twins`` (just written) up to date, touching only those whose box changed:
+        taking a row out of an R*Tree costs several times writing one, and a bulk write mostly creates twins (no
+        row yet) or rewrites twins that stayed where they were (the same box)."""
+        wanted: dict[int, tuple[float, float, float, float] | None] = {}
+        held: dict[int, tuple[float, float, float, float]] = {}
+        boxes = {t.id: _bounds(t.geometry) if t.geometry is not None else None for t in twins}
+        ids = list(boxes)
         for start in range(0, len(ids), 500):
             part = ids[start : start + 500]
-            rids.update(conn.execute(f"SELECT id, rid FROM twins WHERE id IN ({','.join('?' * len(part))})", part))
-        conn.executemany("DELETE FROM twin_bounds WHERE rid = ?", [(rids[i],) for i in ids])
-        conn.executemany(
-            "INSERT INTO twin_bounds (rid, min_lon, max_lon, min_lat, max_lat) VALUES (?, ?, ?, ?, ?)",
-            [
-                (rids[t.id], b[0], b[2], b[1], b[3])
-                for t in twins
-                if t.geometry is not None
-                for b in (_bounds(t.geometry),)
-                if b is not None
-            ],
-        )
+            rows = conn.execute(
+                "SELECT t.id, t.rid, b.min_lon, b.max_lon, b.min_lat, b.max_lat FROM twins AS t "
+                f"LEFT JOIN twin_bounds AS b ON b.rid = t.rid WHERE t.id IN ({','.join('?' * len(part))})",
+                part,
+            )
+            for twin_id, rid, *box in rows:
+                wanted[rid] = boxes[twin_id]
+                if box[0] is not None:
+                    held[rid] = (box[0], box[1], box[2], box[3])
+        stale = [rid for rid, box in held.items() if (b := wanted[rid]) is None or _stored(b) != box]
+        renewed = set(stale)
+        fresh = [(rid, b) for rid, b in wanted.items() if b is not None and (rid not in held or rid in renewed)]
+        # Many rows per statement, not one statement per row: see store.sql.twins._UPSERT_ROWS.
+        for start in range(0, len(stale), 500):
+            gone = stale[start : start + 500]
+            conn.execute(f"DELETE FROM twin_bounds WHERE rid IN ({','.join('?' * len(gone))})", gone)
+        for start in range(0, len(fresh), 500):
+            rows = fresh[start : start + 500]
+            values = ",".join(["(?, ?, ?, ?, ?)"] * len(rows))
+            params = [v for rid, b in rows for v in (rid, b[0], b[2], b[1], b[3])]
+            conn.execute(f"INSERT INTO twin_bounds (rid, min_lon, max_lon, min_lat, max_lat) VALUES {values}", params)
 
     def _unindex(self, conn: Any, rid: int) -> None:
         conn.execute("DELETE FROM twin_bounds WHERE rid = ?", (rid,))
