@@ -181,3 +181,30 @@ def test_beside_sqlite_the_token_is_recorded_and_nothing_refused(tmp_path: Path)
         assert tokens(store, "commands", "id", "c-2") == [None]
     finally:
         store.close()
+
+
+def test_a_side_effect_write_in_flight_holds_up_a_takeover_but_not_the_leader_s_renewal(postgres_url: str) -> None:
+    """The lease is read FOR KEY SHARE inside a side-effect write: a takeover (raising the token, a key column)
+    waits for it, so the row is ordered before the takeover; the leader's renewal (``expires`` only) does not wait,
+    so a slow write cannot make the leader miss its renewal."""
+    import psycopg
+
+    from futago.store.sql.db import fenced
+
+    store = PostgresStore(postgres_url)
+    leader, standby = PostgresLease(postgres_url, ttl_s=3.0), PostgresLease(postgres_url, ttl_s=3.0)
+    try:
+        token = leader.acquire("leader")
+        assert token is not None
+        with acting(token), store.db.write() as conn:
+            assert fenced(store.db, conn, "a delivery") == token  # the lease row is now key-share locked
+            assert leader.renew(token)  # at once, not after the write: lock_timeout would have raised
+            with psycopg.connect(postgres_url, autocommit=True, options="-c lock_timeout=300") as other:
+                other.execute("UPDATE leader_lease SET expires = '-infinity'")  # expired, as if the leader froze
+                with pytest.raises(psycopg.errors.LockNotAvailable):  # the takeover waits for the write
+                    other.execute("UPDATE leader_lease SET token = token + 1")
+        assert standby.acquire("standby") == token + 1  # once the write is done, the takeover goes through
+    finally:
+        leader.close()
+        standby.close()
+        store.close()

@@ -57,13 +57,14 @@ class Database(Protocol):
 def fenced(db: Database, conn: Any, action: str) -> int | None:
     """Inside a write of side-effect rows (deliveries, commands, connection states): the fencing token they carry
     (``futago.core.fence.acting``), after checking it against the lease in the same transaction; Fenced (and the
-    transaction rolls back) when another process has taken the lease since. The lease row is read FOR SHARE, so a
-    takeover (which raises its token) waits for this transaction: a row that passed is ordered before it, and the
-    next leader's restore reads it."""
+    transaction rolls back) when another process has taken the lease since. The lease row is read FOR KEY SHARE
+    and the token is a key column (migration V7), so a takeover (which raises the token) waits for this
+    transaction: a row that passed is ordered before it, and the next leader's restore reads it. The leader's
+    renewal changes only ``expires`` and is never held up by its own side effects."""
     token = acting_token()
     if token is None or not db.leader_lease:
         return token
-    row = conn.execute("SELECT token FROM leader_lease WHERE name = ? FOR SHARE", (LEASE_NAME,)).fetchone()
+    row = conn.execute("SELECT token FROM leader_lease WHERE name = ? FOR KEY SHARE", (LEASE_NAME,)).fetchone()
     if row is not None and int(row[0]) > token:
         raise Fenced(f"{action}: refused, fencing token {token} is stale (the lease is at {int(row[0])})")
     return token
