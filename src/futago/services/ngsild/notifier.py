@@ -167,6 +167,7 @@ class SubscriptionService:
         if record["notification"].get("attributes") is not None and "showChanges" not in record["notification"]:
             record["notification"]["showChanges"] = False
         key = (tenant or "", record["id"])
+        self._loadable(record, document)
         if record.get("q"):
             self.q_matcher(record["q"], terms)  # a bad q is refused now, not at the first change
         with self._lock:
@@ -175,6 +176,11 @@ class SubscriptionService:
             self.store.put_ngsild_subscription(key[0], key[1], record)
             self._put(key, record)
         return str(record["id"])
+
+    def _loadable(self, record: dict[str, Any], given: Any) -> None:
+        """A jsonldContext given now is loaded now (LdContextNotAvailable), not at the first notification."""
+        if isinstance(given, dict) and "jsonldContext" in given:
+            self.ngsild.contexts.resolve(record["context"])
 
     def get(self, tenant: str | None, sub_id: str) -> dict[str, Any]:
         record = self._all(fresh=True).get((tenant or "", sub_id))
@@ -207,6 +213,7 @@ class SubscriptionService:
             {k: v for k, v in fragment.items() if k not in ("id", "type")} if isinstance(fragment, dict) else fragment
         )
         changed = subs.apply(record, body, terms, subs.now_utc())
+        self._loadable(changed, body)
         if changed.get("q") and changed.get("q") != record.get("q"):
             self.q_matcher(changed["q"], terms)
         key = (tenant or "", sub_id)

@@ -29,8 +29,13 @@ GEOMETRIES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
 _MEMBERS = frozenset({
     "id", "type", "subscriptionName", "description", "entities", "watchedAttributes", "notificationTrigger",
     "timeInterval", "q", "geoQ", "csf", "isActive", "notification", "expiresAt", "throttling", "lang",
-    "jsonldContext", "status", "createdAt", "modifiedAt", "@context", "scopeQ", "temporalQ",
+    "jsonldContext", "status", "createdAt", "modifiedAt", "@context", "scopeQ", "temporalQ", "datasetId",
 })  # fmt: skip
+# GS CIM 009 V1.8.1 clause 5.2.12: what may trigger a notification, and the default when a subscription names none.
+TRIGGERS = (
+    "entityCreated", "entityUpdated", "entityDeleted", "attributeCreated", "attributeUpdated", "attributeDeleted",
+)  # fmt: skip
+DEFAULT_TRIGGERS = ("attributeCreated", "attributeUpdated")
 _NOTIFICATION = frozenset({"attributes", "sysAttrs", "format", "showChanges", "endpoint"})
 _READ_ONLY = frozenset(
     {"status", "timesSent", "timesFailed", "lastNotification", "lastSuccess", "lastFailure", "timesCoalesced"}
@@ -49,6 +54,10 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def is_uri(text: str) -> bool:
+    return len(text) <= 256 and _URI.match(text) is not None
+
+
 def parse_time(text: Any, member: str) -> datetime:
     if not isinstance(text, str):
         raise BadRequestData(f"{member} is a DateTime string (ISO 8601)")
@@ -62,7 +71,7 @@ def parse_time(text: Any, member: str) -> datetime:
 def _seconds(value: Any, member: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
         raise BadRequestData(f"{member} is a positive number of seconds")
-    return float(value)
+    return value  # an integer stays one: a client reads back the number it gave
 
 
 def _text(value: Any, member: str) -> str:
@@ -96,6 +105,29 @@ def _entities(value: Any, terms: TermMap) -> list[dict[str, str]]:
             selector["idPattern"] = pattern
         selectors.append(selector)
     return selectors
+
+
+def _triggers(value: Any) -> list[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise BadRequestData(f"notificationTrigger is a non-empty array of {', '.join(TRIGGERS)}")
+    unknown = [v for v in value if v not in TRIGGERS]
+    if unknown:
+        raise BadRequestData(f"notificationTrigger: unknown triggers {unknown}; known are {', '.join(TRIGGERS)}")
+    return list(dict.fromkeys(value))
+
+
+def _dataset_ids(value: Any) -> list[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and _URI.match(v) for v in value):
+        raise BadRequestData("datasetId is a non-empty array of URIs (@none for the default instance)")
+    return list(dict.fromkeys(value))
+
+
+def _context_url(value: Any) -> str:
+    """A jsonldContext is the URL of a dereferenceable @context (clause 5.2.12)."""
+    text = _text(value, "jsonldContext")
+    if not text.startswith(("http://", "https://")) or any(c.isspace() for c in text):
+        raise BadRequestData(f"jsonldContext is the http(s) URL of an @context, not {text!r}")
+    return text
 
 
 def _pairs(value: Any, member: str) -> list[dict[str, str]]:
@@ -157,6 +189,8 @@ def _notification(value: Any, terms: TermMap, old: dict[str, Any] | None = None)
             if not isinstance(value[flag], bool):
                 raise BadRequestData(f"notification.{flag} is true or false")
             out[flag] = value[flag]
+    if out.get("showChanges") and out["format"] == "keyValues":  # clause 5.2.14: no previous values to show there
+        raise BadRequestData("notification.showChanges cannot be true with the keyValues (simplified) format")
     return out
 
 
@@ -272,10 +306,9 @@ def parse(document: Any, terms: TermMap, context: Any, now: datetime) -> dict[st
         raise BadRequestData("a subscription id is a URI of at most 256 characters")
     if "notification" not in document:
         raise BadRequestData("a subscription needs notification (with its endpoint)")
-    record: dict[str, Any] = {"id": sub_id, "type": "Subscription", "isActive": True, "context": context}
+    # isActive is kept only when given: its default (true) is implied, and GET shows what the client sent
+    record: dict[str, Any] = {"id": sub_id, "type": "Subscription", "context": context}
     record = apply(record, {k: v for k, v in document.items() if k not in ("id", "type")}, terms, now)
-    if "expiresAt" in record and parse_time(record["expiresAt"], "expiresAt") <= now:
-        raise BadRequestData("expiresAt is in the past")
     record["createdAt"] = record["modifiedAt"] = iso(now)
     return record
 
@@ -305,11 +338,18 @@ def apply(record: dict[str, Any], fragment: Any, terms: TermMap, now: datetime) 
             raise BadRequestData("isActive is true or false")
         out["isActive"] = fragment["isActive"]
     if "expiresAt" in fragment:
-        out["expiresAt"] = iso(parse_time(fragment["expiresAt"], "expiresAt"))
+        expires = parse_time(fragment["expiresAt"], "expiresAt")
+        if expires <= now:  # clause 5.8.1.4 and 5.8.2.4: on creation and on update alike
+            raise BadRequestData("expiresAt is in the past")
+        out["expiresAt"] = iso(expires)
+    if "notificationTrigger" in fragment:
+        out["notificationTrigger"] = _triggers(fragment["notificationTrigger"])
+    if "datasetId" in fragment:
+        out["datasetId"] = _dataset_ids(fragment["datasetId"])
     if "notification" in fragment:
         out["notification"] = _notification(fragment["notification"], terms, record.get("notification"))
     if "jsonldContext" in fragment:
-        out["context"] = _text(fragment["jsonldContext"], "jsonldContext")
+        out["context"] = _context_url(fragment["jsonldContext"])
     if "entities" not in out and "watchedAttributes" not in out:
         raise BadRequestData("a subscription needs entities or watchedAttributes")
     if "timeInterval" in out and "watchedAttributes" in out:
@@ -350,7 +390,11 @@ def present(
             "georel": geo["georel"],
             "geoproperty": terms.compact(geo["geoproperty"]),
         }
-    out["isActive"] = record.get("isActive", True)
+    if "isActive" in record:
+        out["isActive"] = record["isActive"]
+    out["notificationTrigger"] = list(record.get("notificationTrigger", DEFAULT_TRIGGERS))
+    if "datasetId" in record:
+        out["datasetId"] = list(record["datasetId"])
     notification = dict(record["notification"])
     if "attributes" in notification:
         notification["attributes"] = [terms.compact(a) for a in notification["attributes"]]
