@@ -20,8 +20,9 @@ from starlette.responses import Response
 from futago.api.access import Access, _authenticate
 from futago.api.deps import MAX_DEPTH, MAX_FIELD_CHARS, check_fields
 from futago.api.errors import InvalidBody
-from futago.api.ngsild.entities import ENTITY, rendering_of
+from futago.api.ngsild.entities import ENTITY, feature_collection, geometry_property, rendering_of
 from futago.api.ngsild.http import (
+    GEO_JSON,
     JSON,
     JSON_LD,
     Call,
@@ -323,7 +324,9 @@ async def batch_delete(request: Request, service: Service) -> Response:
     return await run_in_threadpool(run)
 
 
-QUERY_MEMBERS = frozenset({"type", "entities", "attrs", "q", "geoQ", "lang", "temporalQ", "scopeQ", "csf"})
+QUERY_MEMBERS = frozenset(
+    {"type", "entities", "attrs", "q", "geoQ", "lang", "temporalQ", "scopeQ", "csf", "geometryProperty"}
+)  # geometryProperty: a GeoJSON answer's geometry, as the GET parameter of that name
 MAX_SELECTORS = 100
 
 
@@ -414,6 +417,13 @@ async def batch_query(
         wanted = set(queries[0].attrs) if queries[0].attrs else None
         entities = [service.render(s, rendering, wanted) for s in states]
         headers = {"NGSILD-Results-Count": str(total)} if total is not None else None
+        if call.accept == GEO_JSON:
+            geoproperty = body.get("geometryProperty") if isinstance(body, dict) else None
+            if geoproperty is not None and not isinstance(geoproperty, str):
+                raise BadRequestData("geometryProperty is the name of a GeoProperty")
+            return call.answer(
+                feature_collection(entities, states, geometry_property(call, geoproperty)), headers=headers
+            )
         return call.answer(entities, headers=headers)
 
     return await with_body(request, service, run)

@@ -7,8 +7,9 @@ it does not see); a query needs READ on ``query``, as GET /twins does, and then 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -36,6 +37,8 @@ from futago.core.errors import FutagoError
 from futago.services.ngsild import NgsiLdService, Outcome
 from futago.services.ngsild.attributes import LOCATION, Rendering
 from futago.services.ngsild.errors import BadRequestData
+from futago.services.ngsild.mapping import EntityState
+from futago.services.ngsild.qlang import problem
 
 router = APIRouter(prefix="/entities", tags=["ngsi-ld"], route_class=NgsiLdRoute, default_response_class=Response)
 ENTITY: dict[str, Any] = {
@@ -111,6 +114,20 @@ class View:
     options: str | None
     format_: str | None
     lang: str | None
+    dataset_id: str | None = None
+
+    def instances(self, state: EntityState) -> EntityState:
+        """``state`` with only the attribute instances ``datasetId`` names (``@none``: the default instance,
+        GS CIM 009 4.5.5); an entity left with no attribute is still answered, as its id and type."""
+        wanted = split_list(self.dataset_id)
+        if wanted is None:
+            return state
+        kept = {}
+        for name, instances in state.attrs.items():
+            chosen = [i for i in instances if i.get("datasetId", "@none") in wanted]
+            if chosen:
+                kept[name] = chosen
+        return replace(state, attrs=kept)
 
 
 def view_parameters(
@@ -119,8 +136,9 @@ def view_parameters(
     options: str | None = None,
     format_: Annotated[str | None, Query(alias="format")] = None,
     lang: str | None = None,
+    dataset_id: Annotated[str | None, Query(alias="datasetId")] = None,
 ) -> View:
-    return View(pick, omit, options, format_, lang)
+    return View(pick, omit, options, format_, lang, dataset_id)
 
 
 Viewed = Annotated[View, Depends(view_parameters)]
@@ -145,16 +163,52 @@ def rendering_of(call: Call, options: str | None, format_: str | None, lang: str
 def _selection(
     call: Call, attrs: str | None, pick: str | None, omit: str | None
 ) -> tuple[set[str] | None, set[str] | None]:
+    if attrs is not None and (pick is not None or omit is not None):
+        raise BadRequestData("attrs cannot be combined with pick or omit (GS CIM 009 4.21): pick selects attributes")
+    picked, omitted = projection(pick, "pick"), projection(omit, "omit")
     wanted = None
-    names = (split_list(attrs) or []) + (split_list(pick) or [])
+    names = (split_list(attrs) or []) + (picked or [])
     if names:
         wanted = {n if n in ("id", "type") else call.terms.expand(n) for n in names}
-    dropped = {n if n in ("id", "type") else call.terms.expand(n) for n in split_list(omit) or []} or None
-    if pick is not None and dropped is not None:
+    dropped = {n if n in ("id", "type") else call.terms.expand(n) for n in omitted or []} or None
+    if picked is not None and dropped is not None:
         raise BadRequestData("pick and omit cannot be used together")
-    if pick is not None:  # with pick, id and type are answered only when picked (attrs always keeps them)
-        dropped = {"id", "type"} - set(split_list(pick) or [])
+    if picked is not None:  # with pick, id and type are answered only when picked (attrs always keeps them)
+        dropped = {"id", "type"} - set(picked)
     return wanted, dropped
+
+
+_PROJECTION_NAME = re.compile(r"[^,{}\s;()=<>!|\"'\[\]]+")
+
+
+def projection(value: str | None, parameter: str) -> list[str] | None:
+    """The top-level members a ``pick``/``omit`` expression names (the projection language of GS CIM 009 4.21:
+    ``name``, ``a,b``, ``rel{member,...}``). A linked entity's braces are checked, but futago does not join linked
+    entities, so only the names outside them select members. A malformed expression is a BadRequestData."""
+    if value is None:
+        return None
+    names: list[str] = []
+    position, depth = 0, 0
+    while True:
+        found = _PROJECTION_NAME.match(value, position)
+        if found is None:
+            raise problem(f"{value!r} is not a projection: a member name is expected at {position}", parameter)
+        if depth == 0:
+            names.append(found.group())
+        position = found.end()
+        if position < len(value) and value[position] == "{":
+            depth, position = depth + 1, position + 1
+            continue
+        while position < len(value) and value[position] == "}" and depth > 0:
+            depth, position = depth - 1, position + 1
+        if position == len(value):
+            break
+        if value[position] != ",":
+            raise problem(f"{value!r} is not a projection: unexpected {value[position]!r} at {position}", parameter)
+        position += 1
+    if depth:
+        raise problem(f"{value!r} is not a projection: a brace is left open", parameter)
+    return names
 
 
 def _feature(entity: dict[str, Any], geometry: Any) -> dict[str, Any]:
@@ -162,9 +216,22 @@ def _feature(entity: dict[str, Any], geometry: Any) -> dict[str, Any]:
     return {"id": entity.get("id"), "type": "Feature", "geometry": geometry, "properties": properties}
 
 
-def _geometry(state: Any) -> Any:
-    located = state.attrs.get(LOCATION) or []
+def _geometry(state: Any, geoproperty: str = LOCATION) -> Any:
+    located = state.attrs.get(geoproperty) or []
     return next((i.get("value") for i in located if "datasetId" not in i), None)
+
+
+def geometry_property(call: Call, name: str | None) -> str:
+    """The GeoProperty a GeoJSON answer takes its features' geometry from (``geometryProperty``, GS CIM 009
+    6.3.15; ``location`` when absent), expanded with the request's context."""
+    return call.terms.expand(name) if name else LOCATION
+
+
+def feature_collection(entities: list[dict[str, Any]], states: list[Any], geoproperty: str) -> dict[str, Any]:
+    """A query's answer as GeoJSON: one Feature per entity, its geometry the default instance of ``geoproperty``
+    (null where the entity has none)."""
+    features = [_feature(e, _geometry(s, geoproperty)) for e, s in zip(entities, states, strict=True)]
+    return {"type": "FeatureCollection", "features": features}
 
 
 @router.post(
@@ -196,6 +263,7 @@ def query_entities(
     given: Selection,
     view: Viewed,
     local: bool = False,  # one broker, no registrations: every answer is local
+    geometry_name: Annotated[str | None, Query(alias="geometryProperty")] = None,
 ) -> Response:
     access = authorize(request, "READ", "query")
     call = call_of(request, service)
@@ -204,17 +272,26 @@ def query_entities(
     wanted, dropped = _selection(call, given.attrs, view.pick, view.omit)
     states, total = service.query(call.tenant, query, access.readable, access.may_read_twin)
     rendering = rendering_of(call, view.options, view.format_, view.lang)
+    states = [view.instances(s) for s in states]
     entities = [service.render(s, rendering, wanted, dropped) for s in states]
+    if view.pick is not None:  # an entity with none of the picked members is no answer (as with attrs)
+        states = [s for s, e in zip(states, entities, strict=True) if e]
+        entities = [e for e in entities if e]
     headers = {"NGSILD-Results-Count": str(total)} if total is not None else None
     if call.accept == GEO_JSON:
-        features = [_feature(e, _geometry(s)) for e, s in zip(entities, states, strict=True)]
-        return call.answer({"type": "FeatureCollection", "features": features}, headers=headers)
+        collection = feature_collection(entities, states, geometry_property(call, geometry_name))
+        return call.answer(collection, headers=headers)
     return call.answer(entities, headers=headers)
 
 
 @router.get("/{entity_id}", summary="Retrieve an entity", responses=answer_doc(ENTITY))
 def retrieve_entity(
-    entity_id: str, request: Request, service: Service, view: Viewed, attrs: str | None = None
+    entity_id: str,
+    request: Request,
+    service: Service,
+    view: Viewed,
+    attrs: str | None = None,
+    geometry_name: Annotated[str | None, Query(alias="geometryProperty")] = None,
 ) -> Response:
     access = _entity_access(request, service, tenant_of(request), entity_id, "READ")
     call = call_of(request, service)
@@ -224,9 +301,10 @@ def retrieve_entity(
     twin_id = service.tenant_twin_id(call.tenant, entity_id)
     if access.may("READ", f"twins/{twin_id}/telemetry"):  # the latest readings, as GET /twins shows them
         state = service.with_telemetry(state, twin_id)
+    state = view.instances(state)
     entity = service.render(state, rendering_of(call, view.options, view.format_, view.lang), wanted, dropped)
     if call.accept == GEO_JSON:
-        return call.answer(_feature(entity, _geometry(state)))
+        return call.answer(_feature(entity, _geometry(state, geometry_property(call, geometry_name))))
     return call.answer(entity)
 
 

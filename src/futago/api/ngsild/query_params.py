@@ -7,6 +7,7 @@ parameter is a BadRequestData whose pointer names it (``/q``, ``/georel``, ``/co
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from futago.services.ngsild.qlang import parse_q, problem, safe_id_pattern
 from futago.services.ngsild.typeexpr import parse_types
 
 MAX_LIMIT = 1000
+URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+$")  # RFC 3986: a scheme, a colon, no blanks
 
 #: The JSON schema of a body's geoQ (4.10), as the query and temporal query bodies document it.
 GEO_QUERY: dict[str, object] = {
@@ -104,9 +106,9 @@ def entity_query(service: NgsiLdService, terms: TermMap, given: QueryParameters)
     geoproperty = terms.expand(given.geoproperty) if given.geoproperty else None
     return EntityQuery(
         types=sorted({next(iter(s)) for s in type_sets}) if type_sets is not None and plain else None,
-        ids=[service.check_id(i) for i in _items(given.id, "id")] or None,
+        ids=[_query_id(service, i) for i in _items(given.id, "id")] or None,
         id_pattern=given.id_pattern,
-        attrs=[terms.expand(a) for a in _items(given.attrs, "attrs")] or None,
+        attrs=[terms.expand(_attribute_name(a)) for a in _items(given.attrs, "attrs")] or None,
         limit=given.limit,
         offset=given.offset,
         count=given.count,
@@ -114,6 +116,22 @@ def entity_query(service: NgsiLdService, terms: TermMap, given: QueryParameters)
         q=parse_q(given.q, terms) if given.q is not None else None,
         geo=parse_geo(given.georel, given.geometry, given.coordinates, geoproperty),
     )
+
+
+def _query_id(service: NgsiLdService, entity_id: str) -> str:
+    """An id of the ``id`` parameter: a URI (GS CIM 009 6.4.3.2), so a mistyped one is a 400, not an empty answer.
+    A twin made through the twin API under a plain name (``pump-1``) is found by idPattern or by its own URL."""
+    if not URI.match(entity_id):
+        raise problem(f"{entity_id!r} is not a URI: an entity id looks like urn:ngsi-ld:Type:001", "id")
+    return service.check_id(entity_id)
+
+
+def _attribute_name(name: str) -> str:
+    """``id`` and ``type`` are members of every entity, never attribute names (GS CIM 009 4.6.2): asking for them
+    in ``attrs`` is a mistake the caller should hear of (``pick`` is the parameter that selects them)."""
+    if name in ("id", "type", "@id", "@type", "@context"):
+        raise problem(f"{name!r} is not an attribute name; pick selects id and type", "attrs")
+    return name
 
 
 def _items(value: str | None, parameter: str) -> list[str]:

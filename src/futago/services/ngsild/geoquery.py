@@ -59,12 +59,15 @@ class GeoQuery:
 
             return near
         reference = shape(self.geometry)
-        prepared = prep(reference)
         predicate = _PREDICATES[self.relation]
+        if self.relation == "equals":  # the geometry as given, so that an unrepaired ring still equals itself
+            return lambda value: _equal(_geometry(value), reference)
+        reference = _repaired(reference)
+        prepared = prep(reference)
 
         def relate(value: Any) -> bool:
             geometry = _geometry(value)
-            return geometry is not None and predicate(geometry, reference, prepared)
+            return geometry is not None and predicate(_repaired(geometry), reference, prepared)
 
         return relate
 
@@ -77,6 +80,21 @@ _PREDICATES: dict[str, Callable[[BaseGeometry, BaseGeometry, Any], bool]] = {
     "disjoint": lambda g, r, p: bool(p.disjoint(g)),
     "overlaps": lambda g, r, p: bool(g.overlaps(r)),
 }
+
+
+def _repaired(geometry: BaseGeometry) -> BaseGeometry:
+    """A geometry the Simple Features predicates are defined on: GeoJSON (RFC 7946) lets a polygon's ring cross
+    itself, GEOS does not, so such a ring is read as the area it encloses (shapely's make_valid)."""
+    return geometry if geometry.is_valid else shapely.make_valid(geometry)
+
+
+def _equal(geometry: BaseGeometry | None, reference: BaseGeometry) -> bool:
+    if geometry is None:
+        return False
+    if geometry.is_valid and reference.is_valid:
+        return bool(geometry.equals(reference))
+    # topological equality is undefined on a ring that crosses itself: the same vertices, from any start, are equal
+    return bool(shapely.normalize(geometry).equals_exact(shapely.normalize(reference), 1e-9))
 
 
 def _geometry(value: Any) -> BaseGeometry | None:
@@ -111,7 +129,7 @@ def parse_geo(
     document = {"type": geometry, "coordinates": _coordinates(coordinates)}
     try:
         built = shape(document)
-        valid = not built.is_empty and built.is_valid and _in_range(built)
+        valid = not built.is_empty and _in_range(built)  # a self-crossing ring is still GeoJSON (RFC 7946)
     except Exception as exc:  # shapely raises several types for malformed coordinates
         raise problem(f"not valid {geometry} coordinates ({exc})", "coordinates") from None
     if not valid:
