@@ -6,7 +6,7 @@ subscriptions join beside it.
 
 from fastapi import APIRouter
 
-from futago.api.ngsild import batch, discovery, entities, subscriptions, temporal
+from futago.api.ngsild import batch, discovery, entities, identity, subscriptions, temporal
 
 router = APIRouter(prefix="/ngsi-ld/v1")
 router.include_router(entities.router)
@@ -14,3 +14,4 @@ router.include_router(batch.router)
 router.include_router(temporal.router)
 router.include_router(subscriptions.router)
 router.include_router(discovery.router)
+router.include_router(identity.router)

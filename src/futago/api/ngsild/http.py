@@ -6,6 +6,7 @@ the NGSI-LD ProblemDetails type URI (``https://uri.etsi.org/ngsi-ld/errors/...``
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable, Coroutine
@@ -14,6 +15,7 @@ from typing import Any
 
 import orjson
 from fastapi import Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -34,12 +36,65 @@ GEO_JSON = "application/geo+json"
 MERGE_PATCH = "application/merge-patch+json"
 CONTEXT_REL = "http://www.w3.org/ns/json-ld#context"
 MEDIA = (JSON, JSON_LD)  # what NGSI-LD bodies and answers come in, for /openapi.json
+#: Every URI parameter GS CIM 009 defines (6.3.20): one a route does not take is ignored there, as before; a name
+#: outside this list and the route's own parameters is an InvalidRequest.
+SPEC_PARAMETERS = frozenset(
+    [
+        "id",
+        "type",
+        "idPattern",
+        "attrs",
+        "q",
+        "csf",
+        "georel",
+        "geometry",
+        "coordinates",
+        "geoproperty",
+        "geometryProperty",
+        "lang",
+        "scopeQ",
+        "options",
+        "format",
+        "limit",
+        "offset",
+        "count",
+        "timeproperty",
+        "timerel",
+        "timeAt",
+        "endTimeAt",
+        "lastN",
+        "aggrMethods",
+        "aggrPeriodDuration",
+        "datasetId",
+        "deleteAll",
+        "local",
+        "join",
+        "joinLevel",
+        "containedBy",
+        "pick",
+        "omit",
+        "expandValues",
+        "entityMap",
+        "collect",
+        "details",
+        "observedAt",
+        "doNotCompact",
+        "jsonKeys",
+        "kind",
+        "entityId",
+        "attributeName",
+    ]
+)
+_SIZED = frozenset({"POST", "PATCH", "PUT"})  # the methods whose requests must say their Content-Length
 _LINK = re.compile(r'<([^>]*)>\s*((?:;\s*[A-Za-z]+\s*=\s*(?:"[^"]*"|[^;,]*)\s*)*)')
 
 
 def ngsild_problem(request: Request, exc: FutagoError) -> Response:
-    """A futago problem with the NGSI-LD type of its kind."""
-    headers = {"Retry-After": str(max(1, int(exc.retry_after_s)))} if isinstance(exc, TooManyRequests) else None
+    """A futago problem with the NGSI-LD type of its kind, and the request's tenant echoed (GS CIM 009 6.3.14)."""
+    headers = {"Retry-After": str(max(1, int(exc.retry_after_s)))} if isinstance(exc, TooManyRequests) else {}
+    tenant = tenant_of(request)
+    if tenant is not None:
+        headers["NGSILD-Tenant"] = tenant
     response = problem_response(exc.status, exc.detail, exc.problems, request.url.path, headers)
     type_uri = problem_type_of(exc)
     if type_uri is not None:
@@ -57,8 +112,18 @@ class NgsiLdRoute(JSONRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        known = SPEC_PARAMETERS | _query_names(self.dependant)
 
         async def handle(request: Request) -> Response:
+            if request.method in _SIZED and "content-length" not in request.headers:
+                # GS CIM 009 6.3.2/6.3.4: a bare 411, decided before the tenant or the body is looked at
+                return Response(status_code=411)
+            unknown = sorted(set(request.query_params) - known)
+            if unknown:  # 6.3.20: a parameter NGSI-LD does not define is an InvalidRequest, not silently ignored
+                problems = [Problem(f"/{name}", "not an NGSI-LD query parameter") for name in unknown]
+                return ngsild_problem(
+                    request, InvalidRequest(f"unknown query parameter(s): {', '.join(unknown)}", problems)
+                )
             try:
                 return await handler(request)
             except FutagoError as exc:
@@ -75,6 +140,14 @@ class NgsiLdRoute(JSONRoute):
         return handle
 
 
+def _query_names(dependant: Dependant) -> set[str]:
+    """The query parameters a route and its dependencies declare."""
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
 def _where(error: Any) -> str:
     location = [str(x) for x in error.get("loc", ())]
     return "/" + "/".join(location[1:]) if len(location) > 1 else "/"
@@ -89,6 +162,7 @@ class Call:
     terms: TermMap
     accept: str
     link: str | None  # the Link header's context URL, if one was sent
+    body_json: bool = False  # Prefer: body=json, so a GeoJSON answer carries its @context in the Link header
 
     def answer(self, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
         """``body`` in the negotiated media type: the @context inside for JSON-LD, in a Link header otherwise."""
@@ -96,7 +170,7 @@ class Call:
         if self.tenant is not None:
             out["NGSILD-Tenant"] = self.tenant
         context = self.context if self.context is not None else CORE_CONTEXT_URL
-        if self.accept == JSON_LD:
+        if self.accept == JSON_LD or (self.accept == GEO_JSON and not self.body_json):  # GS CIM 009 6.3.6
             body = [_with_context(b, context) for b in body] if isinstance(body, list) else _with_context(body, context)
         elif self.accept == GEO_JSON and isinstance(body, dict):  # a Feature(Collection) holds it as JSON-LD does
             body = _with_context(body, context)
@@ -128,30 +202,44 @@ def _media(value: str | None) -> str:
 
 
 def negotiate(accept: str | None, geo: bool = True) -> str:
-    """The answer's media type from Accept: JSON (the default), JSON-LD, or GeoJSON where the route has it."""
-    if not accept:
+    """The answer's media type from Accept (GS CIM 009 6.3.4, RFC 9110 12.5.1): each representation the route
+    offers takes the weight of the most specific range that matches it (a malformed q keeps the default 1, q=0
+    refuses it); the heaviest wins, and a tie goes to the first of JSON, JSON-LD, GeoJSON, the order the
+    specification lists them in, not the order the client wrote them in. No Accept means JSON."""
+    if not accept or not accept.strip():
         return JSON
     offered = [JSON, JSON_LD] + ([GEO_JSON] if geo else [])
-    ranked = []
-    for position, part in enumerate(accept.split(",")):
-        media, *params = [p.strip() for p in part.split(";")]
-        weight = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip() == "q":
-                try:
-                    weight = float(value)
-                except ValueError:
-                    weight = 0.0
-        ranked.append((-weight, position, media.lower()))
-    for weight, _, media in sorted(ranked):
-        if weight == 0:
-            continue
-        if media in offered:
-            return media
-        if media in ("*/*", "application/*"):
-            return JSON
-    raise NotAcceptable(f"this resource answers {', '.join(offered)}; Accept asked for {accept}")
+    ranges = [_accept_range(part) for part in accept.split(",") if part.strip()]
+    best, best_weight = None, 0.0
+    for media in offered:
+        weight = _weight_of(media, ranges)
+        if weight > best_weight:
+            best, best_weight = media, weight
+    if best is None:
+        raise NotAcceptable(f"this resource answers {', '.join(offered)}; Accept asked for {accept}")
+    return best
+
+
+def _accept_range(part: str) -> tuple[str, float]:
+    media, *params = [p.strip() for p in part.split(";")]
+    weight = 1.0
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "q":
+            # a malformed q is not one of the RFC's rules: the range keeps its default weight
+            with contextlib.suppress(ValueError):
+                weight = min(1.0, max(0.0, float(value.strip())))
+    return media.lower(), weight
+
+
+def _weight_of(media: str, ranges: list[tuple[str, float]]) -> float:
+    """The weight of ``media`` from its most specific matching range: exact, then ``type/*``, then ``*/*``."""
+    family = media.split("/", 1)[0] + "/*"
+    for candidate in (media, family, "*/*"):
+        weights = [w for r, w in ranges if r == candidate]
+        if weights:
+            return max(weights)
+    return 0.0
 
 
 def link_context(header: str | None) -> str | None:
@@ -173,13 +261,19 @@ def tenant_of(request: Request) -> str | None:
     return value.strip() if value and value.strip() else None
 
 
+def prefers_json_body(request: Request) -> bool:
+    """``Prefer: body=json`` (GS CIM 009 6.3.6): a GeoJSON answer's @context goes in the Link header."""
+    prefer = ",".join(request.headers.getlist("prefer")).lower().replace(" ", "")
+    return any(p.split(";", 1)[0] == "body=json" for p in prefer.split(","))
+
+
 def call_of(request: Request, service: NgsiLdService, geo: bool = True) -> Call:
     """For a request without a body: the context comes from the Link header (or is the core context)."""
     accept = negotiate(request.headers.get("accept"), geo)
     link = link_context(request.headers.get("link"))
     tenant = tenant_of(request)
     service.check_tenant(tenant)
-    return Call(tenant, link, service.contexts.resolve(link), accept, link)
+    return Call(tenant, link, service.contexts.resolve(link), accept, link, prefers_json_body(request))
 
 
 async def read_body(request: Request, service: NgsiLdService, patch: bool = False) -> tuple[Call, Any]:

@@ -11,6 +11,7 @@ Pure functions; the @context is a TermMap.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -41,7 +42,24 @@ TYPE_OF_MEMBER = {
     "value": "Property",
 }
 META_MEMBERS = frozenset({"datasetId", "observedAt", "unitCode", "createdAt", "modifiedAt", "objectType", "lang"})
-RESERVED = frozenset({"type", *VALUE_MEMBER.values(), *META_MEMBERS, "instanceId", "@context"})
+SEALED = ("entityIdSealed", "entityTypeSealed")  # non-reified members of the ngsildproof Property only (4.5.2.2)
+PROOF = "ngsildproof"
+RESERVED = frozenset({"type", *VALUE_MEMBER.values(), *META_MEMBERS, *SEALED, "instanceId", "@context"})
+#: Members only answers carry (showChanges, inline retrieval): a request that sends one is invalid (4.5.2.2, 4.5.3.2).
+OUTPUT_ONLY = frozenset(
+    {"previousValue", "previousObject", "previousLanguageMap", "previousJson", "previousValueList"}
+    | {"previousObjectList", "previousVocab", "entity", "entityList"}
+)
+#: Core terms that are non-reified Properties: never an attribute's name (4.5.1).
+NOT_ATTRIBUTE_NAMES = frozenset(
+    {"datasetId", "instanceId", "observedAt", "unitCode", "objectType", "deletedAt", "valueType", "lang", *SEALED}
+)
+#: The kinds that have no unit (4.5.3.2, 4.5.22.2, 4.5.24.2).
+UNITLESS = frozenset({"Relationship", "ListRelationship", "JsonProperty"})
+#: A DateTime as 4.6.3 writes it: always UTC, always with the trailing Z.
+DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?Z$")
+#: A Scope (4.18): ``[/] level *(/ level)``, each level a letter then letters, digits or '_'.
+_SCOPE = re.compile(r"^/?[^\W\d_]\w*(/[^\W\d_]\w*)*$")
 ENTITY_MEMBERS = frozenset({"id", "type", "@context", "scope", "createdAt", "modifiedAt", "@id", "@type"})
 GEO_TYPES = frozenset(
     {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection"}
@@ -56,9 +74,54 @@ def is_geometry(value: Any) -> bool:
     )
 
 
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zs", "Zl", "Zp"})
+_BLANK_LOOKING = frozenset({0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800})  # fillers that render as nothing
+
+
+def has_invisible(text: str) -> bool:
+    """Whether an identifier holds a character that does not show (spaces, controls, format and bidi characters,
+    variation selectors, noncharacters, fillers): such an id reads as another one in logs and UIs (4.5.1)."""
+    if text.isascii():
+        return not text.isprintable() or " " in text
+    for char in text:
+        point = ord(char)
+        if (
+            unicodedata.category(char) in _HIDDEN_CATEGORIES
+            or point in _BLANK_LOOKING
+            or 0xFE00 <= point <= 0xFE0F
+            or 0xE0100 <= point <= 0xE01EF
+        ):
+            return True
+    return False
+
+
+_RELATION_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+$")
+_NAME = re.compile(r"^([^\W\d_]\w*:)?[^\W\d_]\w*$")  # 4.6.2, with the optional 'prefix:'
+_IRI = _RELATION_URI  # an expanded name, or a URI such as a DTDL model's dtmi: (the twin API's types)
+
+
+def is_name(name: str) -> bool:
+    """A type or attribute name as 4.6.2 allows it (``prefix:name`` included), or an already expanded IRI."""
+    return bool(_NAME.match(name) or _IRI.match(name))
+
+
+def check_scope(scope: Any) -> None:
+    """An entity's scope (a Scope or an array of them) in the 4.18 grammar; ``urn:ngsi-ld:null`` only deletes one."""
+    scopes = scope if isinstance(scope, list) else [scope]
+    for one in scopes:
+        if not isinstance(one, str) or not _SCOPE.match(one):
+            raise BadRequestData(f"{one!r} is not a scope: '/'-separated levels of a letter then letters, digits, '_'")
+
+
+def check_observed_at(name: str, given: Any) -> str:
+    if not isinstance(given, str) or not DATETIME.match(given):
+        raise BadRequestData(f"'observedAt' of attribute '{name}' must be a UTC DateTime ending in Z, not {given!r}")
+    return given
+
+
 def parse_attribute(name: str, data: Any, terms: TermMap, pointer: str) -> list[Instance]:
     """An attribute as sent (normalized, concise or a bare value; an array of instances for multi-attributes)."""
-    if type(data) is dict and data.get("type") == "Property" and data.keys() <= _FLAT_MEMBERS:
+    if type(data) is dict and data.get("type") == "Property" and data.keys() <= _FLAT_MEMBERS and name != PROOF:
         return [_flat_property(name, data)]
     if isinstance(data, list) and data and all(isinstance(d, dict) and _is_instance(d) for d in data):
         instances = [parse_instance(name, d, terms, f"{pointer}/{i}") for i, d in enumerate(data)]
@@ -92,7 +155,7 @@ def _flat_property(name: str, data: dict[str, Any]) -> Instance:
                 given = data[key]
                 if not isinstance(given, str) or not given:
                     raise BadRequestData(f"'{key}' of attribute '{name}' must be a non-empty string")
-                instance[key] = given
+                instance[key] = check_observed_at(name, given) if key == "observedAt" else given
     return instance
 
 
@@ -108,19 +171,24 @@ def parse_instance(name: str, data: Any, terms: TermMap, pointer: str) -> Instan
     kind: Any = data.get("type")
     if kind is None:
         kind = next(TYPE_OF_MEMBER[m] for m in TYPE_OF_MEMBER if m in data)
-        if kind == "Property" and is_geometry(data["value"]) and terms.expand(name) == LOCATION:
+        if kind == "Property" and is_geometry(data["value"]):  # 4.5.2.3: a geometry value makes a GeoProperty
             kind = "GeoProperty"
     if kind not in VALUE_MEMBER:
         raise BadRequestData(f"'{pointer}/type': {kind!r} is not an NGSI-LD attribute type")
     member = VALUE_MEMBER[kind]
     if member not in data or data[member] is None:
         raise BadRequestData(f"attribute '{name}' of type {kind} needs '{member}'")
+    _check_members(name, kind, member, data)
     instance: Instance = {"type": kind, member: _checked_value(kind, data[member], name, terms)}
     for key in ("datasetId", "observedAt", "unitCode", "objectType"):
         if key in data:
             if not isinstance(data[key], str) or not data[key]:
                 raise BadRequestData(f"'{key}' of attribute '{name}' must be a non-empty string")
             instance[key] = terms.expand(data[key]) if key == "datasetId" else data[key]
+    if "observedAt" in instance:
+        check_observed_at(name, instance["observedAt"])
+    if name == PROOF:
+        _check_proof(data, instance)
     sub: dict[str, list[Instance]] = {}
     for key, item in data.items():
         if key in RESERVED:
@@ -131,15 +199,44 @@ def parse_instance(name: str, data: Any, terms: TermMap, pointer: str) -> Instan
     return instance
 
 
+_VALUE_MEMBERS = frozenset(VALUE_MEMBER.values())
+
+
+def _check_members(name: str, kind: str, member: str, data: dict[str, Any]) -> None:
+    """The members an attribute of ``kind`` shall never hold (4.5.1, 4.5.2.2, 4.5.3.2 and the other kinds)."""
+    for key in data:
+        if (key in _VALUE_MEMBERS and key != member) or key in OUTPUT_ONLY:
+            raise BadRequestData(f"attribute '{name}' of type {kind} may not hold '{key}'")
+        if key == "@context":
+            raise BadRequestData(f"attribute '{name}' may not embed an @context: send it with the entity (5.5.7)")
+        if key in SEALED and name != PROOF:
+            raise BadRequestData(f"'{key}' belongs to the {PROOF} Property only, not to '{name}'")
+    if "unitCode" in data and kind in UNITLESS:
+        raise BadRequestData(f"attribute '{name}' of type {kind} has no unit: send no 'unitCode'")
+
+
+def _check_proof(data: dict[str, Any], instance: Instance) -> None:
+    """ngsildproof (4.5.2.2): a Property whose value is the W3C proof object, with its sealed id and type."""
+    if instance["type"] != "Property" or not isinstance(instance.get("value"), dict):
+        raise BadRequestData(f"the value of '{PROOF}' must be a Data Integrity proof object")
+    for key in SEALED:
+        if key in data:
+            if not isinstance(data[key], str) or not data[key]:
+                raise BadRequestData(f"'{key}' of '{PROOF}' must be a non-empty string")
+            instance[key] = data[key]
+
+
 def _checked_value(kind: str, value: Any, name: str, terms: TermMap) -> Any:
     if kind == "GeoProperty" and not is_geometry(value):
         raise BadRequestData(f"the value of GeoProperty '{name}' must be a GeoJSON geometry")
     if kind == "Relationship" and (not isinstance(value, str) or ":" not in value):
         raise BadRequestData(f"the object of Relationship '{name}' must be a URI")
     if kind == "ListRelationship":
-        objects = value if isinstance(value, list) else None
-        if objects is None or not all(isinstance(o, str | dict) for o in objects):
-            raise BadRequestData(f"the objectList of '{name}' must be an array of URIs")
+        return _object_list(value, name)
+    if kind == "JsonProperty" and not (
+        isinstance(value, dict) or (isinstance(value, list) and all(isinstance(v, dict) for v in value))
+    ):
+        raise BadRequestData(f"the json of '{name}' must be a JSON object or an array of objects")
     if kind == "LanguageProperty" and (
         not isinstance(value, dict) or not all(isinstance(v, str | list) for v in value.values())
     ):
@@ -153,6 +250,19 @@ def _checked_value(kind: str, value: Any, name: str, terms: TermMap) -> Any:
             return [terms.expand(v) for v in value]
         raise BadRequestData(f"the vocab of '{name}' must be a term or an array of terms")
     return value
+
+
+def _object_list(value: Any, name: str) -> list[dict[str, str]]:
+    """An objectList as 4.5.22.2 keeps it: ``{"object": URI}`` entries, whether sent so or as bare URIs."""
+    if not isinstance(value, list):
+        raise BadRequestData(f"the objectList of '{name}' must be an array of URIs")
+    entries = []
+    for entry in value:
+        uri = entry.get("object") if isinstance(entry, dict) else entry
+        if not isinstance(uri, str) or not _RELATION_URI.match(uri):
+            raise BadRequestData(f"the objectList of '{name}' holds {entry!r}, which is not a URI")
+        entries.append({"object": uri})
+    return entries
 
 
 _BAD_NAME = re.compile("[<>\"'=;()]")  # characters no attribute name may hold
@@ -173,6 +283,10 @@ def parse_attributes(
         if key not in _GOOD_NAMES:
             if not isinstance(key, str) or not key or _BAD_NAME.search(key) or key.isspace():
                 raise BadRequestData(f"{key!r} is not a valid attribute name")
+            if not is_name(key):
+                raise BadRequestData(f"{key!r} is not an NGSI-LD name: a letter, then letters, digits or '_' (4.6.2)")
+            if key in NOT_ATTRIBUTE_NAMES:
+                raise BadRequestData(f"'{key}' is a core term, not an attribute name (GS CIM 009 4.5.1)")
             if len(_GOOD_NAMES) >= _MAX_GOOD_NAMES:
                 _GOOD_NAMES.clear()
             _GOOD_NAMES.add(key)
@@ -243,7 +357,7 @@ class Rendering:
         return out
 
     def _members(self, instance: Instance, out: dict[str, Any]) -> None:
-        for key in ("datasetId", "observedAt", "unitCode", "objectType"):
+        for key in ("datasetId", "observedAt", "unitCode", "objectType", *SEALED):
             if key in instance:
                 out[key] = self.terms.compact(instance[key]) if key == "datasetId" else instance[key]
         if self.sys_attrs:

@@ -22,6 +22,9 @@ from futago.services.ngsild.attributes import (
     ENTITY_MEMBERS,
     Instance,
     Rendering,
+    check_scope,
+    has_invisible,
+    is_name,
     merge_instances,
     parse_attributes,
     stamp,
@@ -39,6 +42,11 @@ from futago.services.twins import TwinService
 
 NULL = "urn:ngsi-ld:null"  # a merge-patch's way to delete an attribute
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+$")
+def _readable_uri(entity_id: str) -> bool:
+    """A URI that reads as itself (4.5.1): no hidden characters, and not NGSI-LD's null, which only deletes."""
+    return bool(_URI.match(entity_id)) and not has_invisible(entity_id) and entity_id != NULL
+
+
 _TENANT = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 Readable = Callable[[Twin], Twin | None]  # a twin as the caller may see it, or None (futago.api.access)
 
@@ -240,7 +248,7 @@ class NgsiLdService:
     def check_id(entity_id: Any, new: bool = False) -> str:
         """A new entity's id must be a URI; an existing twin's id is an entity id whatever it is (a twin made
         through the twin API, e.g. ``pump-1``, is an entity too), within the twin id rules."""
-        if not isinstance(entity_id, str) or (new and not _URI.match(entity_id)):
+        if not isinstance(entity_id, str) or (new and not _readable_uri(entity_id)):
             raise BadRequestData(f"an entity id must be a URI (e.g. urn:ngsi-ld:Type:001), not {entity_id!r}")
         problems = check_id(entity_id, "/id", "entity")
         if problems:
@@ -257,6 +265,10 @@ class NgsiLdService:
             raise BadRequestData("an entity needs a type")
         if not all(isinstance(k, str) and k for k in kinds):
             raise BadRequestData("an entity's type is a name or an array of names")
+        if not all(is_name(k) for k in kinds):  # 4.6.2: BadRequestData for any other character
+            raise BadRequestData(f"{kind!r}: a type is a letter, then letters, digits or '_'")
+        if "scope" in document:
+            check_scope(document["scope"])
         expanded = [terms.expand(k) for k in kinds]
         state = EntityState(entity_id, expanded[0] if expanded else "", extra_types=expanded[1:])
         state.attrs = parse_attributes(document, terms, ENTITY_MEMBERS)
