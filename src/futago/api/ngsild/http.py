@@ -172,8 +172,6 @@ class Call:
         context = self.context if self.context is not None else CORE_CONTEXT_URL
         if self.accept == JSON_LD or (self.accept == GEO_JSON and not self.body_json):  # GS CIM 009 6.3.6
             body = [_with_context(b, context) for b in body] if isinstance(body, list) else _with_context(body, context)
-        elif self.accept == GEO_JSON and isinstance(body, dict):  # a Feature(Collection) holds it as JSON-LD does
-            body = _with_context(body, context)
         else:
             url = self.link or (context if isinstance(context, str) else CORE_CONTEXT_URL)
             out["Link"] = f'<{url}>; rel="{CONTEXT_REL}"; type="{JSON_LD}"'

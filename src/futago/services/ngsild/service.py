@@ -42,6 +42,8 @@ from futago.services.twins import TwinService
 
 NULL = "urn:ngsi-ld:null"  # a merge-patch's way to delete an attribute
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+$")
+
+
 def _readable_uri(entity_id: str) -> bool:
     """A URI that reads as itself (4.5.1): no hidden characters, and not NGSI-LD's null, which only deletes."""
     return bool(_URI.match(entity_id)) and not has_invisible(entity_id) and entity_id != NULL
