@@ -9,7 +9,7 @@ query needs READ on ``query`` as GET /twins does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from urllib.parse import quote
 
 import orjson
@@ -17,14 +17,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from futago.api.access import Access
+from futago.api.ngsild.entities import projection
 from futago.api.ngsild.http import MEDIA, Call, NgsiLdRoute, call_of, split_list, tenant_of, with_body
 from futago.api.ngsild.http import authorize as _access
 from futago.api.ngsild.http import body_doc as _body
 from futago.api.ngsild.query_params import GEO_QUERY, Page, Paging, QueryParameters, Selection, entity_query
 from futago.api.providers import api_services, ngsild_service
-from futago.core.telemetry import format_timestamp
 from futago.services.ngsild import EntityQuery, NgsiLdService
-from futago.services.ngsild.aggregation import parse_methods, parse_period
+from futago.services.ngsild.aggregation import answer_time, parse_methods, parse_period
 from futago.services.ngsild.errors import BadRequestData
 from futago.services.ngsild.temporal import Representation, TemporalEntity, TemporalService, TimeQuery
 
@@ -140,9 +140,15 @@ class ShapeParameters:
     format_: str | None
     methods: str | None
     period: str | None
+    pick: str | None = None
+    omit: str | None = None
 
     def shape(self) -> Representation:
-        return _shape(self.options, self.format_, self.methods, self.period)
+        shape = _shape(self.options, self.format_, self.methods, self.period)
+        shape.pick, shape.omit = projection(self.pick, "pick"), projection(self.omit, "omit")
+        if shape.pick is not None and shape.omit is not None:
+            raise BadRequestData("pick and omit cannot be used together")
+        return shape
 
 
 def shape_parameters(
@@ -150,8 +156,10 @@ def shape_parameters(
     format_: Annotated[str | None, Query(alias="format")] = None,
     aggr_methods: Annotated[str | None, Query(alias="aggrMethods")] = None,
     aggr_period: Annotated[str | None, Query(alias="aggrPeriodDuration")] = None,
+    pick: str | None = None,
+    omit: str | None = None,
 ) -> ShapeParameters:
-    return ShapeParameters(options, format_, aggr_methods, aggr_period)
+    return ShapeParameters(options, format_, aggr_methods, aggr_period, pick, omit)
 
 
 When = Annotated[TimeParameters, Depends(time_parameters)]
@@ -179,11 +187,16 @@ def _shape(options: str | None, format_: str | None, methods: str | None, period
     return shape
 
 
-def _render(call: Call, entity: TemporalEntity) -> dict[str, Any]:
+def _render(call: Call, entity: TemporalEntity, shape: Representation) -> dict[str, Any]:
     types = [call.terms.compact(t) for t in (entity.type, *entity.extra_types)]
     out: dict[str, Any] = {"id": entity.id, "type": types[0] if len(types) == 1 else types}
     for iri, attribute in entity.attrs.items():
         out[call.terms.compact(iri)] = attribute
+    # pick/omit (GS CIM 009 4.21) name members as the caller's context writes them, id and type included
+    if shape.pick is not None:
+        return {k: v for k, v in out.items() if k in shape.pick}
+    if shape.omit is not None:
+        return {k: v for k, v in out.items() if k not in shape.omit}
     return out
 
 
@@ -194,7 +207,7 @@ def _answer(call: Call, body: Any, entities: list[TemporalEntity], headers: dict
     if not ranges:
         return call.answer(body, headers=headers)
     first, last = min(r[0] for r in ranges), min(r[1] for r in ranges)
-    out = {**(headers or {}), "Content-Range": f"date-time {format_timestamp(first)}-{format_timestamp(last)}/*"}
+    out = {**(headers or {}), "Content-Range": f"date-time {answer_time(first)}-{answer_time(last)}/*"}
     return call.answer(body, status=206, headers=out)
 
 
@@ -239,7 +252,7 @@ def _query(
         lambda twin_id: access.may("READ", f"twins/{twin_id}/telemetry"),
     )
     headers = {"NGSILD-Results-Count": str(total)} if page.count else None
-    return _answer(call, [_render(call, e) for e in found], found, headers)
+    return _answer(call, [_render(call, e, shape) for e in found], found, headers)
 
 
 def _names(value: Any, what: str) -> list[str]:
@@ -308,16 +321,17 @@ def retrieve_temporal(
     access = _access(request, "READ", f"twins/{twin_id}")
     call = call_of(request, service.ngsild, geo=False)
     wanted = {call.terms.expand(a) for a in split_list(attrs) or []} or None
+    shape = shaped.shape()
     entity = service.retrieve(
         call.tenant,
         entity_id,
         when.query(),
-        shaped.shape(),
+        shape,
         wanted,
         access.readable,
         access.may("READ", f"twins/{twin_id}/telemetry"),
     )
-    return _answer(call, _render(call, entity), [entity])
+    return _answer(call, _render(call, entity, shape), [entity])
 
 
 @router.post(
@@ -360,6 +374,7 @@ async def append_temporal(entity_id: str, request: Request, service: Service) ->
 def delete_temporal(entity_id: str, request: Request, service: Service) -> Response:
     _access(request, "WRITE", f"twins/{_twin(service, request, entity_id)}")
     call = call_of(request, service.ngsild)
+    service.require_entity(call.tenant, entity_id)  # 404, or 400 for an id that is no URI
     service.ngsild.delete(call.tenant, entity_id)  # a twin's deletion deletes its telemetry
     return call.done()
 
@@ -391,6 +406,8 @@ async def patch_instance(entity_id: str, attr: str, instance_id: str, request: R
 
     def run(call: Call, body: Any) -> Response:
         fragment = body.get(attr, body) if isinstance(body, dict) else body
+        if isinstance(fragment, list) and len(fragment) == 1:
+            fragment = fragment[0]  # the attribute as in a temporal representation: an array of one instance
         if not isinstance(fragment, dict) or "value" not in fragment:
             raise BadRequestData(f'send the instance\'s new value: {{"{attr}": {{"value": ...}}}}')
         new = {k: v for k, v in fragment.items() if k in ("type", "value", "observedAt", "datasetId")}
@@ -435,6 +452,21 @@ async def query_temporal_post(
             temporal.get("timerel"), temporal.get("timeAt"), temporal.get("endTimeAt"),
             temporal.get("lastN", body.get("lastN")), temporal.get("timeproperty"),
         )  # fmt: skip
-        return _query(service, access, call, selectors, body.get("attrs"), time, shaped.shape(), page)
+        return _query(service, access, call, selectors, body.get("attrs"), time, _body_shape(temporal, shaped), page)
 
     return await with_body(request, service.ngsild, run)
+
+
+def _body_shape(temporal: dict[str, Any], shaped: Any) -> Representation:
+    """5.2.21: aggrMethods (a list, or a comma separated string) and aggrPeriodDuration may come in the Query's
+    temporalQ; they ask for the aggregated representation as the GET parameters do."""
+    methods, period = temporal.get("aggrMethods"), temporal.get("aggrPeriodDuration")
+    if methods is None and period is None:
+        return cast(Representation, shaped.shape())
+    if isinstance(methods, list) and all(isinstance(m, str) for m in methods):
+        methods = ",".join(methods)
+    if not isinstance(methods, str) or (period is not None and not isinstance(period, str)):
+        raise BadRequestData("temporalQ: aggrMethods is a list of strings, aggrPeriodDuration a duration (PT1H)")
+    shape = Representation("aggregatedValues", parse_methods(methods))
+    shape.period_us = parse_period(period) if period is not None else None
+    return shape

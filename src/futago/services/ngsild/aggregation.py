@@ -90,9 +90,7 @@ def aggregate(
     if numeric and values.dtype == np.bool_:
         values = values.astype(np.int64)  # booleans count as 0 and 1, as futago's bucketed history does
     ends = cut.starts_us + period_us if until_us is None else np.minimum(cut.starts_us + period_us, until_us)
-    bounds = [
-        (format_timestamp(s), format_timestamp(e)) for s, e in zip(cut.starts_us.tolist(), ends.tolist(), strict=True)
-    ]
+    bounds = [(answer_time(s), answer_time(e)) for s, e in zip(cut.starts_us.tolist(), ends.tolist(), strict=True)]
     out: dict[str, list[list[Any]]] = {}
     for method in methods:
         column = _numeric(method, values, cut) if numeric else _json(method, values, cut)
@@ -164,5 +162,24 @@ def _number(value: Any) -> bool:
 
 
 def _plain(column: npt.NDArray[Any]) -> list[Any]:
-    """JSON values: NaN (a NaN reading) is null; integral floats stay floats, as stored."""
-    return [None if isinstance(v, float) and v != v else v for v in column.tolist()]
+    """JSON values: NaN (a NaN reading) is null; an integral float is written as an integer."""
+    return [answer_value(v) for v in column.tolist()]
+
+
+def answer_value(value: Any) -> Any:
+    """A stored number as the temporal API answers it: the store keeps numbers as float64, so 120 comes back as
+    120.0; JSON has one number type, and a client comparing with what it sent expects 120. NaN is null."""
+    if isinstance(value, float):
+        if value != value:
+            return None
+        if value.is_integer() and abs(value) < 2**53:
+            return int(value)
+    return value
+
+
+def answer_time(ts_us: int) -> str:
+    """An instant as the temporal API answers it: whole seconds without a fraction (2020-08-01T12:03:00Z, the form
+    clients send), else milliseconds, else microseconds; always UTC with a 'Z'."""
+    if ts_us % 1_000_000 == 0:
+        return format_timestamp(ts_us).replace(".000Z", "Z")
+    return format_timestamp(ts_us)

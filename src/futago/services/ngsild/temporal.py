@@ -30,13 +30,14 @@ from futago.core.telemetry import (
     parse_timestamp,
 )
 from futago.core.twins import Twin
-from futago.services.ngsild.aggregation import aggregate
+from futago.services.ngsild.aggregation import aggregate, answer_time, answer_value
 from futago.services.ngsild.attributes import ENTITY_MEMBERS, Instance, parse_instance
 from futago.services.ngsild.context import DEFAULT_VOCAB, TermMap
-from futago.services.ngsild.errors import BadRequestData, ResourceNotFound
-from futago.services.ngsild.mapping import EntityState, telemetry_instance
+from futago.services.ngsild.errors import BadRequestData, NgsiLdError, ResourceNotFound
+from futago.services.ngsild.mapping import EntityState
 from futago.services.ngsild.querying import matching
 from futago.services.ngsild.service import EntityQuery, NgsiLdService, Readable
+from futago.services.ngsild.service import _readable_uri as readable_uri
 from futago.services.ngsild.types import local_name, names_of
 from futago.services.quality import QC_SEPARATOR
 from futago.services.telemetry import TelemetryService
@@ -122,7 +123,7 @@ def _last_n(value: Any) -> int | None:
         number = int(value)
     except (TypeError, ValueError):
         number = 0
-    if isinstance(value, bool) or number < 1:
+    if isinstance(value, bool) or number < 1 or (isinstance(value, float) and not value.is_integer()):
         raise BadRequestData(f"lastN is a positive integer, not {value!r}")
     return number
 
@@ -135,6 +136,8 @@ class Representation:
     methods: list[str] = field(default_factory=list)
     period_us: int | None = None  # None: one period, the whole interval
     sys_attrs: bool = False
+    pick: list[str] | None = None  # the members (compacted names, id and type included) kept by ``pick``
+    omit: list[str] | None = None  # those left out by ``omit``
 
 
 @dataclass
@@ -194,13 +197,11 @@ class TemporalService:
         values = _values(data)
         ts = data.ts.tolist()
         if shape.form == "temporalValues":
-            return {"type": "Property", "values": [[v, format_timestamp(t)] for v, t in zip(values, ts, strict=True)]}
+            return {"type": "Property", "values": [[v, answer_time(t)] for v, t in zip(values, ts, strict=True)]}
         prefix = instance_prefix(twin_id, series)
         out = []
         for value, t in zip(values, ts, strict=True):
-            instance = telemetry_instance(t, value)
-            instance["instanceId"] = f"{prefix}{t}"
-            out.append(instance)
+            out.append({"type": "Property", "value": value, "observedAt": answer_time(t), "instanceId": f"{prefix}{t}"})
         return out
 
     @staticmethod
@@ -226,7 +227,10 @@ class TemporalService:
         twin = self.ngsild.twins.store.get_twin(self.ngsild.tenant_twin_id(tenant, entity_id))
         shown = readable(twin) if twin is not None else None
         if shown is None:
-            raise ResourceNotFound(f"entity '{entity_id}' does not exist")
+            raise _missing(entity_id)
+        if attrs is not None and telemetry_readable and not set(self.series_of(shown.id, shown.model)) & attrs:
+            # 5.7.3: none of the requested attributes has a temporal evolution (at any time)
+            raise ResourceNotFound(f"entity '{entity_id}' has no temporal attribute among those requested (attrs)")
         return self.entity(shown.id, self.ngsild.state_of(tenant, shown), time, shape, attrs, telemetry_readable)
 
     def query(
@@ -360,6 +364,8 @@ class TemporalService:
         """Delete one instance (``new`` None) or change its value (and time). The store keeps one reading per
         time, so a change at the same time is an overwrite; anything else rewrites the series in one
         transaction."""
+        if not readable_uri(instance_id):
+            raise BadRequestData(f"an instanceId is a URI, not {instance_id!r}")
         twin = self._twin(tenant, entity_id)
         series = self.series_of(twin.id, twin.model).get(attr_iri)
         prefix = instance_prefix(twin.id, series or "")
@@ -391,13 +397,24 @@ class TemporalService:
         begin = getattr(self.store, "transaction", None)
         return begin() if callable(begin) else nullcontext()
 
+    def require_entity(self, tenant: str | None, entity_id: str) -> None:
+        self._twin(tenant, entity_id)
+
     def _twin(self, tenant: str | None, entity_id: str) -> Twin:
         self.ngsild.check_tenant(tenant)
         self.ngsild.check_id(entity_id)
         twin = self.ngsild.twins.store.get_twin(self.ngsild.tenant_twin_id(tenant, entity_id))
         if twin is None:
-            raise ResourceNotFound(f"entity '{entity_id}' does not exist")
+            raise _missing(entity_id)
         return twin
+
+
+def _missing(entity_id: str) -> NgsiLdError:
+    """No twin has this id: a 404, unless the id is no URI at all, which can name no NGSI-LD entity (400). A twin
+    made through the twin API (``pump-1``) is still found by its id: only an id nothing has is judged."""
+    if not readable_uri(entity_id):
+        return BadRequestData(f"an entity id must be a URI (e.g. urn:ngsi-ld:Type:001), not {entity_id!r}")
+    return ResourceNotFound(f"entity '{entity_id}' does not exist")
 
 
 def instance_prefix(twin_id: str, series: str) -> str:
@@ -437,8 +454,8 @@ def _number(value: Any) -> bool:
 
 def _values(data: SeriesData) -> list[Any]:
     if data.kind == "json":
-        return list(data.values)
-    return [None if isinstance(v, float) and v != v else v for v in np.asarray(data.values).tolist()]
+        return [answer_value(v) for v in data.values]
+    return [answer_value(v) for v in np.asarray(data.values).tolist()]
 
 
 def _kept(data: SeriesData, keep: Any) -> list[Any]:
