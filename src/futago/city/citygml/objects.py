@@ -16,7 +16,7 @@ from typing import Any
 from futago.city.citygml.context import warn
 from futago.city.citygml.geometry import ParseContext, flat
 from futago.city.citygml.names import GML, OTHER, URO, classify, gml_id, gml_tags
-from futago.city.citygml.shapes import outline, z_range
+from futago.city.citygml.shapes import has_wall, outline, z_range
 from futago.city.citygml.uro import GENERIC_LOCALS, UroSink, read_generic, read_uro_property
 from futago.city.features import CityObjectFeature, Polygon3, Position, Ring
 
@@ -71,7 +71,8 @@ class _Geometry:
             return
         lod = min(self.polygons)  # the lowest LOD is the cheapest and, for areas, the footprint itself
         polygons = self.polygons[lod]
-        if group in VOLUME_GROUPS or feature.kind in VOLUME_KINDS or self.solid or lod >= 2:
+        volume = group in VOLUME_GROUPS or feature.kind in VOLUME_KINDS or self.solid or lod >= 2
+        if volume or has_wall(polygons):
             feature.polygons = outline(polygons)
             if feature.height is None:
                 span = z_range(polygons)

@@ -13,6 +13,7 @@ the convex hull of all points.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from futago.city.features import Polygon3
@@ -77,6 +78,28 @@ def _polygons_of(shape: Any) -> list[Polygon3]:
 
 def _ring(ring: Any) -> list[tuple[float, ...]]:
     return [(float(x), float(y)) for x, y in ring.coords]
+
+
+def has_wall(polygons: list[Polygon3]) -> bool:
+    """Whether a face of these 3D polygons stands upright (spans heights, projects to no area).
+
+    A flat area (a zone, a land-use parcel, a road on the terrain) has none; a surface that has one
+    bounds a volume, as CityGML allows a volume's faces to come as a MultiSurface (a LOD1 block of a
+    generic object, for instance), and then its 2D shape is the outline, not the faces.
+    """
+    for poly in polygons:
+        ring = poly[0] if poly else []
+        if len(ring) < 4 or len(ring[0]) < 3:
+            continue
+        zs = [p[2] for p in ring]
+        if max(zs) - min(zs) <= 0.0:
+            continue
+        x0, y0 = ring[0][0], ring[0][1]  # relative to the first point: lon x lat products would swamp the area
+        xy = [(p[0] - x0, p[1] - y0) for p in ring]
+        twice = sum(a[0] * b[1] - b[0] * a[1] for a, b in pairwise(xy))
+        if abs(twice) / 2.0 <= MIN_FACE_AREA:
+            return True
+    return False
 
 
 def z_range(polygons: list[Polygon3]) -> tuple[float, float] | None:
