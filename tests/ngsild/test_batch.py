@@ -213,7 +213,8 @@ def test_bad_batch_bodies_are_ngsi_ld_problems(client: TestClient) -> None:
     assert text.status_code == 415 and text.json()["type"] == ERR + "UnsupportedMediaType"
     options = client.post(f"{OPS}/update", params={"options": "replace"}, json=[])
     assert options.status_code == 400
-    assert client.post(f"{OPS}/create", json=[]).status_code == 204  # nothing to do, nothing failed
+    empty = client.post(f"{OPS}/create", json=[])  # 5.6.7.4: an empty array is bad data, not nothing to do
+    assert empty.status_code == 400 and empty.json()["type"] == ERR + "BadRequestData"
     deep: dict[str, Any] = {"type": "Property", "value": 1}
     for _ in range(200):
         deep = {"type": "Property", "value": 1, "sub": deep}

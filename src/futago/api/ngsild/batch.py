@@ -168,6 +168,8 @@ def _entities(raw: bytes) -> list[Any]:
     if not isinstance(body, list):
         raise BadRequestData("a batch operation's body is a JSON array")
     check_size(len(body))
+    if not body or any(item is None for item in body):  # 5.6.7.4 (and the other batch operations)
+        raise BadRequestData("a batch operation's array may be neither empty nor hold null")
     return body
 
 

@@ -339,6 +339,7 @@ async def _change(
     access = _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
 
     def run(call: Call, body: Any) -> Response:
+        _type_gate(request, service, call, entity_id)
         apply(call, body)
         return done(call, _shown(service, call, access, entity_id, prefer))
 
@@ -362,9 +363,15 @@ async def merge_entity(entity_id: str, request: Request, service: Service, prefe
 def delete_entity(entity_id: str, request: Request, service: Service, prefer: Preference) -> Response:
     access = _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
     call = call_of(request, service)
+    _type_gate(request, service, call, entity_id)
     before = _shown(service, call, access, entity_id, prefer)
     service.delete(call.tenant, entity_id)
     return done(call, before)
+
+
+def _type_gate(request: Request, service: NgsiLdService, call: Call, entity_id: str) -> None:
+    """``?type=`` on a write to one entity selects it only when the entity is of that type (else 404)."""
+    service.require_type(call.tenant, entity_id, request.query_params.get("type"), call.terms)
 
 
 def _outcome(call: Call, outcome: Outcome) -> Response:
@@ -389,6 +396,7 @@ async def append_attributes(entity_id: str, request: Request, service: Service, 
     overwrite = "noOverwrite" not in (split_list(options) or [])
 
     def run(call: Call, body: Any) -> Response:
+        _type_gate(request, service, call, entity_id)
         return _outcome(call, service.append(call.tenant, entity_id, body, call.terms, overwrite))
 
     return await with_body(request, service, run)
@@ -405,6 +413,7 @@ async def update_attributes(entity_id: str, request: Request, service: Service) 
     _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
 
     def run(call: Call, body: Any) -> Response:
+        _type_gate(request, service, call, entity_id)
         return _outcome(call, service.update(call.tenant, entity_id, body, call.terms))
 
     return await with_body(request, service, run, patch=True)
@@ -441,5 +450,6 @@ def delete_attribute(
 ) -> Response:
     _entity_access(request, service, tenant_of(request), entity_id, "WRITE")
     call = call_of(request, service)
+    _type_gate(request, service, call, entity_id)
     service.delete_attribute(call.tenant, entity_id, attr, call.terms, dataset_id, delete_all)
     return call.done()

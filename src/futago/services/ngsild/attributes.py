@@ -66,6 +66,9 @@ GEO_TYPES = frozenset(
 )
 LOCATION = "https://uri.etsi.org/ngsi-ld/location"
 SYSTEM_TIMES = frozenset({"createdAt", "modifiedAt"})
+NULL = "urn:ngsi-ld:null"  # NGSI-LD Null (4.5.x): in a merge it deletes; it is never stored
+#: The value members whose JSON objects follow merge-patch rules for NGSI-LD Null (a JsonProperty's json is opaque).
+PATCHED_MEMBERS = ("value", "languageMap")
 
 
 def is_geometry(value: Any) -> bool:
@@ -273,9 +276,10 @@ _MAX_GOOD_NAMES = 4096
 
 
 def parse_attributes(
-    document: dict[str, Any], terms: TermMap, skip: frozenset[str] = ENTITY_MEMBERS
+    document: dict[str, Any], terms: TermMap, skip: frozenset[str] = ENTITY_MEMBERS, keep_null: bool = False
 ) -> dict[str, list[Instance]]:
-    """Every attribute of an entity fragment, by expanded IRI."""
+    """Every attribute of an entity fragment, by expanded IRI; NGSI-LD Null members of values are left out, but
+    for a merge (``keep_null``), where they delete what they name."""
     attrs: dict[str, list[Instance]] = {}
     for key, data in document.items():
         if key in skip:
@@ -297,7 +301,7 @@ def parse_attributes(
             attrs[iri] = instances
         else:
             found.extend(instances)
-    return attrs
+    return attrs if keep_null else drop_nulls(attrs)
 
 
 # -- answers ----------------------------------------------------------------------------------------------------
@@ -402,6 +406,44 @@ def merge_instances(old: list[Instance], new: list[Instance], overwrite: bool = 
             continue
         by_dataset[key] = instance
     return list(by_dataset.values())
+
+
+def without_nulls(value: Any) -> Any:
+    """A value with every object member set to NGSI-LD Null left out, at any depth: a merge-patch applied to
+    nothing (RFC 7396), so a write that is not a merge never stores the marker (arrays are values, kept whole)."""
+    if type(value) is not dict:
+        return value
+    return {k: without_nulls(v) for k, v in value.items() if v != NULL}
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 with NGSI-LD Null as its null: objects merge member by member, Null removes a member."""
+    if type(patch) is not dict:
+        return patch
+    merged = dict(target) if type(target) is dict else {}
+    for key, given in patch.items():
+        if given == NULL:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), given)
+    return merged
+
+
+def is_null(instance: Instance) -> bool:
+    """An instance whose value is NGSI-LD Null: in a merge, the attribute (of that datasetId) is deleted."""
+    return instance.get(VALUE_MEMBER.get(instance.get("type", ""), "value")) == NULL
+
+
+def drop_nulls(attrs: dict[str, list[Instance]]) -> dict[str, list[Instance]]:
+    """Every Property value and languageMap of ``attrs`` (sub-attributes too) without NGSI-LD Null members."""
+    for instances in attrs.values():
+        for instance in instances:
+            for member in PATCHED_MEMBERS:
+                if type(instance.get(member)) is dict:
+                    instance[member] = without_nulls(instance[member])
+            if instance.get("sub"):
+                drop_nulls(instance["sub"])
+    return attrs
 
 
 def walk_values(instances: list[Instance], visit: Callable[[Instance], None]) -> None:

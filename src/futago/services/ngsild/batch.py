@@ -27,11 +27,20 @@ from futago.core.errors import Conflict, Forbidden, FutagoError, InvalidInput
 from futago.core.problems import Problem
 from futago.core.twin_rules import NGSILD_META as META
 from futago.core.twins import Relationship, Twin, now_iso
-from futago.services.ngsild.attributes import ENTITY_MEMBERS, LOCATION, VALUE_MEMBER, Instance, merge_instances, stamp
+from futago.services.ngsild.attributes import (
+    ENTITY_MEMBERS,
+    LOCATION,
+    VALUE_MEMBER,
+    Instance,
+    drop_nulls,
+    is_null,
+    merge_instances,
+    stamp,
+)
 from futago.services.ngsild.context import TermMap
 from futago.services.ngsild.errors import AlreadyExists, BadRequestData, ResourceNotFound
 from futago.services.ngsild.mapping import EntityState, from_twin, recorded_instances, to_twin
-from futago.services.ngsild.service import NULL, NgsiLdService, _merge_instance, _same_dataset
+from futago.services.ngsild.service import NULL, NgsiLdService, merge_attributes
 from futago.services.ngsild.types import ModelPlan, plan, schema_of
 
 T = TypeVar("T")
@@ -125,9 +134,10 @@ class BatchService:
     def _parse(self, item: Item, operation: Operation) -> EntityState:
         new = operation in ("create", "upsert-replace", "upsert-update")
         document = item.document
-        if operation == "merge" and isinstance(document, dict):  # deletions: see _merge_into
-            document = {k: v for k, v in document.items() if v != NULL}
-        return self.ngsild.parse_entity(document, item.terms, need_type=new)
+        nulls = operation in ("merge", "update", "update-keep")  # where NGSI-LD Null deletes an attribute
+        if nulls and isinstance(document, dict):  # ... not an entity member
+            document = {k: v for k, v in document.items() if not (v == NULL and k in ENTITY_MEMBERS)}
+        return self.ngsild.parse_entity(document, item.terms, need_type=new, keep_null=nulls)
 
     def _round(
         self, tenant: str | None, round_: list[tuple[EntityState, Item]], operation: Operation, result: BatchResult
@@ -418,22 +428,19 @@ def _next_state(state: EntityState, item: Item, previous: EntityState | None, op
     else:
         for iri, instances in state.attrs.items():
             old = after.attrs.get(iri, [])
-            after.attrs[iri] = merge_instances(old, stamp(instances, now, old), operation != "update-keep")
+            if operation in ("update", "update-keep") and any(is_null(i) for i in instances):  # 5.6.2 per entity
+                merge_attributes(after, {iri: instances}, now)
+                continue
+            given = drop_nulls({iri: instances})[iri]
+            after.attrs[iri] = merge_instances(old, stamp(given, now, old), operation != "update-keep")
     if state.type and operation in ("merge", "upsert-update"):  # an update appends attributes, type kept
         after.type, after.extra_types = state.type, state.extra_types
     return _Job(after, created=False)
 
 
 def _merge_into(after: EntityState, given: EntityState, item: Item, now: str) -> None:
-    """Merge-patch semantics (5.6.17): instances given are merged member by member, urn:ngsi-ld:null removes."""
-    document = item.document if isinstance(item.document, dict) else {}
-    for key, value in document.items():
-        if value == NULL and key not in ENTITY_MEMBERS:
-            after.attrs.pop(item.terms.expand(key), None)
-    for iri, instances in given.attrs.items():
-        old = after.attrs.get(iri, [])
-        merged = [_merge_instance(_same_dataset(old, i), i) for i in instances]
-        after.attrs[iri] = merge_instances(old, stamp(merged, now, old))
+    """Merge-patch semantics (5.6.17), as PATCH /entities/{id} applies them (service.merge_attributes)."""
+    merge_attributes(after, given.attrs, now)
 
 
 def _copy(state: EntityState) -> EntityState:

@@ -20,12 +20,19 @@ from futago.core.twins import Twin, TwinScan, now_iso
 from futago.services.models import ModelService
 from futago.services.ngsild.attributes import (
     ENTITY_MEMBERS,
+    NULL,
+    PATCHED_MEMBERS,
+    TYPE_OF_MEMBER,
+    VALUE_MEMBER,
     Instance,
     Rendering,
     check_scope,
+    drop_nulls,
     has_invisible,
     is_name,
+    is_null,
     merge_instances,
+    merge_patch,
     parse_attributes,
     stamp,
 )
@@ -40,7 +47,6 @@ from futago.services.ngsild.mapping import EntityState, from_twin, telemetry_ins
 from futago.services.ngsild.types import derived_base, plan, versions
 from futago.services.twins import TwinService
 
-NULL = "urn:ngsi-ld:null"  # a merge-patch's way to delete an attribute
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+$")
 
 
@@ -140,6 +146,19 @@ class NgsiLdService:
         if shown is None:
             raise ResourceNotFound(f"entity '{entity_id}' does not exist")
         return self.state_of(tenant, shown, may_read_twin)
+
+    def require_type(self, tenant: str | None, entity_id: str, type_expression: str | None, terms: TermMap) -> None:
+        """The ``type`` selector of a write to one entity (4.17, 5.6.4.4, 5.6.6.4): an entity of no type it names
+        is, for that request, an entity that does not exist."""
+        if type_expression is None:
+            return
+        from futago.services.ngsild.typeexpr import parse_types
+
+        wanted = parse_types(type_expression, terms.expand)
+        state = self.load(tenant, entity_id)
+        types = {state.type, *state.extra_types}
+        if not any(one <= types for one in wanted):
+            raise ResourceNotFound(f"entity '{entity_id}' is not of type {type_expression!r}")
 
     def with_telemetry(self, state: EntityState, twin_id: str) -> EntityState:
         """The entity with each telemetry's latest reading as a Property with observedAt (the temporal API
@@ -257,7 +276,9 @@ class NgsiLdService:
             raise BadRequestData(problems[0].message, problems)
         return entity_id
 
-    def parse_entity(self, document: Any, terms: TermMap, need_type: bool = True) -> EntityState:
+    def parse_entity(
+        self, document: Any, terms: TermMap, need_type: bool = True, keep_null: bool = False
+    ) -> EntityState:
         if not isinstance(document, dict):
             raise BadRequestData("an entity is a JSON object with id and type")
         entity_id = self.check_id(document.get("id", document.get("@id")), new=need_type)
@@ -273,7 +294,7 @@ class NgsiLdService:
             check_scope(document["scope"])
         expanded = [terms.expand(k) for k in kinds]
         state = EntityState(entity_id, expanded[0] if expanded else "", extra_types=expanded[1:])
-        state.attrs = parse_attributes(document, terms, ENTITY_MEMBERS)
+        state.attrs = parse_attributes(document, terms, ENTITY_MEMBERS, keep_null)
         return state
 
     def create(self, tenant: str | None, state: EntityState) -> None:
@@ -374,16 +395,9 @@ class NgsiLdService:
             raise BadRequestData("a merge is a JSON object of attributes")
         if "id" in document and document["id"] != entity_id:
             raise BadRequestData(f"the body's id '{document['id']}' differs from the URL's '{entity_id}'")
-        deleted = {terms.expand(k) for k, v in document.items() if v == NULL and k not in ENTITY_MEMBERS}
-        fragment = {k: v for k, v in document.items() if v != NULL}
+        fragment = {k: v for k, v in document.items() if not (v == NULL and k in ENTITY_MEMBERS)}
         state = self._copy(previous)
-        now = now_iso()
-        for iri in deleted:
-            state.attrs.pop(iri, None)
-        for iri, instances in parse_attributes(fragment, terms).items():
-            old = state.attrs.get(iri, [])
-            merged = [_merge_instance(_same_dataset(old, i), i) for i in instances]
-            state.attrs[iri] = merge_instances(old, stamp(merged, now, old))
+        merge_attributes(state, parse_attributes(fragment, terms, keep_null=True), now_iso())
         if "type" in document:
             kinds = document["type"] if isinstance(document["type"], list) else [document["type"]]
             state.type = terms.expand(str(kinds[0]))
@@ -413,7 +427,7 @@ class NgsiLdService:
     def update(self, tenant: str | None, entity_id: str, document: Any, terms: TermMap) -> Outcome:
         """PATCH /entities/{id}/attrs: replace attributes that exist; those that do not are reported."""
         previous = self.load(tenant, entity_id)
-        attrs = self._fragment(document, terms, entity_id)
+        attrs = self._fragment(document, terms, entity_id, keep_null=True)
         state = self._copy(previous)
         outcome = Outcome()
         now = now_iso()
@@ -423,7 +437,10 @@ class NgsiLdService:
             if old is None or missing:
                 outcome.not_updated.append((iri, "the entity has no such attribute (or datasetId)"))
                 continue
-            state.attrs[iri] = merge_instances(old, stamp(instances, now, old))
+            if any(is_null(i) for i in instances):  # NGSI-LD Null as the value deletes the attribute (5.5.8)
+                merge_attributes(state, {iri: instances}, now)
+            else:
+                state.attrs[iri] = merge_instances(old, stamp(drop_nulls({iri: instances})[iri], now, old))
             outcome.updated.append(iri)
         if outcome.updated:
             self.write(tenant, state, previous)
@@ -434,12 +451,18 @@ class NgsiLdService:
     ) -> None:
         """PATCH (partial update: members merged) or PUT (replace) /entities/{id}/attrs/{attr}."""
         previous = self.load(tenant, entity_id)
+        if attr == "scope":  # an entity member, not an attribute: changed by a merge or a replace (5.6.4.4)
+            raise BadRequestData("'scope' is not an attribute to update on its own: merge or replace the entity")
         iri = terms.expand(attr)
         old = previous.attrs.get(iri)
         if old is None:
             raise ResourceNotFound(f"entity '{entity_id}' has no attribute '{attr}'")
         if not isinstance(fragment, dict):
             raise BadRequestData("an attribute fragment is a JSON object")
+        if fragment.get("datasetId") == NULL:  # 5.5.8: a datasetId is not deleted this way
+            raise BadRequestData("a datasetId cannot be set to urn:ngsi-ld:null: delete the instance instead")
+        if not replace:
+            fragment = _completed(fragment, old, terms)
         instances = parse_attributes({attr: fragment}, terms, frozenset()).get(iri, [])
         state = self._copy(previous)
         now = now_iso()
@@ -476,12 +499,14 @@ class NgsiLdService:
             del state.attrs[iri]
         self.write(tenant, state, previous)
 
-    def _fragment(self, document: Any, terms: TermMap, entity_id: str) -> dict[str, list[Instance]]:
+    def _fragment(
+        self, document: Any, terms: TermMap, entity_id: str, keep_null: bool = False
+    ) -> dict[str, list[Instance]]:
         if not isinstance(document, dict):
             raise BadRequestData("the attributes are a JSON object")
         if "id" in document and document["id"] != entity_id:
             raise BadRequestData(f"the body's id '{document['id']}' differs from the URL's '{entity_id}'")
-        return parse_attributes(document, terms)
+        return parse_attributes(document, terms, keep_null=keep_null)
 
     @staticmethod
     def _copy(state: EntityState) -> EntityState:
@@ -495,6 +520,52 @@ class NgsiLdService:
             state.model,
             state.etag,
         )
+
+
+def merge_attributes(state: EntityState, given: dict[str, list[Instance]], now: str) -> None:
+    """Merge-patch semantics (5.6.17) into ``state``: an instance set to NGSI-LD Null deletes the attribute (of
+    its datasetId); the others are merged member by member, their JSON object values by RFC 7396."""
+    for iri, instances in given.items():
+        old = state.attrs.get(iri, [])
+        gone = {i.get("datasetId") for i in instances if is_null(i)}
+        kept = [i for i in old if i.get("datasetId") not in gone]
+        merged = [patch_instance(_same_dataset(kept, i), i, now) for i in instances if not is_null(i)]
+        after = merge_instances(kept, stamp(merged, now, kept)) if merged else kept
+        if after:
+            state.attrs[iri] = after
+        else:
+            state.attrs.pop(iri, None)
+
+
+def patch_instance(current: Instance | None, new: Instance, now: str) -> Instance:
+    """One instance merged into the one there (``new`` parsed with NGSI-LD Null kept): members replaced, object
+    values merge-patched, sub-attributes merged the same way (Null deletes one)."""
+    same_kind = current is not None and current.get("type") == new.get("type")
+    merged = _merge_instance(current, {k: v for k, v in new.items() if k != "sub"})
+    for member in PATCHED_MEMBERS:
+        if member in new:
+            merged[member] = merge_patch(current.get(member) if same_kind and current else None, new[member])
+    subs: dict[str, list[Instance]] = dict((current or {}).get("sub") or {}) if same_kind else {}
+    holder = EntityState("", "", subs)
+    merge_attributes(holder, new.get("sub") or {}, now)
+    if holder.attrs:
+        merged["sub"] = holder.attrs
+    else:
+        merged.pop("sub", None)
+    return merged
+
+
+def _completed(fragment: dict[str, Any], old: list[Instance], terms: TermMap) -> dict[str, Any]:
+    """A partial update's fragment holds members of the attribute (5.6.4): one without a type or a value member
+    (``{"unitCode": ...}``) keeps those of the instance it updates, rather than reading as a bare value."""
+    if "type" in fragment or any(m in fragment for m in TYPE_OF_MEMBER):
+        return fragment
+    dataset = fragment.get("datasetId")
+    current = next((i for i in old if i.get("datasetId") == (terms.expand(dataset) if dataset else None)), None)
+    if current is None:
+        return fragment
+    member = VALUE_MEMBER[current["type"]]
+    return {"type": current["type"], member: current[member], **fragment}
 
 
 def _same_dataset(instances: list[Instance], instance: Instance) -> Instance | None:
