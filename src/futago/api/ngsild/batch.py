@@ -20,7 +20,7 @@ from starlette.responses import Response
 from futago.api.access import Access, _authenticate
 from futago.api.deps import MAX_DEPTH, MAX_FIELD_CHARS, check_fields
 from futago.api.errors import InvalidBody
-from futago.api.ngsild.entities import ENTITY, feature_collection, geometry_property, rendering_of
+from futago.api.ngsild.entities import ENTITY, feature_collection, geometry_property, linker, rendering_of, selection
 from futago.api.ngsild.http import (
     GEO_JSON,
     JSON,
@@ -37,6 +37,7 @@ from futago.api.ngsild.http import (
     tenant_of,
     with_body,
 )
+from futago.api.ngsild.joins import Join, join_of
 from futago.api.ngsild.query_params import GEO_QUERY, Paging, QueryParameters, entity_query
 from futago.api.providers import ngsild_service, security_service
 from futago.core.errors import Forbidden, FutagoError
@@ -327,7 +328,22 @@ async def batch_delete(request: Request, service: Service) -> Response:
 
 
 QUERY_MEMBERS = frozenset(
-    {"type", "entities", "attrs", "q", "geoQ", "lang", "temporalQ", "scopeQ", "csf", "geometryProperty"}
+    {
+        "type",
+        "entities",
+        "attrs",
+        "q",
+        "geoQ",
+        "lang",
+        "temporalQ",
+        "scopeQ",
+        "csf",
+        "geometryProperty",
+        "join",
+        "joinLevel",
+        "pick",
+        "omit",
+    }
 )  # geometryProperty: a GeoJSON answer's geometry, as the GET parameter of that name
 MAX_SELECTORS = 100
 
@@ -353,11 +369,19 @@ def _query_of(body: Any) -> tuple[list[QueryParameters], str | None]:
     return [replace(base, **_selector(s, i)) for i, s in enumerate(selectors)], lang
 
 
+def _projection(body: dict[str, Any], name: str) -> str | None:
+    """A Query body's pick or omit (an array of names, or the projection text as the URL has it)."""
+    value = body.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    return ",".join(_strings(value, name))
+
+
 def _strings(value: Any, name: str) -> list[str]:
     if value is None:
         return []
-    if not isinstance(value, list) or not all(isinstance(v, str) and v and "," not in v for v in value):
-        raise BadRequestData(f"{name} is an array of names")
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v and "," not in v for v in value):
+        raise BadRequestData(f"{name} is a non-empty array of names")
     return value
 
 
@@ -416,8 +440,15 @@ async def batch_query(
         service.require_tenant(call.tenant)
         states, total = union_query(service, call.tenant, queries, access.readable, access.may_read_twin)
         rendering = rendering_of(call, options, format_, lang)
-        wanted = set(queries[0].attrs) if queries[0].attrs else None
-        entities = [service.render(s, rendering, wanted) for s in states]
+        join = _join_of(body)
+        pick, omit = _projection(body, "pick"), _projection(body, "omit")
+        wanted, dropped = set(queries[0].attrs) if queries[0].attrs else None, None
+        if pick is not None or omit is not None:  # as the GET parameters of those names (4.21)
+            wanted, dropped = selection(call, ",".join(body.get("attrs") or []) or None, pick, omit)
+        entities = [service.render(s, rendering, wanted, dropped) for s in states]
+        if pick is not None:  # an entity with none of the picked members is no answer, as from GET
+            states = [s for s, e in zip(states, entities, strict=True) if e]
+            entities = [e for e in entities if e]
         headers = {"NGSILD-Results-Count": str(total)} if total is not None else None
         if call.accept == GEO_JSON:
             geoproperty = body.get("geometryProperty") if isinstance(body, dict) else None
@@ -426,6 +457,21 @@ async def batch_query(
             return call.answer(
                 feature_collection(entities, states, geometry_property(call, geoproperty)), headers=headers
             )
+        if join is not None:  # linked entities (4.5.23), as GET /entities joins them
+            link = linker(service, call, access, rendering, join)
+            if join.mode == "flat":
+                return call.answer(link.flat(states, entities, None, None), headers=headers)
+            entities = [link.inline(s, e, None, None) for s, e in zip(states, entities, strict=True)]
         return call.answer(entities, headers=headers)
 
     return await with_body(request, service, run)
+
+
+def _join_of(body: dict[str, Any]) -> Join | None:
+    """A Query body's join and joinLevel (a number, or its text as in the URL)."""
+    join, level = body.get("join"), body.get("joinLevel")
+    if join is not None and not isinstance(join, str):
+        raise BadRequestData("join is one of flat, inline, @none")
+    if level is not None and (isinstance(level, bool) or not isinstance(level, int | str)):
+        raise BadRequestData("joinLevel is a whole number")
+    return join_of(join, None if level is None else str(level))

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, unquote
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -95,6 +95,9 @@ def _census(request: Request, service: NgsiLdService, access: Access, only: str 
     return call, census(service, call.tenant, access.readable, access.may_read_twin, only, access.reach())
 
 
+Listed = Annotated[bool, Query(alias="details")]  # a trailing slash names the list, with its details parameter
+
+
 @router.get(
     "/types",
     summary="The entity types there are (details=true: with their attributes)",
@@ -116,11 +119,13 @@ def list_types(request: Request, service: Service, access: Reader, details: bool
 
 
 @router.get(
-    "/types/{type_name}",
+    "/types/{type_name:path}",  # an expanded type IRI arrives with its slashes decoded
     summary="One entity type: how many entities, which attributes",
     responses=answer_doc(ENTITY_TYPE_INFO),
 )
-def type_info(type_name: str, request: Request, service: Service, access: Reader) -> Response:
+def type_info(type_name: str, request: Request, service: Service, access: Reader, listed: Listed = False) -> Response:
+    if not type_name:  # "/types/": the list, as "/types" answers it
+        return list_types(request, service, access, listed)
     call = call_of(request, service, geo=False)
     iri = call.terms.expand(type_name)
     call, found = _census(request, service, access, iri)
@@ -153,11 +158,13 @@ def list_attributes(request: Request, service: Service, access: Reader, details:
 
 
 @router.get(
-    "/attributes/{attr}",
+    "/attributes/{attr:path}",
     summary="One attribute: how many instances, of which kinds and types",
     responses=answer_doc(ATTRIBUTE),
 )
-def attribute_info(attr: str, request: Request, service: Service, access: Reader) -> Response:
+def attribute_info(attr: str, request: Request, service: Service, access: Reader, listed: Listed = False) -> Response:
+    if not attr:  # "/attributes/": the list
+        return list_attributes(request, service, access, listed)
     call, found = _census(request, service, access)
     iri = call.terms.expand(attr)
     if iri not in found.attributes:

@@ -7,7 +7,6 @@ it does not see); a query needs READ on ``query``, as GET /twins does, and then 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
@@ -30,15 +29,24 @@ from futago.api.ngsild.http import (
     tenant_of,
     with_body,
 )
+from futago.api.ngsild.joins import (
+    Join,
+    Linker,
+    Tree,
+    check_reach,
+    join_of,
+    omitted_names,
+    parse_projection,
+    picked_names,
+)
 from futago.api.ngsild.query_params import Selection, entity_query
 from futago.api.prefer import APPLIED, ReturnPreference, return_preference
 from futago.api.providers import ngsild_service
 from futago.core.errors import FutagoError
 from futago.services.ngsild import NgsiLdService, Outcome
 from futago.services.ngsild.attributes import LOCATION, Rendering
-from futago.services.ngsild.errors import BadRequestData
+from futago.services.ngsild.errors import BadRequestData, InvalidRequest
 from futago.services.ngsild.mapping import EntityState
-from futago.services.ngsild.qlang import problem
 
 router = APIRouter(prefix="/entities", tags=["ngsi-ld"], route_class=NgsiLdRoute, default_response_class=Response)
 ENTITY: dict[str, Any] = {
@@ -115,6 +123,8 @@ class View:
     format_: str | None
     lang: str | None
     dataset_id: str | None = None
+    join: str | None = None
+    join_level: str | None = None
 
     def instances(self, state: EntityState) -> EntityState:
         """``state`` with only the attribute instances ``datasetId`` names (``@none``: the default instance,
@@ -137,8 +147,10 @@ def view_parameters(
     format_: Annotated[str | None, Query(alias="format")] = None,
     lang: str | None = None,
     dataset_id: Annotated[str | None, Query(alias="datasetId")] = None,
+    join: str | None = None,
+    join_level: Annotated[str | None, Query(alias="joinLevel")] = None,
 ) -> View:
-    return View(pick, omit, options, format_, lang, dataset_id)
+    return View(pick, omit, options, format_, lang, dataset_id, join, join_level)
 
 
 Viewed = Annotated[View, Depends(view_parameters)]
@@ -152,63 +164,53 @@ def rendering_of(call: Call, options: str | None, format_: str | None, lang: str
         if option in FORMATS:
             form = FORMATS[option]
         elif option not in ("sysAttrs", "noOverwrite"):
-            raise BadRequestData(f"unknown option {option!r}: normalized, keyValues, concise, sysAttrs")
+            raise InvalidRequest(f"unknown option {option!r}: normalized, keyValues, concise, sysAttrs")
     if format_ is not None:
         if format_ not in FORMATS:
-            raise BadRequestData(f"unknown format {format_!r}: normalized, keyValues (simplified), concise")
+            raise InvalidRequest(f"unknown format {format_!r}: normalized, keyValues (simplified), concise")
         form = FORMATS[format_]
     return Rendering(call.terms, form, "sysAttrs" in chosen, lang)
 
 
-def _selection(
+def selection(
     call: Call, attrs: str | None, pick: str | None, omit: str | None
 ) -> tuple[set[str] | None, set[str] | None]:
     if attrs is not None and (pick is not None or omit is not None):
         raise BadRequestData("attrs cannot be combined with pick or omit (GS CIM 009 4.21): pick selects attributes")
-    picked, omitted = projection(pick, "pick"), projection(omit, "omit")
-    wanted = None
-    names = (split_list(attrs) or []) + (picked or [])
-    if names:
-        wanted = {n if n in ("id", "type") else call.terms.expand(n) for n in names}
-    dropped = {n if n in ("id", "type") else call.terms.expand(n) for n in omitted or []} or None
-    if picked is not None and dropped is not None:
+    if pick is not None and omit is not None:
         raise BadRequestData("pick and omit cannot be used together")
+    picked = picked_names(parse_projection(pick, "pick"))
+    return chosen(
+        call, (split_list(attrs) or []) + (picked or []), picked, omitted_names(parse_projection(omit, "omit"))
+    )
+
+
+def chosen(
+    call: Call, names: list[str], picked: list[str] | None, omitted: list[str] | None
+) -> tuple[set[str] | None, set[str] | None]:
+    """The expanded members to answer (None: all) and to leave out, from attrs/pick names and omit names."""
+    wanted = {n if n in ("id", "type") else call.terms.expand(n) for n in names} if names else None
+    dropped = {n if n in ("id", "type") else call.terms.expand(n) for n in omitted or []} or None
     if picked is not None:  # with pick, id and type are answered only when picked (attrs always keeps them)
         dropped = {"id", "type"} - set(picked)
     return wanted, dropped
 
 
-_PROJECTION_NAME = re.compile(r"[^,{}\s;()=<>!|\"'\[\]]+")
+def linker(service: NgsiLdService, call: Call, access: Access, rendering: Rendering, join: Join) -> Linker:
+    """Joins linked entities as this caller may read them, each rendered as the entities asked for are."""
 
+    def load(entity_id: str) -> EntityState | None:
+        try:
+            return service.load(call.tenant, entity_id, access.readable, access.may_read_twin)
+        except FutagoError:  # gone, never there, hidden from this caller, or not an entity id
+            return None
 
-def projection(value: str | None, parameter: str) -> list[str] | None:
-    """The top-level members a ``pick``/``omit`` expression names (the projection language of GS CIM 009 4.21:
-    ``name``, ``a,b``, ``rel{member,...}``). A linked entity's braces are checked, but futago does not join linked
-    entities, so only the names outside them select members. A malformed expression is a BadRequestData."""
-    if value is None:
-        return None
-    names: list[str] = []
-    position, depth = 0, 0
-    while True:
-        found = _PROJECTION_NAME.match(value, position)
-        if found is None:
-            raise problem(f"{value!r} is not a projection: a member name is expected at {position}", parameter)
-        if depth == 0:
-            names.append(found.group())
-        position = found.end()
-        if position < len(value) and value[position] == "{":
-            depth, position = depth + 1, position + 1
-            continue
-        while position < len(value) and value[position] == "}" and depth > 0:
-            depth, position = depth - 1, position + 1
-        if position == len(value):
-            break
-        if value[position] != ",":
-            raise problem(f"{value!r} is not a projection: unexpected {value[position]!r} at {position}", parameter)
-        position += 1
-    if depth:
-        raise problem(f"{value!r} is not a projection: a brace is left open", parameter)
-    return names
+    def show(state: EntityState, pick: Tree | None, omit: Tree | None) -> dict[str, Any]:
+        picked = picked_names(pick)
+        wanted, dropped = chosen(call, picked or [], picked, omitted_names(omit))
+        return service.render(state, rendering, wanted, dropped)
+
+    return Linker(join, load, show, call.terms.compact, rendering.form == "keyValues")
 
 
 def _feature(entity: dict[str, Any], geometry: Any) -> dict[str, Any]:
@@ -262,16 +264,19 @@ def query_entities(
     service: Service,
     given: Selection,
     view: Viewed,
-    local: bool = False,  # one broker, no registrations: every answer is local
+    local: bool | None = None,  # one broker, no registrations: every answer is local; true: no selector needed
     geometry_name: Annotated[str | None, Query(alias="geometryProperty")] = None,
 ) -> Response:
     access = authorize(request, "READ", "query")
     call = call_of(request, service)
-    query = entity_query(service, call.terms, given)
+    if geometry_name is not None and call.accept != GEO_JSON:  # 5.7.2.4
+        raise BadRequestData("geometryProperty is for a GeoJSON answer: send Accept: application/geo+json")
+    query = entity_query(service, call.terms, given, local)
     service.require_tenant(call.tenant)
-    wanted, dropped = _selection(call, given.attrs, view.pick, view.omit)
-    states, total = service.query(call.tenant, query, access.readable, access.may_read_twin)
+    wanted, dropped = selection(call, given.attrs, view.pick, view.omit)
     rendering = rendering_of(call, view.options, view.format_, view.lang)
+    join = _join(view)
+    states, total = service.query(call.tenant, query, access.readable, access.may_read_twin)
     states = [view.instances(s) for s in states]
     entities = [service.render(s, rendering, wanted, dropped) for s in states]
     if view.pick is not None:  # an entity with none of the picked members is no answer (as with attrs)
@@ -281,7 +286,23 @@ def query_entities(
     if call.accept == GEO_JSON:
         collection = feature_collection(entities, states, geometry_property(call, geometry_name))
         return call.answer(collection, headers=headers)
+    if join is not None:
+        entities = _joined(linker(service, call, access, rendering, join), view, states, entities)
     return call.answer(entities, headers=headers)
+
+
+def _join(view: View) -> Join | None:
+    """The join asked for, once the projections are known to reach no deeper than it (5.7.2.4)."""
+    join = join_of(view.join, view.join_level)
+    check_reach(parse_projection(view.pick, "pick"), parse_projection(view.omit, "omit"), join)
+    return join
+
+
+def _joined(link: Linker, view: View, states: list[EntityState], entities: list[dict[str, Any]]) -> list[Any]:
+    pick, omit = parse_projection(view.pick, "pick"), parse_projection(view.omit, "omit")
+    if link.join.mode == "flat":
+        return link.flat(states, entities, pick, omit)
+    return [link.inline(s, e, pick, omit) for s, e in zip(states, entities, strict=True)]
 
 
 @router.get("/{entity_id}", summary="Retrieve an entity", responses=answer_doc(ENTITY))
@@ -296,15 +317,20 @@ def retrieve_entity(
     access = _entity_access(request, service, tenant_of(request), entity_id, "READ")
     call = call_of(request, service)
     service.require_tenant(call.tenant)
-    wanted, dropped = _selection(call, attrs, view.pick, view.omit)
+    wanted, dropped = selection(call, attrs, view.pick, view.omit)
+    rendering = rendering_of(call, view.options, view.format_, view.lang)  # a bad option is a 400 before a 404
+    join = _join(view)
     state = service.load(call.tenant, entity_id, access.readable, access.may_read_twin)
     twin_id = service.tenant_twin_id(call.tenant, entity_id)
     if access.may("READ", f"twins/{twin_id}/telemetry"):  # the latest readings, as GET /twins shows them
         state = service.with_telemetry(state, twin_id)
     state = view.instances(state)
-    entity = service.render(state, rendering_of(call, view.options, view.format_, view.lang), wanted, dropped)
+    entity = service.render(state, rendering, wanted, dropped)
     if call.accept == GEO_JSON:
         return call.answer(_feature(entity, _geometry(state, geometry_property(call, geometry_name))))
+    if join is not None:  # flat: the entity alone when it links to nothing that could be joined
+        joined = _joined(linker(service, call, access, rendering, join), view, [state], [entity])
+        return call.answer(joined if len(joined) > 1 else joined[0])
     return call.answer(entity)
 
 

@@ -8,7 +8,7 @@ parameter is a BadRequestData whose pointer names it (``/q``, ``/georel``, ``/co
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import Depends, Query
@@ -92,12 +92,19 @@ def query_parameters(
 Selection = Annotated[QueryParameters, Depends(query_parameters)]
 
 
-def entity_query(service: NgsiLdService, terms: TermMap, given: QueryParameters) -> EntityQuery:
-    """The query to run; GS CIM 009 6.4.3.2 asks for at least one of type, id, idPattern, attrs, q or a geo-query."""
+def entity_query(
+    service: NgsiLdService, terms: TermMap, given: QueryParameters, local: bool | None = None
+) -> EntityQuery:
+    """The query to run; GS CIM 009 6.4.3.2 asks for at least one of type, id, idPattern, attrs, q or a geo-query,
+    or ``local=true`` (every entity this broker holds). ``type=*`` is every type, and implies local=true."""
     if given.limit > MAX_LIMIT:
         raise problem(f"limit may be at most {MAX_LIMIT}", "limit")
+    if given.type == "*":
+        if local is False:
+            raise problem("type=* implies local=true: it cannot be asked for with local=false", "local")
+        given, local = replace(given, type=None), True
     selectors = (given.type, given.id, given.id_pattern, given.attrs, given.q, given.georel)
-    if all(s is None for s in selectors):
+    if all(s is None for s in selectors) and not local:
         raise BadRequestData("a query needs type, id, idPattern, attrs, q or a geo-query (GS CIM 009 6.4.3.2)")
     if given.id_pattern is not None:
         safe_id_pattern(given.id_pattern)  # refused now, whatever the scan would have met first

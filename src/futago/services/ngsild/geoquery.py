@@ -151,8 +151,8 @@ def _distances(relation: str, rest: str) -> tuple[float | None, float | None]:
             metres = float(number)
         except ValueError:
             raise problem(f"{number!r} is not a distance in metres", "georel") from None
-        if not math.isfinite(metres) or metres < 0:
-            raise problem("a distance is a non-negative number of metres", "georel")
+        if not math.isfinite(metres) or metres <= 0:  # 4.10: a PositiveNumber, zero excluded
+            raise problem("a distance is a positive number of metres", "georel")
         found[name] = metres
     if not found:
         raise problem("near needs maxDistance==<metres> or minDistance==<metres>", "georel")

@@ -355,6 +355,8 @@ def matches(node: Node, attrs: Attrs) -> bool:
         if node.kind == "and":
             return all(matches(p, attrs) for p in node.parts)
         return any(matches(p, attrs) for p in node.parts)
+    if node.op in _ORDERING and _linking(node.path, attrs):
+        return False  # 4.9: a Relationship's object is only equal or unequal, never ordered
     values = targets(node.path, attrs)
     if node.op is None:
         return bool(values)
@@ -362,7 +364,26 @@ def matches(node: Node, attrs: Attrs) -> bool:
         return not values
     if not values:
         return False
+    if node.op == "!=" and _in_languages(node.path, attrs):  # 4.9: no language's text may equal it
+        return all(_holds(node, v) for v in values)
     return any(_holds(node, v) for v in values)
+
+
+_ORDERING = frozenset({"<", "<=", ">", ">="})
+
+
+def _kind(path: Path, attrs: Attrs) -> str | None:
+    """The kind of attribute a path without dotted members names (Relationship, LanguageProperty, ...)."""
+    instances = attrs.get(path.attr)
+    return str(instances[0].get("type")) if instances and not path.subs else None
+
+
+def _linking(path: Path, attrs: Attrs) -> bool:
+    return _kind(path, attrs) in ("Relationship", "ListRelationship")
+
+
+def _in_languages(path: Path, attrs: Attrs) -> bool:
+    return _kind(path, attrs) == "LanguageProperty"
 
 
 def targets(path: Path, attrs: Attrs) -> list[Any]:
@@ -397,8 +418,13 @@ def _walk(instance: Instance, path: Path) -> list[Any]:
         if current is _MISSING:
             return []
     value = _value(current) if is_instance else current
-    if is_instance and current.get("type") == "LanguageProperty" and not path.keys and isinstance(value, dict):
-        return list(value.values())  # any language's text; name[ja] tests one
+    if (
+        is_instance
+        and current.get("type") == "LanguageProperty"
+        and path.keys in ([], ["*"])
+        and isinstance(value, dict)
+    ):
+        return list(value.values())  # any language's text ([*] says so); name[ja] tests one
     for key in path.keys:
         value = _member(value, key)
         if value is _MISSING:

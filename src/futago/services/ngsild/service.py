@@ -143,6 +143,8 @@ class NgsiLdService:
         self.check_id(entity_id)
         twin = self.twins.store.get_twin(self.tenant_twin_id(tenant, entity_id))
         shown = readable(twin) if twin is not None else None
+        if shown is None and not _readable_uri(entity_id):  # no twin by that name: an id NGSI-LD calls invalid
+            raise BadRequestData(f"an entity id must be a URI (e.g. urn:ngsi-ld:Type:001), not {entity_id!r}")
         if shown is None:
             raise ResourceNotFound(f"entity '{entity_id}' does not exist")
         return self.state_of(tenant, shown, may_read_twin)

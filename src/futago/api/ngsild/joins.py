@@ -1,0 +1,191 @@
+"""Linked entity retrieval (GS CIM 009 4.5.23) and the projection language it shares with pick/omit (4.21).
+
+``join=inline`` puts the entity a Relationship points at into the Relationship (normalized and concise: an
+``entity`` member next to ``object``; keyValues: the linked entity in place of its id); ``join=flat`` answers the
+linked entities next to the ones asked for, each once. ``joinLevel`` (default 1) is how many hops are followed.
+A linked entity is read as the caller may read it: one it may not see, or that does not exist, is left unjoined.
+
+A projection ``a,b{c,d{e}}`` is a tree: braces after a Relationship's name project the entity it links to. With
+``pick`` the name is picked and its braces pick members of the linked entity; with ``omit`` a name with braces is
+kept and its braces name what the linked entity leaves out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from futago.services.ngsild.mapping import EntityState
+from futago.services.ngsild.qlang import problem
+
+Tree = dict[str, "Tree | None"]
+MAX_DEPTH = 16  # braces nested deeper than any join level worth following
+MAX_JOIN_LEVEL = 16
+_NAME = re.compile(r"[^,{}\s;()=<>!|\"'\[\]]+")
+
+
+def parse_projection(value: str | None, parameter: str) -> Tree | None:
+    """The tree a ``pick``/``omit`` expression names; a malformed one is a BadRequestData naming ``parameter``."""
+    if value is None:
+        return None
+    tree, position = _members(value, 0, parameter, 0)
+    if position != len(value):
+        raise problem(f"{value!r} is not a projection: unexpected {value[position]!r} at {position}", parameter)
+    return tree
+
+
+def _members(value: str, position: int, parameter: str, depth: int) -> tuple[Tree, int]:
+    if depth > MAX_DEPTH:
+        raise problem(f"{value!r} is not a projection: braces nest deeper than {MAX_DEPTH}", parameter)
+    tree: Tree = {}
+    while True:
+        found = _NAME.match(value, position)
+        if found is None:
+            raise problem(f"{value!r} is not a projection: a member name is expected at {position}", parameter)
+        position = found.end()
+        inner: Tree | None = None
+        if position < len(value) and value[position] == "{":
+            inner, position = _members(value, position + 1, parameter, depth + 1)
+            if position >= len(value) or value[position] != "}":
+                raise problem(f"{value!r} is not a projection: a brace is left open", parameter)
+            position += 1
+        tree[found.group()] = inner
+        if position == len(value) or value[position] == "}":
+            return tree, position
+        if value[position] != ",":
+            raise problem(f"{value!r} is not a projection: unexpected {value[position]!r} at {position}", parameter)
+        position += 1
+
+
+def picked_names(tree: Tree | None) -> list[str] | None:
+    return None if tree is None else list(tree)
+
+
+def omitted_names(tree: Tree | None) -> list[str] | None:
+    """What ``omit`` leaves out of the entity itself: a name with braces only projects its linked entity."""
+    return None if tree is None else [name for name, inner in tree.items() if inner is None]
+
+
+def depth(tree: Tree | None) -> int:
+    """How many linked-entity hops a projection reaches into (``a{b{c}}``: 2)."""
+    inner = [depth(t) + 1 for t in (tree or {}).values() if t is not None]
+    return max(inner, default=0)
+
+
+def check_reach(pick: Tree | None, omit: Tree | None, join: Join | None) -> None:
+    """5.7.2.4: a projection that reaches more hops than ``joinLevel`` is a 400 (without ``join``, joinLevel keeps
+    its default of 1: a one-hop projection is well formed, it just has no linked entity to apply to)."""
+    allowed = join.level if join is not None else 1
+    for tree, parameter in ((pick, "pick"), (omit, "omit")):
+        if depth(tree) > allowed:
+            raise problem(
+                f"{parameter} reaches {depth(tree)} linked entities deep, but joinLevel is {allowed}", parameter
+            )
+
+
+def branch(tree: Tree | None, name: str) -> Tree | None:
+    return None if tree is None else tree.get(name)
+
+
+@dataclass(frozen=True)
+class Join:
+    mode: str  # inline | flat
+    level: int
+
+
+def join_of(join: str | None, join_level: str | None) -> Join | None:
+    """``join``/``joinLevel`` as sent; None when nothing is to be joined (absent, or ``@none``)."""
+    if join is None or join == "@none":
+        return None
+    if join not in ("inline", "flat"):
+        raise problem(f"join is one of flat, inline, @none, not {join!r}", "join")
+    if join_level is None:
+        return Join(join, 1)
+    if not join_level.isdigit() or not 1 <= int(join_level) <= MAX_JOIN_LEVEL:
+        raise problem(f"joinLevel is a whole number from 1 to {MAX_JOIN_LEVEL}, not {join_level!r}", "joinLevel")
+    return Join(join, int(join_level))
+
+
+Load = Callable[[str], EntityState | None]  # an entity id -> the entity as the caller may read it, or None
+Show = Callable[[EntityState, Tree | None, Tree | None], dict[str, Any]]  # state, pick, omit -> rendered
+
+
+class Linker:
+    """Joins entities already rendered (``shown``) with the entities their Relationships name."""
+
+    def __init__(self, join: Join, load: Load, show: Show, compact: Callable[[str], str], key_values: bool):
+        self.join, self.load, self.show, self.compact, self.key_values = join, load, show, compact, key_values
+        self._loaded: dict[str, EntityState | None] = {}
+
+    def _get(self, entity_id: str) -> EntityState | None:
+        if entity_id not in self._loaded:
+            self._loaded[entity_id] = self.load(entity_id)
+        return self._loaded[entity_id]
+
+    def _links(self, state: EntityState, shown: dict[str, Any]) -> list[tuple[str, list[str]]]:
+        """(answered name, linked ids) of each Relationship the rendered entity still shows."""
+        links = []
+        for iri, instances in state.attrs.items():
+            name = self.compact(iri)
+            if name not in shown:
+                continue
+            ids = [
+                i["object"] for i in instances if i.get("type") == "Relationship" and isinstance(i.get("object"), str)
+            ]
+            if ids:
+                links.append((name, ids))
+        return links
+
+    def inline(self, state: EntityState, shown: dict[str, Any], pick: Tree | None, omit: Tree | None) -> dict[str, Any]:
+        return self._inline(state, shown, pick, omit, self.join.level)
+
+    def _inline(
+        self, state: EntityState, shown: dict[str, Any], pick: Tree | None, omit: Tree | None, level: int
+    ) -> dict[str, Any]:
+        if level <= 0:
+            return shown
+        for name, ids in self._links(state, shown):
+            children: dict[str, Any] = {}
+            sub_pick, sub_omit = branch(pick, name), branch(omit, name)
+            for linked_id in ids:
+                target = self._get(linked_id)
+                if target is not None:
+                    child = self.show(target, sub_pick, sub_omit)
+                    children[linked_id] = self._inline(target, child, sub_pick, sub_omit, level - 1)
+            if children:
+                shown[name] = self._attach(shown[name], children)
+        return shown
+
+    def _attach(self, value: Any, children: dict[str, Any]) -> Any:
+        if isinstance(value, list):
+            return [self._attach(v, children) for v in value]
+        if self.key_values and isinstance(value, str):
+            return children.get(value, value)
+        if isinstance(value, dict) and value.get("object") in children:
+            return {**value, "entity": children[value["object"]]}
+        return value
+
+    def flat(
+        self, states: list[EntityState], shown: list[dict[str, Any]], pick: Tree | None, omit: Tree | None
+    ) -> list[dict[str, Any]]:
+        """``shown`` followed by every entity linked within joinLevel hops that is not already answered."""
+        answered = {s.id for s in states}
+        out = list(shown)
+        frontier = [(s, e, pick, omit) for s, e in zip(states, shown, strict=True)]
+        for _ in range(self.join.level):
+            following = []
+            for state, entity, entity_pick, entity_omit in frontier:
+                for name, ids in self._links(state, entity):
+                    sub_pick, sub_omit = branch(entity_pick, name), branch(entity_omit, name)
+                    for linked_id in ids:
+                        target = None if linked_id in answered else self._get(linked_id)
+                        if target is None:
+                            continue
+                        answered.add(linked_id)
+                        child = self.show(target, sub_pick, sub_omit)
+                        out.append(child)
+                        following.append((target, child, sub_pick, sub_omit))
+            frontier = following
+        return out
