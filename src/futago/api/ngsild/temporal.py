@@ -17,10 +17,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from futago.api.access import Access
-from futago.api.ngsild.entities import projection
 from futago.api.ngsild.http import MEDIA, Call, NgsiLdRoute, call_of, split_list, tenant_of, with_body
 from futago.api.ngsild.http import authorize as _access
 from futago.api.ngsild.http import body_doc as _body
+from futago.api.ngsild.joins import omitted_names, parse_projection, picked_names
 from futago.api.ngsild.query_params import GEO_QUERY, Page, Paging, QueryParameters, Selection, entity_query
 from futago.api.providers import api_services, ngsild_service
 from futago.services.ngsild import EntityQuery, NgsiLdService
@@ -145,7 +145,8 @@ class ShapeParameters:
 
     def shape(self) -> Representation:
         shape = _shape(self.options, self.format_, self.methods, self.period)
-        shape.pick, shape.omit = projection(self.pick, "pick"), projection(self.omit, "omit")
+        shape.pick = picked_names(parse_projection(self.pick, "pick"))
+        shape.omit = omitted_names(parse_projection(self.omit, "omit"))
         if shape.pick is not None and shape.omit is not None:
             raise BadRequestData("pick and omit cannot be used together")
         return shape
