@@ -6,9 +6,10 @@ notifications handed to futago's notification machinery (the ``ngsild`` channel,
   again from the store every ``REFRESH_S`` for those made through another process. A change in a tenant without
   subscriptions costs a dictionary look-up; an idle notifier wakes only for that safety read.
 - **Triggers.** Every ``twin.*`` and ``relationship.*`` event (the twin API and NGSI-LD alike) is queued and
-  matched on a thread of its own: tenant, entity selectors, watchedAttributes against the attributes that
-  changed, ``q``, ``geoQ``, ``throttling``, ``isActive`` and ``expiresAt``. Periodic subscriptions
-  (``timeInterval``) are sent by a timer with every entity that matches then.
+  matched on a thread of its own: tenant, entity selectors, ``notificationTrigger`` and watchedAttributes
+  against what changed (``triggers``), ``q``, ``geoQ``, ``throttling``, ``isActive`` and ``expiresAt``. A
+  ``twin.deleted`` is told with the entity's last state, seen here or told by the write that deleted it.
+  Periodic subscriptions (``timeInterval``) are sent by a timer with every entity that matches then.
 - **Throttling drops nothing.** A change within a subscription's throttle window is held, the latest per entity,
   and the timer sends the held entities in one coalesced notification when the window ends; each held change
   counts in the status member ``timesCoalesced`` (a futago extension).
@@ -52,14 +53,32 @@ from futago.services.ngsild.context import CORE_CONTEXT_URL, TermMap
 from futago.services.ngsild.errors import AlreadyExists, BadRequestData, ResourceNotFound
 from futago.services.ngsild.mapping import EntityState
 from futago.services.ngsild.service import EntityQuery, NgsiLdService
+from futago.services.ngsild.triggers import (
+    Change,
+    Delta,
+    add_previous,
+    bare,
+    delta_of,
+    fires,
+    in_datasets,
+    projection,
+    selects,
+    show_gone,
+    then,
+)
 
 log = logging.getLogger(__name__)
 REFRESH_S = 10.0  # how soon the leader sees a subscription stored through another process (a safety read)
 SUBSCRIBER_PREFIX = "ngsild:"  # delivery records name a subscription as subscriber "ngsild:<tenant>:<id>"
 _SEEN_LIMIT = 20_000
-_TRIGGERS = ("twin.created", "twin.updated", "relationship.created", "relationship.updated", "relationship.deleted")
+_BEFORE_LIMIT = 2_000
+_TRIGGERS = (
+    "twin.created", "twin.updated", "twin.deleted", "relationship.created", "relationship.updated",
+    "relationship.deleted",
+)  # fmt: skip
+_CREATION_QUIET_S = 0.02  # how long a creation waits for the relationships stored with it
+_RELATIONSHIPS_GONE_S = 5.0  # how long a relationship deleted just before its entity is kept for that deletion
 Key = tuple[str, str]  # (tenant or "", subscription id)
-Change = tuple[EntityState, dict[str, list[Any]] | None]  # an entity as notified, and its attributes before
 QMatcher = Callable[[str, TermMap], Callable[[EntityState], bool]]
 
 
@@ -113,7 +132,11 @@ class SubscriptionService:
         self._next_due: dict[Key, float] = {}  # monotonic, for timeInterval
         self._wake = threading.Event()  # the timer's deadlines changed
         self._q_cache: dict[tuple[str, str, bytes], Callable[[EntityState], bool]] = {}
-        self._seen: OrderedDict[str, dict[str, list[Any]]] = OrderedDict()
+        self._seen: OrderedDict[str, EntityState] = OrderedDict()  # each twin's last state, for what changed
+        # relationships removed from a twin lately: an entity deletion removes them first, and notifies them too
+        self._rels_gone: dict[str, tuple[float, dict[str, list[Any]]]] = {}
+        # twins created lately (when, their etag): their relationships are stored after them, in the same creation
+        self._born: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._inbox: queue.SimpleQueue[Event | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -122,6 +145,9 @@ class SubscriptionService:
         channel = notifications.channels.get("ngsild")
         if channel is not None and hasattr(channel, "observers"):
             channel.observers.append(self._observe)
+        self._before: OrderedDict[str, EntityState] = OrderedDict()  # told by this process's writes
+        if ngsild is not None:  # a notifier built for delivery alone has no entity service to hear
+            ngsild.before_write = self._told_before
         lookups = getattr(notifications, "subscriber_lookups", None)
         if isinstance(lookups, list):  # so that a restarted leader resumes and requeues these deliveries too
             lookups.append(self.subscriber)
@@ -273,10 +299,13 @@ class SubscriptionService:
             self._inbox.put(event)
 
     def _match_loop(self) -> None:
+        waiting: list[Event | None] = []
         while True:
-            event = self._inbox.get()
+            event = waiting.pop(0) if waiting else self._inbox.get()
             if event is None:
                 return
+            if event.type == "twin.created":
+                waiting = self._creation_of(event)
             try:
                 self.on_change(event)
             except Exception:  # one bad change must not stop the next one's notifications
@@ -284,6 +313,20 @@ class SubscriptionService:
             finally:
                 with self._lock:
                     self.pending -= 1
+
+    def _creation_of(self, created: Event) -> list[Event | None]:
+        """The events that follow a creation: its twin's relationships are stored right after it, so the creation
+        is matched once they are (one notification with them, not one without and one per relationship). Waits
+        for the next event at most ``_CREATION_QUIET_S``; returns the events taken, in order."""
+        taken: list[Event | None] = []
+        while True:
+            try:
+                event = self._inbox.get(timeout=_CREATION_QUIET_S)
+            except queue.Empty:
+                return taken
+            taken.append(event)
+            if event is None or event.twin_id != created.twin_id or not event.type.startswith("relationship."):
+                return taken
 
     def on_change(self, event: Event) -> None:
         twin_id = str(event.twin_id)
@@ -298,71 +341,87 @@ class SubscriptionService:
         ]
         if not candidates:  # no one is subscribed in this tenant: no read, no state (the batch path's hot loop)
             return
+        if event.type == "twin.deleted":
+            self._on_deleted(event, tenant, candidates)
+            return
         twin = self.ngsild.twins.store.get_twin(twin_id)
         if twin is None:
             return
         state = self.ngsild.state_of(tenant or None, twin)
-        previous = self._remember(twin_id, state)
-        changed = self._changed(event, state, previous)
+        seen = self._remember(twin_id, state)
+        previous = seen.attrs if seen is not None else None
+        delta = delta_of(event, self._kind(event, twin), state, previous)
+        if event.type == "relationship.deleted" and delta.deleted:
+            with self._lock:
+                self._rels_gone[twin_id] = (time.monotonic(), dict(delta.deleted))
         for key, record in candidates:
-            if not changed or not self._selects(record, state):
-                continue
-            watched = record.get("watchedAttributes")
-            if watched is not None and not changed & set(watched):
+            triggers = record.get("notificationTrigger", subs.DEFAULT_TRIGGERS)
+            if not fires(triggers, delta, record.get("watchedAttributes")) or not selects(record, state):
                 continue
             shown = self._as_owner_sees(record, tenant, twin)
             if shown is not None and self._filters_pass(record, shown):
-                self._send_or_hold(key, record, twin_id, (shown, previous))
+                self._send_or_hold(key, record, twin_id, (shown, previous, delta))
 
-    def _remember(self, twin_id: str, state: EntityState) -> dict[str, list[Any]] | None:
+    def _on_deleted(self, event: Event, tenant: str, candidates: list[tuple[Key, dict[str, Any]]]) -> None:
+        """An entity deleted: notified with the last state this notifier saw of it (with the relationships its
+        deletion removed just before), else with its id and type only."""
+        twin_id = str(event.twin_id)
         with self._lock:
+            last = self._seen.pop(twin_id, None) or self._before.pop(twin_id, None)
+            moment, rels = self._rels_gone.pop(twin_id, (0.0, {}))
+        if last is None:
+            try:
+                last = self.ngsild.state_of(tenant or None, Twin(twin_id, event.model or ""))
+            except Exception:  # a model gone with the twin: nothing to say what type it was
+                log.warning("NGSI-LD subscriptions: no type for deleted twin %s", twin_id)
+                return
+            last.attrs.clear()
+        if time.monotonic() - moment < _RELATIONSHIPS_GONE_S:
+            last.attrs.update({iri: instances for iri, instances in rels.items() if iri not in last.attrs})
+        delta = Delta("deleted", deleted=dict(last.attrs), deleted_at=event.time)
+        for key, record in candidates:
+            triggers = record.get("notificationTrigger", subs.DEFAULT_TRIGGERS)
+            if not fires(triggers, delta, record.get("watchedAttributes")) or not selects(record, last):
+                continue
+            shown = self._deleted_as_owner_sees(record, twin_id, last)
+            if shown is not None and (not shown.attrs or self._filters_pass(record, shown)):
+                self._send_or_hold(key, record, twin_id, (shown, shown.attrs, delta))
+
+    def _told_before(self, twin_id: str, previous: Callable[[], EntityState]) -> None:
+        """An NGSI-LD write (or deletion) of this process is about to replace ``previous``: kept for a twin this
+        notifier has not seen yet (one made before any subscription), while its tenant has subscriptions."""
+        with self._lock:
+            if not self._by_tenant.get(_tenant_of(twin_id)) or twin_id in self._seen:
+                return
+        state = previous()
+        with self._lock:
+            self._before[twin_id] = state
+            while len(self._before) > _BEFORE_LIMIT:
+                self._before.popitem(last=False)
+
+    def _remember(self, twin_id: str, state: EntityState) -> EntityState | None:
+        with self._lock:
+            told = self._before.pop(twin_id, None)
             previous = self._seen.pop(twin_id, None)
-            self._seen[twin_id] = state.attrs
+            previous = previous or told
+            self._seen[twin_id] = state
             while len(self._seen) > _SEEN_LIMIT:
                 self._seen.popitem(last=False)
         return previous
 
-    @staticmethod
-    def _changed(event: Event, state: EntityState, previous: dict[str, list[Any]] | None) -> set[str]:
-        """The attributes (IRIs) this change touched: against the last state seen, else from the event's patch.
-
-        The state is read when the event is handled, so two updates close together may both be in it already: the
-        second event then finds no difference, and its own patch says what it touched (each update notifies)."""
-        if previous is not None:
-            names = set(state.attrs) | set(previous)
-            differ = {n for n in names if _fingerprint(state.attrs.get(n)) != _fingerprint(previous.get(n))}
-            if differ:
-                return differ
-        patch = event.data.get("patch") if event.type == "twin.updated" else None
-        if not isinstance(patch, list):
-            # created, a relationship, or a bulk write: every attribute is news, unless this state was seen already
-            return set(state.attrs) if previous is None else set()
-        touched = set()
-        for op in patch:
-            parts = str(op.get("path", "")).lstrip("/").split("/") if isinstance(op, dict) else [""]
-            touched.add(parts[1] if parts[0] == "$ngsild" and len(parts) > 1 else parts[0])
-        if "geometry" in touched:
-            touched.add("location")
-        return {iri for iri in state.attrs if iri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1] in touched}
-
-    @staticmethod
-    def _selects(record: dict[str, Any], state: EntityState) -> bool:
-        selectors = record.get("entities")
-        if not selectors:
-            return True
-        types = {state.type, *state.extra_types}
-        for selector in selectors:
-            if selector["type"] not in types:
-                continue
-            if "id" in selector and selector["id"] != state.id:
-                continue
-            if "idPattern" in selector and "id" not in selector:
-                import re
-
-                if not re.search(selector["idPattern"], state.id):
-                    continue
-            return True
-        return False
+    def _kind(self, event: Event, twin: Twin) -> str:
+        """``created``; ``creating`` for a relationship stored by the same creation (the twin unchanged since);
+        else ``updated``."""
+        now = time.monotonic()
+        with self._lock:
+            if event.type == "twin.created":
+                self._born[twin.id] = (now, twin.etag)
+                while len(self._born) > _SEEN_LIMIT:
+                    self._born.popitem(last=False)
+                return "created"
+            born = self._born.get(twin.id)
+        fresh = born is not None and now - born[0] < _RELATIONSHIPS_GONE_S and born[1] == twin.etag
+        return "creating" if fresh and event.type.startswith("relationship.") else "updated"
 
     def _send_or_hold(self, key: Key, record: dict[str, Any], twin_id: str, change: Change) -> None:
         """Notify now, or, within the throttle window, hold the change (the latest per entity) for the timer,
@@ -374,7 +433,7 @@ class SubscriptionService:
                 held = self._held.setdefault(key, {})
                 before = held.get(twin_id)
                 # showChanges tells what changed since the last notification: the first held change's "before"
-                held[twin_id] = (change[0], before[1] if before is not None else change[1])
+                held[twin_id] = then(before, change) if before is not None else change
                 counters = self._status.setdefault(key, {"timesSent": 0, "timesFailed": 0})
                 counters["timesCoalesced"] = int(counters.get("timesCoalesced", 0)) + 1
                 self._wake.set()
@@ -382,7 +441,7 @@ class SubscriptionService:
             self._last_sent[key] = time.monotonic()
             held = self._held.pop(key, {})  # a window that ended before the timer sent it goes with this one
         previous = held.pop(twin_id, None)
-        merged = (change[0], previous[1] if previous is not None else change[1])
+        merged = then(previous, change) if previous is not None else change
         self._notify(key, record, [*held.values(), merged], twin_id)
 
     def _as_owner_sees(self, record: dict[str, Any], tenant: str, twin: Twin) -> EntityState | None:
@@ -404,6 +463,33 @@ class SubscriptionService:
         if security.policies().restricted_below(principal.subjects, "READ", resource):
             twin = without_properties(twin, lambda name: not may(f"{resource}/properties/{name}"))
         return self.ngsild.state_of(tenant or None, twin, lambda target: may(f"twins/{target}"))
+
+    def _deleted_as_owner_sees(self, record: dict[str, Any], twin_id: str, last: EntityState) -> EntityState | None:
+        """A deleted entity as its owner may read it: the twin must be readable; where the policies restrict its
+        properties, only its id and type are told (which property was readable cannot be checked now), and
+        relationships to twins the owner may not read are left out."""
+        owner = record.get("owner") or {}
+        if owner.get("admin", False) or self.security is None:
+            return last
+        principal = Principal(
+            str(owner.get("name", "")), tuple(owner.get("subjects", ())), frozenset(owner.get("scopes", ()))
+        )
+        resource = f"twins/{twin_id}"
+        if not self.security.allowed(principal, "READ", resource):
+            return None
+        if self.security.policies().restricted_below(principal.subjects, "READ", resource):
+            return bare(last)
+        tenant = _tenant_of(twin_id) or None
+        shown = bare(last)
+        for iri, instances in last.attrs.items():
+            kept = [
+                i for i in instances
+                if "object" not in i
+                or self.security.allowed(principal, "READ", f"twins/{self.ngsild.tenant_twin_id(tenant, i['object'])}")
+            ]  # fmt: skip
+            if kept:
+                shown.attrs[iri] = kept
+        return shown
 
     def _filters_pass(self, record: dict[str, Any], state: EntityState) -> bool:
         if record.get("q"):
@@ -486,7 +572,7 @@ class SubscriptionService:
                 soonest = min(soonest, self._next_due[key])
             found = self._matching(key[0], record)
             if found:
-                self._notify(key, record, [(s, None) for s in found], "")
+                self._notify(key, record, [(s, None, None) for s in found], "")
         return soonest
 
     def _matching(self, tenant: str, record: dict[str, Any], limit: int = 1000) -> list[EntityState]:
@@ -494,7 +580,7 @@ class SubscriptionService:
         found: list[EntityState] = []
         for twin in self.ngsild.scan(tenant or None, EntityQuery(types=types)):
             shown = self._as_owner_sees(record, tenant, twin)
-            if shown is not None and self._selects(record, shown) and self._filters_pass(record, shown):
+            if shown is not None and selects(record, shown) and self._filters_pass(record, shown):
                 found.append(shown)
                 if len(found) >= limit:
                     break
@@ -508,12 +594,33 @@ class SubscriptionService:
         rendering = Rendering(
             terms, params.get("format", "normalized"), bool(params.get("sysAttrs")), record.get("lang")
         )
-        wanted = set(params["attributes"]) if params.get("attributes") else None
+        wanted, omitted = projection(params)
+
+        def keep(iri: str) -> bool:
+            return (wanted is None or iri in wanted) and (omitted is None or iri not in omitted)
+
+        datasets = record.get("datasetId")
+        show_changes = bool(params.get("showChanges"))
         data = []
-        for state, previous in entities:
-            rendered = self.ngsild.render(state, rendering, wanted)
-            if params.get("showChanges") and previous is not None and rendering.form == "normalized":
-                _add_previous(rendered, state, previous, terms)
+        for full, previous, delta in entities:
+            state = in_datasets(full, datasets)
+            gone = {iri: i for iri, i in (delta.deleted if delta else {}).items()}
+            if datasets:
+                gone = {k: [i for i in v if i.get("datasetId", "@none") in datasets] for k, v in gone.items()}
+            if delta is not None and delta.entity == "deleted":
+                rendered = self.ngsild.render(bare(state), rendering, set(), omitted)
+                rendered["deletedAt"] = delta.deleted_at
+                watched = record.get("watchedAttributes")
+                if watched is not None:  # what went that the subscription watches
+                    gone = {iri: instances for iri, instances in gone.items() if iri in watched}
+                show_gone(rendered, gone, rendering, show_changes, delta.deleted_at, keep)
+            else:
+                rendered = self.ngsild.render(state, rendering, wanted, omitted)
+                if show_changes and previous is not None and rendering.form != "keyValues":
+                    updated = delta.updated if delta is not None else set(state.attrs)
+                    add_previous(rendered, state, previous, updated, terms)
+                if gone and delta is not None:
+                    show_gone(rendered, gone, rendering, show_changes, delta.deleted_at, keep)
             data.append(rendered)
         body: dict[str, Any] = {
             "id": f"urn:ngsi-ld:Notification:{uuid.uuid4()}",
@@ -589,23 +696,3 @@ class SubscriptionService:
             self._status[key] = counters
             if key in self._all():
                 self.store.put_ngsild_subscription_status(key[0], key[1], counters)
-
-
-def _fingerprint(instances: Any) -> bytes:
-    return orjson.dumps(instances, option=orjson.OPT_SORT_KEYS) if instances is not None else b""
-
-
-def _add_previous(rendered: dict[str, Any], state: EntityState, previous: dict[str, list[Any]], terms: TermMap) -> None:
-    """showChanges: each changed attribute's ``previousValue`` (``previousObject`` for a Relationship)."""
-    for iri, instances in state.attrs.items():
-        name = terms.compact(iri)
-        old = previous.get(iri)
-        if not old or name not in rendered or not isinstance(rendered[name], dict):
-            continue
-        first = old[0]
-        if _fingerprint(old) == _fingerprint(instances):
-            continue
-        if "object" in first:
-            rendered[name]["previousObject"] = first["object"]
-        elif "value" in first:
-            rendered[name]["previousValue"] = first["value"]

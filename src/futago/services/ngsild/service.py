@@ -92,6 +92,9 @@ class NgsiLdService:
         self.twins = twins
         self.models = models
         self.contexts = contexts or ContextResolver()
+        # told before a write replaces (or a deletion removes) an entity, with a way to get its state then: what
+        # the subscription notifier compares against and shows of a deleted entity
+        self.before_write: Callable[[str, Callable[[], EntityState]], None] = lambda twin_id, previous: None
 
     # tenants ------------------------------------------------------------------------------------------------
     @staticmethod
@@ -339,6 +342,7 @@ class NgsiLdService:
                 if previous is None:
                     twin, _ = self.twins.put(twin_id, document, if_none_match="*")
                 else:
+                    self.before_write(twin_id, lambda: previous)
                     twin, _ = self.twins.put(twin_id, document, if_match=previous.etag or None)
                 self._sync_relationships(twin_id, rels)
             except InvalidInput as exc:  # the model refused it: an NGSI-LD BadRequestData (400), same pointers
@@ -365,8 +369,10 @@ class NgsiLdService:
         self.check_tenant(tenant)
         self.check_id(entity_id)
         twin_id = self.tenant_twin_id(tenant, entity_id)
-        if self.twins.store.get_twin(twin_id) is None:
+        twin = self.twins.store.get_twin(twin_id)
+        if twin is None:
             raise ResourceNotFound(f"entity '{entity_id}' does not exist")
+        self.before_write(twin_id, lambda: self.state_of(tenant, twin))
         for rel in self.twins.store.list_relationships(twin_id):
             self.twins.delete_relationship(twin_id, rel.id)
         for rel in self.twins.store.list_incoming(twin_id):
@@ -473,8 +479,8 @@ class NgsiLdService:
             current = _same_dataset(old, instance)
             if current is None:
                 raise ResourceNotFound(f"attribute '{attr}' has no instance with datasetId {instance.get('datasetId')}")
-            result.append(instance if replace else _merge_instance(current, instance))
-        state.attrs[iri] = merge_instances(old, stamp(result, now, old))
+            result.append(instance if replace or is_null(instance) else _merge_instance(current, instance))
+        _put_or_null(state, iri, old, result, now)
         self.write(tenant, state, previous)
 
     def delete_attribute(
@@ -568,6 +574,19 @@ def _completed(fragment: dict[str, Any], old: list[Instance], terms: TermMap) ->
         return fragment
     member = VALUE_MEMBER[current["type"]]
     return {"type": current["type"], member: current[member], **fragment}
+
+
+def _put_or_null(state: EntityState, iri: str, old: list[Instance], given: list[Instance], now: str) -> None:
+    """A partial update's or replacement's instances into the entity: those set to NGSI-LD Null are deleted (by
+    datasetId), the rest put over the instances there."""
+    nulled = {i.get("datasetId") for i in given if is_null(i)}
+    kept = [i for i in given if not is_null(i)]
+    result = merge_instances(old, stamp(kept, now, old)) if kept else list(old)
+    result = [i for i in result if i.get("datasetId") not in nulled]
+    if result:
+        state.attrs[iri] = result
+    else:
+        state.attrs.pop(iri, None)
 
 
 def _same_dataset(instances: list[Instance], instance: Instance) -> Instance | None:

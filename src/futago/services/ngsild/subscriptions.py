@@ -36,7 +36,7 @@ TRIGGERS = (
     "entityCreated", "entityUpdated", "entityDeleted", "attributeCreated", "attributeUpdated", "attributeDeleted",
 )  # fmt: skip
 DEFAULT_TRIGGERS = ("attributeCreated", "attributeUpdated")
-_NOTIFICATION = frozenset({"attributes", "sysAttrs", "format", "showChanges", "endpoint"})
+_NOTIFICATION = frozenset({"attributes", "sysAttrs", "format", "showChanges", "endpoint", "pick", "omit"})
 _READ_ONLY = frozenset(
     {"status", "timesSent", "timesFailed", "lastNotification", "lastSuccess", "lastFailure", "timesCoalesced"}
 )
@@ -84,6 +84,13 @@ def _names(value: Any, member: str, terms: TermMap) -> list[str]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
         raise BadRequestData(f"{member} is a non-empty array of attribute names")
     return [terms.expand(v) for v in value]
+
+
+def _members(value: Any, member: str, terms: TermMap) -> list[str]:
+    """pick/omit of a notification: entity members, ``id`` and ``type`` by those names, attributes expanded."""
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+        raise BadRequestData(f"{member} is a non-empty array of entity member names")
+    return list(dict.fromkeys(v if v in ("id", "type") else terms.expand(v) for v in value))
 
 
 def _entities(value: Any, terms: TermMap) -> list[dict[str, str]]:
@@ -180,6 +187,13 @@ def _notification(value: Any, terms: TermMap, old: dict[str, Any] | None = None)
         raise BadRequestData("notification.endpoint is required (with its uri)")
     if "attributes" in value:
         out["attributes"] = _names(value["attributes"], "notification.attributes", terms)
+    for member in ("pick", "omit"):
+        if member in value:
+            out[member] = _members(value[member], f"notification.{member}", terms)
+    if "attributes" in out and ("pick" in out or "omit" in out):
+        raise BadRequestData("notification.attributes cannot be combined with pick or omit (GS CIM 009 4.21)")
+    if "pick" in out and "omit" in out:  # as in a query: one projection or the other
+        raise BadRequestData("notification.pick and notification.omit cannot be used together")
     if "format" in value:
         if value["format"] not in FORMATS:
             raise BadRequestData("notification.format is normalized, keyValues (simplified) or concise")
@@ -398,6 +412,9 @@ def present(
     notification = dict(record["notification"])
     if "attributes" in notification:
         notification["attributes"] = [terms.compact(a) for a in notification["attributes"]]
+    for member in ("pick", "omit"):
+        if member in notification:
+            notification[member] = [m if m in ("id", "type") else terms.compact(m) for m in notification[member]]
     notification.update({k: v for k, v in counters.items() if k in _READ_ONLY})
     out["notification"] = notification
     if isinstance(record.get("context"), str):
