@@ -430,8 +430,10 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def is_null(instance: Instance) -> bool:
-    """An instance whose value is NGSI-LD Null: in a merge, the attribute (of that datasetId) is deleted."""
-    return instance.get(VALUE_MEMBER.get(instance.get("type", ""), "value")) == NULL
+    """An instance whose value is NGSI-LD Null (GS CIM 009 4.5.x: the string, a language map of it under ``@none``,
+    a list of it alone): in an update or a merge, the attribute (of that datasetId) is deleted."""
+    value = instance.get(VALUE_MEMBER.get(instance.get("type", ""), "value"))
+    return value == NULL or value == {"@none": NULL} or value == [NULL]
 
 
 def drop_nulls(attrs: dict[str, list[Instance]]) -> dict[str, list[Instance]]:

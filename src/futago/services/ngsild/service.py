@@ -471,7 +471,9 @@ class NgsiLdService:
             raise BadRequestData("a datasetId cannot be set to urn:ngsi-ld:null: delete the instance instead")
         if not replace:
             fragment = _completed(fragment, old, terms)
-        instances = parse_attributes({attr: fragment}, terms, frozenset()).get(iri, [])
+        # NGSI-LD Null kept while parsing: as the whole value it deletes the instance, inside a value it is dropped
+        instances = parse_attributes({attr: fragment}, terms, frozenset(), keep_null=True).get(iri, [])
+        instances = [i if is_null(i) else drop_nulls({iri: [i]})[iri][0] for i in instances]
         state = self._copy(previous)
         now = now_iso()
         result = []
