@@ -189,13 +189,20 @@ class Plant:
             await asyncio.sleep(delay if delay > 0.01 else delay + TICK_S)
 
 
-async def _until_told_to_stop(with_parent: bool) -> None:
-    """Until SIGTERM or SIGINT; ``with_parent``: or until stdin ends, whose other end the process that started
-    the plant holds (``PlantProcess``), so that a plant whose parent died does not run on alone."""
+def _stop_on_signals() -> asyncio.Event:
+    """An event SIGTERM and SIGINT set: installed before the plant says ``ready``, so that a signal sent as soon
+    as it is ready stops it cleanly rather than killing it."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def _until_told_to_stop(stop: asyncio.Event, with_parent: bool) -> None:
+    """Until ``stop`` (a signal); ``with_parent``: or until stdin ends, whose other end the process that started
+    the plant holds (``PlantProcess``), so that a plant whose parent died does not run on alone."""
+    loop = asyncio.get_running_loop()
     if not with_parent:
         await stop.wait()
         return
@@ -224,9 +231,10 @@ async def serve(port: int, with_parent: bool = False) -> None:
     plant = Plant(server, ns)
     await plant.build()
     async with server:  # leaving it closes the server's sessions and socket
+        stop = _stop_on_signals()
         print("ready", flush=True)
         running = asyncio.ensure_future(plant.run())
-        told = asyncio.ensure_future(_until_told_to_stop(with_parent))
+        told = asyncio.ensure_future(_until_told_to_stop(stop, with_parent))
         await asyncio.wait({running, told}, return_when=asyncio.FIRST_COMPLETED)
         for task in (told, running):  # the simulation ends before the server closes under it
             task.cancel()

@@ -60,12 +60,14 @@ def _resource(service: NgsiLdService, tenant: str | None, sub_id: str) -> str:
 
 
 def _access(request: Request, service: NgsiLdService, sub_id: str, permission: Permission) -> Access:
-    """Authorised on the subscription of this request's tenant, before its body or its parameters are read."""
-    if sub_id and not subs.is_uri(sub_id):  # clause 5.8.2-5.8.5: an id that is not a URI is BadRequestData
-        raise BadRequestData(f"a subscription id is a URI, not {sub_id!r}")
+    """Authorised on the subscription of this request's tenant, before its body or its parameters are read (and
+    before its id is judged: a caller without credentials learns nothing of what would be valid)."""
     tenant = tenant_of(request)
     service.check_tenant(tenant)
-    return authorize(request, permission, _resource(service, tenant, sub_id))
+    access = authorize(request, permission, _resource(service, tenant, sub_id))
+    if sub_id and not subs.is_uri(sub_id):  # clause 5.8.2-5.8.5: an id that is not a URI is BadRequestData
+        raise BadRequestData(f"a subscription id is a URI, not {sub_id!r}")
+    return access
 
 
 def _shown(
