@@ -1,11 +1,13 @@
-"""Real PLATEAU files of the i-UR 3.0/3.1 editions (product specification 4.x) and of Sendai, committed as
-fixtures (tests/city/data/plateau-iur3/README.md): every city object counted, every one a twin of its
-class's model, its values as the file gives them. The expected figures are read from the XML here, never
-copied from what futago prints."""
+"""Real PLATEAU files of the i-UR 3.0/3.1 editions (product specification 4.x) and of Sendai, the public data
+set ``plateau-iur3`` (``futago datasets fetch plateau-iur3``; its source and licence in
+samples/public_datasets.json): every city object counted, every one a twin of its class's model, its values as
+the file gives them. The expected figures are read from the XML here, never copied from what futago prints.
+Read from ``$FUTAGO_DATA`` where set, else ../shared/data; the tests skip when the set is not there."""
 
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -16,10 +18,17 @@ from lxml import etree
 
 from futago.app import App
 from futago.cli import main
+from futago.services import public_data
 from futago.services.city_import import CityImporter
+from tests.conftest import SHARED_DATA
 
-DATA = Path(__file__).parent / "data" / "plateau-iur3"
-FILES = sorted(p.name for p in DATA.glob("*.gml"))
+DATASET = public_data.dataset("plateau-iur3")
+DATA = Path(os.environ.get("FUTAGO_DATA") or SHARED_DATA) / DATASET.folder
+FILES = sorted(f.path for f in DATASET.files)
+pytestmark = pytest.mark.skipif(
+    not public_data.is_cached(DATASET, DATA.parent),
+    reason=f"the plateau-iur3 data set is not at {DATA}: futago datasets fetch plateau-iur3",
+)
 GML = "http://www.opengis.net/gml"
 MEMBERS = ("cityObjectMember", "featureMember")
 # Objects nested in a member that the specification models as city objects of their own (twins of their own).
