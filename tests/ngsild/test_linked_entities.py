@@ -223,3 +223,24 @@ def test_a_query_body_takes_pick_and_omit_and_refuses_empty_arrays(osaka: TestCl
     assert [sorted(e) for e in omitted] == [["id", "population", "type"]] * 2
     for bad in ({"attrs": []}, {"pick": []}, {"pick": ["name"], "omit": ["id"]}, {"attrs": ["name"], "pick": ["id"]}):
         _problem(osaka.post(f"{BASE}/entityOperations/query", json={**query, **bad}), BAD)
+
+
+def test_a_join_that_would_render_without_bound_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two entities naming each other twice: an inline join renders 2, 4, 8 ... entities a level; past the bound
+    the answer is a 400 naming joinLevel, not a request that runs without end."""
+    from futago.api.ngsild import joins
+    from futago.services.ngsild.errors import BadRequestData
+    from futago.services.ngsild.mapping import EntityState
+
+    monkeypatch.setattr(joins, "MAX_JOINED", 100)
+    rel = [{"type": "Relationship", "object": "urn:b"}, {"type": "Relationship", "object": "urn:a", "datasetId": "d"}]
+    states = {i: EntityState(i, "T", {"link": rel}) for i in ("urn:a", "urn:b")}
+    linker = joins.Linker(
+        joins.join_of("inline", "16"),  # type: ignore[arg-type]
+        states.get,
+        lambda state, pick, omit: {"id": state.id, "link": [dict(r) for r in rel]},
+        lambda iri: iri,
+        key_values=False,
+    )
+    with pytest.raises(BadRequestData, match="joinLevel: the join reaches more than 100 linked entities"):
+        linker.inline(states["urn:a"], {"id": "urn:a", "link": [dict(r) for r in rel]}, None, None)

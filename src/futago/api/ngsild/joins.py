@@ -23,6 +23,9 @@ from futago.services.ngsild.qlang import problem
 Tree = dict[str, "Tree | None"]
 MAX_DEPTH = 16  # braces nested deeper than any join level worth following
 MAX_JOIN_LEVEL = 16
+# Linked entities rendered for one answer, whatever the graph's shape: an inline join renders an entity again on
+# every path that reaches it, so a cyclic or branching graph at joinLevel 16 would otherwise grow without bound.
+MAX_JOINED = 10_000
 _NAME = re.compile(r"[^,{}\s;()=<>!|\"'\[\]]+")
 
 
@@ -118,6 +121,16 @@ class Linker:
     def __init__(self, join: Join, load: Load, show: Show, compact: Callable[[str], str], key_values: bool):
         self.join, self.load, self.show, self.compact, self.key_values = join, load, show, compact, key_values
         self._loaded: dict[str, EntityState | None] = {}
+        self._rendered = 0
+
+    def _show(self, target: EntityState, pick: Tree | None, omit: Tree | None) -> dict[str, Any]:
+        self._rendered += 1
+        if self._rendered > MAX_JOINED:
+            raise problem(
+                f"the join reaches more than {MAX_JOINED} linked entities: lower joinLevel or narrow the query",
+                "joinLevel",
+            )
+        return self.show(target, pick, omit)
 
     def _get(self, entity_id: str) -> EntityState | None:
         if entity_id not in self._loaded:
@@ -152,7 +165,7 @@ class Linker:
             for linked_id in ids:
                 target = self._get(linked_id)
                 if target is not None:
-                    child = self.show(target, sub_pick, sub_omit)
+                    child = self._show(target, sub_pick, sub_omit)
                     children[linked_id] = self._inline(target, child, sub_pick, sub_omit, level - 1)
             if children:
                 shown[name] = self._attach(shown[name], children)
@@ -184,7 +197,7 @@ class Linker:
                         if target is None:
                             continue
                         answered.add(linked_id)
-                        child = self.show(target, sub_pick, sub_omit)
+                        child = self._show(target, sub_pick, sub_omit)
                         out.append(child)
                         following.append((target, child, sub_pick, sub_omit))
             frontier = following
