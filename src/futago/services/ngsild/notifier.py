@@ -52,6 +52,7 @@ from futago.services.ngsild.attributes import LOCATION, Rendering
 from futago.services.ngsild.context import CORE_CONTEXT_URL, TermMap
 from futago.services.ngsild.errors import AlreadyExists, BadRequestData, ResourceNotFound
 from futago.services.ngsild.mapping import EntityState
+from futago.services.ngsild.notify_joins import joined
 from futago.services.ngsild.service import EntityQuery, NgsiLdService
 from futago.services.ngsild.triggers import (
     Change,
@@ -61,6 +62,7 @@ from futago.services.ngsild.triggers import (
     delta_of,
     fires,
     in_datasets,
+    links_follow,
     projection,
     selects,
     show_gone,
@@ -304,7 +306,7 @@ class SubscriptionService:
             event = waiting.pop(0) if waiting else self._inbox.get()
             if event is None:
                 return
-            if event.type == "twin.created":
+            if event.type == "twin.created" or links_follow(event):
                 waiting = self._creation_of(event)
             try:
                 self.on_change(event)
@@ -315,9 +317,8 @@ class SubscriptionService:
                     self.pending -= 1
 
     def _creation_of(self, created: Event) -> list[Event | None]:
-        """The events that follow a creation: its twin's relationships are stored right after it, so the creation
-        is matched once they are (one notification with them, not one without and one per relationship). Waits
-        for the next event at most ``_CREATION_QUIET_S``; returns the events taken, in order."""
+        """The events that follow a creation (or an update that links a relationship), in order: the relationships
+        are stored right after the twin, so it is matched once they are. Waits at most ``_CREATION_QUIET_S``."""
         taken: list[Event | None] = []
         while True:
             try:
@@ -601,7 +602,7 @@ class SubscriptionService:
 
         datasets = record.get("datasetId")
         show_changes = bool(params.get("showChanges"))
-        data = []
+        notified = []  # (state to follow for a join, None for a deletion; as rendered)
         for full, previous, delta in entities:
             state = in_datasets(full, datasets)
             gone = {iri: i for iri, i in (delta.deleted if delta else {}).items()}
@@ -621,13 +622,13 @@ class SubscriptionService:
                     add_previous(rendered, state, previous, updated, terms)
                 if gone and delta is not None:
                     show_gone(rendered, gone, rendering, show_changes, delta.deleted_at, keep)
-            data.append(rendered)
+            notified.append((None if delta is not None and delta.entity == "deleted" else state, rendered))
         body: dict[str, Any] = {
             "id": f"urn:ngsi-ld:Notification:{uuid.uuid4()}",
             "type": "Notification",
             "subscriptionId": record["id"],
             "notifiedAt": now_iso(),
-            "data": data,
+            "data": joined(record, notified, key[0], self.ngsild, self._as_owner_sees, rendering),
         }
         endpoint = params["endpoint"]
         context = record.get("context") if record.get("context") is not None else CORE_CONTEXT_URL

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from futago.services.ngsild.attributes import LOCATION
 from futago.services.ngsild.context import TermMap
 from futago.services.ngsild.errors import BadRequestData
+from futago.services.ngsild.notify_joins import join_params
 from futago.services.ngsild.qlang import safe_id_pattern
 
 FORMATS = {"normalized": "normalized", "keyValues": "keyValues", "simplified": "keyValues", "concise": "concise"}
@@ -36,7 +37,9 @@ TRIGGERS = (
     "entityCreated", "entityUpdated", "entityDeleted", "attributeCreated", "attributeUpdated", "attributeDeleted",
 )  # fmt: skip
 DEFAULT_TRIGGERS = ("attributeCreated", "attributeUpdated")
-_NOTIFICATION = frozenset({"attributes", "sysAttrs", "format", "showChanges", "endpoint", "pick", "omit"})
+_NOTIFICATION = frozenset(
+    {"attributes", "sysAttrs", "format", "showChanges", "endpoint", "pick", "omit", "join", "joinLevel"}
+)
 _READ_ONLY = frozenset(
     {"status", "timesSent", "timesFailed", "lastNotification", "lastSuccess", "lastFailure", "timesCoalesced"}
 )
@@ -203,6 +206,7 @@ def _notification(value: Any, terms: TermMap, old: dict[str, Any] | None = None)
             if not isinstance(value[flag], bool):
                 raise BadRequestData(f"notification.{flag} is true or false")
             out[flag] = value[flag]
+    join_params(value, out)
     if out.get("showChanges") and out["format"] == "keyValues":  # clause 5.2.14: no previous values to show there
         raise BadRequestData("notification.showChanges cannot be true with the keyValues (simplified) format")
     return out

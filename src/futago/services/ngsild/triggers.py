@@ -269,3 +269,13 @@ def then(before: Change, change: Change) -> Change:
     first, later = before[2], change[2]
     delta = first.then(later) if first is not None and later is not None else later or first
     return (change[0], before[1], delta)
+
+
+def links_follow(event: Event) -> bool:
+    """Whether a twin update links a Relationship kept in the metadata until now (its target exists at last): the
+    relationship is stored just after the twin, so the update is matched once it is, as a creation is (else the
+    update alone would be told with that relationship gone, and the relationship next)."""
+    patch = event.data.get("patch") if event.type == "twin.updated" else None
+    return isinstance(patch, list) and any(
+        isinstance(op, dict) and str(op.get("path", "")).endswith("/relId") and op.get("op") != "remove" for op in patch
+    )
