@@ -39,7 +39,7 @@ from futago.api.ngsild.joins import (
     parse_projection,
     picked_names,
 )
-from futago.api.ngsild.query_params import Selection, entity_query
+from futago.api.ngsild.query_params import Selection, entity_query, page_links, parse_csf
 from futago.api.prefer import APPLIED, ReturnPreference, return_preference
 from futago.api.providers import ngsild_service
 from futago.core.errors import FutagoError
@@ -266,23 +266,33 @@ def query_entities(
     view: Viewed,
     local: bool | None = None,  # one broker, no registrations: every answer is local; true: no selector needed
     geometry_name: Annotated[str | None, Query(alias="geometryProperty")] = None,
+    expand_values: Annotated[str | None, Query(alias="expandValues")] = None,
+    csf: str | None = None,
 ) -> Response:
     access = authorize(request, "READ", "query")
     call = call_of(request, service)
+    if csf is not None:  # no registrations to filter, but a malformed filter is still a 400 (5.7.2.4)
+        parse_csf(csf, call.terms)
     if geometry_name is not None and call.accept != GEO_JSON:  # 5.7.2.4
         raise BadRequestData("geometryProperty is for a GeoJSON answer: send Accept: application/geo+json")
-    query = entity_query(service, call.terms, given, local)
+    query = entity_query(service, call.terms, given, local, expand_values)
     service.require_tenant(call.tenant)
     wanted, dropped = selection(call, given.attrs, view.pick, view.omit)
     rendering = rendering_of(call, view.options, view.format_, view.lang)
     join = _join(view)
-    states, total = service.query(call.tenant, query, access.readable, access.may_read_twin)
-    states = [view.instances(s) for s in states]
+    # without count, one entity past the page says whether a next page exists (6.3.13)
+    probe = query if query.count or query.limit == 0 else replace(query, limit=query.limit + 1)
+    states, total = service.query(call.tenant, probe, access.readable, access.may_read_twin)
+    more = len(states) > query.limit if total is None else total > query.offset + query.limit
+    states = [view.instances(s) for s in states[: query.limit]]
     entities = [service.render(s, rendering, wanted, dropped) for s in states]
     if view.pick is not None:  # an entity with none of the picked members is no answer (as with attrs)
         states = [s for s, e in zip(states, entities, strict=True) if e]
         entities = [e for e in entities if e]
-    headers = {"NGSILD-Results-Count": str(total)} if total is not None else None
+    headers = {"NGSILD-Results-Count": str(total)} if total is not None else {}
+    links = page_links(request.url.path, request.query_params.multi_items(), given, call.accept, more)
+    if links is not None:
+        headers["Link"] = links
     if call.accept == GEO_JSON:
         collection = feature_collection(entities, states, geometry_property(call, geometry_name))
         return call.answer(collection, headers=headers)

@@ -174,7 +174,8 @@ class Call:
             body = [_with_context(b, context) for b in body] if isinstance(body, list) else _with_context(body, context)
         else:
             url = self.link or (context if isinstance(context, str) else CORE_CONTEXT_URL)
-            out["Link"] = f'<{url}>; rel="{CONTEXT_REL}"; type="{JSON_LD}"'
+            paging = out.get("Link")  # rel="prev"/"next" links (6.3.13) go after the @context link
+            out["Link"] = f'<{url}>; rel="{CONTEXT_REL}"; type="{JSON_LD}"' + (f", {paging}" if paging else "")
         return Response(orjson.dumps(body), status_code=status, media_type=self.accept, headers=out)
 
     def done(self, headers: dict[str, str] | None = None) -> Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import Depends, Query
 
@@ -93,10 +94,16 @@ Selection = Annotated[QueryParameters, Depends(query_parameters)]
 
 
 def entity_query(
-    service: NgsiLdService, terms: TermMap, given: QueryParameters, local: bool | None = None
+    service: NgsiLdService,
+    terms: TermMap,
+    given: QueryParameters,
+    local: bool | None = None,
+    expand_values: str | bool | None = False,
 ) -> EntityQuery:
     """The query to run; GS CIM 009 6.4.3.2 asks for at least one of type, id, idPattern, attrs, q or a geo-query,
-    or ``local=true`` (every entity this broker holds). ``type=*`` is every type, and implies local=true."""
+    or ``local=true`` (every entity this broker holds). ``type=*`` is every type, and implies local=true.
+    ``expand_values`` is GET /entities' ``expandValues`` (None when not sent: unquoted values compare as written);
+    False where the route has no such parameter (every unquoted value is also tried expanded)."""
     if given.limit > MAX_LIMIT:
         raise problem(f"limit may be at most {MAX_LIMIT}", "limit")
     if given.type == "*":
@@ -120,9 +127,23 @@ def entity_query(
         offset=given.offset,
         count=given.count,
         type_sets=None if plain else type_sets,
-        q=parse_q(given.q, terms) if given.q is not None else None,
+        q=parse_q(given.q, terms, _expanded(expand_values, terms)) if given.q is not None else None,
         geo=parse_geo(given.georel, given.geometry, given.coordinates, geoproperty),
     )
+
+
+def parse_csf(text: str, terms: TermMap) -> None:
+    """A context source filter is in the query language (4.9): checked, with its errors pointing at ``/csf``."""
+    try:
+        parse_q(text, terms)
+    except BadRequestData as exc:
+        raise problem(exc.detail.removeprefix("q: "), "csf") from exc
+
+
+def _expanded(expand_values: str | bool | None, terms: TermMap) -> frozenset[str] | None:
+    if expand_values is False or expand_values is True:
+        return None
+    return frozenset(terms.expand(a) for a in _items(expand_values, "expandValues"))
 
 
 def _query_id(service: NgsiLdService, entity_id: str) -> str:
@@ -148,3 +169,28 @@ def _items(value: str | None, parameter: str) -> list[str]:
     if not items:
         raise problem("an empty list was given", parameter)
     return items
+
+
+def page_links(
+    path: str, params: list[tuple[str, str]], page: Page | QueryParameters, media: str, more: bool
+) -> str | None:
+    """The ``Link`` header values of a paged answer (GS CIM 009 6.3.13): ``rel="prev"`` when elements come before
+    this page, ``rel="next"`` when more follow. Each is the request again (parameters in name order, so the links
+    are stable) with ``offset`` moved by ``limit``; a page of ``limit=0`` (a count only) has neither."""
+    if page.limit <= 0:
+        return None
+    kept = sorted((k, v) for k, v in params if k not in ("offset", "limit"))
+    links = []
+    if page.offset > 0:
+        links.append(_page_link(path, kept, page.limit, max(0, page.offset - page.limit), "prev", media))
+    if more:
+        links.append(_page_link(path, kept, page.limit, page.offset + page.limit, "next", media))
+    return ", ".join(links) or None
+
+
+def _page_link(path: str, kept: list[tuple[str, str]], limit: int, offset: int, rel: str, media: str) -> str:
+    pairs = sorted([*kept, ("limit", str(limit)), ("offset", str(offset))], key=lambda kv: kv[0])
+    # ':', '*', '/' and the q language's ';' stay readable; '&', '=', ',' and blanks are encoded, so a value can
+    # neither split the query nor the header
+    query = "&".join(f"{quote(k, safe='')}={quote(v, safe=':/@!$()*;')}" for k, v in pairs)
+    return f'<{path}?{query}>; rel="{rel}"; type="{media}"'
