@@ -20,7 +20,7 @@ from futago.api.server import create_api
 from futago.app import App, build
 from futago.config import Settings
 from tests.conftest import Broker
-from tests.ngsild.conftest import BASE
+from tests.ngsild.conftest import BASE, CORE
 from tests.store.adapters import ADAPTERS, database_url
 
 SENSOR = "urn:ngsi-ld:WaterObserved:sumida-1"
@@ -194,7 +194,7 @@ def test_key_values_attributes_receiver_info_and_show_changes(app: App, lead: Te
     settle(app)
     headers, body = receiver.received[-1]
     assert headers["X-Auth-Token"] == "city-os-7" and headers["Content-Type"] == "application/ld+json"
-    assert body["data"] == [{"id": SENSOR, "type": "WaterObserved", "temperature": 18.0}]
+    assert body["data"] == [{"id": SENSOR, "type": "WaterObserved", "temperature": 18.0, "@context": CORE}]
     assert "@context" in body
     shows = subscription(receiver.url, notification={"endpoint": {"uri": receiver.url}, "showChanges": True})
     assert lead.post(f"{BASE}/subscriptions", json=shows).status_code == 201

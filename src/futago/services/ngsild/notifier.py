@@ -48,6 +48,7 @@ from futago.security.service import Principal, SecurityService
 from futago.security.views import without_properties
 from futago.services.ngsild import qlang
 from futago.services.ngsild import subscriptions as subs
+from futago.services.ngsild import triggers as trg
 from futago.services.ngsild.attributes import LOCATION, Rendering
 from futago.services.ngsild.context import CORE_CONTEXT_URL, TermMap
 from futago.services.ngsild.errors import AlreadyExists, BadRequestData, ResourceNotFound
@@ -104,7 +105,7 @@ def _tenant_of(twin_id: str) -> str:
 
 def default_q_matcher(text: str, terms: TermMap) -> Callable[[EntityState], bool]:
     """The NGSI-LD query language of GET /entities (``qlang``): parsed once, BadRequestData when malformed."""
-    node = qlang.parse_q(text, terms)
+    node = qlang.parse_q(trg.q_text(text), terms)
     return lambda state: qlang.matches(node, state.attrs)
 
 
@@ -614,7 +615,8 @@ class SubscriptionService:
                 watched = record.get("watchedAttributes")
                 if watched is not None:  # what went that the subscription watches
                     gone = {iri: instances for iri, instances in gone.items() if iri in watched}
-                show_gone(rendered, gone, rendering, show_changes, delta.deleted_at, keep)
+                if show_changes or "attributeDeleted" in record.get("notificationTrigger", ()):  # else id, type only
+                    show_gone(rendered, gone, rendering, show_changes, delta.deleted_at, keep)
             else:
                 rendered = self.ngsild.render(state, rendering, wanted, omitted)
                 if show_changes and previous is not None and rendering.form != "keyValues":
@@ -630,11 +632,10 @@ class SubscriptionService:
             "notifiedAt": now_iso(),
             "data": joined(record, notified, key[0], self.ngsild, self._as_owner_sees, rendering),
         }
-        endpoint = params["endpoint"]
         context = record.get("context") if record.get("context") is not None else CORE_CONTEXT_URL
-        if endpoint.get("accept") == "application/ld+json":
-            body["@context"] = context
-        self.dispatch(key, record, body, twin, context if isinstance(context, str) else CORE_CONTEXT_URL)
+        if params["endpoint"].get("accept") == "application/ld+json":
+            trg.with_own_context(body, context)
+        self.dispatch(key, record, body, twin, trg.context_link(context))
 
     def entry(self, key: Key, record: dict[str, Any], link: str = CORE_CONTEXT_URL) -> dict[str, Any]:
         endpoint = record["notification"]["endpoint"]

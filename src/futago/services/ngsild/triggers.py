@@ -19,12 +19,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 
 from futago.core.events import Event
 from futago.services.ngsild.attributes import VALUE_MEMBER, Rendering
-from futago.services.ngsild.context import TermMap
+from futago.services.ngsild.context import CORE_CONTEXT_URL, TermMap
 from futago.services.ngsild.mapping import EntityState
 
 NULL = "urn:ngsi-ld:null"
@@ -279,3 +280,28 @@ def links_follow(event: Event) -> bool:
     return isinstance(patch, list) and any(
         isinstance(op, dict) and str(op.get("path", "")).endswith("/relId") and op.get("op") != "remove" for op in patch
     )
+
+
+def q_text(q: str) -> str:
+    """A subscription's ``q`` as the query language reads it: percent-escapes decoded, as they are in the q of a
+    query URL, so that ``name=="Eiffel%20Tower"`` copied from a URL into a subscription means the same there."""
+    return unquote(q) if "%" in q else q
+
+
+def context_link(context: Any) -> str:
+    """The URL a notification's Link header names: the subscription's context when it is one URL (alone or beside
+    the core context, which every context includes anyway), else the core context (an inline context has no URL)."""
+    urls = [context] if isinstance(context, str) else list(context) if isinstance(context, list) else [None]
+    named = [u for u in urls if u != CORE_CONTEXT_URL]
+    if not named:
+        return CORE_CONTEXT_URL
+    return named[0] if len(named) == 1 and isinstance(named[0], str) else CORE_CONTEXT_URL
+
+
+def with_own_context(body: dict[str, Any], context: Any) -> None:
+    """A JSON-LD notification carries its @context, and so does each entity in it, as an entity of a JSON-LD query
+    answer does (one URL written as a string)."""
+    body["@context"] = context
+    one = context[0] if isinstance(context, list) and len(context) == 1 else context
+    for entity in body["data"]:
+        entity["@context"] = one
