@@ -28,6 +28,12 @@ from futago.core.validation import Checker
 
 #: The header (and email header) that carries a delivery's id, the same on every retry.
 DELIVERY_HEADER = "X-Futago-Delivery"
+#: The same id under the name HTTP receivers know (the IETF Idempotency-Key draft): a delivery is sent at least once
+#: (a leader that dies between sending and recording it leaves it to the next, which sends it again), so an HTTP
+#: receiver drops a key it has already taken. The key is the delivery's id, kept in the log with the body before the
+#: first attempt, so it is the same on every retry and after a takeover.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 #: The keys every subscriber channel entry may have, whatever its type.
 ENTRY_KEYS = frozenset({"type", "name"})
@@ -53,6 +59,11 @@ class Outcome(NamedTuple):
     detail: str = ""  # on failure: why, in a sentence; on success: what the peer said, if anything
     sent_at: str | None = None  # when the message went on the wire
     retry_after_s: float | None = None  # the peer asked to wait this long
+
+
+def delivery_headers(message: Message) -> dict[str, str]:
+    """The headers every HTTP delivery carries to make a repeated one detectable."""
+    return {DELIVERY_HEADER: message.delivery_id, IDEMPOTENCY_HEADER: message.delivery_id}
 
 
 class Channel(Protocol):

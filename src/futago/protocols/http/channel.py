@@ -5,7 +5,8 @@
 - ``X-Futago-Signature: sha256=<hex>``, the HMAC-SHA256 of the exact request body under the subscriber's
   secret;
 - ``X-Futago-Timestamp: <unix seconds>``, which is also the body's ``timestamp``, so it is signed too;
-- ``X-Futago-Delivery: <id>``, the delivery id, also the body's ``id`` (the same on every retry).
+- ``X-Futago-Delivery: <id>`` and ``Idempotency-Key: <id>``, the delivery id, also the body's ``id`` (the same on
+  every retry, and when the next leader sends again what a leader that died may already have sent).
 
 A receiver recomputes the HMAC over the raw body (``hmac.compare_digest``), refuses a ``timestamp`` older than
 a few minutes (a replayed request), and drops an ``id`` it has seen (a retry of one it already took).
@@ -29,11 +30,11 @@ import orjson
 
 from futago import __version__
 from futago.act.notify.channel import (
-    DELIVERY_HEADER,
     ENTRY_KEYS,
     ChannelContext,
     Message,
     Outcome,
+    delivery_headers,
     entry_checker,
 )
 from futago.core.problems import Problem
@@ -88,7 +89,7 @@ class WebhookChannel:
             "User-Agent": f"futago/{__version__}",
             SIGNATURE_HEADER: sign(str(reveal(entry["secret"])), body),
             TIMESTAMP_HEADER: str(timestamp),
-            DELIVERY_HEADER: message.delivery_id,
+            **delivery_headers(message),
         }
         sent_at = now_iso()
         try:

@@ -3,7 +3,8 @@ MQTT topic, as GS CIM 009 binds them.
 
 **HTTP**: a POST of the Notification with ``Content-Type`` the subscription's ``accept`` (``application/json``
 with the @context in a Link header, or ``application/ld+json`` with it inside), ``NGSILD-Tenant`` for a
-tenant's subscription, and each ``receiverInfo`` pair as a header. 2xx delivers; 408, 425, 429, 5xx and network
+tenant's subscription, ``Idempotency-Key`` (and ``X-Futago-Delivery``) with the delivery's id, the same on every
+retry and after a takeover, and each ``receiverInfo`` pair as a header. 2xx delivers; 408, 425, 429, 5xx and network
 errors are retried; any other answer is final (the webhook channel's rules).
 
 **MQTT** (``mqtt://[user:password@]host[:port]/topic``, ``mqtts://`` for TLS): the payload is
@@ -26,7 +27,7 @@ from urllib.parse import unquote, urlsplit
 import orjson
 
 from futago import __version__
-from futago.act.notify.channel import DELIVERY_HEADER, ChannelContext, Message, Outcome
+from futago.act.notify.channel import ChannelContext, Message, Outcome, delivery_headers
 from futago.core.problems import Problem
 from futago.core.twins import now_iso
 from futago.protocols.http.channel import _KeepAlive, _retry_after
@@ -79,7 +80,7 @@ class NgsiLdChannel:
         return headers
 
     def _http(self, entry: Mapping[str, Any], message: Message) -> Outcome:
-        headers = {"User-Agent": f"futago/{__version__}", DELIVERY_HEADER: message.delivery_id}
+        headers = {"User-Agent": f"futago/{__version__}", **delivery_headers(message)}
         headers.update(self._headers(entry))
         sent_at = now_iso()
         try:

@@ -73,6 +73,7 @@ from futago.services.ngsild.triggers import (
 log = logging.getLogger(__name__)
 REFRESH_S = 10.0  # how soon the leader sees a subscription stored through another process (a safety read)
 SUBSCRIBER_PREFIX = "ngsild:"  # delivery records name a subscription as subscriber "ngsild:<tenant>:<id>"
+_NOTIFICATION_URN = "urn:ngsi-ld:Notification:"
 _SEEN_LIMIT = 20_000
 _BEFORE_LIMIT = 2_000
 _TRIGGERS = (
@@ -626,7 +627,7 @@ class SubscriptionService:
                     show_gone(rendered, gone, rendering, show_changes, delta.deleted_at, keep)
             notified.append((None if delta is not None and delta.entity == "deleted" else state, rendered))
         body: dict[str, Any] = {
-            "id": f"urn:ngsi-ld:Notification:{uuid.uuid4()}",
+            "id": f"{_NOTIFICATION_URN}{uuid.uuid4()}",
             "type": "Notification",
             "subscriptionId": record["id"],
             "notifiedAt": now_iso(),
@@ -651,7 +652,8 @@ class SubscriptionService:
             log.warning("no ngsild notification channel is registered: subscription %s not notified", key[1])
             return
         entry = self.entry(key, record, link)
-        delivery_id = str(uuid.uuid4())
+        # the notification's own id is the delivery's (its Idempotency-Key): a repeat is known by either
+        delivery_id = str(body["id"]).removeprefix(_NOTIFICATION_URN)
         subscriber = f"{SUBSCRIBER_PREFIX}{key[0]}:{key[1]}"
         subject = f"NGSI-LD notification of {key[1]}"
         now = now_iso()
