@@ -345,6 +345,18 @@ def _leader_call(scale: ScaleOut | None) -> LeaderCall | None:
     return LeaderCall(scale.link)
 
 
+def _tell_bindings(scale: ScaleOut | None, commands: CommandService) -> None:
+    """Scaled out: a command binding stored through this process reaches the others (the leader) at once, and theirs
+    reach this one."""
+    if scale is None:
+        return
+    from futago.scale.forward import BindingNotices
+
+    notices = BindingNotices(scale.link, commands)
+    notices.open()
+    commands.binding_changed = notices.tell
+
+
 def _leader_desk(
     scale: ScaleOut | None, connections: ConnectionManager, fence: Fence, commands: CommandService
 ) -> LeaderDesk | None:
@@ -464,6 +476,7 @@ def build(settings: Settings, worker: bool = False) -> App:
     commands.load(settings.commands)
     if leader_call is not None:  # an approval made here goes to the leader, whose dispatcher alone sends
         commands.leader = leader_call.command
+    _tell_bindings(scale, commands)
     alerts = AlertService(
         bus, store, store, store, lambda model: models.models.descendants(model), proposer=commands,
         active=scale is None,  # scaled out, the leading process evaluates the rules (App.start)

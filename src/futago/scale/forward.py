@@ -42,6 +42,7 @@ SUBJECT = "futago.leader.connections"
 ACTIONS = ("start", "stop")
 COMMANDS_SUBJECT = "futago.leader.commands"
 COMMAND_ACTIONS = ("approve", "request")
+BINDINGS_SUBJECT = "futago.commands.bindings"
 
 
 class LeaderAnswer(FutagoError):
@@ -95,6 +96,8 @@ class LeaderDesk:
     def open(self) -> None:
         if self._subscriptions:
             return
+        if self.commands is not None:  # a binding changed while this process was away: no notice reached it
+            self.commands.reload_bindings()
         subjects = [SUBJECT] + ([COMMANDS_SUBJECT] if self.commands is not None else [])
         for subject in subjects:
             subscribing = self.link.client.subscribe(subject, cb=self._incoming)
@@ -206,3 +209,37 @@ class LeaderCall:
             raise LeaderAnswer(int(answer.get("status", 502)), str(answer.get("detail", "the leader refused")))
         record: dict[str, Any] = answer["body"]
         return record
+
+
+class BindingNotices:
+    """A command binding stored or removed through one process reaches the others at once, the leader above all,
+    whose envelope and dispatcher read it (else it would see the change only at its next start). The process that
+    stored it publishes the binding's key on ``BINDINGS_SUBJECT``; every process, the publisher too, reads that
+    binding back from the store, so the store stays the one truth and notices that cross need no order. Plain NATS:
+    a process that missed a notice (its link was down) reads every binding again when it takes the lead."""
+
+    def __init__(self, link: NatsLink, commands: CommandService) -> None:
+        self.link = link
+        self.commands = commands
+        self._subscription: Any = None
+
+    def open(self) -> None:
+        if self._subscription is None:
+            subscribing = self.link.client.subscribe(BINDINGS_SUBJECT, cb=self._incoming)
+            self._subscription = self.link.call(subscribing, timeout=10)
+
+    def tell(self, twin_id: str, command: str) -> None:
+        data = orjson.dumps({"twin": twin_id, "command": command})
+        self.link.call(self.link.client.publish(BINDINGS_SUBJECT, data), timeout=5)
+
+    async def _incoming(self, msg: Msg) -> None:
+        try:
+            notice = orjson.loads(msg.data)
+            twin_id, command = _text(notice, "twin"), _text(notice, "command")
+        except (orjson.JSONDecodeError, InvalidInput, AttributeError):
+            log.warning("a command binding notice that is not {'twin', 'command'} was ignored")
+            return
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self.commands.reload_binding, twin_id, command)
+        except Exception:  # the store is down, say: the binding is read again when this process takes the lead
+            log.exception("could not read back the command binding %s/%s", twin_id, command)

@@ -72,6 +72,9 @@ class CommandService:
         # Scaled out, only the leader's dispatcher sends: an approval or request made through another process goes
         # to the leader (futago.scale.forward) and is made there, under its token (docs/scale.md).
         self.leader: AtLeader | None = None
+        # Scaled out, a binding stored or removed here is told to the other processes (futago.scale.forward), the
+        # leader above all, whose envelope and dispatcher read it: called with the binding's twin and command.
+        self.binding_changed: Callable[[str, str], None] | None = None
         # A proposal follows its alert: when the alert resolves, what it proposed and nobody decided is withdrawn.
         self.alerts = alerts
         self._unsubscribe = bus.subscribe(self._on_event)
@@ -172,6 +175,7 @@ class CommandService:
         with self.ledger.lock:
             self.records.put_command_binding(twin_id, command, binding.config)
             self._bindings[twin_id, command] = binding
+        self._tell(twin_id, command)
         return binding, existing is None
 
     def delete_binding(self, twin_id: str, command: str) -> None:
@@ -180,6 +184,45 @@ class CommandService:
         with self.ledger.lock:
             self.records.delete_command_binding(twin_id, command)
             del self._bindings[twin_id, command]
+        self._tell(twin_id, command)
+
+    def _tell(self, twin_id: str, command: str) -> None:
+        if self.binding_changed is None:
+            return
+        try:
+            self.binding_changed(twin_id, command)
+        except Exception:  # stored all the same: the leader reads every binding again when it takes the lead
+            log.exception("could not tell the other processes of the binding %s/%s", twin_id, command)
+
+    def reload_binding(self, twin_id: str, command: str) -> None:
+        """A binding another process stored or removed, as the store holds it now (one of the configuration file
+        stays: the file wins)."""
+        self._reload(self.records.list_command_bindings(), [(twin_id, command)])
+
+    def reload_bindings(self) -> None:
+        """Every binding stored through the API, as the store holds it now (a process taking the lead may have
+        missed a change told while it was away)."""
+        stored = self.records.list_command_bindings()
+        with self.ledger.lock:
+            ours = [key for key, binding in self._bindings.items() if binding.source == "api"]
+        self._reload(stored, sorted(set(stored) | set(ours)))
+
+    def _reload(self, stored: Mapping[tuple[str, str], dict[str, Any]], keys: list[tuple[str, str]]) -> None:
+        with self.ledger.lock:
+            for key in keys:
+                existing = self._bindings.get(key)
+                if existing is not None and existing.source == "configuration":
+                    continue
+                config = stored.get(key)
+                try:
+                    binding = Binding.parse(*key, config, "api") if config is not None else None
+                except InvalidInput as exc:  # refused at use ("no binding"), the safe side, as at start
+                    log.error("command binding %s/%s no longer parses: %s", *key, exc.detail)
+                    binding = None
+                if binding is None:
+                    self._bindings.pop(key, None)
+                else:
+                    self._bindings[key] = binding
 
     # -- commands ---------------------------------------------------------------------------------
 
