@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -50,6 +49,7 @@ def serve(
     """
     settings = command_settings(ctx, host=host, port=port, db=db, nats=nats)
     with ExitStack() as opened:
+        opened.enter_context(_terminated_cleanly())
         with reported_errors():  # a bad setting or store is a sentence; a crash while serving keeps its traceback
             settings.check_safe_to_serve()
             if workers > 1:
@@ -111,17 +111,32 @@ def _run_server(app: App, stop_first: Sequence[Callable[[], object]] = ()) -> No
 
     settings: Settings = app.settings
     console.print(f"futago {__version__} serving {app.store.url} at http://{settings.host}:{settings.port}/docs")
-    # uvicorn shuts down gracefully on SIGTERM and then raises the signal again for its previous handler; by
-    # default that ends the process at once, before the store is closed and the background jobs (the demo's
-    # plant and broker processes) are stopped. An exit instead lets the ``finally`` below, and the close, run.
-    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         app.start()
+        # uvicorn shuts down gracefully on SIGTERM, then raises the signal again for the handler it found, the
+        # caller's _terminated_cleanly: the exit lets the ``finally`` below, and the close, run.
         uvicorn.run(create_api(app), host=settings.host, port=settings.port, log_level="warning",
                     **uvicorn_options(settings))  # fmt: skip
     finally:
         for stop in stop_first:
             stop()
+
+
+@contextmanager
+def _terminated_cleanly() -> Iterator[None]:
+    """SIGTERM (systemd, docker, a terminal closing) at any moment, from the first line of start-up to serving,
+    ends the command as a finished one (exit 0): a clean exit unwinds what is open (a store transaction rolls back,
+    background jobs stop, the store closes) instead of the default action, which kills the process on the spot
+    (exit 143). A second SIGTERM while it unwinds is ignored, so that the clean-up is not itself cut short."""
+
+    def stop(*_: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise SystemExit(0)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
         signal.signal(signal.SIGTERM, previous)
 
 
@@ -159,6 +174,7 @@ def demo(
     settings = command_settings(ctx, host=host, port=port, db=db)
     step = Steps("demo")  # the demo has no --json: its start-up is for people, stage by stage
     with ExitStack() as opened:
+        opened.enter_context(_terminated_cleanly())
         with reported_errors():
             settings.check_safe_to_serve()
             from futago.demo import Simulator, announce_when_ready, live_flood, live_plant, seed
@@ -173,18 +189,20 @@ def demo(
             f"{summary['quality']} QARTOD tests); the store holds {app.health.summary()}",
             soft_wrap=True,  # one line, to read beside GET /health
         )
+        # Each background job is stopped before the store closes (the stack unwinds last in, first out), whenever
+        # start-up ends, a SIGTERM included.
         simulator = Simulator(app, interval)
         simulator.start()
-        jobs: list[Any] = [simulator]
+        opened.callback(simulator.stop)
         live: list[str] = []
         if flood_step > 0:
-            jobs.append(live_flood(app, Path(db).parent / "flood", flood_step))
+            opened.callback(live_flood(app, Path(db).parent / "flood", flood_step).stop)
             live.append("flood")
         if plant:
-            jobs.append(live_plant(app))
+            opened.callback(live_plant(app).stop)
             live.append("plant")
         if live:
             # The scenarios set up in the background while the server starts; announce_when_ready says when.
             step(f"setting up the live {' and '.join(live)} scenarios in the background; a line follows when ready")
             announce_when_ready(app, live, console.print)
-        _run_server(app, [job.stop for job in jobs])
+        _run_server(app)
