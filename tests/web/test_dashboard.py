@@ -495,7 +495,7 @@ def test_the_plant_plots_one_quantity_per_axis_and_the_graph_groups_relationship
 
 ZONES_HEADING = {"ja": "警戒する浸水想定区域", "en": "Flood zones it warns for"}  # the station model's displayName
 INCOMING_NAMES = {
-    "ja": {"locatedIn": "所在地", "monitors": "監視対象", "drains": "排水先"},
+    "ja": {"locatedIn": "所在地区", "monitors": "監視対象", "drains": "排水先"},
     "en": {"locatedIn": "Located in", "monitors": "Monitors", "drains": "Drains"},
 }
 GRAPH_LABELS = """() => {

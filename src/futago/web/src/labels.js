@@ -47,10 +47,11 @@ const NAMES = {
   forecast: ["予測", "forecast"], sim: ["シミュレーション", "simulation"], q05: ["予測 5%点", "forecast 5th percentile"],
   q95: ["予測 95%点", "forecast 95th percentile"],
   // relationships futago's demo and city import make, for a model that names none (and for incoming ones)
-  floodZones: ["浸水想定区域", "Flood zones"], locatedIn: ["所在地", "Located in"], monitors: ["監視対象", "Monitors"],
-  drains: ["排水先", "Drains"], partOf: ["所属", "Part of"], hasPart: ["構成部分", "Parts"],
-  hasInstallation: ["付属設備", "Installations"], inHazardArea: ["土砂災害警戒区域", "Sediment hazard area"],
-  inFloodZone: ["浸水想定区域", "Flood zone"], inZone: ["都市計画の地域地区", "Planning zone"],
+  // (Japanese as PLATEAU and the City Planning Act word them: 地物, 建築物付属物, 地域地区; the target is a district)
+  floodZones: ["浸水想定区域", "Flood zones"], locatedIn: ["所在地区", "Located in"], monitors: ["監視対象", "Monitors"],
+  drains: ["排水先", "Drains"], partOf: ["親地物", "Part of"], hasPart: ["構成要素", "Parts"],
+  hasInstallation: ["付属物", "Installations"], inHazardArea: ["土砂災害警戒区域", "Sediment hazard area"],
+  inFloodZone: ["浸水想定区域", "Flood zone"], inZone: ["地域地区", "Planning zone"],
 };
 const UNIT_OF = { depth: "m", floodDepth: "m", floodDepthMax: "m", measuredHeight: "m", groundElevation: "m", height: "m" };
 const KIND_NAMES = { river_flooding: ["洪水浸水想定", "River flooding"], tsunami: ["津波浸水想定", "Tsunami"],
