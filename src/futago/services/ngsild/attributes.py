@@ -318,8 +318,10 @@ class Rendering:
 
     def attribute(self, instances: list[Instance]) -> Any:
         shown = [self.instance(i) for i in instances]
-        if self.form == "keyValues":
-            return shown[0] if len(shown) == 1 else shown
+        if self.form == "keyValues" and any("datasetId" in i for i in instances):
+            # 4.5.4: a multi-attribute simplified is one object, its values by datasetId (@none: the default)
+            keys = [self.terms.compact(i["datasetId"]) if "datasetId" in i else "@none" for i in instances]
+            return {"dataset": dict(zip(keys, shown, strict=True))}
         return shown[0] if len(shown) == 1 else shown
 
     def instance(self, instance: Instance) -> Any:

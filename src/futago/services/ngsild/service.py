@@ -260,7 +260,7 @@ class NgsiLdService:
         if omit is None or "type" not in omit:
             types = [terms.compact(t) for t in (state.type, *state.extra_types)]
             out["type"] = types[0] if len(types) == 1 else types
-        if rendering.sys_attrs and rendering.form != "keyValues":
+        if rendering.sys_attrs:  # keyValues too (the entity's own times; an attribute's need its object form)
             out["createdAt"] = state.created_at
             out["modifiedAt"] = state.modified_at
         for iri, instances in state.attrs.items():
