@@ -210,7 +210,7 @@ def test_a_second_create_adds_instances_to_the_same_entity(client: TestClient) -
         ({"timeAt": TIMES[0]}, "need timerel"),
         ({"lastN": "0"}, "lastN"),
         ({"lastN": "many"}, "lastN"),
-        ({"timeproperty": "deletedAt"}, "timeproperty"),
+        ({"timeproperty": "publishedAt"}, "timeproperty"),
         ({"options": "aggregatedValues"}, "aggrMethods"),
         ({"options": "aggregatedValues", "aggrMethods": "median"}, "median"),
         ({"options": "aggregatedValues", "aggrMethods": "avg", "aggrPeriodDuration": "1 hour"}, "ISO 8601"),
@@ -237,14 +237,14 @@ def test_bad_parameters_are_bad_request_data(client: TestClient, params: dict[st
             "observedAt",
         ),
         (
-            {"id": GAUGE, "type": "WaterObserved", "up": [{"object": "urn:ngsi-ld:X:1", "observedAt": TIMES[0]}]},
-            "Property instances",
+            {"id": GAUGE, "type": "WaterObserved", "up": [{"object": "urn:ngsi-ld:X:1"}]},
+            "observedAt",
         ),
         (
             {
                 "id": GAUGE,
                 "type": "WaterObserved",
-                "height": [{"value": 1, "observedAt": TIMES[0], "datasetId": "x:y"}],
+                "height": [{"value": 1, "observedAt": TIMES[0], "datasetId": 5}],
             },
             "datasetId",
         ),

@@ -25,6 +25,7 @@ from futago.api.ngsild.query_params import GEO_QUERY, Page, Paging, QueryParamet
 from futago.api.providers import api_services, ngsild_service
 from futago.services.ngsild import EntityQuery, NgsiLdService
 from futago.services.ngsild.aggregation import answer_time, parse_methods, parse_period
+from futago.services.ngsild.attributes import VALUE_MEMBER, parse_instance
 from futago.services.ngsild.errors import BadRequestData
 from futago.services.ngsild.temporal import Representation, TemporalEntity, TemporalService, TimeQuery
 
@@ -242,6 +243,7 @@ def _query(
     page: Page,
 ) -> Response:
     wanted = {call.terms.expand(a) for a in _names(attrs, "attrs")} or None
+    shape.terms = call.terms
     found, total = service.query(
         call.tenant,
         selectors,
@@ -323,6 +325,7 @@ def retrieve_temporal(
     call = call_of(request, service.ngsild, geo=False)
     wanted = {call.terms.expand(a) for a in split_list(attrs) or []} or None
     shape = shaped.shape()
+    shape.terms = call.terms
     entity = service.retrieve(
         call.tenant,
         entity_id,
@@ -377,6 +380,7 @@ def delete_temporal(entity_id: str, request: Request, service: Service) -> Respo
     call = call_of(request, service.ngsild)
     service.require_entity(call.tenant, entity_id)  # 404, or 400 for an id that is no URI
     service.ngsild.delete(call.tenant, entity_id)  # a twin's deletion deletes its telemetry
+    service.delete_entity_instances(_twin(service, request, entity_id))
     return call.done()
 
 
@@ -387,12 +391,17 @@ def delete_temporal_attribute(
     request: Request,
     service: Service,
     dataset_id: Annotated[str | None, Query(alias="datasetId")] = None,
+    delete_all: Annotated[str | None, Query(alias="deleteAll")] = None,
 ) -> Response:
     _access(request, "WRITE", f"twins/{_twin(service, request, entity_id)}/telemetry")
     call = call_of(request, service.ngsild)
-    if dataset_id is not None:
-        raise BadRequestData("temporal attributes have no datasetId instances in futago")
-    service.delete_attribute(call.tenant, entity_id, call.terms.expand(attr))
+    if delete_all not in (None, "true", "false"):
+        raise BadRequestData(f"deleteAll is true or false, not {delete_all!r}")
+    every = delete_all == "true"
+    if every and dataset_id is not None:
+        raise BadRequestData("deleteAll and datasetId cannot be used together")
+    dataset = call.terms.expand(dataset_id) if dataset_id else None
+    service.delete_attribute(call.tenant, entity_id, call.terms.expand(attr), dataset, every)
     return call.done()
 
 
@@ -409,9 +418,9 @@ async def patch_instance(entity_id: str, attr: str, instance_id: str, request: R
         fragment = body.get(attr, body) if isinstance(body, dict) else body
         if isinstance(fragment, list) and len(fragment) == 1:
             fragment = fragment[0]  # the attribute as in a temporal representation: an array of one instance
-        if not isinstance(fragment, dict) or "value" not in fragment:
+        if not isinstance(fragment, dict) or not set(fragment) & set(VALUE_MEMBER.values()):
             raise BadRequestData(f'send the instance\'s new value: {{"{attr}": {{"value": ...}}}}')
-        new = {k: v for k, v in fragment.items() if k in ("type", "value", "observedAt", "datasetId")}
+        new = parse_instance(attr, {k: v for k, v in fragment.items() if k != "instanceId"}, call.terms, f"/{attr}")
         service.change_instance(call.tenant, entity_id, call.terms.expand(attr), instance_id, new)
         return call.done()
 

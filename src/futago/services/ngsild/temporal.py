@@ -16,6 +16,7 @@ import heapq
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from time import time_ns
 from typing import Any
 
 import numpy as np
@@ -30,20 +31,22 @@ from futago.core.telemetry import (
     parse_timestamp,
 )
 from futago.core.twins import Twin
+from futago.services.ngsild import temporal_instances as ti
 from futago.services.ngsild.aggregation import aggregate, answer_time, answer_value
-from futago.services.ngsild.attributes import ENTITY_MEMBERS, Instance, parse_instance
+from futago.services.ngsild.attributes import ENTITY_MEMBERS, VALUE_MEMBER, Instance, parse_instance
 from futago.services.ngsild.context import DEFAULT_VOCAB, TermMap
 from futago.services.ngsild.errors import BadRequestData, NgsiLdError, ResourceNotFound
 from futago.services.ngsild.mapping import EntityState
 from futago.services.ngsild.querying import matching
 from futago.services.ngsild.service import EntityQuery, NgsiLdService, Readable
 from futago.services.ngsild.service import _readable_uri as readable_uri
+from futago.services.ngsild.temporal_instances import InstanceStore
 from futago.services.ngsild.types import local_name, names_of
 from futago.services.quality import QC_SEPARATOR
 from futago.services.telemetry import TelemetryService
 
 TIMERELS = ("before", "after", "between")
-TIME_PROPERTIES = ("observedAt", "createdAt", "modifiedAt")
+TIME_PROPERTIES = ("observedAt", "createdAt", "modifiedAt", "deletedAt")
 MAX_INSTANCES = 10_000  # per attribute and answer; beyond it the answer is partial (206, Content-Range)
 INSTANCE_PREFIX = "urn:futago:reading:"
 
@@ -60,6 +63,7 @@ class TimeQuery:
     end_us: int | None = None
     last_n: int | None = None
     timerel: str | None = None
+    time_property: str = "observedAt"  # which instant of an instance timerel and the answer's times use
 
     @classmethod
     def parse(
@@ -74,7 +78,7 @@ class TimeQuery:
         (half-open, so that consecutive intervals tile). No timerel: the whole history."""
         if timeproperty is not None and timeproperty not in TIME_PROPERTIES:
             raise BadRequestData(f"timeproperty is one of {', '.join(TIME_PROPERTIES)}, not {timeproperty!r}")
-        query = cls(last_n=_last_n(last_n), timerel=timerel)
+        query = cls(last_n=_last_n(last_n), timerel=timerel, time_property=timeproperty or "observedAt")
         if timerel is None:
             if time_at is not None or end_time_at is not None:
                 raise BadRequestData("timeAt and endTimeAt need timerel (before, after or between)")
@@ -138,6 +142,7 @@ class Representation:
     sys_attrs: bool = False
     pick: list[str] | None = None  # the members (compacted names, id and type included) kept by ``pick``
     omit: list[str] | None = None  # those left out by ``omit``
+    terms: TermMap = field(default_factory=TermMap)  # the caller's context: kept-apart instances are compacted by it
 
 
 @dataclass
@@ -154,6 +159,7 @@ class TemporalService:
         self.ngsild = ngsild
         self.telemetry = telemetry
         self.store = telemetry.store
+        self.instances = self.store if isinstance(self.store, InstanceStore) else None
 
     # reading --------------------------------------------------------------------------------------------------
     def series_of(self, twin_id: str, model: str) -> dict[str, str]:
@@ -164,6 +170,11 @@ class TemporalService:
             for s in sorted(self.store.series_names(twin_id))
             if QC_SEPARATOR not in s
         }
+
+    def history_of(self, twin_id: str, model: str) -> set[str]:
+        """The attributes of a twin with a temporal evolution: its telemetry series and its instances kept apart."""
+        found = set(self.series_of(twin_id, model))
+        return found | self.instances.temporal_instance_attrs(twin_id) if self.instances is not None else found
 
     def entity(
         self,
@@ -177,21 +188,86 @@ class TemporalService:
         found = TemporalEntity(state.id, state.type, state.extra_types, {})
         if not telemetry_readable:
             return found
-        for iri, series in self.series_of(twin_id, state.model).items():
+        readings: dict[str, SeriesData] = {}
+        apart = self._apart_attrs(twin_id, time)
+        # a reading has one time, its own: it has no deletedAt (telemetry is not deleted instance by instance)
+        series = self.series_of(twin_id, state.model) if time.time_property != "deletedAt" else {}
+        for iri, name in series.items():
             if attrs is not None and iri not in attrs:
                 continue
-            data = self.store.read_series(twin_id, series, time.start_us, time.end_us)
+            data = self.store.read_series(twin_id, name, time.start_us, time.end_us)
             if not len(data):
+                continue
+            if iri in apart:
+                readings[iri] = data  # joined below with the instances kept apart
                 continue
             if shape.form == "aggregatedValues":
                 found.attrs[iri] = self._aggregated(data, time, shape)
                 continue
             data, cut = _window(data, time.last_n)
             if cut:
-                last = int(data.ts[-1]) if found.range_us is None else min(found.range_us[1], int(data.ts[-1]))
-                found.range_us = (int(data.ts[0]), last)
-            found.attrs[iri] = self._instances(twin_id, series, data, shape)
+                _cut_at(found, int(data.ts[0]), int(data.ts[-1]))
+            found.attrs[iri] = self._instances(twin_id, name, data, shape)
+        for iri, count in sorted(apart.items()):
+            if attrs is None or iri in attrs:
+                self._join_apart(found, (twin_id, iri, count), readings.get(iri), time, shape)
         return found
+
+    def _apart_attrs(self, twin_id: str, time: TimeQuery) -> dict[str, int]:
+        """Attribute IRI -> instances kept apart in the interval (none under timeproperty=deletedAt: futago
+        deletes instances, it does not keep them as deleted)."""
+        if self.instances is None or time.time_property == "deletedAt":
+            return {}
+        return self.instances.temporal_instance_counts(twin_id, time.time_property, time.start_us, time.end_us)
+
+    def _apart_rows(self, twin_id: str, iri: str, time: TimeQuery) -> list[ti.Kept]:
+        assert self.instances is not None
+        limit = min(time.last_n or MAX_INSTANCES, MAX_INSTANCES)
+        window = (time.start_us, time.end_us)
+        newest = time.last_n is not None
+        rows = self.instances.temporal_instances(twin_id, iri, time.time_property, window, limit, newest)
+        return [ti.kept(r) for r in (reversed(rows) if newest else rows)]
+
+    def _join_apart(
+        self,
+        found: TemporalEntity,
+        where: tuple[str, str, int],
+        data: SeriesData | None,
+        time: TimeQuery,
+        shape: Representation,
+    ) -> None:
+        """An attribute with instances kept apart, joined with its telemetry readings (``data``) where it has some."""
+        twin_id, iri, count = where
+        rows = self._apart_rows(twin_id, iri, time)
+        if time.last_n is None and count > MAX_INSTANCES:
+            _cut_at(found, rows[0].at(time.time_property), rows[-1].at(time.time_property))
+        readings: list[tuple[int, Any]] = []
+        if data is not None:
+            data, cut = _window(data, time.last_n) if shape.form != "aggregatedValues" else (data, False)
+            if cut:
+                _cut_at(found, int(data.ts[0]), int(data.ts[-1]))
+            readings = list(zip(data.ts.tolist(), _values(data), strict=True))
+        if shape.form == "aggregatedValues":
+            window = (time.origin_us, shape.period_us, time.end_us)
+            found.attrs[iri] = ti.single(
+                ti.aggregated(rows, shape.terms, time.time_property, window, shape.methods, readings)
+            )
+        elif shape.form == "temporalValues":
+            found.attrs[iri] = ti.single(ti.temporal_values(rows, shape.terms, time.time_property, readings))
+        else:
+            shown = ti.normalized(rows, shape.terms, shape.sys_attrs)
+            if data is not None:
+                series = self._series_name_of(twin_id, iri)
+                both = [(r.at(time.time_property), i) for r, i in zip(rows, shown, strict=True)]
+                both += [(parse_timestamp(i["observedAt"]), i) for i in self._instances(twin_id, series, data, shape)]
+                shown = [i for _, i in sorted(both, key=lambda p: p[0])]
+                if time.last_n is not None:
+                    shown = shown[-time.last_n :]
+            found.attrs[iri] = shown
+
+    def _series_name_of(self, twin_id: str, iri: str) -> str:
+        twin = self.ngsild.twins.store.get_twin(twin_id)
+        return self._series_name(twin, iri) if twin is not None else local_name(iri)
 
     def _instances(self, twin_id: str, series: str, data: SeriesData, shape: Representation) -> Any:
         values = _values(data)
@@ -228,7 +304,7 @@ class TemporalService:
         shown = readable(twin) if twin is not None else None
         if shown is None:
             raise _missing(entity_id)
-        if attrs is not None and telemetry_readable and not set(self.series_of(shown.id, shown.model)) & attrs:
+        if attrs is not None and telemetry_readable and not self.history_of(shown.id, shown.model) & attrs:
             # 5.7.3: none of the requested attributes has a temporal evolution (at any time)
             raise ResourceNotFound(f"entity '{entity_id}' has no temporal attribute among those requested (attrs)")
         return self.entity(shown.id, self.ngsild.state_of(tenant, shown), time, shape, attrs, telemetry_readable)
@@ -255,7 +331,7 @@ class TemporalService:
         for state in _union(scans):
             twin_id = self.ngsild.tenant_twin_id(tenant, state.id)
             readable_series = telemetry_readable(twin_id)
-            if attrs is not None and not (readable_series and set(self.series_of(twin_id, state.model)) & attrs):
+            if attrs is not None and not (readable_series and self.history_of(twin_id, state.model) & attrs):
                 continue
             if total >= offset and len(found) < limit:
                 found.append(self.entity(twin_id, state, time, shape, attrs, readable_series))
@@ -288,6 +364,8 @@ class TemporalService:
             for instance in instances:
                 _check_instance(key, instance)
             state.attrs.setdefault(terms.expand(key), []).extend(instances)
+        if sum(len(i) for i in state.attrs.values()) > ti.MAX_WRITE:
+            raise BadRequestData(f"one request adds at most {ti.MAX_WRITE} temporal instances")
         return state
 
     def write(self, tenant: str | None, state: EntityState, create_type: bool) -> bool:
@@ -303,29 +381,44 @@ class TemporalService:
             self.ngsild.create(tenant, self._current(state))
             twin = self.ngsild.twins.store.get_twin(twin_id)
             created = True
+            if self.instances is not None:  # left by an entity of this id deleted through another door
+                self.instances.delete_temporal_instances(twin_id)
         assert twin is not None
         rows: list[Reading] = []
         kinds: dict[str, ValueKind] = {}
+        now = _now_us()
+        apart = [
+            ti.new_row(twin_id, iri, i, now)
+            for iri, instances in state.attrs.items()
+            for i in instances
+            if ti.kept_apart(i)
+        ]
         for iri, instances in state.attrs.items():
+            plain = [i for i in instances if not ti.kept_apart(i)]
+            if not plain:
+                continue
             series = self._series_name(twin, iri)
-            values = [i["value"] for i in instances]
-            kinds[series] = self._kind(twin, series, values)
-            rows += [Reading(twin_id, series, parse_timestamp(i["observedAt"]), i["value"]) for i in instances]
+            kinds[series] = self._kind(twin, series, [i["value"] for i in plain])
+            rows += [Reading(twin_id, series, parse_timestamp(i["observedAt"]), i["value"]) for i in plain]
         try:
-            self.telemetry.append(rows, kind_of=lambda t, name: kinds[name])
+            if rows:
+                self.telemetry.append(rows, kind_of=lambda t, name: kinds[name])
+            if apart:
+                self._instance_store().add_temporal_instances(apart, ti.MAX_PER_ATTRIBUTE)
         except FutagoError as exc:
             raise BadRequestData(exc.detail, exc.problems) from exc
         return created
+
+    def _instance_store(self) -> InstanceStore:
+        if self.instances is None:
+            raise BadRequestData("this store keeps telemetry only: send Property instances without datasetId")
+        return self.instances
 
     def _current(self, state: EntityState) -> EntityState:
         """The entity a temporal create makes: each attribute's newest instance as its value, except what the
         model declares as telemetry (that is history only, as in the twin API)."""
         telemetry = self._declared_telemetry(state.type)
-        attrs = {
-            iri: [_plain(max(instances, key=lambda i: parse_timestamp(i["observedAt"])))]
-            for iri, instances in state.attrs.items()
-            if local_name(iri) not in telemetry
-        }
+        attrs = {iri: _newest(instances) for iri, instances in state.attrs.items() if local_name(iri) not in telemetry}
         return EntityState(state.id, state.type, attrs, extra_types=state.extra_types)
 
     def _declared_telemetry(self, model_id: str) -> frozenset[str]:
@@ -351,12 +444,27 @@ class TemporalService:
             return "b1"
         return "json"
 
-    def delete_attribute(self, tenant: str | None, entity_id: str, attr_iri: str) -> None:
+    def delete_attribute(
+        self, tenant: str | None, entity_id: str, attr_iri: str, dataset_id: str | None = None, every: bool = False
+    ) -> None:
+        """6.21: the instances of the default instance (no datasetId), of one datasetId, or (``every``, deleteAll)
+        all of them. Telemetry readings are default instances."""
         twin = self._twin(tenant, entity_id)
         series = self.series_of(twin.id, twin.model).get(attr_iri)
-        if series is None:
-            raise ResourceNotFound(f"entity '{entity_id}' has no temporal attribute {attr_iri}")
-        self.store.delete_series(twin.id, series)
+        gone = 0
+        if series is not None and dataset_id is None:
+            self.store.delete_series(twin.id, series)
+            gone += 1
+        if self.instances is not None:
+            dataset = None if every else dataset_id or ""
+            gone += self.instances.delete_temporal_instances(twin.id, attr_iri, dataset_id=dataset)
+        if not gone:
+            which = f" with datasetId {dataset_id}" if dataset_id is not None else ""
+            raise ResourceNotFound(f"entity '{entity_id}' has no temporal attribute {attr_iri}{which}")
+
+    def delete_entity_instances(self, twin_id: str) -> None:
+        if self.instances is not None:
+            self.instances.delete_temporal_instances(twin_id)
 
     def change_instance(
         self, tenant: str | None, entity_id: str, attr_iri: str, instance_id: str, new: Instance | None
@@ -367,6 +475,16 @@ class TemporalService:
         if not readable_uri(instance_id):
             raise BadRequestData(f"an instanceId is a URI, not {instance_id!r}")
         twin = self._twin(tenant, entity_id)
+        if not instance_id.startswith(INSTANCE_PREFIX):
+            self._change_kept(twin, (entity_id, attr_iri, instance_id), new)
+            return
+        if new is not None and ti.kept_apart(new):  # a reading given a datasetId, unit or kind: moved apart
+            old = self._reading(twin, attr_iri, instance_id)
+            self.change_instance(tenant, entity_id, attr_iri, instance_id, None)
+            self._instance_store().add_temporal_instances(
+                [ti.new_row(twin.id, attr_iri, {"type": "Property", **old, **new}, _now_us())], ti.MAX_PER_ATTRIBUTE
+            )
+            return
         series = self.series_of(twin.id, twin.model).get(attr_iri)
         prefix = instance_prefix(twin.id, series or "")
         at = _instance_time(instance_id, prefix) if series is not None else None
@@ -393,6 +511,31 @@ class TemporalService:
             if batches:
                 self.store.append_series(batches)
 
+    def _reading(self, twin: Twin, attr_iri: str, instance_id: str) -> Instance:
+        series = self.series_of(twin.id, twin.model).get(attr_iri) or ""
+        at = _instance_time(instance_id, instance_prefix(twin.id, series))
+        data = self.store.read_series(twin.id, series, at, at + 1) if series and at is not None else None
+        if data is None or not len(data) or at is None:
+            raise ResourceNotFound(f"no instance {instance_id} of {attr_iri}")
+        return {"value": _values(data)[0], "observedAt": format_timestamp(at)}
+
+    def _change_kept(self, twin: Twin, where: tuple[str, str, str], new: Instance | None) -> None:
+        """Delete (``new`` None) or change an instance kept apart; it keeps its instanceId and createdAt."""
+        entity_id, attr_iri, instance_id = where
+        store = self.instances
+        row = store.get_temporal_instance(twin.id, attr_iri, instance_id) if store is not None else None
+        if store is None or row is None:
+            raise ResourceNotFound(f"entity '{entity_id}' has no instance {instance_id} of {attr_iri}")
+        if new is None:
+            store.delete_temporal_instances(twin.id, attr_iri, instance_id)
+            return
+        old = ti.kept(row)
+        instance = ti.merged(old.instance, new)
+        _check_instance(attr_iri, instance)
+        body = ti.new_row(twin.id, attr_iri, instance, old.created_us)
+        changed = (instance_id, body[3], body[4], old.created_us, _now_us(), body[7])
+        store.replace_temporal_instance(twin.id, attr_iri, changed)
+
     def _transaction(self) -> AbstractContextManager[None]:
         begin = getattr(self.store, "transaction", None)
         return begin() if callable(begin) else nullcontext()
@@ -407,6 +550,13 @@ class TemporalService:
         if twin is None:
             raise _missing(entity_id)
         return twin
+
+
+def _cut_at(found: TemporalEntity, first: int, last: int) -> None:
+    """An attribute was cut at MAX_INSTANCES: the answer covers up to its last instance (the earliest such end)."""
+    found.range_us = (
+        (first, last) if found.range_us is None else (min(found.range_us[0], first), min(found.range_us[1], last))
+    )
 
 
 def _missing(entity_id: str) -> NgsiLdError:
@@ -431,21 +581,25 @@ def _instance_time(instance_id: str, prefix: str) -> int | None:
 
 
 def _check_instance(name: str, instance: Instance) -> None:
-    """What the telemetry store can keep of an instance: a Property's value at its observedAt."""
-    if instance.get("type", "Property") != "Property":
-        raise BadRequestData(f"'{name}': the temporal API keeps Property instances, not {instance.get('type')}")
-    if "value" not in instance:
+    """A temporal instance: any attribute kind with its value member (parse_instance checked it), at an observedAt."""
+    if VALUE_MEMBER.get(instance.get("type", "Property"), "value") not in instance:
         raise BadRequestData(f"'{name}': a temporal instance needs a value")
-    if "datasetId" in instance:
-        raise BadRequestData(f"'{name}': temporal instances with a datasetId are not supported")
     observed = instance.get("observedAt")
     if not isinstance(observed, str):
         raise BadRequestData(f"'{name}': each temporal instance needs observedAt (the time of the reading)")
     _instant(observed, "observedAt")
 
 
-def _plain(instance: Instance) -> Instance:
-    return {k: v for k, v in instance.items() if k in ("type", "value", "observedAt", "unitCode")}
+def _newest(instances: list[Instance]) -> list[Instance]:
+    """The entity's attribute made by a temporal create: the newest instance of each datasetId."""
+    newest: dict[str | None, Instance] = {}
+    for instance in sorted(instances, key=lambda i: parse_timestamp(i["observedAt"])):
+        newest[instance.get("datasetId")] = {k: v for k, v in instance.items() if k != "instanceId"}
+    return list(newest.values())
+
+
+def _now_us() -> int:
+    return time_ns() // 1000
 
 
 def _number(value: Any) -> bool:

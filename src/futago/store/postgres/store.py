@@ -15,6 +15,7 @@ from futago.store.sql.commands import SqlCommands
 from futago.store.sql.datasets import SqlDatasets
 from futago.store.sql.ingest import SqlIngest
 from futago.store.sql.ngsild_contexts import SqlNgsiLdContexts
+from futago.store.sql.ngsild_instances import SqlNgsiLdInstances
 from futago.store.sql.ngsild_subscriptions import SqlNgsiLdSubscriptions
 from futago.store.sql.notifications import SqlNotifications
 from futago.store.sql.personal import SqlPersonal
@@ -33,6 +34,7 @@ class PostgresStore(
     SqlNotifications,
     SqlNgsiLdSubscriptions,
     SqlNgsiLdContexts,
+    SqlNgsiLdInstances,
     SqlDatasets,
     SqlAudit,
     SqlSecurity,
@@ -45,7 +47,8 @@ class PostgresStore(
         PostgresTwins.__init__(self, db)
         PostgresTelemetry.__init__(self, db)
         for part in (SqlIngest, SqlSim, SqlAlerts, SqlCommands, SqlNotifications, SqlNgsiLdSubscriptions,
-                     SqlNgsiLdContexts, SqlDatasets, SqlAudit, SqlSecurity, SqlPrivacy, SqlPersonal):  # fmt: skip
+                     SqlNgsiLdContexts, SqlNgsiLdInstances, SqlDatasets, SqlAudit, SqlSecurity, SqlPrivacy,
+                     SqlPersonal):  # fmt: skip
             part.__init__(self, db)
         self.url = redact(url)
 

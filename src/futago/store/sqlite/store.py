@@ -13,6 +13,7 @@ from futago.store.sql.commands import SqlCommands
 from futago.store.sql.datasets import SqlDatasets
 from futago.store.sql.ingest import SqlIngest
 from futago.store.sql.ngsild_contexts import SqlNgsiLdContexts
+from futago.store.sql.ngsild_instances import SqlNgsiLdInstances
 from futago.store.sql.ngsild_subscriptions import SqlNgsiLdSubscriptions
 from futago.store.sql.notifications import SqlNotifications
 from futago.store.sql.personal import SqlPersonal
@@ -34,6 +35,7 @@ class SQLiteStore(
     SqlNotifications,
     SqlNgsiLdSubscriptions,
     SqlNgsiLdContexts,
+    SqlNgsiLdInstances,
     SqlDatasets,
     SqlAudit,
     SqlSecurity,
@@ -52,6 +54,7 @@ class SQLiteStore(
         SqlNotifications.__init__(self, db)
         SqlNgsiLdSubscriptions.__init__(self, db)
         SqlNgsiLdContexts.__init__(self, db)
+        SqlNgsiLdInstances.__init__(self, db)
         SqlDatasets.__init__(self, db)
         SqlAudit.__init__(self, db)
         SqlSecurity.__init__(self, db)
