@@ -398,7 +398,7 @@ def delete_temporal_attribute(
     if delete_all not in (None, "true", "false"):
         raise BadRequestData(f"deleteAll is true or false, not {delete_all!r}")
     every = delete_all == "true"
-    if every and dataset_id is not None:
+    if every and dataset_id:  # an empty datasetId is none (clients send the parameter empty)
         raise BadRequestData("deleteAll and datasetId cannot be used together")
     dataset = call.terms.expand(dataset_id) if dataset_id else None
     service.delete_attribute(call.tenant, entity_id, call.terms.expand(attr), dataset, every)
