@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from futago.api.server import create_api
 from futago.app import build
 from futago.config import Settings
+from futago.services.ngsild import temporal_instances as ti
 from tests.ngsild.conftest import BASE
 from tests.store.adapters import ADAPTERS, database_url
 
@@ -169,3 +170,15 @@ def test_a_reading_and_kept_instances_of_one_attribute_join(client: TestClient) 
     assert [i["value"] for i in history(client, attrs="fuelLevel")["fuelLevel"]] == [0.64, 0.63, 0.62]
     values = history(client, attrs="fuelLevel", options="temporalValues")["fuelLevel"]["values"]
     assert values == [[0.64, TIMES[0]], [0.63, TIMES[1]], [0.62, TIMES[2]]]
+
+
+def test_kept_instances_are_bounded_and_a_refused_write_stores_nothing(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ti, "MAX_PER_ATTRIBUTE", 4)
+    two = [{"object": STOPS[0], "observedAt": f"2024-06-03T09:0{m}:00Z"} for m in (0, 5)]
+    refused = client.post(f"{T}/{BUS}/attrs", json={"isParkedIn": two})
+    assert refused.status_code == 400 and "at most 4" in refused.json()["detail"]
+    assert len(history(client, attrs="isParkedIn")["isParkedIn"]) == 3
+    monkeypatch.setattr(ti, "MAX_WRITE", 1)
+    assert "at most 1" in client.post(f"{T}/{BUS}/attrs", json={"isParkedIn": two}).json()["detail"]
