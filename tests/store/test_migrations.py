@@ -100,12 +100,13 @@ def test_each_adapter_ships_a_first_version_and_its_repeatables() -> None:
     # the same number, named for what that adapter needs of it), and a shipped version is never edited.
     assert [m.key for m in load(SQLITE_MIGRATIONS)] == [
         "V1__initial", "V2__connection_states", "V3__shared_state", "V4__ngsild_subscriptions", "V5__fence_tokens",
-        "V6__ngsild_contexts", "V7__lease_token_key", "V8__ngsild_temporal_instances", "R__append_only",
+        "V6__ngsild_contexts", "V7__lease_token_key", "V8__ngsild_temporal_instances", "V9__twin_extra_types",
+        "R__append_only",
     ]  # fmt: skip
     assert [m.key for m in load(POSTGRES_MIGRATIONS)] == [
         "V1__initial", "V2__leader_lease", "V3__shared_state", "V4__ngsild_subscriptions", "V5__fence_tokens",
-        "V6__ngsild_contexts", "V7__lease_token_key", "V8__ngsild_temporal_instances", "R__append_only",
-        "R__twin_geometry",
+        "V6__ngsild_contexts", "V7__lease_token_key", "V8__ngsild_temporal_instances", "V9__twin_extra_types",
+        "R__append_only", "R__twin_geometry",
     ]  # fmt: skip
 
 

@@ -122,3 +122,7 @@ class TwinScan(NamedTuple):
     after_id: str | None = None
     limit: int | None = None
     properties: tuple[PropertyFilter, ...] = ()
+    # Twins whose further NGSI-LD types (the ``types`` of their ``$ngsild`` record: an entity's types after the
+    # one its model stands for) hold one of these IRIs. Stores index the few twins that have any, so a scan by
+    # them costs what those twins cost, whatever the graph's size.
+    extra_types: frozenset[str] | None = None

@@ -77,7 +77,7 @@ SELECTOR: dict[str, Any] = {
 }
 QUERY: dict[str, Any] = {
     "type": "object",
-    "description": "An NGSI-LD Query (GS CIM 009 5.2.23); temporalQ, scopeQ and csf are not supported here",
+    "description": "An NGSI-LD Query (GS CIM 009 5.2.23); temporalQ and csf are not supported here",
     "properties": {
         "type": {"type": "string", "enum": ["Query"]},
         "entities": {"type": "array", "items": SELECTOR, "minItems": 1, "maxItems": 100},
@@ -355,12 +355,13 @@ def _query_of(body: Any) -> tuple[list[QueryParameters], str | None]:
     unknown = sorted(set(body) - QUERY_MEMBERS)
     if unknown:
         raise BadRequestData(f"a Query has no member {', '.join(unknown)}")
-    for unsupported in ("temporalQ", "scopeQ", "csf"):
+    for unsupported in ("temporalQ", "csf"):
         if body.get(unsupported) is not None:
             raise BadRequestData(f"{unsupported} is not supported in an entity query (docs/ngsi-ld.md)")
     attrs = _strings(body.get("attrs"), "attrs")
     q, lang = _text(body.get("q"), "q"), _text(body.get("lang"), "lang")
-    base = QueryParameters(attrs=",".join(attrs) or None, q=q, **_geo_parameters(body.get("geoQ")))
+    scope_q = _text(body.get("scopeQ"), "scopeQ")
+    base = QueryParameters(attrs=",".join(attrs) or None, q=q, scope_q=scope_q, **_geo_parameters(body.get("geoQ")))
     selectors = body.get("entities")
     if selectors is None:
         return [base], lang

@@ -18,6 +18,7 @@ from futago.services.ngsild import EntityQuery, NgsiLdService, TermMap
 from futago.services.ngsild.errors import BadRequestData
 from futago.services.ngsild.geoquery import parse_geo
 from futago.services.ngsild.qlang import parse_q, problem, safe_id_pattern
+from futago.services.ngsild.scopeq import parse_scope_q
 from futago.services.ngsild.typeexpr import parse_types
 
 MAX_LIMIT = 1000
@@ -51,6 +52,7 @@ class QueryParameters:
     limit: int = 20
     offset: int = 0
     count: bool = False
+    scope_q: str | None = None
 
 
 @dataclass
@@ -84,10 +86,11 @@ def query_parameters(
     geometry: str | None = None,
     coordinates: str | None = None,
     geoproperty: str | None = None,
+    scope_q: Annotated[str | None, Query(alias="scopeQ")] = None,
 ) -> QueryParameters:
     """The GET parameters that select entities, as GET /entities and GET /temporal/entities both take them."""
     selection = (type_, id_, id_pattern, attrs, q, georel, geometry, coordinates, geoproperty)
-    return QueryParameters(*selection, page.limit, page.offset, page.count)
+    return QueryParameters(*selection, page.limit, page.offset, page.count, scope_q)
 
 
 Selection = Annotated[QueryParameters, Depends(query_parameters)]
@@ -129,6 +132,7 @@ def entity_query(
         type_sets=None if plain else type_sets,
         q=parse_q(given.q, terms, _expanded(expand_values, terms)) if given.q is not None else None,
         geo=parse_geo(given.georel, given.geometry, given.coordinates, geoproperty),
+        scope_q=parse_scope_q(given.scope_q) if given.scope_q is not None else None,
     )
 
 

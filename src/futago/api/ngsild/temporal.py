@@ -287,6 +287,7 @@ def _selectors(service: TemporalService, call: Call, body: dict[str, Any]) -> li
             _text(selector.get("idPattern"), "idPattern"), None, _text(body.get("q"), "q"),
             _text(geo.get("georel"), "georel"), _text(geo.get("geometry"), "geometry"),
             _joined(geo.get("coordinates"), "coordinates", json=True), _text(geo.get("geoproperty"), "geoproperty"),
+            scope_q=_text(body.get("scopeQ"), "scopeQ"),
         )  # fmt: skip
         out.append(entity_query(service.ngsild, call.terms, given))
     return out

@@ -40,7 +40,7 @@ from futago.services.ngsild.attributes import (
 from futago.services.ngsild.context import TermMap
 from futago.services.ngsild.errors import AlreadyExists, BadRequestData, ResourceNotFound
 from futago.services.ngsild.mapping import EntityState, from_twin, recorded_instances, to_twin
-from futago.services.ngsild.service import NULL, NgsiLdService, merge_attributes
+from futago.services.ngsild.service import NULL, NgsiLdService, add_types, merge_attributes
 from futago.services.ngsild.types import ModelPlan, plan, schema_of
 
 T = TypeVar("T")
@@ -433,8 +433,12 @@ def _next_state(state: EntityState, item: Item, previous: EntityState | None, op
                 continue
             given = drop_nulls({iri: instances})[iri]
             after.attrs[iri] = merge_instances(old, stamp(given, now, old), operation != "update-keep")
-    if state.type and operation in ("merge", "upsert-update"):  # an update appends attributes, type kept
-        after.type, after.extra_types = state.type, state.extra_types
+    if operation in ("merge", "upsert-update"):  # types are added (4.16), the first staying the model's
+        add_types(after, [state.type, *state.extra_types] if state.type else [])
+    if isinstance(item.document, dict) and "scope" in item.document:
+        # merge and update replace the scope; an upsert's update appends to it, as an append does (5.6.3)
+        scopes = state.scope
+        after.scope = list(dict.fromkeys([*after.scope, *scopes])) if operation == "upsert-update" else scopes
     return _Job(after, created=False)
 
 
@@ -453,6 +457,7 @@ def _copy(state: EntityState) -> EntityState:
         list(state.extra_types),
         state.model,
         state.etag,
+        list(state.scope),
     )
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from futago.core.events import Event
 from futago.core.twins import TwinScan
 from futago.services.ngsild.attached import Attached
-from futago.services.ngsild.querying import _pages, _states
+from futago.services.ngsild.querying import _states, twin_pages
 
 if TYPE_CHECKING:
     from futago.services.ngsild.service import NgsiLdService, Readable
@@ -119,9 +119,8 @@ def _count(
 ) -> Census:
     models = service._model_ids([only_type]) if only_type is not None else None
     found = Census()
-    if models is not None and not models:
-        return found
-    for page in _pages(service, tenant, TwinScan(model_ids=models), None):
+    extra = frozenset([only_type]) if only_type is not None else None  # an entity's further types count too
+    for page in twin_pages(service, tenant, TwinScan(model_ids=models), extra, None):
         shown = [t for t in (readable(twin) for twin in page) if t is not None]
         for state in _states(service, tenant, shown, may_read_twin):
             for type_iri in (state.type, *state.extra_types):

@@ -38,6 +38,7 @@ class EntityState:
     extra_types: list[str] = field(default_factory=list)
     model: str = ""
     etag: str = ""
+    scope: list[str] = field(default_factory=list)  # 4.18: '/'-separated hierarchical scopes
 
 
 Targets = Callable[[str], str]  # entity id -> twin id (the tenant's prefix)
@@ -86,6 +87,8 @@ def to_twin(
     meta: dict[str, Any] = {"createdAt": created, "attrs": meta_attrs}
     if state.extra_types:
         meta["types"] = state.extra_types
+    if state.scope:
+        meta["scope"] = state.scope
     document[META] = meta
     return document, relationships
 
@@ -122,6 +125,7 @@ def from_twin(
         extra_types=[t for t in meta.get("types", ()) if isinstance(t, str)],
         model=twin.model,
         etag=twin.etag,
+        scope=[s for s in meta.get("scope", ()) if isinstance(s, str)],
     )
     rels_by_name: dict[str, list[Relationship]] = {}
     for rel in relationships:

@@ -501,6 +501,8 @@ class SubscriptionService:
                     return False
             except BadRequestData:
                 return False
+        if not subs.in_scope(record, state.scope):
+            return False
         geo_q = record.get("geoQ")
         if geo_q is not None:
             return subs.geo_matches(geo_q, subs.geometry_of(state.attrs, geo_q.get("geoproperty", LOCATION)))

@@ -10,14 +10,17 @@ on the twin itself, then the entity (built with its relationships, fetched once 
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from futago.core.twin_rules import NGSILD_META as META
 from futago.core.twins import PropertyFilter, Twin, TwinScan
 from futago.services.ngsild.attributes import LOCATION
 from futago.services.ngsild.geoquery import GeoQuery, geo_value
 from futago.services.ngsild.mapping import EntityState, from_twin
 from futago.services.ngsild.qlang import DateTimeValue, Node, Range, Term, Word, conjuncts, matches
+from futago.services.ngsild.scopeq import scope_matches
 from futago.services.ngsild.typeexpr import named, type_matches
 from futago.services.ngsild.types import is_derived
 
@@ -60,8 +63,6 @@ def matching(
     if query.type_sets is not None:
         types = sorted(set(types) | set(named(query.type_sets)))
     models = service._model_ids(types or None)
-    if models is not None and not models:
-        return
     geo: GeoQuery | None = query.geo
     on_twin = geo is not None and geo.geoproperty == LOCATION
     scan = TwinScan(
@@ -73,7 +74,8 @@ def matching(
     geo_test = geo.test() if geo is not None else None
     # A first page just over what the answer needs (most candidates of a narrowed scan match), then full ones.
     first = PAGE if query.count else min(PAGE, 2 * (query.offset + query.limit) + 20)
-    for page in _pages(service, tenant, scan, query.id_pattern, first):
+    extra = frozenset(types) if types else None
+    for page in twin_pages(service, tenant, scan, extra, query.id_pattern, first):
         candidates = []
         for twin in page:
             shown = readable(twin)
@@ -85,6 +87,52 @@ def matching(
         for state in _states(service, tenant, candidates, may_read_twin):
             if _decide(query, state, geo_test, on_twin):
                 yield state
+
+
+def twin_pages(
+    service: NgsiLdService,
+    tenant: str | None,
+    scan: TwinScan,
+    extra_types: frozenset[str] | None,
+    id_pattern: str | None,
+    first: int = PAGE,
+) -> Iterator[list[Twin]]:
+    """The twins of ``scan`` and, when types are named (``extra_types``), of the entities holding one of them as
+    a further type (a multi-typed entity's twin has the model of its first type only), one id-ordered stream a
+    page at a time. The second scan reads the store's index of multi-typed twins: nothing where there are none."""
+    main = _pages(service, tenant, scan, id_pattern, first) if scan.model_ids is None or scan.model_ids else iter(())
+    if extra_types is None:
+        yield from main
+        return
+    others = _pages(
+        service,
+        tenant,
+        # only the index of multi-typed twins: a box or a property filter could lead the engine to another index
+        # and a scan of every twin in it (the geometry and q are decided on each candidate anyway)
+        scan._replace(model_ids=None, properties=(), bbox=None, extra_types=extra_types),
+        id_pattern,
+        first,
+    )
+    page: list[Twin] = []
+    size = first
+    seen: set[str] = set()  # multi-typed twins given: one may be in both scans (its model's type and another named)
+    for twin in heapq.merge(_flat(main), _flat(others), key=lambda t: t.id):
+        meta = twin.properties.get(META)
+        if isinstance(meta, dict) and meta.get("types"):
+            if twin.id in seen:
+                continue
+            seen.add(twin.id)
+        page.append(twin)
+        if len(page) >= size:
+            yield page
+            page, size = [], PAGE
+    if page:
+        yield page
+
+
+def _flat(pages: Iterator[list[Twin]]) -> Iterator[Twin]:
+    for page in pages:
+        yield from page
 
 
 def _pages(
@@ -139,6 +187,8 @@ def _decide(query: EntityQuery, state: EntityState, geo_test: Callable[[Any], bo
     if query.attrs is not None and not any(a in state.attrs for a in query.attrs):
         return False
     if query.q is not None and not matches(query.q, state.attrs):
+        return False
+    if query.scope_q is not None and not scope_matches(query.scope_q, state.scope):
         return False
     if geo_test is not None and not on_twin:
         assert query.geo is not None

@@ -85,6 +85,7 @@ class EntityQuery:
     type_sets: list[frozenset[str]] | None = None  # a type expression: any set, all its types (typeexpr.py)
     q: Any = None  # a parsed q (qlang.Node)
     geo: Any = None  # a geo-query (geoquery.GeoQuery)
+    scope_q: Any = None  # a parsed scopeQ (scopeq.ScopeQuery)
 
 
 class NgsiLdService:
@@ -175,29 +176,19 @@ class NgsiLdService:
         return state
 
     def scan(self, tenant: str | None, query: EntityQuery, readable: Readable = _everything) -> Iterator[Twin]:
-        """The twins of ``query``'s type, ids and idPattern, in id order, as the caller may read them."""
+        """The twins of ``query``'s type, ids and idPattern, in id order, as the caller may read them; a type
+        matches an entity's model or any of its further types."""
+        from futago.services.ngsild.querying import twin_pages
+
         models = self._model_ids(query.types)
-        if models is not None and not models:
-            return
-        pattern = _pattern(query.id_pattern)
         twin_ids = frozenset(self.tenant_twin_id(tenant, i) for i in query.ids) if query.ids else None
-        prefix = f"~{tenant}~" if tenant is not None else None
-        after = prefix
-        while True:
-            page = self.twins.store.scan_twins(TwinScan(model_ids=models, twin_ids=twin_ids, after_id=after, limit=500))
+        extra = frozenset(query.types) if query.types else None
+        scan = TwinScan(model_ids=models, twin_ids=twin_ids)
+        for page in twin_pages(self, tenant, scan, extra, query.id_pattern):
             for twin in page:
-                if prefix is not None and not twin.id.startswith(prefix):
-                    return
-                if prefix is None and twin.id.startswith("~"):
-                    continue
-                if pattern is not None and not pattern.search(self.entity_id(tenant, twin.id)):
-                    continue
                 shown = readable(twin)
                 if shown is not None:
                     yield shown
-            if len(page) < 500:
-                return
-            after = page[-1].id
 
     def query(
         self,
@@ -207,7 +198,7 @@ class NgsiLdService:
         may_read_twin: Callable[[str], bool] | None = None,
     ) -> tuple[list[EntityState], int | None]:
         """One page of entities (offset, limit) and, when asked, how many match in all."""
-        if query.q is not None or query.geo is not None or query.type_sets is not None:
+        if query.q is not None or query.geo is not None or query.type_sets is not None or query.scope_q is not None:
             return self.query_entities(tenant, query, readable, may_read_twin)
         found: list[EntityState] = []
         total = 0
@@ -260,6 +251,8 @@ class NgsiLdService:
         if omit is None or "type" not in omit:
             types = [terms.compact(t) for t in (state.type, *state.extra_types)]
             out["type"] = types[0] if len(types) == 1 else types
+        if state.scope and (omit is None or "scope" not in omit):
+            out["scope"] = state.scope[0] if len(state.scope) == 1 else list(state.scope)
         if rendering.sys_attrs:  # keyValues too (the entity's own times; an attribute's need its object form)
             out["createdAt"] = state.created_at
             out["modifiedAt"] = state.modified_at
@@ -287,18 +280,12 @@ class NgsiLdService:
         if not isinstance(document, dict):
             raise BadRequestData("an entity is a JSON object with id and type")
         entity_id = self.check_id(document.get("id", document.get("@id")), new=need_type)
-        kind = document.get("type", document.get("@type"))
-        kinds = kind if isinstance(kind, list) else [kind] if kind is not None else []
-        if need_type and not kinds:
+        expanded = types_of(document.get("type", document.get("@type")), terms)
+        if need_type and not expanded:
             raise BadRequestData("an entity needs a type")
-        if not all(isinstance(k, str) and k for k in kinds):
-            raise BadRequestData("an entity's type is a name or an array of names")
-        if not all(is_name(k) for k in kinds):  # 4.6.2: BadRequestData for any other character
-            raise BadRequestData(f"{kind!r}: a type is a letter, then letters, digits or '_'")
-        if "scope" in document:
-            check_scope(document["scope"])
-        expanded = [terms.expand(k) for k in kinds]
         state = EntityState(entity_id, expanded[0] if expanded else "", extra_types=expanded[1:])
+        if "scope" in document:
+            state.scope = scopes_of(document["scope"])
         state.attrs = parse_attributes(document, terms, ENTITY_MEMBERS, keep_null)
         return state
 
@@ -406,9 +393,9 @@ class NgsiLdService:
         fragment = {k: v for k, v in document.items() if not (v == NULL and k in ENTITY_MEMBERS)}
         state = self._copy(previous)
         merge_attributes(state, parse_attributes(fragment, terms, keep_null=True), now_iso())
-        if "type" in document:
-            kinds = document["type"] if isinstance(document["type"], list) else [document["type"]]
-            state.type = terms.expand(str(kinds[0]))
+        add_types(state, types_of(document.get("type"), terms))  # 4.16: a merge adds types, never removes one
+        if "scope" in document:  # replaced (the NGSI-LD Null removes it)
+            state.scope = scopes_of(document["scope"])
         self.write(tenant, state, previous)
 
     def append(
@@ -420,6 +407,9 @@ class NgsiLdService:
         state = self._copy(previous)
         outcome = Outcome()
         now = now_iso()
+        add_types(state, types_of(document.get("type"), terms))  # 5.6.3: types and scopes in a fragment are added
+        if "scope" in document:
+            state.scope = list(dict.fromkeys([*state.scope, *scopes_of(document["scope"])]))
         for iri, instances in attrs.items():
             old = state.attrs.get(iri, [])
             clashes = {i.get("datasetId") for i in old} & {i.get("datasetId") for i in instances}
@@ -428,7 +418,7 @@ class NgsiLdService:
                 continue
             state.attrs[iri] = merge_instances(old, stamp(instances, now, old), overwrite)
             outcome.updated.append(iri)
-        if outcome.updated:
+        if outcome.updated or (state.extra_types, state.scope) != (previous.extra_types, previous.scope):
             self.write(tenant, state, previous)
         return outcome
 
@@ -439,6 +429,8 @@ class NgsiLdService:
         state = self._copy(previous)
         outcome = Outcome()
         now = now_iso()
+        if "scope" in document:  # 5.6.2: the scope given replaces the entity's
+            state.scope = scopes_of(document["scope"])
         for iri, instances in attrs.items():
             old = state.attrs.get(iri)
             missing = [i.get("datasetId") for i in instances if _same_dataset(old or [], i) is None]
@@ -450,7 +442,7 @@ class NgsiLdService:
             else:
                 state.attrs[iri] = merge_instances(old, stamp(drop_nulls({iri: instances})[iri], now, old))
             outcome.updated.append(iri)
-        if outcome.updated:
+        if outcome.updated or state.scope != previous.scope:
             self.write(tenant, state, previous)
         return outcome
 
@@ -529,7 +521,35 @@ class NgsiLdService:
             list(state.extra_types),
             state.model,
             state.etag,
+            list(state.scope),
         )
+
+
+def types_of(kind: Any, terms: TermMap) -> list[str]:
+    """An entity's ``type`` member (a name or an array of them, 4.6.2 names), expanded, each once."""
+    kinds = kind if isinstance(kind, list) else [kind] if kind is not None else []
+    if not all(isinstance(k, str) and k for k in kinds):
+        raise BadRequestData("an entity's type is a name or an array of names")
+    if not all(is_name(k) for k in kinds):  # 4.6.2: BadRequestData for any other character
+        raise BadRequestData(f"{kind!r}: a type is a letter, then letters, digits or '_'")
+    return list(dict.fromkeys(terms.expand(k) for k in kinds))
+
+
+def add_types(state: EntityState, types: list[str]) -> None:
+    """Types an entity gains (append, merge: 4.16): the first stays its model's, the others are further types."""
+    for type_iri in types:
+        if not state.type:
+            state.type = type_iri
+        elif type_iri != state.type and type_iri not in state.extra_types:
+            state.extra_types.append(type_iri)
+
+
+def scopes_of(scope: Any) -> list[str]:
+    """An entity's ``scope`` member (4.18) as a list, each once; the NGSI-LD Null alone is no scope."""
+    scopes = [s for s in (scope if isinstance(scope, list) else [scope]) if s != NULL]
+    if scopes:
+        check_scope(scopes)
+    return list(dict.fromkeys(scopes))
 
 
 def merge_attributes(state: EntityState, given: dict[str, list[Instance]], now: str) -> None:

@@ -20,6 +20,7 @@ from futago.services.ngsild.context import TermMap
 from futago.services.ngsild.errors import BadRequestData
 from futago.services.ngsild.notify_joins import join_params
 from futago.services.ngsild.qlang import safe_id_pattern
+from futago.services.ngsild.scopeq import compiled, scope_matches
 
 FORMATS = {"normalized": "normalized", "keyValues": "keyValues", "simplified": "keyValues", "concise": "concise"}
 ACCEPTS = ("application/json", "application/ld+json")
@@ -331,6 +332,11 @@ def parse(document: Any, terms: TermMap, context: Any, now: datetime) -> dict[st
     return record
 
 
+def in_scope(record: dict[str, Any], scopes: list[str]) -> bool:
+    """Whether an entity of these scopes passes the subscription's scopeQ (4.19), when it has one."""
+    return not record.get("scopeQ") or scope_matches(compiled(record["scopeQ"]), scopes)
+
+
 def apply(record: dict[str, Any], fragment: Any, terms: TermMap, now: datetime) -> dict[str, Any]:
     """``record`` with the members of ``fragment`` (a new subscription's or a PATCH's), checked as a whole."""
     if not isinstance(fragment, dict):
@@ -351,6 +357,10 @@ def apply(record: dict[str, Any], fragment: Any, terms: TermMap, now: datetime) 
             out[member] = _seconds(fragment[member], member)
     if "geoQ" in fragment:
         out["geoQ"] = _geo_q(fragment["geoQ"], terms)
+    if "scopeQ" in fragment:
+        scope_q = _text(fragment["scopeQ"], "scopeQ")
+        compiled(scope_q)  # checked now (a 400 pointing at /scopeQ), matched on every change
+        out["scopeQ"] = scope_q
     if "isActive" in fragment:
         if not isinstance(fragment["isActive"], bool):
             raise BadRequestData("isActive is true or false")
@@ -397,7 +407,7 @@ def present(
         out["entities"] = [{**s, "type": terms.compact(s["type"])} for s in record["entities"]]
     if "watchedAttributes" in record:
         out["watchedAttributes"] = [terms.compact(a) for a in record["watchedAttributes"]]
-    for member in ("timeInterval", "q", "throttling", "expiresAt", "lang"):
+    for member in ("timeInterval", "q", "scopeQ", "throttling", "expiresAt", "lang"):
         if member in record:
             out[member] = record[member]
     if "geoQ" in record:

@@ -165,7 +165,7 @@ def in_datasets(state: EntityState, datasets: list[str] | None) -> EntityState:
             attrs[iri] = kept
     return EntityState(
         state.id, state.type, attrs, state.created_at, state.modified_at, list(state.extra_types), state.model,
-        state.etag,
+        state.etag, list(state.scope),
     )  # fmt: skip
 
 

@@ -30,6 +30,14 @@ class PostgresTwins(SqlTwins):
     def _bbox_condition(self, bbox: tuple[float, float, float, float]) -> tuple[str, list[Any]]:
         return "geom && ST_MakeEnvelope(?, ?, ?, ?, 4326)", list(bbox)
 
+    def _extra_types_condition(self, types: Sequence[str]) -> tuple[str, list[Any]]:
+        # The first term is the partial index's own predicate (migration V8), so the planner may scan that index
+        return (
+            "(properties -> '$ngsild' -> 'types') IS NOT NULL "
+            "AND jsonb_exists_any(properties -> '$ngsild' -> 'types', ?::text[])",
+            [list(types)],
+        )
+
     def _property_condition(self, path: Sequence[str], op: str, value: Any) -> tuple[str, list[Any]]:
         if op in ("array_contains", "array_contains_partial"):
             if "\\u0000" in value:  # JSONB refuses NUL, and no stored twin can hold one: let the engine decide

@@ -103,6 +103,11 @@ class SqlTwins:
         lose one."""
         raise NotImplementedError
 
+    def _extra_types_condition(self, types: Sequence[str]) -> tuple[str, list[Any]]:
+        """A WHERE condition keeping twins whose ``$ngsild`` record's ``types`` hold one of ``types``, answered
+        by the partial index of the twins that have such a record (migration V8)."""
+        raise NotImplementedError
+
     # models -----------------------------------------------------------------------------
     def put_models(self, documents: Sequence[dict[str, Any]], uploaded: str) -> None:
         with self.db.write() as conn:
@@ -237,6 +242,12 @@ class SqlTwins:
                 return []
             where.append(f"id IN ({_placeholders(len(scan.twin_ids))})")
             params.extend(sorted(scan.twin_ids))
+        if scan.extra_types is not None:
+            if not scan.extra_types:
+                return []
+            extra_sql, extra_params = self._extra_types_condition(sorted(scan.extra_types))
+            where.append(extra_sql)
+            params.extend(extra_params)
         conditions = [self._bbox_condition(scan.bbox)] if scan.bbox is not None else []
         conditions += [self._property_condition(c.path, c.op, c.value) for c in scan.properties]
         for sql_condition, condition_params in conditions:

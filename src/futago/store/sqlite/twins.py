@@ -99,6 +99,19 @@ class SQLiteTwins(SqlTwins):
         # reverse) can only keep extra rows, which the query engine drops.
         return f"json_extract(properties, ?) {op} ?", [_json_path(path), value]
 
+    def _extra_types_condition(self, types: Sequence[str]) -> tuple[str, list[Any]]:
+        # The first term is the partial index's own WHERE, written alike, so that SQLite scans that index
+        return (
+            f"{_EXTRA_TYPES} IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(properties, '{_EXTRA_TYPES_PATH}') "
+            f"WHERE value IN ({','.join('?' * len(types))}))",
+            list(types),
+        )
+
+
+# where an NGSI-LD entity's further types are (futago.core.twin_rules.NGSILD_META), as migration V8 indexes them
+_EXTRA_TYPES_PATH = '$."$ngsild".types'
+_EXTRA_TYPES = f"json_extract(properties, '{_EXTRA_TYPES_PATH}')"
+
 
 def _json_path(path: Sequence[str]) -> str:
     return "$." + ".".join(f'"{seg}"' for seg in path)
