@@ -31,7 +31,7 @@ class PostgresTwins(SqlTwins):
         return "geom && ST_MakeEnvelope(?, ?, ?, ?, 4326)", list(bbox)
 
     def _extra_types_condition(self, types: Sequence[str]) -> tuple[str, list[Any]]:
-        # The first term is the partial index's own predicate (migration V8), so the planner may scan that index
+        # The first term is the partial index's own predicate (migration V9), so the planner may scan that index
         return (
             "(properties -> '$ngsild' -> 'types') IS NOT NULL "
             "AND jsonb_exists_any(properties -> '$ngsild' -> 'types', ?::text[])",

@@ -105,7 +105,7 @@ class SqlTwins:
 
     def _extra_types_condition(self, types: Sequence[str]) -> tuple[str, list[Any]]:
         """A WHERE condition keeping twins whose ``$ngsild`` record's ``types`` hold one of ``types``, answered
-        by the partial index of the twins that have such a record (migration V8)."""
+        by the partial index of the twins that have such a record (migration V9)."""
         raise NotImplementedError
 
     # models -----------------------------------------------------------------------------

@@ -108,7 +108,7 @@ class SQLiteTwins(SqlTwins):
         )
 
 
-# where an NGSI-LD entity's further types are (futago.core.twin_rules.NGSILD_META), as migration V8 indexes them
+# where an NGSI-LD entity's further types are (futago.core.twin_rules.NGSILD_META), as migration V9 indexes them
 _EXTRA_TYPES_PATH = '$."$ngsild".types'
 _EXTRA_TYPES = f"json_extract(properties, '{_EXTRA_TYPES_PATH}')"
 
