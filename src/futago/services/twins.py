@@ -139,7 +139,7 @@ class TwinService:
             self._publish(TWIN_CREATED, stored, {"twin": stored.to_json()})
         else:
             patch = jsonpatch.make_patch(_body(previous), _body(stored)).patch
-            self._publish(TWIN_UPDATED, stored, {"patch": patch})
+            self._publish(TWIN_UPDATED, stored, {"patch": patch}, previous=previous)
         return stored, previous is None
 
     def import_twins(
@@ -170,8 +170,9 @@ class TwinService:
             return stored
         now = now_iso()  # one transaction, one instant: every event of the batch carries its time
         for twin in stored:
-            if twin.id in previous:
-                self._publish(TWIN_UPDATED, twin, {}, time=now)
+            before = previous.get(twin.id)
+            if before is not None:
+                self._publish(TWIN_UPDATED, twin, {}, time=now, previous=before)
             else:
                 self._publish(TWIN_CREATED, twin, {"twin": twin.to_json()}, time=now)
         return stored
@@ -187,7 +188,7 @@ class TwinService:
         twin, hidden = self._without_personal(twin)
         stored = self.store.put_twin(twin, if_match=if_match if if_match is not None else current.etag)
         public = [op for op in operations if str(op.get("path", "")).lstrip("/").split("/", 1)[0] not in hidden]
-        self._publish(TWIN_UPDATED, stored, {"patch": public})
+        self._publish(TWIN_UPDATED, stored, {"patch": public}, previous=current)
         return stored
 
     def delete(self, twin_id: str, if_match: str | None = None) -> None:
@@ -201,7 +202,7 @@ class TwinService:
             )
         self.store.delete_twin(twin_id, if_match=if_match)
         self.store.delete_series(twin_id)
-        self._publish(TWIN_DELETED, twin, {})
+        self._publish(TWIN_DELETED, twin, {}, previous=twin)
 
     def list_twins(self, model: str | None = None, after: str | None = None, limit: int = 100) -> list[Twin]:
         models = self.models.models.descendants(model) if model else None
@@ -236,7 +237,7 @@ class TwinService:
         self._validate_relationship(rel, source, previous)
         stored = self.store.put_relationship(rel, if_match=if_match, if_none_match=if_none_match)
         kind = RELATIONSHIP_CREATED if previous is None else RELATIONSHIP_UPDATED
-        self._publish(kind, source, {"relationship": stored.to_json()}, about=_target(stored))
+        self._publish(kind, source, {"relationship": stored.to_json()}, about=_target(stored), previous=previous)
         return stored, previous is None
 
     def import_relationships(self, rels: list[Relationship], known: dict[str, Twin] | None = None) -> None:
@@ -276,7 +277,7 @@ class TwinService:
         self._validate_relationship(rel, self.get(source_id), current)
         stored = self.store.put_relationship(rel, if_match=if_match if if_match is not None else current.etag)
         data = {"relationship": stored.to_json()}
-        self._publish(RELATIONSHIP_UPDATED, self.get(source_id), data, about=_target(stored))
+        self._publish(RELATIONSHIP_UPDATED, self.get(source_id), data, about=_target(stored), previous=current)
         return stored
 
     def _validate_relationship(self, rel: Relationship, source: Twin, previous: Relationship | None) -> None:
@@ -290,7 +291,8 @@ class TwinService:
         rel = self.get_relationship(source_id, rel_id)
         self.store.delete_relationship(source_id, rel_id, if_match=if_match)
         source = self.store.get_twin(source_id)
-        self._publish(RELATIONSHIP_DELETED, source, {"relationship": rel.to_json()}, source_id, _target(rel))
+        data = {"relationship": rel.to_json()}
+        self._publish(RELATIONSHIP_DELETED, source, data, source_id, _target(rel), previous=rel)
 
     def list_relationships(
         self, source_id: str, name: str | None = None, readable: TwinFilter = _every
@@ -334,8 +336,10 @@ class TwinService:
         twin_id: str | None = None,
         about: tuple[str, ...] = (),
         time: str | None = None,
+        previous: Twin | Relationship | None = None,
     ) -> None:
-        """``time``: when the change happened, where the caller has it (a bulk write's one instant); now if not."""
+        """``time``: when the change happened, where the caller has it (a bulk write's one instant); now if not.
+        ``previous``: what the change replaced or removed (``Event.previous``)."""
         self.bus.publish(
             Event(
                 kind,
@@ -344,6 +348,7 @@ class TwinService:
                 model=twin.model if twin else None,
                 data=data,
                 about=about,
+                previous=previous,
             )
         )
 

@@ -1,14 +1,14 @@
 """NGSI-LD subscriptions at work: stored per tenant, matched against twin changes from either door, and their
 notifications handed to futago's notification machinery (the ``ngsild`` channel, retries, dead letters).
 
-- **Index.** Subscriptions are matched from memory, by tenant: the index is loaded on ``start`` (so after a
-  leadership change too), changed at once by every create, update and delete made through this process, and read
-  again from the store every ``REFRESH_S`` for those made through another process. A change in a tenant without
-  subscriptions costs a dictionary look-up; an idle notifier wakes only for that safety read.
+- **Index.** Subscriptions are matched from memory, by tenant: loaded on ``start`` (after a leadership change
+  too), changed at once by every create, update and delete made here, read again when another process announces
+  one (``ngsild_subscription.changed``, relayed over NATS in order with the twin changes) and every ``REFRESH_S``
+  (no NATS, an announcement missed). A change in a tenant without subscriptions costs a dictionary look-up.
 - **Triggers.** Every ``twin.*`` and ``relationship.*`` event (the twin API and NGSI-LD alike) is queued and
   matched on a thread of its own: tenant, entity selectors, ``notificationTrigger`` and watchedAttributes
-  against what changed (``triggers``), ``q``, ``geoQ``, ``throttling``, ``isActive`` and ``expiresAt``. A
-  ``twin.deleted`` is told with the entity's last state, seen here or told by the write that deleted it.
+  against what changed (``triggers``: against the twin the event replaced or removed, on any process, ``before``),
+  ``q``, ``geoQ``, ``throttling``, ``isActive`` and ``expiresAt``.
   Periodic subscriptions (``timeInterval``) are sent by a timer with every entity that matches then.
 - **Throttling drops nothing.** A change within a subscription's throttle window is held, the latest per entity,
   and the timer sends the held entities in one coalesced notification when the window ends; each held change
@@ -39,7 +39,7 @@ import orjson
 from futago.act.notify import NotificationService
 from futago.act.notify.channel import Message, Outcome
 from futago.act.notify.jobs import Job
-from futago.core.events import Event, EventBus
+from futago.core.events import NGSILD_SUBSCRIPTION_CHANGED, Event, EventBus
 from futago.core.fence import OPEN, Fenced, acting, refused
 from futago.core.notifications import Delivery, Subscriber
 from futago.core.ports import NgsiLdSubscriptionStore
@@ -50,9 +50,10 @@ from futago.services.ngsild import qlang
 from futago.services.ngsild import subscriptions as subs
 from futago.services.ngsild import triggers as trg
 from futago.services.ngsild.attributes import LOCATION, Rendering
+from futago.services.ngsild.before import change_before, tenant_ids, twin_before
 from futago.services.ngsild.context import CORE_CONTEXT_URL, TermMap
 from futago.services.ngsild.errors import AlreadyExists, BadRequestData, ResourceNotFound
-from futago.services.ngsild.mapping import EntityState
+from futago.services.ngsild.mapping import EntityState, from_twin
 from futago.services.ngsild.notify_joins import joined
 from futago.services.ngsild.service import EntityQuery, NgsiLdService
 from futago.services.ngsild.triggers import (
@@ -75,7 +76,6 @@ REFRESH_S = 10.0  # how soon the leader sees a subscription stored through anoth
 SUBSCRIBER_PREFIX = "ngsild:"  # delivery records name a subscription as subscriber "ngsild:<tenant>:<id>"
 _NOTIFICATION_URN = "urn:ngsi-ld:Notification:"
 _SEEN_LIMIT = 20_000
-_BEFORE_LIMIT = 2_000
 _TRIGGERS = (
     "twin.created", "twin.updated", "twin.deleted", "relationship.created", "relationship.updated",
     "relationship.deleted",
@@ -149,9 +149,6 @@ class SubscriptionService:
         channel = notifications.channels.get("ngsild")
         if channel is not None and hasattr(channel, "observers"):
             channel.observers.append(self._observe)
-        self._before: OrderedDict[str, EntityState] = OrderedDict()  # told by this process's writes
-        if ngsild is not None:  # a notifier built for delivery alone has no entity service to hear
-            ngsild.before_write = self._told_before
         lookups = getattr(notifications, "subscriber_lookups", None)
         if isinstance(lookups, list):  # so that a restarted leader resumes and requeues these deliveries too
             lookups.append(self.subscriber)
@@ -205,6 +202,7 @@ class SubscriptionService:
                 raise AlreadyExists(f"subscription '{record['id']}' already exists")
             self.store.put_ngsild_subscription(key[0], key[1], record)
             self._put(key, record)
+        self._announce(key, "created")
         return str(record["id"])
 
     def _loadable(self, record: dict[str, Any], given: Any) -> None:
@@ -250,6 +248,7 @@ class SubscriptionService:
         with self._lock:
             self.store.put_ngsild_subscription(key[0], key[1], changed)
             self._put(key, changed)
+        self._announce(key, "updated")
 
     def delete(self, tenant: str | None, sub_id: str) -> None:
         self.get(tenant, sub_id)
@@ -257,6 +256,13 @@ class SubscriptionService:
         with self._lock:
             self.store.delete_ngsild_subscription(key[0], key[1])
             self._drop(key)
+        self._announce(key, "deleted")
+
+    def _announce(self, key: Key, change: str) -> None:
+        """Tell the other processes (the relay carries the event over NATS): the leader reads the index again."""
+        resource = f"subscriptions/{self.ngsild.tenant_twin_id(key[0] or None, key[1])}"
+        data = {"tenant": key[0] or None, "subscriptionId": key[1], "change": change}
+        self.bus.publish(Event(NGSILD_SUBSCRIPTION_CHANGED, now_iso(), data=data, about=(resource,)))
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -297,7 +303,8 @@ class SubscriptionService:
 
     def _on_event(self, event: Event) -> None:
         """On the publishing thread: queue, nothing more."""
-        if event.type in _TRIGGERS and event.twin_id:
+        announced = event.type == NGSILD_SUBSCRIPTION_CHANGED and event.origin is not None  # another's
+        if announced or (event.type in _TRIGGERS and event.twin_id):
             with self._lock:
                 self.pending += 1
             self._inbox.put(event)
@@ -332,6 +339,9 @@ class SubscriptionService:
                 return taken
 
     def on_change(self, event: Event) -> None:
+        if event.type == NGSILD_SUBSCRIPTION_CHANGED:  # made through another process: read in order with changes
+            self._load()
+            return
         twin_id = str(event.twin_id)
         tenant = _tenant_of(twin_id)
         now = subs.now_utc()
@@ -350,9 +360,12 @@ class SubscriptionService:
         twin = self.ngsild.twins.store.get_twin(twin_id)
         if twin is None:
             return
-        state = self.ngsild.state_of(tenant or None, twin)
+        rels = self.ngsild.twins.store.list_relationships(twin_id)
+        ids = tenant_ids(self.ngsild, tenant)
+        state = from_twin(twin, rels, self.ngsild.models.models, ids[0])
         seen = self._remember(twin_id, state)
-        previous = seen.attrs if seen is not None else None
+        before = change_before(event, twin, rels, seen, self.ngsild.models.models, ids)
+        previous = before.attrs if before is not None else None
         delta = delta_of(event, self._kind(event, twin), state, previous)
         if event.type == "relationship.deleted" and delta.deleted:
             with self._lock:
@@ -366,12 +379,14 @@ class SubscriptionService:
                 self._send_or_hold(key, record, twin_id, (shown, previous, delta))
 
     def _on_deleted(self, event: Event, tenant: str, candidates: list[tuple[Key, dict[str, Any]]]) -> None:
-        """An entity deleted: notified with the last state this notifier saw of it (with the relationships its
-        deletion removed just before), else with its id and type only."""
+        """An entity deleted: notified with the twin the event removed (with the relationships its deletion removed
+        just before), else the last state this notifier saw of it, else with its id and type only."""
         twin_id = str(event.twin_id)
         with self._lock:
-            last = self._seen.pop(twin_id, None) or self._before.pop(twin_id, None)
+            last = self._seen.pop(twin_id, None)
             moment, rels = self._rels_gone.pop(twin_id, (0.0, {}))
+        if isinstance(event.previous, Twin):  # exact, whichever process deleted it
+            last = twin_before(event.previous, None, [], self.ngsild.models.models, tenant_ids(self.ngsild, tenant))
         if last is None:
             try:
                 last = self.ngsild.state_of(tenant or None, Twin(twin_id, event.model or ""))
@@ -390,23 +405,9 @@ class SubscriptionService:
             if shown is not None and (not shown.attrs or self._filters_pass(record, shown)):
                 self._send_or_hold(key, record, twin_id, (shown, shown.attrs, delta))
 
-    def _told_before(self, twin_id: str, previous: Callable[[], EntityState]) -> None:
-        """An NGSI-LD write (or deletion) of this process is about to replace ``previous``: kept for a twin this
-        notifier has not seen yet (one made before any subscription), while its tenant has subscriptions."""
-        with self._lock:
-            if not self._by_tenant.get(_tenant_of(twin_id)) or twin_id in self._seen:
-                return
-        state = previous()
-        with self._lock:
-            self._before[twin_id] = state
-            while len(self._before) > _BEFORE_LIMIT:
-                self._before.popitem(last=False)
-
     def _remember(self, twin_id: str, state: EntityState) -> EntityState | None:
         with self._lock:
-            told = self._before.pop(twin_id, None)
             previous = self._seen.pop(twin_id, None)
-            previous = previous or told
             self._seen[twin_id] = state
             while len(self._seen) > _SEEN_LIMIT:
                 self._seen.popitem(last=False)

@@ -93,9 +93,6 @@ class NgsiLdService:
         self.twins = twins
         self.models = models
         self.contexts = contexts or ContextResolver()
-        # told before a write replaces (or a deletion removes) an entity, with a way to get its state then: what
-        # the subscription notifier compares against and shows of a deleted entity
-        self.before_write: Callable[[str, Callable[[], EntityState]], None] = lambda twin_id, previous: None
 
     # tenants ------------------------------------------------------------------------------------------------
     @staticmethod
@@ -329,7 +326,6 @@ class NgsiLdService:
                 if previous is None:
                     twin, _ = self.twins.put(twin_id, document, if_none_match="*")
                 else:
-                    self.before_write(twin_id, lambda: previous)
                     twin, _ = self.twins.put(twin_id, document, if_match=previous.etag or None)
                 self._sync_relationships(twin_id, rels)
             except InvalidInput as exc:  # the model refused it: an NGSI-LD BadRequestData (400), same pointers
@@ -359,7 +355,6 @@ class NgsiLdService:
         twin = self.twins.store.get_twin(twin_id)
         if twin is None:
             raise ResourceNotFound(f"entity '{entity_id}' does not exist")
-        self.before_write(twin_id, lambda: self.state_of(tenant, twin))
         for rel in self.twins.store.list_relationships(twin_id):
             self.twins.delete_relationship(twin_id, rel.id)
         for rel in self.twins.store.list_incoming(twin_id):
