@@ -490,7 +490,7 @@ def build(settings: Settings, worker: bool = False) -> App:
         files=files, channel_types=channel_types, fence=fence,
     )  # fmt: skip
     notifications.check_configured_channels()
-    ngsild = NgsiLdService(twins, models, ContextResolver(_ngsild_contexts(settings)))
+    ngsild = NgsiLdService(twins, models, ContextResolver(_ngsild_contexts(settings)), store.store_identity)
     registry_of(ngsild.contexts).use(store)  # hosted @contexts: in the store, shared by every process
     security = SecurityService(store, audit, settings.rate_limit_per_minute)
     return App(

@@ -101,12 +101,12 @@ def test_each_adapter_ships_a_first_version_and_its_repeatables() -> None:
     assert [m.key for m in load(SQLITE_MIGRATIONS)] == [
         "V1__initial", "V2__connection_states", "V3__shared_state", "V4__ngsild_subscriptions", "V5__fence_tokens",
         "V6__ngsild_contexts", "V7__lease_token_key", "V8__ngsild_temporal_instances", "V9__twin_extra_types",
-        "R__append_only",
+        "V10__store_identity", "R__append_only",
     ]  # fmt: skip
     assert [m.key for m in load(POSTGRES_MIGRATIONS)] == [
         "V1__initial", "V2__leader_lease", "V3__shared_state", "V4__ngsild_subscriptions", "V5__fence_tokens",
         "V6__ngsild_contexts", "V7__lease_token_key", "V8__ngsild_temporal_instances", "V9__twin_extra_types",
-        "R__append_only", "R__twin_geometry",
+        "V10__store_identity", "R__append_only", "R__twin_geometry",
     ]  # fmt: skip
 
 

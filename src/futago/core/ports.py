@@ -374,6 +374,12 @@ class NgsiLdContextStore(Protocol):
         ...
 
 
+class StoreIdentity(Protocol):
+    def store_identity(self) -> str:
+        """An id drawn once, when the store was made: the same for every process on it, across restarts."""
+        ...
+
+
 class AuditStore(Protocol):
     """The hash-chained audit log and its signed checkpoints."""
 
@@ -476,6 +482,7 @@ class Store(
     NotificationStore,
     NgsiLdSubscriptionStore,
     NgsiLdContextStore,
+    StoreIdentity,
     DatasetStore,
     AuditStore,
     SecurityStore,

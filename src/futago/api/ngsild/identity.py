@@ -1,14 +1,14 @@
 """/ngsi-ld/v1/info/sourceIdentity: who this Context Source is (GS CIM 009 5.15.1, the members of 5.2.40).
 
 The alias names one tenant of this broker (the multi-tenancy rule of Table 5.2.40-1): it is derived from the
-broker's store and the tenant, so it stays the same across restarts and differs between tenants, which is what a
-peer compares in a Via chain to tell a loop from a second tenant. Reading it needs no tenant to exist yet.
+store's identity (an id drawn once when the store was made, kept in it) and the tenant, so every process of a
+deployment answers the same one, it stays the same across restarts, and it differs between tenants, which is what
+a peer compares in a Via chain to tell a loop from a second tenant. Reading it needs no tenant to exist yet.
 """
 
 from __future__ import annotations
 
 import hashlib
-import socket
 import time
 from datetime import UTC, datetime
 from typing import Annotated
@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from futago.api.access import Access, require
 from futago.api.ngsild.http import Call, NgsiLdRoute, answer_doc, call_of
-from futago.api.providers import api_services, ngsild_service
+from futago.api.providers import ngsild_service
 from futago.services.ngsild import NgsiLdService
 
 router = APIRouter(prefix="/info", tags=["ngsi-ld"], route_class=NgsiLdRoute, default_response_class=Response)
@@ -53,8 +53,7 @@ def alias_of(source: str, tenant: str | None) -> str:
 @router.get("/sourceIdentity", summary="Retrieve this Context Source's identity", responses=answer_doc(IDENTITY))
 def source_identity(request: Request, service: Service, _: Reader) -> Response:
     call: Call = call_of(request, service, geo=False)
-    source = f"{socket.gethostname()}|{api_services(request).settings.db}"
-    alias = alias_of(source, call.tenant)
+    alias = alias_of(service.source_id(), call.tenant)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return call.answer(
         {

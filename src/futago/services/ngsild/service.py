@@ -10,6 +10,7 @@ notifications), ``render`` (an entity in an answer format) and ``tenant_twin_id`
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,10 +90,26 @@ class EntityQuery:
 
 
 class NgsiLdService:
-    def __init__(self, twins: TwinService, models: ModelService, contexts: ContextResolver | None = None) -> None:
+    def __init__(
+        self,
+        twins: TwinService,
+        models: ModelService,
+        contexts: ContextResolver | None = None,
+        source: Callable[[], str] | None = None,
+    ) -> None:
+        """``source``: the store's identity (``store_identity``), what names this broker the same from every
+        process and across restarts; without one, a name of this service's own."""
         self.twins = twins
         self.models = models
         self.contexts = contexts or ContextResolver()
+        self._source = source
+        self._source_id: str | None = None
+
+    def source_id(self) -> str:
+        """What identifies this Context Source (5.15): read from the store once, it never changes."""
+        if self._source_id is None:
+            self._source_id = self._source() if self._source is not None else uuid.uuid4().hex
+        return self._source_id
 
     # tenants ------------------------------------------------------------------------------------------------
     @staticmethod

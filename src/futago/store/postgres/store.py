@@ -13,6 +13,7 @@ from futago.store.sql.alerts import SqlAlerts
 from futago.store.sql.audit import SqlAudit
 from futago.store.sql.commands import SqlCommands
 from futago.store.sql.datasets import SqlDatasets
+from futago.store.sql.identity import SqlStoreIdentity
 from futago.store.sql.ingest import SqlIngest
 from futago.store.sql.ngsild_contexts import SqlNgsiLdContexts
 from futago.store.sql.ngsild_instances import SqlNgsiLdInstances
@@ -40,6 +41,7 @@ class PostgresStore(
     SqlSecurity,
     SqlPrivacy,
     SqlPersonal,
+    SqlStoreIdentity,
 ):
     def __init__(self, url: str, secrets: SecretBox | None = None) -> None:
         db = PostgresDatabase(url)

@@ -11,6 +11,7 @@ from futago.store.sql.alerts import SqlAlerts
 from futago.store.sql.audit import SqlAudit
 from futago.store.sql.commands import SqlCommands
 from futago.store.sql.datasets import SqlDatasets
+from futago.store.sql.identity import SqlStoreIdentity
 from futago.store.sql.ingest import SqlIngest
 from futago.store.sql.ngsild_contexts import SqlNgsiLdContexts
 from futago.store.sql.ngsild_instances import SqlNgsiLdInstances
@@ -41,6 +42,7 @@ class SQLiteStore(
     SqlSecurity,
     SqlPrivacy,
     SqlPersonal,
+    SqlStoreIdentity,
 ):
     def __init__(self, path: str | Path, secrets: SecretBox | None = None) -> None:
         db = SQLiteDatabase(path)
