@@ -22,9 +22,7 @@ KIOSK = {
 def test_multi_attribute_simplified_is_a_dataset_object(client: TestClient) -> None:
     assert client.post(f"{BASE}/entities", json=KIOSK).status_code == 201
     simple = client.get(f"{BASE}/entities/{KIOSK['id']}", params={"options": "keyValues"}).json()
-    assert simple["name"] == {
-        "dataset": {"@none": "上野公園売店", "urn:ngsi-ld:Dataset:english": "Ueno Park kiosk"}
-    }
+    assert simple["name"] == {"dataset": {"@none": "上野公園売店", "urn:ngsi-ld:Dataset:english": "Ueno Park kiosk"}}
     assert simple["stock"] == 42  # a single default instance stays a bare value
     assert "createdAt" not in simple
 
