@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol, overload
 
 import jsonpatch
@@ -200,8 +201,11 @@ class TwinService:
                 f"twin '{twin_id}' still has {len(outgoing)} outgoing and {len(incoming)} incoming "
                 "relationship(s); delete them first"
             )
-        self.store.delete_twin(twin_id, if_match=if_match)
-        self.store.delete_series(twin_id)
+        # The twin and its history go together or not at all (the store's delete_twin also deletes its NGSI-LD
+        # temporal instances), whichever door deletes it: a twin made later with this id starts with none.
+        with self._transaction():
+            self.store.delete_twin(twin_id, if_match=if_match)
+            self.store.delete_series(twin_id)
         self._publish(TWIN_DELETED, twin, {}, previous=twin)
 
     def list_twins(self, model: str | None = None, after: str | None = None, limit: int = 100) -> list[Twin]:
@@ -327,6 +331,11 @@ class TwinService:
         """``source``: the graph as the caller may read it (the store itself when None)."""
         graph = self.store if source is None else source
         return execute(text, graph, self.models.models, page_size=page_size, continuation=continuation, shape=shape)
+
+    def _transaction(self) -> AbstractContextManager[None]:
+        """One store transaction where the store has them (both SQL adapters), else each call on its own."""
+        begin = getattr(self.store, "transaction", None)
+        return begin() if callable(begin) else nullcontext()
 
     def _publish(
         self,

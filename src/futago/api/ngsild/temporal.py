@@ -380,8 +380,7 @@ def delete_temporal(entity_id: str, request: Request, service: Service) -> Respo
     _access(request, "WRITE", f"twins/{_twin(service, request, entity_id)}")
     call = call_of(request, service.ngsild)
     service.require_entity(call.tenant, entity_id)  # 404, or 400 for an id that is no URI
-    service.ngsild.delete(call.tenant, entity_id)  # a twin's deletion deletes its telemetry
-    service.delete_entity_instances(_twin(service, request, entity_id))
+    service.ngsild.delete(call.tenant, entity_id)  # a twin's deletion deletes its telemetry and kept instances
     return call.done()
 
 

@@ -201,8 +201,9 @@ class TemporalService:
             if iri in apart:
                 readings[iri] = data  # joined below with the instances kept apart
                 continue
-            if shape.form == "aggregatedValues":
-                found.attrs[iri] = self._aggregated(data, time, shape)
+            if shape.form == "aggregatedValues":  # over the newest N readings under lastN, as kept instances
+                newest = _window(data, time.last_n)[0] if time.last_n is not None else data
+                found.attrs[iri] = self._aggregated(newest, time, shape)
                 continue
             data, cut = _window(data, time.last_n)
             if cut:
@@ -236,17 +237,20 @@ class TemporalService:
         time: TimeQuery,
         shape: Representation,
     ) -> None:
-        """An attribute with instances kept apart, joined with its telemetry readings (``data``) where it has some."""
+        """An attribute with instances kept apart, joined with its telemetry readings (``data``) where it has some.
+        ``lastN`` keeps the newest N of both together, in every representation."""
         twin_id, iri, count = where
         rows = self._apart_rows(twin_id, iri, time)
         if time.last_n is None and count > MAX_INSTANCES:
             _cut_at(found, rows[0].at(time.time_property), rows[-1].at(time.time_property))
-        readings: list[tuple[int, Any]] = []
         if data is not None:
-            data, cut = _window(data, time.last_n) if shape.form != "aggregatedValues" else (data, False)
-            if cut:
-                _cut_at(found, int(data.ts[0]), int(data.ts[-1]))
-            readings = list(zip(data.ts.tolist(), _values(data), strict=True))
+            if time.last_n is not None:
+                rows, data = _newest_of_both(rows, data, time)
+            elif shape.form != "aggregatedValues":  # aggregation reads the whole interval, as for telemetry alone
+                data, cut = _window(data, None)
+                if cut:
+                    _cut_at(found, int(data.ts[0]), int(data.ts[-1]))
+        readings = list(zip(data.ts.tolist(), _values(data), strict=True)) if data is not None else []
         if shape.form == "aggregatedValues":
             window = (time.origin_us, shape.period_us, time.end_us)
             found.attrs[iri] = ti.single(
@@ -261,8 +265,6 @@ class TemporalService:
                 both = [(r.at(time.time_property), i) for r, i in zip(rows, shown, strict=True)]
                 both += [(parse_timestamp(i["observedAt"]), i) for i in self._instances(twin_id, series, data, shape)]
                 shown = [i for _, i in sorted(both, key=lambda p: p[0])]
-                if time.last_n is not None:
-                    shown = shown[-time.last_n :]
             found.attrs[iri] = shown
 
     def _series_name_of(self, twin_id: str, iri: str) -> str:
@@ -381,8 +383,6 @@ class TemporalService:
             self.ngsild.create(tenant, self._current(state))
             twin = self.ngsild.twins.store.get_twin(twin_id)
             created = True
-            if self.instances is not None:  # left by an entity of this id deleted through another door
-                self.instances.delete_temporal_instances(twin_id)
         assert twin is not None
         rows: list[Reading] = []
         kinds: dict[str, ValueKind] = {}
@@ -461,10 +461,6 @@ class TemporalService:
         if not gone:
             which = f" with datasetId {dataset_id}" if dataset_id is not None else ""
             raise ResourceNotFound(f"entity '{entity_id}' has no temporal attribute {attr_iri}{which}")
-
-    def delete_entity_instances(self, twin_id: str) -> None:
-        if self.instances is not None:
-            self.instances.delete_temporal_instances(twin_id)
 
     def change_instance(
         self, tenant: str | None, entity_id: str, attr_iri: str, instance_id: str, new: Instance | None
@@ -624,6 +620,17 @@ def _window(data: SeriesData, last_n: int | None) -> tuple[SeriesData, bool]:
     if len(data) > MAX_INSTANCES:
         return _slice(data, 0, MAX_INSTANCES), True
     return data, False
+
+
+def _newest_of_both(rows: list[ti.Kept], data: SeriesData, time: TimeQuery) -> tuple[list[ti.Kept], SeriesData]:
+    """lastN over an attribute's kept instances and its readings together: the newest N of the two, each still in
+    time order (both come oldest first, so what is kept of each is its newest part). At equal times a reading
+    counts as the newer, as in the normalized answer's order."""
+    n = time.last_n or 0
+    merged = sorted([(r.at(time.time_property), 0) for r in rows] + [(t, 1) for t in data.ts[-n:].tolist()])[-n:]
+    readings = sum(source for _, source in merged)
+    kept = len(merged) - readings
+    return rows[len(rows) - kept :], _slice(data, len(data) - readings, len(data))
 
 
 def _slice(data: SeriesData, lo: int, hi: int) -> SeriesData:

@@ -228,6 +228,10 @@ class SqlTwins:
             _check_preconditions("twin", twin_id, row[1], if_match, None)
             self._unindex(conn, row[0])
             conn.execute("DELETE FROM twins WHERE rid = ?", (row[0],))
+            # The twin's NGSI-LD temporal instances go with it, in this transaction: an entity made later with the
+            # same id (by anyone) must never see an earlier one's history. Its telemetry goes in the same
+            # transaction too, where TwinService.delete wraps both.
+            conn.execute("DELETE FROM ngsild_temporal_instances WHERE twin_id = ?", (twin_id,))
 
     def scan_twins(self, scan: TwinScan) -> list[Twin]:
         where: list[str] = []
