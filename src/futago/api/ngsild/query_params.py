@@ -197,4 +197,5 @@ def _page_link(path: str, kept: list[tuple[str, str]], limit: int, offset: int, 
     # ':', '*', '/' and the q language's ';' stay readable; '&', '=', ',' and blanks are encoded, so a value can
     # neither split the query nor the header
     query = "&".join(f"{quote(k, safe='')}={quote(v, safe=':/@!$()*;')}" for k, v in pairs)
-    return f'<{path}?{query}>; rel="{rel}"; type="{media}"'
+    # written without blanks around ';' (RFC 8288 allows them, but the ETSI suite compares a lone link verbatim)
+    return f'<{path}?{query}>;rel="{rel}";type="{media}"'

@@ -26,7 +26,7 @@ from futago.api.ngsild.http import (
     tenant_of,
     with_body,
 )
-from futago.api.ngsild.query_params import Paging
+from futago.api.ngsild.query_params import Paging, page_links
 from futago.api.prefer import ReturnPreference
 from futago.api.providers import NgsiLdOff, api_services, ngsild_service
 from futago.core.errors import FutagoError
@@ -123,7 +123,11 @@ def list_subscriptions(
         subs.present(r, subscriptions.status(call.tenant, r["id"]), call.terms, now, sys_attrs)
         for r in shown[page.offset : page.offset + page.limit]
     ]
-    headers = {"NGSILD-Results-Count": str(len(shown))} if page.count else None
+    headers = {"NGSILD-Results-Count": str(len(shown))} if page.count else {}
+    more = len(shown) > page.offset + page.limit
+    links = page_links(request.url.path, request.query_params.multi_items(), page, call.accept, more)
+    if links is not None:  # rel="prev"/"next" (6.3.13), as GET /entities gives them
+        headers["Link"] = links
     return call.answer(listed, headers=headers)
 
 

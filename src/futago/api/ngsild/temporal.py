@@ -21,7 +21,15 @@ from futago.api.ngsild.http import MEDIA, Call, NgsiLdRoute, call_of, split_list
 from futago.api.ngsild.http import authorize as _access
 from futago.api.ngsild.http import body_doc as _body
 from futago.api.ngsild.joins import omitted_names, parse_projection, picked_names
-from futago.api.ngsild.query_params import GEO_QUERY, Page, Paging, QueryParameters, Selection, entity_query
+from futago.api.ngsild.query_params import (
+    GEO_QUERY,
+    Page,
+    Paging,
+    QueryParameters,
+    Selection,
+    entity_query,
+    page_links,
+)
 from futago.api.providers import api_services, ngsild_service
 from futago.services.ngsild import EntityQuery, NgsiLdService
 from futago.services.ngsild.aggregation import answer_time, parse_methods, parse_period
@@ -229,7 +237,7 @@ def query_temporal(
     call = call_of(request, service.ngsild, geo=False)
     selector = entity_query(service.ngsild, call.terms, given)  # the same selection as GET /entities
     page = Page(given.limit, given.offset, given.count)
-    return _query(service, access, call, [selector], given.attrs, when.query(), shaped.shape(), page)
+    return _query(service, access, call, [selector], given.attrs, when.query(), shaped.shape(), page, request)
 
 
 def _query(
@@ -241,7 +249,9 @@ def _query(
     time: TimeQuery,
     shape: Representation,
     page: Page,
+    linked: Request | None = None,
 ) -> Response:
+    """One page of the temporal query; ``linked`` (a GET, which a link can repeat) gets rel="prev"/"next"."""
     wanted = {call.terms.expand(a) for a in _names(attrs, "attrs")} or None
     shape.terms = call.terms
     found, total = service.query(
@@ -254,7 +264,12 @@ def _query(
         access.readable,
         lambda twin_id: access.may("READ", f"twins/{twin_id}/telemetry"),
     )
-    headers = {"NGSILD-Results-Count": str(total)} if page.count else None
+    headers = {"NGSILD-Results-Count": str(total)} if page.count else {}
+    if linked is not None:  # 6.3.13, as GET /entities
+        more = total > page.offset + page.limit
+        links = page_links(linked.url.path, linked.query_params.multi_items(), page, call.accept, more)
+        if links is not None:
+            headers["Link"] = links
     return _answer(call, [_render(call, e, shape) for e in found], found, headers)
 
 
