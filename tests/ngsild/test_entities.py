@@ -71,7 +71,7 @@ def test_formats_concise_keyvalues_and_sysattrs(client: TestClient) -> None:
     simple = client.get(f"{BASE}/entities/{ID}", params={"options": "keyValues"}).json()
     assert simple["temperature"] == 17.25
     assert simple["location"] == {"type": "Point", "coordinates": [139.767, 35.681]}
-    assert simple["config"] == {"sample-rate": 60, "channels": [1, 2]}
+    assert simple["config"] == {"json": {"sample-rate": 60, "channels": [1, 2]}}  # 4.5.4: the member kept
     timed = client.get(f"{BASE}/entities/{ID}", params={"options": "sysAttrs"}).json()
     assert timed["createdAt"].endswith("Z") and timed["modifiedAt"] >= timed["createdAt"]
     assert timed["temperature"]["createdAt"] == timed["createdAt"]

@@ -69,7 +69,11 @@ def test_pick_and_omit_are_not_combined_with_attrs_and_pick_skips_entities_witho
         _bad(client.get(f"{BASE}/entities", params={"type": "Landmark", "attrs": "height", **projection}))
     picked = client.get(f"{BASE}/entities", params={"type": "Landmark", "pick": "height"}).json()
     assert picked == [{"height": {"type": "Property", "value": 55}}]
-    nested = client.get(f"{BASE}/entities", params={"type": "Landmark", "pick": "id,height{unitCode}"}).json()
+    # braces reach into a linked entity, which needs join (5.7.1.4, 5.7.2.4)
+    _bad(client.get(f"{BASE}/entities", params={"type": "Landmark", "pick": "id,height{unitCode}"}))
+    nested = client.get(
+        f"{BASE}/entities", params={"type": "Landmark", "pick": "id,height{unitCode}", "join": "inline"}
+    ).json()
     assert sorted(e["id"] for e in nested) == ["urn:ngsi-ld:Landmark:osaka-gate", "urn:ngsi-ld:Landmark:osaka-keep"]
 
 

@@ -44,7 +44,7 @@ from futago.api.prefer import APPLIED, ReturnPreference, return_preference
 from futago.api.providers import ngsild_service
 from futago.core.errors import FutagoError
 from futago.services.ngsild import NgsiLdService, Outcome
-from futago.services.ngsild.attributes import LOCATION, Rendering
+from futago.services.ngsild.attributes import LOCATION, Rendering, is_geometry
 from futago.services.ngsild.errors import BadRequestData, InvalidRequest
 from futago.services.ngsild.mapping import EntityState
 
@@ -219,8 +219,11 @@ def _feature(entity: dict[str, Any], geometry: Any) -> dict[str, Any]:
 
 
 def _geometry(state: Any, geoproperty: str = LOCATION) -> Any:
+    """The default instance's value of ``geoproperty`` when it is a GeoJSON geometry; null otherwise (4.5.16.1:
+    a missing attribute, or one whose value is no geometry, e.g. ``geometryProperty=speed``)."""
     located = state.attrs.get(geoproperty) or []
-    return next((i.get("value") for i in located if "datasetId" not in i), None)
+    value = next((i.get("value") for i in located if "datasetId" not in i), None)
+    return value if is_geometry(value) else None
 
 
 def geometry_property(call: Call, name: str | None) -> str:
@@ -327,10 +330,13 @@ def retrieve_entity(
     access = _entity_access(request, service, tenant_of(request), entity_id, "READ")
     call = call_of(request, service)
     service.require_tenant(call.tenant)
+    if geometry_name is not None and call.accept != GEO_JSON:  # 5.7.1.4, as for a query
+        raise BadRequestData("geometryProperty is for a GeoJSON answer: send Accept: application/geo+json")
     wanted, dropped = selection(call, attrs, view.pick, view.omit)
     rendering = rendering_of(call, view.options, view.format_, view.lang)  # a bad option is a 400 before a 404
     join = _join(view)
     state = service.load(call.tenant, entity_id, access.readable, access.may_read_twin)
+    _type_gate(request, service, call, entity_id)  # ?type= (4.17): an entity of another type is not found
     twin_id = service.tenant_twin_id(call.tenant, entity_id)
     if access.may("READ", f"twins/{twin_id}/telemetry"):  # the latest readings, as GET /twins shows them
         state = service.with_telemetry(state, twin_id)

@@ -57,7 +57,7 @@ def _members(value: str, position: int, parameter: str, depth: int) -> tuple[Tre
         tree[found.group()] = inner
         if position == len(value) or value[position] == "}":
             return tree, position
-        if value[position] != ",":
+        if value[position] not in ",|":  # 4.21: a comma or a pipe, the two spellings of "or"
             raise problem(f"{value!r} is not a projection: unexpected {value[position]!r} at {position}", parameter)
         position += 1
 
@@ -78,10 +78,14 @@ def depth(tree: Tree | None) -> int:
 
 
 def check_reach(pick: Tree | None, omit: Tree | None, join: Join | None) -> None:
-    """5.7.2.4: a projection that reaches more hops than ``joinLevel`` is a 400 (without ``join``, joinLevel keeps
-    its default of 1: a one-hop projection is well formed, it just has no linked entity to apply to)."""
-    allowed = join.level if join is not None else 1
+    """5.7.1.4, 5.7.2.4: a projection that reaches more hops than ``joinLevel`` is a 400, and one that reaches
+    into a linked entity at all (``attr{...}``) without ``join`` asks for a retrieval that was not asked for."""
     for tree, parameter in ((pick, "pick"), (omit, "omit")):
+        if join is None and depth(tree) > 0:
+            raise problem(
+                f"{parameter} names members of linked entities ({{...}}): send join=inline or flat", parameter
+            )
+        allowed = join.level if join is not None else 0
         if depth(tree) > allowed:
             raise problem(
                 f"{parameter} reaches {depth(tree)} linked entities deep, but joinLevel is {allowed}", parameter

@@ -10,6 +10,7 @@ Pure functions; the @context is a TermMap.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from collections.abc import Callable
@@ -319,7 +320,7 @@ class Rendering:
     def attribute(self, instances: list[Instance]) -> Any:
         shown = [self.instance(i) for i in instances]
         if self.form == "keyValues" and any("datasetId" in i for i in instances):
-            # 4.5.4: a multi-attribute simplified is one object, its values by datasetId (@none: the default)
+            # 4.5.4: a multi-attribute simplified is one map of its instances by datasetId, "@none" the default
             keys = [self.terms.compact(i["datasetId"]) if "datasetId" in i else "@none" for i in instances]
             return {"dataset": dict(zip(keys, shown, strict=True))}
         return shown[0] if len(shown) == 1 else shown
@@ -335,7 +336,7 @@ class Rendering:
         if kind == "LanguageProperty" and self.lang is not None:
             return self._language_pick(instance, value)
         if self.form == "keyValues":
-            return value
+            return _simplified(kind, member, value)
         out: dict[str, Any] = {} if self.form == "concise" else {"type": kind}
         out[member] = value
         self._members(instance, out)
@@ -346,11 +347,8 @@ class Rendering:
     def _language_pick(self, instance: Instance, value: Any) -> Any:
         """A LanguageProperty asked for in one language (``lang``): a Property with the string and its ``lang``."""
         languages = value if isinstance(value, dict) else {}
-        wanted = [t.strip().split(";")[0] for t in (self.lang or "").split(",") if t.strip()]
-        chosen = next((t for t in wanted if t in languages), None)
-        if chosen is None and "*" in wanted and languages:
-            chosen = next(iter(languages))
-        if chosen is None:
+        chosen = choose_language(self.lang or "", languages)
+        if chosen is None:  # 4.15: no language matches, so any the property has
             chosen = "@none" if "@none" in languages else next(iter(languages), None)
         text = languages.get(chosen) if chosen is not None else None
         if self.form == "keyValues":
@@ -372,6 +370,48 @@ class Rendering:
                     out[key] = instance[key]
         for iri, instances in (instance.get("sub") or {}).items():
             out[self.terms.compact(iri)] = self.attribute(instances)
+
+
+def _simplified(kind: str, member: str, value: Any) -> Any:
+    """An instance's value in the simplified form (4.5.4): the bare value, object or list, but a LanguageProperty,
+    JsonProperty or VocabProperty keeps its member's name around it (``{"languageMap": {...}}``), so it is not
+    read back as a Property whose value is an object or a string."""
+    if kind in ("LanguageProperty", "JsonProperty", "VocabProperty"):
+        return {member: value}
+    if kind == "ListRelationship" and isinstance(value, list):
+        return [o.get("object") if isinstance(o, dict) else o for o in value]
+    return value
+
+
+def choose_language(accept: str, languages: dict[str, Any]) -> str | None:
+    """The key of ``languages`` a ``lang`` filter picks (4.15): its ranges in order of quality value (RFC 9110
+    12.4.2; equal ones as written, ``q=0`` never), each matched as RFC 4647 lookup does, case-insensitively: the
+    tag itself, then the range cut back a subtag at a time (``nl-BE`` finds ``nl``), then a longer tag it is the
+    prefix of (``en`` finds ``en-US``); ``*`` any. None when nothing matches."""
+    keys = {k.lower(): k for k in languages if k != "@none"}
+    ranges: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept.split(",")):
+        tag, *params = [p.strip() for p in part.split(";")]
+        weight = 1.0
+        for param in params:
+            name, _, given = param.partition("=")
+            if name.strip().lower() == "q":
+                with contextlib.suppress(ValueError):
+                    weight = float(given)
+        if tag and weight > 0:
+            ranges.append((-weight, position, tag.lower()))
+    for _, _, tag in sorted(ranges):
+        if tag == "*":
+            return next(iter(languages), None)
+        probe = tag
+        while probe:
+            if probe in keys:
+                return keys[probe]
+            probe = probe.rpartition("-")[0]
+        longer = next((key for low, key in keys.items() if low.startswith(tag + "-")), None)
+        if longer is not None:
+            return longer
+    return None
 
 
 def stamp(instances: list[Instance], now: str, previous: list[Instance] | None = None) -> list[Instance]:

@@ -240,15 +240,19 @@ class ContextResolver:
                     raw = file.read(self.settings.max_bytes + 1)
             else:
                 raw = self.fetch(url, self.settings.timeout_s, self.settings.max_bytes)
-            document = orjson.loads(raw)
         except LdContextNotAvailable:
             raise
-        except Exception as exc:  # a network error, a bad file, not JSON: the context is not available
+        except Exception as exc:  # a network error or an unreadable file: the context is not available
             raise LdContextNotAvailable(f"the @context {url} could not be loaded: {exc}") from exc
         if len(raw) > self.settings.max_bytes:
             raise LdContextNotAvailable(f"the @context {url} is larger than {self.settings.max_bytes} bytes")
+        # 5.5.6: a document that was retrieved but is no JSON-LD context is invalid (BadRequestData), not missing
+        try:
+            document = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise BadRequestData(f"the @context {url} is not JSON: {exc}") from exc
         if not isinstance(document, dict) or "@context" not in document:
-            raise LdContextNotAvailable(f"the document at {url} has no @context member")
+            raise BadRequestData(f"the document at {url} has no @context member")
         with self._lock:
             self._documents[url] = (now, document["@context"])
             while len(self._documents) > self.settings.cache_entries:
