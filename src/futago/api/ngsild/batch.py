@@ -401,7 +401,9 @@ def _selector(data: Any, index: int) -> dict[str, Any]:
     entity_id = _text(data.get("id"), f"entities[{index}].id")
     if entity_id is not None and "," in entity_id:
         raise BadRequestData(f"entities[{index}].id is one URI")
-    return {**found, "id": entity_id, "id_pattern": _text(data.get("idPattern"), f"entities[{index}].idPattern")}
+    pattern = _text(data.get("idPattern"), f"entities[{index}].idPattern")  # checked even when id overrides it
+    # 5.2.33: id takes precedence over idPattern (the pattern is ignored, not a second filter)
+    return {**found, "id": entity_id, "id_pattern": pattern if entity_id is None else None}
 
 
 def _geo_parameters(geo: Any) -> dict[str, Any]:
