@@ -228,7 +228,7 @@ def test_a_query_body_takes_pick_and_omit_and_refuses_empty_arrays(osaka: TestCl
 def test_a_join_that_would_render_without_bound_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     """Two entities naming each other twice: an inline join renders 2, 4, 8 ... entities a level; past the bound
     the answer is a 400 naming joinLevel, not a request that runs without end."""
-    from futago.api.ngsild import joins
+    from futago.services.ngsild import joins
     from futago.services.ngsild.errors import BadRequestData
     from futago.services.ngsild.mapping import EntityState
 

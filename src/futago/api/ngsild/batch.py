@@ -37,7 +37,6 @@ from futago.api.ngsild.http import (
     tenant_of,
     with_body,
 )
-from futago.api.ngsild.joins import Join, join_of
 from futago.api.ngsild.query_params import GEO_QUERY, Paging, QueryParameters, entity_query
 from futago.api.providers import ngsild_service, security_service
 from futago.core.errors import Forbidden, FutagoError
@@ -53,6 +52,7 @@ from futago.services.ngsild.batch import (
 )
 from futago.services.ngsild.batch_query import union_query
 from futago.services.ngsild.errors import BadRequestData, InvalidRequest, UnsupportedMediaType
+from futago.services.ngsild.joins import Join, join_of
 
 router = APIRouter(
     prefix="/entityOperations", tags=["ngsi-ld"], route_class=NgsiLdRoute, default_response_class=Response

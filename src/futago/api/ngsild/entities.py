@@ -29,7 +29,14 @@ from futago.api.ngsild.http import (
     tenant_of,
     with_body,
 )
-from futago.api.ngsild.joins import (
+from futago.api.ngsild.query_params import Selection, entity_query, page_links, parse_csf
+from futago.api.prefer import APPLIED, ReturnPreference, return_preference
+from futago.api.providers import ngsild_service
+from futago.core.errors import FutagoError
+from futago.services.ngsild import NgsiLdService, Outcome
+from futago.services.ngsild.attributes import LOCATION, Rendering, is_geometry
+from futago.services.ngsild.errors import BadRequestData, InvalidRequest
+from futago.services.ngsild.joins import (
     Join,
     Linker,
     Tree,
@@ -39,13 +46,6 @@ from futago.api.ngsild.joins import (
     parse_projection,
     picked_names,
 )
-from futago.api.ngsild.query_params import Selection, entity_query, page_links, parse_csf
-from futago.api.prefer import APPLIED, ReturnPreference, return_preference
-from futago.api.providers import ngsild_service
-from futago.core.errors import FutagoError
-from futago.services.ngsild import NgsiLdService, Outcome
-from futago.services.ngsild.attributes import LOCATION, Rendering, is_geometry
-from futago.services.ngsild.errors import BadRequestData, InvalidRequest
 from futago.services.ngsild.mapping import EntityState
 
 router = APIRouter(prefix="/entities", tags=["ngsi-ld"], route_class=NgsiLdRoute, default_response_class=Response)

@@ -20,7 +20,6 @@ from futago.api.access import Access
 from futago.api.ngsild.http import MEDIA, Call, NgsiLdRoute, call_of, split_list, tenant_of, with_body
 from futago.api.ngsild.http import authorize as _access
 from futago.api.ngsild.http import body_doc as _body
-from futago.api.ngsild.joins import omitted_names, parse_projection, picked_names
 from futago.api.ngsild.query_params import (
     GEO_QUERY,
     Page,
@@ -35,6 +34,7 @@ from futago.services.ngsild import EntityQuery, NgsiLdService
 from futago.services.ngsild.aggregation import answer_time, parse_methods, parse_period
 from futago.services.ngsild.attributes import VALUE_MEMBER, parse_instance
 from futago.services.ngsild.errors import BadRequestData
+from futago.services.ngsild.joins import omitted_names, parse_projection, picked_names
 from futago.services.ngsild.temporal import Representation, TemporalEntity, TemporalService, TimeQuery
 
 router = APIRouter(prefix="/temporal", tags=["ngsi-ld"], route_class=NgsiLdRoute, default_response_class=Response)

@@ -53,8 +53,8 @@ from futago.services.ngsild.attributes import LOCATION, Rendering
 from futago.services.ngsild.before import change_before, tenant_ids, twin_before
 from futago.services.ngsild.context import CORE_CONTEXT_URL, TermMap
 from futago.services.ngsild.errors import AlreadyExists, BadRequestData, ResourceNotFound
+from futago.services.ngsild.joins import joined
 from futago.services.ngsild.mapping import EntityState, from_twin
-from futago.services.ngsild.notify_joins import joined
 from futago.services.ngsild.service import EntityQuery, NgsiLdService
 from futago.services.ngsild.triggers import (
     Change,

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from futago.services.ngsild.attributes import LOCATION
 from futago.services.ngsild.context import TermMap
 from futago.services.ngsild.errors import BadRequestData
-from futago.services.ngsild.notify_joins import join_params
+from futago.services.ngsild.joins import join_params
 from futago.services.ngsild.qlang import safe_id_pattern
 from futago.services.ngsild.scopeq import compiled, scope_matches
 

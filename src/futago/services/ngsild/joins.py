@@ -1,9 +1,13 @@
-"""Linked entity retrieval (GS CIM 009 4.5.23) and the projection language it shares with pick/omit (4.21).
+"""Linked entity retrieval (GS CIM 009 4.5.23) for answers and notifications (5.2.14), and the projection
+language it shares with pick/omit (4.21).
 
 ``join=inline`` puts the entity a Relationship points at into the Relationship (normalized and concise: an
 ``entity`` member next to ``object``; keyValues: the linked entity in place of its id); ``join=flat`` answers the
 linked entities next to the ones asked for, each once. ``joinLevel`` (default 1) is how many hops are followed.
-A linked entity is read as the caller may read it: one it may not see, or that does not exist, is left unjoined.
+A linked entity is read as the caller may read it (for a notification: as the subscription's owner may, when the
+notification is made): one it may not see, or that does not exist, is left unjoined. In a notification a linked
+entity is rendered whole in the notification's format, context and ``sysAttrs``: ``attributes``, ``pick`` and
+``omit`` project the notified entities only.
 
 A projection ``a,b{c,d{e}}`` is a tree: braces after a Relationship's name project the entity it links to. With
 ``pick`` the name is picked and its braces pick members of the linked entity; with ``omit`` a name with braces is
@@ -13,12 +17,18 @@ kept and its braces name what the linked entity leaves out.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from futago.services.ngsild.errors import BadRequestData
 from futago.services.ngsild.mapping import EntityState
 from futago.services.ngsild.qlang import problem
+
+if TYPE_CHECKING:
+    from futago.core.twins import Twin
+    from futago.services.ngsild.attributes import Rendering
+    from futago.services.ngsild.service import NgsiLdService
 
 Tree = dict[str, "Tree | None"]
 MAX_DEPTH = 16  # braces nested deeper than any join level worth following
@@ -26,6 +36,8 @@ MAX_JOIN_LEVEL = 16
 # Linked entities rendered for one answer, whatever the graph's shape: an inline join renders an entity again on
 # every path that reaches it, so a cyclic or branching graph at joinLevel 16 would otherwise grow without bound.
 MAX_JOINED = 10_000
+# A notification cannot be refused for its size: past this many linked entities the rest are left unjoined.
+MAX_NOTIFY_JOINED = 1_000
 _NAME = re.compile(r"[^,{}\s;()=<>!|\"'\[\]]+")
 
 
@@ -115,31 +127,61 @@ def join_of(join: str | None, join_level: str | None) -> Join | None:
     return Join(join, int(join_level))
 
 
+def join_params(value: dict[str, Any], out: dict[str, Any]) -> None:
+    """Checks ``join``/``joinLevel`` of a subscription's notification parameters into ``out`` (``@none``: no
+    join)."""
+    if "join" in value:
+        if value["join"] not in ("inline", "flat", "@none"):
+            raise BadRequestData("notification.join is one of inline, flat, @none")
+        out["join"] = value["join"]
+    if "joinLevel" in value:
+        level = value["joinLevel"]
+        if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= MAX_JOIN_LEVEL:
+            raise BadRequestData(f"notification.joinLevel is a whole number from 1 to {MAX_JOIN_LEVEL}")
+        out["joinLevel"] = level
+
+
 Load = Callable[[str], EntityState | None]  # an entity id -> the entity as the caller may read it, or None
 Show = Callable[[EntityState, Tree | None, Tree | None], dict[str, Any]]  # state, pick, omit -> rendered
 
 
 class Linker:
-    """Joins entities already rendered (``shown``) with the entities their Relationships name."""
+    """Joins entities already rendered (``shown``) with the entities their Relationships name.
 
-    def __init__(self, join: Join, load: Load, show: Show, compact: Callable[[str], str], key_values: bool):
+    ``limit`` bounds the linked entities rendered (MAX_JOINED when None); past it an answer is refused with a 400
+    naming joinLevel, or, with ``refuse=False`` (a notification), the remaining ones are left unjoined."""
+
+    def __init__(
+        self,
+        join: Join,
+        load: Load,
+        show: Show,
+        compact: Callable[[str], str],
+        key_values: bool,
+        limit: int | None = None,
+        refuse: bool = True,
+    ):
         self.join, self.load, self.show, self.compact, self.key_values = join, load, show, compact, key_values
+        self.limit, self.refuse = MAX_JOINED if limit is None else limit, refuse
         self._loaded: dict[str, EntityState | None] = {}
         self._rendered = 0
 
-    def _show(self, target: EntityState, pick: Tree | None, omit: Tree | None) -> dict[str, Any]:
-        self._rendered += 1
-        if self._rendered > MAX_JOINED:
-            raise problem(
-                f"the join reaches more than {MAX_JOINED} linked entities: lower joinLevel or narrow the query",
-                "joinLevel",
-            )
-        return self.show(target, pick, omit)
-
     def _get(self, entity_id: str) -> EntityState | None:
+        """The linked entity to render, counted against the limit; None: left unjoined."""
         if entity_id not in self._loaded:
             self._loaded[entity_id] = self.load(entity_id)
-        return self._loaded[entity_id]
+        found = self._loaded[entity_id]
+        if found is None:
+            return None
+        if self._rendered >= self.limit:
+            if not self.refuse:
+                return None
+            raise problem(
+                f"the join reaches more than {self.limit} linked entities: lower joinLevel or narrow the query",
+                "joinLevel",
+            )
+        self._rendered += 1
+        return found
 
     def _links(self, state: EntityState, shown: dict[str, Any]) -> list[tuple[str, list[str]]]:
         """(answered name, linked ids) of each Relationship the rendered entity still shows."""
@@ -169,7 +211,7 @@ class Linker:
             for linked_id in ids:
                 target = self._get(linked_id)
                 if target is not None:
-                    child = self._show(target, sub_pick, sub_omit)
+                    child = self.show(target, sub_pick, sub_omit)
                     children[linked_id] = self._inline(target, child, sub_pick, sub_omit, level - 1)
             if children:
                 shown[name] = self._attach(shown[name], children)
@@ -185,12 +227,13 @@ class Linker:
         return value
 
     def flat(
-        self, states: list[EntityState], shown: list[dict[str, Any]], pick: Tree | None, omit: Tree | None
+        self, states: Sequence[EntityState | None], shown: list[dict[str, Any]], pick: Tree | None, omit: Tree | None
     ) -> list[dict[str, Any]]:
-        """``shown`` followed by every entity linked within joinLevel hops that is not already answered."""
-        answered = {s.id for s in states}
+        """``shown`` followed by every entity linked within joinLevel hops that is not already answered (a None
+        state, as for a deleted entity in a notification, has no links to follow)."""
+        answered = {s.id for s in states if s is not None}
         out = list(shown)
-        frontier = [(s, e, pick, omit) for s, e in zip(states, shown, strict=True)]
+        frontier = [(s, e, pick, omit) for s, e in zip(states, shown, strict=True) if s is not None]
         for _ in range(self.join.level):
             following = []
             for state, entity, entity_pick, entity_omit in frontier:
@@ -201,8 +244,41 @@ class Linker:
                         if target is None:
                             continue
                         answered.add(linked_id)
-                        child = self._show(target, sub_pick, sub_omit)
+                        child = self.show(target, sub_pick, sub_omit)
                         out.append(child)
                         following.append((target, child, sub_pick, sub_omit))
             frontier = following
         return out
+
+
+Notified = list[tuple[EntityState | None, dict[str, Any]]]  # (state to follow, None for a deletion; rendered)
+
+
+def joined(
+    record: dict[str, Any],
+    notified: Notified,
+    tenant: str,
+    ngsild: NgsiLdService,
+    sees: Callable[[dict[str, Any], str, Twin], EntityState | None],
+    rendering: Rendering,
+) -> list[dict[str, Any]]:
+    """A notification's ``data``: the rendered entities, joined with their linked entities when the subscription
+    asks for it (5.2.14); ``sees(record, tenant, twin)`` is a twin as the subscription's owner may read it, or
+    None."""
+    params = record["notification"]
+    if params.get("join") not in ("inline", "flat"):
+        return [shown for _, shown in notified]
+
+    def load(entity_id: str) -> EntityState | None:
+        twin = ngsild.twins.store.get_twin(ngsild.tenant_twin_id(tenant or None, entity_id))
+        return None if twin is None else sees(record, tenant, twin)
+
+    def show(state: EntityState, pick: Tree | None, omit: Tree | None) -> dict[str, Any]:
+        return ngsild.render(state, rendering)  # whole: the projections are the notified entities' only
+
+    join = Join(params["join"], int(params.get("joinLevel") or 1))
+    key_values = params.get("format") == "keyValues"
+    linker = Linker(join, load, show, rendering.terms.compact, key_values, MAX_NOTIFY_JOINED, refuse=False)
+    if join.mode == "flat":
+        return linker.flat([state for state, _ in notified], [shown for _, shown in notified], None, None)
+    return [shown if state is None else linker.inline(state, shown, None, None) for state, shown in notified]
