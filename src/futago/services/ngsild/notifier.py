@@ -349,9 +349,8 @@ class SubscriptionService:
             if self._records is None:
                 self._load()
             in_tenant = list(self._by_tenant.get(tenant, {}).items())
-        candidates = [
-            (key, r) for key, r in in_tenant if "timeInterval" not in r and subs.status_of(r, now) == "active"
-        ]
+        changed_at = event.time if event.origin is None else None  # another process's clock is not ours
+        candidates = [(key, r) for key, r in in_tenant if subs.hears(r, now, changed_at)]
         if not candidates:  # no one is subscribed in this tenant: no read, no state (the batch path's hot loop)
             return
         if event.type == "twin.deleted":

@@ -395,6 +395,22 @@ def status_of(record: dict[str, Any], now: datetime) -> str:
     return "active" if record.get("isActive", True) else "paused"
 
 
+def hears(record: dict[str, Any], now: datetime, changed_at: str | None) -> bool:
+    """Whether a subscription is told of a change made at ``changed_at``: an active one without timeInterval,
+    created before the change (5.8.6 notifies changes, and a change matched a moment late must not reach a
+    subscription that did not exist when it was made). ``changed_at`` None (a change relayed from another process,
+    whose clock may differ) is never judged too early: a notification too many rather than one lost."""
+    if "timeInterval" in record or status_of(record, now) != "active":
+        return False
+    created = record.get("createdAt")
+    if changed_at is None or not isinstance(created, str):
+        return True
+    try:  # createdAt is cut to the millisecond, never later than the creation: "after" is certain when it says so
+        return parse_time(created, "createdAt") <= parse_time(changed_at, "changed_at")
+    except BadRequestData:  # a moment that does not read is no reason to lose a notification
+        return True
+
+
 def present(
     record: dict[str, Any], counters: dict[str, Any], terms: TermMap, now: datetime, sys_attrs: bool = False
 ) -> dict[str, Any]:
