@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from futago.api.server import create_api
 from futago.app import App
+from tests.ngsild.notifications import Receiver, leading
 
 BASE = "/ngsi-ld/v1"
 CORE = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
@@ -17,3 +18,19 @@ LD = {"Content-Type": "application/ld+json"}
 def client(app: App) -> Iterator[TestClient]:
     with TestClient(create_api(app), raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real local HTTP server recording every notification."""
+    server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def lead(app: App) -> Iterator[TestClient]:
+    """A client of an App that runs what the leader runs for notifications."""
+    leading(app)
+    with TestClient(create_api(app), raise_server_exceptions=False) as client:
+        yield client

@@ -7,13 +7,12 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from futago.app import App
-from tests.ngsild import test_subscriptions, test_tenants_and_security
+from tests.ngsild import test_tenants_and_security
 from tests.ngsild.conftest import BASE
 from tests.ngsild.test_batch import OPS, water
 from tests.ngsild.test_tenants_and_security import key
 
 secured = test_tenants_and_security.secured
-lead = test_subscriptions.lead
 REPRESENTATION = {"Prefer": "return=representation"}
 ONE = "urn:ngsi-ld:WaterObserved:001"
 

@@ -23,17 +23,10 @@ from futago.services.ngsild import notifier
 from futago.testing.nats import NATS_SERVER, LocalNats
 from futago.testing.postgres import postgis_installed
 from tests.ngsild.conftest import BASE
+from tests.ngsild.notifications import Receiver, leading, settle
 from tests.ngsild.test_subscription_triggers import NULL, OPERATOR, STATION, station, subscribe
-from tests.ngsild.test_subscriptions import Receiver, leading, settle
 
 FLOORS = "floorsAboveGround"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float) -> None:

@@ -12,7 +12,7 @@ from futago.app import App
 from futago.core.events import Event
 from futago.services.ngsild import subscriptions as subs
 from tests.ngsild.conftest import BASE
-from tests.ngsild.test_subscriptions import Receiver, lead, receiver, settle  # noqa: F401 (fixtures)
+from tests.ngsild.notifications import Receiver, settle
 
 GAUGE = "urn:ngsi-ld:WaterObserved:arakawa-iwabuchi"
 
@@ -39,8 +39,8 @@ def subscribe(client: TestClient, url: str) -> dict[str, Any]:
 
 def test_a_change_made_before_the_subscription_is_not_notified(
     app: App,
-    lead: TestClient,  # noqa: F811
-    receiver: Receiver,  # noqa: F811
+    lead: TestClient,
+    receiver: Receiver,
 ) -> None:
     assert lead.post(f"{BASE}/entities", json=gauge(2.41)).status_code == 201
     settle(app)

@@ -3,34 +3,18 @@ local HTTP server; and one notification for an update that links a Relationship 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from futago.api.server import create_api
 from futago.app import App
 from tests.ngsild.conftest import BASE
-from tests.ngsild.test_subscriptions import Receiver, leading, settle
+from tests.ngsild.notifications import Receiver, settle
 
 HALL = "urn:ngsi-ld:Building:sapporo-clock-tower"
 CITY = "urn:ngsi-ld:City:sapporo"
 PREFECTURE = "urn:ngsi-ld:AdministrativeArea:hokkaido"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def lead(app: App) -> Iterator[TestClient]:
-    leading(app)
-    with TestClient(create_api(app), raise_server_exceptions=False) as client:
-        yield client
 
 
 def hall() -> dict[str, Any]:

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from futago.app import App
 from tests.conftest import Broker
 from tests.ngsild.conftest import BASE, CORE
-from tests.ngsild.test_subscriptions import lead, settle  # noqa: F401 (fixture)
+from tests.ngsild.notifications import settle
 
 STATION = "urn:ngsi-ld:AirQualityObserved:sapporo-kita"
 TOPIC = "city/sapporo/air"
@@ -72,7 +72,7 @@ def listen(broker: Broker, user: tuple[str, str] | None) -> tuple[Any, list[byte
 )
 def test_one_update_is_one_message_on_the_topic(
     app: App,
-    lead: TestClient,  # noqa: F811
+    lead: TestClient,
     brokers: dict[str, Broker],
     broker_name: str,
     userinfo: str,

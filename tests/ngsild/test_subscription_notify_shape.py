@@ -17,7 +17,7 @@ from futago.api.server import create_api
 from futago.app import App, build
 from futago.config import Settings
 from tests.ngsild.conftest import BASE, LD
-from tests.ngsild.test_subscriptions import Receiver, leading, settle
+from tests.ngsild.notifications import Receiver, leading, settle
 
 CITY = "https://city.example.jp/contexts/kawa.jsonld"  # served from an offline copy: no network in tests
 GAUGE = "urn:ngsi-ld:WaterLevelGauge:arakawa-iwabuchi"
@@ -41,13 +41,6 @@ def city_app(tmp_path: Path) -> Iterator[App]:
 def lead(city_app: App) -> Iterator[TestClient]:
     with TestClient(create_api(city_app), raise_server_exceptions=False) as client:
         yield client
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
 
 
 def gauge(level: float = 3.12) -> dict[str, Any]:

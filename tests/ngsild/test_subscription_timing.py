@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 from futago.app import App
 from tests.ngsild.conftest import BASE
-from tests.ngsild.test_subscriptions import SENSOR, Receiver, lead, observed, receiver, settle, subscription
+from tests.ngsild.notifications import Receiver, settle
+from tests.ngsild.test_subscriptions import SENSOR, observed, subscription
 
-__all__ = ["lead", "receiver"]  # fixtures, imported to be used here
 OTHER = "urn:ngsi-ld:WaterObserved:arakawa-3"
 
 

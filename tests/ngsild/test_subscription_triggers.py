@@ -4,36 +4,20 @@ filtering; notifications received by a real local HTTP server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from futago.api.server import create_api
 from futago.app import App
 from tests.ngsild.conftest import BASE
-from tests.ngsild.test_subscriptions import Receiver, leading, settle
+from tests.ngsild.notifications import Receiver, settle
 
 NULL = "urn:ngsi-ld:null"
 STATION = "urn:ngsi-ld:Building:tokyo-station-marunouchi"
 OPERATOR = "urn:ngsi-ld:Organization:jr-east"
 DATASET_JA = "urn:ngsi-ld:Dataset:mlit-plateau"
 DATASET_EN = "urn:ngsi-ld:Dataset:osm"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def lead(app: App) -> Iterator[TestClient]:
-    leading(app)
-    with TestClient(create_api(app), raise_server_exceptions=False) as client:
-        yield client
 
 
 def station() -> dict[str, Any]:

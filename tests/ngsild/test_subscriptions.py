@@ -3,89 +3,23 @@ triggered through either door, with filters, throttling, periodic sending, pause
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from futago.act.notify import RetryPolicy
 from futago.api.server import create_api
 from futago.app import App, build
 from futago.config import Settings
 from tests.conftest import Broker
 from tests.ngsild.conftest import BASE, CORE
+from tests.ngsild.notifications import Receiver, leading, settle
 from tests.store.adapters import ADAPTERS, database_url
 
 SENSOR = "urn:ngsi-ld:WaterObserved:sumida-1"
-
-
-class Receiver:
-    """A local HTTP endpoint that records every notification; ``fail`` makes it answer 500."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], Any]] = []
-        self.fail = False
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                body = json.loads(self.rfile.read(length))
-                receiver.received.append(({k: v for k, v in self.headers.items()}, body))
-                self.send_response(500 if receiver.fail else 204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/notify"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def bodies(self) -> list[Any]:
-        return [body for _, body in self.received]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
-
-
-def leading(app: App) -> None:
-    """Run what the leader runs for notifications, with quick retries."""
-    named = app.notifications.named
-    named.settings = dataclasses.replace(
-        named.settings, retry=RetryPolicy(attempts=3, base_s=0.05, factor=1, max_s=0.1)
-    )
-    app.notifications.start()
-    assert app.ngsild_subscriptions is not None
-    app.ngsild_subscriptions.start()
-
-
-@pytest.fixture
-def lead(app: App) -> Iterator[TestClient]:
-    leading(app)
-    with TestClient(create_api(app), raise_server_exceptions=False) as client:
-        yield client
-
-
-def settle(app: App) -> None:
-    assert app.ngsild_subscriptions is not None
-    assert app.ngsild_subscriptions.wait_idle(10)
 
 
 def subscription(url: str, **more: Any) -> dict[str, Any]:

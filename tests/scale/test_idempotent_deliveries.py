@@ -23,7 +23,8 @@ from futago.core.twins import now_iso
 from futago.samples import demo_models
 from tests.act.test_notify_channels import SECRET, WebhookServer, operator
 from tests.ngsild.conftest import BASE
-from tests.ngsild.test_subscriptions import Receiver, leading, observed, subscription
+from tests.ngsild.notifications import Receiver, leading
+from tests.ngsild.test_subscriptions import observed, subscription
 from tests.store.adapters import ADAPTERS, database_url
 
 

@@ -33,7 +33,8 @@ from futago.core.errors import FutagoError
 from futago.services.ngsild import NgsiLdService
 from futago.services.ngsild import subscriptions as subs
 from futago.services.ngsild.errors import BadRequestData
-from futago.services.ngsild.notifier import SubscriptionService, owner_of
+from futago.services.ngsild.notifier import SubscriptionService
+from futago.services.ngsild.owner_view import owner_of
 
 router = APIRouter(prefix="/subscriptions", tags=["ngsi-ld"], route_class=NgsiLdRoute, default_response_class=Response)
 SUBSCRIPTION: dict[str, Any] = {

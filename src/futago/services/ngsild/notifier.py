@@ -44,9 +44,8 @@ from futago.core.fence import OPEN, Fenced, acting, refused
 from futago.core.notifications import Delivery, Subscriber
 from futago.core.ports import NgsiLdSubscriptionStore
 from futago.core.twins import Twin, now_iso
-from futago.security.service import Principal, SecurityService
-from futago.security.views import without_properties
-from futago.services.ngsild import qlang
+from futago.security.service import SecurityService
+from futago.services.ngsild import owner_view, qlang
 from futago.services.ngsild import subscriptions as subs
 from futago.services.ngsild import triggers as trg
 from futago.services.ngsild.attributes import LOCATION, Rendering
@@ -84,24 +83,6 @@ _CREATION_QUIET_S = 0.02  # how long a creation waits for the relationships stor
 _RELATIONSHIPS_GONE_S = 5.0  # how long a relationship deleted just before its entity is kept for that deletion
 Key = tuple[str, str]  # (tenant or "", subscription id)
 QMatcher = Callable[[str, TermMap], Callable[[EntityState], bool]]
-
-
-def owner_of(principal: Principal | None) -> dict[str, Any]:
-    if principal is None:
-        return {"name": "local-admin", "subjects": [], "scopes": [], "admin": True}
-    return {
-        "name": principal.name,
-        "subjects": list(principal.subjects),
-        "scopes": sorted(principal.scopes),
-        "admin": principal.admin,
-    }
-
-
-def _tenant_of(twin_id: str) -> str:
-    if not twin_id.startswith("~"):
-        return ""
-    end = twin_id.find("~", 1)
-    return twin_id[1:end] if end > 0 else ""
 
 
 def default_q_matcher(text: str, terms: TermMap) -> Callable[[EntityState], bool]:
@@ -343,7 +324,7 @@ class SubscriptionService:
             self._load()
             return
         twin_id = str(event.twin_id)
-        tenant = _tenant_of(twin_id)
+        tenant = owner_view.tenant_of(twin_id)
         now = subs.now_utc()
         with self._lock:
             if self._records is None:
@@ -400,7 +381,7 @@ class SubscriptionService:
             triggers = record.get("notificationTrigger", subs.DEFAULT_TRIGGERS)
             if not fires(triggers, delta, record.get("watchedAttributes")) or not selects(record, last):
                 continue
-            shown = self._deleted_as_owner_sees(record, twin_id, last)
+            shown = owner_view.deleted_as_owner_sees(self.security, self.ngsild, record, twin_id, last)
             if shown is not None and (not shown.attrs or self._filters_pass(record, shown)):
                 self._send_or_hold(key, record, twin_id, (shown, shown.attrs, delta))
 
@@ -448,51 +429,7 @@ class SubscriptionService:
         self._notify(key, record, [*held.values(), merged], twin_id)
 
     def _as_owner_sees(self, record: dict[str, Any], tenant: str, twin: Twin) -> EntityState | None:
-        """The entity as the subscription's owner may read it now, or None."""
-        owner = record.get("owner") or {}
-        if owner.get("admin", False) or self.security is None:
-            return self.ngsild.state_of(tenant or None, twin)
-        security = self.security
-        principal = Principal(
-            str(owner.get("name", "")), tuple(owner.get("subjects", ())), frozenset(owner.get("scopes", ()))
-        )
-
-        def may(resource: str) -> bool:
-            return security.allowed(principal, "READ", resource)
-
-        resource = f"twins/{twin.id}"
-        if not may(resource):
-            return None
-        if security.policies().restricted_below(principal.subjects, "READ", resource):
-            twin = without_properties(twin, lambda name: not may(f"{resource}/properties/{name}"))
-        return self.ngsild.state_of(tenant or None, twin, lambda target: may(f"twins/{target}"))
-
-    def _deleted_as_owner_sees(self, record: dict[str, Any], twin_id: str, last: EntityState) -> EntityState | None:
-        """A deleted entity as its owner may read it: the twin must be readable; where the policies restrict its
-        properties, only its id and type are told (which property was readable cannot be checked now), and
-        relationships to twins the owner may not read are left out."""
-        owner = record.get("owner") or {}
-        if owner.get("admin", False) or self.security is None:
-            return last
-        principal = Principal(
-            str(owner.get("name", "")), tuple(owner.get("subjects", ())), frozenset(owner.get("scopes", ()))
-        )
-        resource = f"twins/{twin_id}"
-        if not self.security.allowed(principal, "READ", resource):
-            return None
-        if self.security.policies().restricted_below(principal.subjects, "READ", resource):
-            return bare(last)
-        tenant = _tenant_of(twin_id) or None
-        shown = bare(last)
-        for iri, instances in last.attrs.items():
-            kept = [
-                i for i in instances
-                if "object" not in i
-                or self.security.allowed(principal, "READ", f"twins/{self.ngsild.tenant_twin_id(tenant, i['object'])}")
-            ]  # fmt: skip
-            if kept:
-                shown.attrs[iri] = kept
-        return shown
+        return owner_view.as_owner_sees(self.security, self.ngsild, record, tenant, twin)
 
     def _filters_pass(self, record: dict[str, Any], state: EntityState) -> bool:
         if record.get("q"):
