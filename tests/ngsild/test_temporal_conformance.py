@@ -47,7 +47,7 @@ def test_instances_come_back_as_they_were_written(client: TestClient) -> None:
     aggregated = client.get(f"{T}/{TANK}", params=shape).json()["fillingLevel"]
     assert aggregated["max"] == [
         [71, "2024-09-02T06:00:00Z", "2024-09-02T07:00:00Z"],
-        [58, "2024-09-02T07:00:00Z", "2024-09-02T07:00:00Z"],
+        [58, "2024-09-02T07:00:00Z", "2024-09-02T08:00:00Z"],  # a whole PT1H, though its one reading is at 07:00
     ]
     assert aggregated["avg"][0][0] == 67.5
 
@@ -91,7 +91,7 @@ def test_a_query_body_carries_lastn_and_the_aggregation(client: TestClient) -> N
         answer = post({"aggrMethods": spelling, "aggrPeriodDuration": "PT2H"})
         assert answer.status_code == 200, answer.text
         level = answer.json()[0]["fillingLevel"]
-        assert level["min"] == [[58, "2024-09-02T06:00:00Z", "2024-09-02T07:00:00Z"]]
+        assert level["min"] == [[58, "2024-09-02T06:00:00Z", "2024-09-02T08:00:00Z"]]  # one whole PT2H period
         assert level["avg"][0][0] == pytest.approx(193 / 3)
         assert "instanceId" not in answer.text
     assert post({"aggrPeriodDuration": "soon", "aggrMethods": ["avg"]}).json()["type"] == BAD

@@ -32,8 +32,8 @@ from futago.api.ngsild.query_params import (
 from futago.api.providers import api_services, ngsild_service
 from futago.services.ngsild import EntityQuery, NgsiLdService
 from futago.services.ngsild.aggregation import answer_time, parse_methods, parse_period
-from futago.services.ngsild.attributes import VALUE_MEMBER, parse_instance
-from futago.services.ngsild.errors import BadRequestData
+from futago.services.ngsild.attributes import VALUE_MEMBER, is_name, parse_instance
+from futago.services.ngsild.errors import BadRequestData, ResourceNotFound
 from futago.services.ngsild.joins import omitted_names, parse_projection, picked_names
 from futago.services.ngsild.temporal import Representation, TemporalEntity, TemporalService, TimeQuery
 
@@ -117,6 +117,14 @@ def _twin(service: TemporalService, request: Request, entity_id: str) -> str:
     return service.ngsild.tenant_twin_id(tenant_of(request), entity_id)
 
 
+def _name(attr: str) -> str:
+    """The attribute of a URL: a name as 4.6.2 allows it, else BadRequestData (5.6.13.4-5.6.15.4), never a 404 for
+    a name no entity could hold; ``..`` and ``.`` (sent percent-encoded) are no names either."""
+    if not is_name(attr):
+        raise BadRequestData(f"{attr!r} is not a valid attribute name")
+    return attr
+
+
 @dataclass
 class TimeParameters:
     """The temporal query's GET parameters as sent: parsed by the route, once the caller is authorised."""
@@ -151,6 +159,13 @@ class ShapeParameters:
     period: str | None
     pick: str | None = None
     omit: str | None = None
+
+    def without_attrs(self, attrs: Any) -> None:
+        """4.21: pick and omit replace attrs; asking for both is BadRequestData, as on /entities."""
+        if attrs is not None and (self.pick is not None or self.omit is not None):
+            raise BadRequestData(
+                "attrs cannot be combined with pick or omit (GS CIM 009 4.21): pick selects attributes"
+            )
 
     def shape(self) -> Representation:
         shape = _shape(self.options, self.format_, self.methods, self.period)
@@ -235,6 +250,7 @@ def query_temporal(
 ) -> Response:
     access = _access(request, "READ", "query")
     call = call_of(request, service.ngsild, geo=False)
+    shaped.without_attrs(given.attrs)
     selector = entity_query(service.ngsild, call.terms, given)  # the same selection as GET /entities
     page = Page(given.limit, given.offset, given.count)
     return _query(service, access, call, [selector], given.attrs, when.query(), shaped.shape(), page, request)
@@ -339,6 +355,7 @@ def retrieve_temporal(
     twin_id = _twin(service, request, entity_id)
     access = _access(request, "READ", f"twins/{twin_id}")
     call = call_of(request, service.ngsild, geo=False)
+    shaped.without_attrs(attrs)
     wanted = {call.terms.expand(a) for a in split_list(attrs) or []} or None
     shape = shaped.shape()
     shape.terms = call.terms
@@ -351,7 +368,10 @@ def retrieve_temporal(
         access.readable,
         access.may("READ", f"twins/{twin_id}/telemetry"),
     )
-    return _answer(call, _render(call, entity, shape), [entity])
+    body = _render(call, entity, shape)
+    if not body:  # 4.21: pick or omit left no member of the entity
+        raise ResourceNotFound(f"pick/omit leave nothing of entity '{entity_id}' to answer")
+    return _answer(call, body, [entity])
 
 
 @router.post(
@@ -410,6 +430,7 @@ def delete_temporal_attribute(
 ) -> Response:
     _access(request, "WRITE", f"twins/{_twin(service, request, entity_id)}/telemetry")
     call = call_of(request, service.ngsild)
+    _name(attr)
     if delete_all not in (None, "true", "false"):
         raise BadRequestData(f"deleteAll is true or false, not {delete_all!r}")
     every = delete_all == "true"
@@ -430,6 +451,7 @@ async def patch_instance(entity_id: str, attr: str, instance_id: str, request: R
     _access(request, "WRITE", f"twins/{_twin(service, request, entity_id)}/telemetry")
 
     def run(call: Call, body: Any) -> Response:
+        _name(attr)
         fragment = body.get(attr, body) if isinstance(body, dict) else body
         if isinstance(fragment, list) and len(fragment) == 1:
             fragment = fragment[0]  # the attribute as in a temporal representation: an array of one instance
@@ -448,7 +470,7 @@ async def patch_instance(entity_id: str, attr: str, instance_id: str, request: R
 def delete_instance(entity_id: str, attr: str, instance_id: str, request: Request, service: Service) -> Response:
     _access(request, "WRITE", f"twins/{_twin(service, request, entity_id)}/telemetry")
     call = call_of(request, service.ngsild)
-    service.change_instance(call.tenant, entity_id, call.terms.expand(attr), instance_id, None)
+    service.change_instance(call.tenant, entity_id, call.terms.expand(_name(attr)), instance_id, None)
     return call.done()
 
 
@@ -495,3 +517,22 @@ def _body_shape(temporal: dict[str, Any], shaped: Any) -> Representation:
     shape = Representation("aggregatedValues", parse_methods(methods))
     shape.period_us = parse_period(period) if period is not None else None
     return shape
+
+
+# An empty entity id or attribute name in the URL (``/entities//attrs``): no route's parameter matches an empty
+# segment, so without these the request would be a plain 404. 5.6.12.4-5.6.15.4 make a missing id or name
+# BadRequestData.
+_EMPTY = (
+    ("/entities//attrs", ["POST"]),
+    ("/entities//attrs/{attr}", ["DELETE"]),
+    ("/entities//attrs/{attr}/{instance_id}", ["PATCH", "DELETE"]),
+    ("/entities/{entity_id}/attrs//{instance_id}", ["PATCH", "DELETE"]),
+)
+
+
+def _missing_segment() -> Response:
+    raise BadRequestData("the URL names no entity id or no attribute (an empty path segment)")
+
+
+for _path, _methods in _EMPTY:
+    router.add_api_route(_path, _missing_segment, methods=_methods, include_in_schema=False)

@@ -285,10 +285,12 @@ class TemporalService:
     @staticmethod
     def _aggregated(data: SeriesData, time: TimeQuery, shape: Representation) -> dict[str, Any]:
         origin = time.origin_us if time.origin_us is not None else int(data.ts[0])
-        # an open interval ends with its last reading; one period (no aggrPeriodDuration) is the whole interval
+        # an open interval ends with its last reading; one period (no aggrPeriodDuration) is the whole interval.
+        # With aggrPeriodDuration every period of an open interval is that long (4.5.19), the last one too.
         until = time.end_us if time.end_us is not None else int(data.ts[-1])
-        period = shape.period_us if shape.period_us is not None else until - origin + 1
-        return {"type": "Property", **aggregate(data, shape.methods, origin, period, until)}
+        if shape.period_us is not None:
+            return {"type": "Property", **aggregate(data, shape.methods, origin, shape.period_us, time.end_us)}
+        return {"type": "Property", **aggregate(data, shape.methods, origin, until - origin + 1, until)}
 
     def retrieve(
         self,
@@ -379,7 +381,7 @@ class TemporalService:
         twin = self.ngsild.twins.store.get_twin(twin_id)
         if twin is None:
             if not create_type:
-                raise ResourceNotFound(f"entity '{state.id}' does not exist")
+                raise _missing(state.id)  # 404, or 400 for an id that is no URI (5.6.12.4)
             self.ngsild.create(tenant, self._current(state))
             twin = self.ngsild.twins.store.get_twin(twin_id)
             created = True

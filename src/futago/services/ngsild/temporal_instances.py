@@ -212,7 +212,7 @@ def aggregated(
         entry: dict[str, Any] = {"type": kind}
         if dataset:
             entry["datasetId"] = terms.compact(dataset)
-        entry.update(aggregate(data, methods, start, length, until))
+        entry.update(aggregate(data, methods, start, length, until if period is None else end))  # as readings
         out.append(entry)
     return out
 
