@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.ngsild.conftest import BASE
@@ -24,17 +25,45 @@ def _get(client: TestClient) -> dict[str, Any]:
     return body
 
 
-def test_null_members_of_a_value_are_never_stored_on_create(client: TestClient) -> None:
-    settings = {"mode": "auto", "spare": NULL, "limits": {"low": 0.4, "high": NULL}, "stages": [1, 2]}
-    _create(client, settings={"type": "Property", "value": settings})
-    assert _get(client)["settings"]["value"] == {"mode": "auto", "limits": {"low": 0.4}, "stages": [1, 2]}
+BAD = "https://uri.etsi.org/ngsi-ld/errors/BadRequestData"
 
 
-def test_null_members_are_dropped_by_a_partial_update(client: TestClient) -> None:
+@pytest.mark.parametrize(
+    "attrs",
+    [
+        {"settings": {"type": "Property", "value": NULL}},
+        {"operator": {"type": "Relationship", "object": NULL}},
+        {"settings": {"type": "Property", "value": {"mode": "auto", "limits": {"low": 0.4, "high": NULL}}}},
+        {"label": {"type": "LanguageProperty", "languageMap": {"@none": NULL}}},
+        {"flow": {"type": "Property", "value": 31.5, "accuracy": {"type": "Property", "value": NULL}}},
+        {"scope": NULL},
+    ],
+)
+def test_the_null_is_refused_on_create(client: TestClient, attrs: dict[str, Any]) -> None:
+    """5.2.1: only a merge or an update may carry the NGSI-LD Null; anywhere else it is invalid, not dropped."""
+    response = client.post(f"{BASE}/entities", json={"id": PUMP, "type": "PumpStation", **attrs})
+    assert response.status_code == 400 and response.json()["type"] == BAD, response.text
+    assert client.get(f"{BASE}/entities/{PUMP}").status_code == 404
+
+
+def test_a_json_property_may_hold_the_null_string(client: TestClient) -> None:
+    """A JsonProperty's json is a JSON literal, never expanded: the string is data there."""
+    _create(client, raw={"type": "JsonProperty", "json": {"reset": NULL}})
+    assert _get(client)["raw"]["json"] == {"reset": NULL}
+
+
+def test_a_null_inside_a_value_is_refused_by_a_partial_update(client: TestClient) -> None:
     _create(client, settings={"type": "Property", "value": {"mode": "auto", "rpm": 1450}})
     response = client.patch(f"{BASE}/entities/{PUMP}/attrs/settings", json={"value": {"mode": "manual", "rpm": NULL}})
+    assert response.status_code == 400 and response.json()["type"] == BAD, response.text
+    assert _get(client)["settings"]["value"] == {"mode": "auto", "rpm": 1450}  # left as it was
+
+
+def test_a_partial_update_deletes_a_sub_attribute_given_null(client: TestClient) -> None:
+    _create(client, flow={"type": "Property", "value": 31.5, "accuracy": {"type": "Property", "value": 0.2}})
+    response = client.patch(f"{BASE}/entities/{PUMP}/attrs/flow", json={"value": 30.1, "accuracy": NULL})
     assert response.status_code == 204, response.text
-    assert _get(client)["settings"]["value"] == {"mode": "manual"}  # a partial update replaces the value
+    assert _get(client)["flow"] == {"type": "Property", "value": 30.1}
 
 
 def test_merge_patches_an_object_value_and_null_removes_a_member(client: TestClient) -> None:
@@ -78,8 +107,9 @@ def test_batch_merge_and_create_treat_null_as_the_single_entity_routes_do(client
         f"{BASE}/entityOperations/create",
         json=[{"id": other, "type": "PumpStation", "settings": {"type": "Property", "value": {"a": 1, "b": NULL}}}],
     )
-    assert created.status_code == 201, created.text
-    assert client.get(f"{BASE}/entities/{other}").json()["settings"]["value"] == {"a": 1}
+    assert created.status_code == 207, created.text  # that entity fails alone, as on POST /entities
+    assert created.json()["errors"][0]["error"]["type"] == BAD
+    assert client.get(f"{BASE}/entities/{other}").status_code == 404
 
 
 def test_a_null_item_or_an_empty_array_fails_the_whole_batch(client: TestClient) -> None:

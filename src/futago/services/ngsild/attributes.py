@@ -16,6 +16,8 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from futago.services.ngsild.context import TermMap
 from futago.services.ngsild.errors import BadRequestData
 
@@ -62,20 +64,23 @@ DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?Z$")
 #: A Scope (4.18): ``[/] level *(/ level)``, each level a letter then letters, digits or '_'.
 _SCOPE = re.compile(r"^/?[^\W\d_]\w*(/[^\W\d_]\w*)*$")
 ENTITY_MEMBERS = frozenset({"id", "type", "@context", "scope", "createdAt", "modifiedAt", "@id", "@type"})
-GEO_TYPES = frozenset(
-    {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection"}
-)
+#: The geometries a GeoProperty may hold: GeoJSON's, GeometryCollection excepted (4.6.3, 4.7.1).
+GEO_TYPES = frozenset({"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"})
 LOCATION = "https://uri.etsi.org/ngsi-ld/location"
+#: The cross-domain attributes that are GeoProperties by definition (4.7.1): never another kind.
+GEO_ATTRIBUTES = frozenset(
+    {LOCATION, "https://uri.etsi.org/ngsi-ld/observationSpace", "https://uri.etsi.org/ngsi-ld/operationSpace"}
+)
+#: What a LanguageProperty's valueType may say (Table 5.2.32-1): langString, as a term or expanded.
+LANG_STRING = frozenset({"langString", "rdf:langString", "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"})
 SYSTEM_TIMES = frozenset({"createdAt", "modifiedAt"})
-NULL = "urn:ngsi-ld:null"  # NGSI-LD Null (4.5.x): in a merge it deletes; it is never stored
+NULL = "urn:ngsi-ld:null"  # NGSI-LD Null: deletes in a merge or partial update, refused elsewhere (5.2.1)
 #: The value members whose JSON objects follow merge-patch rules for NGSI-LD Null (a JsonProperty's json is opaque).
 PATCHED_MEMBERS = ("value", "languageMap")
 
 
 def is_geometry(value: Any) -> bool:
-    return (
-        isinstance(value, dict) and value.get("type") in GEO_TYPES and ("coordinates" in value or "geometries" in value)
-    )
+    return isinstance(value, dict) and value.get("type") in GEO_TYPES and "coordinates" in value
 
 
 _HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zs", "Zl", "Zp"})
@@ -185,7 +190,7 @@ def parse_instance(name: str, data: Any, terms: TermMap, pointer: str) -> Instan
     _check_members(name, kind, member, data)
     instance: Instance = {"type": kind, member: _checked_value(kind, data[member], name, terms)}
     for key in ("datasetId", "observedAt", "unitCode", "objectType"):
-        if key in data:
+        if key in data and not (key == "datasetId" and data[key] == "@none"):  # "@none": the default (4.5.5)
             if not isinstance(data[key], str) or not data[key]:
                 raise BadRequestData(f"'{key}' of attribute '{name}' must be a non-empty string")
             instance[key] = terms.expand(data[key]) if key == "datasetId" else data[key]
@@ -215,6 +220,8 @@ def _check_members(name: str, kind: str, member: str, data: dict[str, Any]) -> N
             raise BadRequestData(f"attribute '{name}' may not embed an @context: send it with the entity (5.5.7)")
         if key in SEALED and name != PROOF:
             raise BadRequestData(f"'{key}' belongs to the {PROOF} Property only, not to '{name}'")
+    if kind == "LanguageProperty" and data.get("valueType", "langString") not in LANG_STRING:
+        raise BadRequestData(f"the valueType of LanguageProperty '{name}' can only be langString (5.2.32)")
     if "unitCode" in data and kind in UNITLESS:
         raise BadRequestData(f"attribute '{name}' of type {kind} has no unit: send no 'unitCode'")
 
@@ -231,6 +238,8 @@ def _check_proof(data: dict[str, Any], instance: Instance) -> None:
 
 
 def _checked_value(kind: str, value: Any, name: str, terms: TermMap) -> Any:
+    if kind == "GeoProperty" and isinstance(value, str):
+        value = _geometry_text(value)
     if kind == "GeoProperty" and not is_geometry(value):
         raise BadRequestData(f"the value of GeoProperty '{name}' must be a GeoJSON geometry")
     if kind == "Relationship" and (not isinstance(value, str) or ":" not in value):
@@ -241,10 +250,8 @@ def _checked_value(kind: str, value: Any, name: str, terms: TermMap) -> Any:
         isinstance(value, dict) or (isinstance(value, list) and all(isinstance(v, dict) for v in value))
     ):
         raise BadRequestData(f"the json of '{name}' must be a JSON object or an array of objects")
-    if kind == "LanguageProperty" and (
-        not isinstance(value, dict) or not all(isinstance(v, str | list) for v in value.values())
-    ):
-        raise BadRequestData(f"the languageMap of '{name}' must map language tags to strings")
+    if kind == "LanguageProperty":
+        _check_language_map(value, name)
     if kind in ("ListProperty",) and not isinstance(value, list):
         raise BadRequestData(f"the valueList of '{name}' must be an array")
     if kind == "VocabProperty":
@@ -254,6 +261,25 @@ def _checked_value(kind: str, value: Any, name: str, terms: TermMap) -> Any:
             return [terms.expand(v) for v in value]
         raise BadRequestData(f"the vocab of '{name}' must be a term or an array of terms")
     return value
+
+
+def _geometry_text(value: str) -> Any:
+    """A geometry sent as its JSON text (4.7.2): taken when it parses into an object, left as is otherwise."""
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return value
+
+
+def _check_language_map(value: Any, name: str) -> None:
+    """A languageMap (4.6.5, 5.2.32): non-empty language tags (or ``@none``) to strings or arrays of strings."""
+    if not isinstance(value, dict):
+        raise BadRequestData(f"the languageMap of '{name}' must map language tags to strings")
+    for tag, text in value.items():
+        if not tag or not isinstance(tag, str):
+            raise BadRequestData(f"the languageMap of '{name}' has an empty language tag")
+        if not (isinstance(text, str) or (isinstance(text, list) and all(isinstance(t, str) for t in text))):
+            raise BadRequestData(f"the languageMap of '{name}' maps {tag!r} to {text!r}: a string or strings only")
 
 
 def _object_list(value: Any, name: str) -> list[dict[str, str]]:
@@ -279,8 +305,8 @@ _MAX_GOOD_NAMES = 4096
 def parse_attributes(
     document: dict[str, Any], terms: TermMap, skip: frozenset[str] = ENTITY_MEMBERS, keep_null: bool = False
 ) -> dict[str, list[Instance]]:
-    """Every attribute of an entity fragment, by expanded IRI; NGSI-LD Null members of values are left out, but
-    for a merge (``keep_null``), where they delete what they name."""
+    """Every attribute of an entity fragment, by expanded IRI. The NGSI-LD Null anywhere is a 400 (5.2.1), but for
+    a merge or an update (``keep_null``), where it deletes what it names."""
     attrs: dict[str, list[Instance]] = {}
     for key, data in document.items():
         if key in skip:
@@ -297,12 +323,14 @@ def parse_attributes(
             _GOOD_NAMES.add(key)
         iri = terms.expand(key)
         instances = parse_attribute(key, data, terms, f"/{key}")
+        if iri in GEO_ATTRIBUTES and not all(i["type"] == "GeoProperty" or is_null(i) for i in instances):
+            raise BadRequestData(f"'{key}' is a GeoProperty (4.7.1): its value must be a GeoJSON geometry")
         found = attrs.get(iri)
         if found is None:
             attrs[iri] = instances
         else:
             found.extend(instances)
-    return attrs if keep_null else drop_nulls(attrs)
+    return attrs if keep_null else refuse_nulls(attrs)
 
 
 # -- answers ----------------------------------------------------------------------------------------------------
@@ -450,12 +478,11 @@ def merge_instances(old: list[Instance], new: list[Instance], overwrite: bool = 
     return list(by_dataset.values())
 
 
-def without_nulls(value: Any) -> Any:
-    """A value with every object member set to NGSI-LD Null left out, at any depth: a merge-patch applied to
-    nothing (RFC 7396), so a write that is not a merge never stores the marker (arrays are values, kept whole)."""
-    if type(value) is not dict:
-        return value
-    return {k: without_nulls(v) for k, v in value.items() if v != NULL}
+def holds_null(value: Any) -> bool:
+    """Whether a value is NGSI-LD Null or holds it as an object member, at any depth (arrays are values)."""
+    if value == NULL:
+        return True
+    return type(value) is dict and any(holds_null(v) for v in value.values())
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -478,16 +505,39 @@ def is_null(instance: Instance) -> bool:
     return value == NULL or value == {"@none": NULL} or value == [NULL]
 
 
-def drop_nulls(attrs: dict[str, list[Instance]]) -> dict[str, list[Instance]]:
-    """Every Property value and languageMap of ``attrs`` (sub-attributes too) without NGSI-LD Null members."""
-    for instances in attrs.values():
+_NULL_SHAPES = (dict, list, type(None))  # what a value may be when the instance is the Null (is_null)
+
+
+def refuse_nulls(attrs: dict[str, list[Instance]], deleting: bool = False) -> dict[str, list[Instance]]:
+    """``attrs`` unchanged, or a 400 where an instance (a sub-attribute too) is NGSI-LD Null or holds it in a
+    Property value or languageMap: outside a merge, the Null is invalid (5.2.1, 5.5.4). In an update or a partial
+    update (``deleting``) an instance that is the Null deletes what it names; one that holds it inside its value is
+    still invalid. A JsonProperty's json is a JSON literal and may hold anything."""
+    for iri, instances in attrs.items():
         for instance in instances:
-            for member in PATCHED_MEMBERS:
-                if type(instance.get(member)) is dict:
-                    instance[member] = without_nulls(instance[member])
-            if instance.get("sub"):
-                drop_nulls(instance["sub"])
+            # the usual instance, a Property of a number or a text, is settled by its first test: a batch meets ten
+            # of them per entity
+            value = instance.get("value", instance.get("languageMap"))
+            if value == NULL or (type(value) in _NULL_SHAPES and is_null(instance)):
+                bad = not deleting
+            else:
+                bad = type(value) is dict and holds_null(value)
+            if bad:
+                name = iri.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+                raise BadRequestData(f"attribute '{name}' holds the NGSI-LD Null, which only merges and updates send")
+            if "sub" in instance:
+                refuse_nulls(instance["sub"], deleting)
     return attrs
+
+
+def without_null_subs(instance: Instance) -> Instance:
+    """An updated instance without the sub-attributes an update set to NGSI-LD Null (they are deleted)."""
+    subs = instance.get("sub")
+    if not subs:
+        return instance
+    kept = {k: [without_null_subs(i) for i in v if not is_null(i)] for k, v in subs.items()}
+    kept = {k: v for k, v in kept.items() if v}
+    return {**{k: v for k, v in instance.items() if k != "sub"}, **({"sub": kept} if kept else {})}
 
 
 def walk_values(instances: list[Instance], visit: Callable[[Instance], None]) -> None:

@@ -32,10 +32,11 @@ from futago.services.ngsild.attributes import (
     LOCATION,
     VALUE_MEMBER,
     Instance,
-    drop_nulls,
     is_null,
     merge_instances,
+    refuse_nulls,
     stamp,
+    without_null_subs,
 )
 from futago.services.ngsild.context import TermMap
 from futago.services.ngsild.errors import AlreadyExists, BadRequestData, ResourceNotFound
@@ -431,7 +432,9 @@ def _next_state(state: EntityState, item: Item, previous: EntityState | None, op
             if operation in ("update", "update-keep") and any(is_null(i) for i in instances):  # 5.6.2 per entity
                 merge_attributes(after, {iri: instances}, now)
                 continue
-            given = drop_nulls({iri: instances})[iri]
+            given = instances
+            if operation in ("update", "update-keep"):  # parsed with the Null kept: as a sub-attribute it deletes
+                given = [without_null_subs(i) for i in refuse_nulls({iri: instances}, deleting=True)[iri]]
             after.attrs[iri] = merge_instances(old, stamp(given, now, old), operation != "update-keep")
     if operation in ("merge", "upsert-update"):  # types are added (4.16), the first staying the model's
         add_types(after, [state.type, *state.extra_types] if state.type else [])

@@ -112,6 +112,8 @@ def _term_definitions(local: Mapping[str, Any], base: TermMap) -> TermMap:
             continue  # @version, @protected, @base, @language: nothing a term map needs
         if isinstance(definition, str):
             raw[term] = definition
+        elif isinstance(definition, dict) and "@context" in definition:
+            raise BadRequestData(f"the term '{term}' carries a scoped @context, which a user @context may not (5.5.7)")
         elif isinstance(definition, dict) and isinstance(definition.get("@id"), str):
             raw[term] = definition["@id"]
         elif isinstance(definition, dict) and "@id" not in definition:

@@ -28,14 +28,15 @@ from futago.services.ngsild.attributes import (
     Instance,
     Rendering,
     check_scope,
-    drop_nulls,
     has_invisible,
     is_name,
     is_null,
     merge_instances,
     merge_patch,
     parse_attributes,
+    refuse_nulls,
     stamp,
+    without_null_subs,
 )
 from futago.services.ngsild.context import DEFAULT_VOCAB, ContextResolver, TermMap
 from futago.services.ngsild.errors import (
@@ -299,6 +300,9 @@ class NgsiLdService:
             raise BadRequestData("an entity needs a type")
         state = EntityState(entity_id, expanded[0] if expanded else "", extra_types=expanded[1:])
         if "scope" in document:
+            given = document["scope"]
+            if not keep_null and NULL in (given if isinstance(given, list) else [given]):
+                raise BadRequestData("'scope' is the NGSI-LD Null, which only a merge may send (5.2.1)")
             state.scope = scopes_of(document["scope"])
         state.attrs = parse_attributes(document, terms, ENTITY_MEMBERS, keep_null)
         return state
@@ -452,7 +456,8 @@ class NgsiLdService:
             if any(is_null(i) for i in instances):  # NGSI-LD Null as the value deletes the attribute (5.5.8)
                 merge_attributes(state, {iri: instances}, now)
             else:
-                state.attrs[iri] = merge_instances(old, stamp(drop_nulls({iri: instances})[iri], now, old))
+                given = [without_null_subs(i) for i in refuse_nulls({iri: instances}, deleting=True)[iri]]
+                state.attrs[iri] = merge_instances(old, stamp(given, now, old))
             outcome.updated.append(iri)
         if outcome.updated or state.scope != previous.scope:
             self.write(tenant, state, previous)
@@ -475,9 +480,10 @@ class NgsiLdService:
             raise BadRequestData("a datasetId cannot be set to urn:ngsi-ld:null: delete the instance instead")
         if not replace:
             fragment = _completed(fragment, old, terms)
-        # NGSI-LD Null kept while parsing: as the whole value it deletes the instance, inside a value it is dropped
+        # NGSI-LD Null kept while parsing: as the whole value (or a sub-attribute's) it deletes what it names;
+        # inside a value it is a 400, as only a merge patches into values (5.5.4)
         instances = parse_attributes({attr: fragment}, terms, frozenset(), keep_null=True).get(iri, [])
-        instances = [i if is_null(i) else drop_nulls({iri: [i]})[iri][0] for i in instances]
+        refuse_nulls({iri: instances}, deleting=True)
         state = self._copy(previous)
         now = now_iso()
         result = []
@@ -499,6 +505,13 @@ class NgsiLdService:
         delete_all: bool = False,
     ) -> None:
         previous = self.load(tenant, entity_id)
+        if attr == "scope":  # 5.6.5.4: the scope is deleted as an attribute is
+            if not previous.scope:
+                raise ResourceNotFound(f"entity '{entity_id}' has no scope")
+            state = self._copy(previous)
+            state.scope = []
+            self.write(tenant, state, previous)
+            return
         iri = terms.expand(attr)
         old = previous.attrs.get(iri)
         dataset = terms.expand(dataset_id) if dataset_id is not None else None
@@ -635,8 +648,11 @@ def _merge_instance(current: Instance | None, new: Instance) -> Instance:
     if current.get("type") != new.get("type") and "type" in new:
         merged = {**{k: v for k, v in current.items() if k in ("createdAt",)}, **new}
     subs = {**(current.get("sub") or {}), **(new.get("sub") or {})}
+    subs = {k: v for k, v in subs.items() if not any(is_null(i) for i in v)}  # a sub-attribute set to Null goes
     if subs:
         merged["sub"] = subs
+    else:
+        merged.pop("sub", None)
     return merged
 
 
