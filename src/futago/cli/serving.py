@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,7 +49,7 @@ def serve(
     """
     settings = command_settings(ctx, host=host, port=port, db=db, nats=nats)
     with ExitStack() as opened:
-        opened.enter_context(_terminated_cleanly())
+        termination = opened.enter_context(_terminated_cleanly())
         with reported_errors():  # a bad setting or store is a sentence; a crash while serving keeps its traceback
             settings.check_safe_to_serve()
             if workers > 1:
@@ -57,7 +57,7 @@ def serve(
                 return
             _claim(opened, settings, "serve")
             app = opened.enter_context(opened_app(settings))
-        _run_server(app)
+        _run_server(app, termination)
 
 
 def _claim(opened: ExitStack, settings: Settings, command: str) -> None:
@@ -101,9 +101,8 @@ def _serve_processes(ctx: click.Context, settings: Settings, workers: int) -> No
                 port=settings.port, log_level="warning", **uvicorn_options(settings))  # fmt: skip
 
 
-def _run_server(app: App, stop_first: Sequence[Callable[[], object]] = ()) -> None:
-    """Serve until interrupted; ``stop_first`` are background jobs (the demo's), stopped here so that they are
-    gone before the caller's ``opened_app`` closes the store under them."""
+def _run_server(app: App, termination: Termination) -> None:
+    """Start the App's background work and serve until interrupted."""
     import uvicorn
 
     from futago.api.server import create_api
@@ -111,31 +110,56 @@ def _run_server(app: App, stop_first: Sequence[Callable[[], object]] = ()) -> No
 
     settings: Settings = app.settings
     console.print(f"futago {__version__} serving {app.store.url} at http://{settings.host}:{settings.port}/docs")
-    try:
+    with termination.held_off():  # a SIGTERM while the App starts its threads stops it once they all run
         app.start()
-        # uvicorn shuts down gracefully on SIGTERM, then raises the signal again for the handler it found, the
-        # caller's _terminated_cleanly: the exit lets the ``finally`` below, and the close, run.
-        uvicorn.run(create_api(app), host=settings.host, port=settings.port, log_level="warning",
-                    **uvicorn_options(settings))  # fmt: skip
-    finally:
-        for stop in stop_first:
-            stop()
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again for the handler it found, the caller's
+    # Termination: the exit unwinds the caller's stack, which stops the background jobs and closes the App.
+    uvicorn.run(create_api(app), host=settings.host, port=settings.port, log_level="warning",
+                **uvicorn_options(settings))  # fmt: skip
+
+
+class Termination:
+    """The SIGTERM handler of ``serve`` and ``demo`` (systemd, docker, a terminal closing): at any moment, from the
+    first line of start-up to serving, it ends the command as a finished one (exit 0). The exit is raised in the
+    main thread wherever it stands, and unwinds what is open (a store transaction rolls back, background jobs stop,
+    the store closes) instead of the default action, which kills the process on the spot (exit 143). A second
+    SIGTERM while it unwinds is ignored, so that the clean-up is not itself cut short.
+
+    Except inside ``held_off``: there the main thread starts threads and records how to stop them, and an exit
+    raised in the middle would leave that half done (a thread started but not recorded, so never stopped, or
+    recorded but never started, so ``join`` fails; a lock of ``threading``'s own taken and never given back, so
+    the clean-up hangs). A SIGTERM there is kept, and the exit raised as the section ends, whole."""
+
+    def __init__(self) -> None:
+        self.held = 0  # how many held_off sections the main thread is in
+        self.requested = False
+
+    def __call__(self, *_: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if self.held:
+            self.requested = True
+            return
+        raise SystemExit(0)
+
+    @contextmanager
+    def held_off(self) -> Iterator[None]:
+        """Starting the background threads: a SIGTERM meanwhile ends the command once they are all started."""
+        self.held += 1
+        try:
+            yield
+        finally:
+            self.held -= 1
+        if self.requested and not self.held:
+            raise SystemExit(0)
 
 
 @contextmanager
-def _terminated_cleanly() -> Iterator[None]:
-    """SIGTERM (systemd, docker, a terminal closing) at any moment, from the first line of start-up to serving,
-    ends the command as a finished one (exit 0): a clean exit unwinds what is open (a store transaction rolls back,
-    background jobs stop, the store closes) instead of the default action, which kills the process on the spot
-    (exit 143). A second SIGTERM while it unwinds is ignored, so that the clean-up is not itself cut short."""
-
-    def stop(*_: object) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise SystemExit(0)
-
-    previous = signal.signal(signal.SIGTERM, stop)
+def _terminated_cleanly() -> Iterator[Termination]:
+    """``Termination`` handles SIGTERM until the command ends; the handler found before it is put back then."""
+    termination = Termination()
+    previous = signal.signal(signal.SIGTERM, termination)
     try:
-        yield
+        yield termination
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -174,7 +198,7 @@ def demo(
     settings = command_settings(ctx, host=host, port=port, db=db)
     step = Steps("demo")  # the demo has no --json: its start-up is for people, stage by stage
     with ExitStack() as opened:
-        opened.enter_context(_terminated_cleanly())
+        termination = opened.enter_context(_terminated_cleanly())
         with reported_errors():
             settings.check_safe_to_serve()
             from futago.demo import Simulator, announce_when_ready, live_flood, live_plant, seed
@@ -190,19 +214,20 @@ def demo(
             soft_wrap=True,  # one line, to read beside GET /health
         )
         # Each background job is stopped before the store closes (the stack unwinds last in, first out), whenever
-        # start-up ends, a SIGTERM included.
-        simulator = Simulator(app, interval)
-        simulator.start()
-        opened.callback(simulator.stop)
-        live: list[str] = []
-        if flood_step > 0:
-            opened.callback(live_flood(app, Path(db).parent / "flood", flood_step).stop)
-            live.append("flood")
-        if plant:
-            opened.callback(live_plant(app).stop)
-            live.append("plant")
-        if live:
-            # The scenarios set up in the background while the server starts; announce_when_ready says when.
-            step(f"setting up the live {' and '.join(live)} scenarios in the background; a line follows when ready")
-            announce_when_ready(app, live, console.print)
-        _run_server(app)
+        # start-up ends, a SIGTERM included; one meanwhile waits until each job started is on the stack.
+        with termination.held_off():
+            simulator = Simulator(app, interval)
+            simulator.start()
+            opened.callback(simulator.stop)
+            live: list[str] = []
+            if flood_step > 0:
+                opened.callback(live_flood(app, Path(db).parent / "flood", flood_step).stop)
+                live.append("flood")
+            if plant:
+                opened.callback(live_plant(app).stop)
+                live.append("plant")
+            if live:
+                # The scenarios set up in the background while the server starts; announce_when_ready says when.
+                step(f"setting up the live {' and '.join(live)} scenarios in the background; a line follows when ready")
+                announce_when_ready(app, live, console.print)
+        _run_server(app, termination)
