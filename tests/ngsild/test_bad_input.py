@@ -25,6 +25,12 @@ ROUTES = [
     ("PATCH", "/entities/{id}/attrs/{attr}"),
     ("PUT", "/entities/{id}/attrs/{attr}"),
     ("DELETE", "/entities/{id}/attrs/{attr}"),
+    ("POST", "/entityOperations/upsert"),
+    ("POST", "/temporal/entities"),
+    ("GET", "/temporal/entities/{id}"),
+    ("POST", "/temporal/entities/{id}/attrs"),
+    ("PATCH", "/temporal/entities/{id}/attrs/{attr}/{instance}"),
+    ("DELETE", "/temporal/entities/{id}/attrs/{attr}/{instance}"),
 ]
 PARAMS = [
     "type",
@@ -57,6 +63,9 @@ ATTRIBUTE = st.one_of(
                     "Nope",
                 ]
             )
+            # any JSON may stand where a kind is named (a dict there once crashed the instance parser)
+            | st.dictionaries(nasty_text, st.integers(), max_size=2)
+            | st.lists(st.integers(), max_size=2)
         },
         optional={
             "value": st.none() | st.integers() | nasty_text | st.lists(st.integers()),
@@ -92,7 +101,9 @@ def test_random_requests_get_problems_not_server_errors(client: TestClient, data
     method, path = data.draw(st.sampled_from(ROUTES), label="route")
     entity = data.draw(st.sampled_from(["urn:ngsi-ld:T:1", "urn:x"]) | nasty_text)
     attr = data.draw(st.sampled_from(["a", "location"]) | nasty_text.filter(bool))
+    instance = data.draw(st.sampled_from(["urn:ngsi-ld:Instance:1"]) | nasty_text.filter(bool), label="instance")
     url = BASE + path.replace("{id}", quote(entity or "x", safe=":")).replace("{attr}", quote(attr, safe=""))
+    url = url.replace("{instance}", quote(instance, safe=":"))
     params = data.draw(st.lists(st.tuples(st.sampled_from(PARAMS), nasty_text), max_size=4), label="params")
     sent = data.draw(headers(), label="headers")
     sent.update(
@@ -116,3 +127,25 @@ def test_random_requests_get_problems_not_server_errors(client: TestClient, data
     body = data.draw(st.one_of(entity_bodies(), json_bodies(), raw_bodies), label="body")
     response = client.request(method, url, params=params, headers=sent, content=body)
     assert_contract(response)
+
+
+def test_an_attribute_kind_that_is_no_string_is_a_bad_request(client: TestClient) -> None:
+    """A kind written as an object or a list (valid JSON, unhashable in Python) is a 400 on every door."""
+    entity = {
+        "id": "urn:ngsi-ld:T:2",
+        "type": "T",
+        "a": {"type": "Property", "value": 1, "observedAt": "2026-12-07T00:00:00Z"},
+    }
+    assert client.post(f"{BASE}/temporal/entities", json=entity).status_code == 201
+    instance = client.get(f"{BASE}/temporal/entities/urn:ngsi-ld:T:2").json()["a"]
+    instance_id = (instance[0] if isinstance(instance, list) else instance)["instanceId"]
+    for kind in ({"a": 1}, [1]):
+        fragment = {"a": {"type": kind, "value": 2}}
+        answers = [
+            client.post(f"{BASE}/entities", json={"id": "urn:ngsi-ld:T:3", "type": "T", **fragment}),
+            client.post(f"{BASE}/temporal/entities/urn:ngsi-ld:T:2/attrs", json=fragment),
+            client.patch(f"{BASE}/temporal/entities/urn:ngsi-ld:T:2/attrs/a/{instance_id}", json=fragment),
+        ]
+        for answer in answers:
+            assert answer.status_code == 400, answer.text
+            assert answer.json()["type"] == "https://uri.etsi.org/ngsi-ld/errors/BadRequestData"

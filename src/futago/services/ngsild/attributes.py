@@ -169,7 +169,8 @@ def _flat_property(name: str, data: dict[str, Any]) -> Instance:
 
 
 def _is_instance(data: dict[str, Any]) -> bool:
-    return data.get("type") in VALUE_MEMBER or any(m in data for m in TYPE_OF_MEMBER)
+    kind = data.get("type")  # any JSON: only a string can name a kind (a dict would not even hash)
+    return (isinstance(kind, str) and kind in VALUE_MEMBER) or any(m in data for m in TYPE_OF_MEMBER)
 
 
 def parse_instance(name: str, data: Any, terms: TermMap, pointer: str) -> Instance:
@@ -182,7 +183,7 @@ def parse_instance(name: str, data: Any, terms: TermMap, pointer: str) -> Instan
         kind = next(TYPE_OF_MEMBER[m] for m in TYPE_OF_MEMBER if m in data)
         if kind == "Property" and is_geometry(data["value"]):  # 4.5.2.3: a geometry value makes a GeoProperty
             kind = "GeoProperty"
-    if kind not in VALUE_MEMBER:
+    if not isinstance(kind, str) or kind not in VALUE_MEMBER:
         raise BadRequestData(f"'{pointer}/type': {kind!r} is not an NGSI-LD attribute type")
     member = VALUE_MEMBER[kind]
     if member not in data or data[member] is None:
