@@ -298,7 +298,9 @@ HIDDEN_FOR = {
     "all but buildings (glob revoke)": (BUILDING_ID, None),
     "no telemetry": (None, None),  # hides telemetry events only: below
 }
-NO_TWIN = {"city.imported"}  # about the city as a whole (its counts are the catalog's): READ on city decides
+# Types about no twin, and what each names instead: the city as a whole (its counts are the catalog's), an
+# NGSI-LD subscription written through another process. READ on that resource decides.
+NO_TWIN = {"city.imported": ("city",), "ngsild_subscription.changed": ("subscriptions/s1",)}
 
 
 def access_of(world: World, reach: Reach) -> Access:
@@ -321,9 +323,14 @@ def test_no_event_type_reaches_a_key_that_may_not_read_what_it_is_about(world: W
     everything = access_of(world, world.reaches["all but buildings (glob revoke)"])
     for kind in EVENT_TYPES:
         event = (
-            Event(kind, now_iso(), about=("city",)) if kind in NO_TWIN else event_about(kind, "river-2", HIDDEN_MODEL)
+            Event(kind, now_iso(), about=NO_TWIN[kind])
+            if kind in NO_TWIN
+            else event_about(kind, "river-2", HIDDEN_MODEL)
         )
         assert _as_seen_by(everything, event) is not None, kind
+    station = access_of(world, world.reaches["one station"])  # granted no subscriptions
+    changed = Event("ngsild_subscription.changed", now_iso(), about=NO_TWIN["ngsild_subscription.changed"])
+    assert _as_seen_by(station, changed) is None
     blind = access_of(world, world.reaches["no telemetry"])
     for kind in ("telemetry.appended", "quality.drift_suspected"):
         assert _as_seen_by(blind, event_about(kind, "river-2", RIVER)) is None
