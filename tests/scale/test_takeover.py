@@ -147,7 +147,10 @@ def test_a_former_leader_s_ngsild_notification_is_refused(postgres_url: str) -> 
         notifier = SubscriptionService(None, store, notifications, None)  # type: ignore[arg-type]
         sub = "urn:ngsi-ld:Subscription:water"
         record = {"id": sub, "notification": {"endpoint": {"uri": "http://127.0.0.1:9/notify"}}}
-        body = {"type": "Notification", "subscriptionId": sub, "data": [{"id": "urn:ngsi-ld:River:1"}]}
+        body = {
+            "id": "urn:ngsi-ld:Notification:n1", "type": "Notification", "subscriptionId": sub,
+            "data": [{"id": "urn:ngsi-ld:River:1"}],
+        }  # fmt: skip
 
         def recorded() -> list[Any]:
             rows = store.db.read().execute(
@@ -167,6 +170,7 @@ def test_a_former_leader_s_ngsild_notification_is_refused(postgres_url: str) -> 
             ("", sub), record, body, "river-1", "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld"
         )
         assert recorded() == [current] and len(sent) == 1
+        assert sent[0].record.id == "n1"  # the notification's id is its delivery's (the Idempotency-Key)
         [pending] = store.pending_deliveries()
         assert pending.body == body
     finally:
