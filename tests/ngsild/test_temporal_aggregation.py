@@ -94,8 +94,8 @@ def test_after_starts_the_periods_at_time_at(client: TestClient) -> None:
     got = aggregated(
         client, "intensity", "totalCount,max", timerel="after", timeAt=TIMES[0], aggrPeriodDuration="PT10M"
     )
-    # 08:00 itself is not after 08:00; periods still start at timeAt: [08:00, 08:10) holds only 08:05
-    assert [v for v, _, _ in got["totalCount"]] == [1, 2, 2, 1]
+    # after's timeAt is an inclusive bound (4.11) and periods start there: [08:00, 08:10) holds 08:00 and 08:05
+    assert [v for v, _, _ in got["totalCount"]] == [2, 2, 2, 1]
     assert [v for v, _, _ in got["max"]] == [15, 20, 18, 7]
     assert got["max"][0][1] == "2024-06-03T08:00:00Z"
 

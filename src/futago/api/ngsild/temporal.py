@@ -33,7 +33,7 @@ from futago.api.providers import api_services, ngsild_service
 from futago.services.ngsild import EntityQuery, NgsiLdService
 from futago.services.ngsild.aggregation import answer_time, parse_methods, parse_period
 from futago.services.ngsild.attributes import VALUE_MEMBER, is_name, parse_instance
-from futago.services.ngsild.errors import BadRequestData, ResourceNotFound
+from futago.services.ngsild.errors import BadRequestData, InvalidRequest, ResourceNotFound
 from futago.services.ngsild.joins import omitted_names, parse_projection, picked_names
 from futago.services.ngsild.temporal import Representation, TemporalEntity, TemporalService, TimeQuery
 
@@ -192,22 +192,26 @@ Shaped = Annotated[ShapeParameters, Depends(shape_parameters)]
 
 
 def _shape(options: str | None, format_: str | None, methods: str | None, period: str | None) -> Representation:
+    # an unknown option or format is InvalidRequest, as on /entities (6.3.12); format wins over options
     chosen = split_list(options) or []
     form = "normalized"
     for option in chosen:
         if option in FORMS:
             form = FORMS[option]
         elif option != "sysAttrs":
-            raise BadRequestData(f"unknown option {option!r}: temporalValues, aggregatedValues, sysAttrs")
+            raise InvalidRequest(f"unknown option {option!r}: temporalValues, aggregatedValues, sysAttrs")
+    asked = {form}
     if format_ is not None:
         if format_ not in FORMS:
-            raise BadRequestData(f"unknown format {format_!r}: normalized, temporalValues, aggregatedValues")
+            raise InvalidRequest(f"unknown format {format_!r}: normalized, temporalValues, aggregatedValues")
         form = FORMS[format_]
+        asked.add(form)
     shape = Representation(form, sys_attrs="sysAttrs" in chosen)
     if form == "aggregatedValues":
         shape.methods = parse_methods(methods)
         shape.period_us = parse_period(period) if period is not None else None
-    elif methods is not None or period is not None:
+    elif (methods is not None or period is not None) and "aggregatedValues" not in asked:
+        # options=aggregatedValues overridden by format= leaves its methods unused, not wrong
         raise BadRequestData("aggrMethods and aggrPeriodDuration go with the aggregatedValues representation")
     return shape
 
@@ -247,11 +251,15 @@ def query_temporal(
     given: Selection,
     when: When,
     shaped: Shaped,
+    local: bool | None = None,
 ) -> Response:
     access = _access(request, "READ", "query")
     call = call_of(request, service.ngsild, geo=False)
     shaped.without_attrs(given.attrs)
-    selector = entity_query(service.ngsild, call.terms, given)  # the same selection as GET /entities
+    if not local and all(s is None for s in (given.type, given.attrs, given.q, given.georel)):
+        # 5.7.4.4: entity ids (or an id pattern) alone are no temporal query, unless local=true
+        raise BadRequestData("a temporal query needs type, attrs, q or a geo-query, or local=true (5.7.4.4)")
+    selector = entity_query(service.ngsild, call.terms, given, local)  # the same selection as GET /entities
     page = Page(given.limit, given.offset, given.count)
     return _query(service, access, call, [selector], given.attrs, when.query(), shaped.shape(), page, request)
 

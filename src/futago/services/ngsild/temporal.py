@@ -74,8 +74,9 @@ class TimeQuery:
         last_n: Any = None,
         timeproperty: str | None = None,
     ) -> TimeQuery:
-        """GS CIM 009 4.11: ``before`` is t < timeAt, ``after`` t > timeAt, ``between`` timeAt <= t < endTimeAt
-        (half-open, so that consecutive intervals tile). No timerel: the whole history."""
+        """GS CIM 009 4.11: ``before`` is t < timeAt (an exclusive bound), ``after`` t >= timeAt (an inclusive
+        one), ``between`` timeAt <= t < endTimeAt (half-open, so that consecutive intervals tile, and ``after`` is
+        ``between`` without an end). No timerel: the whole history."""
         if timeproperty is not None and timeproperty not in TIME_PROPERTIES:
             raise BadRequestData(f"timeproperty is one of {', '.join(TIME_PROPERTIES)}, not {timeproperty!r}")
         query = cls(last_n=_last_n(last_n), timerel=timerel, time_property=timeproperty or "observedAt")
@@ -91,7 +92,7 @@ class TimeQuery:
         if timerel == "before":
             query.end_us = at
         elif timerel == "after":
-            query.start_us = at + 1
+            query.start_us = at
         else:
             if end_time_at is None:
                 raise BadRequestData("timerel=between needs endTimeAt")
@@ -105,10 +106,8 @@ class TimeQuery:
 
     @property
     def origin_us(self) -> int | None:
-        """Where aggregation periods start: timeAt (after: timeAt itself, not the microsecond past it)."""
-        if self.start_us is None:
-            return None
-        return self.start_us - 1 if self.timerel == "after" else self.start_us
+        """Where aggregation periods start: timeAt."""
+        return self.start_us
 
 
 def _instant(text: str, name: str) -> int:
@@ -326,7 +325,8 @@ class TemporalService:
     ) -> tuple[list[TemporalEntity], int]:
         """One page (offset, limit) of the entities any selector matches, in id order, and how many match. The
         selectors' q and geo-queries are decided on the entities as they are now (the query helper's
-        ``querying.matching``); ``attrs`` keeps the entities with a history of at least one of them."""
+        ``querying.matching``); ``attrs`` keeps the entities with a history of at least one of them; with a
+        timerel, an entity with no instance in the interval is left out (4.11: it does not match)."""
         self.ngsild.require_tenant(tenant)
         offset, limit = page
         found: list[TemporalEntity] = []
@@ -338,9 +338,22 @@ class TemporalService:
             if attrs is not None and not (readable_series and self.history_of(twin_id, state.model) & attrs):
                 continue
             if total >= offset and len(found) < limit:
-                found.append(self.entity(twin_id, state, time, shape, attrs, readable_series))
+                entity = self.entity(twin_id, state, time, shape, attrs, readable_series)
+                if time.timerel is not None and not entity.attrs:
+                    continue
+                found.append(entity)
+            elif time.timerel is not None and not self._has_instances(twin_id, state, time, attrs, readable_series):
+                continue
             total += 1
         return found, total
+
+    def _has_instances(
+        self, twin_id: str, state: EntityState, time: TimeQuery, attrs: set[str] | None, readable: bool
+    ) -> bool:
+        """Whether an entity past the page has an instance in the interval: 4.11, an entity without one does
+        not match a temporal query, so it is neither answered nor counted."""
+        probe = dataclasses.replace(time, last_n=1)
+        return bool(self.entity(twin_id, state, probe, Representation("normalized"), attrs, readable).attrs)
 
     # writing --------------------------------------------------------------------------------------------------
     def parse(self, document: Any, terms: TermMap, entity_id: str | None = None) -> EntityState:
