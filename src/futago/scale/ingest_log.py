@@ -92,6 +92,9 @@ async def _ensure_consumers(link: NatsLink, settings: ClusterSettings) -> None:
             continue
 
 
+PUBLISH_WINDOW = 256  # publishes awaiting their ack at once, per call
+
+
 class NatsIngestLog:
     """The sink of every connector of a process when the ingestion log is on: publish, wait for the stream to
     have stored each message, and only then report them taken (so an MQTT connector acks its broker after)."""
@@ -107,12 +110,17 @@ class NatsIngestLog:
     ) -> IngestResult:
         async def publish_all() -> None:
             js = self.link.js
-            await asyncio.gather(
-                *(
-                    js.publish(subject(partition_of(partition_key(m.source), self.partitions)), encode(connection, m))
-                    for m in messages
+            # A bounded window in flight: thousands of publishes at once each wait for their ack behind all the
+            # others, and on a loaded machine the last ones outlive the client's ack timeout though nothing failed.
+            for start in range(0, len(messages), PUBLISH_WINDOW):
+                await asyncio.gather(
+                    *(
+                        js.publish(
+                            subject(partition_of(partition_key(m.source), self.partitions)), encode(connection, m)
+                        )
+                        for m in messages[start : start + PUBLISH_WINDOW]
+                    )
                 )
-            )
 
         self.link.call(publish_all())
         return IngestResult(stored=0)
