@@ -13,6 +13,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable
 
+from futago.services.ngsild.dnf import parse_dnf
 from futago.services.ngsild.qlang import problem
 
 MAX_TERMS = 100  # terms in one expression, after distributing AND over OR
@@ -31,49 +32,13 @@ def parse_scope_q(text: str) -> ScopeQuery:
     tokens = [t for t in _TOKENS.findall(text) if not t.isspace()]
     if not tokens:
         raise problem("an empty scope query", "scopeQ")
-    position = 0
 
     def fail(message: str) -> Exception:
         return problem(f"{message} in the scope query {text!r}", "scopeQ")
 
-    def disjunction(depth: int) -> ScopeQuery:
-        nonlocal position
-        if depth > 16:
-            raise fail("more than 16 nested parentheses")
-        found = conjunction(depth)
-        while position < len(tokens) and tokens[position] == ",":
-            position += 1
-            found = found + conjunction(depth)
-        return found
-
-    def conjunction(depth: int) -> ScopeQuery:
-        nonlocal position
-        found = operand(depth)
-        while position < len(tokens) and tokens[position] == ";":
-            position += 1
-            right = operand(depth)
-            found = [a + b for a in found for b in right]
-            if len(found) > MAX_TERMS:
-                raise fail("too many combinations")
-        return found
-
-    def operand(depth: int) -> ScopeQuery:
-        nonlocal position
-        if position >= len(tokens):
-            raise fail("a scope was expected at the end")
-        token = tokens[position]
-        position += 1
-        if token == "(":
-            inner = disjunction(depth + 1)
-            if position >= len(tokens) or tokens[position] != ")":
-                raise fail("a ')' is missing")
-            position += 1
-            return inner
-        return [(_term(token, fail),)]
-
-    found = disjunction(0)
-    if position != len(tokens):
-        raise fail(f"unexpected {tokens[position]!r}")
+    found: ScopeQuery = parse_dnf(
+        tokens, (",",), lambda token: (_term(token, fail),), lambda a, b: a + b, fail, MAX_TERMS, "a scope"
+    )
     if sum(len(c) for c in found) > MAX_TERMS:
         raise fail(f"more than {MAX_TERMS} scopes")
     return found

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from futago.services.ngsild.dnf import parse_dnf
 from futago.services.ngsild.qlang import problem
 
 MAX_TYPES = 100  # names in one expression
@@ -26,51 +27,16 @@ def parse_types(text: str, expand: Callable[[str], str]) -> TypeSets:
     tokens = [t for t in tokens if not t.isspace()]
     if not tokens:
         raise problem("an empty type expression", "type")
-    position = 0
 
     def fail(message: str) -> Exception:
         return problem(f"{message} in the type expression {text!r}", "type")
 
-    def disjunction(depth: int) -> TypeSets:
-        nonlocal position
-        if depth > 16:
-            raise fail("more than 16 nested parentheses")
-        sets = conjunction(depth)
-        while position < len(tokens) and tokens[position] in ("|", ","):
-            position += 1
-            sets = sets + conjunction(depth)
-        return sets
-
-    def conjunction(depth: int) -> TypeSets:
-        nonlocal position
-        sets = operand(depth)
-        while position < len(tokens) and tokens[position] == ";":
-            position += 1
-            right = operand(depth)
-            sets = [a | b for a in sets for b in right]
-            if len(sets) > MAX_TYPES:
-                raise fail("too many combinations")
-        return sets
-
-    def operand(depth: int) -> TypeSets:
-        nonlocal position
-        if position >= len(tokens):
-            raise fail("a type name was expected at the end")
-        token = tokens[position]
-        position += 1
-        if token == "(":
-            inner = disjunction(depth + 1)
-            if position >= len(tokens) or tokens[position] != ")":
-                raise fail("a ')' is missing")
-            position += 1
-            return inner
+    def leaf(token: str) -> frozenset[str]:
         if not _NAME.fullmatch(token):
             raise fail(f"a type name was expected, not {token!r}")
-        return [frozenset([expand(token)])]
+        return frozenset([expand(token)])
 
-    sets = disjunction(0)
-    if position != len(tokens):
-        raise fail(f"unexpected {tokens[position]!r}")
+    sets: TypeSets = parse_dnf(tokens, ("|", ","), leaf, lambda a, b: a | b, fail, MAX_TYPES, "a type name")
     if sum(len(s) for s in sets) > MAX_TYPES:
         raise fail(f"more than {MAX_TYPES} type names")
     return sets
