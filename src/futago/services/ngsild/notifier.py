@@ -32,6 +32,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -355,8 +356,13 @@ class SubscriptionService:
             if not fires(triggers, delta, record.get("watchedAttributes")) or not selects(record, state):
                 continue
             shown = self._as_owner_sees(record, tenant, twin)
-            if shown is not None and self._filters_pass(record, shown):
-                self._send_or_hold(key, record, twin_id, (shown, previous, delta))
+            if shown is None:
+                continue
+            # told only what the owner may read: what went, and whether anything it may see changed at all
+            gone = owner_view.gone_as_owner_sees(self.security, self.ngsild, record, twin_id, delta.deleted)
+            told = owner_view.delta_as_owner_sees(delta, shown, gone)
+            if fires(triggers, told, record.get("watchedAttributes")) and self._filters_pass(record, shown):
+                self._send_or_hold(key, record, twin_id, (shown, previous, told))
 
     def _on_deleted(self, event: Event, tenant: str, candidates: list[tuple[Key, dict[str, Any]]]) -> None:
         """An entity deleted: notified with the twin the event removed (with the relationships its deletion removed
@@ -383,7 +389,8 @@ class SubscriptionService:
                 continue
             shown = owner_view.deleted_as_owner_sees(self.security, self.ngsild, record, twin_id, last)
             if shown is not None and (not shown.attrs or self._filters_pass(record, shown)):
-                self._send_or_hold(key, record, twin_id, (shown, shown.attrs, delta))
+                told = replace(delta, deleted=dict(shown.attrs))  # only what the owner may be told went
+                self._send_or_hold(key, record, twin_id, (shown, shown.attrs, told))
 
     def _remember(self, twin_id: str, state: EntityState) -> EntityState | None:
         with self._lock:
@@ -546,7 +553,7 @@ class SubscriptionService:
         notified = []  # (state to follow for a join, None for a deletion; as rendered)
         for full, previous, delta in entities:
             state = in_datasets(full, datasets)
-            gone = {iri: i for iri, i in (delta.deleted if delta else {}).items()}
+            gone = dict(delta.deleted) if delta else {}
             if datasets:
                 gone = {k: [i for i in v if i.get("datasetId", "@none") in datasets] for k, v in gone.items()}
             if delta is not None and delta.entity == "deleted":
