@@ -415,11 +415,12 @@ class TemporalService:
             series = self._series_name(twin, iri)
             kinds[series] = self._kind(twin, series, [i["value"] for i in plain])
             rows += [Reading(twin_id, series, parse_timestamp(i["observedAt"]), i["value"]) for i in plain]
-        try:
-            if rows:
-                self.telemetry.append(rows, kind_of=lambda t, name: kinds[name])
-            if apart:
-                self._instance_store().add_temporal_instances(apart, ti.MAX_PER_ATTRIBUTE)
+        try:  # all or nothing: a refusal of the kept instances (a full attribute) leaves no readings behind
+            with self._transaction():
+                if rows:
+                    self.telemetry.append(rows, kind_of=lambda t, name: kinds[name])
+                if apart:
+                    self._instance_store().add_temporal_instances(apart, ti.MAX_PER_ATTRIBUTE)
         except FutagoError as exc:
             raise BadRequestData(exc.detail, exc.problems) from exc
         return created
@@ -491,10 +492,15 @@ class TemporalService:
             return
         if new is not None and ti.kept_apart(new):  # a reading given a datasetId, unit or kind: moved apart
             old = self._reading(twin, attr_iri, instance_id)
-            self.change_instance(tenant, entity_id, attr_iri, instance_id, None)
-            self._instance_store().add_temporal_instances(
-                [ti.new_row(twin.id, attr_iri, {"type": "Property", **old, **new}, _now_us())], ti.MAX_PER_ATTRIBUTE
-            )
+            try:  # the reading goes only if its instance is kept (a full attribute refuses it)
+                with self._transaction():
+                    self.change_instance(tenant, entity_id, attr_iri, instance_id, None)
+                    self._instance_store().add_temporal_instances(
+                        [ti.new_row(twin.id, attr_iri, {"type": "Property", **old, **new}, _now_us())],
+                        ti.MAX_PER_ATTRIBUTE,
+                    )
+            except FutagoError as exc:
+                raise BadRequestData(exc.detail, exc.problems) from exc
             return
         series = self.series_of(twin.id, twin.model).get(attr_iri)
         prefix = instance_prefix(twin.id, series or "")
