@@ -33,6 +33,8 @@ def parse_dnf(
         while position < len(tokens) and tokens[position] in or_symbols:
             position += 1
             found = found + conjunction(depth)
+            if len(found) > max_conjunctions:
+                raise fail("too many combinations")
         return found
 
     def conjunction(depth: int) -> list[Conjunction]:

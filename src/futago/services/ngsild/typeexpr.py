@@ -14,6 +14,7 @@ from futago.services.ngsild.dnf import parse_dnf
 from futago.services.ngsild.qlang import problem
 
 MAX_TYPES = 100  # names in one expression
+MAX_LENGTH = 2000  # characters of one expression (bounded before it is tokenized)
 _NAME = re.compile(r"dtmi:[A-Za-z0-9_:]+;\d+(?:\.\d+)?|[^\s;|,()]+")
 # A DTMI (a type with a DTDL model) holds ';' before its version: it is one name, not an AND.
 _TOKENS = re.compile(r"dtmi:[A-Za-z0-9_:]+;\d+(?:\.\d+)?|[;|,()]|[^\s;|,()]+|\s+")
@@ -23,6 +24,8 @@ TypeSets = list[frozenset[str]]
 
 def parse_types(text: str, expand: Callable[[str], str]) -> TypeSets:
     """``text`` in disjunctive form; a malformed expression is a BadRequestData pointing at ``/type``."""
+    if len(text) > MAX_LENGTH:
+        raise problem(f"a type expression is at most {MAX_LENGTH} characters", "type")
     tokens = _TOKENS.findall(text)
     tokens = [t for t in tokens if not t.isspace()]
     if not tokens:
