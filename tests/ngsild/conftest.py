@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from futago.api.server import create_api
-from futago.app import App
+from futago.app import App, build
+from futago.config import Settings
 from tests.ngsild.notifications import Receiver, leading
+from tests.store.adapters import ADAPTERS, database_url
 
 BASE = "/ngsi-ld/v1"
 CORE = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
@@ -34,3 +37,14 @@ def lead(app: App) -> Iterator[TestClient]:
     leading(app)
     with TestClient(create_api(app), raise_server_exceptions=False) as client:
         yield client
+
+
+@pytest.fixture(params=ADAPTERS)
+def adapter_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
+    """A client of an App on each store adapter (PostgreSQL skipped where it cannot start)."""
+    app = build(Settings(db=database_url(request.param, request, tmp_path), data_root=str(tmp_path)))
+    try:
+        with TestClient(create_api(app), raise_server_exceptions=False) as client:
+            yield client
+    finally:
+        app.close()

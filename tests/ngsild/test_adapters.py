@@ -2,28 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from fastapi.testclient import TestClient
 
-from futago.api.server import create_api
-from futago.app import build
-from futago.config import Settings
 from tests.ngsild.conftest import BASE
 from tests.ngsild.test_entities import ID, every_kind
-from tests.store.adapters import ADAPTERS, database_url
-
-
-@pytest.fixture(params=ADAPTERS)
-def adapter_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
-    app = build(Settings(db=database_url(request.param, request, tmp_path), data_root=str(tmp_path)))
-    try:
-        with TestClient(create_api(app), raise_server_exceptions=False) as client:
-            yield client
-    finally:
-        app.close()
 
 
 def test_entities_round_trip_on_every_adapter(adapter_client: TestClient) -> None:

@@ -8,15 +8,14 @@ from fastapi.testclient import TestClient
 
 from futago.app import App
 from futago.services.ngsild.batch import MAX_BATCH
-from tests.ngsild import test_adapters, test_tenants_and_security
+from tests.ngsild import test_tenants_and_security
 from tests.ngsild.conftest import BASE, CORE
 from tests.ngsild.test_tenants_and_security import key
 
 OPS = f"{BASE}/entityOperations"
 ERR = "https://uri.etsi.org/ngsi-ld/errors/"
 LD = {"Content-Type": "application/ld+json"}
-adapter_client = test_adapters.adapter_client  # fixtures shared with the entity tests
-secured = test_tenants_and_security.secured
+secured = test_tenants_and_security.secured  # a fixture shared with the security tests
 
 
 def water(number: int, flow: float = 1.5, **extra: Any) -> dict[str, Any]:

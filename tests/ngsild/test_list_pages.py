@@ -8,7 +8,6 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.ngsild.conftest import BASE
-from tests.ngsild.test_temporal import any_client  # noqa: F401 (the fixture: every adapter)
 
 LD = {"Accept": "application/ld+json"}
 # three gauges along the Arakawa, each with two readings: what the temporal list pages over
@@ -46,7 +45,7 @@ def test_subscription_pages_link_both_ways_in_the_plain_form(client: TestClient)
     assert paging == f'<{path}?count=true&limit=2&offset=2>;rel="next";type="application/json"'
 
 
-def test_temporal_entity_pages_link_both_ways(any_client: TestClient) -> None:  # noqa: F811
+def test_temporal_entity_pages_link_both_ways(adapter_client: TestClient) -> None:
     path = f"{BASE}/temporal/entities"
     for name in GAUGES:
         level = [
@@ -54,9 +53,9 @@ def test_temporal_entity_pages_link_both_ways(any_client: TestClient) -> None:  
             for v, t in ((1.1, "2024-09-01T00:00:00Z"), (1.4, "2024-09-01T01:00:00Z"))
         ]
         gauge = {"id": f"urn:ngsi-ld:WaterObserved:{name}", "type": "WaterObserved", "height": level}
-        assert any_client.post(path, json=gauge).status_code == 201, name
+        assert adapter_client.post(path, json=gauge).status_code == 201, name
     query = {"type": "WaterObserved", "timerel": "after", "timeAt": "2024-01-01T00:00:00Z"}
-    middle = any_client.get(path, params={**query, "limit": "1", "offset": "1"}, headers=LD)
+    middle = adapter_client.get(path, params={**query, "limit": "1", "offset": "1"}, headers=LD)
     assert middle.status_code == 200, middle.text
     assert [e["id"] for e in middle.json()] == ["urn:ngsi-ld:WaterObserved:kasai"]
     rest = "timeAt=2024-01-01T00:00:00Z&timerel=after&type=WaterObserved"
@@ -66,8 +65,8 @@ def test_temporal_entity_pages_link_both_ways(any_client: TestClient) -> None:  
     ]
     # following next gives the last gauge, which has no next of its own
     target = middle.headers["Link"].split(", ")[1].split(">")[0][1:]
-    last = any_client.get(target, headers=LD)
+    last = adapter_client.get(target, headers=LD)
     assert [e["id"] for e in last.json()] == ["urn:ngsi-ld:WaterObserved:senju"]
     assert 'rel="next"' not in last.headers["Link"]
-    counted = any_client.get(path, params={**query, "limit": "0", "count": "true"}, headers=LD)
+    counted = adapter_client.get(path, params={**query, "limit": "0", "count": "true"}, headers=LD)
     assert counted.headers["NGSILD-Results-Count"] == "3" and "Link" not in counted.headers

@@ -4,18 +4,12 @@ the scope as an attribute (5.6.5)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from futago.api.server import create_api
-from futago.app import build
-from futago.config import Settings
 from tests.ngsild.conftest import BASE, LD
-from tests.store.adapters import ADAPTERS, database_url
 
 BAD = "https://uri.etsi.org/ngsi-ld/errors/BadRequestData"
 GAUGE = "urn:ngsi-ld:WaterObserved:Tama-Ishihara"
@@ -102,16 +96,6 @@ def test_a_scoped_context_is_refused(client: TestClient) -> None:
     body = {"id": GAUGE, "type": "WaterObserved", "@context": [scoped]}
     response = client.post(f"{BASE}/entities", json=body, headers=LD)
     assert response.status_code == 400 and response.json()["type"] == BAD, response.text
-
-
-@pytest.fixture(params=ADAPTERS)
-def adapter_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
-    app = build(Settings(db=database_url(request.param, request, tmp_path), data_root=str(tmp_path)))
-    try:
-        with TestClient(create_api(app), raise_server_exceptions=False) as client:
-            yield client
-    finally:
-        app.close()
 
 
 def test_the_scope_is_deleted_as_an_attribute(adapter_client: TestClient) -> None:

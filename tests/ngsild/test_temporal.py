@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from futago.api.server import create_api
-from futago.app import App, build
-from futago.config import Settings
+from futago.app import App
 from futago.security.policy import PolicyEntry
 from futago.services.ngsild.temporal import MAX_INSTANCES
 from tests.ngsild.conftest import BASE
 from tests.ngsild.test_tenants_and_security import key
-from tests.store.adapters import ADAPTERS, database_url
 
 GAUGE = "urn:ngsi-ld:WaterObserved:sumida-ryogoku"
 T = f"{BASE}/temporal/entities"
@@ -38,16 +34,6 @@ def gauge() -> dict[str, Any]:
     }
 
 
-@pytest.fixture(params=ADAPTERS)
-def any_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
-    app = build(Settings(db=database_url(request.param, request, tmp_path), data_root=str(tmp_path)))
-    try:
-        with TestClient(create_api(app), raise_server_exceptions=False) as client:
-            yield client
-    finally:
-        app.close()
-
-
 def created(client: TestClient) -> None:
     response = client.post(T, json=gauge())
     assert response.status_code == 201, response.text
@@ -60,8 +46,8 @@ def values(client: TestClient, **params: Any) -> list[float]:
     return [i["value"] for i in response.json().get("height", [])]
 
 
-def test_create_then_read_the_history_on_every_adapter(any_client: TestClient) -> None:
-    client = any_client
+def test_create_then_read_the_history_on_every_adapter(adapter_client: TestClient) -> None:
+    client = adapter_client
     created(client)
     got = client.get(f"{T}/{GAUGE}").json()
     assert got["id"] == GAUGE and got["type"] == "WaterObserved"

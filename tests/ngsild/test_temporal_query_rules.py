@@ -12,7 +12,6 @@ from tests.ngsild.test_temporal import (
     BAD,
     GAUGE,
     T,
-    any_client,  # noqa: F401 (the fixture: every adapter)
     created,
 )
 
@@ -37,15 +36,15 @@ def ids(response: Any) -> list[str]:
     return [e["id"] for e in response.json()]
 
 
-def test_an_entity_without_instances_in_the_interval_is_not_answered_nor_counted(any_client: TestClient) -> None:  # noqa: F811
-    two_gauges(any_client)
+def test_an_entity_without_instances_in_the_interval_is_not_answered_nor_counted(adapter_client: TestClient) -> None:
+    two_gauges(adapter_client)
     window = {"type": "WaterObserved", "timerel": "after", "timeAt": "2024-06-01T00:00:00Z", "count": "true"}
-    response = any_client.get(T, params=window)
+    response = adapter_client.get(T, params=window)
     assert ids(response) == [GAUGE] and response.headers["NGSILD-Results-Count"] == "1"
     # past the page too: the count leaves out the upstream gauge, and so does every page
-    paged = any_client.get(T, params={**window, "limit": 1, "offset": 1})
+    paged = adapter_client.get(T, params={**window, "limit": 1, "offset": 1})
     assert ids(paged) == [] and paged.headers["NGSILD-Results-Count"] == "1"
-    both = any_client.get(T, params={**window, "timeAt": "2024-05-31T00:00:00Z"})
+    both = adapter_client.get(T, params={**window, "timeAt": "2024-05-31T00:00:00Z"})
     assert sorted(ids(both)) == sorted([GAUGE, UPSTREAM])
     # the Query body's temporalQ selects the same way
     body = {
@@ -53,31 +52,31 @@ def test_an_entity_without_instances_in_the_interval_is_not_answered_nor_counted
         "entities": [{"type": "WaterObserved"}],
         "temporalQ": {"timerel": "before", "timeAt": EARLY[1]},
     }
-    assert ids(any_client.post(f"{T.removesuffix('/entities')}/entityOperations/query", json=body)) == [UPSTREAM]
+    assert ids(adapter_client.post(f"{T.removesuffix('/entities')}/entityOperations/query", json=body)) == [UPSTREAM]
 
 
-def test_ids_alone_are_no_temporal_query_unless_local(any_client: TestClient) -> None:  # noqa: F811
-    two_gauges(any_client)
+def test_ids_alone_are_no_temporal_query_unless_local(adapter_client: TestClient) -> None:
+    two_gauges(adapter_client)
     only_ids = {"id": f"{GAUGE},{UPSTREAM}", "timerel": "after", "timeAt": "2024-05-31T00:00:00Z"}
-    refused = any_client.get(T, params=only_ids)
+    refused = adapter_client.get(T, params=only_ids)
     assert refused.status_code == 400 and refused.json()["type"] == BAD
-    assert sorted(ids(any_client.get(T, params={**only_ids, "attrs": "height"}))) == sorted([GAUGE, UPSTREAM])
-    assert sorted(ids(any_client.get(T, params={**only_ids, "local": "true"}))) == sorted([GAUGE, UPSTREAM])
+    assert sorted(ids(adapter_client.get(T, params={**only_ids, "attrs": "height"}))) == sorted([GAUGE, UPSTREAM])
+    assert sorted(ids(adapter_client.get(T, params={**only_ids, "local": "true"}))) == sorted([GAUGE, UPSTREAM])
 
 
 @pytest.mark.parametrize("params", [{"options": "pretty"}, {"format": "pretty"}, {"options": "temporalValues,pretty"}])
-def test_an_unknown_option_or_format_is_invalid_request(any_client: TestClient, params: dict[str, str]) -> None:  # noqa: F811
-    created(any_client)
+def test_an_unknown_option_or_format_is_invalid_request(adapter_client: TestClient, params: dict[str, str]) -> None:
+    created(adapter_client)
     for url in (f"{T}/{GAUGE}", T):
-        response = any_client.get(url, params={"type": "WaterObserved", **params})
+        response = adapter_client.get(url, params={"type": "WaterObserved", **params})
         assert response.status_code == 400 and response.json()["type"] == INVALID, response.text
 
 
-def test_format_wins_over_options_and_leaves_aggregation_parameters_unused(any_client: TestClient) -> None:  # noqa: F811
-    created(any_client)
+def test_format_wins_over_options_and_leaves_aggregation_parameters_unused(adapter_client: TestClient) -> None:
+    created(adapter_client)
     asked = {"format": "temporalValues", "options": "aggregatedValues", "aggrMethods": "sum", "attrs": "height"}
-    response = any_client.get(f"{T}/{GAUGE}", params=asked)
+    response = adapter_client.get(f"{T}/{GAUGE}", params=asked)
     assert response.status_code == 200, response.text
     assert response.json()["height"]["values"][0] == [1.2, "2024-06-01T00:00:00Z"]
     # without aggregatedValues asked anywhere, aggregation parameters are still a mistake
-    assert any_client.get(f"{T}/{GAUGE}", params={"aggrMethods": "sum"}).status_code == 400
+    assert adapter_client.get(f"{T}/{GAUGE}", params={"aggrMethods": "sum"}).status_code == 400
